@@ -1,0 +1,33 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { loadConfig } from '../lib/config/load';
+import { lowerCaseHeaders } from '../lib/http/request';
+import { handleDelivery } from '../lib/relay';
+import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
+
+const logger = new Logger({ serviceName: 'flux-webhook-relay' });
+// Cold start: an invalid configuration fails the init phase, logged with a message naming each bad field.
+const deps = createRelayDeps({ config: loadOrLog(), log: powertoolsDeliveryLog(logger) });
+
+function loadOrLog(): ReturnType<typeof loadConfig> {
+  try {
+    return loadConfig();
+  } catch (error) {
+    logger.error('invalid configuration', { error: (error as Error).message });
+    throw error;
+  }
+}
+
+/** API Gateway HTTP API (payload format 2.0) → the relay core. Nothing else happens here. */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  return handleDelivery(
+    {
+      method: event.requestContext.http.method,
+      receiver: event.pathParameters?.receiver ?? '',
+      headers: lowerCaseHeaders(event.headers),
+      body: event.body ?? '',
+      isBase64Encoded: event.isBase64Encoded,
+    },
+    deps,
+  );
+}

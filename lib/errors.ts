@@ -1,0 +1,116 @@
+/**
+ * Every failure the relay can answer with is one of these classes; `httpStatusOf` is the single place that maps them
+ * to HTTP. Anything else that escapes is a bug or an outage and becomes a 500/503 there too, so a provider never
+ * sees a stack trace and bad input never gets a 5xx.
+ */
+export type RejectionReason =
+  | 'method_not_allowed'
+  | 'unknown_receiver'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'missing_signature'
+  | 'bad_signature'
+  | 'malformed_payload'
+  | 'secret_unavailable'
+  | 'internal_error';
+
+export abstract class RelayError extends Error {
+  abstract readonly status: number;
+  abstract readonly reason: RejectionReason;
+  /** Extra response headers (e.g. `Allow` for 405). */
+  readonly headers: Record<string, string> = {};
+}
+
+export class MethodNotAllowed extends RelayError {
+  readonly status = 405;
+  readonly reason = 'method_not_allowed' as const;
+  override readonly headers = { allow: 'POST' };
+  constructor(method: string) {
+    super(`method ${method} is not allowed; webhooks are delivered with POST`);
+  }
+}
+
+export class UnknownReceiver extends RelayError {
+  readonly status = 404;
+  readonly reason = 'unknown_receiver' as const;
+  constructor(name: string) {
+    super(`no receiver named ${JSON.stringify(name.slice(0, 100))} is configured`);
+  }
+}
+
+export class PayloadTooLarge extends RelayError {
+  readonly status = 413;
+  readonly reason = 'payload_too_large' as const;
+  constructor(bytes: number, limit: number) {
+    super(`body of ${bytes} bytes exceeds the limit of ${limit} bytes`);
+  }
+}
+
+export class UnsupportedMediaType extends RelayError {
+  readonly status = 415;
+  readonly reason = 'unsupported_media_type' as const;
+  constructor(contentType: string | undefined, accepted: readonly string[]) {
+    super(`content type ${JSON.stringify(contentType ?? '')} is not accepted; send ${accepted.join(' or ')}`);
+  }
+}
+
+/** The credential header is absent. */
+export class MissingSignature extends RelayError {
+  readonly status = 401;
+  readonly reason = 'missing_signature' as const;
+  constructor(header: string) {
+    super(`the ${header} header is missing`);
+  }
+}
+
+/** The credential is present but malformed or does not verify. Never says which secret was tried. */
+export class BadSignature extends RelayError {
+  readonly status = 401;
+  readonly reason = 'bad_signature' as const;
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/** Authenticated, but the body is not what the provider's event looks like. */
+export class MalformedPayload extends RelayError {
+  readonly status = 400;
+  readonly reason = 'malformed_payload' as const;
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/** The webhook secret could not be read (Secrets Manager down, secret deleted): our fault, so 503, and retryable. */
+export class SecretUnavailable extends RelayError {
+  readonly status = 503;
+  readonly reason = 'secret_unavailable' as const;
+  constructor(readonly detail: string) {
+    // The caller is not authenticated yet: the answer must not name our secrets or our backend's errors.
+    super('the webhook secret could not be read; the delivery can be retried');
+  }
+}
+
+export interface MappedError {
+  status: number;
+  reason: RejectionReason;
+  /** Safe to send to the caller. */
+  message: string;
+  /** For the log line only: may name secrets (never their values) or internal errors. */
+  detail: string;
+  headers: Record<string, string>;
+}
+
+export function httpStatusOf(error: unknown): MappedError {
+  if (error instanceof RelayError) {
+    const detail = error instanceof SecretUnavailable ? error.detail : error.message;
+    return { status: error.status, reason: error.reason, message: error.message, detail, headers: error.headers };
+  }
+  return { status: 500, reason: 'internal_error', message: 'internal error', detail: describeError(error), headers: {} };
+}
+
+/** Describes an unknown thrown value for a log line without dumping objects that might carry credentials. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  return String(error).slice(0, 500);
+}

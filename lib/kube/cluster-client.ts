@@ -1,0 +1,30 @@
+import type { GitRepositoryRef } from '../matching/git-ref';
+import type { FluxObjectRef } from './kinds';
+
+/** What the relay needs to know of a GitRepository to decide whether a push concerns it. */
+export interface GitRepositoryView {
+  namespace: string;
+  name: string;
+  url: string;
+  ref?: GitRepositoryRef;
+}
+
+/** The relay's whole use of a cluster. The core depends on this, never on a Kubernetes client directly. */
+export interface ClusterClient {
+  /** All source.toolkit.fluxcd.io/v1 GitRepositories in the watched namespaces (or cluster-wide). */
+  listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]>;
+  /** Merge-patches `metadata.annotations["reconcile.fluxcd.io/requestedAt"]` to `value`, and nothing else. */
+  requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<void>;
+}
+
+/** A cluster call failed; `message` is fit for an answer and a log line (no credentials, no bodies). */
+export class ClusterCallError extends Error {
+  override readonly name = 'ClusterCallError';
+  constructor(
+    message: string,
+    /** HTTP status from the API server, when it answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

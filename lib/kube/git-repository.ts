@@ -1,0 +1,37 @@
+import type { GitRepositoryRef } from '../matching/git-ref';
+import type { GitRepositoryView } from './cluster-client';
+
+const refFields = ['branch', 'tag', 'semver', 'name', 'commit'] as const;
+
+/**
+ * Reads a GitRepositoryList defensively: the API server guarantees the CRD schema, but an object without a usable
+ * `spec.url` must be skipped, not crash the delivery.
+ */
+export function parseGitRepositoryList(body: unknown): { items: GitRepositoryView[]; continueToken?: string } {
+  const list = (body ?? {}) as { items?: unknown; metadata?: { continue?: unknown } };
+  const items: GitRepositoryView[] = [];
+  for (const item of Array.isArray(list.items) ? list.items : []) {
+    const view = toView(item);
+    if (view) items.push(view);
+  }
+  const token = list.metadata?.continue;
+  return { items, ...(typeof token === 'string' && token !== '' ? { continueToken: token } : {}) };
+}
+
+function toView(item: unknown): GitRepositoryView | undefined {
+  const obj = item as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { url?: unknown; ref?: unknown } };
+  const name = obj?.metadata?.name;
+  const namespace = obj?.metadata?.namespace;
+  const url = obj?.spec?.url;
+  if (typeof name !== 'string' || typeof namespace !== 'string' || typeof url !== 'string') return undefined;
+  const rawRef = obj.spec?.ref;
+  let ref: GitRepositoryRef | undefined;
+  if (rawRef && typeof rawRef === 'object') {
+    ref = {};
+    for (const field of refFields) {
+      const value = (rawRef as Record<string, unknown>)[field];
+      if (typeof value === 'string' && value !== '') ref[field] = value;
+    }
+  }
+  return { namespace, name, url, ...(ref ? { ref } : {}) };
+}

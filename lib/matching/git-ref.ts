@@ -1,0 +1,56 @@
+import semver from 'semver';
+
+/** `spec.ref` of a source.toolkit.fluxcd.io/v1 GitRepository. */
+export interface GitRepositoryRef {
+  branch?: string;
+  tag?: string;
+  semver?: string;
+  name?: string;
+  commit?: string;
+}
+
+const heads = 'refs/heads/';
+const tags = 'refs/tags/';
+
+/**
+ * Would a push to `pushedRef` (a full ref such as `refs/heads/main` or `refs/tags/v1.2.0`) change what a
+ * GitRepository with this `spec.ref` checks out?
+ *
+ * Follows source-controller's precedence (api/v1 GitRepositoryRef docs: commit > name > semver > tag > branch):
+ * - `commit` pins one commit, so no push changes it (even with `branch` beside it, which only narrows the clone);
+ * - `name` is a full ref and must equal the pushed ref;
+ * - `semver` matches a pushed tag whose version satisfies the range;
+ * - `tag` matches that tag; `branch` that branch;
+ * - no ref, or a ref with no field set, means branch `master` ("defaults to the 'master' branch").
+ * A branch never matches a tag of the same name, nor the reverse.
+ */
+export function refMatches(ref: GitRepositoryRef | undefined, pushedRef: string): boolean {
+  if (ref?.commit) return false;
+  if (ref?.name) return ref.name === pushedRef;
+  if (ref?.semver) return pushedRef.startsWith(tags) && tagSatisfies(pushedRef.slice(tags.length), ref.semver);
+  if (ref?.tag) return pushedRef === `${tags}${ref.tag}`;
+  return pushedRef === `${heads}${ref?.branch || 'master'}`;
+}
+
+/**
+ * Masterminds/semver (what Flux uses) accepts a leading `v` and short versions like `1.2`; node-semver does not, so
+ * tags are brought into its form first. Pre-releases satisfy a range only if the range names one, in both libraries.
+ */
+function tagSatisfies(tag: string, range: string): boolean {
+  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.exec(tag);
+  if (!m) return false;
+  const version = semver.parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}${m[5] ?? ''}`);
+  if (!version) return false;
+  // Masterminds separates AND-ed constraints with commas; node-semver with spaces.
+  const normalisedRange = range.replace(/\s*,\s*/g, ' ');
+  try {
+    return semver.satisfies(version, normalisedRange);
+  } catch {
+    return false;
+  }
+}
+
+/** `refs/heads/main` → `main`; tags and other refs are returned whole. */
+export function branchOf(ref: string): string | undefined {
+  return ref.startsWith(heads) ? ref.slice(heads.length) : undefined;
+}

@@ -1,0 +1,52 @@
+import type { WebhookRequest } from '../http/request';
+
+/** One ref that a push moved. */
+export interface RefChange {
+  /** Full ref: `refs/heads/main`, `refs/tags/v1.2.0`. */
+  ref: string;
+  /** Commit the ref points to after the push (for logs). */
+  commit?: string;
+  /** The ref was deleted: nothing to reconcile. */
+  deleted: boolean;
+}
+
+/** The provider-independent content of a push delivery. */
+export interface PushEvent {
+  /** Human-readable repository name for answers and logs, e.g. `org/repo`. */
+  repository: string;
+  /** Every URL the payload gives for the repository (web, https clone, ssh clone); matched by identity key. */
+  repositoryUrls: string[];
+  /** Bitbucket Server can carry several ref changes in one delivery; the others carry one. */
+  changes: RefChange[];
+}
+
+/** What can be read from a delivery before it is authenticated. Reading it needs no secret. */
+export interface Inspection {
+  /** The provider's event name (from a header), if it sent one. */
+  event?: string;
+  /** The provider's delivery id, for logs and later de-duplication. */
+  deliveryId?: string;
+  /** Checks the delivery's credential against one candidate secret, in constant time. */
+  verify(secret: string): boolean;
+}
+
+/**
+ * One Git provider: how it authenticates deliveries and what its push payload looks like. Each provider lives in its
+ * own module; the relay core knows only this interface.
+ */
+export interface Provider {
+  readonly name: string;
+  /** Events acted on when a receiver does not list its own. */
+  readonly defaultEvents: readonly string[];
+  /**
+   * Checks the content type and the shape of the credential header, and extracts the event. Throws
+   * UnsupportedMediaType, MissingSignature or BadSignature. Runs before any secret is read.
+   */
+  inspect(request: WebhookRequest, body: Buffer): Inspection;
+  /** Test deliveries the provider sends to check a hook; answered after authentication, never routed. */
+  isPing(event: string): boolean;
+  /** Whether `event` is a push that should be routed. */
+  isPush(event: string): boolean;
+  /** Reads an authenticated push delivery. Throws MalformedPayload. */
+  parsePush(request: WebhookRequest, body: Buffer, event: string): PushEvent;
+}

@@ -1,0 +1,196 @@
+import { rfc3339Nano, type Clock } from './clock';
+import type { ReceiverConfig, RelayConfig } from './config/schema';
+import type { DeliveryLog, DeliverySummary } from './delivery-log';
+import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
+import { rawBody, type WebhookRequest } from './http/request';
+import type { ClusterRegistry } from './kube/registry';
+import { type FluxObjectRef, describeTarget } from './kube/kinds';
+import { refMatches } from './matching/git-ref';
+import { repoKey } from './matching/repo-url';
+import { providers } from './providers';
+import type { Inspection, Provider, PushEvent } from './providers/provider';
+import type { SecretStore } from './secrets/store';
+
+export interface RelayDeps {
+  config: RelayConfig;
+  secrets: SecretStore;
+  clusters: Pick<ClusterRegistry, 'clientFor'>;
+  clock: Clock;
+  log: DeliveryLog;
+}
+
+export interface RelayResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Handles one webhook delivery end to end: authenticate, route, patch, answer, and log exactly one summary line.
+ * Checks run cheapest-first and nothing secret is read before the request could be valid (method, receiver, size,
+ * content type, header shape), so junk traffic costs no Secrets Manager calls.
+ */
+export async function handleDelivery(request: WebhookRequest, deps: RelayDeps): Promise<RelayResponse> {
+  const started = deps.clock();
+  const summary: DeliverySummary = {
+    receiver: request.receiver,
+    matched: [],
+    patched: [],
+    failed: [],
+    outcome: 'rejected',
+    status: 500,
+    duration_ms: 0,
+  };
+  let answer: Record<string, unknown>;
+  let headers: Record<string, string> = {};
+  try {
+    answer = await route(request, deps, summary);
+  } catch (error) {
+    const mapped = httpStatusOf(error);
+    Object.assign(summary, { outcome: 'rejected', status: mapped.status, reason: `${mapped.reason}: ${mapped.detail}` });
+    headers = mapped.headers;
+    answer = { outcome: 'rejected', reason: mapped.reason, message: mapped.message };
+  }
+  summary.duration_ms = Number((deps.clock() - started) / 1000n) / 1000;
+  deps.log(summary.status >= 500 ? 'error' : summary.status >= 400 ? 'warn' : 'info', summary);
+  return {
+    statusCode: summary.status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ ...(summary.delivery_id ? { delivery: summary.delivery_id } : {}), ...answer }),
+  };
+}
+
+async function route(request: WebhookRequest, deps: RelayDeps, summary: DeliverySummary): Promise<Record<string, unknown>> {
+  if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowed(request.method);
+  const receiver = Object.hasOwn(deps.config.receivers, request.receiver) ? deps.config.receivers[request.receiver] : undefined;
+  if (!receiver) throw new UnknownReceiver(request.receiver);
+  const provider = providers[receiver.provider];
+  summary.provider = provider.name;
+
+  const body = rawBody(request, deps.config.limits.maxBodyBytes);
+  const inspection = provider.inspect(request, body);
+  if (inspection.event) summary.event = inspection.event;
+  if (inspection.deliveryId) summary.delivery_id = inspection.deliveryId.slice(0, 200);
+  await authenticate(inspection, receiver, deps.secrets);
+
+  const event = inspection.event;
+  if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
+  const done = (outcome: DeliverySummary['outcome'], status: number, reason?: string) => {
+    Object.assign(summary, { outcome, status, ...(reason ? { reason } : {}) });
+    return { outcome, event, ...(reason ? { reason } : {}) };
+  };
+  if (provider.isPing(event)) return done('pong', 200);
+  if (!eventAllowed(event, receiver, provider)) return done('ignored', 200, `event ${event} is not enabled on receiver ${request.receiver}`);
+  if (!provider.isPush(event)) return done('ignored', 200, `event ${event} is not a push`);
+
+  const push = provider.parsePush(request, body, event);
+  const live = push.changes.filter((c) => !c.deleted);
+  summary.repository = push.repository;
+  summary.ref = push.changes.map((c) => c.ref).join(',');
+  const commit = live.map((c) => c.commit).filter(Boolean).join(',');
+  if (commit) summary.commit = commit;
+  if (live.length === 0) return { repository: push.repository, ...done('ignored', 200, 'the push deleted its ref') };
+
+  const result = await reconcileTargets(push, receiver, deps);
+  Object.assign(summary, result);
+  const outcome = result.failed.length > 0 ? 'failed' : result.matched.length > 0 ? 'patched' : 'no_match';
+  Object.assign(summary, { outcome, status: outcome === 'failed' ? 502 : 200 });
+  return {
+    outcome,
+    event,
+    repository: push.repository,
+    ref: summary.ref,
+    ...(summary.commit ? { commit: summary.commit } : {}),
+    requestedAt: result.requestedAt,
+    matched: result.matched,
+    patched: result.patched,
+    failed: result.failed,
+  };
+}
+
+async function authenticate(inspection: Inspection, receiver: ReceiverConfig, secrets: SecretStore): Promise<void> {
+  try {
+    for await (const secret of secrets.candidates(receiver.secret)) {
+      if (inspection.verify(secret)) return;
+    }
+  } catch (error) {
+    throw new SecretUnavailable(`webhook secret ${receiver.secret.text} could not be read: ${describeError(error)}`);
+  }
+  throw new BadSignature('the delivery does not verify against the receiver secret');
+}
+
+/** Event names compare case-insensitively, as Flux's Receiver does (`strings.EqualFold`). */
+function eventAllowed(event: string, receiver: ReceiverConfig, provider: Provider): boolean {
+  const wanted = event.toLowerCase();
+  return (receiver.events ?? provider.defaultEvents).some((e) => e.toLowerCase() === wanted);
+}
+
+interface ReconcileResult {
+  requestedAt: string;
+  matched: string[];
+  patched: string[];
+  failed: Array<{ target: string; error: string }>;
+}
+
+/**
+ * Finds the objects the push concerns on every cluster of the receiver and patches them all in parallel. Each
+ * cluster gets its own timeout inside the delivery's overall budget, so one unreachable cluster cannot starve the
+ * others or push the answer past the provider's delivery timeout.
+ */
+async function reconcileTargets(push: PushEvent, receiver: ReceiverConfig, deps: RelayDeps): Promise<ReconcileResult> {
+  const { limits } = deps.config;
+  const requestedAt = rfc3339Nano(deps.clock());
+  const budget = AbortSignal.timeout(limits.deliveryBudgetMs);
+  const pushedKeys = new Set(push.repositoryUrls.map(repoKey).filter((k): k is string => k !== undefined));
+  const refs = push.changes.filter((c) => !c.deleted).map((c) => c.ref);
+  const clusterNames = receiver.clusters ?? Object.keys(deps.config.clusters);
+
+  const perCluster = await Promise.all(
+    clusterNames.map(async (cluster) => {
+      const signal = AbortSignal.any([budget, AbortSignal.timeout(limits.clusterTimeoutMs)]);
+      const matched = new Map<string, FluxObjectRef>();
+      const failed: ReconcileResult['failed'] = [];
+      const add = (t: FluxObjectRef) => matched.set(describeTarget(t), t);
+      let client;
+      try {
+        client = await deps.clusters.clientFor(cluster);
+      } catch (error) {
+        return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: messageOf(error) }] };
+      }
+      try {
+        for (const repo of await client.listGitRepositories(signal)) {
+          const key = repoKey(repo.url);
+          if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
+            add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
+          }
+        }
+      } catch (error) {
+        // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
+        failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
+      }
+      for (const t of receiver.targets) if (t.cluster === cluster) add(t);
+      const patched: string[] = [];
+      await Promise.all(
+        [...matched].map(async ([name, target]) => {
+          try {
+            await client.requestReconcile(target, requestedAt, signal);
+            patched.push(name);
+          } catch (error) {
+            failed.push({ target: name, error: messageOf(error) });
+          }
+        }),
+      );
+      return { matched: [...matched.keys()], patched, failed };
+    }),
+  );
+  return {
+    requestedAt,
+    matched: perCluster.flatMap((c) => c.matched).sort(),
+    patched: perCluster.flatMap((c) => c.patched).sort(),
+    failed: perCluster.flatMap((c) => c.failed).sort((a, b) => a.target.localeCompare(b.target)),
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,45 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { systemClock, type Clock } from './clock';
+import type { RelayConfig } from './config/schema';
+import type { DeliveryLog } from './delivery-log';
+import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
+import type { RelayDeps } from './relay';
+import { secretsManagerBackend } from './secrets/aws-secrets-manager';
+import { SecretStore } from './secrets/store';
+
+/** The delivery summary as one Powertools JSON line; its level follows the answer (2xx info, 4xx warn, 5xx error). */
+export function powertoolsDeliveryLog(logger: Logger): DeliveryLog {
+  return (level, summary) => logger[level]('delivery', { ...summary });
+}
+
+export interface RuntimeOptions {
+  config: RelayConfig;
+  log: DeliveryLog;
+  clock?: Clock;
+  secretsManager?: SecretsManagerClient;
+  clusterFactory?: ClusterClientFactory;
+}
+
+/**
+ * Wires the real dependencies once per container: one Secrets Manager client, one secret cache and one client per
+ * cluster, all reused by every warm invocation.
+ */
+export function createRelayDeps(options: RuntimeOptions): RelayDeps {
+  const clock = options.clock ?? systemClock;
+  const ttlMs = options.config.limits.secretCacheTtlSeconds * 1000;
+  const secrets = new SecretStore({
+    // The SDK reads region and endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) from the environment, as on Lambda.
+    awsSecretsManager: secretsManagerBackend(options.secretsManager ?? new SecretsManagerClient({})),
+    clock,
+    ttlMs,
+    refreshAfterFailureMs: Math.min(ttlMs, 30_000),
+  });
+  return {
+    config: options.config,
+    secrets,
+    clusters: new ClusterRegistry(options.config.clusters, secrets, options.clusterFactory),
+    clock,
+    log: options.log,
+  };
+}

@@ -1,0 +1,350 @@
+/**
+ * A strict, in-memory AWS Secrets Manager endpoint on 127.0.0.1 for tests.
+ *
+ * Speaks the AWS JSON 1.1 protocol the real `@aws-sdk/client-secrets-manager` uses:
+ *   POST /   Content-Type: application/x-amz-json-1.1   X-Amz-Target: secretsmanager.GetSecretValue
+ * Only GetSecretValue is implemented. Requests must carry a SigV4-shaped `Authorization` header and an
+ * `X-Amz-Date` header (the signature itself is not verified).
+ *
+ * Error shape follows awsJson1_1: HTTP 4xx/5xx, header `x-amzn-ErrorType`, body `{"__type": ..., "Message": ...}`.
+ * Modelled Secrets Manager errors carry `Message` (capital M, the member name in the service model, which the SDK
+ * copies onto `err.Message`); framework-level errors (auth, unknown operation, serialization) carry lowercase
+ * `message` as the AWS front end does. The SDK reads `__type` first, then `code`, then `x-amzn-errortype`, and
+ * sets `err.message` from `message ?? Message` (and deletes `err.Message`), so either form reaches the client.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SecretsManagerCall {
+  target: string;
+  secretId: string;
+  versionStage?: string;
+  versionId?: string;
+}
+
+export interface SecretsManagerFault {
+  status: number;
+  /** Error code sent as `__type` and `x-amzn-ErrorType`, e.g. `InternalServiceError`, `ThrottlingException`. */
+  type: string;
+  message?: string;
+  /** How many requests the fault answers before it clears itself; unlimited when omitted. */
+  times?: number;
+}
+
+interface SecretVersion {
+  versionId: string;
+  secretString: string;
+  stages: string[];
+  createdDate: number; // epoch seconds, fractional
+}
+
+interface StoredSecret {
+  name: string;
+  arn: string;
+  versions: SecretVersion[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    /** `Message` for modelled service errors, `message` for framework errors. */
+    readonly messageKey: 'Message' | 'message' = 'Message',
+  ) {
+    super(message);
+  }
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'secretsmanager.';
+const KNOWN_OPERATIONS = new Set([
+  // Real operations this server does not implement answer differently from made-up ones, so a test that reaches
+  // one learns it needs to extend this server rather than that it misspelled the target.
+  'BatchGetSecretValue', 'CancelRotateSecret', 'CreateSecret', 'DeleteResourcePolicy', 'DeleteSecret', 'DescribeSecret',
+  'GetRandomPassword', 'GetResourcePolicy', 'ListSecretVersionIds', 'ListSecrets', 'PutResourcePolicy', 'PutSecretValue',
+  'RemoveRegionsFromReplication', 'ReplicateSecretToRegions', 'RestoreSecret', 'RotateSecret', 'StopReplicationToReplica',
+  'TagResource', 'UntagResource', 'UpdateSecret', 'UpdateSecretVersionStage', 'ValidateResourcePolicy',
+]);
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function randomSuffix(): string {
+  const bytes = randomBytes(6);
+  let out = '';
+  for (const b of bytes) out += SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length];
+  return out;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new HttpError(413, 'SerializationException', 'Request body too large', 'message'));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') {
+    throw new HttpError(400, 'SerializationException', `Start of structure or map found where not expected (${key})`, 'message');
+  }
+  return v;
+}
+
+export class SecretsManagerTestServer {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly calls: SecretsManagerCall[] = [];
+  /** Every request that reached the server, including rejected ones (method, url, lower-cased headers). */
+  readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> = [];
+
+  private readonly secrets = new Map<string, StoredSecret>(); // by name
+  private currentFault: SecretsManagerFault | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    port: number,
+    region: string,
+    accountId: string,
+  ) {
+    this.endpoint = `http://127.0.0.1:${port}`;
+    this.region = region;
+    this.accountId = accountId;
+  }
+
+  static async start(opts: { region?: string; accountId?: string } = {}): Promise<SecretsManagerTestServer> {
+    const region = opts.region ?? 'us-east-1';
+    const accountId = opts.accountId ?? '123456789012';
+    let instance: SecretsManagerTestServer | undefined;
+    const server = createServer((req, res) => {
+      if (!instance) {
+        res.writeHead(503).end();
+        return;
+      }
+      void instance.handle(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    instance = new SecretsManagerTestServer(server, port, region, accountId);
+    return instance;
+  }
+
+  /**
+   * Creates the secret (first version, AWSCURRENT), or stores a new AWSCURRENT version and moves the previous
+   * AWSCURRENT label to AWSPREVIOUS (dropping AWSPREVIOUS from the version before), like PutSecretValue/rotation.
+   */
+  put(name: string, secretString: string): { arn: string; versionId: string } {
+    let secret = this.secrets.get(name);
+    if (!secret) {
+      secret = {
+        name,
+        arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${randomSuffix()}`,
+        versions: [],
+      };
+      this.secrets.set(name, secret);
+    }
+    for (const v of secret.versions) {
+      v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+      if (v.stages.includes('AWSCURRENT')) {
+        v.stages = v.stages.filter((s) => s !== 'AWSCURRENT');
+        v.stages.push('AWSPREVIOUS');
+      }
+    }
+    const version: SecretVersion = {
+      versionId: randomUUID(),
+      secretString,
+      stages: ['AWSCURRENT'],
+      createdDate: Date.now() / 1000,
+    };
+    secret.versions.push(version);
+    return { arn: secret.arn, versionId: version.versionId };
+  }
+
+  arn(name: string): string {
+    const secret = this.secrets.get(name);
+    if (!secret) throw new Error(`SecretsManagerTestServer: no secret named ${JSON.stringify(name)}; put() it first`);
+    return secret.arn;
+  }
+
+  /** Makes the next requests (all of them, or `times` of them) fail with this error; `undefined` clears it. */
+  fault(f: SecretsManagerFault | undefined): void {
+    this.currentFault = f ? { ...f } : undefined;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((err) => (err ? reject(err) : resolve()));
+      // The SDK's node http handler keeps sockets alive; without this close() waits for them to time out.
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+    const requestId = randomUUID();
+    try {
+      const body = await readBody(req);
+      const result = this.dispatch(req, body);
+      this.send(res, 200, requestId, result);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        this.send(res, err.status, requestId, { __type: err.type, [err.messageKey]: err.message }, err.type);
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        this.send(res, 500, requestId, { __type: 'InternalServiceError', Message: message }, 'InternalServiceError');
+      }
+    }
+  }
+
+  private send(res: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
+    const payload = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      'Content-Type': JSON_11,
+      'Content-Length': String(Buffer.byteLength(payload)),
+      'x-amzn-RequestId': requestId,
+    };
+    if (errorType) headers['x-amzn-ErrorType'] = errorType;
+    res.writeHead(status, headers).end(payload);
+  }
+
+  private dispatch(req: IncomingMessage, rawBody: string): unknown {
+    if (req.method !== 'POST' || (req.url ?? '') !== '/') {
+      throw new HttpError(400, 'UnknownOperationException', `Only POST / is served (got ${req.method} ${req.url})`, 'message');
+    }
+
+    const authorization = header(req, 'authorization');
+    if (!authorization) {
+      throw new HttpError(400, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token', 'message');
+    }
+    if (!authorization.startsWith('AWS4-HMAC-SHA256 Credential=')) {
+      throw new HttpError(
+        400,
+        'IncompleteSignatureException',
+        `Authorization header requires 'Credential' parameter. Authorization=${authorization}`,
+        'message',
+      );
+    }
+    if (!header(req, 'x-amz-date')) {
+      throw new HttpError(
+        400,
+        'IncompleteSignatureException',
+        `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`,
+        'message',
+      );
+    }
+
+    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (contentType !== JSON_11) {
+      throw new HttpError(400, 'SerializationException', `Unsupported Content-Type: ${contentType || '(none)'}`, 'message');
+    }
+
+    const target = header(req, 'x-amz-target') ?? '';
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    if (operation === undefined || (operation !== 'GetSecretValue' && !KNOWN_OPERATIONS.has(operation))) {
+      throw new HttpError(400, 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`, 'message');
+    }
+
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = rawBody === '' ? {} : JSON.parse(rawBody);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      throw new HttpError(400, 'SerializationException', 'Malformed JSON request body', 'message');
+    }
+
+    const secretId = optionalString(body, 'SecretId');
+    const versionId = optionalString(body, 'VersionId');
+    const versionStage = optionalString(body, 'VersionStage');
+    const call: SecretsManagerCall = { target, secretId: secretId ?? '' };
+    if (versionStage !== undefined) call.versionStage = versionStage;
+    if (versionId !== undefined) call.versionId = versionId;
+    this.calls.push(call);
+
+    const fault = this.currentFault;
+    if (fault) {
+      if (fault.times !== undefined) {
+        fault.times -= 1;
+        if (fault.times <= 0) this.currentFault = undefined;
+      }
+      throw new HttpError(fault.status, fault.type, fault.message ?? `Injected ${fault.type}`);
+    }
+
+    if (operation !== 'GetSecretValue') {
+      throw new HttpError(400, 'UnknownOperationException', `SecretsManagerTestServer does not implement ${operation}`, 'message');
+    }
+    if (secretId === undefined || secretId === '') {
+      throw new HttpError(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null",
+        'message',
+      );
+    }
+    return this.getSecretValue(secretId, versionId, versionStage);
+  }
+
+  private getSecretValue(secretId: string, versionId: string | undefined, versionStage: string | undefined): unknown {
+    const secret = secretId.startsWith('arn:')
+      ? [...this.secrets.values()].find((s) => s.arn === secretId)
+      : this.secrets.get(secretId);
+    if (!secret) throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+
+    let version: SecretVersion | undefined;
+    if (versionId !== undefined) {
+      version = secret.versions.find((v) => v.versionId === versionId);
+      if (!version) {
+        throw new HttpError(400, 'ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+      }
+      if (versionStage !== undefined && !version.stages.includes(versionStage)) {
+        throw new HttpError(
+          400,
+          'InvalidRequestException',
+          'You provided a VersionStage that is not associated to the provided VersionId.',
+        );
+      }
+    } else {
+      const stage = versionStage ?? 'AWSCURRENT';
+      version = secret.versions.find((v) => v.stages.includes(stage));
+      if (!version) {
+        throw new HttpError(
+          400,
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+        );
+      }
+    }
+
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: version.versionId,
+      SecretString: version.secretString,
+      VersionStages: [...version.stages],
+      CreatedDate: version.createdDate,
+    };
+  }
+}

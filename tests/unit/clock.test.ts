@@ -1,0 +1,18 @@
+import { rfc3339Nano, systemClock } from '../../lib/clock';
+
+test.each([
+  [1_764_018_542_123_456_789n, '2025-11-24T21:09:02.123456789Z'],
+  [1_764_018_542_120_000_000n, '2025-11-24T21:09:02.12Z'],
+  [1_764_018_542_000_000_000n, '2025-11-24T21:09:02Z'],
+  [1_764_018_542_000_000_001n, '2025-11-24T21:09:02.000000001Z'],
+  [0n, '1970-01-01T00:00:00Z'],
+])('%s formats like Go RFC3339Nano in UTC', (ns, text) => {
+  expect(rfc3339Nano(ns)).toBe(text);
+});
+
+test('the system clock has sub-millisecond resolution and agrees with Date.now()', () => {
+  const values = new Set(Array.from({ length: 50 }, () => systemClock()));
+  expect(values.size).toBeGreaterThan(1);
+  const ms = Number(systemClock() / 1_000_000n);
+  expect(Math.abs(ms - Date.now())).toBeLessThan(1000);
+});

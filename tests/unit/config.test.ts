@@ -1,0 +1,74 @@
+import { ConfigError, parseConfig } from '../../lib/config/load';
+
+const valid = `
+clusters:
+  prod:
+    kubeconfig: aws-sm:flux-relay/prod-kubeconfig
+  staging:
+    kubeconfig: arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging-kubeconfig-AbCdEf#kubeconfig
+    namespaces: [flux-system, apps]
+receivers:
+  github:
+    provider: github
+    secret: flux-relay/github#secret
+    targets:
+      - { cluster: prod, kind: Kustomization, name: apps, namespace: flux-system }
+  gitlab:
+    provider: gitlab
+    secret: env:GITLAB_TOKEN
+    clusters: [staging]
+`;
+
+test('a valid file parses, with defaults filled in', () => {
+  const config = parseConfig(valid, 'relay.config.yaml');
+  expect(config.limits).toEqual({ maxBodyBytes: 3 * 1024 * 1024, clusterTimeoutMs: 4000, deliveryBudgetMs: 8000, secretCacheTtlSeconds: 300 });
+  expect(config.clusters.prod?.kubeconfig).toMatchObject({ scheme: 'aws-sm', id: 'flux-relay/prod-kubeconfig' });
+  expect(config.clusters.staging?.kubeconfig).toMatchObject({
+    scheme: 'aws-sm',
+    id: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging-kubeconfig-AbCdEf',
+    key: 'kubeconfig',
+  });
+  expect(config.receivers.github?.secret).toMatchObject({ scheme: 'aws-sm', id: 'flux-relay/github', key: 'secret' });
+  expect(config.receivers.gitlab?.secret).toMatchObject({ scheme: 'env', id: 'GITLAB_TOKEN' });
+  expect(config.receivers.github?.targets).toEqual([
+    { cluster: 'prod', kind: 'Kustomization', name: 'apps', namespace: 'flux-system', apiVersion: 'kustomize.toolkit.fluxcd.io/v1' },
+  ]);
+});
+
+function errorOf(text: string): string {
+  try {
+    parseConfig(text, 'relay.config.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+test.each([
+  ['provider: bitbucket', valid.replace('provider: gitlab', 'provider: bitbucket'), 'receivers.gitlab.provider'],
+  ['unknown cluster in receiver', valid.replace('clusters: [staging]', 'clusters: [nope]'), 'receivers.gitlab.clusters[0]: unknown cluster nope'],
+  ['unknown cluster in target', valid.replace('cluster: prod, kind', 'cluster: qa, kind'), 'receivers.github.targets[0].cluster: unknown cluster qa'],
+  ['target outside receiver clusters', valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    targets: [{ cluster: prod, kind: GitRepository, name: a, namespace: b }]\n'), 'receivers.gitlab.targets[0].cluster: cluster prod is not in'],
+  ['unknown kind', valid.replace('kind: Kustomization', 'kind: Deployment'), 'receivers.github.targets[0].kind'],
+  ['missing secret', valid.replace('    secret: env:GITLAB_TOKEN\n', ''), 'receivers.gitlab.secret'],
+  ['bad secret scheme', valid.replace('env:GITLAB_TOKEN', 'vault:x'), 'receivers.gitlab.secret: secret reference "vault:x" has an unknown scheme'],
+  ['empty #key', valid.replace('#secret', '#'), 'receivers.github.secret'],
+  ['typo in a field name', valid.replace('namespaces:', 'namespace:'), 'clusters.staging'],
+  ['receiver name not a DNS label', valid.replace('  github:\n', '  GitHub_Main:\n'), 'receivers.GitHub_Main'],
+  ['no clusters', 'clusters: {}\nreceivers: {}\n', 'clusters: at least one cluster is required'],
+  ['negative limit', `${valid}limits:\n  maxBodyBytes: -1\n`, 'limits.maxBodyBytes'],
+  ['cluster timeout over the budget', `${valid}limits:\n  clusterTimeoutMs: 9000\n`, 'limits.clusterTimeoutMs: must not exceed'],
+])('%s is refused naming %s', (_name, text, field) => {
+  expect(errorOf(text)).toContain(field);
+});
+
+test('all problems are reported at once', () => {
+  const message = errorOf(valid.replace('provider: gitlab', 'provider: svn').replace('kind: Kustomization', 'kind: Pod'));
+  expect(message).toContain('receivers.gitlab.provider');
+  expect(message).toContain('receivers.github.targets[0].kind');
+});
+
+test('YAML syntax errors say so', () => {
+  expect(errorOf('clusters: [unclosed')).toContain('not valid YAML');
+});
