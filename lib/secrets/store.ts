@@ -62,11 +62,11 @@ export class SecretStore {
 
   constructor(private readonly options: SecretStoreOptions) {}
 
-  /** The value of the current version, e.g. a kubeconfig. Throws if the secret cannot be read. */
+  /** The current version (its `#key` selected), e.g. a kubeconfig. Throws if the secret cannot be read. */
   async current(ref: SecretRef): Promise<SecretVersion> {
     const version = await this.get(ref, 'current', false);
     if (!version) throw new Error(`secret ${ref.text} has no current version`);
-    return version;
+    return { ...version, value: selectKey(ref, version.value) };
   }
 
   /**

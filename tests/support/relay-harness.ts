@@ -1,0 +1,130 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { KubeApiTestServer, type KubeObject, type RbacRule } from './kube-api-server';
+import { SecretsManagerTestServer } from './secrets-manager-server';
+
+export const relayUser = 'system:serviceaccount:flux-system:flux-webhook-relay';
+
+/** What infra/ grants the relay: get, list, patch on Flux kinds, nothing else. */
+export const relayRules: RbacRule[] = [
+  {
+    apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io', 'image.toolkit.fluxcd.io'],
+    resources: ['*'],
+    verbs: ['get', 'list', 'patch'],
+  },
+];
+
+export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Loads functions/relay.ts afresh (it reads RELAY_CONFIG at module load, as a cold start does). */
+export function loadRelayHandler(configYaml: string): Handler {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
+  const path = join(dir, 'relay.config.yaml');
+  writeFileSync(path, configYaml);
+  process.env.RELAY_CONFIG = path;
+  let handler: Handler | undefined;
+  jest.isolateModules(() => {
+    // eslint-style note: require is how jest.isolateModules gives a fresh module registry.
+    handler = (require('../../functions/relay') as { handler: Handler }).handler;
+  });
+  return handler!;
+}
+
+/** Points the real AWS SDK at the loopback Secrets Manager, with dummy credentials. */
+export function useSecretsManager(sm: SecretsManagerTestServer): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+    AWS_REGION: sm.region,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  });
+}
+
+export function signGitHub(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** An API Gateway HTTP API (payload format 2.0) event for `POST /hooks/{receiver}`. */
+export function apiGatewayEvent(options: {
+  receiver: string;
+  headers: Record<string, string>;
+  body: string;
+  method?: string;
+  isBase64Encoded?: boolean;
+}): APIGatewayProxyEventV2 {
+  const method = options.method ?? 'POST';
+  return {
+    version: '2.0',
+    routeKey: 'ANY /hooks/{receiver}',
+    rawPath: `/hooks/${options.receiver}`,
+    rawQueryString: '',
+    // API Gateway v2 hands headers over lower-cased.
+    headers: Object.fromEntries(Object.entries(options.headers).map(([k, v]) => [k.toLowerCase(), v])),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'relay.example',
+      domainPrefix: 'relay',
+      http: { method, path: `/hooks/${options.receiver}`, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'GitHub-Hookshot/1' },
+      requestId: 'req',
+      routeKey: 'ANY /hooks/{receiver}',
+      stage: '$default',
+      time: '24/Nov/2026:21:00:00 +0000',
+      timeEpoch: 0,
+    },
+    pathParameters: { receiver: options.receiver },
+    body: options.body,
+    isBase64Encoded: options.isBase64Encoded ?? false,
+  };
+}
+
+export function gitRepository(namespace: string, name: string, url: string, ref?: Record<string, string>, annotations?: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: { url, interval: '5m', ...(ref ? { ref } : {}) },
+  };
+}
+
+export function requestedAt(server: KubeApiTestServer, namespace: string, name: string, kind = 'GitRepository', apiVersion = 'source.toolkit.fluxcd.io/v1'): string | undefined {
+  return server.get(apiVersion, kind, namespace, name)?.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'];
+}
+
+export function patchRequests(server: KubeApiTestServer) {
+  return server.requests.filter((r) => r.method === 'PATCH');
+}
+
+/** Captures everything written to stdout/stderr (Powertools Logger writes there) while `fn` runs. */
+export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const chunks: string[] = [];
+  const spies = [process.stdout, process.stderr].map((stream) =>
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }),
+  );
+  try {
+    const result = await fn();
+    return { result, lines: chunks.join('').split('\n').filter((l) => l.trim() !== '') };
+  } finally {
+    spies.forEach((s) => s.mockRestore());
+  }
+}
+
+export function deliveryLines(lines: string[]): Array<Record<string, unknown>> {
+  return lines
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l): l is Record<string, unknown> => l?.message === 'delivery');
+}
