@@ -1,3 +1,4 @@
+import { describeError } from '../errors';
 import type { ClusterConfig } from '../config/schema';
 import type { SecretStore } from '../secrets/store';
 import { ClientNodeCluster } from './client-node-cluster';
@@ -36,7 +37,7 @@ export class ClusterRegistry {
     try {
       kubeconfig = (await this.secrets.current(cluster.kubeconfig)).value;
     } catch (error) {
-      throw new ClusterCallError(`cluster ${name}: kubeconfig ${cluster.kubeconfig.text} could not be read (${(error as Error).name})`);
+      throw new ClusterCallError(`cluster ${name}: kubeconfig ${cluster.kubeconfig.text} could not be read (${describeError(error)})`);
     }
     const existing = this.built.get(name);
     if (existing?.kubeconfig === kubeconfig) return existing.client;
