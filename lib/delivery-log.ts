@@ -11,6 +11,8 @@ export interface DeliverySummary {
   matched: string[];
   patched: string[];
   failed: Array<{ target: string; error: string }>;
+  /** The annotation value written, when the delivery got as far as patching. */
+  requestedAt?: string;
   /** What happened: patched | no_match | ignored | pong | failed | rejected. */
   outcome: Outcome;
   /** Why a delivery was ignored or rejected. */

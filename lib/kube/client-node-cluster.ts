@@ -5,6 +5,8 @@ import {
   KubeConfig,
   Observable,
   PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
   type ObservableMiddleware,
   type RequestContext,
 } from '@kubernetes/client-node';
@@ -35,25 +37,16 @@ class KeepAliveKubeConfig extends KubeConfig {
   }
 }
 
-/** Adds the abort signal to one request (client-node 1.x takes it only through middleware). */
-function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
-  return {
+/** Options that attach an abort signal to one request (client-node 1.x takes it only through middleware). */
+function withSignal(signal: AbortSignal): ConfigurationOptions {
+  const middleware: ObservableMiddleware = {
     pre: (context) => {
       context.setSignal(signal);
       return new Observable(Promise.resolve(context));
     },
     post: (response) => new Observable(Promise.resolve(response)),
   };
-}
-
-function contentTypeMiddleware(contentType: string): ObservableMiddleware {
-  return {
-    pre: (context) => {
-      context.setHeaderParam('Content-Type', contentType);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 const gitRepository = { ...splitApiVersion(fluxKinds.GitRepository.apiVersion), plural: fluxKinds.GitRepository.plural };
@@ -103,7 +96,7 @@ export class ClientNodeCluster implements ClusterClient {
     const views: GitRepositoryView[] = [];
     let continueToken: string | undefined;
     do {
-      const options = { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' as const };
+      const options = withSignal(signal);
       const page: unknown = await this.call(
         `list GitRepositories${namespace ? ` in ${namespace}` : ''}`,
         () =>
@@ -124,11 +117,8 @@ export class ClientNodeCluster implements ClusterClient {
     await this.call(`patch ${target.kind} ${target.namespace}/${target.name}`, () =>
       this.api.patchNamespacedCustomObject(
         { group, version, namespace: target.namespace, plural: fluxKinds[target.kind].plural, name: target.name, body },
-        {
-          // client-node 1.x defaults to a JSON patch; Flux and `flux reconcile` send a merge patch.
-          middleware: [contentTypeMiddleware(PatchStrategy.MergePatch), signalMiddleware(signal)],
-          middlewareMergeStrategy: 'append',
-        },
+        // client-node 1.x defaults to a JSON patch; Flux and `flux reconcile` send a merge patch.
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal)),
       ),
     );
   }
