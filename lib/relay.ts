@@ -1,3 +1,4 @@
+import { isAbortError, untilAborted } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
@@ -153,9 +154,11 @@ async function reconcileTargets(push: PushEvent, receiver: ReceiverConfig, deps:
       const add = (t: FluxObjectRef) => matched.set(describeTarget(t), t);
       let client;
       try {
-        client = await deps.clusters.clientFor(cluster);
+        // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
+        client = await untilAborted(deps.clusters.clientFor(cluster), signal);
       } catch (error) {
-        return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: messageOf(error) }] };
+        const message = isAbortError(error) ? `cluster ${cluster}: kubeconfig could not be read in time` : messageOf(error);
+        return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: message }] };
       }
       try {
         for (const repo of await client.listGitRepositories(signal)) {

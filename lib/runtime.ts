@@ -30,7 +30,15 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
   const ttlMs = options.config.limits.secretCacheTtlSeconds * 1000;
   const secrets = new SecretStore({
     // The SDK reads region and endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) from the environment, as on Lambda.
-    awsSecretsManager: secretsManagerBackend(options.secretsManager ?? new SecretsManagerClient({})),
+    awsSecretsManager: secretsManagerBackend(
+      options.secretsManager ??
+        new SecretsManagerClient({
+          // Bounded so that a slow Secrets Manager cannot eat the provider's 10 s delivery timeout: two attempts
+          // of at most 2 s each, then the delivery gets a 503.
+          maxAttempts: 2,
+          requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+        }),
+    ),
     clock,
     ttlMs,
     refreshAfterFailureMs: Math.min(ttlMs, 30_000),

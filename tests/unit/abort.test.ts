@@ -1,0 +1,29 @@
+import { isAbortError, untilAborted } from '../../lib/abort';
+
+test('untilAborted rejects with the signal reason when the signal fires first', async () => {
+  const controller = new AbortController();
+  const never = new Promise<string>(() => undefined);
+  const pending = untilAborted(never, controller.signal);
+  controller.abort(new DOMException('too slow', 'TimeoutError'));
+  await expect(pending).rejects.toMatchObject({ name: 'TimeoutError' });
+});
+
+test('untilAborted passes through value and error otherwise', async () => {
+  const signal = new AbortController().signal;
+  await expect(untilAborted(Promise.resolve(42), signal)).resolves.toBe(42);
+  await expect(untilAborted(Promise.reject(new Error('no')), signal)).rejects.toThrow('no');
+});
+
+test('an already aborted signal rejects at once', async () => {
+  await expect(untilAborted(Promise.resolve(1), AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+});
+
+test.each([
+  [new DOMException('x', 'AbortError'), true],
+  [new DOMException('x', 'TimeoutError'), true],
+  [Object.assign(new Error('The user aborted a request.'), { type: 'aborted' }), true],
+  [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false],
+  [undefined, false],
+])('isAbortError(%s) is %s', (error, expected) => {
+  expect(isAbortError(error)).toBe(expected);
+});
