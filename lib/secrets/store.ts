@@ -28,7 +28,9 @@ export const localBackend: SecretBackend = {
     }
     if (ref.scheme === 'file') {
       const path = ref.id.startsWith('~/') ? `${homedir()}${ref.id.slice(1)}` : ref.id;
-      return { value: await readFile(path, 'utf8') };
+      // Editors and `echo x > file` end files with a newline that is not part of the secret (a classic cause of
+      // "signature mismatch", argo-cd#11961); kubeconfigs do not care.
+      return { value: (await readFile(path, 'utf8')).replace(/\r?\n$/, '') };
     }
     throw new Error(`scheme ${ref.scheme} is not a local secret`);
   },

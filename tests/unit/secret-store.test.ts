@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseSecretRef } from '../../lib/secrets/ref';
 import { SecretStore, type SecretBackend, type SecretStage } from '../../lib/secrets/store';
 
@@ -92,4 +95,11 @@ test('env: and file: secrets read locally', async () => {
   expect((await store.current(parseSecretRef(`file:${__filename}`))).value).toContain('env: and file: secrets read locally');
   await expect(store.current(parseSecretRef('env:RELAY_TEST_UNSET'))).rejects.toThrow('RELAY_TEST_UNSET is not set');
   await expect(store.current(parseSecretRef('aws-sm:x'))).rejects.toThrow('no AWS Secrets Manager backend');
+});
+
+test('a file: secret loses the one trailing newline an editor adds, and nothing else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secret-'));
+  writeFileSync(join(dir, 's'), ' token \n');
+  const store = new SecretStore({ clock: () => 0n, ttlMs: 1, refreshAfterFailureMs: 1 });
+  expect((await store.current(parseSecretRef(`file:${dir}/s`))).value).toBe(' token ');
 });

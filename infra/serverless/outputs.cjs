@@ -1,0 +1,36 @@
+'use strict';
+/**
+ * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab:
+ *
+ *   resources:
+ *     Outputs: ${file(./infra/serverless/outputs.cjs):webhookUrls}
+ *
+ * osls itself adds `HttpApiUrl` (the API's base URL). `HttpApi` is osls's logical id for the HTTP API, and
+ * `ApiEndpoint` is AWS::ApiGatewayV2::Api's `https://<id>.execute-api.<region>.amazonaws.com` attribute.
+ */
+const { relayContext, RelayDeployError } = require('./relay-config.cjs');
+
+/** `github-main` -> `GithubMain` (output logical ids are alphanumeric). */
+function pascal(name) {
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+}
+
+function webhookUrlOutputs(config) {
+  const outputs = {};
+  const owners = new Map();
+  for (const [name, receiver] of Object.entries(config.receivers)) {
+    const id = `WebhookUrl${pascal(name)}`;
+    if (owners.has(id)) throw new RelayDeployError(`receivers ${owners.get(id)} and ${name} would share the stack output ${id}; rename one`);
+    owners.set(id, name);
+    outputs[id] = {
+      Description: `Webhook URL of receiver ${name} (${receiver.provider})`,
+      Value: { 'Fn::Sub': `\${HttpApi.ApiEndpoint}/hooks/${name}` },
+    };
+  }
+  return outputs;
+}
+
+module.exports = {
+  webhookUrlOutputs,
+  webhookUrls: async (resolver) => webhookUrlOutputs((await relayContext(resolver)).config),
+};

@@ -1,0 +1,63 @@
+// Bundles each Lambda entry functions/<name>.ts into dist/<name>/index.js and ships the relay configuration with it.
+// Run through tsx (`npm run build`) so the configuration is validated by the project's own TypeScript parser.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../lib/config/load.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const entries = readdirSync(join(root, 'functions'))
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+  .map((file) => basename(file, '.ts'));
+
+// Validate before bundling: a bad configuration should fail in seconds, naming the bad field, not at cold start.
+const configSource = resolve(root, process.env.RELAY_CONFIG ?? 'relay.config.yaml');
+const configLabel = relative(root, configSource).startsWith('..') ? configSource : relative(root, configSource);
+let configText;
+try {
+  configText = readFileSync(configSource, 'utf8');
+} catch (error) {
+  fail(`cannot read relay configuration ${configLabel}: ${error.code ?? error.message}` +
+    (process.env.RELAY_CONFIG ? '' : ' (set RELAY_CONFIG, e.g. RELAY_CONFIG=relay.config.example.yaml npm run build)'));
+}
+try {
+  parseConfig(configText, configLabel);
+} catch (error) {
+  fail(error.message);
+}
+
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+for (const name of entries) {
+  const outdir = join(root, 'dist', name);
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await build({
+    entryPoints: [join(root, 'functions', `${name}.ts`)],
+    outfile: join(outdir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    // index.js.map for stack traces (set NODE_OPTIONS=--enable-source-maps to use it); mappings only, no sources:
+    // 2.6 MB instead of 5.7 MB, and less for Node to parse at cold start.
+    sourcemap: true,
+    sourcesContent: false,
+    // ESM builds of the AWS SDK (and others) tree-shake far better: 447 KB -> 305 KB for GetSecretValue.
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  if (result.warnings.length > 0) fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
+  if (name === 'relay') copyFileSync(configSource, join(outdir, 'relay.config.yaml'));
+  for (const file of readdirSync(outdir).sort()) {
+    console.log(`dist/${name}/${file}`.padEnd(36), kb(statSync(join(outdir, file)).size).padStart(10));
+  }
+}
+console.log(`configuration: ${configLabel} (valid)`);
+
+function fail(message) {
+  console.error(`build failed: ${message}`);
+  process.exit(1);
+}
