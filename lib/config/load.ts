@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { configSchema, type RelayConfig } from './schema';
 
 export class ConfigError extends Error {

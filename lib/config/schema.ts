@@ -1,29 +1,41 @@
-import { z } from 'zod';
+// zod/mini rather than zod's classic API: the same library and checks, but tree-shakeable. Measured on this machine
+// (esbuild bundle of this schema alone, minified, median of 9 `require()`s): classic 457 KB / 71 ms, mini with the
+// English messages 32 KB / 9 ms. The relay loads it on every cold start.
+import * as z from 'zod/mini';
+import { en } from 'zod/v4/locales';
 import { fluxKindNames, fluxKinds } from '../kube/kinds';
 import { parseSecretRef } from '../secrets/ref';
 
+// zod/mini ships without messages ("Invalid input"); the English locale says what was expected and what was found.
+z.config(en());
+
 /** Names become URL path segments and log fields: keep them DNS-label-like. */
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)');
+const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
 
-const secretRef = z.string().transform((text, ctx) => {
-  try {
-    return parseSecretRef(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const secretRef = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx) => {
+    try {
+      return parseSecretRef(text);
+    } catch (error) {
+      ctx.issues.push({ code: 'custom', message: (error as Error).message, input: text });
+      return z.NEVER;
+    }
+  }),
+);
 
-const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name');
+const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
+const nonEmpty = z.string().check(z.minLength(1));
+const positiveInt = z.int().check(z.positive());
 
 /** A cluster the relay patches. */
 const cluster = z.strictObject({
   /** Secret reference to a kubeconfig (YAML) for a service account that may get/list/patch Flux sources. */
   kubeconfig: secretRef,
   /** Context to use from that kubeconfig; default its current-context. */
-  context: z.string().min(1).optional(),
+  context: z.optional(nonEmpty),
   /** Namespaces whose GitRepositories are considered; default every namespace (needs cluster-wide list). */
-  namespaces: z.array(k8sName).min(1).optional(),
+  namespaces: z.optional(z.array(k8sName).check(z.minLength(1))),
 });
 
 /** A Flux object annotated on every accepted push, like a Flux Receiver's `spec.resources`. */
@@ -32,7 +44,7 @@ const target = z.strictObject({
   kind: z.enum(fluxKindNames as [string, ...string[]]),
   name: k8sName,
   namespace: k8sName,
-  apiVersion: z.string().regex(/^[a-z0-9.-]+\/v[0-9a-z]+$/, 'must look like group/version').optional(),
+  apiVersion: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+\/v[0-9a-z]+$/, 'must look like group/version'))),
 });
 
 export const providerNames = ['github', 'gitlab'] as const;
@@ -43,51 +55,56 @@ const receiver = z.strictObject({
   /** Secret reference to the webhook secret (GitHub secret, GitLab secret token). */
   secret: secretRef,
   /** Events acted on; others are acknowledged with 2xx and ignored. Default: the provider's push events. */
-  events: z.array(z.string().min(1)).min(1).optional(),
+  events: z.optional(z.array(nonEmpty).check(z.minLength(1))),
   /** Clusters this receiver patches; default all. */
-  clusters: z.array(name).min(1).optional(),
+  clusters: z.optional(z.array(name).check(z.minLength(1))),
   /** Objects annotated on every accepted push, whatever the payload's repository. */
-  targets: z.array(target).optional(),
+  targets: z.optional(z.array(target)),
 });
 
 const limits = z.strictObject({
   /** Bodies above this many bytes get 413 before any secret is read. Default 3 MiB, Flux's own receiver limit. */
-  maxBodyBytes: z.number().int().positive().max(6 * 1024 * 1024).default(3 * 1024 * 1024),
+  maxBodyBytes: z._default(positiveInt.check(z.maximum(6 * 1024 * 1024)), 3 * 1024 * 1024),
   /** Time allowed for one cluster (list + patches) in one delivery. */
-  clusterTimeoutMs: z.number().int().positive().default(4000),
+  clusterTimeoutMs: z._default(positiveInt, 4000),
   /** Time allowed for all clusters in one delivery; keep it well under the provider's 10 s delivery timeout. */
-  deliveryBudgetMs: z.number().int().positive().max(25000).default(8000),
+  deliveryBudgetMs: z._default(positiveInt.check(z.maximum(25000)), 8000),
   /** How long secrets (webhook secrets and kubeconfigs) are cached in a warm container. */
-  secretCacheTtlSeconds: z.number().int().nonnegative().default(300),
+  secretCacheTtlSeconds: z._default(z.int().check(z.nonnegative()), 300),
 });
 
-export const configSchema = z
+const checkedConfig = z
   .strictObject({
-    clusters: z.record(name, cluster).refine((c) => Object.keys(c).length > 0, 'at least one cluster is required'),
-    receivers: z.record(name, receiver).refine((r) => Object.keys(r).length > 0, 'at least one receiver is required'),
-    limits: limits.default(() => limits.parse({})),
+    clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
+    receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
+    limits: z._default(limits, () => limits.parse({})),
   })
-  .superRefine((config, ctx) => {
-    const clusterNames = new Set(Object.keys(config.clusters));
-    for (const [receiverName, r] of Object.entries(config.receivers)) {
-      r.clusters?.forEach((c, i) => {
-        if (!clusterNames.has(c)) {
-          ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'clusters', i], message: `unknown cluster ${c}` });
-        }
-      });
-      r.targets?.forEach((t, i) => {
-        const path = ['receivers', receiverName, 'targets', i, 'cluster'];
-        if (!clusterNames.has(t.cluster)) ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
-        else if (r.clusters && !r.clusters.includes(t.cluster)) {
-          ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in this receiver's clusters` });
-        }
-      });
-    }
-    if (config.limits.clusterTimeoutMs > config.limits.deliveryBudgetMs) {
-      ctx.addIssue({ code: 'custom', path: ['limits', 'clusterTimeoutMs'], message: 'must not exceed limits.deliveryBudgetMs' });
-    }
-  })
-  .transform((config) => ({
+  .check(
+    z.superRefine((config, ctx) => {
+      const clusterNames = new Set(Object.keys(config.clusters));
+      for (const [receiverName, r] of Object.entries(config.receivers)) {
+        r.clusters?.forEach((c, i) => {
+          if (!clusterNames.has(c)) {
+            ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'clusters', i], message: `unknown cluster ${c}` });
+          }
+        });
+        r.targets?.forEach((t, i) => {
+          const path = ['receivers', receiverName, 'targets', i, 'cluster'];
+          if (!clusterNames.has(t.cluster)) ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
+          else if (r.clusters && !r.clusters.includes(t.cluster)) {
+            ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in this receiver's clusters` });
+          }
+        });
+      }
+      if (config.limits.clusterTimeoutMs > config.limits.deliveryBudgetMs) {
+        ctx.addIssue({ code: 'custom', path: ['limits', 'clusterTimeoutMs'], message: 'must not exceed limits.deliveryBudgetMs' });
+      }
+    }),
+  );
+
+export const configSchema = z.pipe(
+  checkedConfig,
+  z.transform((config: z.output<typeof checkedConfig>) => ({
     ...config,
     receivers: Object.fromEntries(
       Object.entries(config.receivers).map(([receiverName, r]) => [
@@ -102,7 +119,8 @@ export const configSchema = z
         },
       ]),
     ),
-  }));
+  })),
+);
 
 export type RelayConfig = z.output<typeof configSchema>;
 export type ReceiverConfig = RelayConfig['receivers'][string];

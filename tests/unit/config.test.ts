@@ -45,7 +45,7 @@ function errorOf(text: string): string {
   throw new Error('expected the configuration to be refused');
 }
 
-test.each([
+test.each(([
   ['provider: bitbucket', valid.replace('provider: gitlab', 'provider: bitbucket'), 'receivers.gitlab.provider'],
   ['unknown cluster in receiver', valid.replace('clusters: [staging]', 'clusters: [nope]'), 'receivers.gitlab.clusters[0]: unknown cluster nope'],
   ['unknown cluster in target', valid.replace('cluster: prod, kind', 'cluster: qa, kind'), 'receivers.github.targets[0].cluster: unknown cluster qa'],
@@ -59,7 +59,7 @@ test.each([
   ['no clusters', 'clusters: {}\nreceivers: {}\n', 'clusters: at least one cluster is required'],
   ['negative limit', `${valid}limits:\n  maxBodyBytes: -1\n`, 'limits.maxBodyBytes'],
   ['cluster timeout over the budget', `${valid}limits:\n  clusterTimeoutMs: 9000\n`, 'limits.clusterTimeoutMs: must not exceed'],
-])('%s is refused naming %s', (_name, text, field) => {
+] as Array<[string, string, string]>).map(([name, text, field]) => [name, field, text]))('%s is refused naming %s', (_name, field, text) => {
   expect(errorOf(text)).toContain(field);
 });
 
