@@ -359,3 +359,25 @@ test('each delivery logs exactly one summary line, and no line carries a secret,
     expect(all).not.toContain(secret);
   }
 });
+
+test('a static target that does not exist is reported with the API server 404, and the rest are still patched', async () => {
+  prod.remove('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', 'flux-system', 'apps');
+  const result = await deliver(branchPush);
+  expect(result.statusCode).toBe(502);
+  const a = answer(result);
+  expect(a.failed).toEqual([{ target: 'prod/flux-system/Kustomization/apps', error: expect.stringContaining('HTTP 404 NotFound') }]);
+  expect(a.patched).toHaveLength(4);
+});
+
+test('a cluster token the API server does not accept is reported as a 401 of that cluster', async () => {
+  sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig('revoked-token') }));
+  const fresh = loadRelayHandler(config);
+  try {
+    const body = JSON.stringify(branchPush);
+    const result = await fresh(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } }));
+    expect(result.statusCode).toBe(502);
+    expect(answer(result).failed).toEqual([{ target: 'staging/*/GitRepository/*', error: expect.stringContaining('HTTP 401') }]);
+  } finally {
+    sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(stagingToken) }));
+  }
+});
