@@ -49,8 +49,3 @@ function tagSatisfies(tag: string, range: string): boolean {
     return false;
   }
 }
-
-/** `refs/heads/main` → `main`; tags and other refs are returned whole. */
-export function branchOf(ref: string): string | undefined {
-  return ref.startsWith(heads) ? ref.slice(heads.length) : undefined;
-}

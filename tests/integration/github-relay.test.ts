@@ -281,14 +281,26 @@ test('a malformed payload after authentication gets 400, not a 5xx', async () =>
   expect(prod.requests).toHaveLength(0);
 });
 
+/** Runs `fn` with a cold-started relay whose staging kubeconfig carries `token`, then restores the good one. */
+async function withStagingToken(token: string, fn: (relay: Handler) => Promise<void>): Promise<void> {
+  sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(token) }));
+  try {
+    await fn(loadRelayHandler(config));
+  } finally {
+    sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(stagingToken) }));
+  }
+}
+
+function signedPush(): Parameters<Handler>[0] {
+  const body = JSON.stringify(branchPush);
+  return apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } });
+}
+
 test('a cluster whose token cannot patch is named in a 502; the other cluster is still patched', async () => {
   const readOnly = 'staging-read-only-token';
   staging.addServiceAccount(readOnly, relayUser, [{ apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['get', 'list'] }]);
-  sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(readOnly) }));
-  const fresh = loadRelayHandler(config);
-  try {
-    const body = JSON.stringify(branchPush);
-    const result = await fresh(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } }));
+  await withStagingToken(readOnly, async (relay) => {
+    const result = await relay(signedPush());
     expect(result.statusCode).toBe(502);
     const a = answer(result);
     expect(a.outcome).toBe('failed');
@@ -299,9 +311,7 @@ test('a cluster whose token cannot patch is named in a 502; the other cluster is
     expect(a.patched).toHaveLength(4);
     expect(requestedAt(prod, 'flux-system', 'hello-https')).toBe(a.requestedAt);
     expect(requestedAt(staging, 'flux-system', 'hello-staging')).toBeUndefined();
-  } finally {
-    sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(stagingToken) }));
-  }
+  });
 });
 
 test('a cluster that does not answer in time fails alone', async () => {
@@ -370,14 +380,9 @@ test('a static target that does not exist is reported with the API server 404, a
 });
 
 test('a cluster token the API server does not accept is reported as a 401 of that cluster', async () => {
-  sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig('revoked-token') }));
-  const fresh = loadRelayHandler(config);
-  try {
-    const body = JSON.stringify(branchPush);
-    const result = await fresh(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } }));
+  await withStagingToken('revoked-token', async (relay) => {
+    const result = await relay(signedPush());
     expect(result.statusCode).toBe(502);
     expect(answer(result).failed).toEqual([{ target: 'staging/*/GitRepository/*', error: expect.stringContaining('HTTP 401') }]);
-  } finally {
-    sm.put('flux-relay/staging-kubeconfig', JSON.stringify({ kubeconfig: staging.kubeconfig(stagingToken) }));
-  }
+  });
 });
