@@ -69,13 +69,14 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   summary.provider = provider.name;
 
   const body = rawBody(request, deps.config.limits.maxBodyBytes);
-  const inspection = provider.inspect(request, body);
+  const inspection = provider.inspect(request, body, receiver);
   if (inspection.event) summary.event = inspection.event;
   if (inspection.deliveryId) summary.delivery_id = inspection.deliveryId.slice(0, 200);
   await authenticate(inspection, receiver, deps.secrets);
 
-  const event = inspection.event;
+  const event = inspection.event ?? provider.eventAfterAuthentication?.(body);
   if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
+  if (!summary.event) summary.event = event;
   const done = (outcome: DeliverySummary['outcome'], status: number, reason?: string) => {
     Object.assign(summary, { outcome, status, ...(reason ? { reason } : {}) });
     return { outcome, event, ...(reason ? { reason } : {}) };
@@ -83,6 +84,7 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (provider.isPing(event)) return done('pong', 200);
   if (!eventAllowed(event, receiver, provider)) return done('ignored', 200, `event ${event} is not enabled on receiver ${request.receiver}`);
   if (!provider.isPush(event)) return done('ignored', 200, `event ${event} is not a push`);
+  if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, receiver, deps), summary, event);
 
   const push = provider.parsePush(request, body, event);
   const live = push.changes.filter((c) => !c.deleted);
@@ -92,15 +94,18 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (commit) summary.commit = commit;
   if (live.length === 0) return { repository: push.repository, ...done('ignored', 200, 'the push deleted its ref') };
 
-  const result = await reconcileTargets(push, receiver, deps);
-  Object.assign(summary, result);
+  return answerWith(await reconcileTargets(push, receiver, deps), summary, event);
+}
+
+/** The answer (and summary) of a delivery that got as far as patching: 502 if anything could not be patched. */
+function answerWith(result: ReconcileResult, summary: DeliverySummary, event: string): Record<string, unknown> {
   const outcome = result.failed.length > 0 ? 'failed' : result.matched.length > 0 ? 'patched' : 'no_match';
-  Object.assign(summary, { outcome, status: outcome === 'failed' ? 502 : 200 });
+  Object.assign(summary, result, { outcome, status: outcome === 'failed' ? 502 : 200 });
   return {
     outcome,
     event,
-    repository: push.repository,
-    ref: summary.ref,
+    ...(summary.repository ? { repository: summary.repository } : {}),
+    ...(summary.ref ? { ref: summary.ref } : {}),
     ...(summary.commit ? { commit: summary.commit } : {}),
     requestedAt: result.requestedAt,
     matched: result.matched,
@@ -138,12 +143,12 @@ interface ReconcileResult {
  * cluster gets its own timeout inside the delivery's overall budget, so one unreachable cluster cannot starve the
  * others or push the answer past the provider's delivery timeout.
  */
-async function reconcileTargets(push: PushEvent, receiver: ReceiverConfig, deps: RelayDeps): Promise<ReconcileResult> {
+async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, deps: RelayDeps): Promise<ReconcileResult> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
   const budget = AbortSignal.timeout(limits.deliveryBudgetMs);
-  const pushedKeys = new Set(push.repositoryUrls.map(repoKey).filter((k): k is string => k !== undefined));
-  const refs = push.changes.filter((c) => !c.deleted).map((c) => c.ref);
+  const pushedKeys = new Set((push?.repositoryUrls ?? []).map(repoKey).filter((k): k is string => k !== undefined));
+  const refs = (push?.changes ?? []).filter((c) => !c.deleted).map((c) => c.ref);
   const clusterNames = receiver.clusters ?? Object.keys(deps.config.clusters);
 
   const perCluster = await Promise.all(
@@ -160,18 +165,32 @@ async function reconcileTargets(push: PushEvent, receiver: ReceiverConfig, deps:
         const message = isAbortError(error) ? `cluster ${cluster}: kubeconfig could not be read in time` : messageOf(error);
         return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: message }] };
       }
-      try {
-        for (const repo of await client.listGitRepositories(signal)) {
-          const key = repoKey(repo.url);
-          if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
-            add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
+      if (push) {
+        try {
+          for (const repo of await client.listGitRepositories(signal)) {
+            const key = repoKey(repo.url);
+            if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
+              add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
+            }
           }
+        } catch (error) {
+          // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
+          failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
         }
-      } catch (error) {
-        // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
-        failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
       }
-      for (const t of receiver.targets) if (t.cluster === cluster) add(t);
+      await Promise.all(
+        receiver.targets
+          .filter((t) => t.cluster === cluster)
+          .map(async (t) => {
+            if (t.name !== '*') return add({ ...t, name: t.name });
+            // `name: "*"` selects by label within the namespace, as Flux's Receiver does; none found is not an error.
+            try {
+              for (const name of await client.listNames(t, t.matchLabels ?? {}, signal)) add({ ...t, name });
+            } catch (error) {
+              failed.push({ target: describeTarget(t), error: messageOf(error) });
+            }
+          }),
+      );
       const patched: string[] = [];
       await Promise.all(
         [...matched].map(async ([name, target]) => {

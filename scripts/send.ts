@@ -33,7 +33,7 @@ function githubExample(name: string, pick: (payload: Record<string, unknown>) =>
 }
 
 /** Sample deliveries per provider and event: real payloads, and the headers the provider sends with them. */
-const samples: Record<ProviderName, Record<string, (secret: string) => Sample>> = {
+const samples: Partial<Record<ProviderName, Record<string, (secret: string) => Sample>>> = {
   github: {
     // Codertocat/Hello-World pushing refs/heads/master (not a deletion).
     push: (secret) => github('push', githubExample('push', (p) => p.ref === 'refs/heads/master' && p.deleted === false), secret),
@@ -108,8 +108,9 @@ async function main(): Promise<void> {
   const config = loadConfig(configPath);
   const receiver = Object.hasOwn(config.receivers, receiverName) ? config.receivers[receiverName] : undefined;
   if (!receiver) usage(`${configPath} has no receiver ${receiverName}; it has ${Object.keys(config.receivers).join(', ')}`);
-  const makeSample = Object.hasOwn(samples[receiver.provider], event) ? samples[receiver.provider][event] : undefined;
-  if (!makeSample) usage(`no ${receiver.provider} sample for event ${event}; try ${Object.keys(samples[receiver.provider]).join(', ')}`);
+  const providerSamples = samples[receiver.provider] ?? {};
+  const makeSample = Object.hasOwn(providerSamples, event) ? providerSamples[event] : undefined;
+  if (!makeSample) usage(`no ${receiver.provider} sample for event ${event}; try ${Object.keys(providerSamples).join(', ') || 'another receiver'}`);
 
   // The relay's own secret reading (env:/file: through the local backend, `#key` selection included).
   const secrets = new SecretStore({ clock: systemClock, ttlMs: 0, refreshAfterFailureMs: 0 });

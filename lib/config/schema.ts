@@ -39,15 +39,44 @@ const cluster = z.strictObject({
 });
 
 /** A Flux object annotated on every accepted push, like a Flux Receiver's `spec.resources`. */
-const target = z.strictObject({
-  cluster: name,
-  kind: z.enum(fluxKindNames as [string, ...string[]]),
-  name: k8sName,
-  namespace: k8sName,
-  apiVersion: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+\/v[0-9a-z]+$/, 'must look like group/version'))),
-});
+const target = z
+  .strictObject({
+    cluster: name,
+    kind: z.enum(fluxKindNames as [string, ...string[]]),
+    /** An object name, or `*` for every object of the kind in the namespace that carries `matchLabels`. */
+    name: z.union([k8sName, z.literal('*')]),
+    namespace: k8sName,
+    apiVersion: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+\/v[0-9a-z]+$/, 'must look like group/version'))),
+    /** With `name: "*"` only: the labels an object must carry (Flux's Receiver has the same rule). */
+    matchLabels: z.optional(z.record(z.string(), z.string())),
+  })
+  .check(
+    z.superRefine((t, ctx) => {
+      // Flux refuses `*` without a selector: annotating every object of a kind is never what a push means.
+      if (t.name === '*' && (!t.matchLabels || Object.keys(t.matchLabels).length === 0)) {
+        ctx.addIssue({ code: 'custom', path: ['matchLabels'], message: 'is required with name "*"', input: t });
+      }
+      if (t.name !== '*' && t.matchLabels) {
+        ctx.addIssue({ code: 'custom', path: ['matchLabels'], message: 'applies only with name "*"', input: t });
+      }
+    }),
+  );
 
-export const providerNames = ['github', 'gitlab'] as const;
+export const providerNames = [
+  'github',
+  'gitlab',
+  'bitbucket-cloud',
+  'bitbucket-server',
+  'gitea',
+  'forgejo',
+  'gogs',
+  'azure-devops',
+  'generic-hmac',
+  'generic',
+] as const;
+
+/** Providers whose deliveries carry no repository to route by: only their static targets are annotated. */
+export const staticOnlyProviders: ReadonlySet<string> = new Set(['generic-hmac', 'generic']);
 
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
@@ -60,6 +89,8 @@ const receiver = z.strictObject({
   clusters: z.optional(z.array(name).check(z.minLength(1))),
   /** Objects annotated on every accepted push, whatever the payload's repository. */
   targets: z.optional(z.array(target)),
+  /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
+  allowSha1: z.optional(z.boolean()),
 });
 
 const limits = z.strictObject({
@@ -83,6 +114,12 @@ const checkedConfig = z
     z.superRefine((config, ctx) => {
       const clusterNames = new Set(Object.keys(config.clusters));
       for (const [receiverName, r] of Object.entries(config.receivers)) {
+        if (r.allowSha1 !== undefined && r.provider !== 'generic-hmac') {
+          ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'allowSha1'], message: 'applies only to provider generic-hmac', input: r });
+        }
+        if (staticOnlyProviders.has(r.provider) && (r.targets ?? []).length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'targets'], message: `provider ${r.provider} routes nothing by payload, so it needs targets`, input: r });
+        }
         r.clusters?.forEach((c, i) => {
           if (!clusterNames.has(c)) {
             ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'clusters', i], message: `unknown cluster ${c}` });

@@ -111,6 +111,27 @@ export class ClientNodeCluster implements ClusterClient {
     return views;
   }
 
+  async listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]> {
+    const { group, version } = splitApiVersion(target.apiVersion);
+    const labelSelector = Object.entries(matchLabels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    const names: string[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = (await this.call(`list ${target.kind} in ${target.namespace} with ${labelSelector}`, () =>
+        this.api.listNamespacedCustomObject(
+          { group, version, namespace: target.namespace, plural: fluxKinds[target.kind].plural, labelSelector, limit: pageSize, _continue: continueToken },
+          withSignal(signal),
+        ),
+      )) as { items?: Array<{ metadata?: { name?: unknown } }>; metadata?: { continue?: unknown } } | undefined;
+      for (const item of page?.items ?? []) if (typeof item.metadata?.name === 'string') names.push(item.metadata.name);
+      const next = page?.metadata?.continue;
+      continueToken = typeof next === 'string' && next !== '' ? next : undefined;
+    } while (continueToken);
+    return names;
+  }
+
   async requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<void> {
     const { group, version } = splitApiVersion(target.apiVersion);
     const body = { metadata: { annotations: { [requestedAtAnnotation]: value } } };

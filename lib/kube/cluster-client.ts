@@ -13,6 +13,8 @@ export interface GitRepositoryView {
 export interface ClusterClient {
   /** All source.toolkit.fluxcd.io/v1 GitRepositories in the watched namespaces (or cluster-wide). */
   listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]>;
+  /** Names of the objects of `target`'s kind in its namespace that carry all of `matchLabels`. */
+  listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]>;
   /** Merge-patches `metadata.annotations["reconcile.fluxcd.io/requestedAt"]` to `value`, and nothing else. */
   requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<void>;
 }

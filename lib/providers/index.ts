@@ -1,6 +1,26 @@
 import type { ProviderName } from '../config/schema';
+import { azureDevops } from './azure-devops';
+import { bitbucketCloud } from './bitbucket-cloud';
+import { bitbucketServer } from './bitbucket-server';
+import { forgejo } from './forgejo';
+import { generic } from './generic';
+import { genericHmac } from './generic-hmac';
+import { gitea } from './gitea';
 import { github } from './github';
 import { gitlab } from './gitlab';
+import { gogs } from './gogs';
 import type { Provider } from './provider';
 
-export const providers: Record<ProviderName, Provider> = { github, gitlab };
+/** One module per provider; the relay core finds them here by the receiver's `provider`. */
+export const providers: Record<ProviderName, Provider> = {
+  github,
+  gitlab,
+  'bitbucket-cloud': bitbucketCloud,
+  'bitbucket-server': bitbucketServer,
+  gitea,
+  forgejo,
+  gogs,
+  'azure-devops': azureDevops,
+  'generic-hmac': genericHmac,
+  generic,
+};

@@ -1,3 +1,4 @@
+import type { ProviderName, ReceiverConfig } from '../config/schema';
 import type { WebhookRequest } from '../http/request';
 
 /** One ref that a push moved. */
@@ -35,14 +36,21 @@ export interface Inspection {
  * own module; the relay core knows only this interface.
  */
 export interface Provider {
-  readonly name: string;
+  readonly name: ProviderName;
   /** Events acted on when a receiver does not list its own. */
   readonly defaultEvents: readonly string[];
+  /** The delivery names no repository (generic receivers): only the receiver's static targets are annotated. */
+  readonly staticTargetsOnly?: boolean;
   /**
    * Checks the content type and the shape of the credential header, and extracts the event. Throws
    * UnsupportedMediaType, MissingSignature or BadSignature. Runs before any secret is read.
    */
-  inspect(request: WebhookRequest, body: Buffer): Inspection;
+  inspect(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig): Inspection;
+  /**
+   * For providers that name the event only in the body (Azure DevOps `eventType`): read it once the delivery is
+   * authenticated, never before. Throws MalformedPayload.
+   */
+  eventAfterAuthentication?(body: Buffer): string | undefined;
   /** Test deliveries the provider sends to check a hook; answered after authentication, never routed. */
   isPing(event: string): boolean;
   /** Whether `event` is a push that should be routed. */

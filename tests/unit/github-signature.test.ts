@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { BadSignature, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
+import { receiverConfig } from '../support/receiver';
 import { github } from '../../lib/providers/github';
 
 const secret = "It's a Secret to Everybody";
@@ -8,13 +9,15 @@ const body = Buffer.from('Hello, World!');
 // GitHub's documented test vector ("Validating webhook deliveries").
 const documented = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
 
+const receiver = receiverConfig('github');
+
 function request(headers: Record<string, string>, payload: Buffer = body): [WebhookRequest, Buffer] {
   return [{ method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json', ...headers }, body: payload.toString(), isBase64Encoded: false }, payload];
 }
 
 function verdict(headers: Record<string, string>, payload: Buffer = body, key = secret): string {
   try {
-    return github.inspect(...request(headers, payload)).verify(key) ? 'ok' : 'mismatch';
+    return github.inspect(...request(headers, payload), receiver).verify(key) ? 'ok' : 'mismatch';
   } catch (error) {
     if (error instanceof MissingSignature) return 'missing';
     if (error instanceof BadSignature) return 'malformed';
@@ -53,10 +56,10 @@ test('a form-encoded delivery is verified over the raw form body, then its paylo
   const form = Buffer.from(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
   const signature = `sha256=${createHmac('sha256', secret).update(form).digest('hex')}`;
   const [req] = request({ 'content-type': 'application/x-www-form-urlencoded', 'x-hub-signature-256': signature }, form);
-  expect(github.inspect(req, form).verify(secret)).toBe(true);
+  expect(github.inspect(req, form, receiver).verify(secret)).toBe(true);
   // The signature over the decoded JSON is not the one GitHub sends for form deliveries.
   const overJson = `sha256=${createHmac('sha256', secret).update(JSON.stringify(payload)).digest('hex')}`;
-  expect(github.inspect({ ...req, headers: { ...req.headers, 'x-hub-signature-256': overJson } }, form).verify(secret)).toBe(false);
+  expect(github.inspect({ ...req, headers: { ...req.headers, 'x-hub-signature-256': overJson } }, form, receiver).verify(secret)).toBe(false);
   expect(github.parsePush(req, form, 'push')).toEqual({
     repository: 'o/r',
     repositoryUrls: ['https://github.com/o/r.git'],
@@ -67,7 +70,7 @@ test('a form-encoded delivery is verified over the raw form body, then its paylo
 test.each([undefined, 'text/plain', 'application/xml'])('content type %s is refused before any secret is needed', (type) => {
   const headers: Record<string, string> = { 'x-hub-signature-256': documented };
   const req: WebhookRequest = { method: 'POST', receiver: 'r', headers: type ? { ...headers, 'content-type': type } : headers, body: '', isBase64Encoded: false };
-  expect(() => github.inspect(req, body)).toThrow(UnsupportedMediaType);
+  expect(() => github.inspect(req, body, receiver)).toThrow(UnsupportedMediaType);
 });
 
 test('content type parameters are ignored', () => {

@@ -1,8 +1,11 @@
 import { MissingSignature, UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
+import { receiverConfig } from '../support/receiver';
 import { gitlab } from '../../lib/providers/gitlab';
 import push from '../fixtures/gitlab/push.json';
 import tagPush from '../fixtures/gitlab/tag-push.json';
+
+const receiver = receiverConfig('gitlab');
 
 function req(headers: Record<string, string>, body = '{}'): WebhookRequest {
   return { method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json', ...headers }, body, isBase64Encoded: false };
@@ -14,15 +17,15 @@ test.each([
   ['a prefix of it', 's3cr3t', false],
   ['it with a trailing newline', 's3cr3t-token\n', false],
 ])('%s verifies: %s', (_name, presented, expected) => {
-  expect(gitlab.inspect(req({ 'x-gitlab-token': presented, 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0)).verify('s3cr3t-token')).toBe(expected);
+  expect(gitlab.inspect(req({ 'x-gitlab-token': presented, 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver).verify('s3cr3t-token')).toBe(expected);
 });
 
 test('a missing token is refused before any secret is read', () => {
-  expect(() => gitlab.inspect(req({ 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0))).toThrow(MissingSignature);
+  expect(() => gitlab.inspect(req({ 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver)).toThrow(MissingSignature);
 });
 
 test('only JSON is accepted', () => {
-  expect(() => gitlab.inspect(req({ 'content-type': 'text/plain', 'x-gitlab-token': 't' }), Buffer.alloc(0))).toThrow(UnsupportedMediaType);
+  expect(() => gitlab.inspect(req({ 'content-type': 'text/plain', 'x-gitlab-token': 't' }), Buffer.alloc(0), receiver)).toThrow(UnsupportedMediaType);
 });
 
 test("GitLab's documented push example", () => {
