@@ -72,3 +72,25 @@ test('all problems are reported at once', () => {
 test('YAML syntax errors say so', () => {
   expect(errorOf('clusters: [unclosed')).toContain('not valid YAML');
 });
+
+const withReceiver = (receiver: string) => `clusters:\n  c: { kubeconfig: k }\nreceivers:\n  r: ${receiver}\n`;
+
+test.each([
+  ['name "*" without matchLabels', '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n }] }', 'receivers.r.targets[0].matchLabels: is required with name "*"'],
+  ['matchLabels with a name', '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n, matchLabels: { a: b } }] }', 'receivers.r.targets[0].matchLabels: applies only with name "*"'],
+  ['allowSha1 on github', '{ provider: github, secret: s, allowSha1: true }', 'receivers.r.allowSha1: applies only to provider generic-hmac'],
+  ['a generic receiver without targets', '{ provider: generic, secret: s }', 'receivers.r.targets: provider generic routes nothing by payload'],
+  ['a generic-hmac receiver without targets', '{ provider: generic-hmac, secret: s, allowSha1: true }', 'receivers.r.targets: provider generic-hmac routes nothing by payload'],
+])('%s is refused', (_name, receiver, message) => {
+  expect(errorOf(withReceiver(receiver))).toContain(message);
+});
+
+test('label-selected targets and generic receivers with targets are accepted', () => {
+  const config = parseConfig(
+    withReceiver('{ provider: generic-hmac, secret: s, allowSha1: true, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n, matchLabels: { team: a } }] }'),
+    'x.yaml',
+  );
+  expect(config.receivers.r?.targets).toEqual([
+    { cluster: 'c', kind: 'GitRepository', name: '*', namespace: 'n', matchLabels: { team: 'a' }, apiVersion: 'source.toolkit.fluxcd.io/v1' },
+  ]);
+});
