@@ -92,7 +92,10 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   summary.ref = push.changes.map((c) => c.ref).join(',');
   const commit = live.map((c) => c.commit).filter(Boolean).join(',');
   if (commit) summary.commit = commit;
-  if (live.length === 0) return { repository: push.repository, ...done('ignored', 200, 'the push deleted its ref') };
+  if (live.length === 0) {
+    const reason = push.changes.length > 0 ? 'the push deleted its ref' : 'the delivery moved no ref';
+    return { repository: push.repository, ...done('ignored', 200, reason) };
+  }
 
   return answerWith(await reconcileTargets(push, receiver, deps), summary, event);
 }
