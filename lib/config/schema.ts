@@ -4,6 +4,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { fluxKindNames, fluxKinds } from '../kube/kinds';
+import { providers } from '../providers';
 import { parseSecretRef } from '../secrets/ref';
 
 // zod/mini ships without messages ("Invalid input"); the English locale says what was expected and what was found.
@@ -75,9 +76,6 @@ export const providerNames = [
   'generic',
 ] as const;
 
-/** Providers whose deliveries carry no repository to route by: only their static targets are annotated. */
-export const staticOnlyProviders: ReadonlySet<string> = new Set(['generic-hmac', 'generic']);
-
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
   provider: z.enum(providerNames),
@@ -117,8 +115,12 @@ const checkedConfig = z
         if (r.allowSha1 !== undefined && r.provider !== 'generic-hmac') {
           ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'allowSha1'], message: 'applies only to provider generic-hmac', input: r });
         }
-        if (staticOnlyProviders.has(r.provider) && (r.targets ?? []).length === 0) {
-          ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'targets'], message: `provider ${r.provider} routes nothing by payload, so it needs targets`, input: r });
+        if (providers[r.provider].staticTargetsOnly) {
+          if ((r.targets ?? []).length === 0) {
+            ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'targets'], message: `provider ${r.provider} routes nothing by payload, so it needs targets`, input: r });
+          }
+          // Its deliveries carry no event name: a list here could only ever silence the receiver.
+          if (r.events) ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'events'], message: `provider ${r.provider} has no events to choose from`, input: r });
         }
         r.clusters?.forEach((c, i) => {
           if (!clusterNames.has(c)) {

@@ -48,6 +48,7 @@ describeProviderContract({
 // and the stronger algorithms still are.
 describeProviderContract({
   provider: 'generic-hmac',
+  title: 'generic-hmac receiver with allowSha1',
   receiverFields: 'allowSha1: true, targets: [{ cluster: c, kind: GitRepository, name: app, namespace: flux-system }]',
   secrets: ['generic-hmac-sha1-old', 'generic-hmac-sha1-new'],
   credential: (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret)}` }),

@@ -16,6 +16,8 @@ export interface Delivery {
  */
 export interface ProviderContract {
   provider: ProviderName;
+  /** Names the describe block when one provider is run under several receiver settings. */
+  title?: string;
   /** Extra receiver fields as YAML flow entries, e.g. `allowSha1: true` or `targets: [...]`. */
   receiverFields?: string;
   /** The webhook secret before and after a rotation, as stored in Secrets Manager (Azure DevOps: `user:password`). */
@@ -51,7 +53,7 @@ export function describeProviderContract(spec: ProviderContract): void {
     handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...credential } }));
   const answer = (result: Awaited<ReturnType<Handler>>) => JSON.parse(result.body as string) as Record<string, unknown>;
 
-  describe(`${spec.provider} receiver`, () => {
+  describe(spec.title ?? `${spec.provider} receiver`, () => {
     beforeAll(async () => {
       [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
       cluster.addServiceAccount(saToken, relayUser, relayRules);

@@ -80,6 +80,7 @@ test.each([
   ['matchLabels with a name', '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n, matchLabels: { a: b } }] }', 'receivers.r.targets[0].matchLabels: applies only with name "*"'],
   ['allowSha1 on github', '{ provider: github, secret: s, allowSha1: true }', 'receivers.r.allowSha1: applies only to provider generic-hmac'],
   ['a generic receiver without targets', '{ provider: generic, secret: s }', 'receivers.r.targets: provider generic routes nothing by payload'],
+  ['events on a generic receiver', '{ provider: generic, secret: s, events: [push], targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n }] }', 'receivers.r.events: provider generic has no events to choose from'],
   ['a generic-hmac receiver without targets', '{ provider: generic-hmac, secret: s, allowSha1: true }', 'receivers.r.targets: provider generic-hmac routes nothing by payload'],
 ])('%s is refused', (_name, receiver, message) => {
   expect(errorOf(withReceiver(receiver))).toContain(message);
