@@ -1,7 +1,7 @@
 import { equalTokens } from '../crypto';
-import { BadSignature, MalformedPayload, MissingSignature, UnsupportedMediaType } from '../errors';
-import { mediaType, type WebhookRequest } from '../http/request';
-import { isZeroSha, objectAt, optionalString, parseJsonObject, requireRef, stringAt, urlsAt, type JsonObject } from './payload';
+import { BadSignature, MalformedPayload, MissingSignature } from '../errors';
+import type { WebhookRequest } from '../http/request';
+import { isZeroSha, type JsonObject, objectAt, optionalString, parseJsonObject, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -29,7 +29,6 @@ import type { Inspection, Provider, PushEvent, RefChange } from './provider';
  * - The subscription dialog's "Test" button sends a Fabrikam sample `git.push` (like events.md's): it is routed like
  *   any push and matches no real GitRepository, so it answers `no_match` (200).
  */
-const json = 'application/json';
 const pushEvent = 'git.push';
 
 export const azureDevops: Provider = {
@@ -37,8 +36,7 @@ export const azureDevops: Provider = {
   defaultEvents: [pushEvent],
 
   inspect(request: WebhookRequest): Inspection {
-    const type = mediaType(request.headers['content-type']);
-    if (type !== json) throw new UnsupportedMediaType(type, [json]);
+    requireJson(request);
     const presented = basicCredentials(request.headers.authorization);
     return {
       deliveryId: request.headers['x-vss-activityid'] || undefined,

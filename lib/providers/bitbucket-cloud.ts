@@ -1,7 +1,7 @@
-import { MalformedPayload, UnsupportedMediaType } from '../errors';
-import { mediaType, type WebhookRequest } from '../http/request';
-import { hmacVerifier } from './hmac-signature';
-import { objectAt, optionalString, parseJsonObject, type JsonObject } from './payload';
+import { MalformedPayload } from '../errors';
+import type { WebhookRequest } from '../http/request';
+import { inspectBitbucket } from './hmac-signature';
+import { type JsonObject, objectAt, optionalString, parseJsonObject, requireJson } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -24,7 +24,6 @@ import type { Inspection, Provider, PushEvent, RefChange } from './provider';
  * - `push.changes[]` has one entry per ref: `new`/`old` are `{type: "branch"|"tag", name, target: {hash}}`; a
  *   deleted branch or tag has `new: null` and `closed: true`, a created one `old: null` and `created: true`.
  */
-const json = 'application/json';
 const pushEvent = 'repo:push';
 const refPrefix: Readonly<Record<string, string>> = { branch: 'refs/heads/', tag: 'refs/tags/' };
 
@@ -32,16 +31,7 @@ export const bitbucketCloud: Provider = {
   name: 'bitbucket-cloud',
   defaultEvents: [pushEvent],
 
-  inspect(request: WebhookRequest, body: Buffer): Inspection {
-    const type = mediaType(request.headers['content-type']);
-    if (type !== json) throw new UnsupportedMediaType(type, [json]);
-    const verify = hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } });
-    return {
-      event: request.headers['x-event-key'] || undefined,
-      deliveryId: request.headers['x-request-uuid'] || undefined,
-      verify,
-    };
-  },
+  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body, 'x-request-uuid'),
 
   isPing: () => false,
   isPush: (event) => event === pushEvent,

@@ -1,7 +1,7 @@
-import { MalformedPayload, UnsupportedMediaType } from '../errors';
-import { mediaType, type WebhookRequest } from '../http/request';
-import { hmacVerifier } from './hmac-signature';
-import { isZeroSha, objectAt, optionalString, parseJsonObject, requireRef, type JsonObject } from './payload';
+import { MalformedPayload } from '../errors';
+import type { WebhookRequest } from '../http/request';
+import { inspectBitbucket } from './hmac-signature';
+import { isZeroSha, type JsonObject, objectAt, optionalString, parseJsonObject, requireRef } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -30,7 +30,6 @@ import type { Inspection, Provider, PushEvent, RefChange } from './provider';
  * a payload that lists only the http link. These candidates cannot name another repository: Data Center SSH paths are
  * exactly `<key>/<slug>` and HTTP paths always have `scm/` before them, so the keys of two repositories never collide.
  */
-const json = 'application/json';
 const pushEvent = 'repo:refs_changed';
 const pingEvent = 'diagnostics:ping';
 const changeTypes = new Set(['ADD', 'UPDATE', 'DELETE']);
@@ -41,16 +40,7 @@ export const bitbucketServer: Provider = {
   name: 'bitbucket-server',
   defaultEvents: [pushEvent],
 
-  inspect(request: WebhookRequest, body: Buffer): Inspection {
-    const type = mediaType(request.headers['content-type']);
-    if (type !== json) throw new UnsupportedMediaType(type, [json]);
-    const verify = hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } });
-    return {
-      event: request.headers['x-event-key'] || undefined,
-      deliveryId: request.headers['x-request-id'] || undefined,
-      verify,
-    };
-  },
+  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body, 'x-request-id'),
 
   isPing: (event) => event === pingEvent,
   isPush: (event) => event === pushEvent,

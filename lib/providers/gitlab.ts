@@ -1,7 +1,7 @@
-import { MalformedPayload, MissingSignature, UnsupportedMediaType } from '../errors';
+import { MalformedPayload, MissingSignature } from '../errors';
 import { equalTokens } from '../crypto';
-import { mediaType, type WebhookRequest } from '../http/request';
-import { isZeroSha, objectAt, optionalString, parseJsonObject, requireRef, stringAt, urlsAt } from './payload';
+import type { WebhookRequest } from '../http/request';
+import { isZeroSha, objectAt, optionalString, parseJsonObject, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';
 
 /*
@@ -12,7 +12,6 @@ import type { Inspection, Provider, PushEvent } from './provider';
  * - `Idempotency-Key` (GitLab 17.4+) stays the same across retries; older versions send `X-Gitlab-Event-UUID`.
  * - A deleted branch or tag arrives as a push whose `after` is all zeros and `checkout_sha` is null.
  */
-const json = 'application/json';
 const pushEvents = new Set(['Push Hook', 'Tag Push Hook']);
 
 export const gitlab: Provider = {
@@ -20,8 +19,7 @@ export const gitlab: Provider = {
   defaultEvents: [...pushEvents],
 
   inspect(request: WebhookRequest): Inspection {
-    const type = mediaType(request.headers['content-type']);
-    if (type !== json) throw new UnsupportedMediaType(type, [json]);
+    requireJson(request);
     const token = request.headers['x-gitlab-token'];
     if (token === undefined || token === '') throw new MissingSignature('X-Gitlab-Token');
     return {

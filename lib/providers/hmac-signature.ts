@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { equalBytes } from '../crypto';
 import { BadSignature, MissingSignature } from '../errors';
 import type { WebhookRequest } from '../http/request';
+import { requireJson } from './payload';
+import type { Inspection } from './provider';
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 
@@ -35,4 +37,18 @@ export function hmacVerifier(request: WebhookRequest, body: Buffer, format: Sign
   }
   const forms = Object.entries(format.prefixes).map(([prefix, algorithm]) => `${prefix}<${algorithm} lower-case hex>`);
   throw new BadSignature(`${format.display} must be ${forms.join(' or ')}`);
+}
+
+/**
+ * Bitbucket Cloud and Data Center sign alike: `X-Hub-Signature: sha256=<lower-case hex>` over a JSON body, the event
+ * in `X-Event-Key`; only the delivery id header differs.
+ */
+export function inspectBitbucket(request: WebhookRequest, body: Buffer, deliveryHeader: string): Inspection {
+  requireJson(request);
+  const verify = hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } });
+  return {
+    event: request.headers['x-event-key'] || undefined,
+    deliveryId: request.headers[deliveryHeader] || undefined,
+    verify,
+  };
 }

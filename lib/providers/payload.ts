@@ -1,4 +1,5 @@
-import { MalformedPayload } from '../errors';
+import { MalformedPayload, UnsupportedMediaType } from '../errors';
+import { mediaType, type WebhookRequest } from '../http/request';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -43,4 +44,10 @@ export function requireRef(ref: string, what: string): string {
 /** Git's all-zero object id marks a created (before) or deleted (after) ref. */
 export function isZeroSha(sha: string | undefined): boolean {
   return sha !== undefined && /^0+$/.test(sha);
+}
+
+/** Providers that only ever post JSON: anything else is a 415, before any secret is read. */
+export function requireJson(request: WebhookRequest): void {
+  const type = mediaType(request.headers['content-type']);
+  if (type !== 'application/json') throw new UnsupportedMediaType(type, ['application/json']);
 }
