@@ -68,13 +68,14 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   const provider = providers[receiver.provider];
   summary.provider = provider.name;
 
-  const body = rawBody(request, deps.config.limits.maxBodyBytes);
-  const inspection = provider.inspect(request, body, receiver);
-  if (inspection.event) summary.event = inspection.event;
-  if (inspection.deliveryId) summary.delivery_id = inspection.deliveryId.slice(0, 200);
-  await authenticate(inspection, receiver, deps.secrets);
+  const { event: claimedEvent, deliveryId } = claimedIdentity(provider, request);
+  if (claimedEvent) summary.event = claimedEvent;
+  if (deliveryId) summary.delivery_id = deliveryId;
 
-  const event = inspection.event ?? provider.eventAfterAuthentication?.(body);
+  const body = rawBody(request, deps.config.limits.maxBodyBytes);
+  await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
+
+  const event = claimedEvent ?? provider.eventAfterAuthentication?.(body);
   if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
   if (!summary.event) summary.event = event;
   const done = (outcome: DeliverySummary['outcome'], status: number, reason?: string) => {
@@ -115,6 +116,17 @@ function answerWith(result: ReconcileResult, summary: DeliverySummary, event: st
     patched: result.patched,
     failed: result.failed,
   };
+}
+
+/**
+ * The event and delivery id a delivery claims, from its provider's own headers. Read before authentication only so
+ * that the log line of a refused delivery still says what it claimed to be; bounded, since nothing vouches for them
+ * yet, and nothing acts on them until the delivery is authenticated.
+ */
+export function claimedIdentity(provider: Provider, request: WebhookRequest): { event?: string; deliveryId?: string } {
+  const event = provider.eventHeader ? request.headers[provider.eventHeader]?.slice(0, 100) || undefined : provider.fixedEvent;
+  const deliveryId = provider.deliveryHeaders.map((h) => request.headers[h]).find((v) => v)?.slice(0, 200);
+  return { ...(event ? { event } : {}), ...(deliveryId ? { deliveryId } : {}) };
 }
 
 async function authenticate(inspection: Inspection, receiver: ReceiverConfig, secrets: SecretStore): Promise<void> {

@@ -34,12 +34,12 @@ const pushEvent = 'git.push';
 export const azureDevops: Provider = {
   name: 'azure-devops',
   defaultEvents: [pushEvent],
+  deliveryHeaders: ['x-vss-activityid'],
 
   inspect(request: WebhookRequest): Inspection {
     requireJson(request);
     const presented = basicCredentials(request.headers.authorization);
     return {
-      deliveryId: request.headers['x-vss-activityid'] || undefined,
       verify: (secret) => equalTokens(presented, secret),
     };
   },

@@ -30,8 +30,10 @@ const refPrefix: Readonly<Record<string, string>> = { branch: 'refs/heads/', tag
 export const bitbucketCloud: Provider = {
   name: 'bitbucket-cloud',
   defaultEvents: [pushEvent],
+  eventHeader: 'x-event-key',
+  deliveryHeaders: ['x-request-uuid'],
 
-  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body, 'x-request-uuid'),
+  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body),
 
   isPing: () => false,
   isPush: (event) => event === pushEvent,

@@ -39,8 +39,10 @@ const pathSegment = /^~?[A-Za-z0-9._-]+$/;
 export const bitbucketServer: Provider = {
   name: 'bitbucket-server',
   defaultEvents: [pushEvent],
+  eventHeader: 'x-event-key',
+  deliveryHeaders: ['x-request-id'],
 
-  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body, 'x-request-id'),
+  inspect: (request: WebhookRequest, body: Buffer): Inspection => inspectBitbucket(request, body),
 
   isPing: (event) => event === pingEvent,
   isPush: (event) => event === pushEvent,

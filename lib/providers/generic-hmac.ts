@@ -23,6 +23,8 @@ import type { Inspection, Provider, PushEvent } from './provider';
 export const genericHmac: Provider = {
   name: 'generic-hmac',
   defaultEvents: [genericTriggerEvent],
+  fixedEvent: genericTriggerEvent,
+  deliveryHeaders: [],
   staticTargetsOnly: true,
 
   inspect(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig): Inspection {
@@ -31,7 +33,7 @@ export const genericHmac: Provider = {
     else if (request.headers['x-signature']?.startsWith('sha1=')) {
       throw new BadSignature('X-Signature sha1= is refused unless the receiver sets allowSha1: true');
     }
-    return { event: genericTriggerEvent, verify: hmacVerifier(request, body, { header: 'x-signature', display: 'X-Signature', prefixes }) };
+    return { verify: hmacVerifier(request, body, { header: 'x-signature', display: 'X-Signature', prefixes }) };
   },
 
   isPing: () => false,

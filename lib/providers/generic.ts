@@ -22,6 +22,8 @@ export const genericTriggerEvent = 'trigger';
 export const generic: Provider = {
   name: 'generic',
   defaultEvents: [genericTriggerEvent],
+  fixedEvent: genericTriggerEvent,
+  deliveryHeaders: [],
   staticTargetsOnly: true,
 
   inspect(request: WebhookRequest): Inspection {
@@ -29,7 +31,7 @@ export const generic: Provider = {
     if (header === undefined || header === '') throw new MissingSignature('Authorization');
     const token = /^bearer +(\S+)$/i.exec(header)?.[1];
     if (!token) throw new BadSignature('Authorization must be Bearer <token>');
-    return { event: genericTriggerEvent, verify: (secret) => equalTokens(token, secret) };
+    return { verify: (secret) => equalTokens(token, secret) };
   },
 
   isPing: () => false,

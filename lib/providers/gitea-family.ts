@@ -62,6 +62,8 @@ export function giteaFamilyProvider(options: GiteaFamilyOptions): Provider {
   return {
     name,
     defaultEvents: pushEvents,
+    eventHeader: `${prefix}-event`,
+    deliveryHeaders: [`${prefix}-delivery`],
 
     inspect(request: WebhookRequest, body: Buffer): Inspection {
       requireJsonOrForm(request);
@@ -69,11 +71,7 @@ export function giteaFamilyProvider(options: GiteaFamilyOptions): Provider {
       // Header shape first (missing, empty, prefixed, upper-case, truncated → 401), then the form's payload field.
       const verify = hmacVerifier(request, content ?? body, signature);
       if (!content) throw new BadSignature(`form-encoded delivery has no payload field for ${signature.display} to cover`);
-      return {
-        event: request.headers[`${prefix}-event`] || undefined,
-        deliveryId: request.headers[`${prefix}-delivery`] || undefined,
-        verify,
-      };
+      return { verify };
     },
 
     isPing: () => false,

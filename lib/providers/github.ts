@@ -15,6 +15,8 @@ import type { Inspection, Provider, PushEvent } from './provider';
 export const github: Provider = {
   name: 'github',
   defaultEvents: ['push'],
+  eventHeader: 'x-github-event',
+  deliveryHeaders: ['x-github-delivery'],
 
   inspect(request: WebhookRequest, body: Buffer): Inspection {
     requireJsonOrForm(request);
@@ -24,11 +26,7 @@ export const github: Provider = {
       display: legacyOnly ? 'X-Hub-Signature-256 (SHA-1 X-Hub-Signature alone is not accepted)' : 'X-Hub-Signature-256',
       prefixes: { 'sha256=': 'sha256' },
     });
-    return {
-      event: request.headers['x-github-event'] || undefined,
-      deliveryId: request.headers['x-github-delivery'] || undefined,
-      verify,
-    };
+    return { verify };
   },
 
   isPing: (event) => event === 'ping',

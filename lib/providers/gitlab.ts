@@ -17,14 +17,14 @@ const pushEvents = new Set(['Push Hook', 'Tag Push Hook']);
 export const gitlab: Provider = {
   name: 'gitlab',
   defaultEvents: [...pushEvents],
+  eventHeader: 'x-gitlab-event',
+  deliveryHeaders: ['idempotency-key', 'x-gitlab-event-uuid'],
 
   inspect(request: WebhookRequest): Inspection {
     requireJson(request);
     const token = request.headers['x-gitlab-token'];
     if (token === undefined || token === '') throw new MissingSignature('X-Gitlab-Token');
     return {
-      event: request.headers['x-gitlab-event'] || undefined,
-      deliveryId: request.headers['idempotency-key'] || request.headers['x-gitlab-event-uuid'] || undefined,
       verify: (secret) => equalTokens(token, secret),
     };
   },

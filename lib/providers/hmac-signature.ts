@@ -41,14 +41,9 @@ export function hmacVerifier(request: WebhookRequest, body: Buffer, format: Sign
 
 /**
  * Bitbucket Cloud and Data Center sign alike: `X-Hub-Signature: sha256=<lower-case hex>` over a JSON body, the event
- * in `X-Event-Key`; only the delivery id header differs.
+ * in `X-Event-Key`.
  */
-export function inspectBitbucket(request: WebhookRequest, body: Buffer, deliveryHeader: string): Inspection {
+export function inspectBitbucket(request: WebhookRequest, body: Buffer): Inspection {
   requireJson(request);
-  const verify = hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } });
-  return {
-    event: request.headers['x-event-key'] || undefined,
-    deliveryId: request.headers[deliveryHeader] || undefined,
-    verify,
-  };
+  return { verify: hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } }) };
 }

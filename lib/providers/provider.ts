@@ -21,12 +21,8 @@ export interface PushEvent {
   changes: RefChange[];
 }
 
-/** What can be read from a delivery before it is authenticated. Reading it needs no secret. */
+/** The result of checking a delivery's credential header. Getting it needs no secret. */
 export interface Inspection {
-  /** The provider's event name (from a header), if it sent one. */
-  event?: string;
-  /** The provider's delivery id, for logs and later de-duplication. */
-  deliveryId?: string;
   /** Checks the delivery's credential against one candidate secret, in constant time. */
   verify(secret: string): boolean;
 }
@@ -39,10 +35,19 @@ export interface Provider {
   readonly name: ProviderName;
   /** Events acted on when a receiver does not list its own. */
   readonly defaultEvents: readonly string[];
+  /**
+   * Lower-case header naming the event, where the provider sends one. It is read before authentication only to
+   * say in the log what was refused; nothing acts on it until the delivery is authenticated.
+   */
+  readonly eventHeader?: string;
+  /** The event of every delivery, for providers that send none (generic receivers). */
+  readonly fixedEvent?: string;
+  /** Lower-case headers carrying the provider's delivery id, first present wins (for logs and de-duplication). */
+  readonly deliveryHeaders: readonly string[];
   /** The delivery names no repository (generic receivers): only the receiver's static targets are annotated. */
   readonly staticTargetsOnly?: boolean;
   /**
-   * Checks the content type and the shape of the credential header, and extracts the event. Throws
+   * Checks the content type and the shape of the credential header. Throws
    * UnsupportedMediaType, MissingSignature or BadSignature. Runs before any secret is read.
    */
   inspect(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig): Inspection;

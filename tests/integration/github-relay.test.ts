@@ -362,7 +362,15 @@ test('each delivery logs exactly one summary line, and no line carries a secret,
   });
   expect(summaries[0]!.patched).toHaveLength(5);
   expect(typeof summaries[0]!.duration_ms).toBe('number');
-  expect(summaries[1]).toMatchObject({ level: 'WARN', outcome: 'rejected', status: 401, reason: expect.stringContaining('bad_signature') });
+  // A refused delivery's line still says what it claimed to be, so an operator can find it by delivery id.
+  expect(summaries[1]).toMatchObject({
+    level: 'WARN',
+    outcome: 'rejected',
+    status: 401,
+    event: 'push',
+    delivery_id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+    reason: expect.stringContaining('bad_signature'),
+  });
   expect(summaries[2]).toMatchObject({ level: 'WARN', outcome: 'rejected', status: 404 });
   const all = lines.join('\n');
   for (const secret of [webhookSecret, prodToken, stagingToken, signature.slice(7), 'attacker-guess', body.slice(0, 40), prod.caPem.split('\n')[1]!]) {

@@ -1,3 +1,4 @@
+import { claimedIdentity } from '../../lib/relay';
 import { createHmac } from 'node:crypto';
 import { BadSignature, MissingSignature } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
@@ -99,6 +100,7 @@ test.each([genericHmac, generic])('$name routes nothing by payload: one fixed ev
   expect(provider.isPush(genericTriggerEvent)).toBe(true);
   expect(provider.isPing(genericTriggerEvent)).toBe(false);
   const headers: Record<string, string> = provider === generic ? { authorization: `Bearer ${secret}` } : { 'x-signature': `sha256=${hmac('sha256')}` };
-  expect(provider.inspect(request(headers, body), body, receiverConfig(provider.name)).event).toBe(genericTriggerEvent);
+  expect(provider.inspect(request(headers, body), body, receiverConfig(provider.name)).verify(secret)).toBe(true);
+  expect(claimedIdentity(provider, request({ ...headers, 'x-github-event': 'push' }, body))).toEqual({ event: genericTriggerEvent });
   expect(() => provider.parsePush(request(headers, body), body, genericTriggerEvent)).toThrow(/routes nothing by payload/);
 });
