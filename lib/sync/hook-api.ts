@@ -1,0 +1,81 @@
+import type { ApiClient } from './http';
+
+/** Providers whose webhooks the sync manages. */
+export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
+export type SyncProviderName = (typeof syncProviderNames)[number];
+
+/**
+ * Where hooks live: one repository (`org/repo`, GitLab `group/sub/project`, Bitbucket DC `PROJ/repo`), or an
+ * organisation / group whose hook covers every repository in it (GitHub org hooks, GitLab group hooks).
+ */
+export interface HookTarget {
+  kind: 'repository' | 'organization';
+  path: string;
+}
+
+/** A webhook as the provider reports it, in provider-neutral terms. */
+export interface HookState {
+  id: string;
+  url: string;
+  /** Provider-native event names, sorted (GitHub `push`, GitLab `push_events`, Bitbucket `repo:push`, ...). */
+  events: string[];
+  active: boolean;
+  /** `json` or `form` where the provider has the setting (GitHub, Gitea, Forgejo). */
+  contentType?: string;
+  /** The provider switched the hook off after failed deliveries (GitLab `alert_status`, `disabled_until`). */
+  disabled?: boolean;
+  /** The hook's name or description, where the provider has one (GitLab 17.1+, Bitbucket). */
+  name?: string;
+}
+
+/** What the relay wants a hook to be. */
+export interface HookSpec {
+  /** The receiver URL, with the secret version marker in its query string. */
+  url: string;
+  events: readonly string[];
+  secret: string;
+  /** Written to the provider's name/description field where one exists, so people see who owns the hook. */
+  name: string;
+}
+
+/**
+ * One provider's webhook API. Each implementation is a small fetch-based client on the shared `ApiClient`; it knows
+ * its provider's request shapes and traps, nothing about plans.
+ */
+export interface HookApi {
+  readonly provider: SyncProviderName;
+  /** The provider-native events a relay hook subscribes to (sorted). */
+  readonly relayEvents: readonly string[];
+  /** The content type the relay wants, where the provider has the setting. */
+  readonly contentType?: string;
+  /** The shared HTTP client, whose `stats` count calls and writes. */
+  readonly client: ApiClient;
+  /**
+   * The hook target of a repository this provider hosts, from the path part of its identity key (`repoKey` without
+   * the host, lower-cased, no `.git`), or undefined if the path cannot be one of its repositories.
+   */
+  repositoryPath(keyPath: string): string | undefined;
+  listHooks(target: HookTarget): Promise<HookState[]>;
+  createHook(target: HookTarget, spec: HookSpec): Promise<void>;
+  /**
+   * Sends the whole spec, secret and URL included: GitHub removes the secret from a PATCH without one, GitLab resets
+   * the token when the URL changes.
+   */
+  updateHook(target: HookTarget, id: string, spec: HookSpec): Promise<void>;
+  deleteHook(target: HookTarget, id: string): Promise<void>;
+  /** GitLab: a successful test request re-enables a hook disabled after failures. */
+  reenableHook?(target: HookTarget, id: string): Promise<void>;
+  /** GitHub: redeliver the hook's failed deliveries since `since` (epoch ms); returns how many were redelivered. */
+  redeliverFailed?(target: HookTarget, id: string, since: number): Promise<number>;
+}
+
+export interface HookApiOptions {
+  /** API root, e.g. `https://api.github.com`, `https://gitlab.example.com/api/v4`, `https://git.example.com/api/v1`. */
+  apiUrl: string;
+  token: string;
+  /** Epoch ms by which the run must stop calling (the Lambda's timeout minus a margin). */
+  deadline: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}

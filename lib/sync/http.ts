@@ -1,0 +1,214 @@
+/**
+ * The one HTTP core every provider's hook API client shares: JSON requests over global fetch, the providers'
+ * pagination styles, rate limits and retries, and the run's time budget. Hand-written on fetch rather than a
+ * provider SDK: the sync needs about five endpoints per provider, and the SDKs cost 20 KB to 1.2 MB of bundle each
+ * for nothing more (../shared/reference/provider-hook-apis.md section 9).
+ */
+
+/** The run stopped before the deadline; the next scheduled run resumes the work. */
+export class BudgetExhausted extends Error {
+  override readonly name = 'BudgetExhausted';
+}
+
+/** A provider API call failed; the message names the call, never a token. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    detail: string,
+  ) {
+    super(`${method} ${path}: HTTP ${status}${detail ? ` ${detail}` : ''}`);
+  }
+}
+
+/** How a provider pages its lists. */
+export type Pagination =
+  /** RFC 8288 `Link: <...>; rel="next"` (GitHub, GitLab, Gitea, Forgejo, Gogs); the body is the array. */
+  | 'link'
+  /** Bitbucket Cloud: `{ values: [...], next: "<absolute url>" }`. */
+  | 'bitbucket-cloud'
+  /** Bitbucket Data Center: `{ values: [...], isLastPage, nextPageStart }` with `?start=`. */
+  | 'bitbucket-server';
+
+export interface ApiClientOptions {
+  /** API root, e.g. `https://api.github.com` or `https://gitlab.example.com/api/v4`. */
+  baseUrl: string;
+  /** Sent with every request (authentication, API version). */
+  headers: Record<string, string>;
+  /** Epoch milliseconds by which the run must have stopped calling. */
+  deadline: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Attempts per request when rate-limited or on a 5xx to a safe method. Default 4. */
+  maxAttempts?: number;
+  /** Minimum pause between two writes (GitHub asks for at least one second between mutations). Default 0. */
+  writeSpacingMs?: number;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+}
+
+const safeMethods = new Set(['GET', 'HEAD']);
+const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export class ApiClient {
+  /** Every HTTP call made, and the writes among them (what the benchmark and the tests count). */
+  readonly stats = { calls: 0, writes: 0 };
+  private readonly fetchFn: typeof fetch;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private notBefore = 0;
+  private lastWrite = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.fetchFn = options.fetch ?? fetch;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const url = this.url(path, options.query);
+    return this.send<T>(method, url, path, options.body);
+  }
+
+  /** Every item of a paginated list, following the provider's own next-page pointers. */
+  async list<T>(path: string, pagination: Pagination, query: RequestOptions['query'] = {}): Promise<T[]> {
+    const items: T[] = [];
+    let url: string | undefined = this.url(path, query);
+    while (url) {
+      const response: ApiResponse<unknown> = await this.send('GET', url, path);
+      const page = response.body;
+      if (pagination === 'link') {
+        if (!Array.isArray(page)) throw new ApiError('GET', path, response.status, 'expected a JSON array');
+        items.push(...(page as T[]));
+        url = nextLink(response.headers.get('link'));
+      } else {
+        const values = (page as { values?: unknown } | null)?.values;
+        if (!Array.isArray(values)) throw new ApiError('GET', path, response.status, 'expected a page with values');
+        items.push(...(values as T[]));
+        if (pagination === 'bitbucket-cloud') {
+          const next = (page as { next?: unknown }).next;
+          url = typeof next === 'string' && next !== '' ? next : undefined;
+        } else {
+          const { isLastPage, nextPageStart } = page as { isLastPage?: unknown; nextPageStart?: unknown };
+          url = isLastPage === false && typeof nextPageStart === 'number' ? this.url(path, { ...query, start: nextPageStart }) : undefined;
+        }
+      }
+      // A next link must stay on the API host: never send the token elsewhere.
+      if (url && new URL(url).origin !== new URL(this.options.baseUrl).origin) {
+        throw new ApiError('GET', path, response.status, 'next page points to another host');
+      }
+    }
+    return items;
+  }
+
+  private url(path: string, query: RequestOptions['query'] = {}): string {
+    const url = new URL(`${this.options.baseUrl.replace(/\/+$/, '')}${path}`);
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+    return url.toString();
+  }
+
+  private async send<T>(method: string, url: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+    const maxAttempts = this.options.maxAttempts ?? 4;
+    const isWrite = writeMethods.has(method);
+    for (let attempt = 1; ; attempt += 1) {
+      await this.waitUntil(Math.max(this.notBefore, isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0), method, path);
+      this.stats.calls += 1;
+      if (isWrite) {
+        this.stats.writes += 1;
+        this.lastWrite = this.now();
+      }
+      const remaining = this.options.deadline - this.now();
+      const response = await this.fetchFn(url, {
+        method,
+        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...this.options.headers },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(Math.max(1, remaining)),
+      }).catch((error: unknown) => {
+        if ((error as { name?: string }).name === 'TimeoutError') throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
+        throw new ApiError(method, path, 0, `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`);
+      });
+      this.noteRateLimit(response.headers);
+      const text = await response.text();
+      if (response.ok) return { status: response.status, headers: response.headers, body: (text === '' ? undefined : parseJson(text)) as T };
+
+      const wait = this.retryDelay(response, attempt);
+      const retryable = response.status === 429 || (response.status === 403 && wait !== undefined) || (response.status >= 500 && safeMethods.has(method));
+      if (!retryable || attempt >= maxAttempts) throw new ApiError(method, path, response.status, errorDetail(text));
+      this.notBefore = this.now() + (wait ?? backoff(attempt));
+    }
+  }
+
+  /**
+   * Rate-limit signals, most specific first: `Retry-After` (seconds or a date), then a reset time when the remaining
+   * budget is 0 (GitHub `x-ratelimit-reset`, GitLab `ratelimit-reset`, both epoch seconds). GitHub's secondary limits
+   * come as 403 or 429 with `retry-after`.
+   */
+  private retryDelay(response: Response, attempt: number): number | undefined {
+    const retryAfter = response.headers.get('retry-after');
+    if (retryAfter !== null) {
+      const seconds = Number(retryAfter);
+      if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+      const date = Date.parse(retryAfter);
+      if (!Number.isNaN(date)) return Math.max(0, date - this.now());
+    }
+    const remaining = response.headers.get('x-ratelimit-remaining') ?? response.headers.get('ratelimit-remaining');
+    const reset = response.headers.get('x-ratelimit-reset') ?? response.headers.get('ratelimit-reset');
+    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset))) return Math.max(0, Number(reset) * 1000 - this.now());
+    return response.status === 429 ? backoff(attempt) : undefined;
+  }
+
+  /** After a response that used up the budget, hold the next call until the reset instead of provoking a 429. */
+  private noteRateLimit(headers: Headers): void {
+    const remaining = headers.get('x-ratelimit-remaining') ?? headers.get('ratelimit-remaining');
+    const reset = headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
+    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset))) this.notBefore = Math.max(this.notBefore, Number(reset) * 1000);
+  }
+
+  private async waitUntil(at: number, method: string, path: string): Promise<void> {
+    const delay = at - this.now();
+    if (delay <= 0) return;
+    if (at >= this.options.deadline) throw new BudgetExhausted(`${method} ${path} would have to wait past the run's deadline`);
+    await this.sleep(delay);
+  }
+}
+
+/** Exponential back-off with full jitter: 1 s, 2 s, 4 s ... at most 30 s. */
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(30_000, 1000 * 2 ** (attempt - 1));
+}
+
+export function nextLink(header: string | null): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;(.*)/.exec(part.trim());
+    if (match && /\brel="?next"?/.test(match[2] ?? '')) return match[1];
+  }
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A short, token-free excerpt of an error body (providers put the reason in `message`). */
+function errorDetail(text: string): string {
+  const parsed = parseJson(text) as { message?: unknown; error?: unknown; errors?: unknown } | string;
+  const message = typeof parsed === 'object' && parsed !== null ? parsed.message ?? parsed.error ?? parsed.errors : parsed;
+  return (typeof message === 'string' ? message : JSON.stringify(message ?? '')).slice(0, 200);
+}
