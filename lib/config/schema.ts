@@ -102,11 +102,50 @@ const limits = z.strictObject({
   secretCacheTtlSeconds: z._default(z.int().check(z.nonnegative()), 300),
 });
 
+/** Providers whose webhooks the sync function can manage (see lib/sync). */
+export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
+
+const httpsUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment'));
+
+/**
+ * One set of webhooks the sync keeps in place on one provider: for each repository (listed, or discovered from the
+ * GitRepositories on the receiver's clusters), exactly one hook pointing at the receiver, with its secret.
+ */
+const registration = z.strictObject({
+  provider: z.enum(syncProviderNames),
+  /** API root. Default for the hosted services: api.github.com, gitlab.com/api/v4, api.bitbucket.org/2.0. */
+  apiUrl: z.optional(httpsUrl),
+  /** Git host whose repositories are discovered. Default: the API URL's host (github.com for api.github.com, bitbucket.org for api.bitbucket.org). */
+  host: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name'))),
+  /** Secret reference to the API token (scopes per provider: README, "Keeping webhooks in sync"). */
+  token: secretRef,
+  /** The receiver the hooks deliver to: its URL and its secret. Its provider must be this provider. */
+  receiver: name,
+  /** Repositories to hook, as the provider names them (`org/repo`, `group/sub/project`, `PROJ/repo`). */
+  repositories: z.optional(z.array(nonEmpty)),
+  /** Also hook every repository a GitRepository on the receiver's clusters clones from this host. Default true. */
+  discover: z._default(z.boolean(), true),
+  /** Organisations (GitHub) or groups (GitLab) to hook once instead of each repository. */
+  organizations: z.optional(z.array(nonEmpty).check(z.minLength(1))),
+});
+
+const sync = z.strictObject({
+  /** The relay's public base URL (the HTTP API's URL); `RELAY_PUBLIC_URL` overrides it (set by the deploy). */
+  publicUrl: z.optional(httpsUrl),
+  /** How often the sync runs (an EventBridge schedule expression). */
+  schedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(15 minutes)'),
+  /** GitHub: failed deliveries this recent are redelivered by each run; keep it above the schedule interval. */
+  redeliverMinutes: z._default(z.int().check(z.nonnegative()), 30),
+  registrations: z.record(name, registration),
+});
+
 const checkedConfig = z
   .strictObject({
     clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
     receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
     limits: z._default(limits, () => limits.parse({})),
+    /** Webhook registration (the sync function); optional. */
+    sync: z.optional(sync),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -134,6 +173,23 @@ const checkedConfig = z
             ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in this receiver's clusters` });
           }
         });
+      }
+      for (const [registrationName, r] of Object.entries(config.sync?.registrations ?? {})) {
+        const path = ['sync', 'registrations', registrationName];
+        const target = config.receivers[r.receiver];
+        if (!target) ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `unknown receiver ${r.receiver}`, input: r });
+        else if (target.provider !== r.provider) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `receiver ${r.receiver} is a ${target.provider} receiver, not ${r.provider}`, input: r });
+        }
+        if (!r.apiUrl && !['github', 'gitlab', 'bitbucket-cloud'].includes(r.provider)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: `is required for ${r.provider} (self-hosted)`, input: r });
+        }
+        if (r.organizations && !['github', 'gitlab', 'gitea', 'forgejo'].includes(r.provider)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'organizations'], message: `organisation hooks are not supported for ${r.provider}`, input: r });
+        }
+        if (!r.discover && !r.organizations && (r.repositories ?? []).length === 0) {
+          ctx.addIssue({ code: 'custom', path, message: 'names no repositories: list some, set discover: true, or give organizations', input: r });
+        }
       }
       if (config.limits.clusterTimeoutMs > config.limits.deliveryBudgetMs) {
         ctx.addIssue({ code: 'custom', path: ['limits', 'clusterTimeoutMs'], message: 'must not exceed limits.deliveryBudgetMs' });
@@ -165,3 +221,5 @@ export type RelayConfig = z.output<typeof configSchema>;
 export type ReceiverConfig = RelayConfig['receivers'][string];
 export type ClusterConfig = RelayConfig['clusters'][string];
 export type ProviderName = (typeof providerNames)[number];
+export type SyncConfig = NonNullable<RelayConfig['sync']>;
+export type RegistrationConfig = SyncConfig['registrations'][string];

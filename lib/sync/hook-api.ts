@@ -1,7 +1,7 @@
+import type { syncProviderNames } from '../config/schema';
 import type { ApiClient } from './http';
 
 /** Providers whose webhooks the sync manages. */
-export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
 export type SyncProviderName = (typeof syncProviderNames)[number];
 
 /**
