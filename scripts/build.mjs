@@ -50,7 +50,7 @@ for (const name of entries) {
     metafile: true,
   });
   if (result.warnings.length > 0) fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
-  if (name === 'relay') copyFileSync(configSource, join(outdir, 'relay.config.yaml'));
+  if (name === 'relay' || name === 'sync') copyFileSync(configSource, join(outdir, 'relay.config.yaml'));
   for (const file of readdirSync(outdir).sort()) {
     console.log(`dist/${name}/${file}`.padEnd(36), kb(statSync(join(outdir, file)).size).padStart(10));
   }

@@ -1,14 +1,15 @@
 'use strict';
 /**
- * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab:
+ * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab, and, when the sync is
+ * deployed, its function name (`SyncFunctionName`, for `aws lambda invoke` and its logs):
  *
  *   resources:
- *     Outputs: ${file(./infra/serverless/outputs.cjs):webhookUrls}
+ *     Outputs: ${file(./infra/serverless/outputs.cjs):outputs}
  *
  * osls itself adds `HttpApiUrl` (the API's base URL). `HttpApi` is osls's logical id for the HTTP API, and
  * `ApiEndpoint` is AWS::ApiGatewayV2::Api's `https://<id>.execute-api.<region>.amazonaws.com` attribute.
  */
-const { relayContext, RelayDeployError } = require('./relay-config.cjs');
+const { relayContext, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
 
 /** `github-main` -> `GithubMain` (output logical ids are alphanumeric). */
 function pascal(name) {
@@ -30,7 +31,17 @@ function webhookUrlOutputs(config) {
   return outputs;
 }
 
+/** The webhook URLs, plus the sync function's name (`Ref` of a Lambda function) when it is deployed. */
+function stackOutputs(config) {
+  const outputs = webhookUrlOutputs(config);
+  if (syncDeployed(config)) {
+    outputs.SyncFunctionName = { Description: 'Name of the scheduled webhook sync function', Value: { Ref: 'SyncLambdaFunction' } };
+  }
+  return outputs;
+}
+
 module.exports = {
   webhookUrlOutputs,
-  webhookUrls: async (resolver) => webhookUrlOutputs((await relayContext(resolver)).config),
+  stackOutputs,
+  outputs: async (resolver) => stackOutputs((await relayContext(resolver)).config),
 };

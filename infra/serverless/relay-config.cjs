@@ -14,8 +14,10 @@ const { readFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-/** Where scripts/build.mjs copies the configuration; the function's RELAY_CONFIG points at it. */
+/** Where scripts/build.mjs copies the configuration for the relay; the function's RELAY_CONFIG points at it. */
 const bundledConfig = 'dist/relay/relay.config.yaml';
+/** The same for the sync function (only checked when the sync is deployed). */
+const bundledSyncConfig = 'dist/sync/relay.config.yaml';
 /** Commands that produce or upload the artifact, which must match the configuration IAM is derived from. */
 const artifactCommands = new Set(['package', 'deploy']);
 
@@ -53,11 +55,20 @@ function readText(file, what) {
   }
 }
 
+/**
+ * The sync function is deployed only for a configuration with at least one `sync.registrations` entry: without one
+ * it has nothing to do, and deploying it anyway would leave an idle function whose role can read kubeconfigs.
+ */
+function syncDeployed(config) {
+  return Object.keys(config.sync?.registrations ?? {}).length > 0;
+}
+
 /** Every secret reference in a parsed configuration with the field that holds it, in file order. */
 function secretRefs(config) {
   return [
     ...Object.entries(config.clusters).map(([name, c]) => ({ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig })),
     ...Object.entries(config.receivers).map(([name, r]) => ({ field: `receivers.${name}.secret`, ref: r.secret })),
+    ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) => ({ field: `sync.registrations.${name}.token`, ref: r.token })),
   ];
 }
 
@@ -105,14 +116,14 @@ function load(configPath, local, command, parse) {
     if (problems.length > 0) throw new RelayDeployError(`the relay configuration cannot be deployed:\n  ${problems.join('\n  ')}`);
   }
   if (artifact) {
-    const bundled = readText(bundledConfig, 'the bundled configuration (run `npm run build` first)');
-    if (bundled !== text) {
-      throw new RelayDeployError(
-        `${bundledConfig} was built from another file than ${configPath}; rebuild with RELAY_CONFIG=${configPath} npm run build`,
-      );
+    for (const file of syncDeployed(config) ? [bundledConfig, bundledSyncConfig] : [bundledConfig]) {
+      const bundled = readText(file, 'the bundled configuration (run `npm run build` first)');
+      if (bundled !== text) {
+        throw new RelayDeployError(`${file} was built from another file than ${configPath}; rebuild with RELAY_CONFIG=${configPath} npm run build`);
+      }
     }
   }
   return { config, configPath, local };
 }
 
-module.exports = { relayContext, parseConfig, cliCommand, secretRefs, localOnlyRefs, RelayDeployError, bundledConfig };
+module.exports = { relayContext, parseConfig, cliCommand, secretRefs, localOnlyRefs, syncDeployed, RelayDeployError, bundledConfig, bundledSyncConfig };

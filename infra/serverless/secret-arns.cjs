@@ -1,9 +1,12 @@
 'use strict';
 /**
- * IAM resources for the relay's only AWS permission, `secretsmanager:GetSecretValue`: exactly the secrets the relay
- * configuration names (each cluster's `kubeconfig` and each receiver's `secret`), never a `*`.
+ * The one place secret references become IAM Resource values for `secretsmanager:GetSecretValue`, and which function
+ * reads which secret. infra/serverless/roles.cjs puts each function's list into that function's own role.
  *
- *   Resource: ${file(./infra/serverless/secret-arns.cjs):resources}
+ * - relay: each cluster's `kubeconfig` and each receiver's `secret` (lib/relay.ts reads any of them per delivery).
+ * - sync (lib/sync/run.ts): each registration's `token` and its receiver's `secret` (the hooks carry it), plus the
+ *   kubeconfigs of the clusters it lists GitRepositories on: for a registration that discovers (`discover`, the default,
+ *   and no `organizations`, which replace discovery), its receiver's `clusters` (default all). lib/sync/desired.ts.
  *
  * - A full ARN is used as given.
  * - A name becomes `arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:<name>-??????`:
@@ -16,42 +19,75 @@
  * A `#key` suffix selects a JSON key inside the secret and does not change the ARN.
  * Secrets encrypted with a customer-managed KMS key also need `kms:Decrypt` on that key, which is not granted here.
  */
-const { relayContext, secretRefs, localOnlyRefs, RelayDeployError } = require('./relay-config.cjs');
+const { secretRefs, localOnlyRefs, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
 
 /** Secrets Manager secret names: ASCII letters, digits and /_+=.@- (CreateSecret's Name constraint), 1-512. */
 const secretName = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const secretArn = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
 
 /**
- * The CloudFormation Resource values for a parsed relay configuration (lib/config/schema.ts's RelayConfig).
- * Throws naming every offending field; with `local`, env:/file: refs are skipped instead.
+ * Every aws-sm reference of the configuration, validated, as `ref.text -> Resource value` (null for env:/file: refs,
+ * which get no grant). Throws naming every offending field; with `local`, env:/file: refs are not offending.
  */
-function secretArnResources(config, { local = false } = {}) {
+function resourceByRef(config, local) {
   const problems = local ? [] : localOnlyRefs(config);
-  const resources = new Map();
+  const byRef = new Map();
   for (const { field, ref } of secretRefs(config)) {
-    if (ref.scheme !== 'aws-sm') continue;
-    if (ref.id.startsWith('arn:')) {
+    if (ref.scheme !== 'aws-sm') {
+      byRef.set(ref.text, null);
+    } else if (ref.id.startsWith('arn:')) {
       if (!secretArn.test(ref.id)) problems.push(`${field}: ${ref.id} is not a Secrets Manager secret ARN`);
-      else resources.set(ref.id, ref.id);
+      else byRef.set(ref.text, ref.id);
     } else if (!secretName.test(ref.id)) {
       problems.push(`${field}: ${JSON.stringify(ref.id)} is not a valid Secrets Manager secret name (letters, digits, /_+=.@-)`);
     } else {
-      const sub = `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????`;
-      resources.set(sub, { 'Fn::Sub': sub });
+      byRef.set(ref.text, { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????` });
     }
   }
   if (problems.length > 0) {
     throw new RelayDeployError(`the relay configuration cannot be deployed:\n  ${problems.join('\n  ')}`);
   }
+  return byRef;
+}
+
+/** The Resource list for some references: env:/file: ones dropped, duplicates (same ARN, other #key) merged. */
+function toResources(byRef, refs) {
+  const resources = new Map();
+  for (const ref of refs) {
+    const resource = byRef.get(ref.text);
+    if (resource) resources.set(JSON.stringify(resource), resource);
+  }
   return [...resources.values()];
 }
 
-module.exports = {
-  secretArnResources,
-  /** serverless.yml entry point: the Resource list for the configuration selected by custom.relay. */
-  resources: async (resolver) => {
-    const { config, local } = await relayContext(resolver);
-    return secretArnResources(config, { local });
-  },
-};
+/** The secret references each function reads (see the top of this file), kubeconfigs first, in file order. */
+function functionSecretRefs(config) {
+  const clusters = Object.keys(config.clusters);
+  const relay = [...clusters.map((c) => config.clusters[c].kubeconfig), ...Object.values(config.receivers).map((r) => r.secret)];
+  if (!syncDeployed(config)) return { relay, sync: [] };
+  const registrations = Object.values(config.sync.registrations);
+  const listed = new Set(
+    registrations.filter((r) => r.discover && !r.organizations).flatMap((r) => config.receivers[r.receiver].clusters ?? clusters),
+  );
+  const receivers = new Set(registrations.map((r) => r.receiver));
+  const sync = [
+    ...clusters.filter((c) => listed.has(c)).map((c) => config.clusters[c].kubeconfig),
+    ...Object.entries(config.receivers).filter(([name]) => receivers.has(name)).map(([, r]) => r.secret),
+    ...registrations.map((r) => r.token),
+  ];
+  return { relay, sync };
+}
+
+/** Every secret the configuration names, as Resource values (a parsed lib/config/schema.ts RelayConfig). */
+function secretArnResources(config, { local = false } = {}) {
+  return toResources(resourceByRef(config, local), secretRefs(config).map(({ ref }) => ref));
+}
+
+/** `{ relay, sync }`: each function's Resource list (sync's is empty when the sync is not deployed). */
+function functionSecretResources(config, { local = false } = {}) {
+  const byRef = resourceByRef(config, local);
+  const refs = functionSecretRefs(config);
+  return { relay: toResources(byRef, refs.relay), sync: toResources(byRef, refs.sync) };
+}
+
+module.exports = { secretArnResources, functionSecretResources, functionSecretRefs };

@@ -1,8 +1,9 @@
 import type { RelayConfig } from '../../lib/config/schema';
-import type { ServerlessResolver } from './relay-config.cjs';
 
 /** A secret ARN as written, or `{ 'Fn::Sub': 'arn:${AWS::Partition}:...:secret:<name>-??????' }`. */
 export type SecretResource = string | { 'Fn::Sub': string };
+type SecretRef = RelayConfig['receivers'][string]['secret'];
 
 export declare function secretArnResources(config: RelayConfig, options?: { local?: boolean }): SecretResource[];
-export declare function resources(resolver: ServerlessResolver): Promise<SecretResource[]>;
+export declare function functionSecretResources(config: RelayConfig, options?: { local?: boolean }): { relay: SecretResource[]; sync: SecretResource[] };
+export declare function functionSecretRefs(config: RelayConfig): { relay: SecretRef[]; sync: SecretRef[] };

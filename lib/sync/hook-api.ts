@@ -26,6 +26,8 @@ export interface HookState {
   disabled?: boolean;
   /** The hook's name or description, where the provider has one (GitLab 17.1+, Bitbucket). */
   name?: string;
+  /** The provider reports the last delivery failed (GitHub `last_response`): worth looking for deliveries to redo. */
+  lastDeliveryFailed?: boolean;
 }
 
 /** What the relay wants a hook to be. */

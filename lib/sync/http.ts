@@ -60,6 +60,8 @@ export interface RequestOptions {
 }
 
 const safeMethods = new Set(['GET', 'HEAD']);
+/** The longest delay a Node timer (and so `AbortSignal.timeout`) honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export class ApiClient {
@@ -130,23 +132,32 @@ export class ApiClient {
         this.lastWrite = this.now();
       }
       const remaining = this.options.deadline - this.now();
+      // Header names are case-insensitive: the caller's `Accept` replaces the default instead of joining it.
+      const headers = new Headers({ accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) });
+      for (const [name, value] of Object.entries(this.options.headers)) headers.set(name, value);
+      const timedOut = (error: unknown): boolean => (error as { name?: string }).name === 'TimeoutError';
       const response = await this.fetchFn(url, {
         method,
-        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...this.options.headers },
+        headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(Math.max(1, remaining)),
+        // A whole number of ms (it throws on a fraction), and at most 2^31-1: longer fires at once, or throws past 2^32-1.
+        signal: AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(remaining)))),
       }).catch((error: unknown) => {
-        if ((error as { name?: string }).name === 'TimeoutError') throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
+        if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
         throw new ApiError(method, path, 0, `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`);
       });
       this.noteRateLimit(response.headers);
-      const text = await response.text();
+      const text = await response.text().catch((error: unknown) => {
+        if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
+        throw new ApiError(method, path, response.status, `response body unreadable (${(error as Error).message})`);
+      });
       if (response.ok) return { status: response.status, headers: response.headers, body: (text === '' ? undefined : parseJson(text)) as T };
 
       const wait = this.retryDelay(response, attempt);
       const retryable = response.status === 429 || (response.status === 403 && wait !== undefined) || (response.status >= 500 && safeMethods.has(method));
       if (!retryable || attempt >= maxAttempts) throw new ApiError(method, path, response.status, errorDetail(text));
-      this.notBefore = this.now() + (wait ?? backoff(attempt));
+      // Never earlier than a reset already noted from this response's rate-limit headers.
+      this.notBefore = Math.max(this.notBefore, this.now() + (wait ?? backoff(attempt)));
     }
   }
 
@@ -186,7 +197,7 @@ export class ApiClient {
 
 /** Exponential back-off with full jitter: 1 s, 2 s, 4 s ... at most 30 s. */
 function backoff(attempt: number): number {
-  return Math.random() * Math.min(30_000, 1000 * 2 ** (attempt - 1));
+  return Math.round(Math.random() * Math.min(30_000, 1000 * 2 ** (attempt - 1)));
 }
 
 export function nextLink(header: string | null): string | undefined {
@@ -206,9 +217,21 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A short, token-free excerpt of an error body (providers put the reason in `message`). */
+/**
+ * A short, token-free excerpt of an error body (providers put the reason in `message`; GitHub's 422 says only
+ * "Validation Failed" there and the reason in `errors[].message` or `errors[].code`/`field`).
+ */
 function errorDetail(text: string): string {
   const parsed = parseJson(text) as { message?: unknown; error?: unknown; errors?: unknown } | string;
   const message = typeof parsed === 'object' && parsed !== null ? parsed.message ?? parsed.error ?? parsed.errors : parsed;
-  return (typeof message === 'string' ? message : JSON.stringify(message ?? '')).slice(0, 200);
+  let detail = typeof message === 'string' ? message : JSON.stringify(message ?? '');
+  if (typeof parsed === 'object' && parsed !== null && typeof parsed.message === 'string' && Array.isArray(parsed.errors)) {
+    const reasons = parsed.errors.map((e: unknown) => {
+      if (typeof e === 'string') return e;
+      const { message: m, code, field } = (e ?? {}) as { message?: unknown; code?: unknown; field?: unknown };
+      return typeof m === 'string' && m !== '' ? m : [field, code].filter((x) => typeof x === 'string').join(' ');
+    });
+    if (reasons.some((r) => r !== '')) detail += `: ${reasons.filter((r) => r !== '').join('; ')}`;
+  }
+  return detail.slice(0, 200);
 }

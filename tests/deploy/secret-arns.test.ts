@@ -1,8 +1,10 @@
 import { parseConfig } from '../../lib/config/load';
 import { logRetentionDays } from '../../infra/serverless/log-retention.cjs';
-import { webhookUrlOutputs } from '../../infra/serverless/outputs.cjs';
-import { cliCommand, relayContext } from '../../infra/serverless/relay-config.cjs';
-import { secretArnResources } from '../../infra/serverless/secret-arns.cjs';
+import { stackOutputs, webhookUrlOutputs } from '../../infra/serverless/outputs.cjs';
+import { cliCommand, relayContext, syncDeployed } from '../../infra/serverless/relay-config.cjs';
+import { functionRoles } from '../../infra/serverless/roles.cjs';
+import { functionSecretResources, secretArnResources } from '../../infra/serverless/secret-arns.cjs';
+import { syncSchedule } from '../../infra/serverless/sync.cjs';
 
 const sub = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}-??????` });
 const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging-kubeconfig-AbCdEf';
@@ -57,6 +59,74 @@ describe('secretArnResources', () => {
     const config = parseConfig(`clusters: { c: { kubeconfig: "${ref}" } }\nreceivers: { r: { provider: github, secret: s } }\n`, 'x.yaml');
     expect(() => secretArnResources(config)).toThrow(`clusters.c.kubeconfig: `);
     expect(() => secretArnResources(config)).toThrow(message);
+  });
+});
+
+describe('per function', () => {
+  // Three clusters; the sync discovers through github (clusters a, b) only: gitlab's registration uses organizations,
+  // and receiver unused has no registration.
+  const withSync = parseConfig(
+    `
+clusters:
+  a: { kubeconfig: aws-sm:kube/a }
+  b: { kubeconfig: "${arn}#kubeconfig" }
+  c: { kubeconfig: aws-sm:kube/c }
+receivers:
+  github: { provider: github, secret: "hooks#github", clusters: [a, b] }
+  gitlab: { provider: gitlab, secret: "hooks#gitlab" }
+  unused: { provider: gitlab, secret: aws-sm:hooks-unused }
+sync:
+  schedule: rate(5 minutes)
+  registrations:
+    gh: { provider: github, token: aws-sm:tokens/github, receiver: github }
+    gl: { provider: gitlab, token: "tokens#gitlab", receiver: gitlab, organizations: [platform] }
+`,
+    'sync.yaml',
+  );
+
+  test('the relay reads every kubeconfig and receiver secret, never a token', () => {
+    expect(functionSecretResources(withSync).relay).toEqual([sub('kube/a'), arn, sub('kube/c'), sub('hooks'), sub('hooks-unused')]);
+  });
+
+  test("the sync reads the kubeconfigs it discovers on, its receivers' secrets and its tokens", () => {
+    expect(functionSecretResources(withSync).sync).toEqual([sub('kube/a'), arn, sub('hooks'), sub('tokens/github'), sub('tokens')]);
+  });
+
+  test('without registrations the sync is not deployed: no secrets, no role, no schedule, no output', () => {
+    for (const config of [deployable, parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\nsync: { registrations: {} }\n', 'x.yaml')]) {
+      expect(syncDeployed(config)).toBe(false);
+      expect(functionSecretResources(config).sync).toEqual([]);
+      expect(Object.keys(functionRoles(config))).toEqual(['RelayRole']);
+      expect(syncSchedule(config)).toBeNull();
+      expect(stackOutputs(config)).not.toHaveProperty('SyncFunctionName');
+    }
+  });
+
+  test('with registrations: two roles, the schedule from the configuration, the function name output', () => {
+    expect(Object.keys(functionRoles(withSync))).toEqual(['RelayRole', 'SyncRole']);
+    expect(JSON.stringify(functionRoles(withSync))).not.toMatch(/secret:[^"]*\*/);
+    expect(syncSchedule(withSync)).toBe('rate(5 minutes)');
+    expect(stackOutputs(withSync).SyncFunctionName?.Value).toEqual({ Ref: 'SyncLambdaFunction' });
+  });
+
+  test('a schedule the configuration accepts but EventBridge (and osls) would not is refused, naming sync.schedule', () => {
+    const config = parseConfig(
+      'clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\nsync:\n  schedule: rate(1 minutes)\n  registrations: { g: { provider: github, token: t, receiver: r } }\n',
+      'x.yaml',
+    );
+    expect(() => syncSchedule(config)).toThrow('sync.schedule: "rate(1 minutes)" is not an EventBridge schedule expression');
+  });
+
+  test('a local-only token is refused for a deploy; offline it gets no grant, and a role without secrets has no secret statement', () => {
+    const config = parseConfig(
+      'clusters: { c: { kubeconfig: "file:k" } }\nreceivers: { r: { provider: github, secret: "env:S" } }\nsync:\n  registrations: { g: { provider: github, token: "env:T", receiver: r } }\n',
+      'x.yaml',
+    );
+    expect(() => functionSecretResources(config)).toThrow('sync.registrations.g.token: env:T is a local-only secret reference');
+    const roles = functionRoles(config, { local: true });
+    for (const role of Object.values(roles)) {
+      expect(role.Properties.Policies[0]!.PolicyDocument.Statement.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+    }
   });
 });
 

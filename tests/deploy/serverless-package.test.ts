@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/load';
+import type { RelayConfig } from '../../lib/config/schema';
 
 const root = join(__dirname, '..', '..');
 const exampleConfig = 'relay.config.example.yaml';
@@ -56,6 +57,7 @@ function zipEntries(file: string): string[] {
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type SecretRef = RelayConfig['receivers'][string]['secret'];
 let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
 let packageDir: string;
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
@@ -63,9 +65,22 @@ const fileRefConfig = join(scratch(), 'relay.yaml');
 const otherConfig = join(scratch(), 'other.yaml');
 let refused: { fileRefs: Run; localSwitch: Run; otherConfig: Run };
 let printed: Run;
+let printedWithoutSync: Run;
 
+const config = parseConfig(readFileSync(join(root, exampleConfig), 'utf8'), exampleConfig);
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 const actions = (s: Statement) => [s.Action].flat();
+const statementsOf = (role: Resource): Statement[] =>
+  role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
+const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
+
+/** The oracle for a role's secret Resources, written out independently of secret-arns.cjs: ARNs as written, names as -??????. */
+function expectedResources(refs: SecretRef[]): unknown[] {
+  const values = refs.map((ref) =>
+    ref.id.startsWith('arn:') ? ref.id : { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????` },
+  );
+  return [...new Map(values.map((value) => [JSON.stringify(value), value] as const)).values()];
+}
 
 // One build, then every osls run at once (each takes ~2-4 s, mostly start-up).
 beforeAll(async () => {
@@ -75,7 +90,7 @@ beforeAll(async () => {
   writeFileSync(fileRefConfig, 'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n');
   writeFileSync(otherConfig, 'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n');
   let packaged: Run;
-  [packaged, refused, printed] = await Promise.all([
+  [packaged, refused, printed, printedWithoutSync] = await Promise.all([
     osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir),
     Promise.all([
       osls('package', '--param', `config=${fileRefConfig}`, '--package', join(scratch(), 'out')),
@@ -83,14 +98,16 @@ beforeAll(async () => {
       osls('package', '--param', `config=${otherConfig}`, '--package', join(scratch(), 'out')),
     ]).then(([fileRefs, localSwitch, other]) => ({ fileRefs, localSwitch, otherConfig: other })),
     osls('print', '--param', `config=${exampleConfig}`, '--param', 'logRetentionDays=14', '--path', 'provider.logRetentionInDays'),
+    // print checks no bundle, so a configuration other than the built one can show what it would deploy.
+    osls('print', '--param', `config=${otherConfig}`, '--format', 'json'),
   ]);
   if (packaged.status !== 0) throw new Error(`osls package failed:\n${packaged.output}`);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
-test('the artifact holds only the bundle, its source map and the configuration', () => {
-  expect(zipEntries(join(packageDir, 'relay.zip'))).toEqual(['dist/relay/index.js', 'dist/relay/index.js.map', 'dist/relay/relay.config.yaml']);
-  expect(readFileSync(join(packageDir, 'relay.zip')).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
+test.each(['relay', 'sync'])('the %s artifact holds only its bundle, source map and the configuration', (fn) => {
+  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([`dist/${fn}/index.js`, `dist/${fn}/index.js.map`, `dist/${fn}/relay.config.yaml`]);
+  expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
 });
 
 test('one HTTP API route, ANY /hooks/{receiver}, to the relay with payload format 2.0', () => {
@@ -120,55 +137,125 @@ test('the function: prebuilt handler, nodejs22.x on arm64, 512 MB, 10 s, its env
   });
 });
 
-test('the log group keeps logs 30 days by default', () => {
-  expect(ofType('AWS::Logs::LogGroup').map(([, r]) => r.Properties)).toEqual([
-    { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-relay', RetentionInDays: 30 },
+test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, the HTTP API URL in its environment', () => {
+  expect(template.Resources.SyncLambdaFunction?.Properties).toMatchObject({
+    Handler: 'dist/sync/index.handler',
+    Runtime: 'nodejs22.x',
+    Architectures: ['arm64'],
+    MemorySize: 512,
+    Timeout: 300,
+  });
+  expect(template.Resources.SyncLambdaFunction?.Properties.Environment.Variables).toEqual({
+    RELAY_CONFIG: 'dist/sync/relay.config.yaml',
+    RELAY_PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+    POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay-sync',
+  });
+  expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
+  expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['RelayLambdaFunction', 'SyncLambdaFunction']);
+});
+
+test("one EventBridge rule runs the sync at the configuration's sync.schedule", () => {
+  expect(config.sync?.schedule).toMatch(/^rate\(/);
+  const rules = ofType('AWS::Events::Rule');
+  expect(rules).toHaveLength(1);
+  const [[ruleId, rule]] = rules as [[string, Resource]];
+  expect(rule.Properties).toMatchObject({ ScheduleExpression: config.sync?.schedule, State: 'ENABLED' });
+  expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] } })]);
+  const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+  expect(permissions.map(([, p]) => p.Properties)).toEqual([
+    expect.objectContaining({ FunctionName: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] }, SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } }),
   ]);
 });
 
-test('IAM: GetSecretValue on exactly the configured secrets, no wildcard; otherwise only osls log-group grants', () => {
-  const roles = ofType('AWS::IAM::Role');
-  expect(roles).toHaveLength(1);
-  const statements: Statement[] = roles[0]![1].Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
-  const secretStatements = statements.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
-  expect(secretStatements).toHaveLength(1);
-  const [secrets] = secretStatements as [Statement];
-  expect(secrets.Effect).toBe('Allow');
-  expect(actions(secrets)).toEqual(['secretsmanager:GetSecretValue']);
-  expect(JSON.stringify(secrets.Resource)).not.toContain('*');
+test('each function has its log group, keeping logs 30 days by default', () => {
+  expect(Object.fromEntries(ofType('AWS::Logs::LogGroup').map(([id, r]) => [id, r.Properties]))).toEqual({
+    RelayLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-relay', RetentionInDays: 30 },
+    SyncLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-sync', RetentionInDays: 30 },
+  });
+});
 
-  // The oracle: every aws-sm reference of the example configuration, written out independently of secret-arns.cjs.
-  const config = parseConfig(readFileSync(join(root, exampleConfig), 'utf8'), exampleConfig);
-  const refs = [...Object.values(config.clusters).map((c) => c.kubeconfig), ...Object.values(config.receivers).map((r) => r.secret)];
-  const expected = [
-    ...new Map(
-      refs.map((ref) => {
-        const value = ref.id.startsWith('arn:')
-          ? ref.id
-          : { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????` };
-        return [JSON.stringify(value), value] as const;
-      }),
-    ).values(),
-  ];
-  expect(secrets.Resource).toEqual(expected);
-  // Both forms are exercised by the example: a full ARN kept as written, names as -?????? patterns.
-  expect(secrets.Resource).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:flux-relay/staging-AbCdEf');
-  expect(secrets.Resource).toContainEqual({
-    'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/prod-kubeconfig-??????',
+describe('IAM: one role per function', () => {
+  const roleOf = (fn: string) => template.Resources[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`]!;
+  const secretResources = (fn: string) => {
+    const secrets = statementsOf(roleOf(fn)).filter(isSecretStatement);
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
+    return secrets[0]!.Resource;
+  };
+  const kubeconfigs = (names: string[]) => names.map((name) => config.clusters[name]!.kubeconfig);
+
+  test('two roles, no shared osls role, each assumable by Lambda only, each function on its own', () => {
+    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['RelayRole', 'SyncRole']);
+    for (const fn of ['relay', 'sync']) {
+      expect(roleOf(fn).Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      });
+      const id = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}`;
+      expect(template.Resources[`${id}LambdaFunction`]?.Properties.Role).toEqual({ 'Fn::GetAtt': [`${id}Role`, 'Arn'] });
+    }
   });
 
-  // What osls adds for CloudWatch Logs: logs actions on this service's own log groups only.
-  for (const other of statements.filter((s) => s !== secrets)) {
-    expect(actions(other).every((a) => a.startsWith('logs:'))).toBe(true);
-    for (const resource of [other.Resource].flat()) {
-      expect(JSON.stringify(resource)).toContain(':log-group:/aws/lambda/flux-webhook-relay-dev');
+  test("the relay's secrets: exactly the clusters' kubeconfigs and the receivers' secrets", () => {
+    const resources = secretResources('relay');
+    expect(resources).toEqual(expectedResources([...kubeconfigs(Object.keys(config.clusters)), ...Object.values(config.receivers).map((r) => r.secret)]));
+    // Both forms are exercised by the example: a full ARN kept as written, names as -?????? patterns.
+    expect(resources).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:flux-relay/staging-AbCdEf');
+    expect(resources).toContainEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/prod-kubeconfig-??????',
+    });
+    // The sync's API tokens are not the relay's business.
+    expect(JSON.stringify(resources)).not.toContain('sync-token');
+  });
+
+  test("the sync's secrets: kubeconfigs it discovers on, the receivers its registrations use, their tokens", () => {
+    const registrations = Object.values(config.sync!.registrations);
+    const discoveredOn = new Set(
+      registrations.filter((r) => r.discover && !r.organizations).flatMap((r) => config.receivers[r.receiver]!.clusters ?? Object.keys(config.clusters)),
+    );
+    const used = new Set(registrations.map((r) => r.receiver));
+    const resources = secretResources('sync');
+    expect(resources).toEqual(
+      expectedResources([
+        ...kubeconfigs(Object.keys(config.clusters).filter((c) => discoveredOn.has(c))),
+        ...Object.entries(config.receivers).filter(([name]) => used.has(name)).map(([, r]) => r.secret),
+        ...registrations.map((r) => r.token),
+      ]),
+    );
+    expect(resources).toContainEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/github-sync-token-??????',
+    });
+  });
+
+  test('no secret Resource contains a *; nothing but logs and GetSecretValue is allowed', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      for (const statement of statementsOf(role)) {
+        expect(statement.Effect).toBe('Allow');
+        if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+        else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
+      }
     }
-  }
+  });
+
+  test("each role writes only to its own function's log group", () => {
+    for (const fn of ['relay', 'sync']) {
+      const logGroup = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LogGroup`;
+      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s));
+      expect(logs).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroup}}:*` },
+        },
+      ]);
+      // Ref of the log group is its name: the function's own.
+      expect(template.Resources[logGroup]?.Properties.LogGroupName).toBe(`/aws/lambda/flux-webhook-relay-dev-${fn}`);
+    }
+  });
 });
 
 test('outputs: the API base URL and each receiver webhook URL', () => {
   expect(template.Outputs.HttpApiUrl).toBeDefined();
-  const config = parseConfig(readFileSync(join(root, exampleConfig), 'utf8'), exampleConfig);
   const receivers = Object.keys(config.receivers);
   expect(receivers).toEqual(['github', 'gitlab']);
   for (const name of receivers) {
@@ -177,6 +264,15 @@ test('outputs: the API base URL and each receiver webhook URL', () => {
   }
   // The outputs reference the API by the logical id osls gives it.
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
+  expect(template.Outputs.SyncFunctionName?.Value).toEqual({ Ref: 'SyncLambdaFunction' });
+});
+
+test('without sync registrations there is no sync function, role or output (resolved with osls print)', () => {
+  expect(printedWithoutSync).toMatchObject({ status: 0 });
+  const resolved = JSON.parse(printedWithoutSync.output.slice(printedWithoutSync.output.indexOf('{')));
+  expect(Object.keys(resolved.functions)).toEqual(['relay']);
+  expect(Object.keys(resolved.resources.Resources)).toEqual(['RelayRole']);
+  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub']);
 });
 
 describe('refused for a deploy package', () => {

@@ -1,0 +1,37 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { loadConfig } from '../lib/config/load';
+import { createRelayDeps } from '../lib/runtime';
+import { runSync, type SyncReport } from '../lib/sync/run';
+import { createSyncDeps } from '../lib/sync/runtime';
+
+const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
+const config = loadConfig();
+// The same secret cache and cluster clients as the relay, so a warm container reuses both.
+const relay = createRelayDeps({ config, log: () => undefined });
+
+/** Stop calling providers this long before the Lambda's timeout, so the run reports instead of being killed. */
+const marginMs = 10_000;
+
+/** EventBridge schedule → one sync run. Nothing else happens here. */
+export async function handler(_event: ScheduledEvent, context: Context): Promise<SyncReport> {
+  const started = Date.now();
+  const deps = createSyncDeps({
+    config,
+    relay,
+    ...(process.env.RELAY_PUBLIC_URL ? { publicUrl: process.env.RELAY_PUBLIC_URL } : {}),
+    deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
+    dryRun: process.env.SYNC_DRY_RUN === 'true',
+    log: (level, message, fields) => logger[level](message, fields),
+  });
+  const report = await runSync(deps);
+  const failures = report.registrations.reduce((n, r) => n + r.failures.length, 0);
+  logger[failures > 0 ? 'warn' : 'info']('sync run', {
+    dry_run: report.dryRun,
+    registrations: report.registrations.length,
+    changes: report.plan.filter((p) => p.change).length,
+    failures,
+    duration_ms: Date.now() - started,
+  });
+  return report;
+}

@@ -1,0 +1,19 @@
+import type { RelayConfig } from '../../lib/config/schema';
+import type { ServerlessResolver } from './relay-config.cjs';
+import type { SecretResource } from './secret-arns.cjs';
+
+export interface Statement {
+  Effect: 'Allow';
+  Action: string | string[];
+  Resource: SecretResource[] | { 'Fn::Sub': string };
+}
+export interface Role {
+  Type: 'AWS::IAM::Role';
+  Properties: {
+    AssumeRolePolicyDocument: unknown;
+    Policies: Array<{ PolicyName: string; PolicyDocument: { Version: string; Statement: Statement[] } }>;
+  };
+}
+
+export declare function functionRoles(config: RelayConfig, options?: { local?: boolean }): Record<string, Role>;
+export declare function roles(resolver: ServerlessResolver): Promise<Record<string, Role>>;

@@ -1,0 +1,35 @@
+import type { RelayConfig } from '../config/schema';
+import type { RelayDeps } from '../relay';
+import type { HookApiOptions } from './hook-api';
+import { createHookApi } from './providers';
+import type { SyncDeps } from './run';
+
+export interface SyncRuntimeOptions {
+  config: RelayConfig;
+  /** The relay's shared dependencies (secret store, cluster registry): the sync reads the same secrets and clusters. */
+  relay: Pick<RelayDeps, 'secrets' | 'clusters'>;
+  /** `RELAY_PUBLIC_URL` (set by the deploy from the HTTP API's URL) wins over `sync.publicUrl`. */
+  publicUrl?: string;
+  deadline: number;
+  dryRun: boolean;
+  log: SyncDeps['log'];
+  now?: () => number;
+  /** For tests: a fetch, clock and sleep for the provider clients. */
+  http?: Partial<HookApiOptions>;
+}
+
+export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
+  const publicUrl = options.publicUrl ?? options.config.sync?.publicUrl;
+  if (!publicUrl) throw new Error('the sync needs the relay\'s public URL: set sync.publicUrl or RELAY_PUBLIC_URL');
+  return {
+    config: options.config,
+    publicUrl,
+    secrets: options.relay.secrets,
+    clusterClient: (name) => options.relay.clusters.clientFor(name),
+    hookApi: (registration, token, deadline) => createHookApi(registration, token, deadline, options.http),
+    now: options.now ?? Date.now,
+    deadline: options.deadline,
+    dryRun: options.dryRun,
+    log: options.log,
+  };
+}

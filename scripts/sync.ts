@@ -1,0 +1,57 @@
+/**
+ * Runs the sync from a shell with the same code as the scheduled Lambda:
+ *
+ *   npm run sync -- --dry-run                      # print the plan, change nothing
+ *   npm run sync -- --config relay.config.yaml     # apply
+ *
+ * Secrets are read as the Lambda reads them (aws-sm: through your AWS credentials, env:/file: locally).
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../lib/config/load';
+import { createRelayDeps } from '../lib/runtime';
+import { runSync } from '../lib/sync/run';
+import { createSyncDeps } from '../lib/sync/runtime';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      config: { type: 'string' },
+      'public-url': { type: 'string' },
+      'timeout-seconds': { type: 'string', default: '600' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run sync -- [--dry-run] [--config relay.config.yaml] [--public-url https://...] [--timeout-seconds 600]');
+    return;
+  }
+  const config = loadConfig(values.config ?? process.env.RELAY_CONFIG ?? 'relay.config.yaml');
+  const relay = createRelayDeps({ config, log: () => undefined });
+  const publicUrl = values['public-url'] ?? process.env.RELAY_PUBLIC_URL;
+  const deps = createSyncDeps({
+    config,
+    relay,
+    ...(publicUrl ? { publicUrl } : {}),
+    deadline: Date.now() + Number(values['timeout-seconds']) * 1000,
+    dryRun: values['dry-run'] ?? false,
+    log: (level, message, fields) => {
+      if (message === 'hook change') return; // printed below as plan lines
+      if (level !== 'info') console.error(`${level}: ${message} ${JSON.stringify(fields)}`);
+    },
+  });
+  const report = await runSync(deps);
+  for (const entry of report.plan) console.log(`${entry.registration.padEnd(16)} ${entry.line}`);
+  for (const r of report.registrations) {
+    const counts = Object.entries(r.actions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing to do';
+    console.log(`${r.registration}: ${r.targets} target(s): ${counts}; ${r.calls} API calls, ${r.writes} writes${r.redelivered ? `, ${r.redelivered} redelivered` : ''}${r.deferred ? `, ${r.deferred} deferred` : ''}`);
+    for (const f of r.failures) console.log(`  failed ${f.target}: ${f.error}`);
+  }
+  console.log(report.dryRun ? 'dry run: nothing was changed' : 'applied');
+  if (report.registrations.some((r) => r.failures.length > 0)) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).message);
+  process.exitCode = 1;
+});
