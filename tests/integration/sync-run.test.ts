@@ -1,0 +1,180 @@
+import { KubeApiTestServer } from '../support/kube-api-server';
+import { GitHubApiServer } from '../support/github-api-server';
+import { GitlabApiTestServer } from '../support/gitlab-api-server';
+import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
+import { parseConfig } from '../../lib/config/load';
+import type { RelayConfig } from '../../lib/config/schema';
+import { createRelayDeps } from '../../lib/runtime';
+import { runSync, type SyncReport } from '../../lib/sync/run';
+import { createSyncDeps } from '../../lib/sync/runtime';
+
+let c1: KubeApiTestServer;
+let c2: KubeApiTestServer;
+let sm: SecretsManagerTestServer;
+let github: GitHubApiServer;
+let gitlab: GitlabApiTestServer;
+let config: RelayConfig;
+
+// One fake clock for the clients and the provider servers: GitHub's one-second spacing between writes and any
+// Retry-After are waited for by moving it, not by sleeping.
+let clock = Date.parse('2026-11-24T12:00:00Z');
+const now = () => clock;
+const sleep = async (ms: number) => {
+  clock += ms;
+};
+
+const ghToken = 'ghp_sync_token_0123456789';
+const glToken = 'glpat-sync-token-abcdef';
+const relayUrl = 'https://relay.example';
+
+beforeAll(async () => {
+  [c1, c2, sm, github, gitlab] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    GitHubApiServer.start({ now }),
+    GitlabApiTestServer.start({ now }),
+  ]);
+  for (const c of [c1, c2]) c.addServiceAccount('sa', relayUser, relayRules);
+  // The same repositories in different URL forms on two clusters: one hook each.
+  c1.put(gitRepository('flux-system', 'app', 'https://github.com/acme/app', { branch: 'main' }));
+  c1.put(gitRepository('flux-system', 'infra', 'ssh://git@github.com/acme/infra.git', { branch: 'main' }));
+  c1.put(gitRepository('flux-system', 'tools', 'https://gitlab.example.com/platform/tools.git', { branch: 'main' }));
+  c1.put(gitRepository('flux-system', 'elsewhere', 'https://bitbucket.org/acme/elsewhere', { branch: 'main' }));
+  c2.put(gitRepository('apps', 'app', 'ssh://git@ssh.github.com:443/ACME/App.git', { branch: 'main' }));
+  c2.put(gitRepository('apps', 'infra', 'https://github.com/acme/infra/', { tag: 'v1' }));
+  c2.put(gitRepository('apps', 'tools', 'ssh://git@gitlab.example.com:2222/platform/tools.git', { branch: 'main' }));
+
+  github.addToken(ghToken, { repos: ['acme/app', 'acme/infra', 'acme/listed'] });
+  github.addHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://ci.example/hook/s3cr3t-path', events: ['push', 'pull_request'], contentType: 'json', secret: 'ci' });
+  gitlab.addProject('platform/tools');
+  gitlab.addUser(glToken, 'relay-bot', { 'platform/tools': 'maintainer' });
+
+  sm.put('relay/kc1', c1.kubeconfig('sa'));
+  sm.put('relay/kc2', c2.kubeconfig('sa'));
+  sm.put('relay/github-hook', 'github-hook-secret-1');
+  sm.put('relay/gitlab-hook', 'gitlab-hook-secret-1');
+  sm.put('relay/tokens', JSON.stringify({ github: ghToken, gitlab: glToken }));
+  useSecretsManager(sm);
+
+  config = parseConfig(
+    `
+clusters:
+  c1: { kubeconfig: relay/kc1 }
+  c2: { kubeconfig: relay/kc2 }
+receivers:
+  github: { provider: github, secret: relay/github-hook }
+  gitlab: { provider: gitlab, secret: relay/gitlab-hook }
+sync:
+  publicUrl: ${relayUrl}
+  registrations:
+    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'relay/tokens#github', receiver: github, repositories: [acme/listed] }
+    gl: { provider: gitlab, apiUrl: '${gitlab.apiUrl}', host: gitlab.example.com, token: 'relay/tokens#gitlab', receiver: gitlab }
+`,
+    'sync-test.yaml',
+  );
+});
+
+afterAll(async () => {
+  await Promise.all([c1.close(), c2.close(), sm.close(), github.close(), gitlab.close()]);
+});
+
+/** One run as the scheduled Lambda does it, cold (fresh secret cache and clients). */
+async function run(dryRun = false): Promise<SyncReport> {
+  const relay = createRelayDeps({ config, log: () => undefined });
+  return runSync(createSyncDeps({ config, relay, deadline: clock + 280_000, dryRun, now, log: () => undefined, http: { now, sleep } }));
+}
+
+const byName = (report: SyncReport, name: string) => report.registrations.find((r) => r.registration === name)!;
+const relayHooks = (path: string) => github.hooks({ kind: 'repository', path }).filter((h) => h.config.url.startsWith(`${relayUrl}/hooks/`));
+const versionOf = (url: string) => new URL(url).searchParams.get('relay-secret-version');
+
+test('the first run creates exactly one hook per repository, from discovery and config, and leaves the foreign hook alone', async () => {
+  const report = await run();
+  for (const r of report.registrations) expect(r.failures).toEqual([]);
+  expect(byName(report, 'gh')).toMatchObject({ targets: 3, actions: { create: 3, foreign: 1, update: 0, delete: 0 } });
+  expect(byName(report, 'gl')).toMatchObject({ targets: 1, actions: { create: 1 } });
+  for (const repo of ['acme/app', 'acme/infra', 'acme/listed']) {
+    const hooks = relayHooks(repo);
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]).toMatchObject({ active: true, events: ['push'], config: { content_type: 'json', insecure_ssl: '0' } });
+    expect(hooks[0]!.config.url).toMatch(/^https:\/\/relay\.example\/hooks\/github\?relay-secret-version=.+$/);
+    expect(github.hookSecret({ kind: 'repository', path: repo }, hooks[0]!.id)).toBe('github-hook-secret-1');
+  }
+  const [tools] = gitlab.hooksOf('project', 'platform/tools');
+  expect(tools).toMatchObject({ flags: { push_events: true, tag_push_events: true, merge_requests_events: false }, enableSslVerification: true });
+  expect(tools!.url).toMatch(/^https:\/\/relay\.example\/hooks\/gitlab\?relay-secret-version=/);
+  expect(tools!.token).toBe('gitlab-hook-secret-1');
+  expect(github.violations).toEqual([]);
+});
+
+test('a second run over the synced estate writes nothing', async () => {
+  const report = await run();
+  for (const r of report.registrations) expect([r.registration, r.writes, r.failures]).toEqual([r.registration, 0, []]);
+  expect(byName(report, 'gh').actions).toMatchObject({ unchanged: 3, foreign: 1, create: 0, update: 0, delete: 0 });
+  // One list call per repository.
+  expect(byName(report, 'gh').calls).toBe(3);
+  expect(report.plan.filter((p) => p.change)).toEqual([]);
+});
+
+test('drift is repaired in one run, with the secret kept; the foreign hook is never touched', async () => {
+  const foreignBefore = github.hooks({ kind: 'repository', path: 'acme/app' }).find((h) => !h.config.url.startsWith(relayUrl));
+  const [infra] = relayHooks('acme/infra');
+  // Someone edits the hook in the UI: form content type, an extra event, and the hook switched off.
+  clock += 2000;
+  const edit = await fetch(`${github.url}/repos/acme/infra/hooks/${infra!.id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${ghToken}`, 'content-type': 'application/json', 'user-agent': 'test', 'x-github-api-version': '2022-11-28' },
+    body: JSON.stringify({ active: false, add_events: ['issues'], config: { url: infra!.config.url, content_type: 'form', secret: 'github-hook-secret-1' } }),
+  });
+  expect([edit.status, await edit.text()]).toEqual([200, expect.any(String)]);
+  clock += 2000;
+  const [tools] = gitlab.hooksOf('project', 'platform/tools');
+  gitlab.setHookHealth(tools!.id, { alertStatus: 'disabled' });
+
+  const report = await run();
+  expect(byName(report, 'gh')).toMatchObject({ actions: { update: 1, unchanged: 2, foreign: 1 }, writes: 1, failures: [] });
+  expect(byName(report, 'gl')).toMatchObject({ actions: { reenable: 1 }, failures: [] });
+  expect(relayHooks('acme/infra')[0]).toMatchObject({ active: true, events: ['push'], config: { content_type: 'json' } });
+  expect(github.hookSecret({ kind: 'repository', path: 'acme/infra' }, infra!.id)).toBe('github-hook-secret-1');
+  expect(gitlab.alertStatus(tools!.id)).toBe('executable');
+  expect(github.hooks({ kind: 'repository', path: 'acme/app' }).find((h) => h.id === foreignBefore!.id)).toEqual(foreignBefore);
+  expect((await run()).registrations.map((r) => r.writes)).toEqual([0, 0]);
+});
+
+test('a dry run prints the plan and changes nothing', async () => {
+  github.addHook({ kind: 'repository', path: 'acme/listed' }, { url: `${relayUrl}/hooks/github?relay-secret-version=old`, events: ['push'], contentType: 'json', secret: 'x' });
+  const report = await run(true);
+  expect(byName(report, 'gh').writes).toBe(0);
+  const lines = report.plan.filter((p) => p.change).map((p) => p.line);
+  expect(lines).toEqual([expect.stringMatching(/^delete {3}github acme\/listed: hook \d+ \(duplicate relay hook\)$/)]);
+  expect(relayHooks('acme/listed')).toHaveLength(2);
+  await run();
+  expect(relayHooks('acme/listed')).toHaveLength(1);
+});
+
+test('a rotated webhook secret re-keys every owned hook in one run', async () => {
+  const before = versionOf(relayHooks('acme/app')[0]!.config.url);
+  sm.put('relay/github-hook', 'github-hook-secret-2');
+  sm.put('relay/gitlab-hook', 'gitlab-hook-secret-2');
+  const report = await run();
+  expect(byName(report, 'gh').actions).toMatchObject({ update: 3, foreign: 1 });
+  for (const repo of ['acme/app', 'acme/infra', 'acme/listed']) {
+    const [hook] = relayHooks(repo);
+    expect(github.hookSecret({ kind: 'repository', path: repo }, hook!.id)).toBe('github-hook-secret-2');
+    expect(versionOf(hook!.config.url)).not.toBe(before);
+  }
+  expect(gitlab.hooksOf('project', 'platform/tools')[0]!.token).toBe('gitlab-hook-secret-2');
+  expect((await run()).registrations.map((r) => r.writes)).toEqual([0, 0]);
+});
+
+test('no token or secret reaches the report or the log', async () => {
+  const lines: string[] = [];
+  const relay = createRelayDeps({ config, log: () => undefined });
+  const report = await runSync(
+    createSyncDeps({ config, relay, deadline: clock + 280_000, dryRun: false, now, http: { now, sleep }, log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })) }),
+  );
+  const text = `${JSON.stringify(report)}\n${lines.join('\n')}`;
+  for (const secret of [ghToken, glToken, 'github-hook-secret-2', 'gitlab-hook-secret-2', 's3cr3t-path']) expect(text).not.toContain(secret);
+});
