@@ -222,16 +222,22 @@ function parseJson(text: string): unknown {
  * "Validation Failed" there and the reason in `errors[].message` or `errors[].code`/`field`).
  */
 function errorDetail(text: string): string {
-  const parsed = parseJson(text) as { message?: unknown; error?: unknown; errors?: unknown } | string;
-  const message = typeof parsed === 'object' && parsed !== null ? parsed.message ?? parsed.error ?? parsed.errors : parsed;
-  let detail = typeof message === 'string' ? message : JSON.stringify(message ?? '');
-  if (typeof parsed === 'object' && parsed !== null && typeof parsed.message === 'string' && Array.isArray(parsed.errors)) {
-    const reasons = parsed.errors.map((e: unknown) => {
-      if (typeof e === 'string') return e;
-      const { message: m, code, field } = (e ?? {}) as { message?: unknown; code?: unknown; field?: unknown };
-      return typeof m === 'string' && m !== '' ? m : [field, code].filter((x) => typeof x === 'string').join(' ');
-    });
-    if (reasons.some((r) => r !== '')) detail += `: ${reasons.filter((r) => r !== '').join('; ')}`;
-  }
-  return detail.slice(0, 200);
+  return describeBody(parseJson(text)).slice(0, 200);
+}
+
+/**
+ * The reason in a provider's error body. Shapes seen: GitHub `{message, errors: [{message|field,code}]}`, GitLab
+ * `{message}` / `{error}` / `{message: {field: [..]}}`, Bitbucket Cloud `{error: {message}}`, Bitbucket Data Center
+ * `{errors: [{message}]}`, Gitea binding errors `[{fieldNames, message}]`.
+ */
+function describeBody(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (Array.isArray(body)) return body.map(describeBody).filter((r) => r !== '').join('; ');
+  if (body === null || typeof body !== 'object') return body === undefined ? '' : String(body);
+  const { message, error, errors, field, code } = body as Record<string, unknown>;
+  const head = message !== undefined ? describeBody(message) : error !== undefined ? describeBody(error) : '';
+  const reasons = Array.isArray(errors) ? describeBody(errors) : '';
+  if (head !== '' || reasons !== '') return [head, reasons].filter((r) => r !== '').join(': ');
+  const fieldCode = [field, code].filter((x): x is string => typeof x === 'string').join(' ');
+  return fieldCode !== '' ? fieldCode : JSON.stringify(body);
 }

@@ -311,3 +311,28 @@ describe('ApiClient deadline', () => {
     expect(signals.map((s) => s?.aborted)).toEqual([false, false, false]);
   });
 });
+
+describe('error bodies of every provider become one readable reason', () => {
+  const failWith = (body: unknown) => {
+    const client = new ApiClient({
+      baseUrl: 'https://api.example',
+      headers: {},
+      deadline: Number.MAX_SAFE_INTEGER,
+      fetch: (async () => new Response(JSON.stringify(body), { status: 422 })) as typeof fetch,
+    });
+    return client.request('POST', '/hooks').then(
+      () => 'no error',
+      (error: Error) => error.message,
+    );
+  };
+  test.each<[string, unknown, string]>([
+    ['GitHub', { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }] }, 'Validation Failed: Hook already exists on this repository'],
+    ['GitLab', { message: { url: ['is blocked: Requests to localhost are not allowed'] } }, '{"url":["is blocked: Requests to localhost are not allowed"]}'],
+    ['GitLab Grape', { error: 'url is missing' }, 'url is missing'],
+    ['Bitbucket Cloud', { type: 'error', error: { message: 'Bad request', fields: { url: ['Invalid URL'] } } }, 'Bad request'],
+    ['Bitbucket Data Center', { errors: [{ context: null, message: 'The webhook URL is invalid', exceptionName: 'x' }] }, 'The webhook URL is invalid'],
+    ['Gitea binding errors', [{ fieldNames: ['Config'], classification: 'Required', message: 'Required' }], 'Required'],
+  ])('%s', async (_name, body, reason) => {
+    expect(await failWith(body)).toBe(`POST /hooks: HTTP 422 ${reason}`);
+  });
+});
