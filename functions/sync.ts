@@ -25,13 +25,18 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     log: (level, message, fields) => logger[level](message, fields),
   });
   const report = await runSync(deps);
-  const failures = report.registrations.reduce((n, r) => n + r.failures.length, 0);
-  logger[failures > 0 ? 'warn' : 'info']('sync run', {
+  logSummary(report, Date.now() - started);
+  return report;
+}
+
+/** Exactly one summary line per run: counts per action and provider, and every failure with its reason. */
+function logSummary(report: SyncReport, durationMs: number): void {
+  const failures = report.registrations.flatMap((r) => r.failures.map((f) => ({ registration: r.registration, ...f })));
+  logger[failures.length > 0 ? 'warn' : 'info']('sync run', {
     dry_run: report.dryRun,
-    registrations: report.registrations.length,
+    registrations: report.registrations.map(({ failures: _failures, ...counts }) => counts),
     changes: report.plan.filter((p) => p.change).length,
     failures,
-    duration_ms: Date.now() - started,
+    duration_ms: durationMs,
   });
-  return report;
 }

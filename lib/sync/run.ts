@@ -68,9 +68,6 @@ export async function runSync(deps: SyncDeps): Promise<SyncReport> {
       entry.failures.push({ target: '*', error: describeError(error) });
     }
   }
-  for (const entry of report.registrations) {
-    deps.log(entry.failures.length > 0 ? 'warn' : 'info', 'sync registration', { ...entry, dry_run: deps.dryRun });
-  }
   return report;
 }
 
