@@ -1,13 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
 import { lowerCaseHeaders } from '../lib/http/request';
+import { deliveryMetrics, metricsNamespace, publishMetrics } from '../lib/observability/metrics';
 import { handleDelivery } from '../lib/relay';
 import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay' });
+const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay' });
+const deliveryLog = powertoolsDeliveryLog(logger);
 // Cold start: an invalid configuration fails the init phase, logged with a message naming each bad field.
-const deps = createRelayDeps({ config: loadOrLog(), log: powertoolsDeliveryLog(logger) });
+const deps = createRelayDeps({
+  config: loadOrLog(),
+  log: (level, summary) => {
+    deliveryLog(level, summary);
+    publishMetrics(metrics, deliveryMetrics(summary));
+  },
+});
 
 function loadOrLog(): ReturnType<typeof loadConfig> {
   try {

@@ -1,11 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
+import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
 import { createRelayDeps } from '../lib/runtime';
 import { runSync, type SyncReport } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
+const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay-sync' });
 const config = loadConfig();
 // The same secret cache and cluster clients as the relay, so a warm container reuses both.
 const relay = createRelayDeps({ config, log: () => undefined });
@@ -26,6 +29,7 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
   });
   const report = await runSync(deps);
   logSummary(report, Date.now() - started);
+  publishMetrics(metrics, syncMetrics(report));
   return report;
 }
 

@@ -394,3 +394,39 @@ test('a cluster token the API server does not accept is reported as a 401 of tha
     expect(answer(result).failed).toEqual([{ target: 'staging/*/GitRepository/*', error: expect.stringContaining('HTTP 401') }]);
   });
 });
+
+test('each delivery publishes CloudWatch metrics as EMF: by provider and outcome, never by delivery id or repository', async () => {
+  const { lines } = await captureOutput(async () => {
+    await deliver(branchPush);
+    await deliver(branchPush, { secret: 'attacker-guess' });
+  });
+  const emf = lines
+    .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws?: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } })
+    .filter((l) => l._aws);
+  const documents = emf.map((doc) => ({
+    namespace: doc._aws!.CloudWatchMetrics[0]!.Namespace,
+    dimensions: doc._aws!.CloudWatchMetrics[0]!.Dimensions.flat().sort(),
+    metrics: Object.fromEntries(doc._aws!.CloudWatchMetrics[0]!.Metrics.map((m) => [m.Name, [m.Unit, doc[m.Name]]])),
+    values: Object.fromEntries(doc._aws!.CloudWatchMetrics[0]!.Dimensions.flat().map((d) => [d, doc[d]])),
+  }));
+  expect(documents).toEqual([
+    { namespace: 'FluxWebhookRelay', dimensions: ['outcome', 'provider', 'service'], metrics: { Deliveries: ['Count', 1] }, values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'patched' } },
+    {
+      namespace: 'FluxWebhookRelay',
+      dimensions: ['provider', 'service'],
+      metrics: { Patches: ['Count', 5], PatchFailures: ['Count', 0], DeliveryDuration: ['Milliseconds', expect.any(Number)] },
+      values: { service: 'flux-webhook-relay', provider: 'github' },
+    },
+    { namespace: 'FluxWebhookRelay', dimensions: ['outcome', 'provider', 'service'], metrics: { Deliveries: ['Count', 1] }, values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'rejected' } },
+    {
+      namespace: 'FluxWebhookRelay',
+      dimensions: ['provider', 'service'],
+      metrics: { Patches: ['Count', 0], PatchFailures: ['Count', 0], DeliveryDuration: ['Milliseconds', expect.any(Number)], SignatureRejections: ['Count', 1] },
+      values: { service: 'flux-webhook-relay', provider: 'github' },
+    },
+  ]);
+  for (const doc of emf) {
+    expect(Object.keys(doc)).not.toContain('delivery_id');
+    expect(Object.keys(doc)).not.toContain('repository');
+  }
+});
