@@ -11,6 +11,8 @@ export interface DeliverySummary {
   matched: string[];
   patched: string[];
   failed: Array<{ target: string; error: string }>;
+  /** Kubernetes Events (reason WebhookReceived) that could not be recorded on patched objects. */
+  events_failed?: number;
   /** The annotation value written, when the delivery got as far as patching. */
   requestedAt?: string;
   /** What happened: patched | no_match | ignored | pong | failed | rejected. */

@@ -85,7 +85,7 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (provider.isPing(event)) return done('pong', 200);
   if (!eventAllowed(event, receiver, provider)) return done('ignored', 200, `event ${event} is not enabled on receiver ${request.receiver}`);
   if (!provider.isPush(event)) return done('ignored', 200, `event ${event} is not a push`);
-  if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, receiver, deps), summary, event);
+  if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, receiver, deps, eventNote(summary)), summary, event);
 
   const push = provider.parsePush(request, body, event);
   const live = push.changes.filter((c) => !c.deleted);
@@ -98,7 +98,16 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
     return { repository: push.repository, ...done('ignored', 200, reason) };
   }
 
-  return answerWith(await reconcileTargets(push, receiver, deps), summary, event);
+  return answerWith(await reconcileTargets(push, receiver, deps, eventNote(summary)), summary, event);
+}
+
+/** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */
+function eventNote(summary: DeliverySummary): string {
+  const what = [summary.provider, summary.event].filter(Boolean).join(' ');
+  const where = summary.repository ? ` of ${summary.repository} ${summary.ref ?? ''}`.trimEnd() : '';
+  const commit = summary.commit ? ` at ${summary.commit.slice(0, 40)}` : '';
+  const delivery = summary.delivery_id ? ` (delivery ${summary.delivery_id})` : '';
+  return `Reconcile requested by flux-webhook-relay: ${what}${where}${commit}${delivery}`;
 }
 
 /** The answer (and summary) of a delivery that got as far as patching: 502 if anything could not be patched. */
@@ -151,6 +160,8 @@ interface ReconcileResult {
   matched: string[];
   patched: string[];
   failed: Array<{ target: string; error: string }>;
+  /** Kubernetes Events that could not be recorded (not a failure of the delivery). */
+  events_failed?: number;
 }
 
 /**
@@ -158,7 +169,7 @@ interface ReconcileResult {
  * cluster gets its own timeout inside the delivery's overall budget, so one unreachable cluster cannot starve the
  * others or push the answer past the provider's delivery timeout.
  */
-async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, deps: RelayDeps): Promise<ReconcileResult> {
+async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, deps: RelayDeps, note: string): Promise<ReconcileResult> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
   const budget = AbortSignal.timeout(limits.deliveryBudgetMs);
@@ -207,17 +218,26 @@ async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverC
           }),
       );
       const patched: string[] = [];
+      let eventsFailed = 0;
       await Promise.all(
         [...matched].map(async ([name, target]) => {
+          let uid: string | undefined;
           try {
-            await client.requestReconcile(target, requestedAt, signal);
+            ({ uid } = await client.requestReconcile(target, requestedAt, signal));
             patched.push(name);
           } catch (error) {
             failed.push({ target: name, error: messageOf(error) });
+            return;
+          }
+          // The Event only explains the reconcile; losing it (RBAC without events/create, a slow API) is not a failure.
+          try {
+            await client.recordEvent({ ...target, ...(uid ? { uid } : {}) }, { reason: 'WebhookReceived', message: note }, signal);
+          } catch {
+            eventsFailed += 1;
           }
         }),
       );
-      return { matched: [...matched.keys()], patched, failed };
+      return { matched: [...matched.keys()], patched, failed, eventsFailed };
     }),
   );
   return {
@@ -225,9 +245,15 @@ async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverC
     matched: perCluster.flatMap((c) => c.matched).sort(),
     patched: perCluster.flatMap((c) => c.patched).sort(),
     failed: perCluster.flatMap((c) => c.failed).sort((a, b) => a.target.localeCompare(b.target)),
+    ...eventsFailedOf(perCluster),
   };
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function eventsFailedOf(clusters: ReadonlyArray<{ eventsFailed?: number }>): { events_failed?: number } {
+  const count = clusters.reduce((n, c) => n + (c.eventsFailed ?? 0), 0);
+  return count > 0 ? { events_failed: count } : {};
 }

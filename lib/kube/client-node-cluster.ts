@@ -1,6 +1,7 @@
 import https from 'node:https';
 import {
   ApiException,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   Observable,
@@ -51,6 +52,8 @@ function withSignal(signal: AbortSignal): ConfigurationOptions {
 
 const gitRepository = { ...splitApiVersion(fluxKinds.GitRepository.apiVersion), plural: fluxKinds.GitRepository.plural };
 const pageSize = 500;
+/** The Event source, as `kubectl describe` shows it ("From"). */
+const eventSource = 'flux-webhook-relay';
 
 export interface ClientNodeClusterOptions {
   /** Name used in messages. */
@@ -66,6 +69,7 @@ export interface ClientNodeClusterOptions {
 export class ClientNodeCluster implements ClusterClient {
   private readonly kubeConfig = new KeepAliveKubeConfig();
   private readonly api: CustomObjectsApi;
+  private readonly core: CoreV1Api;
 
   constructor(private readonly options: ClientNodeClusterOptions) {
     try {
@@ -84,6 +88,7 @@ export class ClientNodeCluster implements ClusterClient {
       throw new ClusterCallError(`cluster ${options.name}: kubeconfig has no current cluster`);
     }
     this.api = this.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
   }
 
   async listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]> {
@@ -132,14 +137,48 @@ export class ClientNodeCluster implements ClusterClient {
     return names;
   }
 
-  async requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<void> {
+  async requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<{ uid?: string }> {
     const { group, version } = splitApiVersion(target.apiVersion);
     const body = { metadata: { annotations: { [requestedAtAnnotation]: value } } };
-    await this.call(`patch ${target.kind} ${target.namespace}/${target.name}`, () =>
+    const patched = (await this.call(`patch ${target.kind} ${target.namespace}/${target.name}`, () =>
       this.api.patchNamespacedCustomObject(
         { group, version, namespace: target.namespace, plural: fluxKinds[target.kind].plural, name: target.name, body },
         // client-node 1.x defaults to a JSON patch; Flux and `flux reconcile` send a merge patch.
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withSignal(signal)),
+      ),
+    )) as { metadata?: { uid?: unknown } } | undefined;
+    const uid = patched?.metadata?.uid;
+    return typeof uid === 'string' ? { uid } : {};
+  }
+
+  async recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void> {
+    const now = new Date();
+    await this.call(`record event on ${target.kind} ${target.namespace}/${target.name}`, () =>
+      this.core.createNamespacedEvent(
+        {
+          namespace: target.namespace,
+          body: {
+            metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+            involvedObject: {
+              apiVersion: target.apiVersion,
+              kind: target.kind,
+              name: target.name,
+              namespace: target.namespace,
+              ...(target.uid ? { uid: target.uid } : {}),
+            },
+            reason: event.reason,
+            // The API server caps event messages at 1 KiB.
+            message: event.message.slice(0, 1024),
+            type: 'Normal',
+            source: { component: eventSource },
+            reportingComponent: eventSource,
+            reportingInstance: eventSource,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        },
+        withSignal(signal),
       ),
     );
   }

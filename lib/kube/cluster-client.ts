@@ -15,8 +15,16 @@ export interface ClusterClient {
   listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]>;
   /** Names of the objects of `target`'s kind in its namespace that carry all of `matchLabels`. */
   listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]>;
-  /** Merge-patches `metadata.annotations["reconcile.fluxcd.io/requestedAt"]` to `value`, and nothing else. */
-  requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Merge-patches `metadata.annotations["reconcile.fluxcd.io/requestedAt"]` to `value`, and nothing else. Resolves
+   * to the patched object's uid (for the Event that follows).
+   */
+  requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<{ uid?: string }>;
+  /**
+   * Records a Kubernetes Event on the object (`kubectl describe` shows it), as controllers do: type Normal, the
+   * relay as source.
+   */
+  recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void>;
 }
 
 /** A cluster call failed; `message` is fit for an answer and a log line (no credentials, no bodies). */

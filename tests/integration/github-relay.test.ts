@@ -430,3 +430,34 @@ test('each delivery publishes CloudWatch metrics as EMF: by provider and outcome
     expect(Object.keys(doc)).not.toContain('repository');
   }
 });
+
+test('each patched source gets a Kubernetes Event that says why it reconciled', async () => {
+  const result = await deliver(branchPush);
+  expect(result.statusCode).toBe(200);
+  const events = prod.list('v1', 'Event', 'flux-system').filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === 'hello-https');
+  expect(events).toHaveLength(1);
+  const hello = prod.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'hello-https')!;
+  expect(events[0]).toMatchObject({
+    reason: 'WebhookReceived',
+    type: 'Normal',
+    source: { component: 'flux-webhook-relay' },
+    involvedObject: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'hello-https', namespace: 'flux-system', uid: hello.metadata.uid },
+    message: `Reconcile requested by flux-webhook-relay: github push of Codertocat/Hello-World refs/heads/master at ${branchPush.after} (delivery 72d3162e-cc78-11e3-81ab-4c9367dc0958)`,
+  });
+  // Every patched object got one (the static Kustomization included).
+  const all = [...prod.list('v1', 'Event'), ...staging.list('v1', 'Event')] as unknown as Array<{ involvedObject: { kind: string; name: string } }>;
+  expect(all.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}`).sort()).toEqual(
+    ['GitRepository/hello-apps', 'GitRepository/hello-https', 'GitRepository/hello-ssh-no-ref', 'GitRepository/hello-staging', 'Kustomization/apps'],
+  );
+});
+
+test('a token that may not create Events still patches; the log line counts the missing Events', async () => {
+  const noEvents = 'staging-no-events-token';
+  staging.addServiceAccount(noEvents, relayUser, [relayRules[0]!]);
+  await withStagingToken(noEvents, async (relay) => {
+    const { result, lines } = await captureOutput(() => relay(signedPush()));
+    expect(result.statusCode).toBe(200);
+    expect(answer(result).patched).toHaveLength(5);
+    expect(deliveryLines(lines)[0]).toMatchObject({ outcome: 'patched', events_failed: 1 });
+  });
+});

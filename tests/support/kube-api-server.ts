@@ -5,8 +5,9 @@
  * authenticates bearer tokens, authorizes with RBAC-like rules and answers errors as `Status` objects shaped like
  * the real kube-apiserver's, so that the real `@kubernetes/client-node` can be pointed at it with a real kubeconfig.
  *
- * Served resources: the Flux CD custom resources listed in RESOURCE_TYPES (get, list, patch) and core v1 events
- * (create, get, list, patch). Everything else answers 404/405 like the real server.
+ * Served resources: the Flux CD custom resources listed in RESOURCE_TYPES (get, list, patch), core v1 events
+ * (create, get, list, patch) and core v1 secrets (get; seed them with `putSecret`). Everything else answers 404/405
+ * like the real server.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -199,7 +200,44 @@ const RESOURCE_TYPES: readonly ServedType[] = [
     patchTypes: [JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH],
     validate: validateEvent,
   },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'secrets',
+    kind: 'Secret',
+    custom: false,
+    apiVersion: 'v1',
+    verbs: new Set(['get']),
+    patchTypes: [],
+    validate: validateSecret,
+  },
 ];
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The checks of the real server that a test seeding a Secret can trip over (data is base64, token Secrets name their account). */
+function validateSecret(obj: Record<string, unknown>): FieldError[] {
+  const errs: FieldError[] = [];
+  const data = obj.data;
+  if (data !== undefined) {
+    if (!isObject(data)) return [{ field: 'data', type: 'Invalid value', value: data, detail: 'must be an object of base64 strings' }];
+    for (const [k, v] of Object.entries(data)) {
+      if (!SECRET_KEY.test(k)) errs.push({ field: `data[${k}]`, type: 'Invalid value', value: k, detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'" });
+      if (typeof v !== 'string' || !BASE64.test(v)) errs.push({ field: `data[${k}]`, type: 'Invalid value', value: v, detail: 'illegal base64 data' });
+    }
+  }
+  const type = obj.type ?? 'Opaque';
+  if (typeof type !== 'string') errs.push({ field: 'type', type: 'Invalid value', value: type, detail: 'must be a string' });
+  if (type === 'kubernetes.io/service-account-token') {
+    const meta = isObject(obj.metadata) ? obj.metadata : {};
+    const annotations = isObject(meta.annotations) ? meta.annotations : {};
+    if (typeof annotations['kubernetes.io/service-account.name'] !== 'string' || annotations['kubernetes.io/service-account.name'] === '') {
+      errs.push({ field: "metadata.annotations[kubernetes.io/service-account.name]", type: 'Required value' });
+    }
+  }
+  return errs;
+}
 
 function validateEvent(obj: Record<string, unknown>): FieldError[] {
   const meta = isObject(obj.metadata) ? obj.metadata : {};
@@ -939,6 +977,27 @@ export class KubeApiTestServer {
     if (t.custom) next.metadata.generation = existing ? nextGeneration(existing, next) : 1;
     else delete next.metadata.generation;
     return structuredClone(this.write(t, next));
+  }
+
+  /**
+   * Create or replace a core v1 Secret. `data` is given in plain text and stored base64-encoded, as the API serves it;
+   * for a `kubernetes.io/service-account-token` Secret pass `{ token, 'ca.crt': server.caPem, namespace }` and the
+   * `kubernetes.io/service-account.name` annotation, as the token controller leaves it.
+   */
+  putSecret(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    opts: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {},
+  ): KubeObject {
+    const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+    return this.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(opts.labels ? { labels: opts.labels } : {}) },
+      type: opts.type ?? 'Opaque',
+      data: encoded,
+    });
   }
 
   /** The stored object, or undefined. */

@@ -8,13 +8,14 @@ import { SecretsManagerTestServer } from './secrets-manager-server';
 
 export const relayUser = 'system:serviceaccount:flux-system:flux-webhook-relay';
 
-/** What infra/ grants the relay: get, list, patch on Flux kinds, nothing else. */
+/** What infra/ grants the relay: get, list, patch on Flux kinds, create on Events, nothing else. */
 export const relayRules: RbacRule[] = [
   {
     apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io', 'image.toolkit.fluxcd.io'],
     resources: ['*'],
     verbs: ['get', 'list', 'patch'],
   },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -3,7 +3,10 @@
  *
  * Speaks the AWS JSON 1.1 protocol the real `@aws-sdk/client-secrets-manager` uses:
  *   POST /   Content-Type: application/x-amz-json-1.1   X-Amz-Target: secretsmanager.GetSecretValue
- * Only GetSecretValue is implemented. Requests must carry a SigV4-shaped `Authorization` header and an
+ * Implemented: GetSecretValue, CreateSecret (ResourceExistsException when the name is taken) and PutSecretValue (a
+ * new AWSCURRENT version; the old AWSCURRENT becomes AWSPREVIOUS; ResourceNotFoundException when missing), with
+ * ClientRequestToken as the VersionId and its idempotency rules. SecretString only (SecretBinary is refused). What was
+ * stored is readable with `versions()` and `value()`. Requests must carry a SigV4-shaped `Authorization` header and an
  * `X-Amz-Date` header (the signature itself is not verified).
  *
  * Error shape follows awsJson1_1: HTTP 4xx/5xx, header `x-amzn-ErrorType`, body `{"__type": ..., "Message": ...}`.
@@ -42,8 +45,19 @@ interface SecretVersion {
 interface StoredSecret {
   name: string;
   arn: string;
+  description?: string;
   versions: SecretVersion[];
 }
+
+/** One stored version, as `versions()` reports it. */
+export interface StoredSecretVersion {
+  versionId: string;
+  secretString: string;
+  stages: string[];
+}
+
+const IMPLEMENTED = new Set(['GetSecretValue', 'CreateSecret', 'PutSecretValue']);
+const NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 
 class HttpError extends Error {
   constructor(
@@ -157,30 +171,54 @@ export class SecretsManagerTestServer {
    * AWSCURRENT label to AWSPREVIOUS (dropping AWSPREVIOUS from the version before), like PutSecretValue/rotation.
    */
   put(name: string, secretString: string): { arn: string; versionId: string } {
-    let secret = this.secrets.get(name);
-    if (!secret) {
-      secret = {
-        name,
-        arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${randomSuffix()}`,
-        versions: [],
-      };
-      this.secrets.set(name, secret);
-    }
-    for (const v of secret.versions) {
-      v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
-      if (v.stages.includes('AWSCURRENT')) {
-        v.stages = v.stages.filter((s) => s !== 'AWSCURRENT');
-        v.stages.push('AWSPREVIOUS');
+    const secret = this.secrets.get(name) ?? this.create(name);
+    const version = this.addVersion(secret, secretString, ['AWSCURRENT'], randomUUID());
+    return { arn: secret.arn, versionId: version.versionId };
+  }
+
+  /** Whether a secret of that name exists (created by `put()` or CreateSecret). */
+  has(name: string): boolean {
+    return this.secrets.has(name);
+  }
+
+  /** Every version of the secret, oldest first, with its staging labels (empty when it does not exist). */
+  versions(name: string): StoredSecretVersion[] {
+    return (this.secrets.get(name)?.versions ?? []).map((v) => ({ versionId: v.versionId, secretString: v.secretString, stages: [...v.stages] }));
+  }
+
+  /** The SecretString labelled `stage` (default AWSCURRENT), or undefined. */
+  value(name: string, stage = 'AWSCURRENT'): string | undefined {
+    return this.secrets.get(name)?.versions.find((v) => v.stages.includes(stage))?.secretString;
+  }
+
+  private create(name: string, description?: string): StoredSecret {
+    const secret: StoredSecret = {
+      name,
+      arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${randomSuffix()}`,
+      ...(description !== undefined ? { description } : {}),
+      versions: [],
+    };
+    this.secrets.set(name, secret);
+    return secret;
+  }
+
+  /**
+   * Adds a version carrying `stages`, moving each label off the version that had it. When AWSCURRENT moves, the
+   * version that had it becomes AWSPREVIOUS (and AWSPREVIOUS leaves the version before), as Secrets Manager does.
+   */
+  private addVersion(secret: StoredSecret, secretString: string, stages: string[], versionId: string): SecretVersion {
+    if (stages.includes('AWSCURRENT')) {
+      const current = secret.versions.find((v) => v.stages.includes('AWSCURRENT'));
+      if (current) {
+        for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+        current.stages = current.stages.filter((s) => s !== 'AWSCURRENT');
+        current.stages.push('AWSPREVIOUS');
       }
     }
-    const version: SecretVersion = {
-      versionId: randomUUID(),
-      secretString,
-      stages: ['AWSCURRENT'],
-      createdDate: Date.now() / 1000,
-    };
+    for (const v of secret.versions) v.stages = v.stages.filter((s) => !stages.includes(s));
+    const version: SecretVersion = { versionId, secretString, stages: [...stages], createdDate: Date.now() / 1000 };
     secret.versions.push(version);
-    return { arn: secret.arn, versionId: version.versionId };
+    return version;
   }
 
   arn(name: string): string {
@@ -263,7 +301,7 @@ export class SecretsManagerTestServer {
 
     const target = header(req, 'x-amz-target') ?? '';
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    if (operation === undefined || (operation !== 'GetSecretValue' && !KNOWN_OPERATIONS.has(operation))) {
+    if (operation === undefined || (!IMPLEMENTED.has(operation) && !KNOWN_OPERATIONS.has(operation))) {
       throw new HttpError(400, 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`, 'message');
     }
 
@@ -276,7 +314,7 @@ export class SecretsManagerTestServer {
       throw new HttpError(400, 'SerializationException', 'Malformed JSON request body', 'message');
     }
 
-    const secretId = optionalString(body, 'SecretId');
+    const secretId = optionalString(body, operation === 'CreateSecret' ? 'Name' : 'SecretId');
     const versionId = optionalString(body, 'VersionId');
     const versionStage = optionalString(body, 'VersionStage');
     const call: SecretsManagerCall = { target, secretId: secretId ?? '' };
@@ -293,24 +331,95 @@ export class SecretsManagerTestServer {
       throw new HttpError(fault.status, fault.type, fault.message ?? `Injected ${fault.type}`);
     }
 
-    if (operation !== 'GetSecretValue') {
+    if (!IMPLEMENTED.has(operation)) {
       throw new HttpError(400, 'UnknownOperationException', `SecretsManagerTestServer does not implement ${operation}`, 'message');
     }
     if (secretId === undefined || secretId === '') {
+      const member = operation === 'CreateSecret' ? 'name' : 'secretId';
       throw new HttpError(
         400,
         'ValidationException',
-        "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null",
+        `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
         'message',
       );
     }
-    return this.getSecretValue(secretId, versionId, versionStage);
+    switch (operation) {
+      case 'CreateSecret':
+        return this.createSecret(secretId, body);
+      case 'PutSecretValue':
+        return this.putSecretValue(secretId, body);
+      default:
+        return this.getSecretValue(secretId, versionId, versionStage);
+    }
+  }
+
+  private findSecret(secretId: string): StoredSecret | undefined {
+    return secretId.startsWith('arn:') ? [...this.secrets.values()].find((s) => s.arn === secretId) : this.secrets.get(secretId);
+  }
+
+  /** SecretString and ClientRequestToken of a CreateSecret/PutSecretValue body, validated like the service. */
+  private writeInput(body: Record<string, unknown>): { secretString: string | undefined; token: string } {
+    if (body.SecretBinary !== undefined) {
+      throw new HttpError(400, 'InvalidParameterException', 'SecretsManagerTestServer stores SecretString only, not SecretBinary');
+    }
+    const secretString = optionalString(body, 'SecretString');
+    const token = optionalString(body, 'ClientRequestToken') ?? randomUUID();
+    if (token.length < 32 || token.length > 64) {
+      throw new HttpError(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 32 and 64",
+        'message',
+      );
+    }
+    if (secretString !== undefined && Buffer.byteLength(secretString) > 65536) {
+      throw new HttpError(400, 'ValidationException', "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536", 'message');
+    }
+    return { secretString, token };
+  }
+
+  private createSecret(name: string, body: Record<string, unknown>): unknown {
+    if (!NAME_PATTERN.test(name)) {
+      throw new HttpError(400, 'ValidationException', "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9/_+=.@-]+$", 'message');
+    }
+    const { secretString, token } = this.writeInput(body);
+    const description = optionalString(body, 'Description');
+    if (this.secrets.has(name)) {
+      throw new HttpError(400, 'ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    }
+    const secret = this.create(name, description);
+    if (secretString === undefined) return { ARN: secret.arn, Name: secret.name };
+    const version = this.addVersion(secret, secretString, ['AWSCURRENT'], token);
+    return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId };
+  }
+
+  private putSecretValue(secretId: string, body: Record<string, unknown>): unknown {
+    const secret = this.findSecret(secretId);
+    if (!secret) throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    const { secretString, token } = this.writeInput(body);
+    if (secretString === undefined) throw new HttpError(400, 'InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+    const rawStages = body.VersionStages;
+    let stages = ['AWSCURRENT'];
+    if (rawStages !== undefined && rawStages !== null) {
+      if (!Array.isArray(rawStages) || rawStages.length === 0 || !rawStages.every((s) => typeof s === 'string' && s !== '')) {
+        throw new HttpError(400, 'SerializationException', 'VersionStages must be a non-empty list of strings', 'message');
+      }
+      stages = [...new Set(rawStages as string[])];
+    }
+    const same = secret.versions.find((v) => v.versionId === token);
+    if (same) {
+      // The idempotency rule: a retry with the same token and data is a no-op, other data is refused.
+      if (same.secretString !== secretString) {
+        throw new HttpError(400, 'ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      }
+      return { ARN: secret.arn, Name: secret.name, VersionId: same.versionId, VersionStages: [...same.stages] };
+    }
+    const version = this.addVersion(secret, secretString, stages, token);
+    return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: [...version.stages] };
   }
 
   private getSecretValue(secretId: string, versionId: string | undefined, versionStage: string | undefined): unknown {
-    const secret = secretId.startsWith('arn:')
-      ? [...this.secrets.values()].find((s) => s.arn === secretId)
-      : this.secrets.get(secretId);
+    const secret = this.findSecret(secretId);
     if (!secret) throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
 
     let version: SecretVersion | undefined;

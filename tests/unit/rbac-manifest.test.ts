@@ -1,46 +1,129 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { fluxKinds } from '../../lib/kube/kinds';
+import { relayIdentity } from '../../lib/kube/scoped-kubeconfig';
 import { relayRules } from '../support/relay-harness';
 
-interface Manifest {
-  kind: string;
-  type?: string;
-  metadata: { name: string; annotations?: Record<string, string> };
-  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
-  subjects?: unknown;
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
 }
 
-const docs = parseAllDocuments(readFileSync('infra/kubernetes/relay-rbac.yaml', 'utf8')).map((d) => d.toJS() as Manifest);
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  type?: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  rules?: Rule[];
+  roleRef?: { apiGroup: string; kind: string; name: string };
+  subjects?: unknown;
+  [key: string]: unknown;
+}
 
-test('the ClusterRole grants only get, list and patch, only on Flux kinds, and covers every kind the relay patches', () => {
-  const roles = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
-  expect(roles).toHaveLength(1);
-  const rules = roles[0]!.rules ?? [];
-  expect(rules.length).toBeGreaterThan(0);
-  const granted = new Set<string>();
-  for (const rule of rules) {
-    expect(rule.verbs.sort()).toEqual(['get', 'list', 'patch']);
+const dir = 'infra/kubernetes';
+const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const manifests = new Map(
+  files.map((file) => {
+    const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
+    for (const d of docs) expect(d.errors).toEqual([]);
+    return [file, docs.map((d) => d.toJS() as Manifest).filter((m) => m !== null)] as const;
+  }),
+);
+const all = [...manifests.values()].flat();
+const roles = all.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
+
+/** "group/resource" for every Flux kind the relay patches (lib/kube/kinds.ts). */
+const fluxResources = Object.values(fluxKinds)
+  .map((k) => `${k.apiVersion.split('/')[0]}/${k.plural}`)
+  .sort();
+const eventsRule = { apiGroups: [''], resources: ['events'], verbs: ['create'] };
+
+test('the manifests are the cluster-wide variant and the namespaced one (ServiceAccount + Role applied per namespace)', () => {
+  const kinds = Object.fromEntries([...manifests].map(([file, docs]) => [file, docs.map((d) => d.kind)]));
+  expect(kinds).toEqual({
+    'relay-rbac.yaml': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret'],
+    'relay-role.yaml': ['Role', 'RoleBinding'],
+    'relay-serviceaccount.yaml': ['ServiceAccount', 'Secret'],
+  });
+});
+
+test('every role grants exactly get, list, patch on the Flux kinds and create on core events, nothing else', () => {
+  expect(roles.length).toBe(2);
+  for (const role of roles) {
+    const rules = role.rules ?? [];
+    const granted = new Set<string>();
+    const core = rules.filter((r) => r.apiGroups.includes(''));
+    // The events rule is the only rule touching the core group, and it is exactly create on events.
+    expect(core).toEqual([eventsRule]);
+    for (const rule of rules) {
+      expect(rule.resourceNames).toBeUndefined();
+      expect(rule.nonResourceURLs).toBeUndefined();
+      for (const list of [rule.apiGroups, rule.resources, rule.verbs]) for (const item of list) expect(item).not.toContain('*');
+      if (rule === core[0]) continue;
+      expect([...rule.verbs].sort()).toEqual(['get', 'list', 'patch']);
+      for (const group of rule.apiGroups) {
+        expect(group).toMatch(/^[a-z]+\.toolkit\.fluxcd\.io$/);
+        for (const resource of rule.resources) granted.add(`${group}/${resource}`);
+      }
+    }
+    expect([...granted].sort()).toEqual(fluxResources);
+  }
+  // Both variants grant the same thing.
+  expect(roles[0]!.rules).toEqual(roles[1]!.rules);
+});
+
+test('each binding binds its own role to the relay ServiceAccount, and the token Secret belongs to it', () => {
+  const subject = { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace };
+  const cluster = manifests.get('relay-rbac.yaml')!;
+  const clusterBinding = cluster.find((d) => d.kind === 'ClusterRoleBinding')!;
+  expect(clusterBinding.subjects).toEqual([subject]);
+  expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cluster.find((d) => d.kind === 'ClusterRole')!.metadata.name });
+
+  const perNamespace = manifests.get('relay-role.yaml')!;
+  const roleBinding = perNamespace.find((d) => d.kind === 'RoleBinding')!;
+  expect(roleBinding.subjects).toEqual([subject]);
+  expect(roleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: perNamespace.find((d) => d.kind === 'Role')!.metadata.name });
+  // No namespace of their own: `kubectl apply -n <ns>` puts them in each watched namespace.
+  for (const doc of perNamespace) expect(doc.metadata.namespace).toBeUndefined();
+
+  for (const file of ['relay-rbac.yaml', 'relay-serviceaccount.yaml']) {
+    const docs = manifests.get(file)!;
+    const account = docs.find((d) => d.kind === 'ServiceAccount')!;
+    expect(account.metadata).toEqual({ name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace });
+    // The defaults of `npm run kubeconfig` (--namespace, --secret-name) name this Secret.
+    const token = docs.find((d) => d.kind === 'Secret')!;
+    expect(token.type).toBe('kubernetes.io/service-account-token');
+    expect(token.metadata).toEqual({
+      name: relayIdentity.tokenSecret,
+      namespace: relayIdentity.namespace,
+      annotations: { 'kubernetes.io/service-account.name': relayIdentity.serviceAccount },
+    });
+  }
+  // The two variants' ServiceAccount and token Secret are the same objects: switching variants keeps the token.
+  const pick = (file: string) => manifests.get(file)!.filter((d) => d.kind === 'ServiceAccount' || d.kind === 'Secret');
+  expect(pick('relay-serviceaccount.yaml')).toEqual(pick('relay-rbac.yaml'));
+});
+
+test('the integration tests grant the relay no more than the manifests do', () => {
+  const manifestRules = roles[0]!.rules!;
+  const fluxGroups = new Set(fluxResources.map((r) => r.split('/')[0]));
+  for (const rule of relayRules) {
+    expect(rule.namespaces).toBeUndefined();
     for (const group of rule.apiGroups) {
-      expect(group).toMatch(/\.toolkit\.fluxcd\.io$/);
-      for (const resource of rule.resources) {
-        expect(resource).not.toContain('*');
-        granted.add(`${group}/${resource}`);
+      for (const verb of rule.verbs) {
+        const matching = manifestRules.filter((m) => m.apiGroups.includes(group) && m.verbs.includes(verb));
+        expect({ group, verb, granted: matching.length > 0 }).toEqual({ group, verb, granted: true });
+        for (const resource of rule.resources) {
+          // '*' on a Flux group is no wider than the manifest: the test API server serves exactly the Flux kinds of
+          // lib/kube/kinds.ts in those groups.
+          if (resource === '*' && fluxGroups.has(group)) continue;
+          expect({ group, verb, resource, granted: matching.some((m) => m.resources.includes(resource)) }).toEqual({ group, verb, resource, granted: true });
+        }
       }
     }
   }
-  const needed = Object.values(fluxKinds).map((k) => `${k.apiVersion.split('/')[0]}/${k.plural}`);
-  expect([...granted].sort()).toEqual(needed.sort());
-});
-
-test('the binding names the relay ServiceAccount, and the token Secret belongs to it', () => {
-  const binding = docs.find((d) => d.kind === 'ClusterRoleBinding')!;
-  expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'flux-webhook-relay', namespace: 'flux-system' }]);
-  const token = docs.find((d) => d.kind === 'Secret')!;
-  expect(token.type).toBe('kubernetes.io/service-account-token');
-  expect(token.metadata.annotations?.['kubernetes.io/service-account.name']).toBe('flux-webhook-relay');
-});
-
-test('the integration tests grant the relay no more than the manifest does', () => {
-  for (const rule of relayRules) expect(rule.verbs.sort()).toEqual(['get', 'list', 'patch']);
 });
