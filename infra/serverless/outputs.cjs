@@ -1,7 +1,8 @@
 'use strict';
 /**
- * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab, and, when the sync is
- * deployed, its function name (`SyncFunctionName`, for `aws lambda invoke` and its logs):
+ * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab, the CloudWatch dashboard's
+ * name (`DashboardName`, monitoring.cjs), and, when the sync is deployed, its function name (`SyncFunctionName`, for
+ * `aws lambda invoke` and its logs):
  *
  *   resources:
  *     Outputs: ${file(./infra/serverless/outputs.cjs):outputs}
@@ -31,9 +32,11 @@ function webhookUrlOutputs(config) {
   return outputs;
 }
 
-/** The webhook URLs, plus the sync function's name (`Ref` of a Lambda function) when it is deployed. */
+/** The webhook URLs, the dashboard's name, and the sync function's name (`Ref` of a Lambda function) when it is deployed. */
 function stackOutputs(config) {
   const outputs = webhookUrlOutputs(config);
+  // Ref of an AWS::CloudWatch::Dashboard is its name.
+  outputs.DashboardName = { Description: 'Name of the CloudWatch dashboard (deliveries, rejections, patches, duration, sync)', Value: { Ref: 'RelayDashboard' } };
   if (syncDeployed(config)) {
     outputs.SyncFunctionName = { Description: 'Name of the scheduled webhook sync function', Value: { Ref: 'SyncLambdaFunction' } };
   }

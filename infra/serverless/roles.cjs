@@ -9,17 +9,22 @@
  * Each role may be assumed by Lambda only and allows exactly two things: writing to its own function's log group
  * (osls's `<Fn>LogGroup`; no CreateLogGroup, the stack creates it) and `secretsmanager:GetSecretValue` on the secrets
  * that function reads (secret-arns.cjs decides which and builds the ARNs; never a `*`). `SyncRole` exists only when
- * the sync function does (relay-config.cjs's syncDeployed). No VPC permissions: the functions do not run in a VPC.
+ * the sync function does (relay-config.cjs's syncDeployed). With `--param vpcSubnetIds=... --param
+ * vpcSecurityGroupIds=...` (vpc.cjs) each role also gets the network interface permissions Lambda needs to attach the
+ * function to the VPC: the one statement with `Resource: '*'`, by AWS's design (vpc.cjs says why). Without the VPC
+ * params there is no such statement.
  */
 const { relayContext, syncDeployed } = require('./relay-config.cjs');
+const { deployParams } = require('./deploy-params.cjs');
 const { functionSecretResources } = require('./secret-arns.cjs');
+const { eniStatement } = require('./vpc.cjs');
 
 /** `sync` -> `Sync`: osls's logical-id prefix for a function (its naming.getNormalizedFunctionName for these names). */
 const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
 const roleLogicalId = (fn) => `${normalized(fn)}Role`;
 const logGroupLogicalId = (fn) => `${normalized(fn)}LogGroup`;
 
-function functionRole(fn, secretResources) {
+function functionRole(fn, secretResources, { vpc = false } = {}) {
   const statements = [
     {
       // `:*` covers the group's log streams (AWS's documented scoping of Lambda's logging permissions); `Ref` of an
@@ -31,6 +36,7 @@ function functionRole(fn, secretResources) {
   ];
   // An empty Resource list is invalid IAM; it happens only offline, when every secret is an env:/file: reference.
   if (secretResources.length > 0) statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
+  if (vpc) statements.push(eniStatement());
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -43,18 +49,22 @@ function functionRole(fn, secretResources) {
   };
 }
 
-/** The role resources for a parsed configuration: `RelayRole`, and `SyncRole` when the sync is deployed. */
-function functionRoles(config, { local = false } = {}) {
+/**
+ * The role resources for a parsed configuration: `RelayRole`, and `SyncRole` when the sync is deployed; `vpc` when
+ * the functions run in a VPC.
+ */
+function functionRoles(config, { local = false, vpc = false } = {}) {
   const secrets = functionSecretResources(config, { local });
-  const roles = { [roleLogicalId('relay')]: functionRole('relay', secrets.relay) };
-  if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync);
+  const roles = { [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc }) };
+  if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync, { vpc });
   return roles;
 }
 
-module.exports = {
-  functionRoles,
-  roles: async (resolver) => {
-    const { config, local } = await relayContext(resolver);
-    return functionRoles(config, { local });
-  },
-};
+/** The roles for serverless.yml's configuration and params. */
+async function resolveRoles(resolver) {
+  const { config, local } = await relayContext(resolver);
+  const { vpc } = await deployParams(resolver, ['vpc']);
+  return functionRoles(config, { local, vpc: vpc !== null });
+}
+
+module.exports = { functionRoles, resolveRoles, roles: resolveRoles };

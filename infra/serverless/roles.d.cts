@@ -5,7 +5,8 @@ import type { SecretResource } from './secret-arns.cjs';
 export interface Statement {
   Effect: 'Allow';
   Action: string | string[];
-  Resource: SecretResource[] | { 'Fn::Sub': string };
+  /** `*` only in the VPC network interface statement (vpc.cjs). */
+  Resource: SecretResource[] | { 'Fn::Sub': string } | '*';
 }
 export interface Role {
   Type: 'AWS::IAM::Role';
@@ -15,5 +16,6 @@ export interface Role {
   };
 }
 
-export declare function functionRoles(config: RelayConfig, options?: { local?: boolean }): Record<string, Role>;
+export declare function functionRoles(config: RelayConfig, options?: { local?: boolean; vpc?: boolean }): Record<string, Role>;
+export declare function resolveRoles(resolver: ServerlessResolver): Promise<Record<string, Role>>;
 export declare function roles(resolver: ServerlessResolver): Promise<Record<string, Role>>;

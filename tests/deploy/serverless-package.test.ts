@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
+import type { DeliverySummary } from '../../lib/delivery-log';
+import { deliveryMetrics, metricsNamespace, syncMetrics } from '../../lib/observability/metrics';
+import type { SyncReport } from '../../lib/sync/run';
 
 const root = join(__dirname, '..', '..');
 const exampleConfig = 'relay.config.example.yaml';
@@ -58,8 +61,20 @@ function zipEntries(file: string): string[] {
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 type SecretRef = RelayConfig['receivers'][string]['secret'];
-let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+let template: Template;
+/** Packaged with every deploy param set (paramArgs): VPC, alarm topic, throttle, rejection threshold. */
+let paramTemplate: Template;
 let packageDir: string;
+const topicArn = 'arn:aws:sns:eu-west-1:123456789012:relay-alarms';
+const paramArgs = [
+  ['vpcSubnetIds', 'subnet-1,subnet-2'],
+  ['vpcSecurityGroupIds', 'sg-1'],
+  ['alarmTopicArn', topicArn],
+  ['throttleBurst', '100'],
+  ['throttleRate', '12.5'],
+  ['signatureRejectionThreshold', '5'],
+].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
 const otherConfig = join(scratch(), 'other.yaml');
@@ -68,11 +83,28 @@ let printed: Run;
 let printedWithoutSync: Run;
 
 const config = parseConfig(readFileSync(join(root, exampleConfig), 'utf8'), exampleConfig);
-const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const ofType = (type: string, from: Template = template) => Object.entries(from.Resources).filter(([, r]) => r.Type === type);
 const actions = (s: Statement) => [s.Action].flat();
 const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
 const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
+
+/**
+ * The statement a VPC function's role needs for Lambda to manage its network interfaces: the actions the Lambda
+ * developer guide lists for VPC access, on `*` by AWS's design (infra/serverless/vpc.cjs says why).
+ */
+const eniStatement: Statement = {
+  Effect: 'Allow',
+  Action: [
+    'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:DeleteNetworkInterface',
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
+  Resource: '*',
+};
 
 /** The oracle for a role's secret Resources, written out independently of secret-arns.cjs: ARNs as written, names as -??????. */
 function expectedResources(refs: SecretRef[]): unknown[] {
@@ -82,16 +114,23 @@ function expectedResources(refs: SecretRef[]): unknown[] {
   return [...new Map(values.map((value) => [JSON.stringify(value), value] as const)).values()];
 }
 
-// One build, then every osls run at once (each takes ~2-4 s, mostly start-up).
+// One build, then every osls run at once (each takes ~2-4 s, mostly start-up), except that the two packages that
+// succeed run one after the other.
 beforeAll(async () => {
   const build = await run('tsx', ['scripts/build.mjs'], { RELAY_CONFIG: exampleConfig });
   if (build.status !== 0) throw new Error(`build failed:\n${build.output}`);
   packageDir = scratch();
   writeFileSync(fileRefConfig, 'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n');
   writeFileSync(otherConfig, 'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n');
+  const paramDir = scratch();
   let packaged: Run;
-  [packaged, refused, printed, printedWithoutSync] = await Promise.all([
-    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir),
+  let packagedWithParams: Run;
+  [[packaged, packagedWithParams], refused, printed, printedWithoutSync] = await Promise.all([
+    // One package at a time: osls builds in ./.serverless whatever --package says, and moves the result there after.
+    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run]> => [
+      first,
+      await osls('package', '--param', `config=${exampleConfig}`, ...paramArgs, '--package', paramDir),
+    ]),
     Promise.all([
       osls('package', '--param', `config=${fileRefConfig}`, '--package', join(scratch(), 'out')),
       osls('package', '--param', 'config=relay.local.yaml', '--param', 'local=true', '--package', join(scratch(), 'out')),
@@ -102,7 +141,9 @@ beforeAll(async () => {
     osls('print', '--param', `config=${otherConfig}`, '--format', 'json'),
   ]);
   if (packaged.status !== 0) throw new Error(`osls package failed:\n${packaged.output}`);
+  if (packagedWithParams.status !== 0) throw new Error(`osls package with params failed:\n${packagedWithParams.output}`);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
 test.each(['relay', 'sync'])('the %s artifact holds only its bundle, source map and the configuration', (fn) => {
@@ -134,6 +175,7 @@ test('the function: prebuilt handler, nodejs22.x on arm64, 512 MB, 10 s, its env
   expect(template.Resources.RelayLambdaFunction?.Properties.Environment.Variables).toEqual({
     RELAY_CONFIG: 'dist/relay/relay.config.yaml',
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay',
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   });
 });
 
@@ -149,6 +191,7 @@ test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, t
     RELAY_CONFIG: 'dist/sync/relay.config.yaml',
     RELAY_PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay-sync',
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   });
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
   expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['RelayLambdaFunction', 'SyncLambdaFunction']);
@@ -168,10 +211,12 @@ test("one EventBridge rule runs the sync at the configuration's sync.schedule", 
 });
 
 test('each function has its log group, keeping logs 30 days by default', () => {
-  expect(Object.fromEntries(ofType('AWS::Logs::LogGroup').map(([id, r]) => [id, r.Properties]))).toEqual({
-    RelayLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-relay', RetentionInDays: 30 },
-    SyncLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-sync', RetentionInDays: 30 },
-  });
+  for (const from of [template, paramTemplate]) {
+    expect(Object.fromEntries(ofType('AWS::Logs::LogGroup', from).map(([id, r]) => [id, r.Properties]))).toEqual({
+      RelayLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-relay', RetentionInDays: 30 },
+      SyncLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-sync', RetentionInDays: 30 },
+    });
+  }
 });
 
 describe('IAM: one role per function', () => {
@@ -227,12 +272,17 @@ describe('IAM: one role per function', () => {
     });
   });
 
-  test('no secret Resource contains a *; nothing but logs and GetSecretValue is allowed', () => {
-    for (const [, role] of ofType('AWS::IAM::Role')) {
-      for (const statement of statementsOf(role)) {
-        expect(statement.Effect).toBe('Allow');
-        if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
-        else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
+  test('no secret Resource contains a *; nothing but logs, GetSecretValue and, in a VPC, the ENI statement is allowed', () => {
+    for (const from of [template, paramTemplate]) {
+      for (const [, role] of ofType('AWS::IAM::Role', from)) {
+        for (const statement of statementsOf(role)) {
+          expect(statement.Effect).toBe('Allow');
+          if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+          else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
+          else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
+          // The ENI statement is the only one whose Resource is `*` (the logs statement's `:*` is the group's streams).
+          if (!actions(statement).some((a) => a.startsWith('ec2:'))) expect([statement.Resource].flat()).not.toContain('*');
+        }
       }
     }
   });
@@ -254,7 +304,294 @@ describe('IAM: one role per function', () => {
   });
 });
 
-test('outputs: the API base URL and each receiver webhook URL', () => {
+describe('HTTP API throttling', () => {
+  test('the $default stage throttles the webhook route: bursts of 50, 20 requests per second, by default', () => {
+    const stages = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stages.map(([id]) => id)).toEqual(['HttpApiStage']);
+    const stage = stages[0]![1];
+    expect(stage.Properties).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default', AutoDeploy: true });
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 });
+    // No per-route settings that would override the default for the one route.
+    expect(stage.Properties.RouteSettings).toBeUndefined();
+  });
+
+  test('--param throttleBurst and throttleRate set them', () => {
+    expect(paramTemplate.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 12.5 });
+  });
+});
+
+describe('VPC', () => {
+  test('by default neither function is in a VPC and no role has an EC2 permission', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.VpcConfig).toBeUndefined();
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(JSON.stringify(statementsOf(role))).not.toContain('ec2:');
+  });
+
+  test('with vpcSubnetIds and vpcSecurityGroupIds both functions get them and each role exactly the ENI statement more', () => {
+    for (const id of ['Relay', 'Sync']) {
+      expect(paramTemplate.Resources[`${id}LambdaFunction`]?.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-1', 'subnet-2'], SecurityGroupIds: ['sg-1'] });
+      expect(statementsOf(paramTemplate.Resources[`${id}Role`]!)).toEqual([...statementsOf(template.Resources[`${id}Role`]!), eniStatement]);
+    }
+    // Still no shared osls role (osls would give one AWSLambdaVPCAccessExecutionRole, with logs:* on every group).
+    expect(ofType('AWS::IAM::Role', paramTemplate).map(([id]) => id).sort()).toEqual(['RelayRole', 'SyncRole']);
+    for (const [, role] of ofType('AWS::IAM::Role', paramTemplate)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+type MetricStat = { Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: unknown }> }; Period: number; Stat: string };
+type Query = { Id: string; MetricStat?: MetricStat; Expression?: string; ReturnData: boolean };
+
+/** A metric math alarm read back: the metrics it sums (name and dimensions as an object), checked to be summed whole. */
+function summedMetrics(alarm: Resource): Array<{ namespace: string; name: string; dimensions: Record<string, unknown> }> {
+  const queries: Query[] = alarm.Properties.Metrics;
+  const stats = queries.filter((q) => q.MetricStat);
+  const returned = queries.filter((q) => q.ReturnData);
+  expect(returned).toHaveLength(1);
+  expect(stats.every((q) => !q.ReturnData && q.MetricStat!.Period === 300 && q.MetricStat!.Stat === 'Sum')).toBe(true);
+  // The returned expression adds every metric (missing filled with 0), each once.
+  expect(returned[0]!.Expression).toBe(stats.map((q) => `FILL(${q.Id}, 0)`).join(' + '));
+  expect(queries).toHaveLength(stats.length + 1);
+  return stats.map(({ MetricStat: m }) => ({
+    namespace: m!.Metric.Namespace,
+    name: m!.Metric.MetricName,
+    dimensions: Object.fromEntries(m!.Metric.Dimensions.map((d) => [d.Name, d.Value])),
+  }));
+}
+
+describe('alarms', () => {
+  const relayProviders = () => [...new Set(Object.values(config.receivers).map((r) => r.provider))];
+  const syncProviders = () => [...new Set(Object.values(config.sync!.registrations).map((r) => r.provider))];
+  const alarmIds = ['RelayErrorsAlarm', 'RelayFailedDeliveriesAlarm', 'SignatureRejectionsAlarm', 'SyncFailuresAlarm', 'SyncErrorsAlarm'];
+
+  test('five alarms named after service and stage, one 5-minute period, missing data not breaching, no actions by default', () => {
+    expect(ofType('AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...alarmIds].sort());
+    expect(relayProviders()).toEqual(['github', 'gitlab']);
+    for (const id of alarmIds) {
+      const { Properties: p } = template.Resources[id]!;
+      expect(p.AlarmName).toMatch(/^flux-webhook-relay-dev-[a-z-]+$/);
+      expect(p).toMatchObject({ EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+      expect(p.AlarmActions).toBeUndefined();
+      expect(p.OKActions).toBeUndefined();
+      expect(p.AlarmDescription).toEqual(expect.any(String));
+    }
+  });
+
+  test.each([
+    ['RelayErrorsAlarm', 'RelayLambdaFunction'],
+    ['SyncErrorsAlarm', 'SyncLambdaFunction'],
+  ])("%s: the function's own AWS/Lambda Errors, summed over 5 minutes, > 0", (id, fn) => {
+    expect(template.Resources[id]?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  test("5xx answers: Deliveries with outcome failed, summed over the receivers' providers, > 0", () => {
+    const alarm = template.Resources.RelayFailedDeliveriesAlarm!;
+    expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(summedMetrics(alarm)).toEqual(
+      relayProviders().map((provider) => ({
+        namespace: 'FluxWebhookRelay',
+        name: 'Deliveries',
+        dimensions: { service: 'flux-webhook-relay', provider, outcome: 'failed' },
+      })),
+    );
+  });
+
+  test('signature rejections: SignatureRejections summed over providers, >= 20 by default, the param sets it', () => {
+    for (const [from, threshold] of [[template, 20], [paramTemplate, 5]] as const) {
+      const alarm = from.Resources.SignatureRejectionsAlarm!;
+      expect(alarm.Properties).toMatchObject({ Threshold: threshold, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(summedMetrics(alarm)).toEqual(
+        relayProviders().map((provider) => ({ namespace: 'FluxWebhookRelay', name: 'SignatureRejections', dimensions: { service: 'flux-webhook-relay', provider } })),
+      );
+    }
+  });
+
+  test("sync failures: SyncFailures summed over the registrations' providers, > 0", () => {
+    const alarm = template.Resources.SyncFailuresAlarm!;
+    expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(syncProviders()).toEqual(['github', 'gitlab']);
+    expect(summedMetrics(alarm)).toEqual(
+      syncProviders().map((provider) => ({ namespace: 'FluxWebhookRelay', name: 'SyncFailures', dimensions: { service: 'flux-webhook-relay-sync', provider } })),
+    );
+  });
+
+  test('with alarmTopicArn every alarm notifies the topic on ALARM and on OK', () => {
+    expect(ofType('AWS::CloudWatch::Alarm', paramTemplate).map(([id]) => id).sort()).toEqual([...alarmIds].sort());
+    for (const [, alarm] of ofType('AWS::CloudWatch::Alarm', paramTemplate)) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn] });
+    }
+  });
+
+  test('the dimension sets are exactly the ones the functions publish with (lib/observability/metrics.ts + Powertools service)', () => {
+    const base = { receiver: 'github', provider: 'github', matched: [] as string[], patched: [] as string[], duration_ms: 12 };
+    const failed: DeliverySummary = { ...base, failed: [{ target: 'prod/flux-system/GitRepository/x', error: 'timeout' }], outcome: 'failed', status: 502 };
+    const unsigned: DeliverySummary = { ...base, failed: [], outcome: 'rejected', reason: 'bad_signature: mismatch', status: 401 };
+    const published = [...deliveryMetrics(failed), ...deliveryMetrics(unsigned)];
+    /** The dimensions a metric is published with: its batch's, plus the `service` Powertools adds to every metric. */
+    const publishedWith = (name: string, service: string, batches = published) => {
+      const batch = batches.find((b) => b.metrics.some((m) => m.name === name && m.value > 0));
+      expect(batch).toBeDefined();
+      return { service, ...batch!.dimensions };
+    };
+    const dimensionsOf = (id: string, from = template) => summedMetrics(from.Resources[id]!)[0]!.dimensions;
+    expect(dimensionsOf('RelayFailedDeliveriesAlarm')).toEqual(publishedWith('Deliveries', 'flux-webhook-relay'));
+    expect(dimensionsOf('SignatureRejectionsAlarm')).toEqual(publishedWith('SignatureRejections', 'flux-webhook-relay'));
+
+    const report: SyncReport = {
+      dryRun: false,
+      plan: [],
+      registrations: [
+        {
+          registration: 'github',
+          provider: 'github',
+          targets: 1,
+          actions: { create: 1, update: 0, reenable: 0, delete: 0, unchanged: 0, foreign: 0 },
+          redelivered: 0,
+          failures: [{ target: 'org/repo', error: 'forbidden' }],
+          deferred: 0,
+          calls: 2,
+          writes: 1,
+        },
+      ],
+    };
+    expect(dimensionsOf('SyncFailuresAlarm')).toEqual(publishedWith('SyncFailures', 'flux-webhook-relay-sync', syncMetrics(report)));
+    // The namespace is the one the code publishes to, and both functions' environment names it for Powertools.
+    expect(summedMetrics(template.Resources.SyncFailuresAlarm!)[0]!.namespace).toBe(metricsNamespace);
+  });
+});
+
+describe('saved Logs Insights queries', () => {
+  // Compile-time check that the queries only name fields of the relay's delivery line.
+  const fields: Array<keyof DeliverySummary> = ['receiver', 'provider', 'event', 'repository', 'ref', 'commit', 'delivery_id', 'failed', 'outcome', 'reason', 'status', 'duration_ms'];
+  const expected: Record<string, string[]> = {
+    'deliveries that patched nothing': [
+      'filter message = "delivery" and outcome in ["no_match", "ignored"]',
+      'fields @timestamp, receiver, provider, event, repository, ref, outcome, reason',
+      'sort @timestamp desc',
+      'limit 200',
+    ],
+    'failed targets': [
+      'filter message = "delivery" and outcome = "failed"',
+      'fields jsonParse(@message) as delivery',
+      'unnest delivery.failed into failure',
+      'sort @timestamp desc',
+      'limit 200',
+      'display @timestamp, receiver, repository, ref, commit, failure.target, failure.error, delivery_id',
+    ],
+    'rejections by reason': [
+      'filter message = "delivery" and outcome = "rejected"',
+      'parse reason /^(?<rejection>[a-z_]+)/',
+      'stats count(*) as deliveries, latest(reason) as example by rejection, receiver, status',
+      'sort deliveries desc',
+    ],
+    'slowest deliveries': [
+      'filter message = "delivery"',
+      'fields @timestamp, duration_ms, receiver, provider, repository, ref, outcome, status, delivery_id',
+      'sort duration_ms desc',
+      'limit 50',
+    ],
+  };
+
+  test("four queries, named <service>-<stage>/<what>, on the relay's log group, with their query strings", () => {
+    const queries = ofType('AWS::Logs::QueryDefinition').map(([, q]) => q.Properties);
+    expect(Object.fromEntries(queries.map((q) => [q.Name, q.QueryString]))).toEqual(
+      Object.fromEntries(Object.entries(expected).map(([name, lines]) => [`flux-webhook-relay-dev/${name}`, lines.join('\n| ')])),
+    );
+    for (const q of queries) expect(q.LogGroupNames).toEqual([{ Ref: 'RelayLogGroup' }]);
+    for (const field of fields) expect(queries.some((q) => q.QueryString.includes(field))).toBe(true);
+  });
+});
+
+/** A dashboard graph's metric rows read back: namespace, name, dimensions and options, or an expression. */
+type DashboardRow = { namespace?: string; name?: string; dimensions?: Record<string, string>; options: Record<string, any> };
+function dashboardRows(metrics: unknown[][]): DashboardRow[] {
+  return metrics.map((row) => {
+    const last = row[row.length - 1];
+    const options = typeof last === 'object' && last !== null ? (last as Record<string, any>) : {};
+    const values = row.filter((v): v is string => typeof v === 'string');
+    if (values.length === 0) return { options };
+    const [namespace, name, ...pairs] = values;
+    const dimensions: Record<string, string> = {};
+    for (let i = 0; i < pairs.length; i += 2) dimensions[pairs[i]!] = pairs[i + 1]!;
+    return { namespace, name, dimensions, options };
+  });
+}
+
+function dashboardOf(from: { Resources: Record<string, Resource> }) {
+  const [[id, dashboard]] = Object.entries(from.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+  const text: string = dashboard.Properties.DashboardBody['Fn::Sub'];
+  return { id, dashboard, text, body: JSON.parse(text.replaceAll('${AWS::Region}', 'eu-west-1')) as { widgets: Array<{ properties: Record<string, any> }> } };
+}
+
+describe('dashboard', () => {
+  const dimensionNames: Record<string, string[]> = {
+    Deliveries: ['outcome', 'provider', 'service'],
+    SignatureRejections: ['provider', 'service'],
+    Patches: ['provider', 'service'],
+    PatchFailures: ['provider', 'service'],
+    DeliveryDuration: ['provider', 'service'],
+    SyncActions: ['action', 'provider', 'service'],
+    SyncFailures: ['provider', 'service'],
+  };
+
+  test('one dashboard, named <service>-<stage>, its body JSON with only the region substituted', () => {
+    const { id, dashboard, text } = dashboardOf(template);
+    expect(id).toBe('RelayDashboard');
+    expect(dashboard.Properties.DashboardName).toBe('flux-webhook-relay-dev');
+    expect(text.match(/\$\{[^}]*\}/g)?.every((v) => v === '${AWS::Region}')).toBe(true);
+  });
+
+  test('graphs: deliveries by outcome, signature rejections, patches and failures, duration p50/p99, sync actions', () => {
+    const { body } = dashboardOf(template);
+    expect(body.widgets.map((w) => w.properties.title)).toEqual([
+      'Deliveries by outcome (all providers)',
+      'Signature rejections (401)',
+      'Objects patched and patch failures',
+      'Delivery duration (ms)',
+      'Sync: webhook changes and failures (all providers)',
+    ]);
+    for (const w of body.widgets) expect(w.properties.region).toBe('eu-west-1');
+    const labels = (i: number) => dashboardRows(body.widgets[i]!.properties.metrics).filter((r) => r.options.visible !== false).map((r) => r.options.label);
+    expect(labels(0)).toEqual(['patched', 'no_match', 'ignored', 'pong', 'failed', 'rejected']);
+    expect(labels(1)).toEqual(['github', 'gitlab', 'all providers']);
+    expect(body.widgets[1]!.properties.annotations.horizontal[0].value).toBe(20);
+    expect(labels(2)).toEqual(['patched', 'failed']);
+    expect(labels(3)).toEqual(['github p50', 'github p99', 'gitlab p50', 'gitlab p99']);
+    expect(dashboardRows(body.widgets[3]!.properties.metrics).map((r) => r.options.stat)).toEqual(['p50', 'p99', 'p50', 'p99']);
+    expect(labels(4)).toEqual(['create', 'update', 'reenable', 'delete', 'failures']);
+  });
+
+  test("every graphed metric has its published dimension set, and the sums' expressions add metrics of their own graph", () => {
+    const { body } = dashboardOf(template);
+    // Deliveries rejected before the receiver is known are published with the provider lib/observability/metrics.ts
+    // gives them; the outcome graph counts them too.
+    const [unknown] = deliveryMetrics({ receiver: 'nope', matched: [], patched: [], failed: [], outcome: 'rejected', status: 404, duration_ms: 1 });
+    const deliveryProviders = new Set<string>();
+    for (const widget of body.widgets) {
+      const rows = dashboardRows(widget.properties.metrics);
+      const ids = new Set(rows.map((r) => r.options.id).filter(Boolean));
+      for (const row of rows) {
+        if (row.options.expression) {
+          for (const id of row.options.expression.match(/[a-z]\w*(?=, 0\))/g)) expect(ids).toContain(id);
+          continue;
+        }
+        expect(row.namespace).toBe(metricsNamespace);
+        expect(Object.keys(row.dimensions!).sort()).toEqual(dimensionNames[row.name!]);
+        expect(row.dimensions!.service).toBe(row.name!.startsWith('Sync') ? 'flux-webhook-relay-sync' : 'flux-webhook-relay');
+        if (row.name === 'Deliveries') deliveryProviders.add(row.dimensions!.provider!);
+      }
+    }
+    expect([...deliveryProviders]).toEqual(['github', 'gitlab', unknown!.dimensions.provider]);
+  });
+});
+
+test('outputs: the API base URL, each receiver webhook URL, the dashboard and the sync function', () => {
   expect(template.Outputs.HttpApiUrl).toBeDefined();
   const receivers = Object.keys(config.receivers);
   expect(receivers).toEqual(['github', 'gitlab']);
@@ -265,14 +602,29 @@ test('outputs: the API base URL and each receiver webhook URL', () => {
   // The outputs reference the API by the logical id osls gives it.
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
   expect(template.Outputs.SyncFunctionName?.Value).toEqual({ Ref: 'SyncLambdaFunction' });
+  expect(template.Outputs.DashboardName?.Value).toEqual({ Ref: 'RelayDashboard' });
+  expect(template.Resources.RelayDashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
 });
 
-test('without sync registrations there is no sync function, role or output (resolved with osls print)', () => {
+test('without sync registrations there is no sync function, role, alarm, graph or output (resolved with osls print)', () => {
   expect(printedWithoutSync).toMatchObject({ status: 0 });
   const resolved = JSON.parse(printedWithoutSync.output.slice(printedWithoutSync.output.indexOf('{')));
   expect(Object.keys(resolved.functions)).toEqual(['relay']);
-  expect(Object.keys(resolved.resources.Resources)).toEqual(['RelayRole']);
-  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub']);
+  expect(Object.keys(resolved.resources.Resources)).toEqual([
+    'RelayRole',
+    'RelayErrorsAlarm',
+    'RelayFailedDeliveriesAlarm',
+    'SignatureRejectionsAlarm',
+    'PatchedNothingQuery',
+    'FailedTargetsQuery',
+    'RejectionsByReasonQuery',
+    'SlowestDeliveriesQuery',
+    'RelayDashboard',
+  ]);
+  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub', 'DashboardName']);
+  // Its one provider is all the alarms and graphs read.
+  expect(summedMetrics(resolved.resources.Resources.RelayFailedDeliveriesAlarm).map((m) => m.dimensions.provider)).toEqual(['github']);
+  expect(dashboardOf(resolved.resources).text).not.toContain('Sync');
 });
 
 describe('refused for a deploy package', () => {

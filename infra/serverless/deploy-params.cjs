@@ -1,0 +1,104 @@
+'use strict';
+/**
+ * The deploy's own `--param`s (everything but the relay configuration), read from `custom.relay` and checked here so
+ * that a typo fails `osls package` with a message naming the param instead of a CloudFormation rollback:
+ *
+ *   throttleBurst, throttleRate          the HTTP API stage's default route throttle (http-api.cjs)
+ *   vpcSubnetIds, vpcSecurityGroupIds    both or neither: run both functions in a VPC (vpc.cjs)
+ *   alarmTopicArn                        SNS topic the alarms notify (monitoring.cjs); without it they have no actions
+ *   signatureRejectionThreshold          401s per 5 minutes, over all providers, that raise the rejections alarm
+ *
+ * CLI params arrive as strings, the defaults in serverless.yml as numbers, unset ones as null.
+ */
+const { RelayDeployError } = require('./relay-config.cjs');
+
+const isUnset = (value) => value === undefined || value === null || String(value).trim() === '';
+
+/** A whole number within [min, max]; `fallback` when unset. */
+function integerParam(name, value, fallback, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}) {
+  if (isUnset(value)) return fallback;
+  const text = String(value).trim();
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < min || number > max) {
+    throw new RelayDeployError(`${name}=${value} must be a whole number from ${min} to ${max}`);
+  }
+  return number;
+}
+
+/** A positive number (fractions allowed); `fallback` when unset. */
+function positiveParam(name, value, fallback) {
+  if (isUnset(value)) return fallback;
+  const text = String(value).trim();
+  const number = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(number > 0)) throw new RelayDeployError(`${name}=${value} must be a positive number`);
+  return number;
+}
+
+/** `a,b, c` -> ['a', 'b', 'c'] (duplicates dropped), each checked against `pattern` (`what` names it). */
+function idList(name, value, pattern, what, max) {
+  const ids = [...new Set(String(value).split(',').map((id) => id.trim()).filter(Boolean))];
+  const bad = ids.filter((id) => !pattern.test(id));
+  if (bad.length > 0) throw new RelayDeployError(`${name}: not ${what}: ${bad.join(', ')}`);
+  if (ids.length === 0) throw new RelayDeployError(`${name}=${value} names no id`);
+  if (ids.length > max) throw new RelayDeployError(`${name}: Lambda takes at most ${max}, got ${ids.length}`);
+  return ids;
+}
+
+const subnetId = /^subnet-[0-9a-f]+$/;
+const securityGroupId = /^sg-[0-9a-f]+$/;
+// Standard topics only: CloudWatch alarm actions cannot publish to FIFO topics.
+const topicArn = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** `{ burst, rate }` for the stage's DefaultRouteSettings: requests per second and the bucket above it. */
+function throttle(settings = {}) {
+  return {
+    burst: integerParam('throttleBurst', settings.throttleBurst, 50),
+    rate: positiveParam('throttleRate', settings.throttleRate, 20),
+  };
+}
+
+/** `{ subnetIds, securityGroupIds }` when both params are set, null when neither is; one alone is refused. */
+function vpc(settings = {}) {
+  const subnets = !isUnset(settings.vpcSubnetIds);
+  const groups = !isUnset(settings.vpcSecurityGroupIds);
+  if (!subnets && !groups) return null;
+  if (subnets !== groups) {
+    throw new RelayDeployError(
+      `vpcSubnetIds and vpcSecurityGroupIds go together: set both to run the functions in a VPC, or neither (got only ${subnets ? 'vpcSubnetIds' : 'vpcSecurityGroupIds'})`,
+    );
+  }
+  // Lambda's VpcConfig limits: 16 subnets, 5 security groups.
+  return {
+    subnetIds: idList('vpcSubnetIds', settings.vpcSubnetIds, subnetId, 'a subnet id (subnet-<hex>)', 16),
+    securityGroupIds: idList('vpcSecurityGroupIds', settings.vpcSecurityGroupIds, securityGroupId, 'a security group id (sg-<hex>)', 5),
+  };
+}
+
+/** The alarms' SNS topic ARN, or null. */
+function alarmTopic(settings = {}) {
+  if (isUnset(settings.alarmTopicArn)) return null;
+  const arn = String(settings.alarmTopicArn).trim();
+  if (!topicArn.test(arn)) throw new RelayDeployError(`alarmTopicArn=${arn} is not an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+  return arn;
+}
+
+function signatureRejectionThreshold(settings = {}) {
+  return integerParam('signatureRejectionThreshold', settings.signatureRejectionThreshold, 20);
+}
+
+/** `custom.relay`, where serverless.yml puts the params. */
+async function settingsOf({ resolveConfigurationProperty }) {
+  return (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
+}
+
+/**
+ * Each resolver checks only the params it uses, so that a bad one is reported once, by the variable that needs it.
+ * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold'.
+ */
+async function deployParams(resolver, which) {
+  const settings = await settingsOf(resolver);
+  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold };
+  return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
+}
+
+module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, deployParams };
