@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { ClusterCallError } from '../lib/kube/cluster-client';
-import { ClientNodeCluster } from '../lib/kube/client-node-cluster';
+import { ClientNodeCluster, firstLine, statusMessage } from '../lib/kube/client-node-cluster';
 import {
   type ClusterEndpoint,
   type KubeconfigScriptOptions,
@@ -252,32 +252,11 @@ async function aws<T>(operation: string, secret: string, fn: () => Promise<T>): 
 
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** A Kubernetes `Status` body's reason and message ("secrets \"x\" is forbidden: User ... cannot get ..."). */
-function statusMessage(body: unknown): string | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  if (parsed && typeof parsed === 'object' && (parsed as { kind?: unknown }).kind === 'Status') {
-    const { reason, message } = parsed as { reason?: unknown; message?: unknown };
-    return [reason, message].filter((s): s is string => typeof s === 'string').join(': ').slice(0, 300) || undefined;
-  }
-  return undefined;
-}
-
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : firstLine(error);
 }
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return (text.split('\n')[0] ?? '').slice(0, 200);
-}
 
 function unexpected(error: unknown): string {
   return `${error instanceof Error ? error.name : 'Error'}: ${firstLine(error)}`;

@@ -207,7 +207,7 @@ function toClusterError(cluster: string, what: string, error: unknown): ClusterC
 }
 
 /** A Kubernetes `Status` body's reason and message, which say why (e.g. RBAC's "cannot patch resource ..."). */
-function statusMessage(body: unknown): string | undefined {
+export function statusMessage(body: unknown): string | undefined {
   let parsed = body;
   if (typeof body === 'string') {
     try {
@@ -223,7 +223,8 @@ function statusMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-function firstLine(error: unknown): string {
+/** The first line of an error's message, bounded (parsers may quote whole documents, kubeconfigs hold tokens). */
+export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return (text.split('\n')[0] ?? '').slice(0, 200);
 }
