@@ -23,6 +23,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The error of one provider call, renamed for the run's report: its message starts with `label` (provider and target)
+ * and no longer contains any of `secrets` (in case a server echoes a token). ApiError and BudgetExhausted keep their
+ * class and status, so callers can still tell a 404 from a 401 or an exhausted budget.
+ */
+export function errorForTarget(label: string, error: unknown, secrets: readonly string[]): Error {
+  const original = error instanceof Error ? error.message : String(error);
+  const message = secrets.reduce((text, secret) => (secret.length >= 4 ? text.split(secret).join('[REDACTED]') : text), `${label}: ${original}`);
+  if (error instanceof ApiError || error instanceof BudgetExhausted) {
+    error.message = message;
+    return error;
+  }
+  return new Error(message);
+}
+
 /** How a provider pages its lists. */
 export type Pagination =
   /** RFC 8288 `Link: <...>; rel="next"` (GitHub, GitLab, Gitea, Forgejo, Gogs); the body is the array. */

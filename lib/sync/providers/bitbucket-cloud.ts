@@ -1,5 +1,5 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, BudgetExhausted } from '../http';
+import { ApiClient, errorForTarget } from '../http';
 
 /*
  * Bitbucket Cloud webhooks over REST 2.0 (API root `https://api.bitbucket.org/2.0`), per Atlassian's reference
@@ -66,7 +66,7 @@ export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
     try {
       return await call();
     } catch (error) {
-      throw targetError(error, target, options.token);
+      throw errorForTarget(`${provider} ${target.path}`, error, [options.token]);
     }
   }
 
@@ -139,17 +139,3 @@ function hookState(hook: WebhookSubscription): HookState {
   return state;
 }
 
-/**
- * The error to throw for a failed call: ApiError and BudgetExhausted keep their class (and ApiError its status), so
- * the sync can still tell a 404 from a 401; the message gains `bitbucket-cloud <path>: `. The token is scrubbed in
- * case a server ever echoes it.
- */
-function targetError(error: unknown, target: HookTarget, token: string): Error {
-  const prefix = `${provider} ${target.path}: `;
-  const scrub = (text: string) => (token === '' ? text : text.split(token).join('<token>'));
-  if (error instanceof ApiError || error instanceof BudgetExhausted) {
-    error.message = scrub(prefix + error.message);
-    return error;
-  }
-  return new Error(scrub(prefix + (error instanceof Error ? error.message : String(error))));
-}

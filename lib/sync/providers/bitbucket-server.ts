@@ -1,5 +1,5 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, BudgetExhausted } from '../http';
+import { ApiClient, ApiError, errorForTarget } from '../http';
 
 /*
  * Bitbucket Data Center (formerly Server) webhooks over the core REST API, per Atlassian's Data Center REST reference
@@ -101,7 +101,7 @@ export function bitbucketServerHooks(options: HookApiOptions): HookApi {
         return await call(found);
       }
     } catch (error) {
-      throw targetError(error, target, options.token);
+      throw errorForTarget(`${provider} ${target.path}`, error, [options.token]);
     }
   }
 
@@ -209,13 +209,3 @@ function hookState(hook: RestWebhook): HookState {
   return state;
 }
 
-/** As in bitbucket-cloud.ts: keep ApiError/BudgetExhausted, prefix `bitbucket-server <path>: `, scrub the token. */
-function targetError(error: unknown, target: HookTarget, token: string): Error {
-  const prefix = `${provider} ${target.path}: `;
-  const scrub = (text: string) => (token === '' ? text : text.split(token).join('<token>'));
-  if (error instanceof ApiError || error instanceof BudgetExhausted) {
-    error.message = scrub(prefix + error.message);
-    return error;
-  }
-  return new Error(scrub(prefix + (error instanceof Error ? error.message : String(error))));
-}

@@ -34,7 +34,7 @@
  * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out.
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, BudgetExhausted } from '../http';
+import { ApiClient, ApiError, errorForTarget } from '../http';
 
 export type GiteaFamily = 'gitea' | 'forgejo';
 
@@ -76,10 +76,7 @@ export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }):
     try {
       return await call();
     } catch (error) {
-      if (error instanceof ApiError || error instanceof BudgetExhausted) {
-        error.message = redact(`${provider} ${describeTarget(target)}: ${error.message}`, options.token);
-      }
-      throw error;
+      throw errorForTarget(`${provider} ${describeTarget(target)}`, error, [options.token]);
     }
   }
 
@@ -208,6 +205,3 @@ function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   return state;
 }
 
-function redact(text: string, token: string): string {
-  return token.length >= 8 ? text.split(token).join('[token]') : text;
-}

@@ -10,7 +10,7 @@
  * - At least one second between mutating requests (`writeSpacingMs`).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, nextLink } from '../http';
+import { ApiClient, ApiError, errorForTarget, nextLink } from '../http';
 import type { ApiResponse } from '../http';
 
 /** The fields of GitHub's `hook` / `org-hook` schemas this client reads. */
@@ -58,10 +58,7 @@ export function githubHooks(options: HookApiOptions): HookApi {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof ApiError) {
-        error.message = redact(`github ${target.path}: ${error.message}`, options.token);
-      }
-      throw error;
+      throw errorForTarget(`github ${target.path}`, error, [options.token]);
     }
   }
 
@@ -215,6 +212,3 @@ function nextPage(link: string | null, apiUrl: string, path: string): { path: st
   return { path: url.pathname.slice(prefix.length), query: Object.fromEntries(url.searchParams) };
 }
 
-function redact(text: string, token: string): string {
-  return token.length >= 8 ? text.split(token).join('[token]') : text;
-}

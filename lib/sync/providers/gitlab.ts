@@ -19,7 +19,7 @@
  *   `disabled_until`) or `disabled` (`auto_disabling.rb`). A test request that gets a 2xx re-enables the hook
  *   (`log_execution_service.rb`: `hook.enable!` on an ok test response).
  */
-import { ApiClient, ApiError, BudgetExhausted } from '../http';
+import { ApiClient, errorForTarget } from '../http';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 
 /** The flags a relay hook has true: pushes and tag pushes, nothing else (sorted). */
@@ -84,7 +84,7 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
     try {
       return await call();
     } catch (error) {
-      throw nameTarget(target, error, [options.token, ...secrets]);
+      throw errorForTarget(`gitlab ${target.path}`, error, [options.token, ...secrets]);
     }
   }
 
@@ -190,22 +190,3 @@ function toState(target: HookTarget, raw: unknown, nowMs: number): HookState {
   return state;
 }
 
-/**
- * The same error class (callers tell `BudgetExhausted` and `ApiError` apart, and read `status`), its message prefixed
- * with the target. A secret in the message (a server echoing it back) is redacted, and then the original is not kept
- * as `cause` either.
- */
-function nameTarget(target: HookTarget, error: unknown, secrets: readonly string[]): unknown {
-  if (!(error instanceof Error)) return error;
-  const original = error.message;
-  const message = secrets.reduce((text, secret) => (secret.length >= 4 ? text.split(secret).join('[REDACTED]') : text), `gitlab ${target.path}: ${original}`);
-  const cause = message.endsWith(original) ? { cause: error } : undefined;
-  if (error instanceof ApiError) {
-    const named = new ApiError(error.method, error.path, error.status, '');
-    named.message = message;
-    if (cause) named.cause = error;
-    return named;
-  }
-  if (error instanceof BudgetExhausted) return new BudgetExhausted(message, cause);
-  return new Error(message, cause);
-}
