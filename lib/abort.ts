@@ -23,3 +23,34 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/**
+ * A signal that aborts after `ms` or when `parent` aborts, whichever comes first, and a `dispose` that clears its
+ * timer. Not `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: on Node 20 the composite holds its sources weakly,
+ * so a timeout signal nothing else references can be garbage-collected and never fire (seen here as a cluster
+ * timeout that did not happen under CI load). Here the pending timer keeps the controller alive.
+ */
+export function timeoutSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+  const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/** Runs `fn` with a signal that aborts after `ms` (or with `parent`), and always clears the timer afterwards. */
+export async function withTimeout<T>(ms: number, parent: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { signal, dispose } = timeoutSignal(ms, parent);
+  try {
+    return await fn(signal);
+  } finally {
+    dispose();
+  }
+}

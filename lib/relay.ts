@@ -1,4 +1,4 @@
-import { isAbortError, untilAborted } from './abort';
+import { isAbortError, untilAborted, withTimeout } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
@@ -172,73 +172,12 @@ interface ReconcileResult {
 async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, deps: RelayDeps, note: string): Promise<ReconcileResult> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
-  const budget = AbortSignal.timeout(limits.deliveryBudgetMs);
   const pushedKeys = new Set((push?.repositoryUrls ?? []).map(repoKey).filter((k): k is string => k !== undefined));
   const refs = (push?.changes ?? []).filter((c) => !c.deleted).map((c) => c.ref);
   const clusterNames = receiver.clusters ?? Object.keys(deps.config.clusters);
 
-  const perCluster = await Promise.all(
-    clusterNames.map(async (cluster) => {
-      const signal = AbortSignal.any([budget, AbortSignal.timeout(limits.clusterTimeoutMs)]);
-      const matched = new Map<string, FluxObjectRef>();
-      const failed: ReconcileResult['failed'] = [];
-      const add = (t: FluxObjectRef) => matched.set(describeTarget(t), t);
-      let client;
-      try {
-        // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
-        client = await untilAborted(deps.clusters.clientFor(cluster), signal);
-      } catch (error) {
-        const message = isAbortError(error) ? `cluster ${cluster}: kubeconfig could not be read in time` : messageOf(error);
-        return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: message }] };
-      }
-      if (push) {
-        try {
-          for (const repo of await client.listGitRepositories(signal)) {
-            const key = repoKey(repo.url);
-            if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
-              add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
-            }
-          }
-        } catch (error) {
-          // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
-          failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
-        }
-      }
-      await Promise.all(
-        receiver.targets
-          .filter((t) => t.cluster === cluster)
-          .map(async (t) => {
-            if (t.name !== '*') return add({ ...t, name: t.name });
-            // `name: "*"` selects by label within the namespace, as Flux's Receiver does; none found is not an error.
-            try {
-              for (const name of await client.listNames(t, t.matchLabels ?? {}, signal)) add({ ...t, name });
-            } catch (error) {
-              failed.push({ target: describeTarget(t), error: messageOf(error) });
-            }
-          }),
-      );
-      const patched: string[] = [];
-      let eventsFailed = 0;
-      await Promise.all(
-        [...matched].map(async ([name, target]) => {
-          let uid: string | undefined;
-          try {
-            ({ uid } = await client.requestReconcile(target, requestedAt, signal));
-            patched.push(name);
-          } catch (error) {
-            failed.push({ target: name, error: messageOf(error) });
-            return;
-          }
-          // The Event only explains the reconcile; losing it (RBAC without events/create, a slow API) is not a failure.
-          try {
-            await client.recordEvent({ ...target, ...(uid ? { uid } : {}) }, { reason: 'WebhookReceived', message: note }, signal);
-          } catch {
-            eventsFailed += 1;
-          }
-        }),
-      );
-      return { matched: [...matched.keys()], patched, failed, eventsFailed };
-    }),
+  const perCluster = await withTimeout(limits.deliveryBudgetMs, undefined, (budget) =>
+    Promise.all(clusterNames.map((cluster) => withTimeout(limits.clusterTimeoutMs, budget, (signal) => reconcileCluster(cluster, signal)))),
   );
   return {
     requestedAt,
@@ -247,6 +186,67 @@ async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverC
     failed: perCluster.flatMap((c) => c.failed).sort((a, b) => a.target.localeCompare(b.target)),
     ...eventsFailedOf(perCluster),
   };
+
+  async function reconcileCluster(cluster: string, signal: AbortSignal) {
+    const matched = new Map<string, FluxObjectRef>();
+    const failed: ReconcileResult['failed'] = [];
+    const add = (t: FluxObjectRef) => matched.set(describeTarget(t), t);
+    let client;
+    try {
+      // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
+      client = await untilAborted(deps.clusters.clientFor(cluster), signal);
+    } catch (error) {
+      const message = isAbortError(error) ? `cluster ${cluster}: kubeconfig could not be read in time` : messageOf(error);
+      return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: message }] };
+    }
+    if (push) {
+      try {
+        for (const repo of await client.listGitRepositories(signal)) {
+          const key = repoKey(repo.url);
+          if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
+            add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
+          }
+        }
+      } catch (error) {
+        // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
+        failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
+      }
+    }
+    await Promise.all(
+      receiver.targets
+        .filter((t) => t.cluster === cluster)
+        .map(async (t) => {
+          if (t.name !== '*') return add({ ...t, name: t.name });
+          // `name: "*"` selects by label within the namespace, as Flux's Receiver does; none found is not an error.
+          try {
+            for (const name of await client.listNames(t, t.matchLabels ?? {}, signal)) add({ ...t, name });
+          } catch (error) {
+            failed.push({ target: describeTarget(t), error: messageOf(error) });
+          }
+        }),
+    );
+    const patched: string[] = [];
+    let eventsFailed = 0;
+    await Promise.all(
+      [...matched].map(async ([name, target]) => {
+        let uid: string | undefined;
+        try {
+          ({ uid } = await client.requestReconcile(target, requestedAt, signal));
+          patched.push(name);
+        } catch (error) {
+          failed.push({ target: name, error: messageOf(error) });
+          return;
+        }
+        // The Event only explains the reconcile; losing it (RBAC without events/create, a slow API) is not a failure.
+        try {
+          await client.recordEvent({ ...target, ...(uid ? { uid } : {}) }, { reason: 'WebhookReceived', message: note }, signal);
+        } catch {
+          eventsFailed += 1;
+        }
+      }),
+    );
+    return { matched: [...matched.keys()], patched, failed, eventsFailed };
+  }
 }
 
 function messageOf(error: unknown): string {

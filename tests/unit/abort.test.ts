@@ -1,4 +1,4 @@
-import { isAbortError, untilAborted } from '../../lib/abort';
+import { isAbortError, untilAborted, withTimeout } from '../../lib/abort';
 
 test('untilAborted rejects with the signal reason when the signal fires first', async () => {
   const controller = new AbortController();
@@ -26,4 +26,13 @@ test.each([
   [undefined, false],
 ])('isAbortError(%s) is %s', (error, expected) => {
   expect(isAbortError(error)).toBe(expected);
+});
+
+test('withTimeout aborts after its time, follows its parent, and clears its timer', async () => {
+  await expect(withTimeout(5, undefined, (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))))).rejects.toMatchObject({ name: 'TimeoutError' });
+  const parent = new AbortController();
+  const child = withTimeout(60_000, parent.signal, (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+  parent.abort(new DOMException('budget', 'TimeoutError'));
+  await expect(child).rejects.toMatchObject({ message: 'budget' });
+  await expect(withTimeout(60_000, undefined, async () => 'done')).resolves.toBe('done');
 });
