@@ -98,22 +98,25 @@ export class ClientNodeCluster implements ClusterClient {
   }
 
   private async listAll(namespace: string | undefined, signal: AbortSignal): Promise<GitRepositoryView[]> {
-    const views: GitRepositoryView[] = [];
+    const pages = await this.allPages(`list GitRepositories${namespace ? ` in ${namespace}` : ''}`, (continueToken) =>
+      namespace
+        ? this.api.listNamespacedCustomObject({ ...gitRepository, namespace, limit: pageSize, _continue: continueToken }, withSignal(signal))
+        : this.api.listClusterCustomObject({ ...gitRepository, limit: pageSize, _continue: continueToken }, withSignal(signal)),
+    );
+    return pages.flatMap(parseGitRepositoryList);
+  }
+
+  /** Every page of a list, following `metadata.continue` as the API server hands it out. */
+  private async allPages(what: string, fetchPage: (continueToken: string | undefined) => Promise<unknown>): Promise<unknown[]> {
+    const pages: unknown[] = [];
     let continueToken: string | undefined;
     do {
-      const options = withSignal(signal);
-      const page: unknown = await this.call(
-        `list GitRepositories${namespace ? ` in ${namespace}` : ''}`,
-        () =>
-          namespace
-            ? this.api.listNamespacedCustomObject({ ...gitRepository, namespace, limit: pageSize, _continue: continueToken }, options)
-            : this.api.listClusterCustomObject({ ...gitRepository, limit: pageSize, _continue: continueToken }, options),
-      );
-      const parsed = parseGitRepositoryList(page);
-      views.push(...parsed.items);
-      continueToken = parsed.continueToken;
+      const page = await this.call(what, () => fetchPage(continueToken));
+      pages.push(page);
+      const next = (page as { metadata?: { continue?: unknown } } | undefined)?.metadata?.continue;
+      continueToken = typeof next === 'string' && next !== '' ? next : undefined;
     } while (continueToken);
-    return views;
+    return pages;
   }
 
   async listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]> {
@@ -121,20 +124,17 @@ export class ClientNodeCluster implements ClusterClient {
     const labelSelector = Object.entries(matchLabels)
       .map(([key, value]) => `${key}=${value}`)
       .join(',');
-    const names: string[] = [];
-    let continueToken: string | undefined;
-    do {
-      const page = (await this.call(`list ${target.kind} in ${target.namespace} with ${labelSelector}`, () =>
-        this.api.listNamespacedCustomObject(
-          { group, version, namespace: target.namespace, plural: fluxKinds[target.kind].plural, labelSelector, limit: pageSize, _continue: continueToken },
-          withSignal(signal),
-        ),
-      )) as { items?: Array<{ metadata?: { name?: unknown } }>; metadata?: { continue?: unknown } } | undefined;
-      for (const item of page?.items ?? []) if (typeof item.metadata?.name === 'string') names.push(item.metadata.name);
-      const next = page?.metadata?.continue;
-      continueToken = typeof next === 'string' && next !== '' ? next : undefined;
-    } while (continueToken);
-    return names;
+    const pages = await this.allPages(`list ${target.kind} in ${target.namespace} with ${labelSelector}`, (continueToken) =>
+      this.api.listNamespacedCustomObject(
+        { group, version, namespace: target.namespace, plural: fluxKinds[target.kind].plural, labelSelector, limit: pageSize, _continue: continueToken },
+        withSignal(signal),
+      ),
+    );
+    return pages.flatMap((page) =>
+      ((page as { items?: Array<{ metadata?: { name?: unknown } }> } | undefined)?.items ?? [])
+        .map((item) => item.metadata?.name)
+        .filter((name): name is string => typeof name === 'string'),
+    );
   }
 
   async requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<{ uid?: string }> {

@@ -7,15 +7,14 @@ const refFields = ['branch', 'tag', 'semver', 'name', 'commit'] as const;
  * Reads a GitRepositoryList defensively: the API server guarantees the CRD schema, but an object without a usable
  * `spec.url` must be skipped, not crash the delivery.
  */
-export function parseGitRepositoryList(body: unknown): { items: GitRepositoryView[]; continueToken?: string } {
-  const list = (body ?? {}) as { items?: unknown; metadata?: { continue?: unknown } };
+export function parseGitRepositoryList(body: unknown): GitRepositoryView[] {
+  const list = (body ?? {}) as { items?: unknown };
   const items: GitRepositoryView[] = [];
   for (const item of Array.isArray(list.items) ? list.items : []) {
     const view = toView(item);
     if (view) items.push(view);
   }
-  const token = list.metadata?.continue;
-  return { items, ...(typeof token === 'string' && token !== '' ? { continueToken: token } : {}) };
+  return items;
 }
 
 function toView(item: unknown): GitRepositoryView | undefined {
