@@ -1,7 +1,7 @@
 import type { ProviderName } from '../config/schema';
 import { BadSignature, MalformedPayload } from '../errors';
 import { mediaType, type WebhookRequest } from '../http/request';
-import { parseGitHubStylePush, requireJsonOrForm } from './github-style';
+import { formPayload, parseGitHubStylePush, requireJsonOrForm } from './github-style';
 import { hmacVerifier } from './hmac-signature';
 import { objectAt, optionalString, parseJsonObject, stringAt, urlsAt, type JsonObject } from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';
@@ -42,7 +42,7 @@ const form = 'application/x-www-form-urlencoded';
 /** The bytes the provider signed: the raw JSON body, or the `payload` field of a form (undefined if it has none). */
 export function signedContent(request: WebhookRequest, body: Buffer): Buffer | undefined {
   if (mediaType(request.headers['content-type']) !== form) return body;
-  const payload = new URLSearchParams(body.toString('utf8')).get('payload');
+  const payload = formPayload(request, body);
   return payload === null ? undefined : Buffer.from(payload, 'utf8');
 }
 

@@ -12,11 +12,15 @@ export function requireJsonOrForm(request: WebhookRequest): void {
   if (type !== json && type !== form) throw new UnsupportedMediaType(type, [json, form]);
 }
 
+/** The JSON text of a delivery: the body, or the `payload` field of a form-encoded one (null if it has none). */
+export function formPayload(request: WebhookRequest, body: Buffer): string | null {
+  const text = body.toString('utf8');
+  return mediaType(request.headers['content-type']) === form ? new URLSearchParams(text).get('payload') : text;
+}
+
 /** The JSON document of a delivery, unwrapping the `payload` field of a form-encoded one (after verification). */
 export function jsonDocument(request: WebhookRequest, body: Buffer): string {
-  const text = body.toString('utf8');
-  if (mediaType(request.headers['content-type']) !== form) return text;
-  const payload = new URLSearchParams(text).get('payload');
+  const payload = formPayload(request, body);
   if (payload === null) throw new MalformedPayload('form-encoded delivery has no payload field');
   return payload;
 }
