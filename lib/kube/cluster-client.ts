@@ -7,6 +7,10 @@ export interface GitRepositoryView {
   name: string;
   url: string;
   ref?: GitRepositoryRef;
+  /** metadata.uid, so the Event about a reconcile can be recorded without waiting for the patch's answer. */
+  uid?: string;
+  /** repoKey(url), computed once per object version rather than once per delivery. */
+  key?: string;
 }
 
 /** The relay's whole use of a cluster. The core depends on this, never on a Kubernetes client directly. */
@@ -27,6 +31,9 @@ export interface ClusterClient {
   recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void>;
 }
 
+/** How a cluster call failed, for deciding whether to retry it and whether to rebuild the client. */
+export type ClusterFailure = 'http' | 'timeout' | 'unreachable' | 'tls' | 'config';
+
 /** A cluster call failed; `message` is fit for an answer and a log line (no credentials, no bodies). */
 export class ClusterCallError extends Error {
   override readonly name = 'ClusterCallError';
@@ -34,7 +41,25 @@ export class ClusterCallError extends Error {
     message: string,
     /** HTTP status from the API server, when it answered. */
     readonly status?: number,
+    readonly failure: ClusterFailure = status === undefined ? 'unreachable' : 'http',
   ) {
     super(message);
+  }
+
+  /**
+   * Worth trying again later: the cluster did not answer, answered 5xx or 429, or refused our credentials (a rotated
+   * service-account token is picked up by rebuilding the client). 403 (RBAC), 404 and 4xx validation errors are not:
+   * a retry would get the same answer.
+   */
+  get retryable(): boolean {
+    if (this.failure === 'timeout' || this.failure === 'unreachable' || this.failure === 'tls') return true;
+    if (this.failure === 'config') return false;
+    const status = this.status ?? 0;
+    return status >= 500 || status === 429 || status === 401;
+  }
+
+  /** The API server rejected our credentials or the TLS session: the client must be rebuilt from a fresh kubeconfig. */
+  get credentialsRejected(): boolean {
+    return this.failure === 'tls' || this.status === 401;
   }
 }
