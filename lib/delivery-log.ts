@@ -11,11 +11,13 @@ export interface DeliverySummary {
   matched: string[];
   patched: string[];
   failed: Array<{ target: string; error: string }>;
+  /** Targets (or whole clusters, `cluster/*`) whose patch failed for a passing reason and was queued for retry. */
+  queued?: string[];
   /** Kubernetes Events (reason WebhookReceived) that could not be recorded on patched objects. */
   events_failed?: number;
   /** The annotation value written, when the delivery got as far as patching. */
   requestedAt?: string;
-  /** What happened: patched | no_match | ignored | pong | failed | rejected. */
+  /** What happened: patched | queued | no_match | ignored | pong | duplicate | failed | rejected. */
   outcome: Outcome;
   /** Why a delivery was ignored or rejected. */
   reason?: string;
@@ -23,7 +25,7 @@ export interface DeliverySummary {
   duration_ms: number;
 }
 
-export type Outcome = 'patched' | 'no_match' | 'ignored' | 'pong' | 'failed' | 'rejected';
+export type Outcome = 'patched' | 'queued' | 'no_match' | 'ignored' | 'pong' | 'duplicate' | 'failed' | 'rejected';
 
 /** Where the summary goes (Powertools Logger in Lambda). Exactly one call per delivery. */
 export type DeliveryLog = (level: 'info' | 'warn' | 'error', summary: DeliverySummary) => void;

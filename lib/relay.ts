@@ -1,13 +1,13 @@
-import { isAbortError, untilAborted, withTimeout } from './abort';
+import { withTimeout } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
+import type { DeliveryDedupe } from './dedupe/dedupe';
 import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
 import { rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
-import { type FluxObjectRef, describeTarget } from './kube/kinds';
-import { refMatches } from './matching/git-ref';
-import { repoKey } from './matching/repo-url';
+import { type ClusterJob, type ClusterOutcome, jobsFor, reconcileCluster } from './reconcile';
+import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
 import type { SecretStore } from './secrets/store';
@@ -15,9 +15,13 @@ import type { SecretStore } from './secrets/store';
 export interface RelayDeps {
   config: RelayConfig;
   secrets: SecretStore;
-  clusters: Pick<ClusterRegistry, 'clientFor'>;
+  clusters: Pick<ClusterRegistry, 'clientFor'> & Partial<Pick<ClusterRegistry, 'reportFailure'>>;
   clock: Clock;
   log: DeliveryLog;
+  /** Where failed-but-retryable cluster jobs go; without it they are answered 502 (as a provider retry is the only retry). */
+  retry?: RetryQueue;
+  /** Replay protection for receivers with `dedupe`; without it those receivers apply every delivery. */
+  dedupe?: DeliveryDedupe;
 }
 
 export interface RelayResponse {
@@ -85,20 +89,28 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (provider.isPing(event)) return done('pong', 200);
   if (!eventAllowed(event, receiver, provider)) return done('ignored', 200, `event ${event} is not enabled on receiver ${request.receiver}`);
   if (!provider.isPush(event)) return done('ignored', 200, `event ${event} is not a push`);
-  if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, receiver, deps, eventNote(summary)), summary, event);
 
-  const push = provider.parsePush(request, body, event);
-  const live = push.changes.filter((c) => !c.deleted);
-  summary.repository = push.repository;
-  summary.ref = push.changes.map((c) => c.ref).join(',');
-  const commit = live.map((c) => c.commit).filter(Boolean).join(',');
-  if (commit) summary.commit = commit;
-  if (live.length === 0) {
-    const reason = push.changes.length > 0 ? 'the push deleted its ref' : 'the delivery moved no ref';
-    return { repository: push.repository, ...done('ignored', 200, reason) };
-  }
+  const apply = async (): Promise<Record<string, unknown>> => {
+    if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, request.receiver, receiver, deps, summary), summary, event);
+    const push = provider.parsePush(request, body, event);
+    const live = push.changes.filter((c) => !c.deleted);
+    summary.repository = push.repository;
+    summary.ref = push.changes.map((c) => c.ref).join(',');
+    const commit = live.map((c) => c.commit).filter(Boolean).join(',');
+    if (commit) summary.commit = commit;
+    if (live.length === 0) {
+      const reason = push.changes.length > 0 ? 'the push deleted its ref' : 'the delivery moved no ref';
+      return { repository: push.repository, ...done('ignored', 200, reason) };
+    }
+    return answerWith(await reconcileTargets(push, request.receiver, receiver, deps, summary), summary, event);
+  };
 
-  return answerWith(await reconcileTargets(push, receiver, deps, eventNote(summary)), summary, event);
+  if (!receiver.dedupe || !deps.dedupe || !summary.delivery_id) return apply();
+  // Keyed by receiver: two receivers may legitimately get the same delivery id (one hook, two relays' URLs).
+  const once = await deps.dedupe.once(`${request.receiver}#${summary.delivery_id}`, apply, () => summary.status < 500);
+  if (!once.duplicate) return once.result;
+  const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
+  return done('duplicate', 200, `delivery ${summary.delivery_id} was already applied${when}; not applied again`);
 }
 
 /** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */
@@ -110,10 +122,14 @@ function eventNote(summary: DeliverySummary): string {
   return `Reconcile requested by flux-webhook-relay: ${what}${where}${commit}${delivery}`;
 }
 
-/** The answer (and summary) of a delivery that got as far as patching: 502 if anything could not be patched. */
+/**
+ * The answer (and summary) of a delivery that got as far as patching: 200 when everything was patched, 202 when what
+ * failed for a passing reason was queued for retry, 502 when anything failed for good or could not be queued.
+ */
 function answerWith(result: ReconcileResult, summary: DeliverySummary, event: string): Record<string, unknown> {
-  const outcome = result.failed.length > 0 ? 'failed' : result.matched.length > 0 ? 'patched' : 'no_match';
-  Object.assign(summary, result, { outcome, status: outcome === 'failed' ? 502 : 200 });
+  const outcome = result.failed.length > 0 ? 'failed' : result.queued.length > 0 ? 'queued' : result.matched.length > 0 ? 'patched' : 'no_match';
+  const status = outcome === 'failed' ? 502 : outcome === 'queued' ? 202 : 200;
+  Object.assign(summary, { requestedAt: result.requestedAt, matched: result.matched, patched: result.patched, failed: result.failed }, result.queued.length > 0 ? { queued: result.queued } : {}, result.events_failed ? { events_failed: result.events_failed } : {}, { outcome, status });
   return {
     outcome,
     event,
@@ -123,6 +139,7 @@ function answerWith(result: ReconcileResult, summary: DeliverySummary, event: st
     requestedAt: result.requestedAt,
     matched: result.matched,
     patched: result.patched,
+    ...(result.queued.length > 0 ? { queued: result.queued } : {}),
     failed: result.failed,
   };
 }
@@ -159,98 +176,65 @@ interface ReconcileResult {
   requestedAt: string;
   matched: string[];
   patched: string[];
+  /** Failed for a passing reason and queued for the retry function. */
+  queued: string[];
   failed: Array<{ target: string; error: string }>;
   /** Kubernetes Events that could not be recorded (not a failure of the delivery). */
   events_failed?: number;
 }
 
 /**
- * Finds the objects the push concerns on every cluster of the receiver and patches them all in parallel. Each
- * cluster gets its own timeout inside the delivery's overall budget, so one unreachable cluster cannot starve the
- * others or push the answer past the provider's delivery timeout.
+ * Runs the delivery's job on every cluster of the receiver in parallel. Each cluster gets its own timeout inside the
+ * delivery's overall budget, so one unreachable cluster cannot starve the others or push the answer past the
+ * provider's delivery timeout. What failed for a passing reason is queued for retry when a queue is configured.
  */
-async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, deps: RelayDeps, note: string): Promise<ReconcileResult> {
+async function reconcileTargets(push: PushEvent | undefined, receiverName: string, receiver: ReceiverConfig, deps: RelayDeps, summary: DeliverySummary): Promise<ReconcileResult> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
-  const pushedKeys = new Set((push?.repositoryUrls ?? []).map(repoKey).filter((k): k is string => k !== undefined));
-  const refs = (push?.changes ?? []).filter((c) => !c.deleted).map((c) => c.ref);
-  const clusterNames = receiver.clusters ?? Object.keys(deps.config.clusters);
-
-  const perCluster = await withTimeout(limits.deliveryBudgetMs, undefined, (budget) =>
-    Promise.all(clusterNames.map((cluster) => withTimeout(limits.clusterTimeoutMs, budget, (signal) => reconcileCluster(cluster, signal)))),
+  const jobs = jobsFor(receiverName, receiver, Object.keys(deps.config.clusters), {
+    requestedAt,
+    note: eventNote(summary),
+    ...(push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
+    ...(summary.delivery_id ? { deliveryId: summary.delivery_id } : {}),
+  });
+  const outcomes = await withTimeout(limits.deliveryBudgetMs, undefined, (budget) =>
+    Promise.all(jobs.map((job) => withTimeout(limits.clusterTimeoutMs, budget, (signal) => reconcileCluster(job, receiver, deps, signal)))),
   );
+
+  const failed = outcomes.flatMap((o) => o.failed);
+  const retryJobs = deps.retry ? jobs.flatMap((job, i) => retryJobOf(job, outcomes[i]!)) : [];
+  const queuedTargets = new Set<string>();
+  let queueError: string | undefined;
+  if (deps.retry && retryJobs.length > 0) {
+    try {
+      await deps.retry.enqueue(retryJobs);
+      for (const f of failed) if (f.retryable) queuedTargets.add(f.target);
+    } catch (error) {
+      queueError = describeError(error);
+    }
+  }
   return {
     requestedAt,
-    matched: perCluster.flatMap((c) => c.matched).sort(),
-    patched: perCluster.flatMap((c) => c.patched).sort(),
-    failed: perCluster.flatMap((c) => c.failed).sort((a, b) => a.target.localeCompare(b.target)),
-    ...eventsFailedOf(perCluster),
+    matched: outcomes.flatMap((o) => o.matched).sort(),
+    patched: outcomes.flatMap((o) => o.patched).sort(),
+    queued: [...queuedTargets].sort(),
+    failed: failed
+      .filter((f) => !queuedTargets.has(f.target))
+      .map((f) => ({ target: f.target, error: queueError && f.retryable ? `${f.error}; could not be queued for retry (${queueError})` : f.error }))
+      .sort((a, b) => a.target.localeCompare(b.target)),
+    ...eventsFailedOf(outcomes),
   };
-
-  async function reconcileCluster(cluster: string, signal: AbortSignal) {
-    const matched = new Map<string, FluxObjectRef>();
-    const failed: ReconcileResult['failed'] = [];
-    const add = (t: FluxObjectRef) => matched.set(describeTarget(t), t);
-    let client;
-    try {
-      // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
-      client = await untilAborted(deps.clusters.clientFor(cluster), signal);
-    } catch (error) {
-      const message = isAbortError(error) ? `cluster ${cluster}: kubeconfig could not be read in time` : messageOf(error);
-      return { matched: [], patched: [], failed: [{ target: `${cluster}/*`, error: message }] };
-    }
-    if (push) {
-      try {
-        for (const repo of await client.listGitRepositories(signal)) {
-          const key = repoKey(repo.url);
-          if (key && pushedKeys.has(key) && refs.some((ref) => refMatches(repo.ref, ref))) {
-            add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name });
-          }
-        }
-      } catch (error) {
-        // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
-        failed.push({ target: `${cluster}/*/GitRepository/*`, error: messageOf(error) });
-      }
-    }
-    await Promise.all(
-      receiver.targets
-        .filter((t) => t.cluster === cluster)
-        .map(async (t) => {
-          if (t.name !== '*') return add({ ...t, name: t.name });
-          // `name: "*"` selects by label within the namespace, as Flux's Receiver does; none found is not an error.
-          try {
-            for (const name of await client.listNames(t, t.matchLabels ?? {}, signal)) add({ ...t, name });
-          } catch (error) {
-            failed.push({ target: describeTarget(t), error: messageOf(error) });
-          }
-        }),
-    );
-    const patched: string[] = [];
-    let eventsFailed = 0;
-    await Promise.all(
-      [...matched].map(async ([name, target]) => {
-        let uid: string | undefined;
-        try {
-          ({ uid } = await client.requestReconcile(target, requestedAt, signal));
-          patched.push(name);
-        } catch (error) {
-          failed.push({ target: name, error: messageOf(error) });
-          return;
-        }
-        // The Event only explains the reconcile; losing it (RBAC without events/create, a slow API) is not a failure.
-        try {
-          await client.recordEvent({ ...target, ...(uid ? { uid } : {}) }, { reason: 'WebhookReceived', message: note }, signal);
-        } catch {
-          eventsFailed += 1;
-        }
-      }),
-    );
-    return { matched: [...matched.keys()], patched, failed, eventsFailed };
-  }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * The job a retry must run for what failed on one cluster: narrowed to the failed targets, unless something
+ * cluster-wide failed (kubeconfig, list), when the retry has to match again. Nothing if only permanent failures.
+ */
+function retryJobOf(job: ClusterJob, outcome: ClusterOutcome): ClusterJob[] {
+  const retryable = outcome.failed.filter((f) => f.retryable);
+  if (retryable.length === 0) return [];
+  const clusterWide = retryable.some((f) => f.target.includes('*'));
+  return [clusterWide ? job : { ...job, only: retryable.map((f) => f.target) }];
 }
 
 function eventsFailedOf(clusters: ReadonlyArray<{ eventsFailed?: number }>): { events_failed?: number } {

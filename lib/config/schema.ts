@@ -89,6 +89,16 @@ const receiver = z.strictObject({
   targets: z.optional(z.array(target)),
   /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
   allowSha1: z.optional(z.boolean()),
+  /**
+   * Replay protection (off by default): an authenticated delivery whose delivery id was already applied within the
+   * window is acknowledged with 200 `duplicate` and not applied again. Needs the provider to send a delivery id.
+   */
+  dedupe: z.optional(
+    z.strictObject({
+      /** How long a delivery id is remembered. Default one hour. */
+      windowSeconds: z._default(positiveInt.check(z.maximum(7 * 24 * 3600)), 3600),
+    }),
+  ),
 });
 
 const limits = z.strictObject({

@@ -19,7 +19,9 @@ interface Built {
 /**
  * One client per cluster for the life of a warm container (its keep-alive connections are the point). The kubeconfig
  * is re-read through the secret cache, so a rotated service-account token is picked up within the cache TTL, and
- * only then is the client rebuilt.
+ * only then is the client rebuilt. When the API server rejects the client's credentials or TLS session, the client
+ * is dropped and the kubeconfig re-read at once (rate-limited), so a rotated token or CA is picked up by the next
+ * delivery rather than after the TTL.
  */
 export class ClusterRegistry {
   private readonly built = new Map<string, Built>();
@@ -50,5 +52,17 @@ export class ClusterRegistry {
     });
     this.built.set(name, { kubeconfig, client });
     return client;
+  }
+
+  /** Told by the core about a failed call; rebuilds what a rejected credential or TLS session says is stale. */
+  reportFailure(name: string, error: ClusterCallError): void {
+    if (!error.credentialsRejected) return;
+    const cluster = this.clusters[name];
+    const existing = this.built.get(name);
+    if (!cluster || !existing) return;
+    this.built.delete(name);
+    // Other calls of this delivery may still be running on the old client's connections: close it a little later.
+    setTimeout(() => existing.client.destroy?.(), 15_000).unref();
+    this.secrets.invalidate(cluster.kubeconfig);
   }
 }

@@ -94,6 +94,17 @@ export class SecretStore {
     }
   }
 
+  /**
+   * Forgets the cached versions of a secret so that the next read goes to the backend: a credential made from it was
+   * rejected (e.g. a kubeconfig whose service-account token was rotated). Rate-limited like the forced re-read of
+   * `candidates`, so a cluster that keeps answering 401 cannot turn every delivery into a Secrets Manager call.
+   */
+  invalidate(ref: SecretRef): boolean {
+    if (!this.mayForceRefresh(ref)) return false;
+    for (const stage of ['current', 'previous'] as const) this.cache.delete(`${stage}\u0000${ref.scheme}:${ref.id}`);
+    return true;
+  }
+
   private mayForceRefresh(ref: SecretRef): boolean {
     const now = this.options.clock();
     const last = this.lastForcedRefreshNs.get(ref.text);

@@ -1,0 +1,156 @@
+import { isAbortError, untilAborted } from './abort';
+import type { ReceiverConfig } from './config/schema';
+import { ClusterCallError, type ClusterClient } from './kube/cluster-client';
+import { type FluxObjectRef, describeTarget } from './kube/kinds';
+import type { ClusterRegistry } from './kube/registry';
+import { refMatches } from './matching/git-ref';
+import { repoKey } from './matching/repo-url';
+
+/**
+ * What one cluster must do for one delivery. Serialisable (plain JSON), because a job whose patches failed is queued
+ * as is and run again by the retry function, which may be another container hours later.
+ */
+export interface ClusterJob {
+  receiver: string;
+  cluster: string;
+  /** The annotation value of the delivery; a retry writes the same value, so patching twice changes nothing. */
+  requestedAt: string;
+  /** The message of the Kubernetes Event recorded on each patched object. */
+  note: string;
+  /** Match GitRepositories on the cluster against these repository identity keys and refs (absent: static only). */
+  push?: { keys: string[]; refs: string[] };
+  /**
+   * Only these targets (`cluster/namespace/Kind/name`); absent: everything the job matches. A retry narrows a job to
+   * what failed, unless the failure was cluster-wide (kubeconfig or list), when nothing narrower is known.
+   */
+  only?: string[];
+  /** The delivery this job came from, for log lines. */
+  deliveryId?: string;
+}
+
+export interface FailedTarget {
+  target: string;
+  error: string;
+  /** A later attempt may succeed (timeout, 5xx, connection reset, rejected credentials); see ClusterCallError. */
+  retryable: boolean;
+}
+
+export interface ClusterOutcome {
+  matched: string[];
+  patched: string[];
+  failed: FailedTarget[];
+  /** Kubernetes Events that could not be recorded (not a failure of the delivery). */
+  eventsFailed: number;
+}
+
+export interface ReconcileDeps {
+  clusters: Pick<ClusterRegistry, 'clientFor'> & Partial<Pick<ClusterRegistry, 'reportFailure'>>;
+}
+
+/** The jobs of one delivery: one per cluster of the receiver. */
+export function jobsFor(
+  receiverName: string,
+  receiver: ReceiverConfig,
+  allClusters: readonly string[],
+  delivery: { requestedAt: string; note: string; repositoryUrls?: readonly string[]; refs?: readonly string[]; deliveryId?: string },
+): ClusterJob[] {
+  const push = delivery.repositoryUrls
+    ? {
+        keys: [...new Set(delivery.repositoryUrls.map(repoKey).filter((k): k is string => k !== undefined))],
+        refs: [...(delivery.refs ?? [])],
+      }
+    : undefined;
+  return (receiver.clusters ?? allClusters).map((cluster) => ({
+    receiver: receiverName,
+    cluster,
+    requestedAt: delivery.requestedAt,
+    note: delivery.note,
+    ...(push ? { push } : {}),
+    ...(delivery.deliveryId ? { deliveryId: delivery.deliveryId } : {}),
+  }));
+}
+
+/**
+ * Finds the objects a job concerns on its cluster and patches them all in parallel, each with its Event. Never
+ * throws: every failure is reported per target, with whether retrying could help.
+ */
+export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig, deps: ReconcileDeps, signal: AbortSignal): Promise<ClusterOutcome> {
+  const { cluster } = job;
+  const matched = new Map<string, { target: FluxObjectRef; uid?: string }>();
+  const failed: FailedTarget[] = [];
+  const only = job.only ? new Set(job.only) : undefined;
+  const add = (target: FluxObjectRef, uid?: string) => {
+    const name = describeTarget(target);
+    if (!only || only.has(name)) matched.set(name, { target, ...(uid ? { uid } : {}) });
+  };
+  const fail = (target: string, error: unknown) => {
+    failed.push(failureOf(target, error));
+    if (error instanceof ClusterCallError) deps.clusters.reportFailure?.(cluster, error);
+  };
+
+  let client: ClusterClient;
+  try {
+    // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
+    client = await untilAborted(deps.clusters.clientFor(cluster), signal);
+  } catch (error) {
+    const reason = isAbortError(error) ? new ClusterCallError(`cluster ${cluster}: kubeconfig could not be read in time`, undefined, 'timeout') : error;
+    fail(`${cluster}/*`, reason);
+    return { matched: [], patched: [], failed, eventsFailed: 0 };
+  }
+
+  if (job.push) {
+    const keys = new Set(job.push.keys);
+    try {
+      for (const repo of await client.listGitRepositories(signal)) {
+        const key = repo.key ?? repoKey(repo.url);
+        if (key && keys.has(key) && job.push.refs.some((ref) => refMatches(repo.ref, ref))) {
+          add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name }, repo.uid);
+        }
+      }
+    } catch (error) {
+      // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
+      fail(`${cluster}/*/GitRepository/*`, error);
+    }
+  }
+  await Promise.all(
+    receiver.targets
+      .filter((t) => t.cluster === cluster)
+      .map(async (t) => {
+        if (t.name !== '*') return add({ ...t, name: t.name });
+        // `name: "*"` selects by label within the namespace, as Flux's Receiver does; none found is not an error.
+        try {
+          for (const name of await client.listNames(t, t.matchLabels ?? {}, signal)) add({ ...t, name });
+        } catch (error) {
+          fail(describeTarget(t), error);
+        }
+      }),
+  );
+
+  const patched: string[] = [];
+  let eventsFailed = 0;
+  await Promise.all(
+    [...matched].map(async ([name, { target, uid }]) => {
+      const event = { reason: 'WebhookReceived', message: job.note };
+      // With the uid known from the list, the Event goes out beside the patch instead of after it: one round trip
+      // per delivery instead of two. It is only an explanation, so losing it (RBAC without events/create, a slow
+      // API) is not a failure, and recording it for a patch that then fails costs nothing worse than a stray note.
+      const recorded = uid ? client.recordEvent({ ...target, uid }, event, signal).then(() => true, () => false) : undefined;
+      try {
+        const result = await client.requestReconcile(target, job.requestedAt, signal);
+        patched.push(name);
+        const ok = await (recorded ?? client.recordEvent({ ...target, ...(result.uid ? { uid: result.uid } : {}) }, event, signal).then(() => true, () => false));
+        if (!ok) eventsFailed += 1;
+      } catch (error) {
+        await recorded;
+        fail(name, error);
+      }
+    }),
+  );
+  return { matched: [...matched.keys()], patched, failed, eventsFailed };
+}
+
+function failureOf(target: string, error: unknown): FailedTarget {
+  if (error instanceof ClusterCallError) return { target, error: error.message, retryable: error.retryable };
+  // Anything else (a bug, a kubeconfig the client could not use) would fail the same way again.
+  return { target, error: error instanceof Error ? error.message : String(error), retryable: false };
+}

@@ -1,0 +1,11 @@
+import type { ClusterJob } from '../reconcile';
+
+/**
+ * Where a delivery puts the cluster jobs whose patches failed for reasons that may pass (timeout, 5xx, connection
+ * reset, rejected credentials), so that the provider still gets its answer in time and the push is not lost: GitHub
+ * and most providers never retry a failed delivery by themselves.
+ */
+export interface RetryQueue {
+  /** Resolves once every job is durably queued; rejects if any could not be (the delivery then answers 502). */
+  enqueue(jobs: readonly ClusterJob[]): Promise<void>;
+}
