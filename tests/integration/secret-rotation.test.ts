@@ -60,6 +60,31 @@ test('after a rotation, hooks signed with the new secret (read again at once) an
   expect(afterRotation - before).toBeLessThanOrEqual(4);
 });
 
+test('once the previous version is gone and the cache has expired, the old secret is refused and the new one still verifies', async () => {
+  // A cache TTL of 0 stands for "after secretCacheTtlSeconds": every delivery reads Secrets Manager again.
+  const fresh = loadRelayHandler(`
+clusters:
+  prod: { kubeconfig: relay/kubeconfig }
+receivers:
+  github: { provider: github, secret: relay/rotating }
+limits: { secretCacheTtlSeconds: 0 }
+`);
+  const send = (secret: string) =>
+    fresh(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(secret, body) } }));
+  sm.put('relay/rotating', 'old-secret');
+  sm.put('relay/rotating', 'new-secret');
+  // During the window: both verify.
+  expect((await send('old-secret')).statusCode).toBe(200);
+  expect((await send('new-secret')).statusCode).toBe(200);
+  // Runbook's last step: every hook was re-keyed (the sync does it), then AWSPREVIOUS is removed.
+  sm.removeStage('relay/rotating', 'AWSPREVIOUS');
+  cluster.clearRequests();
+  const refused = await send('old-secret');
+  expect(refused.statusCode).toBe(401);
+  expect(cluster.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  expect((await send('new-secret')).statusCode).toBe(200);
+});
+
 test('Secrets Manager failing is a 503 (retryable, our side), never a patch or a 401', async () => {
   const fresh = loadRelayHandler(`
 clusters:

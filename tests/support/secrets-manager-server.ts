@@ -176,6 +176,14 @@ export class SecretsManagerTestServer {
     return { arn: secret.arn, versionId: version.versionId };
   }
 
+  /**
+   * Takes a staging label off whichever version has it, as `UpdateSecretVersionStage --remove-from-version-id` does
+   * (the last step of a rotation runbook: the old webhook secret stops being AWSPREVIOUS).
+   */
+  removeStage(name: string, stage: string): void {
+    for (const v of this.secrets.get(name)?.versions ?? []) v.stages = v.stages.filter((s) => s !== stage);
+  }
+
   /** Whether a secret of that name exists (created by `put()` or CreateSecret). */
   has(name: string): boolean {
     return this.secrets.has(name);
