@@ -6,6 +6,7 @@ import { lowerCaseHeaders } from '../lib/http/request';
 import { deliveryMetrics, metricsNamespace, publishMetrics } from '../lib/observability/metrics';
 import { handleDelivery } from '../lib/relay';
 import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
+import { inLambdaInit, warmUp } from '../lib/warm-up';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay' });
 const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay' });
@@ -18,6 +19,9 @@ const deps = createRelayDeps({
     publishMetrics(metrics, deliveryMetrics(summary));
   },
 });
+
+// Only in Lambda's init phase (tests load this module too, and count the requests they cause).
+if (inLambdaInit()) void warmUp(deps);
 
 function loadOrLog(): ReturnType<typeof loadConfig> {
   try {

@@ -172,7 +172,8 @@ async function coldStart(configPath: string, env: NodeJS.ProcessEnv) {
   const eventPath = join(mkdtempSync(join(tmpdir(), 'relay-bench-')), 'event.json');
   writeFileSync(eventPath, JSON.stringify(pushEvent()));
   // As Lambda does: cwd is the bundle's directory, the configuration shipped beside it (RELAY_CONFIG unset).
-  const childEnv: NodeJS.ProcessEnv = { ...env };
+  // AWS_LAMBDA_INITIALIZATION_TYPE: what Lambda sets during init, so the relay warms up as it does there.
+  const childEnv: NodeJS.ProcessEnv = { ...env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
   delete childEnv.RELAY_CONFIG;
   const script = `require('./index.js').handler(require(${JSON.stringify(eventPath)})).then((r) => process.stdout.write('STATUS ' + r.statusCode + '\\n'), (e) => { console.error(e); process.exit(1); })`;
   const relay: number[] = [];

@@ -1,0 +1,29 @@
+import { withTimeout } from './abort';
+import type { RelayDeps } from './relay';
+
+/**
+ * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the
+ * other: every receiver's webhook secret and every cluster's kubeconfig from Secrets Manager (in parallel), then one
+ * GitRepository list per cluster, which opens the keep-alive TLS connection (the handshake is the slowest part of a
+ * first call) and, where the client keeps an index, seeds it. Lambda runs init at full CPU and before the first
+ * event is handed over, so this is time the first provider does not wait for.
+ *
+ * Best effort by design: a failure here is forgotten (failed secret reads are not cached; the delivery that needs
+ * the value reads it again and reports what went wrong). Resolves when everything settled, for tests.
+ */
+export function warmUp(deps: Pick<RelayDeps, 'config' | 'secrets' | 'clusters'>): Promise<void> {
+  const { config } = deps;
+  const secrets = Object.values(config.receivers).map((r) => deps.secrets.current(r.secret));
+  const clusters = Object.keys(config.clusters).map((name) =>
+    withTimeout(config.limits.clusterTimeoutMs, undefined, async (signal) => {
+      const client = await deps.clusters.clientFor(name);
+      await client.listGitRepositories(signal);
+    }),
+  );
+  return Promise.allSettled([...secrets, ...clusters]).then(() => undefined);
+}
+
+/** Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE during init (on-demand, provisioned-concurrency, snap-start). */
+export function inLambdaInit(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.AWS_LAMBDA_INITIALIZATION_TYPE ?? '') !== '';
+}
