@@ -26,6 +26,9 @@ export function deliveryMetrics(summary: DeliverySummary): MetricBatch[] {
       { name: 'DeliveryDuration', unit: 'Milliseconds', value: summary.duration_ms },
     ],
   };
+  // Patches that failed for a passing reason and went to the retry queue: not failures yet (the DLQ alarm says when
+  // they become one). Only when there are some, so the common document keeps its shape.
+  if (summary.queued?.length) perProvider.metrics.push({ name: 'PatchesQueued', unit: 'Count', value: summary.queued.length });
   if (summary.status === 401) perProvider.metrics.push({ name: 'SignatureRejections', unit: 'Count', value: 1 });
   return [{ dimensions: { provider, outcome: summary.outcome }, metrics: [{ name: 'Deliveries', unit: 'Count', value: 1 }] }, perProvider];
 }
