@@ -1,3 +1,5 @@
+import { redactDeep } from './observability/redact';
+
 /** The one line logged per delivery. Field names are snake_case for CloudWatch Logs Insights queries. */
 export interface DeliverySummary {
   receiver: string;
@@ -29,3 +31,27 @@ export type Outcome = 'patched' | 'queued' | 'no_match' | 'ignored' | 'pong' | '
 
 /** Where the summary goes (Powertools Logger in Lambda). Exactly one call per delivery. */
 export type DeliveryLog = (level: 'info' | 'warn' | 'error', summary: DeliverySummary) => void;
+
+/**
+ * Longest string written in a log line field. Every field a caller controls is bounded where it is read (event and
+ * delivery id in lib/relay.ts, payload fields in lib/providers/payload.ts); this is the last bound, for joined lists
+ * (`ref`, `commit` of a 100-ref push) and for error texts from clusters and backends.
+ */
+export const maxLoggedChars = 2048;
+
+/**
+ * The summary as it may be written: every string redacted (lib/observability/redact.ts) and cut at `maxLoggedChars`
+ * (after redaction, so a cut can never leave half a secret unrecognised).
+ */
+export function loggableSummary(summary: DeliverySummary): DeliverySummary {
+  return boundStrings(redactDeep(summary), 0);
+}
+
+function boundStrings<T>(value: T, depth: number): T {
+  if (typeof value === 'string') return (value.length > maxLoggedChars ? `${value.slice(0, maxLoggedChars)}…(${value.length - maxLoggedChars} more)` : value) as T;
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => boundStrings(v, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = boundStrings(v, depth + 1);
+  return out as T;
+}

@@ -11,6 +11,9 @@ export type RejectionReason =
   | 'missing_signature'
   | 'bad_signature'
   | 'malformed_payload'
+  | 'headers_too_large'
+  | 'malformed_body'
+  | 'payload_limit_exceeded'
   | 'secret_unavailable'
   | 'internal_error';
 
@@ -26,7 +29,8 @@ export class MethodNotAllowed extends RelayError {
   readonly reason = 'method_not_allowed' as const;
   override readonly headers = { allow: 'POST' };
   constructor(method: string) {
-    super(`method ${method} is not allowed; webhooks are delivered with POST`);
+    // Bounded: the method is whatever the caller sent, and it ends up in the answer and the log line.
+    super(`method ${method.slice(0, 20)} is not allowed; webhooks are delivered with POST`);
   }
 }
 
@@ -50,7 +54,8 @@ export class UnsupportedMediaType extends RelayError {
   readonly status = 415;
   readonly reason = 'unsupported_media_type' as const;
   constructor(contentType: string | undefined, accepted: readonly string[]) {
-    super(`content type ${JSON.stringify(contentType ?? '')} is not accepted; send ${accepted.join(' or ')}`);
+    // Bounded: the header may be up to the header limit long, and it ends up in the answer and the log line.
+    super(`content type ${JSON.stringify((contentType ?? '').slice(0, 100))} is not accepted; send ${accepted.join(' or ')}`);
   }
 }
 
@@ -76,6 +81,42 @@ export class BadSignature extends RelayError {
 export class MalformedPayload extends RelayError {
   readonly status = 400;
   readonly reason = 'malformed_payload' as const;
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/**
+ * Too many headers, or too many header bytes (lib/http/request.ts `checkHeaderLimits`). 431 is RFC 6585 section 5's
+ * "Request Header Fields Too Large". Checked before any secret is read.
+ */
+export class HeadersTooLarge extends RelayError {
+  readonly status = 431;
+  readonly reason = 'headers_too_large' as const;
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/**
+ * The body's transport encoding is broken (API Gateway's `isBase64Encoded` with a body that is not strict base64).
+ * Checked before any secret is read: no signature can be checked over bytes that cannot be recovered.
+ */
+export class MalformedBody extends RelayError {
+  readonly status = 400;
+  readonly reason = 'malformed_body' as const;
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/**
+ * Authenticated, but the payload exceeds a bound the relay puts on what it reads (JSON nesting, number of ref
+ * changes, length of a field that is logged). The message names the bound and the count.
+ */
+export class PayloadLimitExceeded extends RelayError {
+  readonly status = 400;
+  readonly reason = 'payload_limit_exceeded' as const;
   constructor(detail: string) {
     super(detail);
   }

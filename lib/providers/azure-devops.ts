@@ -1,7 +1,7 @@
 import { equalTokens } from '../crypto';
-import { BadSignature, MalformedPayload, MissingSignature } from '../errors';
+import { BadSignature, MalformedPayload, MissingSignature, PayloadLimitExceeded } from '../errors';
 import type { WebhookRequest } from '../http/request';
-import { isZeroSha, type JsonObject, objectAt, optionalString, parseJsonObject, requireJson, requireRef, stringAt, urlsAt } from './payload';
+import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -45,7 +45,11 @@ export const azureDevops: Provider = {
   },
 
   eventAfterAuthentication(body: Buffer): string {
-    return stringAt(parseJsonObject(body.toString('utf8'), 'Azure DevOps payload'), 'eventType', 'Azure DevOps payload');
+    const event = stringAt(parseJsonBody(body, 'Azure DevOps payload'), 'eventType', 'Azure DevOps payload');
+    // The event is answered and logged; the other providers' event headers are cut at 100 characters before use
+    // (lib/relay.ts claimedIdentity), and documented event types are under 40 (`git.pullrequest.merge.attempted`).
+    if (event.length > 100) throw new PayloadLimitExceeded(`Azure DevOps payload: eventType is ${event.length} characters long; at most 100 are read`);
+    return event;
   },
 
   // The "Test" button sends a sample of the subscribed event, not a separate ping.
@@ -54,11 +58,12 @@ export const azureDevops: Provider = {
 
   parsePush(_request: WebhookRequest, body: Buffer): PushEvent {
     const what = 'Azure DevOps git.push payload';
-    const resource = objectAt(parseJsonObject(body.toString('utf8'), what), 'resource', what);
+    const resource = objectAt(parseJsonBody(body, what), 'resource', what);
     const refUpdates = resource.refUpdates;
     // Missing with "Resource details to send" Minimal or None; an empty list moves no ref and is answered as such.
     if (!Array.isArray(refUpdates)) throw new MalformedPayload(`${what}: resource.refUpdates is missing (set "Resource details to send" to All)`);
-    const changes = refUpdates.map((update: unknown, i): RefChange => {
+    // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
+    const changes = boundedArray(refUpdates, maxRefChanges, `${what}: resource.refUpdates`).map((update: unknown, i): RefChange => {
       if (update === null || typeof update !== 'object' || Array.isArray(update)) throw new MalformedPayload(`${what}: refUpdates[${i}] must be an object`);
       const u = update as JsonObject;
       const commit = optionalString(u, 'newObjectId');
@@ -69,11 +74,14 @@ export const azureDevops: Provider = {
     if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: resource.repository has no remoteUrl`);
     const name = optionalString(repository, 'name');
     const project = typeof repository.project === 'object' && repository.project !== null ? optionalString(repository.project as JsonObject, 'name') : undefined;
-    return {
-      repository: name ? (project ? `${project}/${name}` : name) : repositoryUrls[0]!,
-      repositoryUrls: [...new Set(repositoryUrls)],
-      changes,
-    };
+    return boundedPush(
+      {
+        repository: name ? (project ? `${project}/${name}` : name) : repositoryUrls[0]!,
+        repositoryUrls: [...new Set(repositoryUrls)],
+        changes,
+      },
+      what,
+    );
   },
 };
 

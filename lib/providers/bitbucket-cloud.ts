@@ -1,7 +1,7 @@
 import { MalformedPayload } from '../errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
-import { type JsonObject, objectAt, optionalString, parseJsonObject, requireJson } from './payload';
+import { boundedArray, boundedPush, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -40,7 +40,7 @@ export const bitbucketCloud: Provider = {
 
   parsePush(_request: WebhookRequest, body: Buffer, event: string): PushEvent {
     const what = `Bitbucket Cloud ${event} payload`;
-    const payload = parseJsonObject(body.toString('utf8'), what);
+    const payload = parseJsonBody(body, what);
     const repository = objectAt(payload, 'repository', what);
     const fullName = optionalString(repository, 'full_name');
     if (fullName !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(fullName)) {
@@ -49,13 +49,16 @@ export const bitbucketCloud: Provider = {
     const repositoryUrls = [...new Set([...(fullName ? [`https://bitbucket.org/${fullName}`] : []), ...htmlLink(repository)])];
     if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: repository has neither full_name nor links.html.href`);
 
-    const changes = objectAt(payload, 'push', what).changes;
-    if (!Array.isArray(changes)) throw new MalformedPayload(`${what}: push.changes must be an array`);
-    return {
-      repository: fullName ?? repositoryUrls[0]!,
-      repositoryUrls,
-      changes: changes.map((change, i) => refChange(change, `${what}: push.changes[${i}]`)),
-    };
+    // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
+    const changes = boundedArray(objectAt(payload, 'push', what).changes, maxRefChanges, `${what}: push.changes`);
+    return boundedPush(
+      {
+        repository: fullName ?? repositoryUrls[0]!,
+        repositoryUrls,
+        changes: changes.map((change, i) => refChange(change, `${what}: push.changes[${i}]`)),
+      },
+      what,
+    );
   },
 };
 

@@ -1,7 +1,7 @@
 import { MalformedPayload } from '../errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
-import { isZeroSha, type JsonObject, objectAt, optionalString, parseJsonObject, requireRef } from './payload';
+import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxLinks, maxRefChanges, objectAt, optionalString, parseJsonBody, requireRef } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -49,35 +49,39 @@ export const bitbucketServer: Provider = {
 
   parsePush(_request: WebhookRequest, body: Buffer, event: string): PushEvent {
     const what = `Bitbucket Data Center ${event} payload`;
-    const payload = parseJsonObject(body.toString('utf8'), what);
+    const payload = parseJsonBody(body, what);
     const repository = objectAt(payload, 'repository', what);
     const slug = optionalString(repository, 'slug');
     const project = isObject(repository.project) ? optionalString(repository.project, 'key') : undefined;
-    const repositoryUrls = candidateUrls(repository, project, slug);
+    const repositoryUrls = candidateUrls(repository, project, slug, what);
     if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: repository.links has no clone or self link to identify it by`);
 
-    const changes = payload.changes;
-    if (!Array.isArray(changes)) throw new MalformedPayload(`${what}: changes must be an array`);
-    return {
-      repository: project && slug ? `${project}/${slug}` : repositoryUrls[0]!,
-      repositoryUrls,
-      changes: changes.map((change, i) => refChange(change, `${what}: changes[${i}]`)),
-    };
+    // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
+    const changes = boundedArray(payload.changes, maxRefChanges, `${what}: changes`);
+    return boundedPush(
+      {
+        repository: project && slug ? `${project}/${slug}` : repositoryUrls[0]!,
+        repositoryUrls,
+        changes: changes.map((change, i) => refChange(change, `${what}: changes[${i}]`)),
+      },
+      what,
+    );
   },
 };
 
 /** The clone links as given, then the SSH form of `<key>/<slug>` on every host the links name (see above). */
-function candidateUrls(repository: JsonObject, project: string | undefined, slug: string | undefined): string[] {
+function candidateUrls(repository: JsonObject, project: string | undefined, slug: string | undefined, what: string): string[] {
   const links = isObject(repository.links) ? repository.links : {};
-  const clone = hrefs(links.clone);
-  const hosts = [...clone, ...hrefs(links.self)].map(hostOf).filter((h): h is string => h !== undefined);
+  const clone = hrefs(links.clone, `${what}: repository.links.clone`);
+  const hosts = [...clone, ...hrefs(links.self, `${what}: repository.links.self`)].map(hostOf).filter((h): h is string => h !== undefined);
   const derived = project && slug && pathSegment.test(project) && pathSegment.test(slug) ? hosts.map((host) => `ssh://git@${host}/${project}/${slug}.git`) : [];
   return [...new Set([...clone, ...derived])];
 }
 
-function hrefs(list: unknown): string[] {
+function hrefs(list: unknown, what: string): string[] {
   if (!Array.isArray(list)) return [];
-  return list.map((link) => (isObject(link) ? optionalString(link, 'href') : undefined)).filter((h): h is string => h !== undefined);
+  // Real payloads carry one or two links of each kind; each is parsed as a URL, so the count is bounded first.
+  return boundedArray(list, maxLinks, what).map((link) => (isObject(link) ? optionalString(link, 'href') : undefined)).filter((h): h is string => h !== undefined);
 }
 
 function hostOf(url: string): string | undefined {

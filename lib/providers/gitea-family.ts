@@ -1,9 +1,9 @@
 import type { ProviderName } from '../config/schema';
 import { BadSignature, MalformedPayload } from '../errors';
 import { mediaType, type WebhookRequest } from '../http/request';
-import { formPayload, parseGitHubStylePush, requireJsonOrForm } from './github-style';
+import { formPayload, jsonDocument, parseGitHubStylePush, requireJsonOrForm } from './github-style';
 import { hmacVerifier } from './hmac-signature';
-import { objectAt, optionalString, parseJsonObject, stringAt, urlsAt, type JsonObject } from './payload';
+import { boundedPush, objectAt, optionalString, parseJsonObject, stringAt, urlsAt, type JsonObject } from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';
 
 /*
@@ -80,7 +80,8 @@ export function giteaFamilyProvider(options: GiteaFamilyOptions): Provider {
     parsePush(request: WebhookRequest, body: Buffer, event: string): PushEvent {
       const what = `${display} ${event} payload`;
       if (event === 'push' || !parseOther) return parseGitHubStylePush(request, body, what);
-      return parseOther(parseJsonObject(signedContent(request, body)?.toString('utf8') ?? '', what), what);
+      // jsonDocument reads the same field as signedContent, strictly: what verified is what is parsed, or a 400.
+      return boundedPush(parseOther(parseJsonObject(jsonDocument(request, body, what), what), what), what);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { MalformedPayload, MissingSignature } from '../errors';
 import { equalTokens } from '../crypto';
 import type { WebhookRequest } from '../http/request';
-import { isZeroSha, objectAt, optionalString, parseJsonObject, requireJson, requireRef, stringAt, urlsAt } from './payload';
+import { boundedPush, isZeroSha, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';
 
 /*
@@ -35,7 +35,7 @@ export const gitlab: Provider = {
 
   parsePush(_request: WebhookRequest, body: Buffer, event: string): PushEvent {
     const what = `GitLab ${event} payload`;
-    const payload = parseJsonObject(body.toString('utf8'), what);
+    const payload = parseJsonBody(body, what);
     const ref = requireRef(stringAt(payload, 'ref', what), what);
     const project = objectAt(payload, 'project', what);
     // `repository` is deprecated but still sent; older GitLab versions carry only some of these fields.
@@ -47,10 +47,13 @@ export const gitlab: Provider = {
     if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: project has no URL`);
     const after = optionalString(payload, 'after');
     const commit = optionalString(payload, 'checkout_sha') ?? after;
-    return {
-      repository: optionalString(project, 'path_with_namespace') ?? repositoryUrls[0]!,
-      repositoryUrls: [...new Set(repositoryUrls)],
-      changes: [{ ref, ...(commit ? { commit } : {}), deleted: isZeroSha(after) }],
-    };
+    return boundedPush(
+      {
+        repository: optionalString(project, 'path_with_namespace') ?? repositoryUrls[0]!,
+        repositoryUrls: [...new Set(repositoryUrls)],
+        changes: [{ ref, ...(commit ? { commit } : {}), deleted: isZeroSha(after) }],
+      },
+      what,
+    );
   },
 };

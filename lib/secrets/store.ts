@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Clock } from '../clock';
+import { registerSecret } from '../observability/redact';
 import { type SecretRef, selectKey } from './ref';
 
 /** One version of a secret. `versionId` lets callers notice a rotation (Secrets Manager VersionId, else absent). */
@@ -119,7 +120,14 @@ export class SecretStore {
     const cached = this.cache.get(cacheKey);
     const ttlNs = BigInt(this.options.ttlMs) * 1_000_000n;
     if (cached && !forced && now - cached.fetchedAtNs < ttlNs) return cached.version;
-    const version = this.backendFor(ref).read(ref, stage);
+    // Every value read is registered for redaction before any caller sees it, so no log line or answer can carry it
+    // (lib/observability/redact.ts; JSON fields and kubeconfig credentials included).
+    const version = this.backendFor(ref)
+      .read(ref, stage)
+      .then((read) => {
+        if (read) registerSecret(read.value);
+        return read;
+      });
     this.cache.set(cacheKey, { fetchedAtNs: now, version });
     // A failed read must not be cached, or one Secrets Manager blip would last a whole TTL.
     version.catch(() => {
