@@ -15,6 +15,7 @@ export type RejectionReason =
   | 'malformed_body'
   | 'payload_limit_exceeded'
   | 'secret_unavailable'
+  | 'duplicate_in_progress'
   | 'internal_error';
 
 export abstract class RelayError extends Error {
@@ -119,6 +120,19 @@ export class PayloadLimitExceeded extends RelayError {
   readonly reason = 'payload_limit_exceeded' as const;
   constructor(detail: string) {
     super(detail);
+  }
+}
+
+/**
+ * Replay protection (lib/dedupe): another invocation is applying this very delivery id right now. 409 rather than a
+ * 2xx, because the first one may still fail and then the provider's retry must be applied; rather than a 5xx, because
+ * nothing is wrong with the relay. The record that causes it expires with the delivery budget (lib/dedupe/powertools.ts).
+ */
+export class DuplicateInProgress extends RelayError {
+  readonly status = 409;
+  readonly reason = 'duplicate_in_progress' as const;
+  constructor(deliveryId: string) {
+    super(`delivery ${deliveryId.slice(0, 200)} is being applied by another invocation right now; not applied twice`);
   }
 }
 

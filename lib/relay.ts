@@ -107,7 +107,8 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
 
   if (!receiver.dedupe || !deps.dedupe || !summary.delivery_id) return apply();
   // Keyed by receiver: two receivers may legitimately get the same delivery id (one hook, two relays' URLs).
-  const once = await deps.dedupe.once(`${request.receiver}#${summary.delivery_id}`, apply, () => summary.status < 500);
+  const delivery = { receiver: request.receiver, id: summary.delivery_id, windowSeconds: receiver.dedupe.windowSeconds };
+  const once = await deps.dedupe.once(delivery, apply, () => summary.status < 500);
   if (!once.duplicate) return once.result;
   const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
   return done('duplicate', 200, `delivery ${summary.delivery_id} was already applied${when}; not applied again`);

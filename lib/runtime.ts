@@ -1,8 +1,9 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from './clock';
 import type { RelayConfig } from './config/schema';
 import type { DeliveryLog } from './delivery-log';
+import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
 import { secretsManagerBackend } from './secrets/aws-secrets-manager';
@@ -19,6 +20,13 @@ export interface RuntimeOptions {
   clock?: Clock;
   secretsManager?: SecretsManagerClient;
   clusterFactory?: ClusterClientFactory;
+  /**
+   * Where replay protection reports that it fell back to applying without it (DynamoDB unreachable, no table).
+   * Default: a Powertools Logger's `warn` with the relay's service name.
+   */
+  warn?: DedupeWarn;
+  /** Replay protection's table; default `process.env.RELAY_DEDUPE_TABLE`. */
+  dedupeTable?: string;
 }
 
 /**
@@ -49,5 +57,17 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     clusters: new ClusterRegistry(options.config.clusters, secrets, options.clusterFactory),
     clock,
     log: options.log,
+    ...dedupeOf(options),
   };
+}
+
+/** Replay protection when some receiver has `dedupe` (lib/dedupe/index.ts loads DynamoDB only when it is used). */
+function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
+  let fallback: Logger | undefined;
+  const dedupe = createDeliveryDedupe({
+    config: options.config,
+    tableName: options.dedupeTable ?? process.env[dedupeTableEnv],
+    warn: options.warn ?? ((message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields)),
+  });
+  return dedupe ? { dedupe } : {};
 }

@@ -5,9 +5,17 @@
  * authenticates bearer tokens, authorizes with RBAC-like rules and answers errors as `Status` objects shaped like
  * the real kube-apiserver's, so that the real `@kubernetes/client-node` can be pointed at it with a real kubeconfig.
  *
- * Served resources: the Flux CD custom resources listed in RESOURCE_TYPES (get, list, patch), core v1 events
+ * Served resources: the Flux CD custom resources listed in RESOURCE_TYPES (get, list, watch, patch), core v1 events
  * (create, get, list, patch) and core v1 secrets (get; seed them with `putSecret`). Everything else answers 404/405
  * like the real server.
+ *
+ * Watches (`?watch=1` or `?watch=true` on a collection) follow
+ * https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes: a chunked
+ * `application/json` stream of one `{"type":...,"object":...}` per line; events after the given resourceVersion
+ * (unset or "0": the current objects as ADDED first); 410 Gone for a resourceVersion older than the last
+ * `compact()`, as an ERROR event (the watch cache's way) or an HTTP 410 answer; BOOKMARK events on `sendBookmarks()`
+ * when `allowWatchBookmarks` was asked for; the stream ends after `timeoutSeconds`. RBAC checks the `watch` verb
+ * separately from `list`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -46,6 +54,8 @@ export interface RecordedRequest {
   body?: unknown;
   /** Which accepted TLS connection carried the request (1-based, in accept order). */
   connectionId: number;
+  /** The RBAC verb the request was authorized as (get, list, watch, patch, create, ...); undefined off the resource paths. */
+  verb?: string;
   /** HTTP status code answered (undefined while in flight, or when a fault destroyed the socket). */
   status?: number;
 }
@@ -163,7 +173,7 @@ function requiredSpecValidator(required: string[], extra?: (spec: Record<string,
   };
 }
 
-const CR_VERBS = new Set(['get', 'list', 'patch']);
+const CR_VERBS = new Set(['get', 'list', 'watch', 'patch']);
 const CR_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH];
 
 function cr(group: string, version: string, plural: string, kind: string, validate: ServedType['validate']): ServedType {
@@ -840,6 +850,21 @@ interface ContinueToken {
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+interface Watcher {
+  type: ServedType;
+  namespace?: string;
+  labels: Requirement[];
+  bookmarks: boolean;
+  res: ServerResponse;
+  rec: RecordedRequest;
+  timer?: NodeJS.Timeout;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: unknown;
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // The server
 
@@ -858,6 +883,10 @@ export class KubeApiTestServer {
   private revision = 1000;
   private activeFault: Fault | undefined;
   private closed = false;
+  private readonly watchers = new Set<Watcher>();
+  /** Revisions before this one are compacted away: a watch from an older resourceVersion gets 410 Gone. */
+  private compactedRevision = 0;
+  private compactionAnswer: 'event' | 'http' = 'event';
 
   private constructor(
     private readonly server: https.Server,
@@ -1009,8 +1038,11 @@ export class KubeApiTestServer {
   /** Delete a stored object (as if by a controller); returns whether it existed. Bumps the revision. */
   remove(apiVersion: string, kind: string, namespace: string, name: string): boolean {
     const t = this.typeFor(apiVersion, kind);
-    if (!this.current(t, namespace, name)) return false;
-    this.history(t, namespace, name).push({ rv: ++this.revision, obj: null });
+    const previous = this.current(t, namespace, name);
+    if (!previous) return false;
+    const rv = ++this.revision;
+    this.history(t, namespace, name).push({ rv, obj: null });
+    this.notifyWatchers(t, previous, null, rv);
     return true;
   }
 
@@ -1039,9 +1071,55 @@ export class KubeApiTestServer {
     this.activeFault = f ? { ...f } : undefined;
   }
 
+  /** Watches currently streaming. */
+  openWatchCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Sends a BOOKMARK at the current revision to every open watch that asked for bookmarks (allowWatchBookmarks). */
+  sendBookmarks(): void {
+    for (const w of this.watchers) {
+      if (!w.bookmarks) continue;
+      this.writeEvent(w, { type: 'BOOKMARK', object: { kind: w.type.kind, apiVersion: w.type.apiVersion, metadata: { resourceVersion: String(this.revision) } } });
+    }
+  }
+
+  /**
+   * Ends every open watch: cleanly (the chunked stream's terminator, as at timeoutSeconds or when the watch cache
+   * restarts), or with `reset` by destroying the connection (a crashed or restarted API server, a load balancer).
+   */
+  dropWatches(opts: { reset?: boolean } = {}): void {
+    for (const w of [...this.watchers]) {
+      this.endWatch(w);
+      if (opts.reset) w.res.socket?.destroy();
+      else w.res.end();
+    }
+  }
+
+  /** Sends every open watch an ERROR event with a 410 Gone Status and ends it (the watch cache dropping a watcher). */
+  expireWatches(): void {
+    for (const w of [...this.watchers]) {
+      this.endWatch(w);
+      this.writeEvent(w, { type: 'ERROR', object: this.expiredStatus(Number(w.rec.query.resourceVersion ?? 0)) });
+      w.res.end();
+    }
+  }
+
+  /**
+   * Compacts history up to the current revision: a watch from an older resourceVersion is answered 410 Gone, as an
+   * ERROR event in a 200 stream (`answer: 'event'`, the watch cache's way, the default) or as an HTTP 410 Status
+   * (`'http'`). Open watches are not affected, as with etcd compaction.
+   */
+  compact(opts: { answer?: 'event' | 'http' } = {}): void {
+    this.compactedRevision = this.revision;
+    this.compactionAnswer = opts.answer ?? 'event';
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const w of this.watchers) clearTimeout(w.timer);
+    this.watchers.clear();
     for (const t of this.timers) {
       clearTimeout(t.timer);
       t.resolve();
@@ -1079,8 +1157,105 @@ export class KubeApiTestServer {
   private write(t: ServedType, obj: KubeObject): KubeObject {
     const rv = ++this.revision;
     obj.metadata.resourceVersion = String(rv);
-    this.history(t, obj.metadata.namespace as string, obj.metadata.name).push({ rv, obj });
+    const versions = this.history(t, obj.metadata.namespace as string, obj.metadata.name);
+    const previous = versions[versions.length - 1]?.obj ?? null;
+    versions.push({ rv, obj });
+    this.notifyWatchers(t, previous, obj, rv);
     return obj;
+  }
+
+  private expiredStatus(rv: number): KubeStatus {
+    return makeStatus(410, 'Expired', `too old resource version: ${rv} (${this.compactedRevision})`);
+  }
+
+  private serveWatch(info: RequestInfo, rec: RecordedRequest, res: ServerResponse): void {
+    if (!info.isResource) throw notFoundPath();
+    const t = RESOURCE_TYPES.find((r) => r.group === info.group && r.version === info.version && r.plural === info.resource);
+    if (!t || info.subresource !== undefined || info.name !== undefined) throw notFoundPath();
+    if (!t.verbs.has('watch')) throw methodNotSupported(t.group, t.plural, 'watch');
+    const { query } = rec;
+    const labels = parseLabelSelector(query.labelSelector ?? '');
+    let timeoutMs: number | undefined;
+    if (query.timeoutSeconds !== undefined && query.timeoutSeconds !== '') {
+      if (!/^[0-9]+$/.test(query.timeoutSeconds)) throw badRequest(`strconv.ParseInt: parsing "${query.timeoutSeconds}": invalid syntax`);
+      timeoutMs = Number(query.timeoutSeconds) * 1000;
+    }
+    const rvText = query.resourceVersion ?? '';
+    if (rvText !== '' && !/^[0-9]+$/.test(rvText)) throw badRequest(`invalid resource version: ${rvText}`);
+    const fromRv = rvText === '' ? undefined : Number(rvText);
+    const tooOld = fromRv !== undefined && fromRv !== 0 && fromRv < this.compactedRevision;
+    if (tooOld && this.compactionAnswer === 'http') throw new StatusError(this.expiredStatus(fromRv));
+
+    rec.status = 200;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const w: Watcher = { type: t, labels, bookmarks: query.allowWatchBookmarks === 'true' || query.allowWatchBookmarks === '1', res, rec };
+    if (info.namespace !== undefined) w.namespace = info.namespace;
+    if (tooOld) {
+      this.writeEvent(w, { type: 'ERROR', object: this.expiredStatus(fromRv) });
+      res.end();
+      return;
+    }
+    if (fromRv === undefined || fromRv === 0) {
+      // "Get State and Start at Most Recent" / "Start at Any": synthetic ADDED events for what exists now.
+      for (const [, obj] of this.snapshot(t, this.revision, info.namespace)) {
+        if (matchesLabels(labels, isObject(obj.metadata.labels) ? obj.metadata.labels : {})) this.writeEvent(w, { type: 'ADDED', object: obj });
+      }
+    } else {
+      // Every change after fromRv, in revision order, from the MVCC history.
+      const changes: Array<{ rv: number; previous: KubeObject | null; obj: KubeObject | null }> = [];
+      for (const [key, versions] of this.store.get(`${t.group}/${t.plural}`) ?? []) {
+        if (info.namespace !== undefined && !key.startsWith(`${info.namespace}/`)) continue;
+        versions.forEach((v, i) => {
+          if (v.rv > fromRv) changes.push({ rv: v.rv, previous: versions[i - 1]?.obj ?? null, obj: v.obj });
+        });
+      }
+      changes.sort((a, b) => a.rv - b.rv);
+      for (const c of changes) {
+        const event = this.watchEventFor(w, c.previous, c.obj, c.rv);
+        if (event) this.writeEvent(w, event);
+      }
+    }
+    this.watchers.add(w);
+    res.on('close', () => this.endWatch(w));
+    if (timeoutMs !== undefined) {
+      w.timer = setTimeout(() => {
+        this.endWatch(w);
+        res.end();
+      }, timeoutMs);
+    }
+  }
+
+  private endWatch(w: Watcher): void {
+    if (w.timer) clearTimeout(w.timer);
+    this.watchers.delete(w);
+  }
+
+  private writeEvent(w: Watcher, event: WatchEvent): void {
+    if (!w.res.writableEnded && !w.res.destroyed) w.res.write(`${JSON.stringify(event)}\n`);
+  }
+
+  /** The event a watcher sees for one change: label selectors turn entering and leaving the selection into ADDED/DELETED. */
+  private watchEventFor(w: Watcher, previous: KubeObject | null, obj: KubeObject | null, rv: number): WatchEvent | undefined {
+    const ns = (obj ?? previous)?.metadata.namespace;
+    if (w.namespace !== undefined && ns !== w.namespace) return undefined;
+    const matches = (o: KubeObject | null) => o !== null && matchesLabels(w.labels, isObject(o.metadata.labels) ? o.metadata.labels : {});
+    const was = matches(previous);
+    const is = matches(obj);
+    if (is) return { type: was ? 'MODIFIED' : 'ADDED', object: obj };
+    if (!was || !previous) return undefined;
+    // A deleted object is sent in its last state, with the resourceVersion of the deletion.
+    const gone = structuredClone(previous);
+    gone.metadata.resourceVersion = String(rv);
+    return { type: 'DELETED', object: gone };
+  }
+
+  private notifyWatchers(t: ServedType, previous: KubeObject | null, obj: KubeObject | null, rv: number): void {
+    for (const w of this.watchers) {
+      if (w.type !== t) continue;
+      const event = this.watchEventFor(w, previous, obj, rv);
+      if (event) this.writeEvent(w, event);
+    }
   }
 
   /** Objects as of revision `rv`, sorted by "ns/name" key (the etcd key order). */
@@ -1175,6 +1350,7 @@ export class KubeApiTestServer {
       authorized: denial === undefined,
       connectionId: this.socketIds.get(req.socket) ?? 0,
     };
+    if (info.isResource) rec.verb = info.verb;
     if (contentType !== undefined) rec.contentType = contentType;
     if (account) rec.user = account.user;
     if (body !== undefined) rec.body = body;
@@ -1197,6 +1373,10 @@ export class KubeApiTestServer {
 
     try {
       if (denial) throw denial;
+      if (info.verb === 'watch') {
+        this.serveWatch(info, rec, res);
+        return;
+      }
       if (raw === 'too-large') throw new StatusError(makeStatus(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`, {}));
       const [code, out] = this.route(info, rec, raw.toString('utf8'));
       this.send(res, rec, code, out);
