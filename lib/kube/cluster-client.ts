@@ -17,6 +17,12 @@ export interface GitRepositoryView {
 export interface ClusterClient {
   /** All source.toolkit.fluxcd.io/v1 GitRepositories in the watched namespaces (or cluster-wide). */
   listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]>;
+  /**
+   * The GitRepositories (as listGitRepositories would return them) whose `key` is in `keys`: the candidates of a
+   * push, looked up by key instead of walking every GitRepository. Optional so that simpler clients (test fakes)
+   * need not implement it; callers fall back to filtering listGitRepositories.
+   */
+  gitRepositoriesFor?(keys: ReadonlySet<string>, signal: AbortSignal): Promise<GitRepositoryView[]>;
   /** Names of the objects of `target`'s kind in its namespace that carry all of `matchLabels`. */
   listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]>;
   /**

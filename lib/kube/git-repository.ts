@@ -1,4 +1,5 @@
 import type { GitRepositoryRef } from '../matching/git-ref';
+import { repoKey } from '../matching/repo-url';
 import type { GitRepositoryView } from './cluster-client';
 
 const refFields = ['branch', 'tag', 'semver', 'name', 'commit'] as const;
@@ -11,14 +12,18 @@ export function parseGitRepositoryList(body: unknown): GitRepositoryView[] {
   const list = (body ?? {}) as { items?: unknown };
   const items: GitRepositoryView[] = [];
   for (const item of Array.isArray(list.items) ? list.items : []) {
-    const view = toView(item);
+    const view = toGitRepositoryView(item);
     if (view) items.push(view);
   }
   return items;
 }
 
-function toView(item: unknown): GitRepositoryView | undefined {
-  const obj = item as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { url?: unknown; ref?: unknown } };
+/**
+ * One GitRepository (from a list or a watch event) as the relay sees it, with its repository key and uid computed
+ * here, once per object version, instead of once per delivery.
+ */
+export function toGitRepositoryView(item: unknown): GitRepositoryView | undefined {
+  const obj = item as { metadata?: { name?: unknown; namespace?: unknown; uid?: unknown }; spec?: { url?: unknown; ref?: unknown } };
   const name = obj?.metadata?.name;
   const namespace = obj?.metadata?.namespace;
   const url = obj?.spec?.url;
@@ -32,5 +37,7 @@ function toView(item: unknown): GitRepositoryView | undefined {
       if (typeof value === 'string' && value !== '') ref[field] = value;
     }
   }
-  return { namespace, name, url, ...(ref ? { ref } : {}) };
+  const uid = obj.metadata?.uid;
+  const key = repoKey(url);
+  return { namespace, name, url, ...(ref ? { ref } : {}), ...(typeof uid === 'string' && uid !== '' ? { uid } : {}), ...(key !== undefined ? { key } : {}) };
 }

@@ -1,0 +1,441 @@
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import tls from 'node:tls';
+import { isAbortError } from '../abort';
+import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepositoryView } from './cluster-client';
+import { GitRepositoryIndex } from './git-repository-index';
+import { type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
+import { type KubeRequest, type KubeTransport, type WatchStream, collectionPath, queryString } from './kube-transport';
+import { type ClusterEndpoint, readKubeconfig } from './kubeconfig';
+import { firstLine, statusMessage } from './status';
+
+/*
+ * Why not @kubernetes/client-node: its API classes cost ~1 MB of bundle and ~72 ms of require() at every cold start,
+ * and even its KubeConfig alone 831 KB / 62 ms (../shared/reference/toolchain.md), for what are four kinds of JSON
+ * request. This client is node:https with one keep-alive agent per cluster and the `yaml` parser the relay already
+ * loads.
+ *
+ * Kubeconfigs this reader does not understand (exec and auth-provider plugins, basic auth, impersonation,
+ * proxy-url) are refused with a 'config' failure that points at `npm run kubeconfig`, instead of falling back to a
+ * lazily imported client-node KubeConfig. Measured 2026-11-24 on the 2-core dev machine (dist/relay/index.js from
+ * scripts/build.mjs with relay.config.example.yaml; require() of the bundle, median of 10 fresh processes, noisy ±15 %):
+ *   client-node API classes (before)                                  2,119 KB   277-296 ms
+ *   this client, no client-node in the bundle                           742 KB   151-155 ms
+ *   this client + KubeConfig behind `await import()` (never evaluated)  1,712 KB   225-233 ms
+ * The fallback would cost ~75 ms of every cold start even when no kubeconfig needs it (its ~1 MB must still be read
+ * and compiled), for kubeconfigs that mostly could not work on Lambda anyway (no aws/gcloud/kubelogin CLI there).
+ */
+
+/** Bounds on what is read from the API server, so a hostile or broken server cannot exhaust the Lambda's memory. */
+const maxListPageBytes = 64 * 1024 * 1024;
+/** One object or Status; etcd refuses objects over 1.5 MiB by default (kube-apiserver --max-request-bytes). */
+const maxObjectBytes = 4 * 1024 * 1024;
+/** An error answer is only read for its Status reason and message. */
+const maxErrorBytes = 64 * 1024;
+
+const pageSize = 500;
+/** The Event source, as `kubectl describe` shows it ("From"). */
+const eventSource = 'flux-webhook-relay';
+/** client-go re-reads a tokenFile once a minute (k8s.io/client-go/transport NewCachedFileTokenSource). */
+const tokenFileTtlMs = 60_000;
+
+/**
+ * Certificate and handshake failures (Node's X509 verification codes, https://nodejs.org/api/tls.html#x509-certificate-error-codes,
+ * plus hostname and protocol errors). They say the CA, server certificate or client certificate is not what the
+ * kubeconfig expects: the registry rebuilds the client from a freshly read kubeconfig.
+ */
+const tlsErrorCodes = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+]);
+
+function failureOfCode(code: string | undefined): ClusterFailure {
+  if (code && (tlsErrorCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) return 'tls';
+  // ECONNREFUSED, ECONNRESET (also "socket hang up"), ENOTFOUND, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, EAI_AGAIN, ...
+  return 'unreachable';
+}
+
+export interface HttpsClusterOptions {
+  /** Name used in messages. */
+  name: string;
+  kubeconfigYaml: string;
+  /** Context to use; default the kubeconfig's current-context. */
+  context?: string;
+  /** Namespaces to list; default cluster-wide. */
+  namespaces?: readonly string[];
+  /** Milliseconds clock for the GitRepository index's freshness and the tokenFile cache; injectable for tests. */
+  now?: () => number;
+  /**
+   * The GitRepository index (list + watch; see GitRepositoryIndex). `false` lists on every call, as before the
+   * index existed.
+   */
+  index?: false | { watchTimeoutSeconds?: number; freshMs?: number; watchRetryAfterForbiddenMs?: number };
+}
+
+/** The node:https side: one keep-alive agent, bearer token or client certificate, JSON in and out, bounded reads. */
+class HttpsTransport implements KubeTransport {
+  readonly agent: https.Agent;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly basePath: string;
+  private tokenFromFile: { token: string; readAt: number } | undefined;
+
+  constructor(
+    readonly cluster: string,
+    private readonly endpoint: ClusterEndpoint,
+    private readonly now: () => number,
+  ) {
+    const { server, tls: tlsOptions } = endpoint;
+    let secureContext: tls.SecureContext | undefined;
+    try {
+      // Built once: every new connection of the agent reuses it instead of parsing the CA and key again.
+      secureContext = tls.createSecureContext({
+        ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}),
+        ...(tlsOptions.cert ? { cert: tlsOptions.cert, key: tlsOptions.key } : {}),
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new ClusterCallError(`cluster ${cluster}: kubeconfig certificate authority or client certificate/key could not be loaded (${code ?? 'invalid PEM'})`, undefined, 'config');
+    }
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      secureContext,
+      rejectUnauthorized: tlsOptions.rejectUnauthorized,
+      ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}),
+    });
+    this.host = server.hostname.replace(/^\[|\]$/g, '');
+    this.port = server.port ? Number(server.port) : 443;
+    this.basePath = server.pathname.replace(/\/+$/, '');
+  }
+
+  /** Bearer token header, if the kubeconfig has one. */
+  private async authorization(): Promise<string | undefined> {
+    if (this.endpoint.token !== undefined) return `Bearer ${this.endpoint.token}`;
+    const file = this.endpoint.tokenFile;
+    if (file === undefined) return undefined;
+    // Re-read like client-go, because a projected service-account token file is rotated in place (the kubeconfig
+    // text does not change, so the registry would never rebuild this client).
+    if (!this.tokenFromFile || this.now() - this.tokenFromFile.readAt >= tokenFileTtlMs) {
+      try {
+        const token = (await readFile(file, 'utf8')).trim();
+        this.tokenFromFile = { token, readAt: this.now() };
+      } catch (error) {
+        // A token read before keeps working until the API server refuses it; only a first read failing is fatal.
+        if (!this.tokenFromFile) {
+          const code = (error as NodeJS.ErrnoException).code;
+          throw new ClusterCallError(`cluster ${this.cluster}: kubeconfig tokenFile ${file} could not be read (${code ?? firstLine(error)})`, undefined, 'config');
+        }
+      }
+    }
+    return this.tokenFromFile ? `Bearer ${this.tokenFromFile.token}` : undefined;
+  }
+
+  private async open(request: KubeRequest): Promise<IncomingMessage> {
+    const { what, signal } = request;
+    const authorization = await this.authorization();
+    const body = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': eventSource };
+    if (authorization) headers.Authorization = authorization;
+    if (body) {
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(this.errorOf(what, signal.reason));
+        return;
+      }
+      const req = https.request({ agent: this.agent, host: this.host, port: this.port, method: request.method, path: `${this.basePath}${request.path}`, headers });
+      let settled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        reject(this.errorOf(what, signal.aborted ? signal.reason : error));
+      };
+      function onAbort() {
+        fail(signal.reason);
+        req.destroy();
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Nobody waits for a watch (minutes long) or a background relist: they must not keep a local process (CLI,
+      // tests, serverless-offline) alive. The agent re-refs the socket when it hands it to the next ordinary request.
+      if (request.background) req.on('socket', (socket) => socket.unref());
+      req.on('error', fail);
+      req.on('response', (res) => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        // From here on the caller reads the response; an abort still tears it down, until the response is closed.
+        signal.removeEventListener('abort', onAbort);
+        const onAbortResponse = () => res.destroy();
+        signal.addEventListener('abort', onAbortResponse, { once: true });
+        res.once('close', () => signal.removeEventListener('abort', onAbortResponse));
+        resolve(res);
+      });
+      req.end(body);
+    });
+  }
+
+  async json(request: KubeRequest): Promise<unknown> {
+    const res = await this.open(request);
+    const status = res.statusCode ?? 0;
+    const ok = status >= 200 && status < 300;
+    const text = await this.readBody(res, ok ? request.maxBytes : maxErrorBytes, request, ok);
+    if (!ok) throw this.httpError(request.what, status, text);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ClusterCallError(`${request.what}: HTTP ${status} answer is not JSON`, status, 'http');
+    }
+  }
+
+  /** The body as text, at most `maxBytes` (an error answer is cut there; a success over the bound is a failure). */
+  private async readBody(res: IncomingMessage, maxBytes: number, request: KubeRequest, mustFit: boolean): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of res) {
+        const bytes = chunk as Buffer;
+        size += bytes.length;
+        if (size > maxBytes) {
+          res.destroy();
+          if (mustFit) throw new ClusterCallError(`${request.what}: answer larger than ${maxBytes} bytes`, res.statusCode, 'http');
+          chunks.push(bytes.subarray(0, bytes.length - (size - maxBytes)));
+          break;
+        }
+        chunks.push(bytes);
+      }
+    } catch (error) {
+      if (error instanceof ClusterCallError) throw error;
+      throw this.errorOf(request.what, request.signal.aborted ? request.signal.reason : error);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async listAll(what: string, path: string, query: Record<string, string>, signal: AbortSignal, background = false): Promise<unknown[]> {
+    const pages: unknown[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = await this.json({
+        what,
+        method: 'GET',
+        path: `${path}${queryString({ ...query, limit: String(pageSize), continue: continueToken })}`,
+        maxBytes: maxListPageBytes,
+        signal,
+        background,
+      });
+      pages.push(page);
+      const next = (page as { metadata?: { continue?: unknown } } | undefined)?.metadata?.continue;
+      continueToken = typeof next === 'string' && next !== '' ? next : undefined;
+    } while (continueToken);
+    return pages;
+  }
+
+  async watch(what: string, path: string, signal: AbortSignal): Promise<WatchStream> {
+    const request: KubeRequest = { what, method: 'GET', path, maxBytes: maxObjectBytes, signal, background: true };
+    const res = await this.open(request);
+    const status = res.statusCode ?? 0;
+    if (status !== 200) throw this.httpError(what, status, await this.readBody(res, maxErrorBytes, request, false));
+    return this.watchEvents(res, request);
+  }
+
+  /**
+   * The watch body: one JSON WatchEvent per line, `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}`
+   * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes). Ends when the
+   * server ends the stream; throws when the connection breaks or a line exceeds the object bound.
+   */
+  private async *watchEvents(res: IncomingMessage, request: KubeRequest): AsyncGenerator<unknown> {
+    res.setEncoding('utf8');
+    let pending = '';
+    try {
+      for await (const chunk of res) {
+        pending += chunk as string;
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line === '') continue;
+          let event: unknown;
+          try {
+            event = JSON.parse(line);
+          } catch {
+            throw new ClusterCallError(`${request.what}: watch event is not JSON`, 200, 'http');
+          }
+          yield event;
+        }
+        if (pending.length > request.maxBytes) throw new ClusterCallError(`${request.what}: watch event larger than ${request.maxBytes} bytes`, 200, 'http');
+      }
+    } catch (error) {
+      if (error instanceof ClusterCallError) throw error;
+      throw this.errorOf(request.what, request.signal.aborted ? request.signal.reason : error);
+    } finally {
+      res.destroy();
+    }
+  }
+
+  private httpError(what: string, status: number, body: string): ClusterCallError {
+    const reason = statusMessage(body);
+    return new ClusterCallError(`${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, status, 'http');
+  }
+
+  errorOf(what: string, error: unknown): ClusterCallError {
+    if (error instanceof ClusterCallError) return error;
+    if (isAbortError(error)) return new ClusterCallError(`${what}: timed out`, undefined, 'timeout');
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const codeText = typeof code === 'string' ? code : undefined;
+    const failure = failureOfCode(codeText);
+    if (failure === 'tls') {
+      // Node's TLS messages name certificates and hosts, never keys or tokens ("unable to verify the first certificate").
+      return new ClusterCallError(`${what}: cluster ${this.cluster} TLS failed (${codeText}: ${firstLine(error)})`, undefined, 'tls');
+    }
+    return new ClusterCallError(`${what}: cluster ${this.cluster} unreachable (${codeText ?? firstLine(error)})`, undefined, 'unreachable');
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+  }
+}
+
+const gitRepositoryKind = fluxKinds.GitRepository;
+
+/**
+ * ClusterClient over node:https. GitRepositories come from a GitRepositoryIndex per namespace (or one cluster-wide),
+ * kept current by a watch; everything else is a plain request.
+ */
+export class HttpsCluster implements ClusterClient {
+  private readonly transport: HttpsTransport;
+  private readonly index: GitRepositoryIndex;
+
+  constructor(options: HttpsClusterOptions) {
+    const endpoint = readKubeconfig(options.kubeconfigYaml, { name: options.name, ...(options.context ? { context: options.context } : {}) });
+    const now = options.now ?? Date.now;
+    this.transport = new HttpsTransport(options.name, endpoint, now);
+    const indexOptions = options.index === false ? { watch: false as const } : { ...options.index };
+    this.index = new GitRepositoryIndex(this.transport, {
+      namespaces: options.namespaces,
+      now,
+      apiVersion: gitRepositoryKind.apiVersion,
+      plural: gitRepositoryKind.plural,
+      ...indexOptions,
+    });
+  }
+
+  /** All GitRepositories of the watched namespaces (or cluster-wide): from the index while its watch is live, else listed. */
+  listGitRepositories(signal: AbortSignal): Promise<GitRepositoryView[]> {
+    return this.index.all(signal);
+  }
+
+  /**
+   * The GitRepositories whose `key` (repoKey of spec.url) is one of `keys`: what a push can concern, without
+   * walking every GitRepository of the cluster. Same freshness rule as listGitRepositories.
+   */
+  gitRepositoriesFor(keys: ReadonlySet<string>, signal: AbortSignal): Promise<GitRepositoryView[]> {
+    return this.index.forKeys(keys, signal);
+  }
+
+  /** Whether the next listGitRepositories would answer from memory (every scope's watch live); for tests and diagnostics. */
+  gitRepositoryIndexIsFresh(): boolean {
+    return this.index.isFresh();
+  }
+
+  async listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]> {
+    const labelSelector = Object.entries(matchLabels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    const path = collectionPath(target.apiVersion, fluxKinds[target.kind].plural, target.namespace);
+    const pages = await this.transport.listAll(`list ${target.kind} in ${target.namespace} with ${labelSelector}`, path, labelSelector ? { labelSelector } : {}, signal);
+    return pages.flatMap((page) =>
+      ((page as { items?: Array<{ metadata?: { name?: unknown } }> } | undefined)?.items ?? [])
+        .map((item) => item.metadata?.name)
+        .filter((name): name is string => typeof name === 'string'),
+    );
+  }
+
+  async requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<{ uid?: string }> {
+    const patched = (await this.transport.json({
+      what: `patch ${target.kind} ${target.namespace}/${target.name}`,
+      method: 'PATCH',
+      path: `${collectionPath(target.apiVersion, fluxKinds[target.kind].plural, target.namespace)}/${encodeURIComponent(target.name)}`,
+      // A JSON merge patch (RFC 7386) of the one annotation, as `flux reconcile` sends it; the API server accepts it for
+      // custom resources (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/).
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { annotations: { [requestedAtAnnotation]: value } } },
+      maxBytes: maxObjectBytes,
+      signal,
+    })) as { metadata?: { uid?: unknown } } | undefined;
+    const uid = patched?.metadata?.uid;
+    return typeof uid === 'string' ? { uid } : {};
+  }
+
+  async recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void> {
+    // metav1.Time is RFC 3339 with whole seconds on the wire.
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await this.transport.json({
+      what: `record event on ${target.kind} ${target.namespace}/${target.name}`,
+      method: 'POST',
+      path: collectionPath('v1', 'events', target.namespace),
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name: target.name,
+          namespace: target.namespace,
+          ...(target.uid ? { uid: target.uid } : {}),
+        },
+        reason: event.reason,
+        // The API server caps event messages at 1 KiB.
+        message: event.message.slice(0, 1024),
+        type: 'Normal',
+        source: { component: eventSource },
+        reportingComponent: eventSource,
+        reportingInstance: eventSource,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+      maxBytes: maxObjectBytes,
+      signal,
+    });
+  }
+
+  /** Stops the watches and closes every connection. */
+  destroy(): void {
+    this.index.destroy();
+    this.transport.destroy();
+  }
+}
