@@ -45,6 +45,12 @@ const maxQuickEnds = 3;
  * that list reseeds the scope and restarts its watch from the list's resourceVersion. A silently dead connection
  * (no FIN, no RST) is trusted at most `freshMs`.
  *
+ * What "current" means here: an answer from memory includes every change the API server has sent on the watch, so it
+ * lags the API server by the watch's delivery latency (milliseconds on a healthy cluster). A GitRepository created
+ * or re-created in the same instant as the push can be missed (Flux still fetches it at its spec.interval), and the
+ * uid of an object re-created in that instant can be the old one (only the Event's involvedObject would carry it).
+ * Tests that change objects and deliver at once must wait for the watch or use a client without RBAC `watch`.
+ *
  * Before answering from memory the index lets pending I/O run once (setImmediate), so events that arrived while the
  * Lambda was frozen, and are waiting in the socket, are applied first.
  *
