@@ -11,4 +11,11 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testTimeout: 20000,
+  // Figures and the whole-run log scan (tests/support/figures.ts, log-scan-*.cjs): globalSetup names the run's
+  // directory, every test file's output is copied there, the reporter prints the figures and the scan, and
+  // globalTeardown fails the run if any captured line carries a secret the fixtures created.
+  globalSetup: '<rootDir>/tests/support/log-scan-setup.cjs',
+  globalTeardown: '<rootDir>/tests/support/log-scan-teardown.cjs',
+  setupFilesAfterEnv: ['<rootDir>/tests/support/log-scan-capture.cjs'],
+  reporters: ['default', '<rootDir>/tests/support/figures-reporter.cjs'],
 };

@@ -4,13 +4,14 @@ import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
 import type { DeliveryDedupe } from './dedupe/dedupe';
 import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
-import { rawBody, type WebhookRequest } from './http/request';
+import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, reconcileCluster } from './reconcile';
 import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
 import type { SecretStore } from './secrets/store';
+import { redactDeep } from './observability/redact';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -61,7 +62,8 @@ export async function handleDelivery(request: WebhookRequest, deps: RelayDeps): 
   return {
     statusCode: summary.status,
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ ...(summary.delivery_id ? { delivery: summary.delivery_id } : {}), ...answer }),
+    // Free text (reason, message, failed[].error) may quote a backend's error: scrubbed like the log line.
+    body: JSON.stringify({ ...(summary.delivery_id ? { delivery: summary.delivery_id } : {}), ...redactDeep(answer) }),
   };
 }
 
@@ -69,6 +71,7 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowed(request.method);
   const receiver = Object.hasOwn(deps.config.receivers, request.receiver) ? deps.config.receivers[request.receiver] : undefined;
   if (!receiver) throw new UnknownReceiver(request.receiver);
+  checkHeaderLimits(request);
   const provider = providers[receiver.provider];
   summary.provider = provider.name;
 

@@ -2,16 +2,19 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from './clock';
 import type { RelayConfig } from './config/schema';
-import type { DeliveryLog } from './delivery-log';
+import { loggableSummary, type DeliveryLog } from './delivery-log';
 import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
 import { secretsManagerBackend } from './secrets/aws-secrets-manager';
 import { SecretStore } from './secrets/store';
 
-/** The delivery summary as one Powertools JSON line; its level follows the answer (2xx info, 4xx warn, 5xx error). */
+/**
+ * The delivery summary as one Powertools JSON line; its level follows the answer (2xx info, 4xx warn, 5xx error).
+ * Every string is redacted and bounded first (lib/delivery-log.ts loggableSummary): no secret reaches a log line.
+ */
 export function powertoolsDeliveryLog(logger: Logger): DeliveryLog {
-  return (level, summary) => logger[level]('delivery', { ...summary });
+  return (level, summary) => logger[level]('delivery', { ...loggableSummary(summary) });
 }
 
 export interface RuntimeOptions {

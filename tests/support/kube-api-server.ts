@@ -25,6 +25,7 @@ import type { TLSSocket } from 'node:tls';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { generate } from 'selfsigned';
+import { registerPemBody, registerTestSecret } from './log-scan';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -945,11 +946,16 @@ export class KubeApiTestServer {
         resolve();
       });
     });
+    // For the whole-run log scan: no test output may quote the server's keys or CA (tests/support/log-scan.ts).
+    registerPemBody(ca.private, 'kube-api-server CA key');
+    registerPemBody(leaf.private, 'kube-api-server TLS key');
+    registerPemBody(ca.cert, 'kube-api-server CA certificate');
     return new KubeApiTestServer(server, ca.cert);
   }
 
   /** Register a bearer token for `user` with RBAC-like rules. */
   addServiceAccount(token: string, user: string, rules: RbacRule[]): void {
+    registerTestSecret(token, 'kube-api-server service account token');
     this.accounts.set(token, { user, rules: structuredClone(rules) });
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { KubeApiTestServer, type KubeObject, type RbacRule } from './kube-api-server';
+import { recordCapturedOutput, registerTestSecret } from './log-scan';
 import { SecretsManagerTestServer } from './secrets-manager-server';
 
 export const relayUser = 'system:serviceaccount:flux-system:flux-webhook-relay';
@@ -44,6 +45,7 @@ export function useSecretsManager(sm: SecretsManagerTestServer): void {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'INFO',
   });
+  registerTestSecret(process.env.AWS_SECRET_ACCESS_KEY!, 'relay-harness AWS secret key');
 }
 
 export function signGitHub(secret: string, body: string | Buffer): string {
@@ -115,6 +117,8 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
     return { result, lines: chunks.join('').split('\n').filter((l) => l.trim() !== '') };
   } finally {
     spies.forEach((s) => s.mockRestore());
+    // The spies kept these lines from the whole-run log scan's capture: hand them over (tests/support/log-scan.ts).
+    recordCapturedOutput(chunks.join(''));
   }
 }
 

@@ -18,6 +18,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { registerSecretString } from './log-scan';
 
 export interface SecretsManagerCall {
   target: string;
@@ -215,6 +216,7 @@ export class SecretsManagerTestServer {
    * version that had it becomes AWSPREVIOUS (and AWSPREVIOUS leaves the version before), as Secrets Manager does.
    */
   private addVersion(secret: StoredSecret, secretString: string, stages: string[], versionId: string): SecretVersion {
+    registerSecretString(secretString, `secrets-manager-server ${secret.name}`);
     if (stages.includes('AWSCURRENT')) {
       const current = secret.versions.find((v) => v.stages.includes('AWSCURRENT'));
       if (current) {
