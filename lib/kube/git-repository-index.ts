@@ -84,7 +84,8 @@ export class GitRepositoryIndex {
   async all(signal: AbortSignal): Promise<GitRepositoryView[]> {
     await this.settlePendingEvents();
     const perScope = await Promise.all(this.scopes.map((scope) => scope.views(signal)));
-    return perScope.length === 1 ? (perScope[0] as GitRepositoryView[]) : perScope.flat();
+    // A new array every time: the caller may sort or filter it in place without touching the index's snapshot.
+    return perScope.flat();
   }
 
   /** The GitRepositories whose key is one of `keys`, looked up by key when the scope answers from memory. */
