@@ -6,6 +6,7 @@ import { loggableSummary, type DeliveryLog } from './delivery-log';
 import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
+import { retryQueueFromEnv } from './retry/sqs';
 import { secretsManagerBackend } from './secrets/aws-secrets-manager';
 import { SecretStore } from './secrets/store';
 
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   warn?: DedupeWarn;
   /** Replay protection's table; default `process.env.RELAY_DEDUPE_TABLE`. */
   dedupeTable?: string;
+  /** The SQS retry queue's URL; default RELAY_RETRY_QUEUE_URL. Without one, failures are answered 502 (no queue). */
+  retryQueueUrl?: string;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     clock,
     log: options.log,
     ...dedupeOf(options),
+    ...retryOf(options),
   };
 }
 
@@ -73,4 +77,10 @@ function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
     warn: options.warn ?? ((message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields)),
   });
   return dedupe ? { dedupe } : {};
+}
+
+/** Durable retry when a queue is configured; its SQS client is created on the first failure to queue (lib/retry/sqs.ts). */
+function retryOf(options: RuntimeOptions): Pick<RelayDeps, 'retry'> {
+  const retry = retryQueueFromEnv(options.retryQueueUrl ?? process.env.RELAY_RETRY_QUEUE_URL);
+  return retry ? { retry } : {};
 }

@@ -35,6 +35,8 @@ const syncActions = ['create', 'update', 'reenable', 'delete'];
 const unknownProvider = 'none';
 /** osls's logical ids of the functions and the relay's log group. */
 const relayFunction = 'RelayLambdaFunction';
+const retryFunction = 'RetryLambdaFunction';
+const deadLetterQueue = 'RetryDeadLetterQueue';
 const syncFunction = 'SyncLambdaFunction';
 const relayLogGroup = 'RelayLogGroup';
 
@@ -144,6 +146,29 @@ function alarms(config, context) {
           label: 'signature rejections',
         }),
       },
+    }),
+    RetryDeadLettersAlarm: alarm(context, {
+      name: 'retry-dead-letters',
+      description:
+        'The retry dead-letter queue holds at least one cluster job: a patch the relay queued could not be applied within its retries, failed for good (403, 404, a receiver or cluster no longer configured) or was not a job. The retry function\'s log line (message "retry", outcome dead_letter) and the message\'s `reason` attribute say why. Fix the cause, then redrive: aws sqs start-message-move-task --source-arn <RetryDeadLetterQueueArn output>.',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      // The queue's own AWS/SQS metric (published every minute while the queue holds messages): Maximum over the
+      // period, so one message left for a moment still counts.
+      metric: {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: period,
+      },
+    }),
+    RetryErrorsAlarm: alarm(context, {
+      name: 'retry-errors',
+      description: 'The retry function failed as a whole (unhandled error, timeout or a configuration that does not load): its batch comes back after the queue\'s visibility timeout. Its log group has the error.',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      metric: lambdaMetric(retryFunction, 'Errors'),
     }),
   };
   if (syncDeployed(config)) {

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab, the CloudWatch dashboard's
- * name (`DashboardName`, monitoring.cjs), and, when the sync is deployed, its function name (`SyncFunctionName`, for
+ * name (`DashboardName`, monitoring.cjs), the retry dead-letter queue's URL and ARN (retry.cjs), and, when the sync is deployed, its function name (`SyncFunctionName`, for
  * `aws lambda invoke` and its logs):
  *
  *   resources:
@@ -37,6 +37,9 @@ function stackOutputs(config) {
   const outputs = webhookUrlOutputs(config);
   // Ref of an AWS::CloudWatch::Dashboard is its name.
   outputs.DashboardName = { Description: 'Name of the CloudWatch dashboard (deliveries, rejections, patches, duration, sync)', Value: { Ref: 'RelayDashboard' } };
+  // Ref of an AWS::SQS::Queue is its URL; the ARN is what `aws sqs start-message-move-task --source-arn` redrives.
+  outputs.RetryDeadLetterQueueUrl = { Description: 'URL of the retry dead-letter queue (cluster jobs that could not be applied)', Value: { Ref: 'RetryDeadLetterQueue' } };
+  outputs.RetryDeadLetterQueueArn = { Description: 'ARN of the retry dead-letter queue, for a redrive (aws sqs start-message-move-task --source-arn)', Value: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] } };
   if (syncDeployed(config)) {
     outputs.SyncFunctionName = { Description: 'Name of the scheduled webhook sync function', Value: { Ref: 'SyncLambdaFunction' } };
   }

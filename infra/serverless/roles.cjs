@@ -6,9 +6,13 @@
  *     Resources: ${file(./infra/serverless/roles.cjs):roles}
  *   functions.<fn>.role: <Fn>Role
  *
- * Each role may be assumed by Lambda only and allows exactly two things: writing to its own function's log group
- * (osls's `<Fn>LogGroup`; no CreateLogGroup, the stack creates it) and `secretsmanager:GetSecretValue` on the secrets
- * that function reads (secret-arns.cjs decides which and builds the ARNs; never a `*`). `SyncRole` exists only when
+ * Each role may be assumed by Lambda only and allows: writing to its own function's log group (osls's
+ * `<Fn>LogGroup`; no CreateLogGroup, the stack creates it), `secretsmanager:GetSecretValue` on the secrets that
+ * function reads (secret-arns.cjs decides which and builds the ARNs; never a `*`), and the SQS actions of the durable
+ * retry (retry.cjs) on the two queues by ARN: the relay sends to the retry queue; `RetryRole` has what Lambda's SQS
+ * event source needs on it (ReceiveMessage, DeleteMessage, GetQueueAttributes: "Execution role permissions", Lambda
+ * developer guide, services-sqs-configure) plus ChangeMessageVisibility (backoff) and SendMessage (a narrowed copy),
+ * and SendMessage on the dead-letter queue (jobs that failed for good), nothing else. `SyncRole` exists only when
  * the sync function does (relay-config.cjs's syncDeployed). With `--param vpcSubnetIds=... --param
  * vpcSecurityGroupIds=...` (vpc.cjs) each role also gets the network interface permissions Lambda needs to attach the
  * function to the VPC: the one statement with `Resource: '*'`, by AWS's design (vpc.cjs says why). Without the VPC
@@ -24,6 +28,24 @@ const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
 const roleLogicalId = (fn) => `${normalized(fn)}Role`;
 const logGroupLogicalId = (fn) => `${normalized(fn)}LogGroup`;
 
+const queueArn = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/** The SQS statements of each function's role (none for the sync). */
+function sqsStatements(fn) {
+  if (fn === 'relay') return [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('RetryQueue') }];
+  if (fn === 'retry') {
+    return [
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        Resource: queueArn('RetryQueue'),
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('RetryDeadLetterQueue') },
+    ];
+  }
+  return [];
+}
+
 function functionRole(fn, secretResources, { vpc = false } = {}) {
   const statements = [
     {
@@ -36,6 +58,7 @@ function functionRole(fn, secretResources, { vpc = false } = {}) {
   ];
   // An empty Resource list is invalid IAM; it happens only offline, when every secret is an env:/file: reference.
   if (secretResources.length > 0) statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
+  statements.push(...sqsStatements(fn));
   if (vpc) statements.push(eniStatement());
   return {
     Type: 'AWS::IAM::Role',
@@ -50,12 +73,15 @@ function functionRole(fn, secretResources, { vpc = false } = {}) {
 }
 
 /**
- * The role resources for a parsed configuration: `RelayRole`, and `SyncRole` when the sync is deployed; `vpc` when
- * the functions run in a VPC.
+ * The role resources for a parsed configuration: `RelayRole`, `RetryRole`, and `SyncRole` when the sync is deployed;
+ * `vpc` when the functions run in a VPC.
  */
 function functionRoles(config, { local = false, vpc = false } = {}) {
   const secrets = functionSecretResources(config, { local });
-  const roles = { [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc }) };
+  const roles = {
+    [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc }),
+    [roleLogicalId('retry')]: functionRole('retry', secrets.retry, { vpc }),
+  };
   if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync, { vpc });
   return roles;
 }

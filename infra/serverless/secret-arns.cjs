@@ -4,6 +4,7 @@
  * reads which secret. infra/serverless/roles.cjs puts each function's list into that function's own role.
  *
  * - relay: each cluster's `kubeconfig` and each receiver's `secret` (lib/relay.ts reads any of them per delivery).
+ * - retry (lib/retry/worker.ts): each cluster's `kubeconfig` only; it patches, it never authenticates a delivery.
  * - sync (lib/sync/run.ts): each registration's `token` and its receiver's `secret` (the hooks carry it), plus the
  *   kubeconfigs of the clusters it lists GitRepositories on: for a registration that discovers (`discover`, the default,
  *   and no `organizations`, which replace discovery), its receiver's `clusters` (default all). lib/sync/desired.ts.
@@ -64,7 +65,8 @@ function toResources(byRef, refs) {
 function functionSecretRefs(config) {
   const clusters = Object.keys(config.clusters);
   const relay = [...clusters.map((c) => config.clusters[c].kubeconfig), ...Object.values(config.receivers).map((r) => r.secret)];
-  if (!syncDeployed(config)) return { relay, sync: [] };
+  const retry = clusters.map((c) => config.clusters[c].kubeconfig);
+  if (!syncDeployed(config)) return { relay, retry, sync: [] };
   const registrations = Object.values(config.sync.registrations);
   const listed = new Set(
     registrations.filter((r) => r.discover && !r.organizations).flatMap((r) => config.receivers[r.receiver].clusters ?? clusters),
@@ -75,7 +77,7 @@ function functionSecretRefs(config) {
     ...Object.entries(config.receivers).filter(([name]) => receivers.has(name)).map(([, r]) => r.secret),
     ...registrations.map((r) => r.token),
   ];
-  return { relay, sync };
+  return { relay, retry, sync };
 }
 
 /** Every secret the configuration names, as Resource values (a parsed lib/config/schema.ts RelayConfig). */
@@ -83,11 +85,11 @@ function secretArnResources(config, { local = false } = {}) {
   return toResources(resourceByRef(config, local), secretRefs(config).map(({ ref }) => ref));
 }
 
-/** `{ relay, sync }`: each function's Resource list (sync's is empty when the sync is not deployed). */
+/** `{ relay, retry, sync }`: each function's Resource list (sync's is empty when the sync is not deployed). */
 function functionSecretResources(config, { local = false } = {}) {
   const byRef = resourceByRef(config, local);
   const refs = functionSecretRefs(config);
-  return { relay: toResources(byRef, refs.relay), sync: toResources(byRef, refs.sync) };
+  return { relay: toResources(byRef, refs.relay), retry: toResources(byRef, refs.retry), sync: toResources(byRef, refs.sync) };
 }
 
 module.exports = { secretArnResources, functionSecretResources, functionSecretRefs };

@@ -1,4 +1,5 @@
 import type { DeliverySummary } from '../delivery-log';
+import type { RetryRecordSummary } from '../retry/worker';
 import type { SyncReport } from '../sync/run';
 
 /** CloudWatch namespace of every metric the relay and the sync publish (serverless.yml's alarms read these). */
@@ -47,6 +48,28 @@ export function syncMetrics(report: SyncReport): MetricBatch[] {
   }
   for (const [provider, count] of failures) batches.push({ dimensions: { provider }, metrics: [{ name: 'SyncFailures', unit: 'Count', value: count }] });
   return batches;
+}
+
+/**
+ * The metrics of one retry batch, with no dimension but Powertools' `service`: RetryAttempts (records run),
+ * RetryApplied (jobs fully applied), RetryExhausted (dead-lettered because their attempts ran out) and
+ * RetryDeadLettered (dead-lettered for any reason: exhausted, failed for good, not a job). The receiver and cluster
+ * stay in the log line.
+ */
+export function retryMetrics(records: readonly RetryRecordSummary[]): MetricBatch[] {
+  if (records.length === 0) return [];
+  const count = (p: (r: RetryRecordSummary) => boolean) => records.filter(p).length;
+  return [
+    {
+      dimensions: {},
+      metrics: [
+        { name: 'RetryAttempts', unit: 'Count', value: records.length },
+        { name: 'RetryApplied', unit: 'Count', value: count((r) => r.outcome === 'applied') },
+        { name: 'RetryExhausted', unit: 'Count', value: count((r) => r.outcome === 'dead_letter' && r.exhausted === true) },
+        { name: 'RetryDeadLettered', unit: 'Count', value: count((r) => r.outcome === 'dead_letter') },
+      ],
+    },
+  ];
 }
 
 /** What `publishMetrics` needs of Powertools Metrics (kept narrow so the core does not load Powertools). */

@@ -62,7 +62,10 @@ describe('vpc', () => {
     const config = parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\n', 'x.yaml');
     const statements = (roles: ReturnType<typeof functionRoles>) => Object.values(roles).flatMap((r) => r.Properties.Policies[0]!.PolicyDocument.Statement);
     expect(statements(functionRoles(config)).filter((s) => s.Resource === '*')).toEqual([]);
-    expect(statements(functionRoles(config, { vpc: true })).filter((s) => s.Resource === '*')).toEqual([eniStatement()]);
+    // One per role (relay and retry here; no sync without registrations).
+    const vpcRoles = functionRoles(config, { vpc: true });
+    expect(Object.keys(vpcRoles)).toEqual(['RelayRole', 'RetryRole']);
+    expect(statements(vpcRoles).filter((s) => s.Resource === '*')).toEqual([eniStatement(), eniStatement()]);
   });
 });
 
@@ -123,6 +126,8 @@ sync:
       'svc-prod-relay-errors',
       'svc-prod-relay-failed-deliveries',
       'svc-prod-signature-rejections',
+      'svc-prod-retry-dead-letters',
+      'svc-prod-retry-errors',
       'svc-prod-sync-failures',
       'svc-prod-sync-errors',
     ]);

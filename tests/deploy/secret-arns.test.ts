@@ -88,6 +88,10 @@ sync:
     expect(functionSecretResources(withSync).relay).toEqual([sub('kube/a'), arn, sub('kube/c'), sub('hooks'), sub('hooks-unused')]);
   });
 
+  test('the retry function reads the kubeconfigs only', () => {
+    expect(functionSecretResources(withSync).retry).toEqual([sub('kube/a'), arn, sub('kube/c')]);
+  });
+
   test("the sync reads the kubeconfigs it discovers on, its receivers' secrets and its tokens", () => {
     expect(functionSecretResources(withSync).sync).toEqual([sub('kube/a'), arn, sub('hooks'), sub('tokens/github'), sub('tokens')]);
   });
@@ -96,14 +100,14 @@ sync:
     for (const config of [deployable, parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\nsync: { registrations: {} }\n', 'x.yaml')]) {
       expect(syncDeployed(config)).toBe(false);
       expect(functionSecretResources(config).sync).toEqual([]);
-      expect(Object.keys(functionRoles(config))).toEqual(['RelayRole']);
+      expect(Object.keys(functionRoles(config))).toEqual(['RelayRole', 'RetryRole']);
       expect(syncSchedule(config)).toBeNull();
       expect(stackOutputs(config)).not.toHaveProperty('SyncFunctionName');
     }
   });
 
   test('with registrations: two roles, the schedule from the configuration, the function name output', () => {
-    expect(Object.keys(functionRoles(withSync))).toEqual(['RelayRole', 'SyncRole']);
+    expect(Object.keys(functionRoles(withSync))).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
     expect(JSON.stringify(functionRoles(withSync))).not.toMatch(/secret:[^"]*\*/);
     expect(syncSchedule(withSync)).toBe('rate(5 minutes)');
     expect(stackOutputs(withSync).SyncFunctionName?.Value).toEqual({ Ref: 'SyncLambdaFunction' });
@@ -125,7 +129,10 @@ sync:
     expect(() => functionSecretResources(config)).toThrow('sync.registrations.g.token: env:T is a local-only secret reference');
     const roles = functionRoles(config, { local: true });
     for (const role of Object.values(roles)) {
-      expect(role.Properties.Policies[0]!.PolicyDocument.Statement.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+      // Logs, and the retry queues' SQS actions (relay and retry): no secret statement at all.
+      const statements = role.Properties.Policies[0]!.PolicyDocument.Statement;
+      expect(statements[0]!.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(statements.slice(1).flatMap((s) => [s.Action].flat()).every((a) => a.startsWith('sqs:'))).toBe(true);
     }
   });
 });

@@ -88,6 +88,7 @@ const actions = (s: Statement) => [s.Action].flat();
 const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
 const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
+const isSqsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('sqs:'));
 
 /**
  * The statement a VPC function's role needs for Lambda to manage its network interfaces: the actions the Lambda
@@ -146,8 +147,10 @@ beforeAll(async () => {
   paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
-test.each(['relay', 'sync'])('the %s artifact holds only its bundle, source map and the configuration', (fn) => {
-  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([`dist/${fn}/index.js`, `dist/${fn}/index.js.map`, `dist/${fn}/relay.config.yaml`]);
+test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, source map and the configuration', (fn) => {
+  // The retry function reads the relay's copy of the configuration (serverless.yml: RELAY_CONFIG), packaged with it.
+  const configFile = fn === 'retry' ? 'dist/relay/relay.config.yaml' : `dist/${fn}/relay.config.yaml`;
+  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, `dist/${fn}/index.js`, `dist/${fn}/index.js.map`].sort());
   expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
 });
 
@@ -176,6 +179,7 @@ test('the function: prebuilt handler, nodejs22.x on arm64, 512 MB, 10 s, its env
     RELAY_CONFIG: 'dist/relay/relay.config.yaml',
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay',
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+    RELAY_RETRY_QUEUE_URL: { Ref: 'RetryQueue' },
   });
 });
 
@@ -194,7 +198,7 @@ test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, t
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   });
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
-  expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['RelayLambdaFunction', 'SyncLambdaFunction']);
+  expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['RelayLambdaFunction', 'RetryLambdaFunction', 'SyncLambdaFunction']);
 });
 
 test("one EventBridge rule runs the sync at the configuration's sync.schedule", () => {
@@ -214,6 +218,7 @@ test('each function has its log group, keeping logs 30 days by default', () => {
   for (const from of [template, paramTemplate]) {
     expect(Object.fromEntries(ofType('AWS::Logs::LogGroup', from).map(([id, r]) => [id, r.Properties]))).toEqual({
       RelayLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-relay', RetentionInDays: 30 },
+      RetryLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-retry', RetentionInDays: 30 },
       SyncLogGroup: { LogGroupName: '/aws/lambda/flux-webhook-relay-dev-sync', RetentionInDays: 30 },
     });
   }
@@ -230,8 +235,8 @@ describe('IAM: one role per function', () => {
   const kubeconfigs = (names: string[]) => names.map((name) => config.clusters[name]!.kubeconfig);
 
   test('two roles, no shared osls role, each assumable by Lambda only, each function on its own', () => {
-    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['RelayRole', 'SyncRole']);
-    for (const fn of ['relay', 'sync']) {
+    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
+    for (const fn of ['relay', 'retry', 'sync']) {
       expect(roleOf(fn).Properties.AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -279,6 +284,7 @@ describe('IAM: one role per function', () => {
           expect(statement.Effect).toBe('Allow');
           if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
           else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
+          else if (isSqsStatement(statement)) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'] });
           else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
           // The ENI statement is the only one whose Resource is `*` (the logs statement's `:*` is the group's streams).
           if (!actions(statement).some((a) => a.startsWith('ec2:'))) expect([statement.Resource].flat()).not.toContain('*');
@@ -288,9 +294,9 @@ describe('IAM: one role per function', () => {
   });
 
   test("each role writes only to its own function's log group", () => {
-    for (const fn of ['relay', 'sync']) {
+    for (const fn of ['relay', 'retry', 'sync']) {
       const logGroup = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LogGroup`;
-      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s));
+      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s) && !isSqsStatement(s));
       expect(logs).toEqual([
         {
           Effect: 'Allow',
@@ -327,12 +333,12 @@ describe('VPC', () => {
   });
 
   test('with vpcSubnetIds and vpcSecurityGroupIds both functions get them and each role exactly the ENI statement more', () => {
-    for (const id of ['Relay', 'Sync']) {
+    for (const id of ['Relay', 'Retry', 'Sync']) {
       expect(paramTemplate.Resources[`${id}LambdaFunction`]?.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-1', 'subnet-2'], SecurityGroupIds: ['sg-1'] });
       expect(statementsOf(paramTemplate.Resources[`${id}Role`]!)).toEqual([...statementsOf(template.Resources[`${id}Role`]!), eniStatement]);
     }
     // Still no shared osls role (osls would give one AWSLambdaVPCAccessExecutionRole, with logs:* on every group).
-    expect(ofType('AWS::IAM::Role', paramTemplate).map(([id]) => id).sort()).toEqual(['RelayRole', 'SyncRole']);
+    expect(ofType('AWS::IAM::Role', paramTemplate).map(([id]) => id).sort()).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
     for (const [, role] of ofType('AWS::IAM::Role', paramTemplate)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
@@ -360,9 +366,9 @@ function summedMetrics(alarm: Resource): Array<{ namespace: string; name: string
 describe('alarms', () => {
   const relayProviders = () => [...new Set(Object.values(config.receivers).map((r) => r.provider))];
   const syncProviders = () => [...new Set(Object.values(config.sync!.registrations).map((r) => r.provider))];
-  const alarmIds = ['RelayErrorsAlarm', 'RelayFailedDeliveriesAlarm', 'SignatureRejectionsAlarm', 'SyncFailuresAlarm', 'SyncErrorsAlarm'];
+  const alarmIds = ['RelayErrorsAlarm', 'RelayFailedDeliveriesAlarm', 'SignatureRejectionsAlarm', 'RetryDeadLettersAlarm', 'RetryErrorsAlarm', 'SyncFailuresAlarm', 'SyncErrorsAlarm'];
 
-  test('five alarms named after service and stage, one 5-minute period, missing data not breaching, no actions by default', () => {
+  test('seven alarms named after service and stage, one 5-minute period, missing data not breaching, no actions by default', () => {
     expect(ofType('AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...alarmIds].sort());
     expect(relayProviders()).toEqual(['github', 'gitlab']);
     for (const id of alarmIds) {
@@ -377,6 +383,7 @@ describe('alarms', () => {
 
   test.each([
     ['RelayErrorsAlarm', 'RelayLambdaFunction'],
+    ['RetryErrorsAlarm', 'RetryLambdaFunction'],
     ['SyncErrorsAlarm', 'SyncLambdaFunction'],
   ])("%s: the function's own AWS/Lambda Errors, summed over 5 minutes, > 0", (id, fn) => {
     expect(template.Resources[id]?.Properties).toMatchObject({
@@ -609,22 +616,112 @@ test('outputs: the API base URL, each receiver webhook URL, the dashboard and th
 test('without sync registrations there is no sync function, role, alarm, graph or output (resolved with osls print)', () => {
   expect(printedWithoutSync).toMatchObject({ status: 0 });
   const resolved = JSON.parse(printedWithoutSync.output.slice(printedWithoutSync.output.indexOf('{')));
-  expect(Object.keys(resolved.functions)).toEqual(['relay']);
+  expect(Object.keys(resolved.functions)).toEqual(['relay', 'retry']);
   expect(Object.keys(resolved.resources.Resources)).toEqual([
     'RelayRole',
+    'RetryRole',
+    'RetryDeadLetterQueue',
+    'RetryQueue',
     'RelayErrorsAlarm',
     'RelayFailedDeliveriesAlarm',
     'SignatureRejectionsAlarm',
+    'RetryDeadLettersAlarm',
+    'RetryErrorsAlarm',
     'PatchedNothingQuery',
     'FailedTargetsQuery',
     'RejectionsByReasonQuery',
     'SlowestDeliveriesQuery',
     'RelayDashboard',
   ]);
-  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub', 'DashboardName']);
+  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub', 'DashboardName', 'RetryDeadLetterQueueUrl', 'RetryDeadLetterQueueArn']);
   // Its one provider is all the alarms and graphs read.
   expect(summedMetrics(resolved.resources.Resources.RelayFailedDeliveriesAlarm).map((m) => m.dimensions.provider)).toEqual(['github']);
   expect(dashboardOf(resolved.resources).text).not.toContain('Sync');
+});
+
+describe('durable retry (infra/serverless/retry.cjs)', () => {
+  const queue = () => template.Resources.RetryQueue!;
+  const dlq = () => template.Resources.RetryDeadLetterQueue!;
+
+  test('the retry queue: SSE, redrive to the DLQ after 8 receives, visibility six times the function timeout', () => {
+    expect(queue().Type).toBe('AWS::SQS::Queue');
+    expect(queue().Properties).toEqual({
+      VisibilityTimeout: 180,
+      MessageRetentionPeriod: 345_600,
+      MaximumMessageSize: 262_144,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] }, maxReceiveCount: 8 },
+    });
+    expect(queue().Properties.VisibilityTimeout).toBe(6 * template.Resources.RetryLambdaFunction!.Properties.Timeout);
+  });
+
+  test('the dead-letter queue keeps messages 14 days, encrypted; its URL and ARN are outputs', () => {
+    expect(dlq()).toEqual({ Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true } });
+    expect(template.Outputs.RetryDeadLetterQueueUrl?.Value).toEqual({ Ref: 'RetryDeadLetterQueue' });
+    expect(template.Outputs.RetryDeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] });
+  });
+
+  test('the retry function: nodejs22.x arm64, 30 s, its role, the relay configuration, both queues and the receive count', () => {
+    const fn = template.Resources.RetryLambdaFunction!;
+    expect(fn.Properties).toMatchObject({ Handler: 'dist/retry/index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Role: { 'Fn::GetAtt': ['RetryRole', 'Arn'] } });
+    expect(fn.Properties.Environment.Variables).toEqual({
+      RELAY_CONFIG: 'dist/relay/relay.config.yaml',
+      RELAY_RETRY_QUEUE_URL: { Ref: 'RetryQueue' },
+      RELAY_RETRY_DLQ_URL: { Ref: 'RetryDeadLetterQueue' },
+      RELAY_RETRY_MAX_RECEIVE_COUNT: String(queue().Properties.RedrivePolicy.maxReceiveCount),
+      POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay-retry',
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+    });
+  });
+
+  test('one SQS event source mapping: the retry queue to the retry function, batches of 5, partial batch responses', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]![1].Properties).toEqual({
+      BatchSize: 5,
+      EventSourceArn: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['RetryLambdaFunction', 'Arn'] },
+      Enabled: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Created after the role that lets Lambda poll the queue.
+    expect([mappings[0]![1].DependsOn].flat()).toContain('RetryRole');
+  });
+
+  test('least privilege: the relay may only send to the retry queue; the retry role has exactly its queue actions and the kubeconfigs', () => {
+    const sqsOf = (role: string) => statementsOf(template.Resources[role]!).filter(isSqsStatement);
+    expect(sqsOf('RelayRole')).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] } }]);
+    expect(sqsOf('RetryRole')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        Resource: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] } },
+    ]);
+    expect(sqsOf('SyncRole')).toEqual([]);
+    // It patches clusters; it never reads a webhook secret or a sync token.
+    const secrets = statementsOf(template.Resources.RetryRole!).filter(isSecretStatement);
+    expect(secrets).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: expectedResources(Object.values(config.clusters).map((c) => c.kubeconfig)) }]);
+  });
+
+  test('the DLQ alarm: its ApproximateNumberOfMessagesVisible > 0, to the alarm topic when given', () => {
+    for (const from of [template, paramTemplate]) {
+      expect(from.Resources.RetryDeadLettersAlarm!.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    expect(template.Resources.RetryDeadLettersAlarm!.Properties.AlarmActions).toBeUndefined();
+    expect(paramTemplate.Resources.RetryDeadLettersAlarm!.Properties).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn] });
+  });
 });
 
 describe('refused for a deploy package', () => {

@@ -1,0 +1,57 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { loadConfig } from '../lib/config/load';
+import { metricsNamespace, publishMetrics, retryMetrics } from '../lib/observability/metrics';
+import { LazySqs, SqsQueue } from '../lib/retry/sqs';
+import { processRetryBatch, type RetryWorkerDeps } from '../lib/retry/worker';
+import { createRelayDeps } from '../lib/runtime';
+
+const logger = new Logger({ serviceName: 'flux-webhook-relay-retry' });
+const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay-retry' });
+// Cold start: a bad configuration or environment fails the init phase; Lambda then fails the batch and SQS's
+// redrive policy eventually dead-letters its records, so nothing is lost while the deploy is fixed.
+const config = loadConfig();
+// The same secret cache and cluster clients as the relay: the kubeconfigs are read and the clients built the same way.
+const relay = createRelayDeps({ config, log: () => undefined });
+const sqs = new LazySqs();
+const retryQueue = new SqsQueue(requiredEnv('RELAY_RETRY_QUEUE_URL'), sqs);
+const deadLetterQueue = new SqsQueue(requiredEnv('RELAY_RETRY_DLQ_URL'), sqs);
+const deps: RetryWorkerDeps = {
+  config,
+  clusters: relay.clusters,
+  clock: relay.clock,
+  // serverless.yml sets it from the same value as the queue's redrive policy.
+  maxReceiveCount: positiveInteger('RELAY_RETRY_MAX_RECEIVE_COUNT'),
+  queue: {
+    requeue: (messages) => retryQueue.send(messages),
+    deadLetter: (messages) => deadLetterQueue.send(messages),
+    changeVisibility: (handle, seconds) => retryQueue.changeVisibility(handle, seconds),
+  },
+  log: (level, summary) => logger[level]('retry', { ...summary }),
+};
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    logger.error('missing environment', { variable: name });
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string): number {
+  const value = requiredEnv(name);
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name}=${value} is not a positive whole number`);
+  return Number(value);
+}
+
+/**
+ * SQS event source (batch, ReportBatchItemFailures) → lib/retry/worker.ts. One log line per record, one metrics
+ * document per batch. Nothing else happens here.
+ */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const { response, records } = await processRetryBatch(event, deps);
+  publishMetrics(metrics, retryMetrics(records));
+  return response;
+}

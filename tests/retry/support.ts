@@ -1,0 +1,78 @@
+/** Shared by the retry tests: the loopback queues, and the relay and retry functions loaded as a cold start would. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Clock } from '../../lib/clock';
+import type { Handler } from '../support/relay-harness';
+import type { SqsTestServer } from '../support/sqs-server';
+
+export const maxReceiveCount = 8;
+
+export interface RetryQueues {
+  queue: { name: string; url: string; arn: string };
+  dlq: { name: string; url: string; arn: string };
+}
+
+/** The stack's two queues (serverless.yml): the retry queue, 180 s visibility, redriving to the DLQ after 8 receives. */
+export function createRetryQueues(sqs: SqsTestServer): RetryQueues {
+  const dlq = { name: 'relay-retry-dlq', ...sqs.createQueue('relay-retry-dlq', { messageRetentionPeriod: 1_209_600 }) };
+  const queue = { name: 'relay-retry', ...sqs.createQueue('relay-retry', { visibilityTimeout: 180, redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount } }) };
+  return { queue, dlq };
+}
+
+/** Points the real SQS client at the loopback server and names the queues, as serverless.yml does on Lambda. */
+export function useSqs(sqs: SqsTestServer, queues: RetryQueues): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    RELAY_RETRY_QUEUE_URL: queues.queue.url,
+    RELAY_RETRY_DLQ_URL: queues.dlq.url,
+    RELAY_RETRY_MAX_RECEIVE_COUNT: String(maxReceiveCount),
+  });
+}
+
+function writeConfig(configYaml: string): void {
+  const path = join(mkdtempSync(join(tmpdir(), 'relay-config-')), 'relay.config.yaml');
+  writeFileSync(path, configYaml);
+  process.env.RELAY_CONFIG = path;
+}
+
+/**
+ * Loads functions/relay.ts afresh with its clock injected: lib/clock's `systemClock`, which createRelayDeps uses by
+ * default, is replaced for this module registry only. The delivery's `duration_ms` and `requestedAt` then come from
+ * `clock`.
+ */
+export function loadRelayHandlerWithClock(configYaml: string, clock: Clock): Handler {
+  writeConfig(configYaml);
+  let handler: Handler | undefined;
+  jest.isolateModules(() => {
+    jest.doMock('../../lib/clock', () => ({ ...jest.requireActual<typeof import('../../lib/clock')>('../../lib/clock'), systemClock: clock }));
+    handler = (require('../../functions/relay') as { handler: Handler }).handler;
+  });
+  return handler!;
+}
+
+export type RetryHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+/** Loads functions/retry.ts afresh (configuration and environment read at module load, as a cold start). */
+export function loadRetryHandler(configYaml: string): RetryHandler {
+  writeConfig(configYaml);
+  let handler: RetryHandler | undefined;
+  jest.isolateModules(() => {
+    handler = (require('../../functions/retry') as { handler: RetryHandler }).handler;
+  });
+  return handler!;
+}
+
+/** Parsed JSON log lines with `message` equal to `message`. */
+export function logLines(lines: string[], message: string): Array<Record<string, unknown>> {
+  return lines
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l): l is Record<string, unknown> => l?.message === message);
+}
