@@ -1,4 +1,4 @@
-import { withTimeout } from './abort';
+import { isAbortError, untilAborted, withTimeout } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
@@ -201,22 +201,23 @@ async function reconcileTargets(push: PushEvent | undefined, receiverName: strin
     ...(push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
     ...(summary.delivery_id ? { deliveryId: summary.delivery_id } : {}),
   });
-  const outcomes = await withTimeout(limits.deliveryBudgetMs, undefined, (budget) =>
-    Promise.all(jobs.map((job) => withTimeout(limits.clusterTimeoutMs, budget, (signal) => reconcileCluster(job, receiver, deps, signal)))),
-  );
-
-  const failed = outcomes.flatMap((o) => o.failed);
-  const retryJobs = deps.retry ? jobs.flatMap((job, i) => retryJobOf(job, outcomes[i]!)) : [];
-  const queuedTargets = new Set<string>();
-  let queueError: string | undefined;
-  if (deps.retry && retryJobs.length > 0) {
-    try {
-      await deps.retry.enqueue(retryJobs);
-      for (const f of failed) if (f.retryable) queuedTargets.add(f.target);
-    } catch (error) {
-      queueError = describeError(error);
+  // One budget for patching and queueing what failed: the provider's answer must not wait past it.
+  const { outcomes, queuedTargets, queueError } = await withTimeout(limits.deliveryBudgetMs, undefined, async (budget) => {
+    const outcomes = await Promise.all(jobs.map((job) => withTimeout(limits.clusterTimeoutMs, budget, (signal) => reconcileCluster(job, receiver, deps, signal))));
+    const retryJobs = deps.retry ? jobs.flatMap((job, i) => retryJobOf(job, outcomes[i]!)) : [];
+    const queuedTargets = new Set<string>();
+    let queueError: string | undefined;
+    if (deps.retry && retryJobs.length > 0) {
+      try {
+        await untilAborted(deps.retry.enqueue(retryJobs, budget), budget);
+        for (const o of outcomes) for (const f of o.failed) if (f.retryable) queuedTargets.add(f.target);
+      } catch (error) {
+        queueError = isAbortError(error) ? 'the delivery budget ran out' : describeError(error);
+      }
     }
-  }
+    return { outcomes, queuedTargets, queueError };
+  });
+  const failed = outcomes.flatMap((o) => o.failed);
   return {
     requestedAt,
     matched: outcomes.flatMap((o) => o.matched).sort(),

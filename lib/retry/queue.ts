@@ -6,6 +6,9 @@ import type { ClusterJob } from '../reconcile';
  * and most providers never retry a failed delivery by themselves.
  */
 export interface RetryQueue {
-  /** Resolves once every job is durably queued; rejects if any could not be (the delivery then answers 502). */
-  enqueue(jobs: readonly ClusterJob[]): Promise<void>;
+  /**
+   * Resolves once every job is durably queued; rejects if any could not be (the delivery then answers 502), or when
+   * `signal` aborts: the delivery's budget bounds the queueing too, so the provider still gets an answer in time.
+   */
+  enqueue(jobs: readonly ClusterJob[], signal?: AbortSignal): Promise<void>;
 }

@@ -94,7 +94,7 @@ export class SqsQueue {
    * even when the call returns an HTTP status code of 200", SQS API reference): entries that failed on SQS's side
    * (`SenderFault: false`) are sent once more; whatever still failed makes this reject, naming the entries' codes.
    */
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+  async send(messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     if (messages.length === 0) return;
     const { sdk, client } = await this.sqs.get();
     await Promise.all(
@@ -111,6 +111,7 @@ export class SqsQueue {
                 ...(m.attributes ? { MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) } : {}),
               })),
             }),
+            signal ? { abortSignal: signal } : {},
           );
           const failed = out.Failed ?? [];
           if (failed.length === 0) return;
@@ -140,8 +141,8 @@ export class SqsRetryQueue implements RetryQueue {
     private readonly delaySeconds = firstRetryDelaySeconds,
   ) {}
 
-  enqueue(jobs: readonly ClusterJob[]): Promise<void> {
-    return this.queue.send(jobs.map((job) => ({ body: JSON.stringify(job), delaySeconds: this.delaySeconds })));
+  enqueue(jobs: readonly ClusterJob[], signal?: AbortSignal): Promise<void> {
+    return this.queue.send(jobs.map((job) => ({ body: JSON.stringify(job), delaySeconds: this.delaySeconds })), signal);
   }
 }
 
