@@ -5,18 +5,20 @@
  *   resources:
  *     Resources: ${file(./infra/serverless/resources.cjs):resources}
  *
- * - roles.cjs: RelayRole, and SyncRole with the sync;
+ * - roles.cjs: RelayRole, RetryRole, and SyncRole with the sync;
  * - monitoring.cjs: the alarms, the saved Logs Insights queries and the dashboard;
+ * - retry.cjs: the retry queue and its dead-letter queue;
  * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe.
  */
 const { resolveRoles } = require('./roles.cjs');
 const { monitoring } = require('./monitoring.cjs');
+const { retryQueues } = require('./retry.cjs');
 const { resources: dedupeResources } = require('./dedupe.cjs');
 
 module.exports = {
   resources: async (resolver) => {
     const [roles, monitored] = await Promise.all([resolveRoles(resolver), monitoring(resolver)]);
     const deduped = await dedupeResources(resolver);
-    return { ...roles, ...monitored, ...deduped };
+    return { ...roles, ...retryQueues(), ...monitored, ...deduped };
   },
 };
