@@ -20,8 +20,11 @@ const deps = createRelayDeps({
   },
 });
 
-// Only in Lambda's init phase (tests load this module too, and count the requests they cause).
-if (inLambdaInit()) void warmUp(deps);
+/**
+ * Only in Lambda's init phase (tests load this module too, and count the requests they cause). Exported so a test
+ * can wait for it; nothing else does: the first delivery shares whatever reads are still in flight.
+ */
+export const warmedUp: Promise<void> = inLambdaInit() ? warmUp(deps) : Promise.resolve();
 
 function loadOrLog(): ReturnType<typeof loadConfig> {
   try {

@@ -21,6 +21,13 @@ export const relayRules: RbacRule[] = [
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** Loads functions/relay.ts afresh, with its other exports (e.g. `warmedUp`). */
+export function loadRelayModule(configYaml: string): { handler: Handler; warmedUp: Promise<void> } {
+  const handler = loadRelayHandler(configYaml);
+  return { handler, warmedUp: lastLoadedWarmUp! };
+}
+let lastLoadedWarmUp: Promise<void> | undefined;
+
 /** Loads functions/relay.ts afresh (it reads RELAY_CONFIG at module load, as a cold start does). */
 export function loadRelayHandler(configYaml: string): Handler {
   const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
@@ -30,7 +37,9 @@ export function loadRelayHandler(configYaml: string): Handler {
   let handler: Handler | undefined;
   jest.isolateModules(() => {
     // eslint-style note: require is how jest.isolateModules gives a fresh module registry.
-    handler = (require('../../functions/relay') as { handler: Handler }).handler;
+    const loaded = require('../../functions/relay') as { handler: Handler; warmedUp: Promise<void> };
+    handler = loaded.handler;
+    lastLoadedWarmUp = loaded.warmedUp;
   });
   return handler!;
 }
