@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { loadConfig } from '../lib/config/load';
 import { lowerCaseHeaders } from '../lib/http/request';
 import { deliveryMetrics, metricsNamespace, publishMetrics } from '../lib/observability/metrics';
+import { redact, redactDeep } from '../lib/observability/redact';
 import { handleDelivery } from '../lib/relay';
 import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
 import { inLambdaInit, warmUp } from '../lib/warm-up';
@@ -18,6 +19,7 @@ const deps = createRelayDeps({
     deliveryLog(level, summary);
     publishMetrics(metrics, deliveryMetrics(summary));
   },
+  warn: (message, fields) => logger.warn(message, redactDeep(fields)),
 });
 
 /**
@@ -30,7 +32,7 @@ function loadOrLog(): ReturnType<typeof loadConfig> {
   try {
     return loadConfig();
   } catch (error) {
-    logger.error('invalid configuration', { error: (error as Error).message });
+    logger.error('invalid configuration', { error: redact((error as Error).message) });
     throw error;
   }
 }
