@@ -101,7 +101,9 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
   if (job.push) {
     const keys = new Set(job.push.keys);
     try {
-      for (const repo of await client.listGitRepositories(signal)) {
+      // From the client's watch-fed index when it can vouch for it (a key lookup), else a full list.
+      const candidates = client.gitRepositoriesFor ? await client.gitRepositoriesFor(keys, signal) : await client.listGitRepositories(signal);
+      for (const repo of candidates) {
         const key = repo.key ?? repoKey(repo.url);
         if (key && keys.has(key) && job.push.refs.some((ref) => refMatches(repo.ref, ref))) {
           add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name }, repo.uid);

@@ -9,7 +9,7 @@ import { SecretsManagerTestServer } from './secrets-manager-server';
 
 export const relayUser = 'system:serviceaccount:flux-system:flux-webhook-relay';
 
-/** What infra/ grants the relay: get, list, patch on Flux kinds, create on Events, nothing else. */
+/** What infra/ grants the relay, less the GitRepository watch (see relayRulesWithWatch): get, list, patch on Flux kinds, create on Events. */
 export const relayRules: RbacRule[] = [
   {
     apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io', 'image.toolkit.fluxcd.io'],
@@ -17,6 +17,16 @@ export const relayRules: RbacRule[] = [
     verbs: ['get', 'list', 'patch'],
   },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+];
+
+/**
+ * relayRules plus what infra/ also grants: watch on GitRepositories, which lets the client answer deliveries from its
+ * watch-fed index. Most tests leave it out on purpose: without it the client lists on every delivery (its fallback,
+ * tested as such), so the requests a test counts or faults are exactly the delivery's own.
+ */
+export const relayRulesWithWatch: RbacRule[] = [
+  ...relayRules,
+  { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['watch'] },
 ];
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

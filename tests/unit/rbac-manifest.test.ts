@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { fluxKinds } from '../../lib/kube/kinds';
 import { relayIdentity } from '../../lib/kube/scoped-kubeconfig';
-import { relayRules } from '../support/relay-harness';
+import { relayRulesWithWatch } from '../support/relay-harness';
 
 interface Rule {
   apiGroups: string[];
@@ -51,7 +51,9 @@ test('the manifests are the cluster-wide variant and the namespaced one (Service
   });
 });
 
-test('every role grants exactly get, list, patch on the Flux kinds and create on core events, nothing else', () => {
+const watchRule = { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['watch'] };
+
+test('every role grants exactly get, list, patch on the Flux kinds, watch on GitRepositories and create on core events, nothing else', () => {
   expect(roles.length).toBe(2);
   for (const role of roles) {
     const rules = role.rules ?? [];
@@ -64,6 +66,11 @@ test('every role grants exactly get, list, patch on the Flux kinds and create on
       expect(rule.nonResourceURLs).toBeUndefined();
       for (const list of [rule.apiGroups, rule.resources, rule.verbs]) for (const item of list) expect(item).not.toContain('*');
       if (rule === core[0]) continue;
+      // The one watch rule: GitRepositories only, for the relay's index.
+      if (rule.verbs.includes('watch')) {
+        expect(rule).toEqual(watchRule);
+        continue;
+      }
       expect([...rule.verbs].sort()).toEqual(['get', 'list', 'patch']);
       for (const group of rule.apiGroups) {
         expect(group).toMatch(/^[a-z]+\.toolkit\.fluxcd\.io$/);
@@ -71,6 +78,7 @@ test('every role grants exactly get, list, patch on the Flux kinds and create on
       }
     }
     expect([...granted].sort()).toEqual(fluxResources);
+    expect(rules.filter((r) => r.verbs.includes('watch'))).toEqual([watchRule]);
   }
   // Both variants grant the same thing.
   expect(roles[0]!.rules).toEqual(roles[1]!.rules);
@@ -111,7 +119,7 @@ test('each binding binds its own role to the relay ServiceAccount, and the token
 test('the integration tests grant the relay no more than the manifests do', () => {
   const manifestRules = roles[0]!.rules!;
   const fluxGroups = new Set(fluxResources.map((r) => r.split('/')[0]));
-  for (const rule of relayRules) {
+  for (const rule of relayRulesWithWatch) {
     expect(rule.namespaces).toBeUndefined();
     for (const group of rule.apiGroups) {
       for (const verb of rule.verbs) {

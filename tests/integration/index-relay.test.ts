@@ -1,0 +1,62 @@
+import examples from '@octokit/webhooks-examples/api.github.com/index.json';
+import { KubeApiTestServer } from '../support/kube-api-server';
+import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { apiGatewayEvent, gitRepository, loadRelayHandler, relayRulesWithWatch, relayUser, signGitHub, useSecretsManager, type Handler } from '../support/relay-harness';
+
+// The relay as deployed with infra/kubernetes's RBAC (watch granted): deliveries are answered from the client's
+// watch-fed GitRepository index, and objects created or deleted after it was seeded still count.
+
+type Example = { name: string; examples: Array<Record<string, unknown>> };
+const push = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!;
+const body = JSON.stringify(push);
+const url = 'https://github.com/Codertocat/Hello-World';
+
+let cluster: KubeApiTestServer;
+let sm: SecretsManagerTestServer;
+let handler: Handler;
+
+beforeAll(async () => {
+  [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  cluster.addServiceAccount('sa', relayUser, relayRulesWithWatch);
+  sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
+  sm.put('relay/github', 'webhook-secret');
+  cluster.put(gitRepository('flux-system', 'hello', url, { branch: 'master' }));
+  useSecretsManager(sm);
+  handler = loadRelayHandler(`
+clusters:
+  prod: { kubeconfig: relay/kubeconfig }
+receivers:
+  github: { provider: github, secret: relay/github }
+`);
+});
+
+afterAll(async () => {
+  await Promise.all([cluster.close(), sm.close()]);
+});
+
+async function deliver(): Promise<{ status: number; patched: string[] }> {
+  const result = await handler(
+    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
+  );
+  return { status: result.statusCode as number, patched: (JSON.parse(result.body as string) as { patched: string[] }).patched };
+}
+
+const lists = () => cluster.requests.filter((r) => r.verb === 'list').length;
+
+async function watchOpen(): Promise<void> {
+  while (!cluster.requests.some((r) => r.verb === 'watch' && r.status === 200)) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+test('the first delivery lists and starts the watch; later ones list nothing, and see objects created and deleted since', async () => {
+  expect(await deliver()).toEqual({ status: 200, patched: ['prod/flux-system/GitRepository/hello'] });
+  expect(lists()).toBe(1);
+  await watchOpen();
+
+  expect(await deliver()).toEqual({ status: 200, patched: ['prod/flux-system/GitRepository/hello'] });
+  cluster.put(gitRepository('apps', 'hello-too', `${url}.git`, { branch: 'master' }));
+  expect(await deliver()).toEqual({ status: 200, patched: ['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello'] });
+  cluster.remove('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'hello');
+  expect(await deliver()).toEqual({ status: 200, patched: ['prod/apps/GitRepository/hello-too'] });
+  // All of it from the index: still the one list of the first delivery.
+  expect(lists()).toBe(1);
+});
