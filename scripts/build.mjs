@@ -1,9 +1,10 @@
 // Bundles each Lambda entry functions/<name>.ts into dist/<name>/index.js and ships the relay configuration with it.
 // Run through tsx (`npm run build`) so the configuration is validated by the project's own TypeScript parser.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../lib/config/load.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,13 +28,53 @@ try {
   fail(error.message);
 }
 
+/**
+ * Code a function rarely needs is bundled into a file of its own beside index.js and required only when needed, so
+ * a cold start does not parse it: Powertools Idempotency with the DynamoDB client (replay protection, only for
+ * receivers with `dedupe`; ~135 KB) and the SQS client (only when a failed patch must be queued; ~36 KB plus its own
+ * copy of the SDK core). The source keeps plain `import()`s; this rewrites those specifiers to the chunk files.
+ */
+const lazyChunks = {
+  './powertools': { file: 'dedupe.js', entry: join(root, 'lib', 'dedupe', 'powertools.ts') },
+  '@aws-sdk/client-sqs': { file: 'sqs.js', entry: '@aws-sdk/client-sqs' },
+};
+function lazyChunksPlugin(used) {
+  return {
+    name: 'lazy-chunks',
+    setup(b) {
+      b.onResolve({ filter: /^(\.\/powertools|@aws-sdk\/client-sqs)$/ }, (args) => {
+        const chunk = lazyChunks[args.path];
+        if (args.kind !== 'dynamic-import' || !chunk) return undefined;
+        if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'dedupe', 'index.ts'))) return undefined;
+        used.add(args.path);
+        return { path: `./${chunk.file}`, external: true };
+      });
+    },
+  };
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 for (const name of entries) {
   const outdir = join(root, 'dist', name);
   rmSync(outdir, { recursive: true, force: true });
+  const usedChunks = new Set();
   const result = await build({
     entryPoints: [join(root, 'functions', `${name}.ts`)],
     outfile: join(outdir, 'index.js'),
+    plugins: [lazyChunksPlugin(usedChunks)],
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -50,7 +91,13 @@ for (const name of entries) {
     metafile: true,
   });
   if (result.warnings.length > 0) fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
-  if (name === 'relay' || name === 'sync') copyFileSync(configSource, join(outdir, 'relay.config.yaml'));
+  for (const specifier of usedChunks) {
+    const chunk = lazyChunks[specifier];
+    await build({ ...common, entryPoints: [chunk.entry], outfile: join(outdir, chunk.file) });
+  }
+  // As JSON: the function parses it with JSON.parse instead of loading a YAML parser at every cold start
+  // (lib/structured-text.ts). The same document, so infra/serverless/relay-config.cjs can compare it with the source.
+  if (name === 'relay' || name === 'sync') writeFileSync(join(outdir, 'relay.config.json'), `${JSON.stringify(parseYaml(configText), null, 1)}\n`);
   for (const file of readdirSync(outdir).sort()) {
     console.log(`dist/${name}/${file}`.padEnd(36), kb(statSync(join(outdir, file)).size).padStart(10));
   }

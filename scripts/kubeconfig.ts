@@ -96,18 +96,18 @@ async function run(options: KubeconfigScriptOptions, env: NodeJS.ProcessEnv, io:
   if (endpoint.skipTLSVerify) io.err(`warning: context ${options.context} skips TLS verification (insecure-skip-tls-verify), and so will the relay`);
 
   const scope = options.namespaces ? `in namespaces ${options.namespaces.join(', ')}` : 'cluster-wide';
-  const count = await verify(kubeconfig.yaml, endpoint.name, options, scope);
+  const count = await verify(kubeconfig.text, endpoint.name, options, scope);
   io.err(`verified: ServiceAccount ${options.namespace}/${relay.serviceAccount} lists GitRepositories ${scope} (${count} found)`);
 
   if (options.dryRun || options.secret === undefined) {
-    io.out(redactToken(kubeconfig.yaml, relay.token));
+    io.out(redactToken(kubeconfig.text, relay.token));
     io.err('dry run: nothing stored');
     return;
   }
 
   const client = deps.secretsManager ?? new SecretsManagerClient(options.region ? { region: options.region } : {});
   try {
-    const outcome = await store(client, options.secret, options.key, kubeconfig.yaml);
+    const outcome = await store(client, options.secret, options.key, kubeconfig.text);
     const ref = `aws-sm:${options.secret}${options.key !== undefined ? `#${options.key}` : ''}`;
     const hint = `(in relay.config.yaml: kubeconfig: ${ref}; its current-context is ${kubeconfig.contextName})`;
     io.out(`${outcome} ${hint}`);

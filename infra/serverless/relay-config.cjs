@@ -14,10 +14,13 @@ const { readFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-/** Where scripts/build.mjs copies the configuration for the relay; the function's RELAY_CONFIG points at it. */
-const bundledConfig = 'dist/relay/relay.config.yaml';
+/**
+ * Where scripts/build.mjs writes the configuration for the relay, as JSON (the same document as the source YAML);
+ * the function's RELAY_CONFIG points at it.
+ */
+const bundledConfig = 'dist/relay/relay.config.json';
 /** The same for the sync function (only checked when the sync is deployed). */
-const bundledSyncConfig = 'dist/sync/relay.config.yaml';
+const bundledSyncConfig = 'dist/sync/relay.config.json';
 /** Commands that produce or upload the artifact, which must match the configuration IAM is derived from. */
 const artifactCommands = new Set(['package', 'deploy']);
 
@@ -35,6 +38,17 @@ let loadModule;
 function parseConfig(text, source) {
   loadModule ??= require('tsx/cjs/api').require('../../lib/config/load.ts', __filename);
   return loadModule.parseConfig(text, source);
+}
+
+/** Whether the bundled JSON is the source YAML's document (compared as data: the build rewrote it as JSON). */
+function sameDocument(bundledJson, sourceYaml) {
+  let bundled;
+  try {
+    bundled = JSON.parse(bundledJson);
+  } catch {
+    return false;
+  }
+  return JSON.stringify(bundled) === JSON.stringify(require('yaml').parse(sourceYaml));
 }
 
 /** The osls command words (everything before the first option), as osls's own resolve-input splits them. */
@@ -118,7 +132,7 @@ function load(configPath, local, command, parse) {
   if (artifact) {
     for (const file of syncDeployed(config) ? [bundledConfig, bundledSyncConfig] : [bundledConfig]) {
       const bundled = readText(file, 'the bundled configuration (run `npm run build` first)');
-      if (bundled !== text) {
+      if (!sameDocument(bundled, text)) {
         throw new RelayDeployError(`${file} was built from another file than ${configPath}; rebuild with RELAY_CONFIG=${configPath} npm run build`);
       }
     }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
 import type * as z from 'zod/mini';
+import { parseYamlOrJson } from '../structured-text';
 import { configSchema, type RelayConfig } from './schema';
 
 export class ConfigError extends Error {
@@ -19,7 +19,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 export function parseConfig(text: string, source: string): RelayConfig {
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = parseYamlOrJson(text);
   } catch (error) {
     throw new ConfigError(`${source}: not valid YAML: ${(error as Error).message}`);
   }
@@ -28,8 +28,11 @@ export function parseConfig(text: string, source: string): RelayConfig {
   return result.data;
 }
 
-/** Reads and validates the file named by RELAY_CONFIG (default `relay.config.yaml`), once per cold start. */
-export function loadConfig(path = process.env.RELAY_CONFIG ?? 'relay.config.yaml'): RelayConfig {
+/**
+ * Reads and validates the file named by RELAY_CONFIG, once per cold start. Without RELAY_CONFIG: `relay.config.json`
+ * (what the build ships beside each bundle) if it exists, else `relay.config.yaml`.
+ */
+export function loadConfig(path = process.env.RELAY_CONFIG ?? defaultConfigPath()): RelayConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -37,4 +40,8 @@ export function loadConfig(path = process.env.RELAY_CONFIG ?? 'relay.config.yaml
     throw new ConfigError(`cannot read relay configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return parseConfig(text, path);
+}
+
+function defaultConfigPath(): string {
+  return existsSync('relay.config.json') ? 'relay.config.json' : 'relay.config.yaml';
 }

@@ -1,5 +1,5 @@
+import { parseYamlOrJson } from '../structured-text';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { ClusterCallError } from './cluster-client';
 import { firstLine } from './status';
 
@@ -94,7 +94,7 @@ export function readKubeconfig(yamlText: string, options: { name: string; contex
   const cluster = options.name;
   let doc: unknown;
   try {
-    doc = parse(yamlText);
+    doc = parseYamlOrJson(yamlText);
   } catch (error) {
     // yaml's messages quote the offending lines, which may hold a token: only its code and position go out.
     const { code, linePos } = error as { code?: string; linePos?: Array<{ line: number; col: number }> };

@@ -4,7 +4,6 @@
  */
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 
 /** Names used by infra/kubernetes/*.yaml (tests/unit/rbac-manifest.test.ts checks they agree). */
 export const relayIdentity = {
@@ -155,7 +154,8 @@ export interface ClusterEndpoint {
 }
 
 export interface ScopedKubeconfig {
-  yaml: string;
+  /** The kubeconfig document (JSON, which is also YAML). */
+  text: string;
   contextName: string;
   userName: string;
 }
@@ -182,8 +182,9 @@ export function buildScopedKubeconfig(input: { cluster: ClusterEndpoint; service
     'current-context': contextName,
     preferences: {},
   };
-  // lineWidth 0: never fold the (long) CA data or token.
-  return { yaml: stringify(doc, { lineWidth: 0 }), contextName, userName };
+  // JSON, which kubectl reads as well as YAML: the relay parses it with JSON.parse at a cold start instead of loading
+  // the yaml package (lib/structured-text.ts).
+  return { text: `${JSON.stringify(doc, null, 2)}\n`, contextName, userName };
 }
 
 /** The kubeconfig with the token replaced, for printing. */

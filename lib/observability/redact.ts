@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parseYamlOrJson } from '../structured-text';
 
 /**
  * The redaction layer for everything the relay writes about a delivery: the log line (lib/delivery-log.ts
@@ -85,7 +85,7 @@ function stringsIn(value: unknown, depth: number): string[] {
 function collectKubeconfig(text: string): void {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 10 });
+    doc = parseYamlOrJson(text, { maxAliasCount: 10 });
   } catch {
     return;
   }

@@ -147,10 +147,12 @@ beforeAll(async () => {
   paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
-test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, source map and the configuration', (fn) => {
+test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration', (fn) => {
   // The retry function reads the relay's copy of the configuration (serverless.yml: RELAY_CONFIG), packaged with it.
-  const configFile = fn === 'retry' ? 'dist/relay/relay.config.yaml' : `dist/${fn}/relay.config.yaml`;
-  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, `dist/${fn}/index.js`, `dist/${fn}/index.js.map`].sort());
+  const configFile = fn === 'retry' ? 'dist/relay/relay.config.json' : `dist/${fn}/relay.config.json`;
+  // dedupe.js and sqs.js: code a cold start need not parse (scripts/build.mjs, lazyChunks).
+  const code = ['index.js', 'dedupe.js', 'sqs.js'].flatMap((file) => [`dist/${fn}/${file}`, `dist/${fn}/${file}.map`]);
+  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, ...code].sort());
   expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
 });
 
@@ -176,7 +178,7 @@ test('the function: prebuilt handler, nodejs22.x on arm64, 512 MB, 10 s, its env
     // No NODE_OPTIONS=--enable-source-maps: it costs ~110 ms per cold start (serverless.yml says how to enable it).
   });
   expect(template.Resources.RelayLambdaFunction?.Properties.Environment.Variables).toEqual({
-    RELAY_CONFIG: 'dist/relay/relay.config.yaml',
+    RELAY_CONFIG: 'dist/relay/relay.config.json',
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay',
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     RELAY_RETRY_QUEUE_URL: { Ref: 'RetryQueue' },
@@ -192,7 +194,7 @@ test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, t
     Timeout: 300,
   });
   expect(template.Resources.SyncLambdaFunction?.Properties.Environment.Variables).toEqual({
-    RELAY_CONFIG: 'dist/sync/relay.config.yaml',
+    RELAY_CONFIG: 'dist/sync/relay.config.json',
     RELAY_PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay-sync',
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
@@ -665,7 +667,7 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
     const fn = template.Resources.RetryLambdaFunction!;
     expect(fn.Properties).toMatchObject({ Handler: 'dist/retry/index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Role: { 'Fn::GetAtt': ['RetryRole', 'Arn'] } });
     expect(fn.Properties.Environment.Variables).toEqual({
-      RELAY_CONFIG: 'dist/relay/relay.config.yaml',
+      RELAY_CONFIG: 'dist/relay/relay.config.json',
       RELAY_RETRY_QUEUE_URL: { Ref: 'RetryQueue' },
       RELAY_RETRY_DLQ_URL: { Ref: 'RetryDeadLetterQueue' },
       RELAY_RETRY_MAX_RECEIVE_COUNT: String(queue().Properties.RedrivePolicy.maxReceiveCount),
@@ -738,7 +740,7 @@ describe('refused for a deploy package', () => {
 
   test('a configuration other than the one the bundle was built with', () => {
     expect(refused.otherConfig.status).not.toBe(0);
-    expect(refused.otherConfig.output).toContain(`dist/relay/relay.config.yaml was built from another file than ${otherConfig}`);
+    expect(refused.otherConfig.output).toContain(`dist/relay/relay.config.json was built from another file than ${otherConfig}`);
   });
 });
 
