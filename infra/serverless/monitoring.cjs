@@ -29,7 +29,7 @@ const { deployParams } = require('./deploy-params.cjs');
 const period = 300;
 /** CloudWatch: a metric math alarm reads at most 10 metrics. */
 const maxAlarmMetrics = 10;
-const outcomes = ['patched', 'no_match', 'ignored', 'pong', 'failed', 'rejected'];
+const outcomes = ['patched', 'queued', 'no_match', 'ignored', 'pong', 'duplicate', 'failed', 'rejected'];
 const syncActions = ['create', 'update', 'reenable', 'delete'];
 /** lib/observability/metrics.ts's `provider` for a delivery rejected before its receiver was known (404, 405). */
 const unknownProvider = 'none';

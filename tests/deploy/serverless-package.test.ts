@@ -567,7 +567,7 @@ describe('dashboard', () => {
     ]);
     for (const w of body.widgets) expect(w.properties.region).toBe('eu-west-1');
     const labels = (i: number) => dashboardRows(body.widgets[i]!.properties.metrics).filter((r) => r.options.visible !== false).map((r) => r.options.label);
-    expect(labels(0)).toEqual(['patched', 'no_match', 'ignored', 'pong', 'failed', 'rejected']);
+    expect(labels(0)).toEqual(['patched', 'queued', 'no_match', 'ignored', 'pong', 'duplicate', 'failed', 'rejected']);
     expect(labels(1)).toEqual(['github', 'gitlab', 'all providers']);
     expect(body.widgets[1]!.properties.annotations.horizontal[0].value).toBe(20);
     expect(labels(2)).toEqual(['patched', 'failed']);
