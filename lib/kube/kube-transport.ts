@@ -10,6 +10,11 @@ export interface KubeRequest {
   signal: AbortSignal;
   /** Work nobody waits for (a watch, a background relist): its socket must not keep a local process alive. */
   background?: boolean;
+  /**
+   * Only the status of a success matters (a created Event): its body is read to the end, within `maxBytes`, but not
+   * kept or parsed, and `json` resolves to undefined. Error answers are still read for their Status message.
+   */
+  discardBody?: boolean;
 }
 
 /** An open watch: the stream of decoded WatchEvents (closed by breaking out of the loop or aborting the signal). */
