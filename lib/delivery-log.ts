@@ -1,4 +1,4 @@
-import { redactDeep } from './observability/redact';
+import { redact } from './observability/redact';
 
 /** The one line logged per delivery. Field names are snake_case for CloudWatch Logs Insights queries. */
 export interface DeliverySummary {
@@ -44,14 +44,20 @@ export const maxLoggedChars = 2048;
  * (after redaction, so a cut can never leave half a secret unrecognised).
  */
 export function loggableSummary(summary: DeliverySummary): DeliverySummary {
-  return boundStrings(redactDeep(summary), 0);
+  return scrubbed(summary, 0);
 }
 
-function boundStrings<T>(value: T, depth: number): T {
-  if (typeof value === 'string') return (value.length > maxLoggedChars ? `${value.slice(0, maxLoggedChars)}…(${value.length - maxLoggedChars} more)` : value) as T;
+/** redactDeep then the bound, in one walk and one copy (as lib/observability/redact.ts redactDeep walks: depth 4). */
+function scrubbed<T>(value: T, depth: number): T {
+  if (typeof value === 'string') return bound(redact(value)) as T;
   if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v: unknown) => boundStrings(v, depth + 1)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => scrubbed(v, depth + 1)) as T;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = boundStrings(v, depth + 1);
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) out[k] = scrubbed(record[k], depth + 1);
   return out as T;
+}
+
+function bound(value: string): string {
+  return value.length > maxLoggedChars ? `${value.slice(0, maxLoggedChars)}…(${value.length - maxLoggedChars} more)` : value;
 }

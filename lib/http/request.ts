@@ -78,7 +78,19 @@ export function rawBody(request: WebhookRequest, maxBytes: number): Buffer {
   if (request.isBase64Encoded) assertStrictBase64(encoded);
   const bytes = request.isBase64Encoded ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
   if (bytes.length > maxBytes) throw new PayloadTooLarge(bytes.length, maxBytes);
+  // A well-formed string (no lone surrogate, which UTF-8 encoding would replace with U+FFFD) is exactly what a strict
+  // UTF-8 decoding of its bytes gives back: providers reading the body as text take it instead of decoding a copy
+  // (a 7.7 KB GitHub push: ~3 µs and 7.7 KB of garbage per delivery).
+  if (!request.isBase64Encoded && (encoded as string & { isWellFormed(): boolean }).isWellFormed()) bodyTexts.set(bytes, encoded);
   return bytes;
+}
+
+/** The text rawBody's bytes were encoded from, when decoding them would give it back unchanged. */
+const bodyTexts = new WeakMap<Uint8Array, string>();
+
+/** The body as text, if rawBody knows it without decoding (see there); undefined otherwise. */
+export function knownBodyText(bytes: Uint8Array): string | undefined {
+  return bodyTexts.get(bytes);
 }
 
 function assertStrictBase64(encoded: string): void {

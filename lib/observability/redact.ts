@@ -39,12 +39,14 @@ const registeredSet = new Set<string>();
 export function registerSecret(value: string): void {
   collect(value, 0);
   registered = [...registeredSet].sort((a, b) => b.length - a.length);
+  cleanCache.clear();
 }
 
 /** Forgets every registered value (tests). */
 export function clearRegisteredSecrets(): void {
   registeredSet.clear();
   registered = [];
+  cleanCache.clear();
 }
 
 /** How many values are registered (tests, figures). */
@@ -142,8 +144,30 @@ const plainUser = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
 /** AWS access key ids: long-term (AKIA) and temporary (ASIA), 20 characters (AWS IAM docs, "Manage access keys"). */
 const awsAccessKeyId = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g;
 
+/**
+ * Strings that `redact` left as they were since the last registration: a warm delivery writes the same target names,
+ * outcome, event, repository and ref into its answer and its log line as the deliveries before it, and scanning each
+ * against every registered value (a kubeconfig registers dozens: its CA and certificate lines) is most of what
+ * redaction costs there (~15 strings, two passes per delivery). Only unchanged strings are kept, so no text that held
+ * a secret or a credential shape is retained; any registration starts the cache over, as the answer may change.
+ */
+const cleanCache = new Set<string>();
+const maxCleanCached = 1024;
+const maxCleanCachedLength = 256;
+
 /** Scrubs registered secret values and credential shapes from one string. */
 export function redact(text: string): string {
+  if (cleanCache.has(text)) return text;
+  const out = scrub(text);
+  if (out === text && text.length <= maxCleanCachedLength) {
+    // A crude bound (start over when full): the strings that repeat are few.
+    if (cleanCache.size >= maxCleanCached) cleanCache.clear();
+    cleanCache.add(text);
+  }
+  return out;
+}
+
+function scrub(text: string): string {
   let out = text;
   if (out.length >= minRegisteredLength) {
     for (const value of registered) {
@@ -213,6 +237,8 @@ export function redactDeep<T>(value: T, depth = 0): T {
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, depth + 1)) as T;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
+  // Own enumerable string keys, as Object.entries gives them, without its array of pairs.
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) out[k] = redactDeep(record[k], depth + 1);
   return out as T;
 }

@@ -1,5 +1,5 @@
 import { MalformedPayload, PayloadLimitExceeded, UnsupportedMediaType } from '../errors';
-import { mediaType, type WebhookRequest } from '../http/request';
+import { knownBodyText, mediaType, type WebhookRequest } from '../http/request';
 import type { PushEvent } from './provider';
 
 export type JsonObject = Record<string, unknown>;
@@ -38,6 +38,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * UTF-8 (RFC 8259 section 8.1), and a replaced byte would make the parsed payload differ from the signed one.
  */
 export function decodeUtf8(body: Uint8Array, what: string): string {
+  const known = knownBodyText(body);
+  if (known !== undefined) return known;
   try {
     return utf8.decode(body);
   } catch {
