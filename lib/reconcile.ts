@@ -45,6 +45,8 @@ export interface ClusterOutcome {
 
 export interface ReconcileDeps {
   clusters: Pick<ClusterRegistry, 'clientFor'> & Partial<Pick<ClusterRegistry, 'reportFailure'>>;
+  /** `recordEvents: false` skips the Kubernetes Event beside each patch (default: recorded). */
+  config?: { recordEvents?: boolean };
 }
 
 /** The jobs of one delivery: one per cluster of the receiver. */
@@ -130,8 +132,18 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
 
   const patched: string[] = [];
   let eventsFailed = 0;
+  const recordEvents = deps.config?.recordEvents ?? true;
   await Promise.all(
     [...matched].map(async ([name, { target, uid }]) => {
+      if (!recordEvents) {
+        try {
+          await client.requestReconcile(target, job.requestedAt, signal);
+          patched.push(name);
+        } catch (error) {
+          fail(name, error);
+        }
+        return;
+      }
       const event = { reason: 'WebhookReceived', message: job.note };
       // With the uid known from the list, the Event goes out beside the patch instead of after it: one round trip
       // per delivery instead of two. It is only an explanation, so losing it (RBAC without events/create, a slow

@@ -421,3 +421,23 @@ describe('real client over verified HTTPS', () => {
     expect(() => server.put({ ...gitRepository('x', 'Upper_Case'), metadata: { name: 'Upper_Case', namespace: 'x' } })).toThrow(/metadata\.name/);
   });
 });
+
+describe('housekeeping (for long runs such as the bench)', () => {
+  it('keeps every live object at its latest version, expires Events, forgets deleted objects and the request log', async () => {
+    const own = await KubeApiTestServer.start();
+    try {
+      own.put(gitRepository('flux-system', 'kept'));
+      own.put(gitRepository('flux-system', 'kept', {}, { [REQUESTED_AT]: 'second version' }));
+      own.put(gitRepository('flux-system', 'gone'));
+      own.remove('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'gone');
+      own.put({ apiVersion: 'v1', kind: 'Event', metadata: { name: 'kept.1', namespace: 'flux-system' }, involvedObject: { kind: 'GitRepository', name: 'kept', namespace: 'flux-system' }, reason: 'WebhookReceived', message: 'm' });
+      expect(own.list('v1', 'Event', 'flux-system')).toHaveLength(1);
+      own.housekeeping();
+      expect(own.list('source.toolkit.fluxcd.io/v1', 'GitRepository').map((o) => [o.metadata.name, o.metadata.annotations?.[REQUESTED_AT]])).toEqual([['kept', 'second version']]);
+      expect(own.list('v1', 'Event', 'flux-system')).toEqual([]);
+      expect(own.requests).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -154,6 +154,12 @@ const checkedConfig = z
     clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
     receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
     limits: z._default(limits, () => limits.parse({})),
+    /**
+     * Record a Kubernetes Event (`WebhookReceived`, shown by `kubectl describe`) on each object the relay patches,
+     * saying which delivery asked for the reconcile. Default true. It is a second API write per object and push, sent
+     * beside the patch: `false` halves the relay's writes (and the API server work of a busy estate).
+     */
+    recordEvents: z._default(z.boolean(), true),
     /** Webhook registration (the sync function); optional. */
     sync: z.optional(sync),
   })

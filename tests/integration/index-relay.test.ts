@@ -60,3 +60,23 @@ test('the first delivery lists and starts the watch; later ones list nothing, an
   // All of it from the index: still the one list of the first delivery.
   expect(lists()).toBe(1);
 });
+
+test('recordEvents: false patches without recording Events (one API write per object and push)', async () => {
+  const quiet = loadRelayHandler(`
+clusters:
+  prod: { kubeconfig: relay/kubeconfig }
+receivers:
+  github: { provider: github, secret: relay/github }
+recordEvents: false
+`);
+  cluster.put(gitRepository('flux-system', 'hello', url, { branch: 'master' }));
+  const eventsBefore = cluster.list('v1', 'Event').length;
+  cluster.clearRequests();
+  const result = await quiet(
+    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
+  );
+  expect(result.statusCode).toBe(200);
+  expect(JSON.parse(result.body as string).patched).toEqual(['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello']);
+  expect(cluster.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  expect(cluster.list('v1', 'Event')).toHaveLength(eventsBefore);
+});
