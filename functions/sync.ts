@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
+import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime';
 import { runSync, type SyncReport } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
@@ -11,7 +12,12 @@ const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
 const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay-sync' });
 const config = loadConfig();
 // The same secret cache and cluster clients as the relay, so a warm container reuses both.
-const relay = createRelayDeps({ config, log: () => undefined });
+const relay = createRelayDeps({
+  config,
+  log: () => undefined,
+  // One discovery list per run: a watch-fed index would only hold a connection open until the process freezes or exits.
+  clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
+});
 
 /** Stop calling providers this long before the Lambda's timeout, so the run reports instead of being killed. */
 const marginMs = 10_000;

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/load';
+import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime';
 import { runSync } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
@@ -27,7 +28,12 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(values.config ?? process.env.RELAY_CONFIG ?? 'relay.config.yaml');
-  const relay = createRelayDeps({ config, log: () => undefined });
+  const relay = createRelayDeps({
+    config,
+    log: () => undefined,
+    // One discovery list per run: a watch-fed index would only hold a connection open until the process exits.
+    clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
+  });
   const publicUrl = values['public-url'] ?? process.env.RELAY_PUBLIC_URL;
   const deps = createSyncDeps({
     config,
