@@ -53,14 +53,18 @@ function lazyChunksPlugin(used) {
   };
 }
 
+/** How every bundle (a function's index.js and its lazy chunks) is built. */
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   minify: true,
+  // <file>.map for stack traces (set NODE_OPTIONS=--enable-source-maps to use it); mappings only, no sources:
+  // 2.6 MB instead of 5.7 MB, and less for Node to parse at cold start.
   sourcemap: true,
   sourcesContent: false,
+  // ESM builds of the AWS SDK (and others) tree-shake far better: 447 KB -> 305 KB for GetSecretValue.
   mainFields: ['module', 'main'],
   legalComments: 'none',
   logLevel: 'warning',
@@ -75,19 +79,7 @@ for (const name of entries) {
     entryPoints: [join(root, 'functions', `${name}.ts`)],
     outfile: join(outdir, 'index.js'),
     plugins: [lazyChunksPlugin(usedChunks)],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    // index.js.map for stack traces (set NODE_OPTIONS=--enable-source-maps to use it); mappings only, no sources:
-    // 2.6 MB instead of 5.7 MB, and less for Node to parse at cold start.
-    sourcemap: true,
-    sourcesContent: false,
-    // ESM builds of the AWS SDK (and others) tree-shake far better: 447 KB -> 305 KB for GetSecretValue.
-    mainFields: ['module', 'main'],
-    legalComments: 'none',
-    logLevel: 'warning',
+    ...common,
     metafile: true,
   });
   if (result.warnings.length > 0) fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
