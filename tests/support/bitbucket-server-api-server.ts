@@ -33,6 +33,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBoundedBody } from './http-body';
 
 export interface DcRecordedRequest {
   method: string;
@@ -489,14 +490,5 @@ function parseJson(text: string): unknown {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => (size > MAX_BODY_BYTES ? reject(new DcError(413, 'Request body too large')) : resolve(Buffer.concat(chunks).toString('utf8'))));
-    req.on('error', reject);
-  });
+  return readBoundedBody(req, MAX_BODY_BYTES, () => new DcError(413, 'Request body too large'));
 }

@@ -19,6 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerSecretString } from './log-scan';
+import { firstHeader, readBoundedBody } from './http-body';
 
 export interface SecretsManagerCall {
   target: string;
@@ -92,25 +93,10 @@ function randomSuffix(): string {
   return out;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = firstHeader;
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new HttpError(413, 'SerializationException', 'Request body too large', 'message'));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
+  return readBoundedBody(req, MAX_BODY_BYTES, () => new HttpError(413, 'SerializationException', 'Request body too large', 'message'));
 }
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {

@@ -39,6 +39,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { firstHeader, readBoundedBody } from './http-body';
 
 export interface SqsQueueOptions {
   /** Default 30 s, as SQS. */
@@ -189,25 +190,10 @@ export function md5OfMessageAttributes(attributes: Record<string, SqsMessageAttr
   return md5(Buffer.concat(parts));
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = firstHeader;
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_REQUEST_BYTES) reject(new SqsError(413, 'RequestEntityTooLarge', 'RequestEntityTooLarge', 'Request body too large'));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
+  return readBoundedBody(req, MAX_REQUEST_BYTES, () => new SqsError(413, 'RequestEntityTooLarge', 'RequestEntityTooLarge', 'Request body too large'));
 }
 
 function str(input: Record<string, unknown>, key: string, required: true): string;
