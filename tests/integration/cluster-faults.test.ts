@@ -6,7 +6,6 @@
  * come from the loopback Secrets Manager, the queue is the loopback SQS server (virtual time: backoffs of minutes
  * cost nothing).
  */
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -15,12 +14,24 @@ import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { recordFigure } from '../support/figures';
 import { SqsTestServer } from '../support/sqs-server';
-import { apiGatewayEvent, captureOutput, deliveryLines, gitRepository, patchRequests, relayRules, relayUser, requestedAt, signGitHub, useSecretsManager, type Handler } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  captureOutput,
+  deliveryLines,
+  githubBranchPush,
+  gitRepository,
+  type Handler,
+  patchRequests,
+  relayRules,
+  relayUser,
+  requestedAt,
+  signGitHub,
+  useSecretsManager,
+} from '../support/relay-harness';
 import { SqsEventSource, type DrainReport } from '../retry/event-source';
 import { createRetryQueues, loadRelayHandlerWithClock, loadRetryHandler, logLines, maxReceiveCount, useSqs, type RetryQueues } from '../retry/support';
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const push = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master' && p.deleted === false)!;
+const push = githubBranchPush;
 const body = JSON.stringify(push);
 const hello = 'https://github.com/Codertocat/Hello-World';
 const webhookSecret = 'gh-webhook-s3cret-value';

@@ -4,7 +4,6 @@
  * and the loopback Kubernetes API server whose request log shows what was (not) applied.
  */
 import { randomUUID } from 'node:crypto';
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { DynamoDbTestServer } from '../support/dynamodb-server';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
@@ -12,7 +11,9 @@ import {
   apiGatewayEvent,
   captureOutput,
   deliveryLines,
+  githubBranchPush,
   gitRepository,
+  type Handler,
   loadRelayHandler,
   patchRequests,
   relayRules,
@@ -20,11 +21,9 @@ import {
   requestedAt,
   signGitHub,
   useSecretsManager,
-  type Handler,
 } from '../support/relay-harness';
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const branchPush = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master' && p.deleted === false)!;
+const branchPush = githubBranchPush;
 
 const webhookSecret = 'gh-webhook-s3cret-value';
 const token = 'prod-sa-token-0123456789abcdef';

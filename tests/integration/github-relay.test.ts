@@ -1,11 +1,12 @@
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import {
   apiGatewayEvent,
   captureOutput,
   deliveryLines,
+  githubExamples,
   gitRepository,
+  type Handler,
   loadRelayHandler,
   patchRequests,
   relayRules,
@@ -13,12 +14,10 @@ import {
   requestedAt,
   signGitHub,
   useSecretsManager,
-  type Handler,
 } from '../support/relay-harness';
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const pushes = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples;
-const pings = (examples as unknown as Example[]).find((e) => e.name === 'ping')!.examples;
+const pushes = githubExamples('push');
+const pings = githubExamples('ping');
 /** Real GitHub payloads: a push creating `master`, a tag creation, a tag deletion (Codertocat/Hello-World). */
 const branchPush = pushes.find((p) => p.ref === 'refs/heads/master' && p.deleted === false)!;
 const tagPush = pushes.find((p) => p.ref === 'refs/tags/simple-tag' && p.created === true)!;

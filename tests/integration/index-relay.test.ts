@@ -1,13 +1,21 @@
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, gitRepository, loadRelayHandler, relayRulesWithWatch, relayUser, signGitHub, useSecretsManager, type Handler } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  githubBranchPush,
+  gitRepository,
+  type Handler,
+  loadRelayHandler,
+  relayRulesWithWatch,
+  relayUser,
+  signGitHub,
+  useSecretsManager,
+} from '../support/relay-harness';
 
 // The relay as deployed with infra/kubernetes's RBAC (watch granted): deliveries are answered from the client's
 // watch-fed GitRepository index, and objects created or deleted after it was seeded still count.
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const push = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!;
+const push = githubBranchPush;
 const body = JSON.stringify(push);
 const url = 'https://github.com/Codertocat/Hello-World';
 

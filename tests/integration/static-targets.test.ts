@@ -1,10 +1,19 @@
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, gitRepository, loadRelayHandler, relayRules, relayUser, requestedAt, signGitHub, useSecretsManager, type Handler } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  githubBranchPush,
+  gitRepository,
+  type Handler,
+  loadRelayHandler,
+  relayRules,
+  relayUser,
+  requestedAt,
+  signGitHub,
+  useSecretsManager,
+} from '../support/relay-harness';
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const push = JSON.stringify((examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master' && p.deleted === false));
+const push = JSON.stringify(githubBranchPush);
 
 /** One object of every Flux kind a static target may name, each valid for its CRD. */
 const objects: KubeObject[] = [

@@ -1,10 +1,8 @@
-import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, gitRepository, loadRelayHandler, loadRelayModule, relayRules, relayUser, signGitHub, useSecretsManager } from '../support/relay-harness';
+import { apiGatewayEvent, githubBranchPush, gitRepository, loadRelayHandler, loadRelayModule, relayRules, relayUser, signGitHub, useSecretsManager } from '../support/relay-harness';
 
-type Example = { name: string; examples: Array<Record<string, unknown>> };
-const push = (examples as unknown as Example[]).find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!;
+const push = githubBranchPush;
 const body = JSON.stringify(push);
 const config = `
 clusters:

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { KubeApiTestServer, type KubeObject, type RbacRule } from './kube-api-server';
 import { recordCapturedOutput, registerTestSecret } from './log-scan';
@@ -28,6 +29,18 @@ export const relayRulesWithWatch: RbacRule[] = [
   ...relayRules,
   { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['watch'] },
 ];
+
+type Example = { name: string; examples: Array<Record<string, unknown>> };
+
+/** The real payloads GitHub documents for an event (@octokit/webhooks-examples). */
+export function githubExamples(event: string): Array<Record<string, unknown>> {
+  const found = (examples as unknown as Example[]).find((e) => e.name === event);
+  if (!found) throw new Error(`no ${event} examples in @octokit/webhooks-examples`);
+  return found.examples;
+}
+
+/** The documented push to refs/heads/master of Codertocat/Hello-World that most relay tests deliver. */
+export const githubBranchPush: Record<string, unknown> = githubExamples('push').find((p) => p.ref === 'refs/heads/master' && p.deleted === false)!;
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
