@@ -22,3 +22,15 @@ export function rfc3339Nano(epochNs: bigint): string {
   const fraction = nanos === 0 ? '' : `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
   return `${whole}${fraction}Z`;
 }
+
+/**
+ * Nanoseconds since the epoch of an RFC 3339 time with up to nine fractional digits (what `rfc3339Nano`, `flux
+ * reconcile` and other tools write), or undefined when the text is not one: annotation values are anyone's to set.
+ */
+export function parseRfc3339Nano(text: string): bigint | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(text);
+  if (!m) return undefined;
+  const seconds = Date.parse(`${m[1]}${m[3]!.toUpperCase()}`);
+  if (Number.isNaN(seconds)) return undefined;
+  return BigInt(seconds) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}

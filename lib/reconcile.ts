@@ -1,4 +1,5 @@
 import { isAbortError, untilAborted } from './abort';
+import { parseRfc3339Nano } from './clock';
 import type { ReceiverConfig } from './config/schema';
 import { ClusterCallError, type ClusterClient } from './kube/cluster-client';
 import { type FluxObjectRef, describeTarget } from './kube/kinds';
@@ -26,6 +27,16 @@ export interface ClusterJob {
   only?: string[];
   /** The delivery this job came from, for log lines. */
   deliveryId?: string;
+}
+
+/**
+ * How a run treats what the objects already carry. A retry runs later than its delivery, and a newer delivery may
+ * have written a later requestedAt meanwhile: writing the older value over it would ask Flux for one more reconcile
+ * and leave a `flux reconcile` waiting for its own value in the lurch. So a retry reads the value first and leaves a
+ * later one alone (counting the target as done: a reconcile at or after the push has been requested).
+ */
+export interface RunOptions {
+  keepLaterRequests?: boolean;
 }
 
 export interface FailedTarget {
@@ -76,7 +87,7 @@ export function jobsFor(
  * Finds the objects a job concerns on its cluster and patches them all in parallel, each with its Event. Never
  * throws: every failure is reported per target, with whether retrying could help.
  */
-export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig, deps: ReconcileDeps, signal: AbortSignal): Promise<ClusterOutcome> {
+export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig, deps: ReconcileDeps, signal: AbortSignal, options: RunOptions = {}): Promise<ClusterOutcome> {
   const { cluster } = job;
   const matched = new Map<string, { target: FluxObjectRef; uid?: string }>();
   const failed: FailedTarget[] = [];
@@ -133,8 +144,22 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
   const patched: string[] = [];
   let eventsFailed = 0;
   const recordEvents = deps.config?.recordEvents ?? true;
+  const requestedAtNs = parseRfc3339Nano(job.requestedAt);
   await Promise.all(
     [...matched].map(async ([name, { target, uid }]) => {
+      if (options.keepLaterRequests && client.requestedAtOf && requestedAtNs !== undefined) {
+        try {
+          const current = await client.requestedAtOf(target, signal);
+          const currentNs = current === undefined ? undefined : parseRfc3339Nano(current);
+          if (currentNs !== undefined && currentNs > requestedAtNs) {
+            patched.push(name);
+            return;
+          }
+        } catch (error) {
+          fail(name, error);
+          return;
+        }
+      }
       if (!recordEvents) {
         try {
           await client.requestReconcile(target, job.requestedAt, signal);

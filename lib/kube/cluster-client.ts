@@ -30,6 +30,8 @@ export interface ClusterClient {
    * to the patched object's uid (for the Event that follows).
    */
   requestReconcile(target: FluxObjectRef, value: string, signal: AbortSignal): Promise<{ uid?: string }>;
+  /** The object's current `reconcile.fluxcd.io/requestedAt`, if any (a GET; used by retries only). */
+  requestedAtOf?(target: FluxObjectRef, signal: AbortSignal): Promise<string | undefined>;
   /**
    * Records a Kubernetes Event on the object (`kubectl describe` shows it), as controllers do: type Normal, the
    * relay as source.

@@ -456,6 +456,18 @@ export class HttpsCluster implements ClusterClient {
     return typeof uid === 'string' ? { uid } : {};
   }
 
+  async requestedAtOf(target: FluxObjectRef, signal: AbortSignal): Promise<string | undefined> {
+    const object = (await this.transport.json({
+      what: `get ${target.kind} ${target.namespace}/${target.name}`,
+      method: 'GET',
+      path: `${collectionPath(target.apiVersion, fluxKinds[target.kind].plural, target.namespace)}/${encodeURIComponent(target.name)}`,
+      maxBytes: maxObjectBytes,
+      signal,
+    })) as { metadata?: { annotations?: Record<string, unknown> } } | undefined;
+    const value = object?.metadata?.annotations?.[requestedAtAnnotation];
+    return typeof value === 'string' ? value : undefined;
+  }
+
   async recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void> {
     // metav1.Time is RFC 3339 with whole seconds on the wire.
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');

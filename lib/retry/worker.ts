@@ -151,7 +151,7 @@ async function handleRecord(
     return deadLetter([{ body: record.body, attributes: attributes(reason) }], reason);
   }
 
-  const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal));
+  const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }));
   Object.assign(summary, { matched: outcome.matched.sort(), patched: outcome.patched.sort(), failed: outcome.failed.map(({ target, error }) => ({ target, error })).sort((x, y) => x.target.localeCompare(y.target)) });
   const retryable = outcome.failed.filter((f) => f.retryable);
   const permanent = outcome.failed.filter((f) => !f.retryable);

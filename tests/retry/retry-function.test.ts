@@ -153,3 +153,21 @@ test('part fails for good (403), part for a passing reason (503): the 403 is dea
   expect(requestedAt(prod, 'locked', 'c')).toBeUndefined();
   expect(sqs.messages(queues.queue.name)).toEqual([]);
 });
+
+test('a retry leaves a later requestedAt alone (a newer delivery got there first) and writes over an earlier one', async () => {
+  const later = '2026-11-24T21:23:35.9Z';
+  const earlier = '2026-11-24T21:00:00Z';
+  for (const [name, value] of [['a', later], ['b', earlier]] as const) {
+    const obj = gitRepository('flux-system', name, 'https://github.com/Codertocat/Hello-World', { branch: 'master' });
+    obj.metadata.annotations = { 'reconcile.fluxcd.io/requestedAt': value };
+    prod.put(obj);
+  }
+  prod.clearRequests();
+  await send([JSON.stringify(job({ only: [a, b] }))]);
+  const { retries } = await drain();
+  expect(retries.map((r) => [r.outcome, r.patched])).toEqual([['applied', [a, b]]]);
+  expect(requestedAt(prod, 'flux-system', 'a')).toBe(later);
+  expect(requestedAt(prod, 'flux-system', 'b')).toBe(job().requestedAt);
+  expect(patchesOf('a')).toHaveLength(0);
+  expect(patchesOf('b')).toHaveLength(1);
+});
