@@ -220,7 +220,7 @@ describe('SecretsManagerTestServer strictness (raw HTTP)', () => {
     'Content-Type': 'application/x-amz-json-1.1',
     'X-Amz-Target': 'secretsmanager.GetSecretValue',
     'X-Amz-Date': '20250101T000000Z',
-    Authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00',
+    Authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=' + '0'.repeat(64),
   };
 
   async function post(headers: Record<string, string>, body = '{"SecretId":"s"}') {

@@ -19,7 +19,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerSecretString } from './log-scan';
-import { firstHeader, readBoundedBody } from './http-body';
+import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
+import { readBoundedBody } from './http-body';
 
 export interface SecretsManagerCall {
   target: string;
@@ -93,7 +94,6 @@ function randomSuffix(): string {
   return out;
 }
 
-const header = firstHeader;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return readBoundedBody(req, MAX_BODY_BYTES, () => new HttpError(413, 'SerializationException', 'Request body too large', 'message'));
@@ -265,50 +265,19 @@ export class SecretsManagerTestServer {
   }
 
   private dispatch(req: IncomingMessage, rawBody: string): unknown {
-    if (req.method !== 'POST' || (req.url ?? '') !== '/') {
-      throw new HttpError(400, 'UnknownOperationException', `Only POST / is served (got ${req.method} ${req.url})`, 'message');
-    }
-
-    const authorization = header(req, 'authorization');
-    if (!authorization) {
-      throw new HttpError(400, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token', 'message');
-    }
-    if (!authorization.startsWith('AWS4-HMAC-SHA256 Credential=')) {
-      throw new HttpError(
-        400,
-        'IncompleteSignatureException',
-        `Authorization header requires 'Credential' parameter. Authorization=${authorization}`,
-        'message',
-      );
-    }
-    if (!header(req, 'x-amz-date')) {
-      throw new HttpError(
-        400,
-        'IncompleteSignatureException',
-        `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`,
-        'message',
-      );
-    }
-
-    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-    if (contentType !== JSON_11) {
-      throw new HttpError(400, 'SerializationException', `Unsupported Content-Type: ${contentType || '(none)'}`, 'message');
-    }
-
-    const target = header(req, 'x-amz-target') ?? '';
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    if (operation === undefined || (!IMPLEMENTED.has(operation) && !KNOWN_OPERATIONS.has(operation))) {
-      throw new HttpError(400, 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`, 'message');
-    }
-
-    let body: Record<string, unknown>;
+    let parsed: ReturnType<typeof parseAwsJsonRequest>;
     try {
-      const parsed: unknown = rawBody === '' ? {} : JSON.parse(rawBody);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      throw new HttpError(400, 'SerializationException', 'Malformed JSON request body', 'message');
+      parsed = parseAwsJsonRequest(req, rawBody, {
+        contentType: JSON_11,
+        targetPrefix: TARGET_PREFIX,
+        knows: (operation) => IMPLEMENTED.has(operation) || KNOWN_OPERATIONS.has(operation),
+        emptyBodyIsEmptyObject: true,
+      });
+    } catch (error) {
+      if (error instanceof AwsFrontEndError) throw new HttpError(error.status, error.type, error.message, 'message');
+      throw error;
     }
+    const { operation, target, input: body } = parsed;
 
     const secretId = optionalString(body, operation === 'CreateSecret' ? 'Name' : 'SecretId');
     const versionId = optionalString(body, 'VersionId');

@@ -39,7 +39,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstHeader, readBoundedBody } from './http-body';
+import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
+import { readBoundedBody } from './http-body';
 
 export interface SqsQueueOptions {
   /** Default 30 s, as SQS. */
@@ -190,7 +191,12 @@ export function md5OfMessageAttributes(attributes: Record<string, SqsMessageAttr
   return md5(Buffer.concat(parts));
 }
 
-const header = firstHeader;
+const frontEndQueryCodes: Record<AwsFrontEndError['type'], string> = {
+  MissingAuthenticationTokenException: 'MissingAuthenticationToken',
+  IncompleteSignatureException: 'IncompleteSignature',
+  SerializationException: 'SerializationException',
+  UnknownOperationException: 'UnknownOperationException',
+};
 
 function readBody(req: IncomingMessage): Promise<string> {
   return readBoundedBody(req, MAX_REQUEST_BYTES, () => new SqsError(413, 'RequestEntityTooLarge', 'RequestEntityTooLarge', 'Request body too large'));
@@ -380,33 +386,14 @@ export class SqsTestServer {
   }
 
   private parse(req: IncomingMessage, rawBody: string): { operation: string; input: Record<string, unknown>; call: SqsCall } {
-    if (req.method !== 'POST' || (req.url ?? '') !== '/') {
-      throw new SqsError(400, 'UnknownOperationException', 'UnknownOperationException', `Only POST / is served (got ${req.method} ${req.url})`);
-    }
-    const authorization = header(req, 'authorization');
-    if (!authorization) throw new SqsError(400, 'MissingAuthenticationTokenException', 'MissingAuthenticationToken', 'Request is missing Authentication Token');
-    if (!authorization.startsWith('AWS4-HMAC-SHA256 Credential=') || !/SignedHeaders=.*Signature=[0-9a-f]{64}/.test(authorization)) {
-      throw new SqsError(400, 'IncompleteSignatureException', 'IncompleteSignature', `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'. Authorization=${authorization}`);
-    }
-    if (!header(req, 'x-amz-date')) {
-      throw new SqsError(400, 'IncompleteSignatureException', 'IncompleteSignature', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-    }
-    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-    if (contentType !== JSON_10) {
-      throw new SqsError(400, 'SerializationException', 'SerializationException', `Unsupported Content-Type: ${contentType || '(none)'}`);
-    }
-    const target = header(req, 'x-amz-target') ?? '';
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    if (!IMPLEMENTED.has(operation) && !KNOWN_OPERATIONS.has(operation)) {
-      throw new SqsError(400, 'UnknownOperationException', 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
-    }
+    let operation: string;
     let input: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(rawBody);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      input = parsed as Record<string, unknown>;
-    } catch {
-      throw new SqsError(400, 'SerializationException', 'SerializationException', 'Malformed JSON request body');
+      ({ operation, input } = parseAwsJsonRequest(req, rawBody, { contentType: JSON_10, targetPrefix: TARGET_PREFIX, knows: (op) => IMPLEMENTED.has(op) || KNOWN_OPERATIONS.has(op) }));
+    } catch (error) {
+      // The query-compatible error code SQS adds for these front-end errors (x-amzn-query-error).
+      if (error instanceof AwsFrontEndError) throw new SqsError(error.status, error.type, frontEndQueryCodes[error.type], error.message);
+      throw error;
     }
     const queueUrl = typeof input.QueueUrl === 'string' ? input.QueueUrl : undefined;
     return { operation, input, call: { operation, ...(queueUrl ? { queueUrl } : {}), input } };
