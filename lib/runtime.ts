@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from './clock';
 import type { RelayConfig } from './config/schema';
 import { loggableSummary, type DeliveryLog } from './delivery-log';
@@ -7,7 +7,7 @@ import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe'
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
 import { retryQueueFromEnv } from './retry/sqs';
-import { secretsManagerBackend } from './secrets/aws-secrets-manager';
+import { defaultGetSecretValue, sdkGetSecretValue, secretsManagerBackend } from './secrets/aws-secrets-manager';
 import { SecretStore } from './secrets/store';
 
 /**
@@ -22,6 +22,7 @@ export interface RuntimeOptions {
   config: RelayConfig;
   log: DeliveryLog;
   clock?: Clock;
+  /** An SDK client to read secrets with (tests); default: the signed HTTPS client on Lambda, else the SDK's chain. */
   secretsManager?: SecretsManagerClient;
   clusterFactory?: ClusterClientFactory;
   /**
@@ -44,15 +45,9 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
   const ttlMs = options.config.limits.secretCacheTtlSeconds * 1000;
   const secrets = new SecretStore({
     // The SDK reads region and endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) from the environment, as on Lambda.
-    awsSecretsManager: secretsManagerBackend(
-      options.secretsManager ??
-        new SecretsManagerClient({
-          // Bounded so that a slow Secrets Manager cannot eat the provider's 10 s delivery timeout: two attempts
-          // of at most 2 s each, then the delivery gets a 503.
-          maxAttempts: 2,
-          requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
-        }),
-    ),
+    // Two attempts of at most 2 s each either way, so a slow Secrets Manager cannot eat the provider's 10 s delivery
+    // timeout: then the delivery gets a 503.
+    awsSecretsManager: secretsManagerBackend(options.secretsManager ? sdkGetSecretValue(options.secretsManager) : defaultGetSecretValue()),
     clock,
     ttlMs,
     refreshAfterFailureMs: Math.min(ttlMs, 30_000),

@@ -31,18 +31,20 @@ try {
 /**
  * Code a function rarely needs is bundled into a file of its own beside index.js and required only when needed, so
  * a cold start does not parse it: Powertools Idempotency with the DynamoDB client (replay protection, only for
- * receivers with `dedupe`; ~135 KB) and the SQS client (only when a failed patch must be queued; ~36 KB plus its own
- * copy of the SDK core). The source keeps plain `import()`s; this rewrites those specifiers to the chunk files.
+ * receivers with `dedupe`; ~135 KB), the SQS client (only when a failed patch must be queued; ~36 KB plus its own
+ * copy of the SDK core) and the Secrets Manager SDK (only without credentials in the environment, i.e. not on Lambda). The source keeps plain `import()`s; this rewrites those specifiers to the chunk files.
  */
 const lazyChunks = {
   './powertools': { file: 'dedupe.js', entry: join(root, 'lib', 'dedupe', 'powertools.ts') },
   '@aws-sdk/client-sqs': { file: 'sqs.js', entry: '@aws-sdk/client-sqs' },
+  // Only where the environment holds no credentials (lib/secrets/secrets-manager-http.ts says why and what it costs).
+  '@aws-sdk/client-secrets-manager': { file: 'secrets-manager-sdk.js', entry: '@aws-sdk/client-secrets-manager' },
 };
 function lazyChunksPlugin(used) {
   return {
     name: 'lazy-chunks',
     setup(b) {
-      b.onResolve({ filter: /^(\.\/powertools|@aws-sdk\/client-sqs)$/ }, (args) => {
+      b.onResolve({ filter: /^(\.\/powertools|@aws-sdk\/client-sqs|@aws-sdk\/client-secrets-manager)$/ }, (args) => {
         const chunk = lazyChunks[args.path];
         if (args.kind !== 'dynamic-import' || !chunk) return undefined;
         if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'dedupe', 'index.ts'))) return undefined;

@@ -150,8 +150,8 @@ beforeAll(async () => {
 test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration', (fn) => {
   // The retry function reads the relay's copy of the configuration (serverless.yml: RELAY_CONFIG), packaged with it.
   const configFile = fn === 'retry' ? 'dist/relay/relay.config.json' : `dist/${fn}/relay.config.json`;
-  // dedupe.js and sqs.js: code a cold start need not parse (scripts/build.mjs, lazyChunks).
-  const code = ['index.js', 'dedupe.js', 'sqs.js'].flatMap((file) => [`dist/${fn}/${file}`, `dist/${fn}/${file}.map`]);
+  // dedupe.js, sqs.js, secrets-manager-sdk.js: code a cold start need not parse (scripts/build.mjs, lazyChunks).
+  const code = ['index.js', 'dedupe.js', 'sqs.js', 'secrets-manager-sdk.js'].flatMap((file) => [`dist/${fn}/${file}`, `dist/${fn}/${file}.map`]);
   expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, ...code].sort());
   expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
 });
