@@ -144,7 +144,7 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
   const patched: string[] = [];
   let eventsFailed = 0;
   const recordEvents = deps.config?.recordEvents ?? true;
-  const requestedAtNs = parseRfc3339Nano(job.requestedAt);
+  const requestedAtNs = options.keepLaterRequests ? parseRfc3339Nano(job.requestedAt) : undefined;
   await Promise.all(
     [...matched].map(async ([name, { target, uid }]) => {
       if (options.keepLaterRequests && client.requestedAtOf && requestedAtNs !== undefined) {

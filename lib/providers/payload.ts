@@ -59,14 +59,21 @@ export function parseJsonBody(body: Uint8Array, what: string): JsonObject {
  */
 export function checkJsonDepth(text: string, what: string): void {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
+    if (c === 0x22) {
+      // Jump to the closing quote with one native search per string instead of a step per character: strings are
+      // most of a push payload (this scan was ~20 µs of a warm delivery char by char, npm run bench profile). A quote
+      // preceded by an odd number of backslashes is escaped and does not close the string.
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j === -1) return; // Unterminated: JSON.parse refuses it next.
+        let backslashes = 0;
+        while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes += 1;
+        if (backslashes % 2 === 0) break;
+      }
+      i = j;
     } else if (c === 0x7b || c === 0x5b) {
       depth += 1;
       if (depth > maxJsonDepth) throw new PayloadLimitExceeded(`${what} nests deeper than ${maxJsonDepth} levels`);

@@ -68,6 +68,15 @@ describe('authenticated payloads', () => {
     expect(() => checkJsonDepth(nested(maxJsonDepth + 1), 'p')).toThrow(PayloadLimitExceeded);
     expect(() => parseJsonObject(`{"a":${nested(1_000_000)}}`, 'p')).toThrow(`p nests deeper than ${maxJsonDepth} levels`);
     expect(() => checkJsonDepth(`{"s":"${'['.repeat(1000)}\\"${'{'.repeat(1000)}"}`, 'p')).not.toThrow();
+    // A string ending in an escaped backslash closes at its quote: what follows is read as JSON again (here another
+    // string full of brackets, which must not count; a scanner that took `\\"` for an escaped quote would count them).
+    const afterBackslash = JSON.stringify({ s: 'x\\', t: '['.repeat(100) });
+    expect(afterBackslash).toContain('\\\\"');
+    expect(() => checkJsonDepth(afterBackslash, 'p')).not.toThrow();
+    expect(() => checkJsonDepth(JSON.stringify({ s: 'x\\', a: JSON.parse(nested(maxJsonDepth)) }), 'p')).toThrow(PayloadLimitExceeded);
+    // An escaped quote after escaped backslashes does not close the string: the brackets after it are text.
+    expect(() => checkJsonDepth(JSON.stringify({ s: `\\\"${'['.repeat(100)}` }), 'p')).not.toThrow();
+    expect(() => checkJsonDepth('{"unterminated', 'p')).not.toThrow();
   });
 
   const githubPush = (payload: unknown, contentType = 'application/json', raw?: Buffer) => {
