@@ -50,8 +50,14 @@ export function signedGetSecretValue(env: NodeJS.ProcessEnv = process.env, optio
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!accessKeyId || !secretAccessKey || !region) return undefined;
+  // The one endpoint rule this client knows is the commercial and GovCloud partitions' `secretsmanager.<region>.
+  // amazonaws.com`. FIPS or dual-stack endpoints, China and the isolated partitions have other host names: the SDK's
+  // endpoint rules decide those (unless an endpoint is given explicitly).
+  const explicitEndpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+  const otherEndpoint = isTrue(env.AWS_USE_FIPS_ENDPOINT) || isTrue(env.AWS_USE_DUALSTACK_ENDPOINT) || !/^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d+$/.test(region) || /-iso[a-z]*-/.test(region);
+  if (!explicitEndpoint && otherEndpoint) return undefined;
   const credentials = { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
-  const endpoint = new URL(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL ?? `https://secretsmanager.${region}.amazonaws.com`);
+  const endpoint = new URL(explicitEndpoint ?? `https://secretsmanager.${region}.amazonaws.com`);
   const transport = endpoint.protocol === 'http:' ? http : https;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 16 });
   const maxAttempts = options.maxAttempts ?? 2;
@@ -124,4 +130,8 @@ export function signedGetSecretValue(env: NodeJS.ProcessEnv = process.env, optio
       }
     }
   };
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'true';
 }

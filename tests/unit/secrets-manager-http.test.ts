@@ -137,3 +137,14 @@ test('without credentials or a region in the environment there is no such client
   expect(signedGetSecretValue(env({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined }))).toBeUndefined();
   expect(signedGetSecretValue(env({ AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1' }))).toBeDefined();
 });
+
+test('regions and settings whose endpoint is not secretsmanager.<region>.amazonaws.com are left to the SDK', () => {
+  const noEndpoint = (extra: NodeJS.ProcessEnv) => env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: undefined, AWS_ENDPOINT_URL: undefined, ...extra });
+  for (const region of ['eu-west-1', 'us-gov-west-1', 'ap-southeast-4', 'il-central-1']) expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeDefined();
+  for (const region of ['cn-north-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'mars-1']) expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeUndefined();
+  expect(signedGetSecretValue(noEndpoint({ AWS_USE_FIPS_ENDPOINT: 'true' }))).toBeUndefined();
+  expect(signedGetSecretValue(noEndpoint({ AWS_USE_DUALSTACK_ENDPOINT: 'TRUE' }))).toBeUndefined();
+  expect(signedGetSecretValue(noEndpoint({ AWS_USE_FIPS_ENDPOINT: 'false' }))).toBeDefined();
+  // An explicit endpoint is used as given, whatever the region.
+  expect(signedGetSecretValue(env({ AWS_REGION: 'cn-north-1' }))).toBeDefined();
+});
