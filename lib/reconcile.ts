@@ -188,6 +188,16 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
   return { matched: [...matched.keys()], patched, failed, eventsFailed };
 }
 
+/**
+ * The job a retry must run for some of a job's failures: narrowed to those targets, unless one of them is
+ * cluster-wide (a `*` target: the kubeconfig or a list failed), when nothing narrower is known and the whole job
+ * stands. Used by the relay when it queues and by the retry function when it re-queues.
+ */
+export function narrowedTo(job: ClusterJob, failures: readonly FailedTarget[]): ClusterJob {
+  if (failures.some((f) => f.target.includes('*'))) return job;
+  return { ...job, only: failures.map((f) => f.target).sort() };
+}
+
 function failureOf(target: string, error: unknown): FailedTarget {
   if (error instanceof ClusterCallError) return { target, error: error.message, retryable: error.retryable };
   // Anything else (a bug, a kubeconfig the client could not use) would fail the same way again.

@@ -6,7 +6,7 @@ import type { DeliveryDedupe } from './dedupe/dedupe';
 import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
 import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
-import { type ClusterJob, type ClusterOutcome, jobsFor, reconcileCluster } from './reconcile';
+import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
 import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
@@ -236,15 +236,10 @@ async function reconcileTargets(push: PushEvent | undefined, receiverName: strin
   };
 }
 
-/**
- * The job a retry must run for what failed on one cluster: narrowed to the failed targets, unless something
- * cluster-wide failed (kubeconfig, list), when the retry has to match again. Nothing if only permanent failures.
- */
+/** The job to queue for what failed on one cluster for a passing reason; nothing if only permanent failures. */
 function retryJobOf(job: ClusterJob, outcome: ClusterOutcome): ClusterJob[] {
   const retryable = outcome.failed.filter((f) => f.retryable);
-  if (retryable.length === 0) return [];
-  const clusterWide = retryable.some((f) => f.target.includes('*'));
-  return [clusterWide ? job : { ...job, only: retryable.map((f) => f.target) }];
+  return retryable.length === 0 ? [] : [narrowedTo(job, retryable)];
 }
 
 function eventsFailedOf(clusters: ReadonlyArray<{ eventsFailed?: number }>): { events_failed?: number } {

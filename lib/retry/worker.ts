@@ -3,7 +3,7 @@ import { withTimeout } from '../abort';
 import type { Clock } from '../clock';
 import type { RelayConfig } from '../config/schema';
 import { describeError } from '../errors';
-import { type ClusterJob, type ClusterOutcome, type FailedTarget, type ReconcileDeps, reconcileCluster } from '../reconcile';
+import { type ClusterJob, type ClusterOutcome, type FailedTarget, type ReconcileDeps, narrowedTo, reconcileCluster } from '../reconcile';
 import { backoffSeconds } from './backoff';
 import { parseClusterJob } from './job';
 import type { OutgoingMessage } from './sqs';
@@ -159,7 +159,7 @@ async function handleRecord(
   const toDeadLetter: OutgoingMessage[] = [];
   if (permanent.length > 0) {
     const reason = `failed for good: ${permanent.map((f) => `${f.target}: ${f.error}`).join('; ')}`;
-    toDeadLetter.push({ body: JSON.stringify(narrowed(job, permanent)), attributes: attributes(reason) });
+    toDeadLetter.push({ body: JSON.stringify(narrowedTo(job, permanent)), attributes: attributes(reason) });
   }
   if (retryable.length === 0) {
     if (toDeadLetter.length === 0) {
@@ -169,7 +169,7 @@ async function handleRecord(
     return deadLetter(toDeadLetter, toDeadLetter[0]!.attributes!.reason!);
   }
 
-  const next = narrowed(job, retryable);
+  const next = narrowedTo(job, retryable);
   const narrower = toDeadLetter.length > 0 || narrowerThan(next, job, outcome);
   const lastError = retryable.map((f) => `${f.target}: ${f.error}`).join('; ');
   if (attempt >= deps.maxReceiveCount) {
@@ -203,15 +203,6 @@ async function handleRecord(
     delete summary.next_attempt_in_s;
   }
   return { summary, comeBack: true };
-}
-
-/**
- * The job for some of its failures: narrowed to those targets, unless one of them is cluster-wide (a `*` target: the
- * kubeconfig or a list failed), when nothing narrower is known and the whole job stands. As lib/relay.ts's retryJobOf.
- */
-function narrowed(job: ClusterJob, failures: readonly FailedTarget[]): ClusterJob {
-  if (failures.some((f) => f.target.includes('*'))) return job;
-  return { ...job, only: failures.map((f) => f.target).sort() };
 }
 
 /** Whether `next` asks for strictly less than `job` did: fewer `only` targets, or a list where the job re-matched. */
