@@ -37,15 +37,16 @@ export interface RuntimeOptions {
 }
 
 /**
- * Wires the real dependencies once per container: one Secrets Manager client, one secret cache and one client per
- * cluster, all reused by every warm invocation.
+ * Wires the real dependencies once per container: one Secrets Manager client, one secret cache, one client per
+ * cluster, and replay protection and the retry queue where configured, all reused by every warm invocation.
  */
 export function createRelayDeps(options: RuntimeOptions): RelayDeps {
   const clock = options.clock ?? systemClock;
   const ttlMs = options.config.limits.secretCacheTtlSeconds * 1000;
   const secrets = new SecretStore({
-    // The SDK reads region and endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) from the environment, as on Lambda.
-    // Two attempts of at most 2 s each either way, so a slow Secrets Manager cannot eat the provider's 10 s delivery
+    // Region, endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and, on Lambda, credentials come from the environment:
+    // the signed client when it holds credentials, else the SDK (lib/secrets/secrets-manager-http.ts says why). Two
+    // attempts of at most 2 s each either way, so a slow Secrets Manager cannot eat the provider's 10 s delivery
     // timeout: then the delivery gets a 503.
     awsSecretsManager: secretsManagerBackend(options.secretsManager ? sdkGetSecretValue(options.secretsManager) : defaultGetSecretValue()),
     clock,
