@@ -1,4 +1,4 @@
-import { redact } from './observability/redact';
+import { mapStringsDeep, redact } from './observability/redact';
 
 /** The one line logged per delivery. Field names are snake_case for CloudWatch Logs Insights queries. */
 export interface DeliverySummary {
@@ -44,18 +44,12 @@ export const maxLoggedChars = 2048;
  * (after redaction, so a cut can never leave half a secret unrecognised).
  */
 export function loggableSummary(summary: DeliverySummary): DeliverySummary {
-  return scrubbed(summary, 0);
+  return mapStringsDeep(summary, redactAndBound);
 }
 
-/** redactDeep then the bound, in one walk and one copy (as lib/observability/redact.ts redactDeep walks: depth 4). */
-function scrubbed<T>(value: T, depth: number): T {
-  if (typeof value === 'string') return bound(redact(value)) as T;
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v: unknown) => scrubbed(v, depth + 1)) as T;
-  const out: Record<string, unknown> = {};
-  const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record)) out[k] = scrubbed(record[k], depth + 1);
-  return out as T;
+/** Redacted first, then cut (see above). */
+function redactAndBound(value: string): string {
+  return bound(redact(value));
 }
 
 function bound(value: string): string {

@@ -232,13 +232,18 @@ function redactPem(text: string): string {
  * A copy of `value` with every string redacted (objects and arrays to a small depth: answers and log summaries are
  * shallow). Other values are kept as they are.
  */
-export function redactDeep<T>(value: T, depth = 0): T {
-  if (typeof value === 'string') return redact(value) as T;
+export function redactDeep<T>(value: T): T {
+  return mapStringsDeep(value, redact);
+}
+
+/** A copy of `value` with `fn` applied to every string, walking objects and arrays to depth 4 in one pass. */
+export function mapStringsDeep<T>(value: T, fn: (text: string) => string, depth = 0): T {
+  if (typeof value === 'string') return fn(value) as T;
   if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, depth + 1)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => mapStringsDeep(v, fn, depth + 1)) as T;
   const out: Record<string, unknown> = {};
   // Own enumerable string keys, as Object.entries gives them, without its array of pairs.
   const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record)) out[k] = redactDeep(record[k], depth + 1);
+  for (const k of Object.keys(record)) out[k] = mapStringsDeep(record[k], fn, depth + 1);
   return out as T;
 }
