@@ -21,6 +21,7 @@ import {
   githubBranchPush,
   gitRepository,
   type Handler,
+  logLines,
   patchRequests,
   relayRules,
   relayUser,
@@ -29,7 +30,7 @@ import {
   useSecretsManager,
 } from '../support/relay-harness';
 import { SqsEventSource, type DrainReport } from '../retry/event-source';
-import { createRetryQueues, loadRelayHandlerWithClock, loadRetryHandler, logLines, maxReceiveCount, useSqs, type RetryQueues } from '../retry/support';
+import { createRetryQueues, loadRelayHandlerWithClock, loadRetryHandler, maxReceiveCount, useSqs, type RetryQueues } from '../retry/support';
 
 const push = githubBranchPush;
 const body = JSON.stringify(push);

@@ -8,9 +8,9 @@ import type { ClusterJob } from '../../lib/reconcile';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { SqsTestServer } from '../support/sqs-server';
-import { captureOutput, gitRepository, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
+import { captureOutput, gitRepository, logLines, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
 import { SqsEventSource } from './event-source';
-import { createRetryQueues, loadRetryHandler, logLines, useSqs, type RetryQueues } from './support';
+import { createRetryQueues, loadRetryHandler, useSqs, type RetryQueues } from './support';
 
 const token = 'prod-sa-token-0123456789abcdef';
 const config = `

@@ -64,15 +64,3 @@ export function loadRetryHandler(configYaml: string): RetryHandler {
   return handler!;
 }
 
-/** Parsed JSON log lines with `message` equal to `message`. */
-export function logLines(lines: string[], message: string): Array<Record<string, unknown>> {
-  return lines
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((l): l is Record<string, unknown> => l?.message === message);
-}

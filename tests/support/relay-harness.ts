@@ -154,7 +154,8 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
   }
 }
 
-export function deliveryLines(lines: string[]): Array<Record<string, unknown>> {
+/** Parsed JSON log lines with `message` equal to `message` (other output, and lines that are not JSON, skipped). */
+export function logLines(lines: string[], message: string): Array<Record<string, unknown>> {
   return lines
     .map((l) => {
       try {
@@ -163,5 +164,10 @@ export function deliveryLines(lines: string[]): Array<Record<string, unknown>> {
         return undefined;
       }
     })
-    .filter((l): l is Record<string, unknown> => l?.message === 'delivery');
+    .filter((l): l is Record<string, unknown> => l?.message === message);
+}
+
+/** The relay's one-per-delivery summary lines. */
+export function deliveryLines(lines: string[]): Array<Record<string, unknown>> {
+  return logLines(lines, 'delivery');
 }
