@@ -4,12 +4,11 @@
  * package must be built from the very configuration it packages and tests/deploy/serverless-package.test.ts rebuilds
  * this tree's dist/ with the example configuration at the same time.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { root, runTool, type ToolRun } from './run-tool';
 
-const root = join(__dirname, '..', '..');
 const copied = ['serverless.yml', 'package.json', 'tsconfig.json', 'relay.config.example.yaml', 'infra', 'lib', 'functions', 'scripts', 'local'];
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
@@ -24,21 +23,8 @@ function dedupeConfig(): string {
   return example.replace(receiver, (found) => `${found}    dedupe: { windowSeconds: 900 }\n`);
 }
 
-function run(cwd: string, command: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; output: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'));
-  const child = spawn(join(root, 'node_modules', '.bin', command), args, {
-    cwd,
-    env: { ...clean, HOME: mkdtempSync(join(tmpdir(), 'relay-home-')), CI: 'true', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, output }));
-  });
+function run(cwd: string, command: string, args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
+  return runTool(command, args, { cwd, env });
 }
 
 /** Builds the bundle from `config` in the scratch service and packages it; the generated template. */

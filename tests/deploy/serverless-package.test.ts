@@ -2,7 +2,6 @@
  * Builds the bundle and runs `osls package` exactly as CI does (example configuration, no AWS credentials, no
  * network), then checks the CloudFormation it generates. Note: this rewrites dist/ with the example configuration.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,33 +10,16 @@ import type { RelayConfig } from '../../lib/config/schema';
 import type { DeliverySummary } from '../../lib/delivery-log';
 import { deliveryMetrics, metricsNamespace, syncMetrics } from '../../lib/observability/metrics';
 import type { SyncReport } from '../../lib/sync/run';
+import { root, runTool, type ToolRun } from './run-tool';
 
-const root = join(__dirname, '..', '..');
 const exampleConfig = 'relay.config.example.yaml';
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
-interface Run {
-  status: number | null;
-  output: string;
-}
+type Run = ToolRun;
 
-/** No AWS credentials at all, as on CI; HOME is a scratch dir so nothing from ~/.aws or ~/.serverless is used. */
+/** No AWS credentials at all, as on CI (tests/deploy/run-tool.ts). */
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const home = mkdtempSync(join(tmpdir(), 'relay-home-'));
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'));
-  const child = spawn(bin(command), args, {
-    cwd: root,
-    env: { ...clean, HOME: home, CI: 'true', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, output }));
-  });
+  return runTool(command, args, { env });
 }
 
 function osls(...args: string[]): Promise<Run> {
