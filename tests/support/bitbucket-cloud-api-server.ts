@@ -29,7 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBoundedBody } from './http-body';
+import { closeServer, readBoundedBody } from './http-body';
 
 export interface CloudRecordedRequest {
   method: string;
@@ -208,11 +208,8 @@ export class BitbucketCloudTestServer {
     this.requests.length = 0;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   // -------------------------------------------------------------------------------------------------------------------

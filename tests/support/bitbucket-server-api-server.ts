@@ -33,7 +33,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBoundedBody } from './http-body';
+import { closeServer, readBoundedBody } from './http-body';
 
 export interface DcRecordedRequest {
   method: string;
@@ -223,11 +223,8 @@ export class BitbucketServerTestServer {
     this.requests.length = 0;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   // -------------------------------------------------------------------------------------------------------------------

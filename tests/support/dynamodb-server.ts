@@ -13,6 +13,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { closeServer } from './http-body';
 
 /** dynalite ships no types; this is the part used here (its factory returns a Node http.Server). */
 type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
@@ -137,10 +138,7 @@ export class DynamoDbTestServer {
   }
 
   async close(): Promise<void> {
-    for (const server of [this.front, this.back]) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    for (const server of [this.front, this.back]) await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -26,6 +26,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './http-body';
 
 export type GiteaFlavor = 'gitea' | 'forgejo';
 
@@ -244,10 +245,8 @@ export class GiteaApiTestServer {
     this.activeFault = f ? { ...f } : undefined;
   }
 
-  async close(): Promise<void> {
-    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await done;
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   // -------------------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { closeServer } from './http-body';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -489,10 +490,8 @@ export class GitHubApiServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
-    this.server.closeAllConnections();
-    await done;
+    await closeServer(this.server);
   }
 
   // --- storage -------------------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { closeServer } from './http-body';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -393,10 +394,8 @@ export class GitlabApiTestServer {
   }
 
   async close(): Promise<void> {
-    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
-    this.server.closeAllConnections();
-    await done;
+    await closeServer(this.server);
   }
 
   // -------------------------------------------------------------------------------------------------------------------

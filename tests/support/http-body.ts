@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 
 /** The first value of a request header (Node joins or arrays repeated ones; these servers read the first). */
 export function firstHeader(req: IncomingMessage, name: string): string | undefined {
@@ -21,5 +21,16 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number, tooLarge
     });
     req.on('end', () => (size > maxBytes ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
+  });
+}
+
+/**
+ * Stops a loopback server at once: the SDKs' and clients' keep-alive sockets would otherwise hold `close()` until
+ * they time out. Closing a server that is already closed is not an error (afterAll hooks may run twice over one).
+ */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((error) => (error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve()));
+    server.closeAllConnections();
   });
 }

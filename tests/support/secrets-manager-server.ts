@@ -20,7 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { registerSecretString } from './log-scan';
 import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
-import { readBoundedBody } from './http-body';
+import { closeServer, readBoundedBody } from './http-body';
 
 export interface SecretsManagerCall {
   target: string;
@@ -228,12 +228,8 @@ export class SecretsManagerTestServer {
     this.currentFault = f ? { ...f } : undefined;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.close((err) => (err ? reject(err) : resolve()));
-      // The SDK's node http handler keeps sockets alive; without this close() waits for them to time out.
-      this.server.closeAllConnections();
-    });
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

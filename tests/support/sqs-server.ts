@@ -40,7 +40,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
-import { readBoundedBody } from './http-body';
+import { closeServer, readBoundedBody } from './http-body';
 
 export interface SqsQueueOptions {
   /** Default 30 s, as SQS. */
@@ -339,12 +339,8 @@ export class SqsTestServer {
     this.currentFault = f ? { ...f } : undefined;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.close((err) => (err ? reject(err) : resolve()));
-      // The SDK's node http handler keeps sockets alive; without this close() waits for them to time out.
-      this.server.closeAllConnections();
-    });
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   // -------------------------------------------------------------------------------------------------------------------
