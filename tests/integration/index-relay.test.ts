@@ -1,51 +1,24 @@
-import { KubeApiTestServer } from '../support/kube-api-server';
-import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import {
-  apiGatewayEvent,
-  githubBranchPush,
-  gitRepository,
-  type Handler,
-  loadRelayHandler,
-  relayRulesWithWatch,
-  relayUser,
-  signGitHub,
-  useSecretsManager,
-} from '../support/relay-harness';
+import type { KubeApiTestServer } from '../support/kube-api-server';
+import { gitRepository, githubRelayConfig, type Handler, loadRelayHandler, relayRulesWithWatch, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
 
 // The relay as deployed with infra/kubernetes's RBAC (watch granted): deliveries are answered from the client's
 // watch-fed GitRepository index, and objects created or deleted after it was seeded still count.
 
-const push = githubBranchPush;
-const body = JSON.stringify(push);
 const url = 'https://github.com/Codertocat/Hello-World';
 
 let cluster: KubeApiTestServer;
-let sm: SecretsManagerTestServer;
+let close: () => Promise<void>;
 let handler: Handler;
 
 beforeAll(async () => {
-  [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
-  cluster.addServiceAccount('sa', relayUser, relayRulesWithWatch);
-  sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/github', 'webhook-secret');
-  cluster.put(gitRepository('flux-system', 'hello', url, { branch: 'master' }));
-  useSecretsManager(sm);
-  handler = loadRelayHandler(`
-clusters:
-  prod: { kubeconfig: relay/kubeconfig }
-receivers:
-  github: { provider: github, secret: relay/github }
-`);
+  ({ cluster, close } = await startGitHubRelayFixture(relayRulesWithWatch));
+  handler = loadRelayHandler(githubRelayConfig);
 });
 
-afterAll(async () => {
-  await Promise.all([cluster.close(), sm.close()]);
-});
+afterAll(() => close());
 
 async function deliver(): Promise<{ status: number; patched: string[] }> {
-  const result = await handler(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
-  );
+  const result = await handler(signedBranchPush());
   return { status: result.statusCode as number, patched: (JSON.parse(result.body as string) as { patched: string[] }).patched };
 }
 
@@ -70,19 +43,11 @@ test('the first delivery lists and starts the watch; later ones list nothing, an
 });
 
 test('recordEvents: false patches without recording Events (one API write per object and push)', async () => {
-  const quiet = loadRelayHandler(`
-clusters:
-  prod: { kubeconfig: relay/kubeconfig }
-receivers:
-  github: { provider: github, secret: relay/github }
-recordEvents: false
-`);
+  const quiet = loadRelayHandler(`${githubRelayConfig}recordEvents: false\n`);
   cluster.put(gitRepository('flux-system', 'hello', url, { branch: 'master' }));
   const eventsBefore = cluster.list('v1', 'Event').length;
   cluster.clearRequests();
-  const result = await quiet(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
-  );
+  const result = await quiet(signedBranchPush());
   expect(result.statusCode).toBe(200);
   expect(JSON.parse(result.body as string).patched).toEqual(['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello']);
   expect(cluster.requests.filter((r) => r.method === 'POST')).toEqual([]);

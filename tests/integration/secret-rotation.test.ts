@@ -1,9 +1,6 @@
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, githubBranchPush, gitRepository, type Handler, loadRelayHandler, relayRules, relayUser, signGitHub, useSecretsManager } from '../support/relay-harness';
-
-const push = githubBranchPush;
-const body = JSON.stringify(push);
+import { gitRepository, type Handler, loadRelayHandler, relayRules, relayUser, signedBranchPush, useSecretsManager } from '../support/relay-harness';
 
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
@@ -30,9 +27,7 @@ afterAll(async () => {
 });
 
 function deliver(secret: string) {
-  return handler(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(secret, body) } }),
-  );
+  return handler(signedBranchPush(secret));
 }
 
 const webhookCalls = () => sm.calls.filter((c) => c.secretId === 'relay/github');
@@ -68,7 +63,7 @@ receivers:
 limits: { secretCacheTtlSeconds: 0 }
 `);
   const send = (secret: string) =>
-    fresh(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(secret, body) } }));
+    fresh(signedBranchPush(secret));
   sm.put('relay/rotating', 'old-secret');
   sm.put('relay/rotating', 'new-secret');
   // During the window: both verify.
@@ -94,7 +89,7 @@ receivers:
   sm.fault({ status: 500, type: 'InternalServiceError', message: 'boom' });
   try {
     const result = await fresh(
-      apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('second-secret', body) } }),
+      signedBranchPush('second-secret'),
     );
     expect(result.statusCode).toBe(503);
     const answer = JSON.parse(result.body as string);
@@ -116,7 +111,7 @@ receivers:
   github: { provider: github, secret: relay/github }
 `);
   const result = await fresh(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('second-secret', body) } }),
+    signedBranchPush('second-secret'),
   );
   expect(result.statusCode).toBe(502);
   expect(JSON.parse(result.body as string).failed).toEqual([

@@ -1,26 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeApiTestServer } from '../support/kube-api-server';
-import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, gitRepository, githubBranchPush, loadRelayHandler, relayRules, relayUser, signGitHub, useSecretsManager } from '../support/relay-harness';
+import type { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { githubRelayConfig, loadRelayHandler, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
 
 // On Lambda the credentials are in the environment and the relay signs GetSecretValue itself
 // (lib/secrets/secrets-manager-http.ts). Without them (a developer's profile, SSO), the real AWS SDK and its credential
 // chain read the secrets: here from a shared credentials file, as `aws configure` writes it.
 
-const body = JSON.stringify(githubBranchPush);
-let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
+let close: () => Promise<void>;
 const saved: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
-  [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
-  cluster.addServiceAccount('sa', relayUser, relayRules);
-  cluster.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
-  sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/github', 'webhook-secret');
-  useSecretsManager(sm);
+  ({ sm, close } = await startGitHubRelayFixture());
   const dir = mkdtempSync(join(tmpdir(), 'aws-profile-'));
   writeFileSync(join(dir, 'credentials'), '[relay-dev]\naws_access_key_id = AKIDPROFILEONLY\naws_secret_access_key = profile-secret-key-example\n');
   for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE']) saved[name] = process.env[name];
@@ -35,19 +28,12 @@ afterAll(async () => {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
-  await Promise.all([cluster.close(), sm.close()]);
+  await close();
 });
 
 test('without credentials in the environment, the SDK reads the secrets with the credentials of the profile', async () => {
-  const handler = loadRelayHandler(`
-clusters:
-  prod: { kubeconfig: relay/kubeconfig }
-receivers:
-  github: { provider: github, secret: relay/github }
-`);
-  const result = await handler(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
-  );
+  const handler = loadRelayHandler(githubRelayConfig);
+  const result = await handler(signedBranchPush());
   expect(result.statusCode).toBe(200);
   expect(JSON.parse(result.body as string).patched).toEqual(['prod/flux-system/GitRepository/hello']);
   const signedWith = sm.requests.map((r) => /Credential=([A-Z]+)\//.exec(String(r.headers.authorization))?.[1]);
@@ -61,15 +47,8 @@ test('with credentials in the environment (as on Lambda), the relay signs GetSec
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDENVIRONMENT', AWS_SECRET_ACCESS_KEY: 'environment-secret-key-example' });
   try {
     sm.requests.length = 0;
-    const handler = loadRelayHandler(`
-clusters:
-  prod: { kubeconfig: relay/kubeconfig }
-receivers:
-  github: { provider: github, secret: relay/github }
-`);
-    const result = await handler(
-      apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
-    );
+    const handler = loadRelayHandler(githubRelayConfig);
+    const result = await handler(signedBranchPush());
     expect(result.statusCode).toBe(200);
     expect(sm.requests.length).toBeGreaterThanOrEqual(2);
     for (const r of sm.requests) {

@@ -1,26 +1,13 @@
-import { KubeApiTestServer } from '../support/kube-api-server';
-import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, githubBranchPush, gitRepository, loadRelayHandler, loadRelayModule, relayRules, relayUser, signGitHub, useSecretsManager } from '../support/relay-harness';
-
-const push = githubBranchPush;
-const body = JSON.stringify(push);
-const config = `
-clusters:
-  prod: { kubeconfig: relay/kubeconfig }
-receivers:
-  github: { provider: github, secret: relay/github }
-`;
+import type { KubeApiTestServer } from '../support/kube-api-server';
+import type { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { githubRelayConfig as config, loadRelayHandler, loadRelayModule, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
 
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
-  cluster.addServiceAccount('sa', relayUser, relayRules);
-  sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/github', 'webhook-secret');
-  cluster.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
-  useSecretsManager(sm);
+  ({ cluster, sm, close } = await startGitHubRelayFixture());
 });
 
 afterEach(() => {
@@ -28,14 +15,9 @@ afterEach(() => {
   sm.fault(undefined);
 });
 
-afterAll(async () => {
-  await Promise.all([cluster.close(), sm.close()]);
-});
+afterAll(() => close());
 
-const deliver = (handler: ReturnType<typeof loadRelayHandler>) =>
-  handler(
-    apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('webhook-secret', body) } }),
-  );
+const deliver = (handler: ReturnType<typeof loadRelayHandler>) => handler(signedBranchPush());
 
 test('in Lambda init, the secrets and the cluster connection are ready before the first delivery, which then reads nothing again', async () => {
   sm.calls.length = 0;

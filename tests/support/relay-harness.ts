@@ -44,6 +44,36 @@ export const githubBranchPush: Record<string, unknown> = githubExamples('push').
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** One cluster (`prod`) and one GitHub receiver, the secrets named as startGitHubRelayFixture stores them. */
+export const githubRelayConfig = `
+clusters:
+  prod: { kubeconfig: relay/kubeconfig }
+receivers:
+  github: { provider: github, secret: relay/github }
+`;
+export const githubWebhookSecret = 'webhook-secret';
+
+/**
+ * The loopback cluster and Secrets Manager for githubRelayConfig: a service account with `rules`, its kubeconfig and
+ * the webhook secret stored, one GitRepository (flux-system/hello) tracking githubBranchPush's repository and branch,
+ * and the AWS SDK environment pointed at the loopback Secrets Manager.
+ */
+export async function startGitHubRelayFixture(rules: RbacRule[] = relayRules): Promise<{ cluster: KubeApiTestServer; sm: SecretsManagerTestServer; close(): Promise<void> }> {
+  const [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  cluster.addServiceAccount('sa', relayUser, rules);
+  sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
+  sm.put('relay/github', githubWebhookSecret);
+  cluster.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
+  useSecretsManager(sm);
+  return { cluster, sm, close: () => Promise.all([cluster.close(), sm.close()]).then(() => undefined) };
+}
+
+/** githubBranchPush as GitHub delivers it to the `github` receiver, signed with `secret`. */
+export function signedBranchPush(secret = githubWebhookSecret): APIGatewayProxyEventV2 {
+  const body = JSON.stringify(githubBranchPush);
+  return apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(secret, body) } });
+}
+
 /** Loads functions/relay.ts afresh, with its other exports (e.g. `warmedUp`). */
 export function loadRelayModule(configYaml: string): { handler: Handler; warmedUp: Promise<void> } {
   const handler = loadRelayHandler(configYaml);
