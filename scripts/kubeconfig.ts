@@ -24,7 +24,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { ClusterCallError } from '../lib/kube/cluster-client';
-import { ClientNodeCluster, firstLine, statusMessage } from '../lib/kube/client-node-cluster';
+import { HttpsCluster } from '../lib/kube/https-cluster';
+import { firstLine, statusMessage } from '../lib/kube/status';
 import {
   type ClusterEndpoint,
   type KubeconfigScriptOptions,
@@ -192,7 +193,7 @@ async function readTokenSecret(kc: KubeConfig, options: KubeconfigScriptOptions,
 // Verification, with the relay's own client
 
 async function verify(kubeconfigYaml: string, clusterName: string, options: KubeconfigScriptOptions, scope: string): Promise<number> {
-  const cluster = new ClientNodeCluster({ name: clusterName, kubeconfigYaml, ...(options.namespaces ? { namespaces: options.namespaces } : {}) });
+  const cluster = new HttpsCluster({ name: clusterName, kubeconfigYaml, ...(options.namespaces ? { namespaces: options.namespaces } : {}) });
   try {
     return (await cluster.listGitRepositories(AbortSignal.timeout(verifyTimeoutMs))).length;
   } catch (error) {

@@ -1,7 +1,7 @@
 import { describeError } from '../errors';
 import type { ClusterConfig } from '../config/schema';
 import type { SecretStore } from '../secrets/store';
-import { ClientNodeCluster } from './client-node-cluster';
+import { HttpsCluster } from './https-cluster';
 import { ClusterCallError, type ClusterClient } from './cluster-client';
 
 export type ClusterClientFactory = (options: {
@@ -29,7 +29,7 @@ export class ClusterRegistry {
   constructor(
     private readonly clusters: Readonly<Record<string, ClusterConfig>>,
     private readonly secrets: SecretStore,
-    private readonly factory: ClusterClientFactory = (o) => new ClientNodeCluster(o),
+    private readonly factory: ClusterClientFactory = (o) => new HttpsCluster(o),
   ) {}
 
   async clientFor(name: string): Promise<ClusterClient> {

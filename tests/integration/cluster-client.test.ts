@@ -1,4 +1,4 @@
-import { ClientNodeCluster } from '../../lib/kube/client-node-cluster';
+import { HttpsCluster } from '../../lib/kube/https-cluster';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { gitRepository, relayRules, relayUser } from '../support/relay-harness';
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 test('lists follow the API server continue token across pages (500 per page)', async () => {
-  const cluster = new ClientNodeCluster({ name: 'c', kubeconfigYaml: server.kubeconfig('sa') });
+  const cluster = new HttpsCluster({ name: 'c', kubeconfigYaml: server.kubeconfig('sa') });
   const signal = new AbortController().signal;
   server.clearRequests();
   const repos = await cluster.listGitRepositories(signal);

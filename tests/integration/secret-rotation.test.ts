@@ -88,9 +88,7 @@ receivers:
   cluster.clearRequests();
   sm.fault({ status: 500, type: 'InternalServiceError', message: 'boom' });
   try {
-    const result = await fresh(
-      signedBranchPush('second-secret'),
-    );
+    const result = await fresh(signedBranchPush('second-secret'));
     expect(result.statusCode).toBe(503);
     const answer = JSON.parse(result.body as string);
     expect(answer.reason).toBe('secret_unavailable');
@@ -110,9 +108,7 @@ clusters:
 receivers:
   github: { provider: github, secret: relay/github }
 `);
-  const result = await fresh(
-    signedBranchPush('second-secret'),
-  );
+  const result = await fresh(signedBranchPush('second-secret'));
   expect(result.statusCode).toBe(502);
   expect(JSON.parse(result.body as string).failed).toEqual([
     { target: 'dead/*/GitRepository/*', error: expect.stringMatching(/cluster dead unreachable \(ECONNREFUSED\)/) },
