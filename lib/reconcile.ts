@@ -160,25 +160,17 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
           return;
         }
       }
-      if (!recordEvents) {
-        try {
-          await client.requestReconcile(target, job.requestedAt, signal);
-          patched.push(name);
-        } catch (error) {
-          fail(name, error);
-        }
-        return;
-      }
       const event = { reason: 'WebhookReceived', message: job.note };
+      const record = (objectUid: string | undefined) =>
+        client.recordEvent({ ...target, ...(objectUid ? { uid: objectUid } : {}) }, event, signal).then(() => true, () => false);
       // With the uid known from the list, the Event goes out beside the patch instead of after it: one round trip
       // per delivery instead of two. It is only an explanation, so losing it (RBAC without events/create, a slow
       // API) is not a failure, and recording it for a patch that then fails costs nothing worse than a stray note.
-      const recorded = uid ? client.recordEvent({ ...target, uid }, event, signal).then(() => true, () => false) : undefined;
+      const recorded = recordEvents && uid ? record(uid) : undefined;
       try {
         const result = await client.requestReconcile(target, job.requestedAt, signal);
         patched.push(name);
-        const ok = await (recorded ?? client.recordEvent({ ...target, ...(result.uid ? { uid: result.uid } : {}) }, event, signal).then(() => true, () => false));
-        if (!ok) eventsFailed += 1;
+        if (recordEvents && !(await (recorded ?? record(result.uid)))) eventsFailed += 1;
       } catch (error) {
         await recorded;
         fail(name, error);
