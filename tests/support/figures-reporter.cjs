@@ -8,7 +8,7 @@ const { join } = require('node:path');
 const { collect, describeLeaks, scanLogs } = require('./log-scan-core.cjs');
 
 class FiguresReporter {
-  onRunComplete() {
+  onRunComplete(_contexts, results) {
     const rows = [];
     const file = process.env.RELAY_TEST_FIGURES;
     if (file && existsSync(file)) {
@@ -35,6 +35,11 @@ class FiguresReporter {
     }
     if (scan) out.push(scan);
     if (leaks) out.push('Leaked secrets (values replaced):', leaks);
+    // The tests' own output (the relay's log lines) is kept out of the terminal (log-scan-capture.cjs); when something
+    // failed, say where it is.
+    if (dir && results && (results.numFailedTests > 0 || results.numRuntimeErrorTestSuites > 0)) {
+      out.push(`output of the tests: ${join(dir, 'output-*.log')} (or run again with RELAY_TEST_OUTPUT=show)`);
+    }
     process.stderr.write(`${out.join('\n')}\n`);
   }
 }
