@@ -7,8 +7,8 @@
  * The receiver and its secret come from the relay configuration (relay.local.yaml), read with the project's own
  * parser and SecretStore, so what is signed here is exactly what the relay will verify against.
  */
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHmac, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import examples from '@octokit/webhooks-examples/api.github.com/index.json';
@@ -16,7 +16,7 @@ import { systemClock } from '../lib/clock';
 import { loadConfig } from '../lib/config/load';
 import type { ProviderName } from '../lib/config/schema';
 import { SecretStore } from '../lib/secrets/store';
-import { signGitHub } from '../tests/support/relay-harness';
+import { demoKubeconfigPath } from '../dev/demo-cluster';
 
 const root = join(__dirname, '..');
 
@@ -54,7 +54,7 @@ function github(event: string, body: string, secret: string): Sample {
       'user-agent': 'GitHub-Hookshot/relay-send',
       'x-github-event': event,
       'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': signGitHub(secret, body),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
     },
   };
 }
@@ -135,6 +135,9 @@ async function main(): Promise<void> {
   }
   console.log(`${response.status} ${response.statusText}`);
   console.log(answer);
+  if (!parsed.values.config && existsSync(demoKubeconfigPath)) {
+    console.log('\n(npm start is serving against its embedded DEMO cluster, not a real one: see what changed with `npm run demo -- get gitrepositories`)');
+  }
   process.exitCode = response.ok ? 0 : 1;
 }
 
