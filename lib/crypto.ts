@@ -1,8 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-
-export function hmacSha256(secret: string, body: Buffer): Buffer {
-  return createHmac('sha256', secret).update(body).digest();
-}
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Constant-time equality of two byte strings of the same length (false, without early exit on content, otherwise). */
 export function equalBytes(a: Buffer, b: Buffer): boolean {

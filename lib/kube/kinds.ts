@@ -28,12 +28,6 @@ export interface FluxObjectRef {
   name: string;
 }
 
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  if (slash < 0) throw new Error(`apiVersion ${apiVersion} has no group`);
-  return { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
-
 /** `cluster/namespace/Kind/name`: how targets are named in answers and logs. */
 export function describeTarget(t: FluxObjectRef): string {
   return `${t.cluster}/${t.namespace}/${t.kind}/${t.name}`;
