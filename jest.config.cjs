@@ -1,5 +1,5 @@
 // @kubernetes/client-node 1.x and its openid-client/jose/oauth4webapi are ESM-only; Jest on Node 20 runs CommonJS,
-// so swc transpiles them along with our TypeScript (see ../shared/reference/toolchain.md).
+// so swc transpiles them along with our TypeScript (docs/decisions.md, "Jest with swc").
 const esmOnly = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
 module.exports = {
   testEnvironment: 'node',

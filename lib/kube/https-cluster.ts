@@ -12,7 +12,7 @@ import { firstLine, statusMessage } from './status';
 
 /*
  * Why not @kubernetes/client-node: its API classes cost ~1 MB of bundle and ~72 ms of require() at every cold start,
- * and even its KubeConfig alone 831 KB / 62 ms (../shared/reference/toolchain.md), for what are four kinds of JSON
+ * and even its KubeConfig alone 831 KB / 62 ms (docs/decisions.md), for what are four kinds of JSON
  * request. This client is node:https with one keep-alive agent per cluster and the `yaml` parser the relay already
  * loads.
  *

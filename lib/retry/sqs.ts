@@ -6,11 +6,7 @@ import type { RetryQueue } from './queue';
  * The retry queue on Amazon SQS. Only types are imported from @aws-sdk/client-sqs at module load: the SDK module is
  * loaded, and its client created, when the first message must be sent, so a relay container that never sees a
  * failing cluster never pays for it. esbuild still bundles the SDK (a dynamic import of a literal is followed), but
- * as a lazily initialised module (its top-level code runs on first use). Measured on dist/relay/index.js (esbuild as
- * scripts/build.mjs, this module vs a stub, 2026-11-24, 2 cores shared with other test runs, load average ~8):
- * 701.1 KB -> 744.3 KB (+43 KB); `require()` of the bundle, fresh node 20 process each, median of 10 then of 15
- * interleaved: 249 vs 193 ms and 390 vs 409 ms (without vs with), minimum 148 vs 161 ms: no difference that stands
- * out of the noise. Re-measure on a quiet machine before relying on it (../shared/reference/toolchain.md's method).
+ * as a lazily initialised module (its top-level code runs on first use); the measurement is in docs/decisions.md.
  */
 
 /** The SDK client's bounds: a queue that does not answer must not eat the provider's delivery timeout. */

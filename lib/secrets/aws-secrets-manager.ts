@@ -5,7 +5,7 @@ import type { SecretBackend } from './store';
 /**
  * Reads AWSCURRENT / AWSPREVIOUS with GetSecretValue rather than Powertools Parameters: Parameters caches by secret
  * name only, so the two stages of one secret would share a cache entry, and it costs ~35 ms more cold start
- * (../shared/reference/toolchain.md). The endpoint honours AWS_ENDPOINT_URL_SECRETS_MANAGER, which the tests use.
+ * (docs/decisions.md). The endpoint honours AWS_ENDPOINT_URL_SECRETS_MANAGER, which the tests use.
  */
 export function secretsManagerBackend(getSecretValue: GetSecretValue): SecretBackend {
   return {

@@ -6,8 +6,8 @@
  *   GET/POST   /workspaces/{workspace}/hooks                      GET/PUT/DELETE .../hooks/{uid}
  * `{uid}` is the hook uuid with its braces (`{...}`, raw or percent-encoded), as the real API takes it.
  *
- * What it enforces, after Atlassian's REST reference (developer.atlassian.com/cloud/bitbucket/rest/) and
- * ../shared/reference/provider-hook-apis.md §3:
+ * What it enforces, after Atlassian's REST reference (https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/
+ * "Webhooks" and api-group-workspaces/ "Webhooks"):
  * - Authentication: `Authorization: Bearer <access token>` or Basic `user:secret`, both registered with `addToken` /
  *   `addBasicUser`; anything else is 401. Errors use Cloud's shape `{"type":"error","error":{"message":...}}`.
  * - Authorization: a credential sees the repositories and workspaces it was given; it needs the `webhook` scope

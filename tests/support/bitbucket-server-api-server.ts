@@ -7,8 +7,8 @@
  *   GET/POST   /projects/{projectKey}/webhooks               GET/PUT/DELETE .../webhooks/{webhookId}
  *   GET/POST   /projects/{projectKey}/repos/{slug}/webhooks  GET/PUT/DELETE .../webhooks/{webhookId}
  *
- * What it enforces, after Atlassian's Data Center REST reference (OpenAPI "Bitbucket Data Center" 9.2: `RestWebhook`,
- * `RestErrors`) and ../shared/reference/provider-hook-apis.md §4:
+ * What it enforces, after Atlassian's Data Center REST reference
+ * (https://developer.atlassian.com/server/bitbucket/rest/, OpenAPI "Bitbucket Data Center" 9.2: `RestWebhook`, `RestErrors`):
  * - Authentication: `Authorization: Bearer <HTTP access token>` registered with `addToken`; otherwise 401. Every
  *   error uses Data Center's shape `{"errors":[{"context":...,"message":...,"exceptionName":...}]}`.
  * - Authorization: repository hooks need REPO_ADMIN (a token given the repository, or its project), project hooks
