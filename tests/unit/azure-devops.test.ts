@@ -1,10 +1,11 @@
 import { claimedIdentity } from '../../lib/relay';
 import { readFileSync } from 'node:fs';
-import { BadSignature, MalformedPayload, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { MalformedPayload, UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { repoKey } from '../../lib/matching/repo-url';
 import { azureDevops } from '../../lib/providers/azure-devops';
 import { receiverConfig } from '../support/receiver';
+import { verdictOf, webhookRequest } from '../support/provider-verdict';
 
 // Microsoft's documented git.push sample and Argo CD's captured one, byte for byte (tests/fixtures/azure-devops/SOURCE.md).
 const documented = readFileSync('tests/fixtures/azure-devops/git-push.json');
@@ -17,17 +18,12 @@ const secret = 'relay:s3cr3t!';
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 
 function req(headers: Record<string, string>): WebhookRequest {
-  return { method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: '', isBase64Encoded: false };
+  return webhookRequest({ 'content-type': 'application/json; charset=utf-8', ...headers }, Buffer.alloc(0));
 }
 
 function verdict(authorization: string | undefined, key = secret): string {
-  try {
-    return azureDevops.inspect(req(authorization === undefined ? {} : { authorization }), documented, receiver).verify(key) ? 'ok' : 'mismatch';
-  } catch (error) {
-    if (error instanceof MissingSignature) return 'missing';
-    if (error instanceof BadSignature) return 'malformed';
-    throw error;
-  }
+  const headers = { 'content-type': 'application/json; charset=utf-8', ...(authorization === undefined ? {} : { authorization }) };
+  return verdictOf(azureDevops, headers, documented, key, receiver);
 }
 
 test.each([

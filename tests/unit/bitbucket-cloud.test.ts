@@ -1,11 +1,12 @@
 import { claimedIdentity } from '../../lib/relay';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BadSignature, MalformedPayload, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { MalformedPayload, UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { repoKey } from '../../lib/matching/repo-url';
 import { bitbucketCloud } from '../../lib/providers/bitbucket-cloud';
 import { receiverConfig } from '../support/receiver';
+import { verdictOf, webhookRequest } from '../support/provider-verdict';
 
 const receiver = receiverConfig('bitbucket-cloud');
 const fixture = (name: string) => readFileSync(`tests/fixtures/bitbucket-cloud/${name}`);
@@ -18,18 +19,11 @@ const documented = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f43
 const hex = documented.slice('sha256='.length);
 
 function req(headers: Record<string, string>, payload: Buffer = body): WebhookRequest {
-  return { method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json', ...headers }, body: payload.toString(), isBase64Encoded: false };
+  return webhookRequest({ 'content-type': 'application/json', ...headers }, payload);
 }
 
 function verdict(headers: Record<string, string>, payload: Buffer = body, key = secret): string {
-  try {
-    return bitbucketCloud.inspect(req(headers, payload), payload, receiver).verify(key) ? 'ok' : 'mismatch';
-  } catch (error) {
-    if (error instanceof MissingSignature) return 'missing';
-    if (error instanceof BadSignature) return 'malformed';
-    if (error instanceof UnsupportedMediaType) return 'media';
-    throw error;
-  }
+  return verdictOf(bitbucketCloud, { 'content-type': 'application/json', ...headers }, payload, key, receiver);
 }
 
 describe('signature', () => {

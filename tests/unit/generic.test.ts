@@ -1,30 +1,20 @@
 import { claimedIdentity } from '../../lib/relay';
 import { createHmac } from 'node:crypto';
-import { BadSignature, MissingSignature } from '../../lib/errors';
-import type { WebhookRequest } from '../../lib/http/request';
 import { generic, genericTriggerEvent } from '../../lib/providers/generic';
 import { genericHmac } from '../../lib/providers/generic-hmac';
 import type { Provider } from '../../lib/providers/provider';
 import { receiverConfig } from '../support/receiver';
+import { verdictOf, webhookRequest } from '../support/provider-verdict';
 
 const secret = 'generic-s3cr3t';
 const body = Buffer.from('{"image":"ghcr.io/org/app:v1.0.0"}');
 const hmac = (algorithm: string, payload: Buffer = body, key = secret) => createHmac(algorithm, key).update(payload).digest('hex');
 
-function request(headers: Record<string, string>, payload: Buffer): WebhookRequest {
-  return { method: 'POST', receiver: 'r', headers, body: payload.toString('utf8'), isBase64Encoded: false };
-}
+const request = webhookRequest;
 
 function verdict(provider: Provider, headers: Record<string, string>, options: { payload?: Buffer; key?: string; allowSha1?: boolean } = {}): string {
-  const payload = options.payload ?? body;
   const receiver = receiverConfig(provider.name, options.allowSha1 === undefined ? {} : { allowSha1: options.allowSha1 });
-  try {
-    return provider.inspect(request(headers, payload), payload, receiver).verify(options.key ?? secret) ? 'ok' : 'mismatch';
-  } catch (error) {
-    if (error instanceof MissingSignature) return 'missing';
-    if (error instanceof BadSignature) return 'malformed';
-    throw error;
-  }
+  return verdictOf(provider, headers, options.payload ?? body, options.key ?? secret, receiver);
 }
 
 describe('generic-hmac: X-Signature', () => {

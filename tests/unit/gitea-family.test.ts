@@ -1,13 +1,14 @@
 import { claimedIdentity } from '../../lib/relay';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BadSignature, MalformedPayload, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { MalformedPayload, UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { forgejo } from '../../lib/providers/forgejo';
 import { gitea } from '../../lib/providers/gitea';
 import { gogs } from '../../lib/providers/gogs';
 import type { Provider, PushEvent } from '../../lib/providers/provider';
 import { receiverConfig } from '../support/receiver';
+import { verdictOf, webhookRequest } from '../support/provider-verdict';
 
 // RFC 4231 test case 2 (HMAC-SHA256): an independent vector, not computed by the code under test.
 const key = 'Jefe';
@@ -25,18 +26,11 @@ const hmac = (secret: string, bytes: Buffer | string) => createHmac('sha256', se
 const fixture = (path: string) => readFileSync(`tests/fixtures/${path}`);
 
 function request(headers: Record<string, string>, body: Buffer, contentType = 'application/json'): WebhookRequest {
-  return { method: 'POST', receiver: 'r', headers: { 'content-type': contentType, ...headers }, body: body.toString('utf8'), isBase64Encoded: false };
+  return webhookRequest({ 'content-type': contentType, ...headers }, body);
 }
 
-function verdict(provider: Provider, headers: Record<string, string>, body: Buffer = data, secret = key, contentType?: string): string {
-  try {
-    return provider.inspect(request(headers, body, contentType), body, receiverConfig(provider.name)).verify(secret) ? 'ok' : 'mismatch';
-  } catch (error) {
-    if (error instanceof MissingSignature) return 'missing';
-    if (error instanceof BadSignature) return 'malformed';
-    if (error instanceof UnsupportedMediaType) return 'media';
-    throw error;
-  }
+function verdict(provider: Provider, headers: Record<string, string>, body: Buffer = data, secret = key, contentType = 'application/json'): string {
+  return verdictOf(provider, { 'content-type': contentType, ...headers }, body, secret);
 }
 
 /** Go's `url.Values{"payload": {json}}.Encode()` (QueryEscape: space → `+`, everything but `A-Za-z0-9-_.~` escaped). */

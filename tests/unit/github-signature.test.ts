@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { BadSignature, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { UnsupportedMediaType } from '../../lib/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { receiverConfig } from '../support/receiver';
+import { verdictOf, webhookRequest } from '../support/provider-verdict';
 import { github } from '../../lib/providers/github';
 
 const secret = "It's a Secret to Everybody";
@@ -12,18 +13,11 @@ const documented = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f43
 const receiver = receiverConfig('github');
 
 function request(headers: Record<string, string>, payload: Buffer = body): [WebhookRequest, Buffer] {
-  return [{ method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json', ...headers }, body: payload.toString(), isBase64Encoded: false }, payload];
+  return [webhookRequest({ 'content-type': 'application/json', ...headers }, payload), payload];
 }
 
 function verdict(headers: Record<string, string>, payload: Buffer = body, key = secret): string {
-  try {
-    return github.inspect(...request(headers, payload), receiver).verify(key) ? 'ok' : 'mismatch';
-  } catch (error) {
-    if (error instanceof MissingSignature) return 'missing';
-    if (error instanceof BadSignature) return 'malformed';
-    if (error instanceof UnsupportedMediaType) return 'media';
-    throw error;
-  }
+  return verdictOf(github, { 'content-type': 'application/json', ...headers }, payload, key, receiver);
 }
 
 const sha1 = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
