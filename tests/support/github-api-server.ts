@@ -89,7 +89,8 @@ export type GitHubFault = {
 } & (
   | { kind: 'primary-rate-limit'; status?: 403 | 429; resetInSeconds?: number }
   | { kind: 'secondary-rate-limit'; status?: 403 | 429; retryAfterSeconds?: number }
-  | { kind: 'status'; status: number; message?: string }
+  /** `message` may be built from the request (a server echoing what it was sent in its error). */
+  | { kind: 'status'; status: number; message?: string | ((req: RecordedRequest) => string) }
   | { kind: 'destroy' }
 );
 
@@ -707,7 +708,10 @@ export class GitHubApiServer {
     }
     token.used += 1;
     if (fault?.kind === 'secondary-rate-limit') throw secondaryLimit(fault.status ?? 403, fault.retryAfterSeconds);
-    if (fault?.kind === 'status') throw new HttpError(fault.status, errorBody(fault.status, fault.message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')));
+    if (fault?.kind === 'status') {
+      const message = typeof fault.message === 'function' ? fault.message(rec) : fault.message;
+      throw new HttpError(fault.status, errorBody(fault.status, message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')));
+    }
 
     const spacing = this.options.minWriteIntervalMs ?? 1000;
     if (WRITE_METHODS.has(method)) {

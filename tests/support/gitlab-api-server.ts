@@ -35,7 +35,8 @@
  * - Rate limits (Rack::Attack): with `rateLimit({ limit, windowSeconds })` every response carries `RateLimit-Name`,
  *   `RateLimit-Limit`, `RateLimit-Observed`, `RateLimit-Remaining`, `RateLimit-Reset` (epoch seconds) and
  *   `RateLimit-ResetTime`; over the limit: 429 `Retry later` with `Retry-After` in seconds.
- * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving.
+ * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving; with `location`,
+ *   a 3xx redirect there.
  *
  * Time comes from the `now` option so a test can share one fake clock with the client under test.
  */
@@ -69,8 +70,10 @@ export interface GitlabRecordedRequest {
 export interface GitlabFault {
   /** Which requests to affect (default: all). */
   match?: (req: GitlabRecordedRequest) => boolean;
-  /** 429 or a 5xx. */
+  /** 429 or a 5xx; or a 3xx with `location` (a proxy or a moved instance redirecting the API). */
   status: number;
+  /** With a 3xx status: the `Location` answered. */
+  location?: string;
   /** `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted). */
   retryAfter?: number;
   /** Number of matching requests to affect, then the fault clears itself. Omitted: until replaced or cleared. */
@@ -558,7 +561,9 @@ export class GitlabApiTestServer {
     const rate = this.countRequest(user ? `user:${user.name}` : `ip:${req.socket.remoteAddress ?? ''}`);
     const fault = this.takeFault(rec);
     if (fault) {
-      if (fault.status === 429) {
+      if (fault.location !== undefined) {
+        this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
+      } else if (fault.status === 429) {
         const retryAfter = fault.retryAfter ?? rate.retryAfter;
         this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, 'Retry-After': String(retryAfter) });
       } else {
