@@ -43,6 +43,7 @@ import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { closeServer } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -417,6 +418,7 @@ export class GitHubApiServer {
     const owners = new Set<string>();
     for (const repo of grant.repos ?? []) owners.add(this.ensureOwner('repository', repo).name.toLowerCase());
     for (const org of grant.orgs ?? []) owners.add(`org:${this.ensureOwner('organization', org).name.toLowerCase()}`);
+    registerTestSecret(token, 'github-api-server token');
     this.tokens.set(token, { login: grant.login ?? 'relay-bot', userId: 4_000_000 + this.tokens.size, owners, windowStart: this.now(), used: 0 });
   }
 

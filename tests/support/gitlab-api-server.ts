@@ -43,6 +43,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { closeServer } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -292,6 +293,7 @@ export class GitlabApiTestServer {
 
   /** A token for `name` with roles on projects and groups by full path (inherited by everything below a group). */
   addUser(token: string, name: string, access: Record<string, Role> = {}, opts: { admin?: boolean } = {}): void {
+    registerTestSecret(token, 'gitlab-api-server token');
     this.users.set(token, { name, admin: opts.admin ?? false, access: new Map(Object.entries(access).map(([p, r]) => [p.toLowerCase(), r])) });
   }
 
