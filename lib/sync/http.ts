@@ -52,9 +52,13 @@ export async function forTarget<T>(label: string, call: () => Promise<T>): Promi
   }
 }
 
-/** `text` with every one of `secrets` (4 characters or more: shorter ones would hit ordinary words) replaced. */
+/**
+ * `text` with every one of `secrets` (4 characters or more: shorter ones would hit ordinary words) replaced, as is
+ * and JSON-escaped (an error detail can quote the request body as JSON, where `"` or `\` in a secret are escaped).
+ */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => (secret.length >= 4 ? out.split(secret).join('[REDACTED]') : out), text);
+  const forms = secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  return forms.reduce((out, form) => out.split(form).join('[REDACTED]'), text);
 }
 
 /** How a provider pages its lists. */
@@ -133,7 +137,7 @@ export class ApiClient {
 
   constructor(private readonly options: ApiClientOptions) {
     const problem = apiUrlProblem(options.baseUrl, options.allowHttpLoopback ?? false);
-    if (problem) throw new Error(`API URL ${new URL(options.baseUrl).origin}: ${problem}`);
+    if (problem) throw new Error(`API URL ${URL.canParse(options.baseUrl) ? new URL(options.baseUrl).origin : '(unparseable)'}: ${problem}`);
     this.fetchFn = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));

@@ -346,4 +346,11 @@ describe('ApiClient error scrubbing', () => {
     expect(error.message).not.toContain(secret.slice(0, 8));
     expect(error.message).toContain('[REDACTED]');
   });
+
+  it('scrubs a secret quoted as JSON too (its quotes and backslashes escaped)', async () => {
+    const secret = 'with"quote\\and-backslash';
+    const { client } = harness([{ status: 400, body: { rejected: { secret } } }]);
+    const error = (await client.request('POST', '/hooks', { body: { secret }, secrets: [secret] }).catch((e: unknown) => e)) as ApiError;
+    expect(error.message).toBe('POST /hooks: HTTP 400 {"rejected":{"secret":"[REDACTED]"}}');
+  });
 });
