@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
+import { loggableFields } from '../lib/delivery-log';
 import { metricsNamespace, publishMetrics, retryMetrics } from '../lib/observability/metrics';
 import { LazySqs, SqsQueue } from '../lib/retry/sqs';
 import { processRetryBatch, type RetryWorkerDeps } from '../lib/retry/worker';
@@ -28,7 +29,8 @@ const deps: RetryWorkerDeps = {
     deadLetter: (messages) => deadLetterQueue.send(messages),
     changeVisibility: (handle, seconds) => retryQueue.changeVisibility(handle, seconds),
   },
-  log: (level, summary) => logger[level]('retry', { ...summary }),
+  // Redacted like the relay's delivery line: a cluster's error text can echo a credential the SecretStore registered.
+  log: (level, summary) => logger[level]('retry', loggableFields({ ...summary })),
 };
 
 function requiredEnv(name: string): string {

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
+import { loggableFields } from '../lib/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
 import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime';
@@ -31,7 +32,8 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     ...(process.env.RELAY_PUBLIC_URL ? { publicUrl: process.env.RELAY_PUBLIC_URL } : {}),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
     dryRun: process.env.SYNC_DRY_RUN === 'true',
-    log: (level, message, fields) => logger[level](message, fields),
+    // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.
+    log: (level, message, fields) => logger[level](message, loggableFields(fields)),
   });
   const report = await runSync(deps);
   logSummary(report, Date.now() - started);
@@ -42,11 +44,14 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
 /** Exactly one summary line per run: counts per action and provider, and every failure with its reason. */
 function logSummary(report: SyncReport, durationMs: number): void {
   const failures = report.registrations.flatMap((r) => r.failures.map((f) => ({ registration: r.registration, ...f })));
-  logger[failures.length > 0 ? 'warn' : 'info']('sync run', {
-    dry_run: report.dryRun,
-    registrations: report.registrations.map(({ failures: _failures, ...counts }) => counts),
-    changes: report.plan.filter((p) => p.change).length,
-    failures,
-    duration_ms: durationMs,
-  });
+  logger[failures.length > 0 ? 'warn' : 'info'](
+    'sync run',
+    loggableFields({
+      dry_run: report.dryRun,
+      registrations: report.registrations.map(({ failures: _failures, ...counts }) => counts),
+      changes: report.plan.filter((p) => p.change).length,
+      failures,
+      duration_ms: durationMs,
+    }),
+  );
 }

@@ -44,7 +44,12 @@ export const maxLoggedChars = 2048;
  * (after redaction, so a cut can never leave half a secret unrecognised).
  */
 export function loggableSummary(summary: DeliverySummary): DeliverySummary {
-  return mapStringsDeep(summary, redactAndBound);
+  return loggableFields(summary);
+}
+
+/** Any log line's fields made loggable the same way: the sync and retry functions write theirs through this. */
+export function loggableFields<T>(fields: T): T {
+  return mapStringsDeep(fields, redactAndBound);
 }
 
 /** Redacted first, then cut (see above). */

@@ -287,6 +287,7 @@ receivers:
   github: { provider: github, secret: 'bench/github#secret' }
 sync:
   publicUrl: https://relay.example
+  allowHttpLoopback: true
   registrations:
     gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'bench/sync-tokens#github', receiver: github }
 `,

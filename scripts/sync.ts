@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/load';
+import { loggableFields } from '../lib/delivery-log';
 import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime';
 import { runSync } from '../lib/sync/run';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     dryRun: values['dry-run'] ?? false,
     log: (level, message, fields) => {
       if (message === 'hook change') return; // printed below as plan lines
-      if (level !== 'info') console.error(`${level}: ${message} ${JSON.stringify(fields)}`);
+      if (level !== 'info') console.error(`${level}: ${message} ${JSON.stringify(loggableFields(fields))}`);
     },
   });
   const report = await runSync(deps);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   for (const r of report.registrations) {
     const counts = Object.entries(r.actions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing to do';
     console.log(`${r.registration}: ${r.targets} target(s): ${counts}; ${r.calls} API calls, ${r.writes} writes${r.redelivered ? `, ${r.redelivered} redelivered` : ''}${r.deferred ? `, ${r.deferred} deferred` : ''}`);
-    for (const f of r.failures) console.log(`  failed ${f.target}: ${f.error}`);
+    for (const f of loggableFields(r.failures)) console.log(`  failed ${f.target}: ${f.error}`);
   }
   console.log(report.dryRun ? 'dry run: nothing was changed' : 'applied');
   if (report.registrations.some((r) => r.failures.length > 0)) process.exitCode = 1;

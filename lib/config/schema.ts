@@ -6,6 +6,7 @@ import { en } from 'zod/v4/locales';
 import { fluxKindNames, fluxKinds } from '../kube/kinds';
 import { providers } from '../providers';
 import { parseSecretRef } from '../secrets/ref';
+import { apiUrlProblem } from '../sync/api-url';
 
 // zod/mini ships without messages ("Invalid input"); the English locale says what was expected and what was found.
 z.config(en());
@@ -116,6 +117,8 @@ const limits = z.strictObject({
 export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
 
 const httpsUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment'));
+/** `https:` only; `http:` to a loopback host is admitted by `sync.allowHttpLoopback` (checked below, lib/sync/api-url.ts). */
+const apiUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https: URL without query or fragment'));
 
 /**
  * One set of webhooks the sync keeps in place on one provider: for each repository (listed, or discovered from the
@@ -123,8 +126,11 @@ const httpsUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
  */
 const registration = z.strictObject({
   provider: z.enum(syncProviderNames),
-  /** API root. Default for the hosted services: api.github.com, gitlab.com/api/v4, api.bitbucket.org/2.0. */
-  apiUrl: z.optional(httpsUrl),
+  /**
+   * API root, `https:` (the token goes with every call). Default for the hosted services: api.github.com,
+   * gitlab.com/api/v4, api.bitbucket.org/2.0.
+   */
+  apiUrl: z.optional(apiUrl),
   /** Git host whose repositories are discovered. Default: the API URL's host (github.com for api.github.com, bitbucket.org for api.bitbucket.org). */
   host: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name'))),
   /** Secret reference to the API token (scopes per provider: README, "Keeping webhooks in sync"). */
@@ -147,6 +153,11 @@ const sync = z.strictObject({
   /** GitHub: failed deliveries this recent are redelivered by each run; keep it above the schedule interval. */
   redeliverMinutes: z._default(z.int().check(z.nonnegative()), 30),
   registrations: z.record(name, registration),
+  /**
+   * For tests and local development only: admit `http:` apiUrls whose host is a loopback address (`localhost`,
+   * 127.0.0.0/8, `[::1]`). Default false; an `http:` URL to any other host is refused either way.
+   */
+  allowHttpLoopback: z._default(z.boolean(), false),
 });
 
 const checkedConfig = z
@@ -197,6 +208,8 @@ const checkedConfig = z
         else if (target.provider !== r.provider) {
           ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `receiver ${r.receiver} is a ${target.provider} receiver, not ${r.provider}`, input: r });
         }
+        const apiUrlIssue = r.apiUrl === undefined ? undefined : apiUrlProblem(r.apiUrl, config.sync?.allowHttpLoopback ?? false);
+        if (apiUrlIssue) ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: apiUrlIssue, input: r });
         if (!r.apiUrl && !['github', 'gitlab', 'bitbucket-cloud'].includes(r.provider)) {
           ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: `is required for ${r.provider} (self-hosted)`, input: r });
         }

@@ -80,4 +80,6 @@ export interface HookApiOptions {
   fetch?: typeof fetch;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Admit an `http:` apiUrl to a loopback host (`sync.allowHttpLoopback`); otherwise only `https:`. */
+  allowHttpLoopback?: boolean;
 }

@@ -5,6 +5,9 @@
  * for nothing more (../shared/reference/provider-hook-apis.md section 9).
  */
 
+import { apiUrlProblem } from './api-url';
+import type { HookApiOptions } from './hook-api';
+
 /** The run stopped before the deadline; the next scheduled run resumes the work. */
 export class BudgetExhausted extends Error {
   override readonly name = 'BudgetExhausted';
@@ -24,18 +27,38 @@ export class ApiError extends Error {
 }
 
 /**
- * The error of one provider call, renamed for the run's report: its message starts with `label` (provider and target)
- * and no longer contains any of `secrets` (in case a server echoes a token). ApiError and BudgetExhausted keep their
- * class and status, so callers can still tell a 404 from a 401 or an exhausted budget.
+ * The error of one provider call, renamed for the run's report: its message starts with `label` (provider and target).
+ * ApiError and BudgetExhausted keep their class and status, so callers can still tell a 404 from a 401 or an exhausted
+ * budget. Secrets are already gone: the ApiClient scrubs every error it raises (see `ApiClientOptions.secrets`).
  */
-export function errorForTarget(label: string, error: unknown, secrets: readonly string[]): Error {
-  const original = error instanceof Error ? error.message : String(error);
-  const message = secrets.reduce((text, secret) => (secret.length >= 4 ? text.split(secret).join('[REDACTED]') : text), `${label}: ${original}`);
+export function errorForTarget(label: string, error: unknown): Error {
+  const message = `${label}: ${error instanceof Error ? error.message : String(error)}`;
   if (error instanceof ApiError || error instanceof BudgetExhausted) {
     error.message = message;
     return error;
   }
   return new Error(message);
+}
+
+/**
+ * Runs one provider call for a target, its failure renamed by `errorForTarget`: the wrapper every provider client
+ * puts around its calls.
+ */
+export async function forTarget<T>(label: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw errorForTarget(label, error);
+  }
+}
+
+/**
+ * `text` with every one of `secrets` (4 characters or more: shorter ones would hit ordinary words) replaced, as is
+ * and JSON-escaped (an error detail can quote the request body as JSON, where `"` or `\` in a secret are escaped).
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  const forms = secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  return forms.reduce((out, form) => out.split(form).join('[REDACTED]'), text);
 }
 
 /** How a provider pages its lists. */
@@ -61,6 +84,28 @@ export interface ApiClientOptions {
   maxAttempts?: number;
   /** Minimum pause between two writes (GitHub asks for at least one second between mutations). Default 0. */
   writeSpacingMs?: number;
+  /**
+   * The credentials `headers` carry (the token): scrubbed from every error this client raises, since servers and
+   * proxies echo what they were sent in error bodies.
+   */
+  secrets?: readonly string[];
+  /** Admit an `http:` baseUrl to a loopback host (tests, local runs); see lib/sync/api-url.ts. Default false. */
+  allowHttpLoopback?: boolean;
+}
+
+/** The ApiClient of one provider's hook API: the options every provider passes on, plus its own headers. */
+export function hookApiClient(options: HookApiOptions, headers: Record<string, string>, extra: Pick<ApiClientOptions, 'writeSpacingMs' | 'secrets'> = {}): ApiClient {
+  return new ApiClient({
+    baseUrl: options.apiUrl,
+    headers,
+    deadline: options.deadline,
+    fetch: options.fetch,
+    now: options.now,
+    sleep: options.sleep,
+    allowHttpLoopback: options.allowHttpLoopback,
+    ...extra,
+    secrets: [options.token, ...(extra.secrets ?? [])],
+  });
 }
 
 export interface ApiResponse<T> {
@@ -72,6 +117,8 @@ export interface ApiResponse<T> {
 export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** Secrets the body carries (a hook secret): scrubbed from this request's errors like the client's credentials. */
+  secrets?: readonly string[];
 }
 
 const safeMethods = new Set(['GET', 'HEAD']);
@@ -89,6 +136,8 @@ export class ApiClient {
   private lastWrite = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ApiClientOptions) {
+    const problem = apiUrlProblem(options.baseUrl, options.allowHttpLoopback ?? false);
+    if (problem) throw new Error(`API URL ${URL.canParse(options.baseUrl) ? new URL(options.baseUrl).origin : '(unparseable)'}: ${problem}`);
     this.fetchFn = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -96,7 +145,7 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     const url = this.url(path, options.query);
-    return this.send<T>(method, url, path, options.body);
+    return this.send<T>(method, url, path, options.body, options.secrets);
   }
 
   /** Every item of a paginated list, following the provider's own next-page pointers. */
@@ -136,7 +185,9 @@ export class ApiClient {
     return url.toString();
   }
 
-  private async send<T>(method: string, url: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  private async send<T>(method: string, url: string, path: string, body?: unknown, secrets: readonly string[] = []): Promise<ApiResponse<T>> {
+    // Scrubbed before any cut, so no part of a secret is left where a cut fell inside it.
+    const failure = (status: number, detail: string) => new ApiError(method, path, status, scrubSecrets(detail, [...(this.options.secrets ?? []), ...secrets]).slice(0, 200));
     const maxAttempts = this.options.maxAttempts ?? 4;
     const isWrite = writeMethods.has(method);
     for (let attempt = 1; ; attempt += 1) {
@@ -157,23 +208,36 @@ export class ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         // A whole number of ms (it throws on a fraction), and at most 2^31-1: longer fires at once, or throws past 2^32-1.
         signal: AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(remaining)))),
+        // Never follow: fetch would re-send the token (undici drops only `Authorization` across origins, not
+        // PRIVATE-TOKEN) and the hook secret in the body to wherever the Location points.
+        redirect: 'manual',
       }).catch((error: unknown) => {
         if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
-        throw new ApiError(method, path, 0, `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`);
+        throw failure(0, `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`);
       });
       this.noteRateLimit(response.headers);
       const text = await response.text().catch((error: unknown) => {
         if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
-        throw new ApiError(method, path, response.status, `response body unreadable (${(error as Error).message})`);
+        throw failure(response.status, `response body unreadable (${(error as Error).message})`);
       });
+      if (response.status >= 300 && response.status < 400) throw failure(response.status, this.redirectRefused(response.headers.get('location'), url));
       if (response.ok) return { status: response.status, headers: response.headers, body: (text === '' ? undefined : parseJson(text)) as T };
 
       const wait = this.retryDelay(response, attempt);
       const retryable = response.status === 429 || (response.status === 403 && wait !== undefined) || (response.status >= 500 && safeMethods.has(method));
-      if (!retryable || attempt >= maxAttempts) throw new ApiError(method, path, response.status, errorDetail(text));
+      if (!retryable || attempt >= maxAttempts) throw failure(response.status, errorDetail(text));
       // Never earlier than a reset already noted from this response's rate-limit headers.
       this.notBefore = Math.max(this.notBefore, this.now() + (wait ?? backoff(attempt)));
     }
+  }
+
+  /**
+   * Why a 3xx is an error: the API moved or a proxy sends us elsewhere, and following could hand the token to another
+   * host; a person checks `apiUrl`. Only the target's origin is named (a Location can carry credentials in its query).
+   */
+  private redirectRefused(location: string | null, from: string): string {
+    const target = location !== null && URL.canParse(location, from) ? new URL(location, from).origin : '(no location)';
+    return `redirect to ${target} refused: the sync does not follow redirects (check the registration's apiUrl)`;
   }
 
   /**
@@ -233,11 +297,12 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * A short, token-free excerpt of an error body (providers put the reason in `message`; GitHub's 422 says only
- * "Validation Failed" there and the reason in `errors[].message` or `errors[].code`/`field`).
+ * The reason in an error body, which the ApiClient then scrubs and cuts to 200 characters (providers put the reason in
+ * `message`; GitHub's 422 says only "Validation Failed" there and the reason in `errors[].message` or
+ * `errors[].code`/`field`).
  */
 function errorDetail(text: string): string {
-  return describeBody(parseJson(text)).slice(0, 200);
+  return describeBody(parseJson(text));
 }
 
 /**

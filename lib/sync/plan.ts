@@ -39,7 +39,8 @@ export function baseUrl(url: string): string {
  *   kept and brought up to date; other ones are duplicates and deleted ("exactly one hook per repository").
  * - Hooks under the relay's `/hooks/` for a receiver that no longer exists are stale and deleted; hooks for another
  *   existing receiver belong to another registration and are left alone.
- * - Every other hook is foreign: reported, never changed.
+ * - Every other hook is foreign: reported, never changed. So is one under `/hooks/` whose receiver part does not
+ *   decode (a bad percent-escape): the relay never makes such a URL, and one odd hook must not fail the target.
  * - A URL that differs only in its query carries an old secret version marker: the secret rotated, so the hook is
  *   re-keyed (updated with the new secret and marker).
  */
@@ -51,12 +52,11 @@ export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonl
     const base = baseUrl(hook.url);
     if (base === wantedBase) {
       mine.push(hook);
-    } else if (base.startsWith(ownership.hooksPrefix)) {
-      const receiver = decodeURIComponent(base.slice(ownership.hooksPrefix.length));
-      if (!ownership.receivers.has(receiver)) actions.push({ kind: 'delete', target, id: hook.id, reason: `receiver ${receiver} no longer exists` });
-    } else {
-      actions.push({ kind: 'foreign', target, id: hook.id, url: hook.url });
+      continue;
     }
+    const receiver = receiverOf(base, ownership.hooksPrefix);
+    if (receiver === undefined) actions.push({ kind: 'foreign', target, id: hook.id, url: hook.url });
+    else if (!ownership.receivers.has(receiver)) actions.push({ kind: 'delete', target, id: hook.id, reason: `receiver ${receiver} no longer exists` });
   }
   if (mine.length === 0) return [...actions, { kind: 'create', target, spec: wanted }];
 
@@ -73,6 +73,16 @@ export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonl
   if (keep.disabled) actions.push({ kind: 'reenable', target, id: keep.id });
   if (reasons.length === 0 && !keep.disabled) actions.push({ kind: 'unchanged', target, id: keep.id });
   return actions;
+}
+
+/** The receiver a URL under `<publicUrl>/hooks/` names, or undefined when it is not under it or does not decode. */
+function receiverOf(base: string, hooksPrefix: string): string | undefined {
+  if (!base.startsWith(hooksPrefix)) return undefined;
+  try {
+    return decodeURIComponent(base.slice(hooksPrefix.length));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The query parameter that records which secret version a hook was given (no provider returns the secret). */

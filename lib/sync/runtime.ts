@@ -15,7 +15,7 @@ export interface SyncRuntimeOptions {
   log: SyncDeps['log'];
   now?: () => number;
   /** For tests: a fetch, clock and sleep for the provider clients. */
-  http?: Partial<HookApiOptions>;
+  http?: Partial<Omit<HookApiOptions, 'allowHttpLoopback'>>;
 }
 
 export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
@@ -26,7 +26,9 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
     publicUrl,
     secrets: options.relay.secrets,
     clusterClient: (name) => options.relay.clusters.clientFor(name),
-    hookApi: (registration, token, deadline) => createHookApi(registration, token, deadline, options.http),
+    // Loopback http: only by the configuration's explicit allowance, never by a test's client options.
+    hookApi: (registration, token, deadline) =>
+      createHookApi(registration, token, deadline, { ...options.http, allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false }),
     now: options.now ?? Date.now,
     deadline: options.deadline,
     dryRun: options.dryRun,

@@ -31,7 +31,7 @@ test('npm run sync -- --dry-run prints a readable plan and changes nothing', asy
   writeFileSync(
     join(dir, 'relay.yaml'),
     `clusters:\n  c: { kubeconfig: 'file:${dir}/kubeconfig' }\nreceivers:\n  github: { provider: github, secret: 'file:${dir}/hook-secret' }\n` +
-      `sync:\n  publicUrl: https://relay.example\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'file:${dir}/token', receiver: github, repositories: [acme/docs] }\n`,
+      `sync:\n  publicUrl: https://relay.example\n  allowHttpLoopback: true\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'file:${dir}/token', receiver: github, repositories: [acme/docs] }\n`,
   );
   const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), 'scripts/sync.ts', '--dry-run', '--config', join(dir, 'relay.yaml')], { timeout: 60_000 });
   expect(stdout.split('\n').filter(Boolean)).toEqual([

@@ -34,7 +34,7 @@ test('the scheduled handler runs the sync against the deployed URL and logs one 
   writeFileSync(
     process.env.RELAY_CONFIG,
     `clusters:\n  c: { kubeconfig: relay/kubeconfig }\nreceivers:\n  github: { provider: github, secret: relay/hook }\n` +
-      `sync:\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/github-token, receiver: github }\n`,
+      `sync:\n  allowHttpLoopback: true\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/github-token, receiver: github }\n`,
   );
   let handler: ((event: ScheduledEvent, context: Context) => Promise<SyncReport>) | undefined;
   jest.isolateModules(() => {
@@ -49,5 +49,23 @@ test('the scheduled handler runs the sync against the deployed URL and logs one 
   expect(summaries).toHaveLength(1);
   expect(summaries[0]).toMatchObject({ level: 'INFO', dry_run: false, changes: 1, failures: [], registrations: [{ registration: 'gh', provider: 'github', actions: { create: 1 } }] });
   expect(lines.join('\n')).not.toContain('ghp_handler');
+  expect(lines.join('\n')).not.toContain('hook-secret');
+});
+
+test('a provider error echoing the submitted hook secret reaches neither the report nor the summary line', async () => {
+  github.addToken('ghp_handler', { repos: ['acme/app', 'acme/echo'] });
+  cluster.put(gitRepository('flux-system', 'echo', 'https://github.com/acme/echo', { branch: 'main' }));
+  github.fault({ kind: 'status', status: 422, match: (r) => r.method === 'POST' && r.path === '/repos/acme/echo/hooks', message: (r) => `config.secret ${(r.body as { config: { secret: string } }).config.secret} is not valid` });
+  let handler: ((event: ScheduledEvent, context: Context) => Promise<SyncReport>) | undefined;
+  jest.isolateModules(() => {
+    handler = (require('../../functions/sync') as { handler: typeof handler }).handler;
+  });
+  const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context; // only this member is used
+  const { result, lines } = await captureOutput(() => handler!({} as ScheduledEvent, context));
+  github.fault(undefined);
+  expect(result.registrations[0]!.failures).toEqual([{ target: 'acme/echo', error: expect.stringContaining('HTTP 422 config.secret') }]);
+  expect(JSON.stringify(result)).not.toContain('hook-secret');
+  const summary = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'sync run');
+  expect(summary).toMatchObject({ level: 'WARN', failures: [{ registration: 'gh', target: 'acme/echo', error: expect.stringContaining('[REDACTED]') }] });
   expect(lines.join('\n')).not.toContain('hook-secret');
 });

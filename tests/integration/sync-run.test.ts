@@ -68,6 +68,7 @@ receivers:
   gitlab: { provider: gitlab, secret: relay/gitlab-hook }
 sync:
   publicUrl: ${relayUrl}
+  allowHttpLoopback: true
   registrations:
     gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'relay/tokens#github', receiver: github, repositories: [acme/listed] }
     gl: { provider: gitlab, apiUrl: '${gitlab.apiUrl}', host: gitlab.example.com, token: 'relay/tokens#gitlab', receiver: gitlab }
@@ -177,4 +178,30 @@ test('no token or secret reaches the report or the log', async () => {
   );
   const text = `${JSON.stringify(report)}\n${lines.join('\n')}`;
   for (const secret of [ghToken, glToken, 'github-hook-secret-2', 'gitlab-hook-secret-2', 's3cr3t-path']) expect(text).not.toContain(secret);
+});
+
+test('a hook under the relay prefix whose URL does not parse is foreign: left alone, and the target still syncs', async () => {
+  const odd = gitlab.addHook('project', 'platform/tools', { url: `${relayUrl}/hooks/%E0%A4%A`, token: 'someone-elses-token' });
+  const before = gitlab.hooksOf('project', 'platform/tools').find((h) => h.id === odd);
+  const report = await run();
+  expect(byName(report, 'gl')).toMatchObject({ failures: [], writes: 0, actions: { foreign: 1, unchanged: 1, delete: 0 } });
+  expect(report.plan.map((p) => p.line)).toContain(`foreign  gitlab platform/tools: hook ${odd} → relay.example (not the relay's; left alone)`);
+  expect(gitlab.hooksOf('project', 'platform/tools').find((h) => h.id === odd)).toEqual(before);
+});
+
+test('an API that redirects elsewhere fails its target with the reason, and the token never reaches the other origin', async () => {
+  const elsewhere = await GitlabApiTestServer.start({ now });
+  try {
+    elsewhere.addProject('platform/tools');
+    elsewhere.addUser(glToken, 'relay-bot', { 'platform/tools': 'maintainer' });
+    gitlab.fault({ status: 302, times: 1, location: `${elsewhere.apiUrl}/projects/platform%2Ftools/hooks` });
+    const report = await run();
+    expect(byName(report, 'gl').failures).toEqual([
+      { target: 'platform/tools', error: expect.stringMatching(new RegExp(`HTTP 302 redirect to ${elsewhere.url.replace(/\./g, '\\.')} refused`)) },
+    ]);
+    expect(elsewhere.requests).toEqual([]);
+  } finally {
+    gitlab.fault(undefined);
+    await elsewhere.close();
+  }
 });

@@ -171,3 +171,14 @@ test('a retry leaves a later requestedAt alone (a newer delivery got there first
   expect(patchesOf('a')).toHaveLength(0);
   expect(patchesOf('b')).toHaveLength(1);
 });
+
+test('a retry log line whose cluster error echoes a registered secret (the service-account token) is redacted', async () => {
+  // An API server (or a proxy before it) that quotes the credential it was given in its error.
+  prod.fault({ match: (r) => r.method === 'PATCH' && r.path.endsWith('/gitrepositories/b'), status: 503, times: 1, message: `upstream refused credential ${token}` });
+  await send([JSON.stringify(job({ only: [b] }))]);
+  const { retries } = await drain();
+  expect(retries.map((r) => r.outcome)).toEqual(['retried', 'applied']);
+  expect(retries[0]!.failed).toEqual([{ target: b, error: expect.stringContaining('upstream refused credential [REDACTED]') }]);
+  expect(JSON.stringify(retries)).not.toContain(token);
+  expect(JSON.stringify(retries[0]!.failed)).toContain('[REDACTED]');
+});

@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, readBoundedBody } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 export interface CloudRecordedRequest {
   method: string;
@@ -161,6 +162,8 @@ export class BitbucketCloudTestServer {
   }
 
   addToken(token: string, access: CloudAccess): void {
+    // A `user:secret` credential: its secret part alone is as secret.
+    for (const value of [token, token.slice(token.indexOf(':') + 1)]) registerTestSecret(value, 'bitbucket-cloud-api-server token');
     this.tokens.set(token, credential(access));
   }
 

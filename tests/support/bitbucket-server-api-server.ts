@@ -34,6 +34,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, readBoundedBody } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 export interface DcRecordedRequest {
   method: string;
@@ -182,6 +183,7 @@ export class BitbucketServerTestServer {
   }
 
   addToken(token: string, access: DcAccess): void {
+    registerTestSecret(token, 'bitbucket-server-api-server token');
     this.tokens.set(token, { projects: access.projects ?? [], repositories: access.repositories ?? [] });
   }
 

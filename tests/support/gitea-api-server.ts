@@ -27,6 +27,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 export type GiteaFlavor = 'gitea' | 'forgejo';
 
@@ -187,7 +188,10 @@ export class GiteaApiTestServer {
   /** A user, with an API token when `token` is given. */
   addUser(name: string, options: { token?: string; siteAdmin?: boolean } = {}): void {
     this.users.set(name.toLowerCase(), { name, siteAdmin: options.siteAdmin ?? false });
-    if (options.token !== undefined) this.tokens.set(options.token, name.toLowerCase());
+    if (options.token !== undefined) {
+      registerTestSecret(options.token, 'gitea-api-server token');
+      this.tokens.set(options.token, name.toLowerCase());
+    }
   }
 
   /** A repository `owner/name`; its owner (a user or an organisation's owners) and `admins` may manage its hooks. */

@@ -43,6 +43,7 @@ import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { closeServer } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -89,7 +90,8 @@ export type GitHubFault = {
 } & (
   | { kind: 'primary-rate-limit'; status?: 403 | 429; resetInSeconds?: number }
   | { kind: 'secondary-rate-limit'; status?: 403 | 429; retryAfterSeconds?: number }
-  | { kind: 'status'; status: number; message?: string }
+  /** `message` may be built from the request (a server echoing what it was sent in its error). */
+  | { kind: 'status'; status: number; message?: string | ((req: RecordedRequest) => string) }
   | { kind: 'destroy' }
 );
 
@@ -416,6 +418,7 @@ export class GitHubApiServer {
     const owners = new Set<string>();
     for (const repo of grant.repos ?? []) owners.add(this.ensureOwner('repository', repo).name.toLowerCase());
     for (const org of grant.orgs ?? []) owners.add(`org:${this.ensureOwner('organization', org).name.toLowerCase()}`);
+    registerTestSecret(token, 'github-api-server token');
     this.tokens.set(token, { login: grant.login ?? 'relay-bot', userId: 4_000_000 + this.tokens.size, owners, windowStart: this.now(), used: 0 });
   }
 
@@ -707,7 +710,10 @@ export class GitHubApiServer {
     }
     token.used += 1;
     if (fault?.kind === 'secondary-rate-limit') throw secondaryLimit(fault.status ?? 403, fault.retryAfterSeconds);
-    if (fault?.kind === 'status') throw new HttpError(fault.status, errorBody(fault.status, fault.message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')));
+    if (fault?.kind === 'status') {
+      const message = typeof fault.message === 'function' ? fault.message(rec) : fault.message;
+      throw new HttpError(fault.status, errorBody(fault.status, message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')));
+    }
 
     const spacing = this.options.minWriteIntervalMs ?? 1000;
     if (WRITE_METHODS.has(method)) {

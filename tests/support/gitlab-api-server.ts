@@ -35,13 +35,15 @@
  * - Rate limits (Rack::Attack): with `rateLimit({ limit, windowSeconds })` every response carries `RateLimit-Name`,
  *   `RateLimit-Limit`, `RateLimit-Observed`, `RateLimit-Remaining`, `RateLimit-Reset` (epoch seconds) and
  *   `RateLimit-ResetTime`; over the limit: 429 `Retry later` with `Retry-After` in seconds.
- * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving.
+ * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving; with `location`,
+ *   a 3xx redirect there.
  *
  * Time comes from the `now` option so a test can share one fake clock with the client under test.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { closeServer } from './http-body';
+import { registerTestSecret } from './log-scan';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Public types
@@ -69,8 +71,10 @@ export interface GitlabRecordedRequest {
 export interface GitlabFault {
   /** Which requests to affect (default: all). */
   match?: (req: GitlabRecordedRequest) => boolean;
-  /** 429 or a 5xx. */
+  /** 429 or a 5xx; or a 3xx with `location` (a proxy or a moved instance redirecting the API). */
   status: number;
+  /** With a 3xx status: the `Location` answered. */
+  location?: string;
   /** `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted). */
   retryAfter?: number;
   /** Number of matching requests to affect, then the fault clears itself. Omitted: until replaced or cleared. */
@@ -289,6 +293,7 @@ export class GitlabApiTestServer {
 
   /** A token for `name` with roles on projects and groups by full path (inherited by everything below a group). */
   addUser(token: string, name: string, access: Record<string, Role> = {}, opts: { admin?: boolean } = {}): void {
+    registerTestSecret(token, 'gitlab-api-server token');
     this.users.set(token, { name, admin: opts.admin ?? false, access: new Map(Object.entries(access).map(([p, r]) => [p.toLowerCase(), r])) });
   }
 
@@ -558,7 +563,9 @@ export class GitlabApiTestServer {
     const rate = this.countRequest(user ? `user:${user.name}` : `ip:${req.socket.remoteAddress ?? ''}`);
     const fault = this.takeFault(rec);
     if (fault) {
-      if (fault.status === 429) {
+      if (fault.location !== undefined) {
+        this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
+      } else if (fault.status === 429) {
         const retryAfter = fault.retryAfter ?? rate.retryAfter;
         this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, 'Retry-After': String(retryAfter) });
       } else {

@@ -44,7 +44,7 @@ describe('Bitbucket Cloud hooks', () => {
   let time: ReturnType<typeof fakeClock>;
 
   function api(token = TOKEN, deadlineIn = 60_000): HookApi {
-    return bitbucketCloudHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep });
+    return bitbucketCloudHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep, allowHttpLoopback: true });
   }
 
   beforeEach(async () => {
@@ -223,7 +223,7 @@ describe('Bitbucket Data Center hooks', () => {
   let time: ReturnType<typeof fakeClock>;
 
   function api(token = TOKEN, deadlineIn = 60_000): HookApi {
-    return bitbucketServerHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep });
+    return bitbucketServerHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep, allowHttpLoopback: true });
   }
   const dcSpec = (overrides: Partial<HookSpec> = {}) => spec({ events: ['repo:refs_changed'], ...overrides });
   const base = () => `${server.apiUrl.slice(server.url.length)}/rest/api/latest`;
@@ -253,7 +253,7 @@ describe('Bitbucket Data Center hooks', () => {
     for (const bad of ['scm/proj/app', 'other/scm/proj/app', 'bitbucket/proj/app/x', 'proj', 'proj/app/extra/more', 'proj/..', '']) {
       expect(hooks.repositoryPath(bad)).toBeUndefined();
     }
-    const rootServer = bitbucketServerHooks({ apiUrl: server.url, token: TOKEN, deadline: time.clock.t + 1000 });
+    const rootServer = bitbucketServerHooks({ apiUrl: server.url, token: TOKEN, deadline: time.clock.t + 1000, allowHttpLoopback: true });
     expect(rootServer.repositoryPath('scm/proj/app')).toBe('PROJ/app');
     expect(rootServer.repositoryPath('bitbucket/scm/proj/app')).toBeUndefined();
   });

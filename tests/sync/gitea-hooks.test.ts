@@ -57,6 +57,7 @@ function api(provider: GiteaFlavor, extra: { token?: string; deadline?: number; 
     now: extra.now ?? time.now,
     sleep: extra.sleep ?? time.sleep,
     deadline: extra.deadline ?? time.now() + 60_000,
+    allowHttpLoopback: true,
   });
 }
 
@@ -123,7 +124,7 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
         for (const h of strip) headers.delete(h);
         return new Response(await res.text(), { status: res.status, headers });
       };
-      const withFetch = (f: typeof fetch) => giteaHooks({ provider: flavor, apiUrl: server.apiUrl, token: TOKEN, now: time.now, sleep: time.sleep, deadline: time.now() + 60_000, fetch: f });
+      const withFetch = (f: typeof fetch) => giteaHooks({ provider: flavor, apiUrl: server.apiUrl, token: TOKEN, now: time.now, sleep: time.sleep, deadline: time.now() + 60_000, fetch: f, allowHttpLoopback: true });
 
       // No total, no Link, and a server page (2) below the 50 asked for: a page shorter than the first is the last.
       const short = await withFetch(through(() => {}, ['x-total-count', 'link'])).listHooks(repo);

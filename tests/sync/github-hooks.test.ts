@@ -34,7 +34,7 @@ async function startServer(options: GitHubApiServerOptions = {}): Promise<void> 
 }
 
 function client(overrides: { token?: string; deadline?: number } = {}): HookApi {
-  return githubHooks({ apiUrl: server.url, token: overrides.token ?? TOKEN, deadline: overrides.deadline ?? START + 15 * MINUTE, now, sleep });
+  return githubHooks({ apiUrl: server.url, token: overrides.token ?? TOKEN, deadline: overrides.deadline ?? START + 15 * MINUTE, now, sleep, allowHttpLoopback: true });
 }
 
 beforeEach(async () => {
@@ -460,7 +460,7 @@ describe('the GitHub test server', () => {
   });
 
   it('refuses writes closer than a second apart with a secondary limit', async () => {
-    const hasty = new ApiClient({ baseUrl: server.url, headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': 'test' }, deadline: START + MINUTE, now, sleep });
+    const hasty = new ApiClient({ baseUrl: server.url, headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': 'test' }, deadline: START + MINUTE, now, sleep, allowHttpLoopback: true });
     await hasty.request('POST', '/repos/acme/widgets/hooks', { body: { config: { url: 'https://a.test', content_type: 'json' } } });
     await hasty.request('POST', '/repos/acme/widgets/hooks', { body: { config: { url: 'https://b.test', content_type: 'json' } } });
     expect(server.requests.map((r) => [r.status, r.responseHeaders?.['retry-after']])).toEqual([

@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 function api(extra: Partial<HookApiOptions> = {}): HookApi {
-  return gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 600_000, now: clock.now, sleep: clock.sleep, ...extra });
+  return gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 600_000, now: clock.now, sleep: clock.sleep, allowHttpLoopback: true, ...extra });
 }
 
 function spec(extra: Partial<HookSpec> = {}): HookSpec {
@@ -542,5 +542,40 @@ describe('authentication and access errors', () => {
       expect(r.rawPath).not.toContain(TOKEN);
       expect(JSON.stringify(r.query)).not.toContain(TOKEN);
     }
+  });
+});
+
+describe('redirects and plain http', () => {
+  /** Another origin the API redirects to; it knows the token, so it would serve whatever arrives with it. */
+  let foreign: GitlabApiTestServer;
+  beforeEach(async () => {
+    foreign = await GitlabApiTestServer.start({ now: clock.now });
+    foreign.addUser(TOKEN, 'relay-sync', { platform: 'owner' });
+    foreign.addProject(PROJECT);
+  });
+  afterEach(async () => {
+    await foreign.close();
+  });
+
+  it.each([
+    [302, 'GET', () => api().listHooks(project)],
+    [307, 'POST', () => api().createHook(project, spec())],
+    [308, 'PUT', () => api().updateHook(project, '1', spec())],
+  ])('a %i to another origin is refused before the token (or the hook secret) goes there', async (status, method, call) => {
+    server.fault({ status, location: `${foreign.apiUrl}/projects/${ENCODED}/hooks` });
+    const err = await rejection(call());
+    expect(foreign.requests.filter((r) => r.auth !== 'none')).toEqual([]);
+    expect(foreign.requests).toEqual([]);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toMatch(new RegExp(`^gitlab ${PROJECT}: ${method} /projects/${ENCODED}/hooks.*: HTTP ${status} redirect to ${foreign.url.replace(/\./g, '\\.')} refused`));
+    expect(err.message).not.toContain(TOKEN);
+  });
+
+  it('http: is refused unless loopback http is allowed, and then only for a loopback host', () => {
+    expect(() => gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 60_000, now: clock.now })).toThrow(/must be an https: URL/);
+    expect(() => gitlabHooks({ apiUrl: 'http://gitlab.example.com/api/v4', token: TOKEN, deadline: clock.t + 60_000, now: clock.now, allowHttpLoopback: true })).toThrow(
+      /^API URL http:\/\/gitlab\.example\.com: must be an https: URL/,
+    );
+    expect(server.requests).toEqual([]);
   });
 });

@@ -95,3 +95,37 @@ test('label-selected targets and generic receivers with targets are accepted', (
     { cluster: 'c', kind: 'GitRepository', name: '*', namespace: 'n', matchLabels: { team: 'a' }, apiVersion: 'source.toolkit.fluxcd.io/v1' },
   ]);
 });
+
+describe('sync registrations: apiUrl must be https (the token travels with every call)', () => {
+  const withRegistration = (apiUrl: string, extra = '') => `${valid}
+sync:
+  publicUrl: https://relay.example${extra}
+  registrations:
+    gl: { provider: gitlab, apiUrl: '${apiUrl}', token: env:GL_TOKEN, receiver: gitlab, repositories: [g/p] }
+`;
+  const problem = (text: string): string => {
+    try {
+      parseConfig(text, 'relay.config.yaml');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  test.each(['http://gitlab.example.com/api/v4', 'http://127.0.0.1:8080/api/v4', 'http://localhost/api/v4', 'ftp://gitlab.example.com/api/v4'])('%s is refused, naming the field', (apiUrl) => {
+    expect(problem(withRegistration(apiUrl))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
+  });
+
+  test('allowHttpLoopback admits http: to a loopback host only', () => {
+    for (const apiUrl of ['http://127.0.0.1:8080/api/v4', 'http://[::1]:8080/api/v4', 'http://localhost:8080/api/v4']) {
+      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toBe('');
+    }
+    for (const apiUrl of ['http://gitlab.example.com/api/v4', 'http://127.0.0.1.nip.io/api/v4', 'http://10.0.0.1/api/v4']) {
+      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
+    }
+  });
+
+  test('https is accepted', () => {
+    expect(problem(withRegistration('https://gitlab.example.com/api/v4'))).toBe('');
+  });
+});

@@ -336,3 +336,21 @@ describe('error bodies of every provider become one readable reason', () => {
     expect(await failWith(body)).toBe(`POST /hooks: HTTP 422 ${reason}`);
   });
 });
+
+describe('ApiClient error scrubbing', () => {
+  it('scrubs secrets before cutting the detail, so a cut never leaves part of one', async () => {
+    const secret = 'hook-secret-straddling-the-cut';
+    const { client } = harness([{ status: 422, body: { message: `${'x'.repeat(185)} ${secret} rest` } }], { secrets: ['sekret-token-value'] });
+    const error = (await client.request('POST', '/hooks', { body: { secret }, secrets: [secret] }).catch((e: unknown) => e)) as ApiError;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.message).not.toContain(secret.slice(0, 8));
+    expect(error.message).toContain('[REDACTED]');
+  });
+
+  it('scrubs a secret quoted as JSON too (its quotes and backslashes escaped)', async () => {
+    const secret = 'with"quote\\and-backslash';
+    const { client } = harness([{ status: 400, body: { rejected: { secret } } }]);
+    const error = (await client.request('POST', '/hooks', { body: { secret }, secrets: [secret] }).catch((e: unknown) => e)) as ApiError;
+    expect(error.message).toBe('POST /hooks: HTTP 400 {"rejected":{"secret":"[REDACTED]"}}');
+  });
+});

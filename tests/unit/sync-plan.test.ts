@@ -25,6 +25,8 @@ test.each<[string, HookState[], string[]]>([
   ['duplicates of ours: keep the exact one', [hook({ id: '1', url: 'https://relay.example/hooks/github?relay-secret-version=v1' }), hook({ id: '2' })], ['delete:1:duplicate relay hook', 'unchanged:2']],
   ['stale hook for a receiver that no longer exists', [hook({ id: '9', url: 'https://relay.example/hooks/old-receiver' }), hook()], ['delete:9:receiver old-receiver no longer exists', 'unchanged:1']],
   ['hook of another registration is not ours to touch', [hook({ id: '5', url: 'https://relay.example/hooks/github-b?relay-secret-version=x' }), hook()], ['unchanged:1']],
+  ['a hook under /hooks/ with a bad percent-escape is foreign, and ours is still created', [hook({ id: '8', url: 'https://relay.example/hooks/%E0%A4%A' })], ['foreign:8', 'create']],
+  ['a bad percent-escape beside ours: ours is kept', [hook({ id: '8', url: 'https://relay.example/hooks/%?relay-secret-version=v2' }), hook()], ['foreign:8', 'unchanged:1']],
   ['another relay deployment is foreign', [hook({ id: '6', url: 'https://other-relay.example/hooks/github' }), hook()], ['foreign:6', 'unchanged:1']],
 ])('%s', (_name, actual, expected) => {
   expect(kinds(actual)).toEqual(expected);

@@ -1,5 +1,5 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, errorForTarget } from '../http';
+import { forTarget as labelled, hookApiClient } from '../http';
 
 /*
  * Bitbucket Cloud webhooks over REST 2.0 (API root `https://api.bitbucket.org/2.0`), per Atlassian's reference
@@ -52,23 +52,12 @@ interface WebhookSubscription {
 }
 
 export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
-  const client = new ApiClient({
-    baseUrl: options.apiUrl,
-    headers: { authorization: authorizationHeader(options.token) },
-    deadline: options.deadline,
-    fetch: options.fetch,
-    now: options.now,
-    sleep: options.sleep,
-  });
+  const authorization = authorizationHeader(options.token);
+  // A `user:secret` token: its secret part and the Basic credential made of it are as secret as the whole.
+  const client = hookApiClient(options, { authorization }, { secrets: [options.token.slice(options.token.indexOf(':') + 1), authorization.slice(authorization.indexOf(' ') + 1)] });
 
-  /** Runs one call for a target; failures name the provider and target, and never carry the token. */
-  async function forTarget<T>(target: HookTarget, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw errorForTarget(`${provider} ${target.path}`, error, [options.token]);
-    }
-  }
+  /** Runs one call for a target; failures name the provider and target. */
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`${provider} ${target.path}`, call);
 
   return {
     provider,
@@ -91,12 +80,12 @@ export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
 
     createHook: (target, spec) =>
       forTarget(target, async () => {
-        await client.request('POST', hooksPath(target).path, { body: hookBody(spec) });
+        await client.request('POST', hooksPath(target).path, { body: hookBody(spec), secrets: [spec.secret] });
       }),
 
     updateHook: (target, id, spec) =>
       forTarget(target, async () => {
-        await client.request('PUT', hookPath(target, id), { body: hookBody(spec) });
+        await client.request('PUT', hookPath(target, id), { body: hookBody(spec), secrets: [spec.secret] });
       }),
 
     deleteHook: (target, id) =>

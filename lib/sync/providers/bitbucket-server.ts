@@ -1,5 +1,5 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, errorForTarget } from '../http';
+import { type ApiClient, ApiError, errorForTarget, hookApiClient } from '../http';
 
 /*
  * Bitbucket Data Center (formerly Server) webhooks over the core REST API, per Atlassian's Data Center REST reference
@@ -68,14 +68,7 @@ interface Place {
 }
 
 export function bitbucketServerHooks(options: HookApiOptions): HookApi {
-  const client = new ApiClient({
-    baseUrl: options.apiUrl,
-    headers: { authorization: `Bearer ${options.token}` },
-    deadline: options.deadline,
-    fetch: options.fetch,
-    now: options.now,
-    sleep: options.sleep,
-  });
+  const client = hookApiClient(options, { authorization: `Bearer ${options.token}` });
   /** The API's segments of the server's context path, lower-cased: `https://host/bitbucket` gives ['bitbucket']. */
   const contextPath = new URL(options.apiUrl).pathname.toLowerCase().split('/').filter((part) => part !== '');
   /** Target (`kind:path`) to the server's own spelling, once a 404 made us look it up. */
@@ -101,7 +94,7 @@ export function bitbucketServerHooks(options: HookApiOptions): HookApi {
         return await call(found);
       }
     } catch (error) {
-      throw errorForTarget(`${provider} ${target.path}`, error, [options.token]);
+      throw errorForTarget(`${provider} ${target.path}`, error);
     }
   }
 
@@ -137,12 +130,12 @@ export function bitbucketServerHooks(options: HookApiOptions): HookApi {
 
     createHook: (target, spec) =>
       forTarget(target, async (place) => {
-        await client.request('POST', hooksPath(place), { body: hookBody(spec) });
+        await client.request('POST', hooksPath(place), { body: hookBody(spec), secrets: [spec.secret] });
       }),
 
     updateHook: (target, id, spec) =>
       forTarget(target, async (place) => {
-        await client.request('PUT', hookPath(place, id), { body: hookBody(spec) });
+        await client.request('PUT', hookPath(place, id), { body: hookBody(spec), secrets: [spec.secret] });
       }),
 
     deleteHook: (target, id) =>

@@ -34,7 +34,7 @@
  * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out.
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, errorForTarget } from '../http';
+import { ApiError, forTarget as labelled, hookApiClient } from '../http';
 
 export type GiteaFamily = 'gitea' | 'forgejo';
 
@@ -61,24 +61,11 @@ const SEGMENT = /^(?!\.\.?$)[^/\s?#%\\]+$/;
 
 export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }): HookApi {
   const { provider } = options;
-  const client = new ApiClient({
-    baseUrl: options.apiUrl,
-    // `token <token>`: the form Gitea's swagger documents (AuthorizationHeaderToken); `Bearer` works as well.
-    headers: { authorization: `token ${options.token}` },
-    deadline: options.deadline,
-    fetch: options.fetch,
-    now: options.now,
-    sleep: options.sleep,
-  });
+  // `token <token>`: the form Gitea's swagger documents (AuthorizationHeaderToken); `Bearer` works as well.
+  const client = hookApiClient(options, { authorization: `token ${options.token}` });
 
-  /** Runs one call for a target; its error comes back naming the target (and never the token). */
-  async function forTarget<T>(target: HookTarget, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw errorForTarget(`${provider} ${describeTarget(target)}`, error, [options.token]);
-    }
-  }
+  /** Runs one call for a target; its error comes back naming the target. */
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`${provider} ${describeTarget(target)}`, call);
 
   function createBody(spec: HookSpec): Record<string, unknown> {
     return {
@@ -134,7 +121,7 @@ export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }):
 
     createHook(target, spec) {
       return forTarget(target, async () => {
-        await client.request('POST', hooksPath(provider, target), { body: createBody(spec) });
+        await client.request('POST', hooksPath(provider, target), { body: createBody(spec), secrets: [spec.secret] });
       });
     },
 
@@ -146,7 +133,7 @@ export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }):
     updateHook(target, id, spec) {
       return forTarget(target, async () => {
         const old = hookPath(provider, target, id);
-        await client.request('POST', hooksPath(provider, target), { body: createBody(spec) });
+        await client.request('POST', hooksPath(provider, target), { body: createBody(spec), secrets: [spec.secret] });
         await client.request('DELETE', old);
       });
     },

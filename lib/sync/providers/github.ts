@@ -10,7 +10,7 @@
  * - At least one second between mutating requests (`writeSpacingMs`).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { ApiClient, ApiError, errorForTarget, nextLink } from '../http';
+import { ApiError, forTarget as labelled, hookApiClient, nextLink } from '../http';
 import type { ApiResponse } from '../http';
 
 /** The fields of GitHub's `hook` / `org-hook` schemas this client reads. */
@@ -36,31 +36,21 @@ const SEGMENT = /^(?!\.\.?$)[^/\s?#%\\]+$/;
 const PAGE_SIZE = 100;
 
 export function githubHooks(options: HookApiOptions): HookApi {
-  const client = new ApiClient({
-    baseUrl: options.apiUrl,
-    // Replaces the ApiClient's `accept: application/json` default.
-    headers: {
+  const client = hookApiClient(
+    options,
+    {
       authorization: `Bearer ${options.token}`,
+      // Replaces the ApiClient's `accept: application/json` default.
       accept: 'application/vnd.github+json',
       'x-github-api-version': API_VERSION,
       // GitHub refuses REST requests without a User-Agent.
       'user-agent': 'flux-webhook-relay',
     },
-    deadline: options.deadline,
-    fetch: options.fetch,
-    now: options.now,
-    sleep: options.sleep,
-    writeSpacingMs: 1000,
-  });
+    { writeSpacingMs: 1000 },
+  );
 
-  /** Runs one call for a target; an ApiError comes back naming the target (and never the token). */
-  async function forTarget<T>(target: HookTarget, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw errorForTarget(`github ${target.path}`, error, [options.token]);
-    }
-  }
+  /** Runs one call for a target; an ApiError comes back naming the target. */
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`github ${target.path}`, call);
 
   function body(spec: HookSpec): Record<string, unknown> {
     return {
@@ -94,13 +84,13 @@ export function githubHooks(options: HookApiOptions): HookApi {
     async createHook(target, spec) {
       return forTarget(target, async () => {
         // `name` is create-only and must be "web".
-        await client.request('POST', hooksPath(target), { body: { name: 'web', ...body(spec) } });
+        await client.request('POST', hooksPath(target), { body: { name: 'web', ...body(spec) }, secrets: [spec.secret] });
       });
     },
 
     async updateHook(target, id, spec) {
       return forTarget(target, async () => {
-        await client.request('PATCH', hookPath(target, id), { body: body(spec) });
+        await client.request('PATCH', hookPath(target, id), { body: body(spec), secrets: [spec.secret] });
       });
     },
 

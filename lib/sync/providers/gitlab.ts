@@ -19,7 +19,7 @@
  *   `disabled_until`) or `disabled` (`auto_disabling.rb`). A test request that gets a 2xx re-enables the hook
  *   (`log_execution_service.rb`: `hook.enable!` on an ok test response).
  */
-import { ApiClient, errorForTarget } from '../http';
+import { forTarget, hookApiClient } from '../http';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 
 /** The flags a relay hook has true: pushes and tag pushes, nothing else (sorted). */
@@ -69,24 +69,11 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
   // PRIVATE-TOKEN rather than `Authorization: Bearer`: the sync runs on a personal, group or project access token
   // (an OAuth token would need a refresh flow a scheduled Lambda does not have), and PRIVATE-TOKEN is the header the
   // hook API docs use for those; it also stays out of the way of proxies that rewrite `Authorization`.
-  const client = new ApiClient({
-    baseUrl: options.apiUrl,
-    headers: { 'PRIVATE-TOKEN': options.token },
-    deadline: options.deadline,
-    fetch: options.fetch,
-    now: options.now,
-    sleep: options.sleep,
-  });
+  const client = hookApiClient(options, { 'PRIVATE-TOKEN': options.token });
   const now = options.now ?? Date.now;
 
-  /** Runs one call for a target; failures name the target (`gitlab group/sub/project: ...`) and never a secret. */
-  async function on<T>(target: HookTarget, secrets: readonly string[], call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw errorForTarget(`gitlab ${target.path}`, error, [options.token, ...secrets]);
-    }
-  }
+  /** Runs one call for a target; failures name the target (`gitlab group/sub/project: ...`). */
+  const on = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => forTarget(`gitlab ${target.path}`, call);
 
   return {
     provider: 'gitlab',
@@ -102,32 +89,32 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
 
     async listHooks(target: HookTarget): Promise<HookState[]> {
       // Offset pagination, `per_page` at most 100; GitLab sends `Link` (followed by the client) and `X-Next-Page`.
-      return on(target, [], async () => {
+      return on(target, async () => {
         const hooks = await client.list<unknown>(hooksPath(target), 'link', { per_page: 100 });
         return hooks.map((hook) => toState(target, hook, now()));
       });
     },
 
     async createHook(target: HookTarget, spec: HookSpec): Promise<void> {
-      await on(target, [spec.secret], () => client.request('POST', hooksPath(target), { body: hookBody(target, spec) }));
+      await on(target, () => client.request('POST', hooksPath(target), { body: hookBody(target, spec), secrets: [spec.secret] }));
     },
 
     async updateHook(target: HookTarget, id: string, spec: HookSpec): Promise<void> {
       // The whole spec in one PUT: a URL change without `token` in the same request would clear the secret.
-      await on(target, [spec.secret], () => client.request('PUT', hookPath(target, id), { body: hookBody(target, spec) }));
+      await on(target, () => client.request('PUT', hookPath(target, id), { body: hookBody(target, spec), secrets: [spec.secret] }));
     },
 
     async deleteHook(target: HookTarget, id: string): Promise<void> {
       // The docs call this idempotent, but the endpoint answers 404 for a hook that is gone (`find_hook` raises), and
       // a 404 also means a project the token cannot see. Both surface as an ApiError with status 404.
-      await on(target, [], () => client.request('DELETE', hookPath(target, id)));
+      await on(target, () => client.request('DELETE', hookPath(target, id)));
     },
 
     async reenableHook(target: HookTarget, id: string): Promise<void> {
       // `POST /projects/:id/hooks/:hook_id/test/:trigger` (16.11+) and `POST /groups/:id/hooks/:hook_id/test/:trigger`
       // (17.1+). A 2xx from the receiver re-enables the hook; otherwise GitLab answers 422 with the reason. Limited to
       // 5 requests per minute per project or group and user; a push test needs a project with at least one commit.
-      await on(target, [], () => client.request('POST', `${hookPath(target, id)}/test/push_events`));
+      await on(target, () => client.request('POST', `${hookPath(target, id)}/test/push_events`));
     },
   };
 }
