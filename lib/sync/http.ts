@@ -2,7 +2,7 @@
  * The one HTTP core every provider's hook API client shares: JSON requests over global fetch, the providers'
  * pagination styles, rate limits and retries, and the run's time budget. Hand-written on fetch rather than a
  * provider SDK: the sync needs about five endpoints per provider, and the SDKs cost 20 KB to 1.2 MB of bundle each
- * for nothing more (../shared/reference/provider-hook-apis.md section 9).
+ * for nothing more (docs/decisions.md).
  */
 
 import { apiUrlProblem } from './api-url';

@@ -4,7 +4,7 @@ import { forTarget as labelled, hookApiClient } from '../http';
 /*
  * Bitbucket Cloud webhooks over REST 2.0 (API root `https://api.bitbucket.org/2.0`), per Atlassian's reference
  * (developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/ "Create a webhook for a repository" ...,
- * api-group-workspaces/ "Create a webhook for a workspace" ...) and ../shared/reference/provider-hook-apis.md §3:
+ * api-group-workspaces/ "Create a webhook for a workspace" ...):
  *
  * - Repository hooks: GET/POST `/repositories/{workspace}/{repo_slug}/hooks`, PUT/DELETE `.../hooks/{uid}`.
  *   Workspace hooks (HookTarget kind `organization`, path = the workspace ID): the same under

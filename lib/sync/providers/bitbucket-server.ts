@@ -5,7 +5,7 @@ import { type ApiClient, ApiError, errorForTarget, hookApiClient } from '../http
  * Bitbucket Data Center (formerly Server) webhooks over the core REST API, per Atlassian's Data Center REST reference
  * (developer.atlassian.com/server/bitbucket/rest/, groups "Repository" and "Project": "Find webhooks", "Create
  * webhook", "Update webhook", "Delete webhook"; OpenAPI "Bitbucket Data Center" 9.2 as shipped in
- * coderabbitai/bitbucket src/server/openapi/swagger.v3.json) and ../shared/reference/provider-hook-apis.md §4:
+ * coderabbitai/bitbucket src/server/openapi/swagger.v3.json):
  *
  * - API root `https://host` or `https://host/<context>`; every path here starts `/rest/api/latest`.
  * - Repository hooks (REPO_ADMIN): GET/POST `/projects/{projectKey}/repos/{repositorySlug}/webhooks`,

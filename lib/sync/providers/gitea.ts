@@ -1,7 +1,7 @@
 /**
  * Gitea and Forgejo repository and organisation webhooks over `/api/v1`, on the shared ApiClient. One client, two
- * provider names: Forgejo is a Gitea fork and kept the hook API. Reference: ../shared/reference/provider-hook-apis.md
- * section 5. Facts below were read in the servers' source: Gitea `routers/api/v1/utils/hook.go`,
+ * provider names: Forgejo is a Gitea fork and kept the hook API. Reference: the servers' API descriptions
+ * (`templates/swagger/v1_json.tmpl` in both repositories, served at `/api/swagger`). Facts below were read in the servers' source: Gitea `routers/api/v1/utils/hook.go`,
  * `routers/api/v1/repo/hook.go`, `modules/structs/hook.go`, `services/webhook/general.go` (`ToHook`) as of go-gitea
  * 3e4d1edd and current main (read in the fork hanzoai/git 61fc4c71, which has PR #37040's webhook `name`); Forgejo the
  * same files plus `routers/api/v1/utils/page.go` and `services/webhook/{webhook,default}.go` (mirror
@@ -34,6 +34,7 @@
  * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out.
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
+import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 import { ApiError, forTarget as labelled, hookApiClient } from '../http';
 
 export type GiteaFamily = 'gitea' | 'forgejo';
@@ -56,8 +57,6 @@ interface GiteaHook {
 
 /** `[api] MAX_RESPONSE_ITEMS`' default; a server configured lower returns fewer per page, which `listHooks` handles. */
 const PAGE_SIZE = 50;
-/** An owner, organisation or repository name: no separators, nothing URL normalisation would rewrite. */
-const SEGMENT = /^(?!\.\.?$)[^/\s?#%\\]+$/;
 
 export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }): HookApi {
   const { provider } = options;
@@ -87,10 +86,7 @@ export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }):
     contentType: 'json',
     client,
 
-    repositoryPath(keyPath: string): string | undefined {
-      const segments = keyPath.split('/');
-      return segments.length === 2 && segments.every((s) => SEGMENT.test(s)) ? keyPath : undefined;
-    },
+    repositoryPath: ownerRepoPath,
 
     listHooks(target) {
       return forTarget(target, async () => {
@@ -151,18 +147,11 @@ function describeTarget(target: HookTarget): string {
 }
 
 function hooksPath(provider: GiteaFamily, target: HookTarget): string {
-  const segments = target.path.split('/');
-  if (target.kind === 'repository') {
-    if (segments.length !== 2 || !segments.every((s) => SEGMENT.test(s))) throw new Error(`${provider}: "${target.path}" is not an owner/repository path`);
-    return `/repos/${segments.map(encodeURIComponent).join('/')}/hooks`;
-  }
-  if (segments.length !== 1 || !SEGMENT.test(target.path)) throw new Error(`${provider}: "${target.path}" is not an organization name`);
-  return `/orgs/${encodeURIComponent(target.path)}/hooks`;
+  return ownerRepoHooksPath(provider, target);
 }
 
 function hookPath(provider: GiteaFamily, target: HookTarget, id: string): string {
-  if (!/^[0-9]+$/.test(id)) throw new Error(`${provider} ${describeTarget(target)}: hook id "${id}" is not a ${provider} hook id`);
-  return `${hooksPath(provider, target)}/${id}`;
+  return `${hooksPath(provider, target)}/${numericHookId(id, `${provider} ${describeTarget(target)}`, provider)}`;
 }
 
 function totalCount(headers: Headers): number | undefined {

@@ -1,7 +1,8 @@
 /**
  * GitHub repository and organisation webhooks over the REST API (version 2022-11-28), on the shared ApiClient.
- * Reference: ../shared/reference/provider-hook-apis.md section 1; request and response shapes are checked in the tests
- * against GitHub's own OpenAPI description (tests/fixtures/github-openapi/hooks.json).
+ * Reference: https://docs.github.com/en/rest/repos/webhooks and https://docs.github.com/en/rest/orgs/webhooks; request
+ * and response shapes are checked in the tests against GitHub's own OpenAPI description
+ * (tests/fixtures/github-openapi/hooks.json).
  *
  * GitHub's traps, and what this client does about them:
  * - `config.content_type` defaults to `form`: always send `json`.
@@ -10,6 +11,7 @@
  * - At least one second between mutating requests (`writeSpacingMs`).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
+import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 import { ApiError, forTarget as labelled, hookApiClient, nextLink } from '../http';
 import type { ApiResponse } from '../http';
 
@@ -31,8 +33,6 @@ interface GitHubDelivery {
 }
 
 const API_VERSION = '2022-11-28';
-/** A path segment GitHub could name (owner, repository, organisation), and nothing URL normalisation would rewrite. */
-const SEGMENT = /^(?!\.\.?$)[^/\s?#%\\]+$/;
 const PAGE_SIZE = 100;
 
 export function githubHooks(options: HookApiOptions): HookApi {
@@ -68,10 +68,7 @@ export function githubHooks(options: HookApiOptions): HookApi {
     contentType: 'json',
     client,
 
-    repositoryPath(keyPath: string): string | undefined {
-      const segments = keyPath.split('/');
-      return segments.length === 2 && segments.every((s) => SEGMENT.test(s)) ? keyPath : undefined;
-    },
+    repositoryPath: ownerRepoPath,
 
     async listHooks(target) {
       const path = hooksPath(target);
@@ -138,18 +135,11 @@ export function githubHooks(options: HookApiOptions): HookApi {
 }
 
 function hooksPath(target: HookTarget): string {
-  const segments = target.path.split('/');
-  if (target.kind === 'repository') {
-    if (segments.length !== 2 || !segments.every((s) => SEGMENT.test(s))) throw new Error(`github: "${target.path}" is not an owner/repository path`);
-    return `/repos/${segments.map(encodeURIComponent).join('/')}/hooks`;
-  }
-  if (segments.length !== 1 || !SEGMENT.test(target.path)) throw new Error(`github: "${target.path}" is not an organization name`);
-  return `/orgs/${encodeURIComponent(target.path)}/hooks`;
+  return ownerRepoHooksPath('github', target);
 }
 
 function hookPath(target: HookTarget, id: string): string {
-  if (!/^[0-9]+$/.test(id)) throw new Error(`github ${target.path}: hook id "${id}" is not a GitHub hook id`);
-  return `${hooksPath(target)}/${id}`;
+  return `${hooksPath(target)}/${numericHookId(id, `github ${target.path}`, 'GitHub')}`;
 }
 
 function toState(raw: unknown, path: string): HookState {

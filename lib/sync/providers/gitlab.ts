@@ -5,7 +5,8 @@
  * `doc/user/project/integrations/webhooks.md`, and for behaviour the docs leave open: `lib/api/project_hooks.rb`,
  * `ee/lib/api/group_hooks.rb`, `lib/api/helpers/web_hooks_helpers.rb`, `lib/api/hooks/trigger_test.rb`,
  * `app/models/concerns/web_hooks/hook.rb`, `app/models/concerns/web_hooks/auto_disabling.rb`,
- * `app/services/web_hooks/log_execution_service.rb`. Summary in ../shared/reference/provider-hook-apis.md section 2.
+ * `app/services/web_hooks/log_execution_service.rb`; published as https://docs.gitlab.com/api/project_webhooks/ and
+ * https://docs.gitlab.com/api/group_webhooks/.
  *
  * Traps handled here:
  * - "When you change the webhook URL, the secret token is reset and not retained" (project_webhooks.md, Edit a
