@@ -9,6 +9,7 @@ import type { ClusterRegistry } from './kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
 import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
+import { routesStaticTargetsOnly } from './providers/names';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
 import type { SecretStore } from './secrets/store';
 import { redactDeep } from './observability/redact';
@@ -94,7 +95,7 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
   if (!provider.isPush(event)) return done('ignored', 200, `event ${event} is not a push`);
 
   const apply = async (): Promise<Record<string, unknown>> => {
-    if (provider.staticTargetsOnly) return answerWith(await reconcileTargets(undefined, request.receiver, receiver, deps, summary), summary, event);
+    if (routesStaticTargetsOnly(provider.name)) return answerWith(await reconcileTargets(undefined, request.receiver, receiver, deps, summary), summary, event);
     const push = provider.parsePush(request, body, event);
     const live = push.changes.filter((c) => !c.deleted);
     summary.repository = push.repository;

@@ -4,7 +4,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { fluxKindNames, fluxKinds } from '../kube/kinds';
-import { providers } from '../providers';
+import { providerNames, routesStaticTargetsOnly } from '../providers/names';
 import { parseSecretRef } from '../secrets/ref';
 import { apiUrlProblem } from '../sync/api-url';
 
@@ -64,18 +64,7 @@ const target = z
     }),
   );
 
-export const providerNames = [
-  'github',
-  'gitlab',
-  'bitbucket-cloud',
-  'bitbucket-server',
-  'gitea',
-  'forgejo',
-  'gogs',
-  'azure-devops',
-  'generic-hmac',
-  'generic',
-] as const;
+export { providerNames, type ProviderName } from '../providers/names';
 
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
@@ -181,7 +170,7 @@ const checkedConfig = z
         if (r.allowSha1 !== undefined && r.provider !== 'generic-hmac') {
           ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'allowSha1'], message: 'applies only to provider generic-hmac', input: r });
         }
-        if (providers[r.provider].staticTargetsOnly) {
+        if (routesStaticTargetsOnly(r.provider)) {
           if ((r.targets ?? []).length === 0) {
             ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'targets'], message: `provider ${r.provider} routes nothing by payload, so it needs targets`, input: r });
           }
@@ -249,6 +238,5 @@ export const configSchema = z.pipe(
 export type RelayConfig = z.output<typeof configSchema>;
 export type ReceiverConfig = RelayConfig['receivers'][string];
 export type ClusterConfig = RelayConfig['clusters'][string];
-export type ProviderName = (typeof providerNames)[number];
 export type SyncConfig = NonNullable<RelayConfig['sync']>;
 export type RegistrationConfig = SyncConfig['registrations'][string];

@@ -18,14 +18,13 @@ import type { Inspection, Provider, PushEvent } from './provider';
  *   signature covers whatever bytes arrived, and nothing else is read from them.
  * - Nothing in the delivery names a repository or an event (Flux: no filtering using events), so every verified
  *   delivery is the one fixed event `trigger` (`genericTriggerEvent`) and annotates the receiver's static targets
- *   (`staticTargetsOnly`).
+ *   (`routesStaticTargetsOnly` in ./names.ts).
  */
 export const genericHmac: Provider = {
   name: 'generic-hmac',
   defaultEvents: [genericTriggerEvent],
   fixedEvent: genericTriggerEvent,
   deliveryHeaders: [],
-  staticTargetsOnly: true,
 
   inspect(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig): Inspection {
     const prefixes: Record<string, HmacAlgorithm> = { 'sha256=': 'sha256', 'sha512=': 'sha512' };

@@ -13,7 +13,7 @@ import type { Inspection, Provider, PushEvent } from './provider';
  * - The body is ignored (as in Flux), so any content type and an empty body are accepted. The token does not cover
  *   the body, which is harmless here because nothing is read from it.
  * - Nothing names a repository or an event: every authenticated delivery is the fixed event `trigger` and annotates
- *   the receiver's static targets (`staticTargetsOnly`), like generic-hmac.
+ *   the receiver's static targets (`routesStaticTargetsOnly` in ./names.ts), like generic-hmac.
  */
 
 /** The one event of the generic providers, for `defaultEvents`, `isPush` and the answer's `event`. */
@@ -24,7 +24,6 @@ export const generic: Provider = {
   defaultEvents: [genericTriggerEvent],
   fixedEvent: genericTriggerEvent,
   deliveryHeaders: [],
-  staticTargetsOnly: true,
 
   inspect(request: WebhookRequest): Inspection {
     const header = request.headers.authorization;
@@ -39,7 +38,7 @@ export const generic: Provider = {
   parsePush: (): PushEvent => notRouted('generic'),
 };
 
-/** Static-only providers are never asked for a push (the relay checks `staticTargetsOnly` first): reaching here is a bug. */
+/** Static-only providers are never asked for a push (the relay checks `routesStaticTargetsOnly` first): reaching here is a bug. */
 export function notRouted(provider: string): never {
   throw new Error(`provider ${provider} routes nothing by payload; the relay must use the receiver's static targets`);
 }

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../config/schema';
+import type { ProviderName } from './names';
 import { BadSignature, MalformedPayload } from '../errors';
 import { mediaType, type WebhookRequest } from '../http/request';
 import { formPayload, jsonDocument, parseGitHubStylePush, requireJsonOrForm } from './github-style';

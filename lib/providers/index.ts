@@ -1,4 +1,4 @@
-import type { ProviderName } from '../config/schema';
+import type { ProviderName } from './names';
 import { azureDevops } from './azure-devops';
 import { bitbucketCloud } from './bitbucket-cloud';
 import { bitbucketServer } from './bitbucket-server';

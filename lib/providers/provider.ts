@@ -1,4 +1,5 @@
-import type { ProviderName, ReceiverConfig } from '../config/schema';
+import type { ReceiverConfig } from '../config/schema';
+import type { ProviderName } from './names';
 import type { WebhookRequest } from '../http/request';
 
 /** One ref that a push moved. */
@@ -44,8 +45,6 @@ export interface Provider {
   readonly fixedEvent?: string;
   /** Lower-case headers carrying the provider's delivery id, first present wins (for logs and de-duplication). */
   readonly deliveryHeaders: readonly string[];
-  /** The delivery names no repository (generic receivers): only the receiver's static targets are annotated. */
-  readonly staticTargetsOnly?: boolean;
   /**
    * Checks the content type and the shape of the credential header. Throws
    * UnsupportedMediaType, MissingSignature or BadSignature. Runs before any secret is read.

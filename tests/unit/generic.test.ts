@@ -2,6 +2,7 @@ import { claimedIdentity } from '../../lib/relay';
 import { createHmac } from 'node:crypto';
 import { generic, genericTriggerEvent } from '../../lib/providers/generic';
 import { genericHmac } from '../../lib/providers/generic-hmac';
+import { routesStaticTargetsOnly } from '../../lib/providers/names';
 import type { Provider } from '../../lib/providers/provider';
 import { receiverConfig } from '../support/receiver';
 import { verdictOf, webhookRequest } from '../support/provider-verdict';
@@ -85,7 +86,7 @@ describe('generic: Authorization: Bearer', () => {
 });
 
 test.each([genericHmac, generic])('$name routes nothing by payload: one fixed event, static targets only', (provider) => {
-  expect(provider.staticTargetsOnly).toBe(true);
+  expect(routesStaticTargetsOnly(provider.name)).toBe(true);
   expect(provider.defaultEvents).toEqual([genericTriggerEvent]);
   expect(provider.isPush(genericTriggerEvent)).toBe(true);
   expect(provider.isPing(genericTriggerEvent)).toBe(false);

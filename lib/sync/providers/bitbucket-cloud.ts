@@ -1,5 +1,5 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { forTarget as labelled, hookApiClient } from '../http';
+import { forTarget as labelled, hookApiClient } from './core';
 
 /*
  * Bitbucket Cloud webhooks over REST 2.0 (API root `https://api.bitbucket.org/2.0`), per Atlassian's reference

@@ -1,5 +1,6 @@
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
-import { type ApiClient, ApiError, errorForTarget, hookApiClient } from '../http';
+import { type ApiClient, ApiError } from '../http';
+import { errorForTarget, hookApiClient } from './core';
 
 /*
  * Bitbucket Data Center (formerly Server) webhooks over the core REST API, per Atlassian's Data Center REST reference

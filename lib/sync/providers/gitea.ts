@@ -35,7 +35,8 @@
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
-import { ApiError, forTarget as labelled, hookApiClient } from '../http';
+import { ApiError } from '../http';
+import { forTarget as labelled, hookApiClient } from './core';
 
 export type GiteaFamily = 'gitea' | 'forgejo';
 

@@ -12,7 +12,8 @@
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
-import { ApiError, forTarget as labelled, hookApiClient, nextLink } from '../http';
+import { ApiError, nextLink } from '../http';
+import { forTarget as labelled, hookApiClient } from './core';
 import type { ApiResponse } from '../http';
 
 /** The fields of GitHub's `hook` / `org-hook` schemas this client reads. */

@@ -20,7 +20,7 @@
  *   `disabled_until`) or `disabled` (`auto_disabling.rb`). A test request that gets a 2xx re-enables the hook
  *   (`log_execution_service.rb`: `hook.enable!` on an ok test response).
  */
-import { forTarget, hookApiClient } from '../http';
+import { forTarget, hookApiClient } from './core';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 
 /** The flags a relay hook has true: pushes and tag pushes, nothing else (sorted). */

@@ -1,0 +1,29 @@
+/**
+ * The providers a receiver can name, and what the configuration must know about each, as data: the schema
+ * (lib/config/schema.ts) checks receivers against it without loading the provider modules, which themselves depend on
+ * the schema's types.
+ */
+export const providerNames = [
+  'github',
+  'gitlab',
+  'bitbucket-cloud',
+  'bitbucket-server',
+  'gitea',
+  'forgejo',
+  'gogs',
+  'azure-devops',
+  'generic-hmac',
+  'generic',
+] as const;
+
+export type ProviderName = (typeof providerNames)[number];
+
+/**
+ * Providers whose deliveries name no repository (generic receivers): every authenticated delivery annotates the
+ * receiver's static `targets`, so the configuration must give some.
+ */
+const staticTargetsOnlyProviders: ReadonlySet<ProviderName> = new Set(['generic-hmac', 'generic']);
+
+export function routesStaticTargetsOnly(provider: ProviderName): boolean {
+  return staticTargetsOnlyProviders.has(provider);
+}
