@@ -10,7 +10,7 @@ import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileClu
 import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
-import type { SecretStore } from './secrets/store';
+import { minWebhookSecretBytes, type SecretStore } from './secrets/store';
 import { redactDeep } from './observability/redact';
 
 export interface RelayDeps {
@@ -160,14 +160,20 @@ export function claimedIdentity(provider: Provider, request: WebhookRequest): { 
 }
 
 async function authenticate(inspection: Inspection, receiver: ReceiverConfig, secrets: SecretStore): Promise<void> {
+  let offered = 0;
   try {
     for await (const secret of secrets.candidates(receiver.secret)) {
+      offered += 1;
       if (inspection.verify(secret)) return;
     }
   } catch (error) {
     throw new SecretUnavailable(`webhook secret ${receiver.secret.text} could not be read: ${describeError(error)}`);
   }
-  throw new BadSignature('the delivery does not verify against the receiver secret');
+  const message = 'the delivery does not verify against the receiver secret';
+  // Every version was refused (empty or short, lib/secrets/store.ts): the operator's to fix, but still a 401, so that
+  // a forgery is neither accepted nor hidden behind a 5xx the signature-rejection alarm does not count.
+  if (offered === 0) throw new BadSignature(message, `${message}: webhook secret ${receiver.secret.text} has no usable value (each version is empty or shorter than ${minWebhookSecretBytes} bytes)`);
+  throw new BadSignature(message);
 }
 
 /** Event names compare case-insensitively, as Flux's Receiver does (`strings.EqualFold`). */
