@@ -12,6 +12,7 @@ import { providers } from './providers';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
 import { minWebhookSecretBytes, type SecretStore } from './secrets/store';
 import { redactDeep } from './observability/redact';
+import type { WarnOnce } from './observability/warn';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -23,6 +24,8 @@ export interface RelayDeps {
   retry?: RetryQueue;
   /** Replay protection for receivers with `dedupe`; without it those receivers apply every delivery. */
   dedupe?: DeliveryDedupe;
+  /** Where what deliveries find wrong with cluster objects is reported, once each (lib/reconcile.ts). */
+  warnOnce?: WarnOnce;
 }
 
 export interface RelayResponse {

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock';
 import type { RelayConfig } from './config/schema';
 import { loggableSummary, type DeliveryLog } from './delivery-log';
 import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
+import { onceEach, type Warn } from './observability/warn';
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
 import { retryQueueFromEnv } from './retry/sqs';
@@ -28,7 +29,8 @@ export interface RuntimeOptions {
   /**
    * Where replay protection reports that it fell back to applying without it (DynamoDB unreachable, no table), and the
    * secret store a webhook secret version it will not use (empty or short, a previous version without the `#key`, a
-   * failed re-read). Default: a Powertools Logger's `warn` with the relay's service name.
+   * failed re-read), and the relay a GitRepository that can never match. Default: a Powertools Logger's `warn` with
+   * the relay's service name.
    */
   warn?: DedupeWarn;
   /** Replay protection's table; default `process.env.RELAY_DEDUPE_TABLE`. */
@@ -59,13 +61,14 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     clusters: new ClusterRegistry(options.config.clusters, secrets, options.clusterFactory),
     clock,
     log: options.log,
+    warnOnce: onceEach(warnOf(options)),
     ...dedupeOf(options),
     ...retryOf(options),
   };
 }
 
 /** `options.warn`, else a Powertools Logger's `warn` with the relay's service name, made on first use. */
-function warnOf(options: RuntimeOptions): DedupeWarn {
+function warnOf(options: RuntimeOptions): Warn {
   if (options.warn) return options.warn;
   let fallback: Logger | undefined;
   return (message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields);

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import type { Clock } from '../clock';
 import { describeError } from '../errors';
 import { registerSecret } from '../observability/redact';
+import { onceEach, type Warn, type WarnOnce } from '../observability/warn';
 import { type SecretRef, selectKey } from './ref';
 
 /** One version of a secret. `versionId` lets callers notice a rotation (Secrets Manager VersionId, else absent). */
@@ -44,13 +45,14 @@ function cacheKeyOf(ref: SecretRef, stage: SecretStage): string {
   return `${stage}\u0000${ref.scheme}:${ref.id}`;
 }
 
+function warningFields(ref: SecretRef, stage: SecretStage, reason: string): Record<string, unknown> {
+  return { secret: ref.text, stage: ref.scheme === 'aws-sm' ? (stage === 'current' ? 'AWSCURRENT' : 'AWSPREVIOUS') : stage, reason };
+}
+
 interface Entry {
   fetchedAtNs: bigint;
   version: Promise<SecretVersion | undefined>;
 }
-
-/** Where the store reports a secret version it will not use (by reference and stage, never by value). */
-export type SecretWarn = (message: string, fields: Record<string, unknown>) => void;
 
 export interface SecretStoreOptions {
   /** Backend per scheme; `env` and `file` default to the local backend. */
@@ -58,8 +60,8 @@ export interface SecretStoreOptions {
   clock: Clock;
   /** How long a fetched value is trusted before it is read again. */
   ttlMs: number;
-  /** Default: nothing is reported. */
-  warn?: SecretWarn;
+  /** Where versions the store will not use are reported (by reference and stage, never by value). Default: nowhere. */
+  warn?: Warn;
 }
 
 /**
@@ -83,9 +85,11 @@ export const forcedRereadIntervalMs = 30_000;
 export class SecretStore {
   private readonly cache = new Map<string, Entry>();
   private readonly lastForcedRefreshNs = new Map<string, bigint>();
-  private readonly warned = new Set<string>();
+  private readonly warnOnce: WarnOnce;
 
-  constructor(private readonly options: SecretStoreOptions) {}
+  constructor(private readonly options: SecretStoreOptions) {
+    this.warnOnce = onceEach(options.warn);
+  }
 
   /** The current version (its `#key` selected), e.g. a kubeconfig. Throws if the secret cannot be read. */
   async current(ref: SecretRef): Promise<SecretVersion> {
@@ -166,26 +170,21 @@ export class SecretStore {
       // The current version is what every provider signs with: not being able to use it is an outage (503). A
       // previous version from before the JSON secret gained this key is simply not a version of this secret.
       if (stage === 'current') throw error;
-      this.warnOnce('previous webhook secret version ignored', ref, stage, version, (error as Error).message);
+      this.warnAbout(version, 'previous webhook secret version ignored', ref, stage, (error as Error).message);
       return undefined;
     }
     if (Buffer.byteLength(value, 'utf8') >= minWebhookSecretBytes) return value;
-    this.warnOnce('webhook secret version refused', ref, stage, version, value === '' ? 'the value is empty' : `the value is shorter than ${minWebhookSecretBytes} bytes`);
+    this.warnAbout(version, 'webhook secret version refused', ref, stage, value === '' ? 'the value is empty' : `the value is shorter than ${minWebhookSecretBytes} bytes`);
     return undefined;
   }
 
-  /** Warns about a version once (per reference, stage, version and message), not on every delivery that meets it. */
-  private warnOnce(message: string, ref: SecretRef, stage: SecretStage, version: SecretVersion, reason: string): void {
-    const key = [message, ref.text, stage, version.versionId ?? ''].join('\u0000');
-    if (this.warned.has(key)) return;
-    if (this.warned.size >= 1024) this.warned.clear();
-    this.warned.add(key);
-    this.warn(message, ref, stage, reason);
+  private warn(message: string, ref: SecretRef, stage: SecretStage, reason: string): void {
+    this.options.warn?.(message, warningFields(ref, stage, reason));
   }
 
-  private warn(message: string, ref: SecretRef, stage: SecretStage, reason: string): void {
-    const label = ref.scheme === 'aws-sm' ? (stage === 'current' ? 'AWSCURRENT' : 'AWSPREVIOUS') : stage;
-    this.options.warn?.(message, { secret: ref.text, stage: label, reason });
+  /** About a version, once (per message, reference, stage and version), not on every delivery that meets it. */
+  private warnAbout(version: SecretVersion, message: string, ref: SecretRef, stage: SecretStage, reason: string): void {
+    this.warnOnce([message, ref.text, stage, version.versionId ?? ''].join('\u0000'), message, warningFields(ref, stage, reason));
   }
 
   private get(ref: SecretRef, stage: SecretStage): Promise<SecretVersion | undefined> {
