@@ -7,6 +7,7 @@ import {
   deliveryLines,
   type Handler,
   loadRelayHandler,
+  loadRelayModule,
   logLines,
   patchRequests,
   signedBranchPush,
@@ -95,6 +96,29 @@ describe('empty and short webhook secrets verify nothing', () => {
     expect(result.statusCode).toBe(401);
     expect(patchRequests(cluster)).toHaveLength(0);
     expect(logLines(lines, 'webhook secret version refused')[0]).toMatchObject({ secret: 'relay/forced', stage: 'AWSCURRENT' });
+  });
+
+  test('a local (env:) secret the relay will refuse is reported when it starts, before any delivery', async () => {
+    process.env.RELAY_TEST_SHORT_WEBHOOK_SECRET = 'too-short';
+    try {
+      const before = sm.calls.length;
+      const { lines } = await captureOutput(async () => {
+        const { warmedUp } = loadRelayModule(`
+clusters:
+  prod: { kubeconfig: relay/kubeconfig }
+receivers:
+  github: { provider: github, secret: env:RELAY_TEST_SHORT_WEBHOOK_SECRET }
+`);
+        await warmedUp;
+      });
+      expect(logLines(lines, 'webhook secret version refused')).toEqual([
+        expect.objectContaining({ level: 'WARN', secret: 'env:RELAY_TEST_SHORT_WEBHOOK_SECRET', stage: 'current', reason: 'the value is shorter than 16 bytes' }),
+      ]);
+      // Outside Lambda's init, Secrets Manager is not called at start.
+      expect(sm.calls).toHaveLength(before);
+    } finally {
+      delete process.env.RELAY_TEST_SHORT_WEBHOOK_SECRET;
+    }
   });
 
   test('a short generic bearer token and a short azure-devops user:password are refused alike', async () => {
