@@ -1,5 +1,6 @@
 import { withTimeout } from './abort';
 import type { RelayDeps } from './relay';
+import type { SecretRef } from './secrets/ref';
 
 /**
  * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the
@@ -30,7 +31,7 @@ export function warmUp(deps: Pick<RelayDeps, 'config' | 'secrets' | 'clusters'>)
  */
 export function checkLocalSecrets(deps: Pick<RelayDeps, 'config' | 'secrets'>): Promise<void> {
   const local = Object.values(deps.config.receivers).filter((r) => r.secret.scheme !== 'aws-sm');
-  const firstCandidate = async (ref: (typeof local)[number]['secret']) => {
+  const firstCandidate = async (ref: SecretRef) => {
     for await (const _ of deps.secrets.candidates(ref)) return;
   };
   return Promise.allSettled(local.map((r) => firstCandidate(r.secret))).then(() => undefined);

@@ -212,6 +212,20 @@ describe('a Secrets Manager outage', () => {
     expect((await handler(signedBranchPush(longSecret))).statusCode).toBe(200);
     expect((await handler(signedBranchPush(rotatedSecret))).statusCode).toBe(200);
   });
+
+  test('a version the delivery needs and the cache does not hold is a 503 (it could not be checked), and costs the cache nothing', async () => {
+    sm.put('relay/outage-uncached', rotatedSecret);
+    sm.put('relay/outage-uncached', longSecret);
+    const handler = relayWith('relay/outage-uncached');
+    // Only AWSCURRENT is read and cached: the delivery verifies against it.
+    expect((await handler(signedBranchPush(longSecret))).statusCode).toBe(200);
+    sm.fault({ status: 500, type: 'InternalServiceError', message: 'outage' });
+    // Not the current secret, and AWSPREVIOUS cannot be read: a hook signing with it would be refused wrongly, so 503.
+    const result = await handler(signedBranchPush(rotatedSecret));
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body as string).reason).toBe('secret_unavailable');
+    expect((await handler(signedBranchPush(longSecret))).statusCode).toBe(200);
+  });
 });
 
 describe('the forced re-read limit', () => {
