@@ -7,7 +7,7 @@ import { deliveryMetrics, metricsNamespace, publishMetrics } from '../lib/observ
 import { redact, redactDeep } from '../lib/observability/redact';
 import { handleDelivery } from '../lib/relay';
 import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
-import { inLambdaInit, warmUp } from '../lib/warm-up';
+import { checkLocalSecrets, inLambdaInit, warmUp } from '../lib/warm-up';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay' });
 const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay' });
@@ -23,10 +23,11 @@ const deps = createRelayDeps({
 });
 
 /**
- * Only in Lambda's init phase (tests load this module too, and count the requests they cause). Exported so a test
- * can wait for it; nothing else does: the first delivery shares whatever reads are still in flight.
+ * Only in Lambda's init phase (tests load this module too, and count the requests they cause); elsewhere (local
+ * runs) only the local secrets are checked. Exported so a test can wait for it; nothing else does: the first delivery
+ * shares whatever reads are still in flight.
  */
-export const warmedUp: Promise<void> = inLambdaInit() ? warmUp(deps) : Promise.resolve();
+export const warmedUp: Promise<void> = inLambdaInit() ? warmUp(deps) : checkLocalSecrets(deps);
 
 function loadOrLog(): ReturnType<typeof loadConfig> {
   try {

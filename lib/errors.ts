@@ -73,8 +73,15 @@ export class MissingSignature extends RelayError {
 export class BadSignature extends RelayError {
   readonly status = 401;
   readonly reason = 'bad_signature' as const;
-  constructor(detail: string) {
-    super(detail);
+  /**
+   * @param message for the caller and the log line
+   * @param detail for the log line only, when it says more: it may name the secret (never its value)
+   */
+  constructor(
+    message: string,
+    readonly detail = message,
+  ) {
+    super(message);
   }
 }
 
@@ -158,7 +165,7 @@ export interface MappedError {
 
 export function httpStatusOf(error: unknown): MappedError {
   if (error instanceof RelayError) {
-    const detail = error instanceof SecretUnavailable ? error.detail : error.message;
+    const detail = error instanceof SecretUnavailable || error instanceof BadSignature ? error.detail : error.message;
     return { status: error.status, reason: error.reason, message: error.message, detail, headers: error.headers };
   }
   return { status: 500, reason: 'internal_error', message: 'internal error', detail: describeError(error), headers: {} };

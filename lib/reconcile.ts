@@ -4,8 +4,9 @@ import type { ReceiverConfig } from './config/schema';
 import { ClusterCallError, type ClusterClient } from './kube/cluster-client';
 import { type FluxObjectRef, describeTarget } from './kube/kinds';
 import type { ClusterRegistry } from './kube/registry';
-import { refMatches } from './matching/git-ref';
+import { refMatches, semverRangeProblem } from './matching/git-ref';
 import { repoKey } from './matching/repo-url';
+import type { WarnOnce } from './observability/warn';
 
 /**
  * What one cluster must do for one delivery. Serialisable (plain JSON), because a job whose patches failed is queued
@@ -56,6 +57,8 @@ export interface ClusterOutcome {
 
 export interface ReconcileDeps {
   clusters: Pick<ClusterRegistry, 'clientFor'> & Partial<Pick<ClusterRegistry, 'reportFailure'>>;
+  /** Where a GitRepository of the pushed repository that can never match is reported, once per object. */
+  warnOnce?: WarnOnce;
   /** `recordEvents: false` skips the Kubernetes Event beside each patch (default: recorded). */
   config?: { recordEvents?: boolean };
 }
@@ -118,9 +121,12 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
       const candidates = client.gitRepositoriesFor ? await client.gitRepositoriesFor(keys, signal) : await client.listGitRepositories(signal);
       for (const repo of candidates) {
         const key = repo.key ?? repoKey(repo.url);
-        if (key && keys.has(key) && job.push.refs.some((ref) => refMatches(repo.ref, ref))) {
-          add({ cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name }, repo.uid);
-        }
+        if (!key || !keys.has(key)) continue;
+        const target: FluxObjectRef = { cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name };
+        // Its owner should hear why it is never reconciled, once rather than on every push.
+        const problem = semverRangeProblem(repo.ref);
+        if (problem) deps.warnOnce?.(`${describeTarget(target)}\u0000${problem}`, 'GitRepository can never match a push', { target: describeTarget(target), problem });
+        if (job.push.refs.some((ref) => refMatches(repo.ref, ref))) add(target, repo.uid);
       }
     } catch (error) {
       // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.

@@ -11,8 +11,9 @@ import type { RetryQueue } from './retry/queue';
 import { providers } from './providers';
 import { routesStaticTargetsOnly } from './providers/names';
 import type { Inspection, Provider, PushEvent } from './providers/provider';
-import type { SecretStore } from './secrets/store';
+import { minWebhookSecretBytes, type SecretStore } from './secrets/store';
 import { redactDeep } from './observability/redact';
+import type { WarnOnce } from './observability/warn';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -24,6 +25,8 @@ export interface RelayDeps {
   retry?: RetryQueue;
   /** Replay protection for receivers with `dedupe`; without it those receivers apply every delivery. */
   dedupe?: DeliveryDedupe;
+  /** Where what deliveries find wrong with cluster objects is reported, once each (lib/reconcile.ts). */
+  warnOnce?: WarnOnce;
 }
 
 export interface RelayResponse {
@@ -161,14 +164,20 @@ export function claimedIdentity(provider: Provider, request: WebhookRequest): { 
 }
 
 async function authenticate(inspection: Inspection, receiver: ReceiverConfig, secrets: SecretStore): Promise<void> {
+  let offered = 0;
   try {
     for await (const secret of secrets.candidates(receiver.secret)) {
+      offered += 1;
       if (inspection.verify(secret)) return;
     }
   } catch (error) {
     throw new SecretUnavailable(`webhook secret ${receiver.secret.text} could not be read: ${describeError(error)}`);
   }
-  throw new BadSignature('the delivery does not verify against the receiver secret');
+  const message = 'the delivery does not verify against the receiver secret';
+  // Every version was refused (empty or short, lib/secrets/store.ts): the operator's to fix, but still a 401, so that
+  // a forgery is neither accepted nor hidden behind a 5xx the signature-rejection alarm does not count.
+  if (offered === 0) throw new BadSignature(message, `${message}: webhook secret ${receiver.secret.text} has no usable value (each version is empty or shorter than ${minWebhookSecretBytes} bytes)`);
+  throw new BadSignature(message);
 }
 
 /** Event names compare case-insensitively, as Flux's Receiver does (`strings.EqualFold`). */

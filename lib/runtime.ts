@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock';
 import type { RelayConfig } from './config/schema';
 import { loggableSummary, type DeliveryLog } from './delivery-log';
 import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
+import { onceEach, type Warn } from './observability/warn';
 import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
 import type { RelayDeps } from './relay';
 import { retryQueueFromEnv } from './retry/sqs';
@@ -26,8 +27,10 @@ export interface RuntimeOptions {
   secretsManager?: SecretsManagerClient;
   clusterFactory?: ClusterClientFactory;
   /**
-   * Where replay protection reports that it fell back to applying without it (DynamoDB unreachable, no table).
-   * Default: a Powertools Logger's `warn` with the relay's service name.
+   * Where replay protection reports that it fell back to applying without it (DynamoDB unreachable, no table), and the
+   * secret store a webhook secret version it will not use (empty or short, a previous version without the `#key`, a
+   * failed re-read), and the relay a GitRepository that can never match. Default: a Powertools Logger's `warn` with
+   * the relay's service name.
    */
   warn?: DedupeWarn;
   /** Replay protection's table; default `process.env.RELAY_DEDUPE_TABLE`. */
@@ -42,7 +45,6 @@ export interface RuntimeOptions {
  */
 export function createRelayDeps(options: RuntimeOptions): RelayDeps {
   const clock = options.clock ?? systemClock;
-  const ttlMs = options.config.limits.secretCacheTtlSeconds * 1000;
   const secrets = new SecretStore({
     // Region, endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and, on Lambda, credentials come from the environment:
     // the signed client when it holds credentials, else the SDK (lib/secrets/secrets-manager-http.ts says why). Two
@@ -50,8 +52,8 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     // timeout: then the delivery gets a 503.
     awsSecretsManager: secretsManagerBackend(options.secretsManager ? sdkGetSecretValue(options.secretsManager) : defaultGetSecretValue()),
     clock,
-    ttlMs,
-    refreshAfterFailureMs: Math.min(ttlMs, 30_000),
+    ttlMs: options.config.limits.secretCacheTtlSeconds * 1000,
+    warn: warnOf(options),
   });
   return {
     config: options.config,
@@ -59,18 +61,25 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     clusters: new ClusterRegistry(options.config.clusters, secrets, options.clusterFactory),
     clock,
     log: options.log,
+    warnOnce: onceEach(warnOf(options)),
     ...dedupeOf(options),
     ...retryOf(options),
   };
 }
 
+/** `options.warn`, else a Powertools Logger's `warn` with the relay's service name, made on first use. */
+function warnOf(options: RuntimeOptions): Warn {
+  if (options.warn) return options.warn;
+  let fallback: Logger | undefined;
+  return (message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields);
+}
+
 /** Replay protection when some receiver has `dedupe` (lib/dedupe/index.ts loads DynamoDB only when it is used). */
 function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
-  let fallback: Logger | undefined;
   const dedupe = createDeliveryDedupe({
     config: options.config,
     tableName: options.dedupeTable ?? process.env[dedupeTableEnv],
-    warn: options.warn ?? ((message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields)),
+    warn: warnOf(options),
   });
   return dedupe ? { dedupe } : {};
 }

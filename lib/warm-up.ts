@@ -1,5 +1,6 @@
 import { withTimeout } from './abort';
 import type { RelayDeps } from './relay';
+import type { SecretRef } from './secrets/ref';
 
 /**
  * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the
@@ -21,6 +22,19 @@ export function warmUp(deps: Pick<RelayDeps, 'config' | 'secrets' | 'clusters'>)
     }),
   );
   return Promise.allSettled([...secrets, ...clusters]).then(() => undefined);
+}
+
+/**
+ * For local runs (`npm start`; a deploy refuses `env:` and `file:` references): reads each receiver's local secret
+ * once at start, as a delivery would, so that one the relay refuses (empty or shorter than 16 bytes) is reported by
+ * the secret store's warning before the first delivery gets a 401 for it. Secrets Manager is not called.
+ */
+export function checkLocalSecrets(deps: Pick<RelayDeps, 'config' | 'secrets'>): Promise<void> {
+  const local = Object.values(deps.config.receivers).filter((r) => r.secret.scheme !== 'aws-sm');
+  const firstCandidate = async (ref: SecretRef) => {
+    for await (const _ of deps.secrets.candidates(ref)) return;
+  };
+  return Promise.allSettled(local.map((r) => firstCandidate(r.secret))).then(() => undefined);
 }
 
 /** Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE during init (on-demand, provisioned-concurrency, snap-start). */

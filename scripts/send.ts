@@ -15,7 +15,7 @@ import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { systemClock } from '../lib/clock';
 import { loadConfig } from '../lib/config/load';
 import type { ProviderName } from '../lib/config/schema';
-import { SecretStore } from '../lib/secrets/store';
+import { minWebhookSecretBytes, SecretStore } from '../lib/secrets/store';
 import { demoKubeconfigPath } from '../dev/demo-cluster';
 
 const root = join(__dirname, '..');
@@ -113,8 +113,12 @@ async function main(): Promise<void> {
   if (!makeSample) usage(`no ${receiver.provider} sample for event ${event}; try ${Object.keys(providerSamples).join(', ') || 'another receiver'}`);
 
   // The relay's own secret reading (env:/file: through the local backend, `#key` selection included).
-  const secrets = new SecretStore({ clock: systemClock, ttlMs: 0, refreshAfterFailureMs: 0 });
+  const secrets = new SecretStore({ clock: systemClock, ttlMs: 0 });
   const secret = (await secrets.current(receiver.secret)).value;
+  // The relay would refuse it as a candidate and answer 401: say why here instead of sending a doomed delivery.
+  if (Buffer.byteLength(secret, 'utf8') < minWebhookSecretBytes) {
+    throw new Error(`the secret of receiver ${receiverName} (${receiver.secret.text}) is shorter than ${minWebhookSecretBytes} bytes; the relay refuses it`);
+  }
   const sample = makeSample(secret);
 
   const url = parsed.values.url ?? `http://localhost:3000/hooks/${encodeURIComponent(receiverName)}`;

@@ -13,6 +13,13 @@ const heads = 'refs/heads/';
 const tags = 'refs/tags/';
 
 /**
+ * The longest `spec.ref.semver` read. The range comes from a GitRepository, which any tenant with write access to its
+ * namespace controls, and is parsed on every tag push: unbounded, a range of 150,000 spaces kept a delivery busy for
+ * ~20 s (regular expressions cannot be interrupted). Real ranges are a few dozen characters (`>=1.2.0 <2.0.0`).
+ */
+export const maxSemverRangeLength = 256;
+
+/**
  * Would a push to `pushedRef` (a full ref such as `refs/heads/main` or `refs/tags/v1.2.0`) change what a
  * GitRepository with this `spec.ref` checks out?
  *
@@ -27,9 +34,18 @@ const tags = 'refs/tags/';
 export function refMatches(ref: GitRepositoryRef | undefined, pushedRef: string): boolean {
   if (ref?.commit) return false;
   if (ref?.name) return ref.name === pushedRef;
-  if (ref?.semver) return pushedRef.startsWith(tags) && tagSatisfies(pushedRef.slice(tags.length), ref.semver);
+  if (ref?.semver) return pushedRef.startsWith(tags) && ref.semver.length <= maxSemverRangeLength && tagSatisfies(pushedRef.slice(tags.length), ref.semver);
   if (ref?.tag) return pushedRef === `${tags}${ref.tag}`;
   return pushedRef === `${heads}${ref?.branch || 'master'}`;
+}
+
+/**
+ * Why `refMatches` can never match this ref, when the reason is one the GitRepository's owner should hear about (a
+ * semver range over `maxSemverRangeLength`); undefined otherwise.
+ */
+export function semverRangeProblem(ref: GitRepositoryRef | undefined): string | undefined {
+  if (ref?.commit || ref?.name || !ref?.semver || ref.semver.length <= maxSemverRangeLength) return undefined;
+  return `spec.ref.semver is ${ref.semver.length} characters long; a range longer than ${maxSemverRangeLength} matches no tag`;
 }
 
 /**
@@ -41,8 +57,12 @@ function tagSatisfies(tag: string, range: string): boolean {
   if (!m) return false;
   const version = semver.parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}${m[5] ?? ''}`);
   if (!version) return false;
-  // Masterminds separates AND-ed constraints with commas; node-semver with spaces.
-  const normalisedRange = range.replace(/\s*,\s*/g, ' ');
+  // Masterminds separates AND-ed constraints with commas; node-semver with spaces. Split and trimmed rather than
+  // replaced with /\s*,\s*/, which backtracks quadratically over a run of whitespace without a comma.
+  const normalisedRange = range
+    .split(',')
+    .map((constraint) => constraint.trim())
+    .join(' ');
   try {
     return semver.satisfies(version, normalisedRange);
   } catch {

@@ -10,7 +10,7 @@ beforeAll(async () => {
   [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
   cluster.addServiceAccount('sa', relayUser, relayRules);
   sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/github', 'first-secret');
+  sm.put('relay/github', 'first-webhook-secret');
   cluster.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
   useSecretsManager(sm);
   handler = loadRelayHandler(`
@@ -33,18 +33,18 @@ function deliver(secret: string) {
 const webhookCalls = () => sm.calls.filter((c) => c.secretId === 'relay/github');
 
 test('warm deliveries read the webhook secret once (cached), and only its current version', async () => {
-  expect((await deliver('first-secret')).statusCode).toBe(200);
-  expect((await deliver('first-secret')).statusCode).toBe(200);
+  expect((await deliver('first-webhook-secret')).statusCode).toBe(200);
+  expect((await deliver('first-webhook-secret')).statusCode).toBe(200);
   expect(webhookCalls().map((c) => c.versionStage)).toEqual(['AWSCURRENT']);
 });
 
 test('after a rotation, hooks signed with the new secret (read again at once) and the previous one both verify', async () => {
-  sm.put('relay/github', 'second-secret');
+  sm.put('relay/github', 'second-webhook-secret');
   const before = webhookCalls().length;
   // The cached AWSCURRENT is stale: the new signature fails against it, so the relay re-reads both stages once.
-  expect((await deliver('second-secret')).statusCode).toBe(200);
+  expect((await deliver('second-webhook-secret')).statusCode).toBe(200);
   // The provider not yet updated still signs with the old secret, now AWSPREVIOUS.
-  expect((await deliver('first-secret')).statusCode).toBe(200);
+  expect((await deliver('first-webhook-secret')).statusCode).toBe(200);
   expect((await deliver('never-a-secret')).statusCode).toBe(401);
   // Bad signatures cannot make the relay hammer Secrets Manager: at most one forced re-read per interval.
   const afterRotation = webhookCalls().length;
@@ -64,18 +64,18 @@ limits: { secretCacheTtlSeconds: 0 }
 `);
   const send = (secret: string) =>
     fresh(signedBranchPush(secret));
-  sm.put('relay/rotating', 'old-secret');
-  sm.put('relay/rotating', 'new-secret');
+  sm.put('relay/rotating', 'old-webhook-secret');
+  sm.put('relay/rotating', 'new-webhook-secret');
   // During the window: both verify.
-  expect((await send('old-secret')).statusCode).toBe(200);
-  expect((await send('new-secret')).statusCode).toBe(200);
+  expect((await send('old-webhook-secret')).statusCode).toBe(200);
+  expect((await send('new-webhook-secret')).statusCode).toBe(200);
   // Runbook's last step: every hook was re-keyed (the sync does it), then AWSPREVIOUS is removed.
   sm.removeStage('relay/rotating', 'AWSPREVIOUS');
   cluster.clearRequests();
-  const refused = await send('old-secret');
+  const refused = await send('old-webhook-secret');
   expect(refused.statusCode).toBe(401);
   expect(cluster.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
-  expect((await send('new-secret')).statusCode).toBe(200);
+  expect((await send('new-webhook-secret')).statusCode).toBe(200);
 });
 
 test('Secrets Manager failing is a 503 (retryable, our side), never a patch or a 401', async () => {
@@ -88,7 +88,7 @@ receivers:
   cluster.clearRequests();
   sm.fault({ status: 500, type: 'InternalServiceError', message: 'boom' });
   try {
-    const result = await fresh(signedBranchPush('second-secret'));
+    const result = await fresh(signedBranchPush('second-webhook-secret'));
     expect(result.statusCode).toBe(503);
     const answer = JSON.parse(result.body as string);
     expect(answer.reason).toBe('secret_unavailable');
@@ -108,7 +108,7 @@ clusters:
 receivers:
   github: { provider: github, secret: relay/github }
 `);
-  const result = await fresh(signedBranchPush('second-secret'));
+  const result = await fresh(signedBranchPush('second-webhook-secret'));
   expect(result.statusCode).toBe(502);
   expect(JSON.parse(result.body as string).failed).toEqual([
     { target: 'dead/*/GitRepository/*', error: expect.stringMatching(/cluster dead unreachable \(ECONNREFUSED\)/) },

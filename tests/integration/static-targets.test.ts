@@ -39,7 +39,7 @@ beforeAll(async () => {
   [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
   cluster.addServiceAccount('sa', relayUser, relayRules);
   sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/github', 'hook-secret');
+  sm.put('relay/github', 'static-hook-secret');
   for (const obj of objects) cluster.put(obj);
   useSecretsManager(sm);
   handler = loadRelayHandler(`
@@ -68,7 +68,7 @@ afterAll(async () => {
 
 test('static targets of every Flux kind are annotated, label-selected ones included; a missing one is named, not fatal', async () => {
   const result = await handler(
-    apiGatewayEvent({ receiver: 'github', body: push, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('hook-secret', push) } }),
+    apiGatewayEvent({ receiver: 'github', body: push, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub('static-hook-secret', push) } }),
   );
   const answer = JSON.parse(result.body as string);
   expect(result.statusCode).toBe(502);

@@ -22,7 +22,7 @@ const signedPart = (body: string) => new URLSearchParams(body).get('payload') ??
 
 describeProviderContract({
   provider: 'gogs',
-  secrets: ['gogs-old-secret', 'gogs-new-secret'],
+  secrets: ['gogs-old-webhook-secret', 'gogs-new-webhook-secret'],
   credential: (body, secret) => ({ 'x-gogs-signature': hex(body, secret) }),
   push: { body: push, headers: headers('push') },
   objects: [
@@ -48,7 +48,7 @@ describeProviderContract({
 // Gogs sends a pushed tag only as `create` (no `push`): routed, here as a form delivery.
 describeProviderContract({
   provider: 'gogs',
-  secrets: ['gogs-old-secret', 'gogs-new-secret'],
+  secrets: ['gogs-old-webhook-secret', 'gogs-new-webhook-secret'],
   credential: (body, secret) => ({ 'x-gogs-signature': hex(signedPart(body), secret) }),
   push: { body: goForm(tagCreate), headers: headers('create', form) },
   objects: [

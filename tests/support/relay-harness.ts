@@ -51,7 +51,7 @@ clusters:
 receivers:
   github: { provider: github, secret: relay/github }
 `;
-export const githubWebhookSecret = 'webhook-secret';
+export const githubWebhookSecret = 'github-webhook-secret';
 
 /**
  * The loopback cluster and Secrets Manager for githubRelayConfig: a service account with `rules`, its kubeconfig and

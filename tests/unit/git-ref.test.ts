@@ -1,4 +1,4 @@
-import { refMatches, type GitRepositoryRef } from '../../lib/matching/git-ref';
+import { maxSemverRangeLength, refMatches, semverRangeProblem, type GitRepositoryRef } from '../../lib/matching/git-ref';
 
 const main = 'refs/heads/main';
 const master = 'refs/heads/master';
@@ -35,4 +35,36 @@ test.each<[string, GitRepositoryRef | undefined, string, boolean]>([
   ['empty branch means master', { branch: '' }, master, true],
 ])('%s', (_name, ref, pushed, expected) => {
   expect(refMatches(ref, pushed)).toBe(expected);
+});
+
+describe('a semver range is bounded (it comes from a GitRepository any tenant may write)', () => {
+  const padded = (length: number) => `>=1.0.0${' '.repeat(length - '>=1.0.0'.length)}`;
+  const tag = 'refs/tags/v1.2.3';
+
+  test('a 150,000-space range matches nothing, and the matcher returns', () => {
+    // Before the bound, the comma split took ~19 s on this (quadratic backtracking), then matched.
+    expect(refMatches({ semver: `>=1.0.0${' '.repeat(150_000)}` }, tag)).toBe(false);
+    expect(refMatches({ semver: `>=1.0.0${' ,'.repeat(75_000)}` }, tag)).toBe(false);
+  });
+
+  test(`a range of ${maxSemverRangeLength} characters is read; one character more is not`, () => {
+    expect(maxSemverRangeLength).toBe(256);
+    expect(refMatches({ semver: padded(256) }, tag)).toBe(true);
+    expect(semverRangeProblem({ semver: padded(256) })).toBeUndefined();
+    expect(refMatches({ semver: padded(257) }, tag)).toBe(false);
+    expect(semverRangeProblem({ semver: padded(257) })).toBe('spec.ref.semver is 257 characters long; a range longer than 256 matches no tag');
+    // Only a range that would be used is a problem: `name` and `commit` take precedence.
+    expect(semverRangeProblem({ semver: padded(257), name: 'refs/tags/v1' })).toBeUndefined();
+    expect(semverRangeProblem(undefined)).toBeUndefined();
+  });
+
+  test.each([
+    ['>=1.0.0,<2.0.0', true],
+    ['>=1.0.0 , <2.0.0', true],
+    [' >=1.0.0\t,\n<2.0.0 ', true],
+    ['>=1.0.0,,<2.0.0', true],
+    ['>=1.0.0, <1.2.0', false],
+  ])('Masterminds commas still separate AND-ed constraints: %j', (range, expected) => {
+    expect(refMatches({ semver: range }, tag)).toBe(expected);
+  });
 });

@@ -85,7 +85,6 @@ describe('registered values', () => {
         awsSecretsManager: { read: async (ref, stage) => (stage === 'current' ? { value: secrets[ref.id]! } : undefined) },
         clock: () => 0n,
         ttlMs: 1000,
-        refreshAfterFailureMs: 1000,
       });
       expect(registeredSecretCount()).toBe(0);
       for await (const candidate of store.candidates(parseSecretRef('aws-sm:hook#secret'))) expect(redact(candidate)).toBe(R);
