@@ -105,7 +105,6 @@ const limits = z.strictObject({
 /** Providers whose webhooks the sync function can manage (see lib/sync). */
 export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
 
-const httpsUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment'));
 /** `https:` only; `http:` to a loopback host is admitted by `sync.allowHttpLoopback` (checked below, lib/sync/api-url.ts). */
 const apiUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https: URL without query or fragment'));
 
@@ -136,7 +135,7 @@ const registration = z.strictObject({
 
 const sync = z.strictObject({
   /** The relay's public base URL (the HTTP API's URL); `RELAY_PUBLIC_URL` overrides it (set by the deploy). */
-  publicUrl: z.optional(httpsUrl),
+  publicUrl: z.optional(apiUrl),
   /** How often the sync runs (an EventBridge schedule expression). */
   schedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(15 minutes)'),
   /** GitHub: failed deliveries this recent are redelivered by each run; keep it above the schedule interval. */
@@ -190,6 +189,9 @@ const checkedConfig = z
           }
         });
       }
+      // Providers post the webhook secret (GitLab's token, Azure DevOps' Basic credential) to this URL: never in clear text.
+      const publicUrlIssue = config.sync?.publicUrl === undefined ? undefined : apiUrlProblem(config.sync.publicUrl, config.sync.allowHttpLoopback);
+      if (publicUrlIssue) ctx.addIssue({ code: 'custom', path: ['sync', 'publicUrl'], message: publicUrlIssue, input: config.sync });
       for (const [registrationName, r] of Object.entries(config.sync?.registrations ?? {})) {
         const path = ['sync', 'registrations', registrationName];
         const target = config.receivers[r.receiver];

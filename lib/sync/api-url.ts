@@ -1,5 +1,7 @@
 /**
- * The rule for a provider API root: `https:`, so the token that goes with every call is never sent in clear text.
+ * The rule for a provider API root, and for the relay's public URL that hooks point at: `https:`, so neither the API
+ * token that goes with every call nor the webhook secret that providers post with every delivery (GitLab's token,
+ * Azure DevOps' Basic credential) is ever sent in clear text.
  * `http:` only to a loopback host and only when the configuration says so (tests and local development against a
  * loopback API), so that allowance can never reach a remote host. Checked in the configuration (lib/config/schema.ts,
  * naming the field) and again by the ApiClient, which every provider client uses.

@@ -1,7 +1,7 @@
 import type { RegistrationConfig, RelayConfig } from '../config/schema';
 import { describeError } from '../errors';
 import type { ClusterClient } from '../kube/cluster-client';
-import type { SecretStore } from '../secrets/store';
+import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';
 import type { HookApi, HookSpec } from './hook-api';
 import { BudgetExhausted } from './http';
@@ -82,6 +82,10 @@ async function syncRegistration(
   const receiver = deps.config.receivers[registration.receiver]!;
   const token = (await deps.secrets.current(registration.token)).value;
   const webhookSecret = await deps.secrets.current(receiver.secret);
+  // The relay refuses such a secret (lib/secrets/store.ts): a hook registered with it could never be verified.
+  if (Buffer.byteLength(webhookSecret.value, 'utf8') < minWebhookSecretBytes) {
+    throw new Error(`webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`);
+  }
   const api = deps.hookApi(registration, token, deps.deadline);
   const marker = webhookSecret.versionId ? `?${secretVersionParam}=${encodeURIComponent(webhookSecret.versionId)}` : '';
   const spec: HookSpec = {

@@ -1,6 +1,7 @@
 import type { RelayConfig } from '../config/schema';
 import type { RelayDeps } from '../relay';
 import type { HookApiOptions } from './hook-api';
+import { apiUrlProblem } from './api-url';
 import { createHookApi } from './providers';
 import type { SyncDeps } from './run';
 
@@ -21,6 +22,8 @@ export interface SyncRuntimeOptions {
 export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
   const publicUrl = options.publicUrl ?? options.config.sync?.publicUrl;
   if (!publicUrl) throw new Error('the sync needs the relay\'s public URL: set sync.publicUrl or RELAY_PUBLIC_URL');
+  const publicUrlIssue = apiUrlProblem(publicUrl, options.config.sync?.allowHttpLoopback ?? false);
+  if (publicUrlIssue) throw new Error(`the relay's public URL ${publicUrl.slice(0, 200)} ${publicUrlIssue}`);
   return {
     config: options.config,
     publicUrl,

@@ -205,3 +205,25 @@ test('an API that redirects elsewhere fails its target with the reason, and the 
     await elsewhere.close();
   }
 });
+
+test('RELAY_PUBLIC_URL over plain http to a remote host is refused before any provider call', () => {
+  const relay = createRelayDeps({ config, log: () => undefined });
+  expect(() => createSyncDeps({ config, relay, publicUrl: 'http://relay.example', deadline: clock + 1000, dryRun: false, now, log: () => undefined })).toThrow(
+    "the relay's public URL http://relay.example must be an https: URL",
+  );
+});
+
+test('a webhook secret the relay would refuse (under 16 bytes) registers no hook and says why', async () => {
+  const before = github.requests.length;
+  sm.put('relay/github-hook', 'short-secret');
+  try {
+    const report = await run();
+    const gh = byName(report, 'gh');
+    expect(gh.failures).toEqual([{ target: '*', error: expect.stringContaining('webhook secret relay/github-hook is shorter than 16 bytes') }]);
+    expect(gh.writes).toBe(0);
+    expect(github.requests.slice(before)).toEqual([]);
+  } finally {
+    sm.put('relay/github-hook', 'github-hook-secret-3');
+  }
+});
+

@@ -128,4 +128,12 @@ sync:
   test('https is accepted', () => {
     expect(problem(withRegistration('https://gitlab.example.com/api/v4'))).toBe('');
   });
+
+  test('the relay\'s public URL (where providers post the webhook secret) is held to the same rule', () => {
+    const withPublicUrl = (url: string, extra = '') => withRegistration('https://gitlab.example.com/api/v4', extra).replace('publicUrl: https://relay.example', `publicUrl: '${url}'`);
+    expect(problem(withPublicUrl('http://relay.example'))).toMatch(/sync\.publicUrl: must be an https: URL/);
+    expect(problem(withPublicUrl('http://relay.example', '\n  allowHttpLoopback: true'))).toMatch(/sync\.publicUrl: must be an https: URL/);
+    expect(problem(withPublicUrl('http://127.0.0.1:3000', '\n  allowHttpLoopback: true'))).toBe('');
+    expect(problem(withPublicUrl('https://hooks.example.com'))).toBe('');
+  });
 });
