@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { isAbortError, untilAborted, withTimeout } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
-import type { DeliveryDedupe } from './dedupe/dedupe';
+import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
 import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
 import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
@@ -108,13 +109,20 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
     return answerWith(await reconcileTargets(push, request.receiver, receiver, deps, summary), summary, event);
   };
 
-  if (!receiver.dedupe || !deps.dedupe || !summary.delivery_id) return apply();
-  // Keyed by receiver: two receivers may legitimately get the same delivery id (one hook, two relays' URLs).
-  const delivery = { receiver: request.receiver, id: summary.delivery_id, windowSeconds: receiver.dedupe.windowSeconds };
+  if (!receiver.dedupe || !deps.dedupe) return apply();
+  // Keyed by receiver: two receivers may legitimately get the same delivery (one hook, two relays' URLs). Keyed by the
+  // authenticated body's hash as well as the id: the id header is signed by no provider, so a replay of captured
+  // bytes under a new id, or none, is caught by the body (README, "Replay protection").
+  const delivery = {
+    receiver: request.receiver,
+    ...(summary.delivery_id ? { id: summary.delivery_id } : {}),
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    windowSeconds: receiver.dedupe.windowSeconds,
+  };
   const once = await deps.dedupe.once(delivery, apply, () => summary.status < 500);
   if (!once.duplicate) return once.result;
   const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
-  return done('duplicate', 200, `delivery ${summary.delivery_id} was already applied${when}; not applied again`);
+  return done('duplicate', 200, `delivery ${deliveryLabel(delivery)} was already applied${when}; not applied again`);
 }
 
 /** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */

@@ -90,12 +90,13 @@ const receiver = z.strictObject({
   /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
   allowSha1: z.optional(z.boolean()),
   /**
-   * Replay protection (off by default): an authenticated delivery whose delivery id was already applied within the
-   * window is acknowledged with 200 `duplicate` and not applied again. Needs the provider to send a delivery id.
+   * Replay protection (off by default): an authenticated delivery whose body (SHA-256 of the exact bytes) or whose
+   * delivery id was already applied within the window is acknowledged with 200 `duplicate` and not applied again.
+   * Two deliveries with identical bytes within the window count as one (README, "Replay protection").
    */
   dedupe: z.optional(
     z.strictObject({
-      /** How long a delivery id is remembered. Default one hour. */
+      /** How long a delivery (its id and its body hash) is remembered. Default one hour. */
       windowSeconds: z._default(positiveInt.check(z.maximum(7 * 24 * 3600)), 3600),
     }),
   ),
