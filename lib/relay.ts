@@ -4,7 +4,8 @@ import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
 import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
-import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
+import { answersModeOf, countsAnswer } from './answers';
+import { BadSignature, MalformedPayload, MethodNotAllowed, type RejectionReason, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
 import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
@@ -50,14 +51,18 @@ export async function handleDelivery(request: WebhookRequest, deps: RelayDeps): 
   };
   let answer: Record<string, unknown>;
   let headers: Record<string, string> = {};
+  let rejection: RejectionReason | undefined;
   try {
     answer = await route(request, deps, summary);
   } catch (error) {
     const mapped = httpStatusOf(error);
     Object.assign(summary, { outcome: 'rejected', status: mapped.status, reason: `${mapped.reason}: ${mapped.detail}` });
     headers = mapped.headers;
+    rejection = mapped.reason;
     answer = { outcome: 'rejected', reason: mapped.reason, message: mapped.message };
   }
+  // The log line below keeps every detail; only the answer, which the provider shows to repository admins, is cut.
+  if (answersModeOf(deps.config, request.receiver) === 'counts') answer = countsAnswer(summary, answer, rejection);
   summary.duration_ms = Number((deps.clock() - started) / 1000n) / 1000;
   deps.log(summary.status >= 500 ? 'error' : summary.status >= 400 ? 'warn' : 'info', summary);
   return {

@@ -76,6 +76,15 @@ export const providerNames = [
   'generic',
 ] as const;
 
+/**
+ * What a delivery's answer says. The provider keeps every answer in the hook's delivery history, which every admin of
+ * the repository (or organisation) can read. `detailed`: what was matched, patched, queued and failed, by
+ * `cluster/namespace/Kind/name`, with each failure's error text. `counts`: only numbers, the outcome and requestedAt,
+ * with generic reasons: no cluster, namespace, object, secret name or API server text. The log line has every detail
+ * either way.
+ */
+const answersMode = z.enum(['detailed', 'counts']);
+
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
   provider: z.enum(providerNames),
@@ -87,6 +96,8 @@ const receiver = z.strictObject({
   clusters: z.optional(z.array(name).check(z.minLength(1))),
   /** Objects annotated on every accepted push, whatever the payload's repository. */
   targets: z.optional(z.array(target)),
+  /** What this receiver's answers say; default the top-level `answers`. */
+  answers: z.optional(answersMode),
   /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
   allowSha1: z.optional(z.boolean()),
   /**
@@ -155,6 +166,11 @@ const checkedConfig = z
     clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
     receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
     limits: z._default(limits, () => limits.parse({})),
+    /**
+     * What answers say, for every receiver without its own `answers` (and for requests naming no configured
+     * receiver). Default `detailed`.
+     */
+    answers: z._default(answersMode, 'detailed'),
     /**
      * Record a Kubernetes Event (`WebhookReceived`, shown by `kubectl describe`) on each object the relay patches,
      * saying which delivery asked for the reconcile. Default true. It is a second API write per object and push, sent
@@ -238,5 +254,6 @@ export type RelayConfig = z.output<typeof configSchema>;
 export type ReceiverConfig = RelayConfig['receivers'][string];
 export type ClusterConfig = RelayConfig['clusters'][string];
 export type ProviderName = (typeof providerNames)[number];
+export type AnswersMode = z.output<typeof answersMode>;
 export type SyncConfig = NonNullable<RelayConfig['sync']>;
 export type RegistrationConfig = SyncConfig['registrations'][string];
