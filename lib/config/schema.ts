@@ -11,7 +11,7 @@ import { parseSecretRef } from '../secrets/ref';
 z.config(en());
 
 /** Names become URL path segments and log fields: keep them DNS-label-like. */
-const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
+export const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
 
 const secretRef = z.pipe(
   z.string(),
@@ -25,7 +25,7 @@ const secretRef = z.pipe(
   }),
 );
 
-const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
+export const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
 const nonEmpty = z.string().check(z.minLength(1));
 const positiveInt = z.int().check(z.positive());
 
