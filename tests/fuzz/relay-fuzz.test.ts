@@ -522,18 +522,18 @@ const categories: Array<fc.Arbitrary<Case>> = [
 /**
  * An applied push replayed byte for byte on a receiver with replay protection, under a new, missing or the same
  * delivery id (the id header is signed by nobody), header names in any case: 200 duplicate, nothing patched. Drawn a
- * twentieth as often as each category above: every replay is a DynamoDB round trip (dynalite: ~27 ms each, measured here), and a few
- * dozen cover its three id cases and two providers.
+ * twentieth as often as each category above: every replay costs DynamoDB round trips (dynalite: ~27 ms a replay,
+ * measured here), and a few dozen cover its three id cases and two providers.
  */
 const replays: fc.Arbitrary<Case> = fc
-    .tuple(fc.constantFrom(...replaySpecs), fc.constantFrom('new', 'missing', 'same'), fc.boolean())
-    .map(([spec, id, upper]) => {
-      const first = applied.get(spec.receiver)!;
-      const deliveryHeader = spec.deliveryHeader!;
-      const headers = id === 'same' ? first.headers : id === 'missing' ? withoutKey(first.headers, deliveryHeader) : { ...first.headers, [deliveryHeader]: `replay-${seed}-${(deliveries += 1)}` };
-      const cased = upper ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v])) : headers;
-      return kase('replayed', 200, { outcome: 'duplicate' })({ ...first, headers: cased });
-    });
+  .tuple(fc.constantFrom(...replaySpecs), fc.constantFrom('new', 'missing', 'same'), fc.boolean())
+  .map(([spec, id, upper]) => {
+    const first = applied.get(spec.receiver)!;
+    const deliveryHeader = spec.deliveryHeader!;
+    const headers = id === 'same' ? first.headers : id === 'missing' ? withoutKey(first.headers, deliveryHeader) : { ...first.headers, [deliveryHeader]: `replay-${seed}-${(deliveries += 1)}` };
+    const cased = upper ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v])) : headers;
+    return kase('replayed', 200, { outcome: 'duplicate' })({ ...first, headers: cased });
+  });
 const weighted = [...categories.map((arbitrary) => ({ arbitrary, weight: 20 })), { arbitrary: replays, weight: 1 }];
 
 /** Splits captured output into JSON delivery lines (other lines, such as EMF metrics, are skipped). */
