@@ -18,8 +18,8 @@ import {
   relayRules,
   relayUser,
   signGitHub,
+  useSecretsManager,
 } from '../support/relay-harness';
-import { useSecretsManager } from '../support/relay-harness';
 import { createRetryQueues, useSqs } from '../retry/support';
 
 const webhookSecret = 'gh-webhook-s3cret-value';

@@ -9,10 +9,7 @@ import { KubeApiTestServer, type Fault } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { SqsTestServer } from '../support/sqs-server';
 import { apiGatewayEvent, githubBranchPush, gitRepository, type Handler, patchRequests, relayRules, relayUser, requestedAt, signGitHub, useSecretsManager } from '../support/relay-harness';
-import { createRetryQueues, type RetryQueues, useSqs } from '../retry/support';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRetryQueues, loadRelayHandlerMocking, type RetryQueues, useSqs } from '../retry/support';
 
 const webhookSecret = 'gh-webhook-s3cret-value';
 const token = 'prod-sa-token-0123456789abcdef';
@@ -47,10 +44,7 @@ beforeAll(async () => {
   useSecretsManager(sm);
   queues = createRetryQueues(sqs);
   useSqs(sqs, queues);
-  const path = join(mkdtempSync(join(tmpdir(), 'relay-config-')), 'relay.config.yaml');
-  writeFileSync(path, config);
-  process.env.RELAY_CONFIG = path;
-  jest.isolateModules(() => {
+  handler = loadRelayHandlerMocking(config, () => {
     jest.doMock('../../lib/abort', () => ({
       ...jest.requireActual<typeof import('../../lib/abort')>('../../lib/abort'),
       sleep: async (ms: number, signal: AbortSignal) => {
@@ -58,7 +52,6 @@ beforeAll(async () => {
         sleeps.push(ms);
       },
     }));
-    handler = (require('../../functions/relay') as { handler: Handler }).handler;
   });
 });
 
