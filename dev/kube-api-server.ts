@@ -97,6 +97,18 @@ export interface Fault {
   status?: number;
   /** Message for the Status answered with `status`. */
   message?: string;
+  /**
+   * With `status: 429`: the `Retry-After` seconds (default 1), also in the Status's details.retryAfterSeconds, as
+   * apimachinery's `NewTooManyRequests` answers (k8s.io/apimachinery/pkg/api/errors).
+   */
+  retryAfterSeconds?: number;
+  /**
+   * With `status: 429`: answer as API Priority and Fairness rejects a request instead: the plain-text body of
+   * k8s.io/apiserver/pkg/server/filters/maxinflight.go `tooManyRequests` (an `http.Error`, not a Status), with
+   * `Retry-After` and the X-Kubernetes-PF-* headers naming the flow schema and priority level
+   * (https://kubernetes.io/docs/concepts/cluster-administration/flow-control/#diagnostics).
+   */
+  apf?: boolean;
   /** Wait this long before answering (or destroying). */
   delayMs?: number;
   /** Reset the connection instead of answering. */
@@ -382,10 +394,10 @@ const STATUS_REASONS: Record<number, [string, string]> = {
   504: ['Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request'],
 };
 
-function genericStatus(code: number, message?: string): StatusError {
+function genericStatus(code: number, message?: string, retryAfterSeconds = 1): StatusError {
   const [reason, defaultMessage] = STATUS_REASONS[code] ?? ['', `the server responded with the status code ${code} but did not return more information`];
   if (code === 429) {
-    return new StatusError(makeStatus(code, reason, message ?? defaultMessage, { retryAfterSeconds: 1 }), { 'Retry-After': '1' });
+    return new StatusError(makeStatus(code, reason, message ?? defaultMessage, { retryAfterSeconds }), { 'Retry-After': String(retryAfterSeconds) });
   }
   return new StatusError(makeStatus(code, reason, message ?? defaultMessage, code === 401 || code === 400 ? undefined : {}));
 }
@@ -1397,8 +1409,22 @@ export class KubeApiTestServer {
         req.socket.destroy();
         return;
       }
+      if (fault.status === 429 && fault.apf) {
+        rec.status = 429;
+        const text = 'Too many requests, please try again later.\n';
+        res.writeHead(429, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+          'Retry-After': String(fault.retryAfterSeconds ?? 1),
+          'X-Kubernetes-PF-FlowSchema-UID': 'fs-uid-global-default',
+          'X-Kubernetes-PF-PriorityLevel-UID': 'pl-uid-global-default',
+          'Content-Length': String(Buffer.byteLength(text)),
+        });
+        res.end(text);
+        return;
+      }
       if (fault.status !== undefined) {
-        const e = genericStatus(fault.status, fault.message);
+        const e = genericStatus(fault.status, fault.message, fault.retryAfterSeconds);
         this.send(res, rec, e.status.code, e.status, e.headers);
         return;
       }

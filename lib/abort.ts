@@ -32,6 +32,8 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
  */
 export function timeoutSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  const parentDeadline = parent ? deadlines.get(parent) : undefined;
+  deadlines.set(controller.signal, Math.min(performance.now() + ms, parentDeadline ?? Infinity));
   const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
   const onParentAbort = () => controller.abort(parent?.reason);
   if (parent?.aborted) onParentAbort();
@@ -53,4 +55,32 @@ export async function withTimeout<T>(ms: number, parent: AbortSignal | undefined
   } finally {
     dispose();
   }
+}
+
+/** When each timeoutSignal's signal aborts (performance.now() ms), so that work under it can tell what time is left. */
+const deadlines = new WeakMap<AbortSignal, number>();
+
+/**
+ * Milliseconds until `signal` times out, if it was made by timeoutSignal/withTimeout (or under one); undefined for a
+ * signal without a known deadline (a watch's, a background relist's).
+ */
+export function remainingMs(signal: AbortSignal): number | undefined {
+  const deadline = deadlines.get(signal);
+  return deadline === undefined ? undefined : deadline - performance.now();
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

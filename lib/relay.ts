@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { isAbortError, untilAborted, withTimeout } from './abort';
 import { rfc3339Nano, type Clock } from './clock';
 import type { ReceiverConfig, RelayConfig } from './config/schema';
 import type { DeliveryLog, DeliverySummary } from './delivery-log';
-import type { DeliveryDedupe } from './dedupe/dedupe';
-import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
+import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
+import { answersModeOf, countsAnswer } from './answers';
+import { BadSignature, MalformedPayload, MethodNotAllowed, type RejectionReason, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
 import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
 import type { ClusterRegistry } from './kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
@@ -53,14 +55,18 @@ export async function handleDelivery(request: WebhookRequest, deps: RelayDeps): 
   };
   let answer: Record<string, unknown>;
   let headers: Record<string, string> = {};
+  let rejection: RejectionReason | undefined;
   try {
     answer = await route(request, deps, summary);
   } catch (error) {
     const mapped = httpStatusOf(error);
     Object.assign(summary, { outcome: 'rejected', status: mapped.status, reason: `${mapped.reason}: ${mapped.detail}` });
     headers = mapped.headers;
+    rejection = mapped.reason;
     answer = { outcome: 'rejected', reason: mapped.reason, message: mapped.message };
   }
+  // The log line below keeps every detail; only the answer, which the provider shows to repository admins, is cut.
+  if (answersModeOf(deps.config, request.receiver) === 'counts') answer = countsAnswer(summary, answer, rejection);
   summary.duration_ms = Number((deps.clock() - started) / 1000n) / 1000;
   deps.log(summary.status >= 500 ? 'error' : summary.status >= 400 ? 'warn' : 'info', summary);
   return {
@@ -112,13 +118,20 @@ async function route(request: WebhookRequest, deps: RelayDeps, summary: Delivery
     return answerWith(await reconcileTargets(push, request.receiver, receiver, deps, summary), summary, event);
   };
 
-  if (!receiver.dedupe || !deps.dedupe || !summary.delivery_id) return apply();
-  // Keyed by receiver: two receivers may legitimately get the same delivery id (one hook, two relays' URLs).
-  const delivery = { receiver: request.receiver, id: summary.delivery_id, windowSeconds: receiver.dedupe.windowSeconds };
+  if (!receiver.dedupe || !deps.dedupe) return apply();
+  // Keyed by receiver: two receivers may legitimately get the same delivery (one hook, two relays' URLs). Keyed by the
+  // authenticated body's hash as well as the id: the id header is signed by no provider, so a replay of captured
+  // bytes under a new id, or none, is caught by the body (README, "Replay protection").
+  const delivery = {
+    receiver: request.receiver,
+    ...(summary.delivery_id ? { id: summary.delivery_id } : {}),
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    windowSeconds: receiver.dedupe.windowSeconds,
+  };
   const once = await deps.dedupe.once(delivery, apply, () => summary.status < 500);
   if (!once.duplicate) return once.result;
   const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
-  return done('duplicate', 200, `delivery ${summary.delivery_id} was already applied${when}; not applied again`);
+  return done('duplicate', 200, `delivery ${deliveryLabel(delivery)} was already applied${when}; not applied again`);
 }
 
 /** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */

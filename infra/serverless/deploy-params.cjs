@@ -7,6 +7,8 @@
  *   vpcSubnetIds, vpcSecurityGroupIds    both or neither: run both functions in a VPC (vpc.cjs)
  *   alarmTopicArn                        SNS topic the alarms notify (monitoring.cjs); without it they have no actions
  *   signatureRejectionThreshold          401s per 5 minutes, over all providers, that raise the rejections alarm
+ *   retryQueueSenders                    IAM role ARNs that may send to the retry queue besides the relay and retry
+ *                                        roles (retry.cjs's queue policy), e.g. the role that redrives the DLQ
  *
  * CLI params arrive as strings, the defaults in serverless.yml as numbers, unset ones as null.
  */
@@ -46,6 +48,8 @@ function idList(name, value, pattern, what, max) {
 
 const subnetId = /^subnet-[0-9a-f]+$/;
 const securityGroupId = /^sg-[0-9a-f]+$/;
+// A role, never a user, root or wildcard: the queue policy's exception is for a known operator role.
+const roleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // Standard topics only: CloudWatch alarm actions cannot publish to FIFO topics.
 const topicArn = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
@@ -86,6 +90,12 @@ function signatureRejectionThreshold(settings = {}) {
   return integerParam('signatureRejectionThreshold', settings.signatureRejectionThreshold, 20);
 }
 
+/** The extra senders of the retry queue's policy (retry.cjs), [] when unset. */
+function retryQueueSenders(settings = {}) {
+  if (isUnset(settings.retryQueueSenders)) return [];
+  return idList('retryQueueSenders', settings.retryQueueSenders, roleArn, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)', 10);
+}
+
 /** `custom.relay`, where serverless.yml puts the params. */
 async function settingsOf({ resolveConfigurationProperty }) {
   return (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
@@ -93,12 +103,12 @@ async function settingsOf({ resolveConfigurationProperty }) {
 
 /**
  * Each resolver checks only the params it uses, so that a bad one is reported once, by the variable that needs it.
- * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold'.
+ * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders'.
  */
 async function deployParams(resolver, which) {
   const settings = await settingsOf(resolver);
-  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold };
+  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders };
   return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
 }
 
-module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, deployParams };
+module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, deployParams };

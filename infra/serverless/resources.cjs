@@ -7,18 +7,20 @@
  *
  * - roles.cjs: RelayRole, RetryRole, and SyncRole with the sync;
  * - monitoring.cjs: the alarms, the saved Logs Insights queries and the dashboard;
- * - retry.cjs: the retry queue and its dead-letter queue;
+ * - retry.cjs: the retry queue and its dead-letter queue, and their policies (who may send);
  * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe.
  */
 const { resolveRoles } = require('./roles.cjs');
 const { monitoring } = require('./monitoring.cjs');
 const { retryQueues } = require('./retry.cjs');
 const { resources: dedupeResources } = require('./dedupe.cjs');
+const { deployParams } = require('./deploy-params.cjs');
 
 module.exports = {
   resources: async (resolver) => {
     const [roles, monitored] = await Promise.all([resolveRoles(resolver), monitoring(resolver)]);
     const deduped = await dedupeResources(resolver);
-    return { ...roles, ...retryQueues(), ...monitored, ...deduped };
+    const { retryQueueSenders } = await deployParams(resolver, ['retryQueueSenders']);
+    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped };
   },
 };

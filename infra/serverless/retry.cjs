@@ -4,7 +4,7 @@
  * sends each failed cluster job to, the retry function reading it through a Lambda SQS event source mapping, and a
  * dead-letter queue for what could not be applied.
  *
- *   resources.Resources: RetryQueue, RetryDeadLetterQueue (merged in by resources.cjs)
+ *   resources.Resources: RetryQueue, RetryDeadLetterQueue and their policies (merged in by resources.cjs)
  *   functions.retry.environment.RELAY_RETRY_MAX_RECEIVE_COUNT: ${file(./infra/serverless/retry.cjs):maxReceiveCount}
  *
  * Why SQS and not Lambda async invocation with an on-failure destination: async invocation retries at most twice,
@@ -21,6 +21,15 @@
  *   days' retention is far beyond the ~45 minutes of backoff (lib/retry/backoff.ts).
  * - RetryDeadLetterQueue: 14 days' retention, SQS's maximum, so a DLQ noticed on Monday still holds Friday's jobs.
  *   Its alarm is in monitoring.cjs.
+ * - A queue policy on each: an explicit Deny of sqs:SendMessage (which also authorises SendMessageBatch) to every
+ *   principal but the functions' roles. Within one account, a principal may act on a queue if its identity policy
+ *   or the queue policy allows it, and an explicit Deny in either wins ("Policy evaluation logic", IAM user guide,
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html). The roles'
+ *   own policies (roles.cjs) grant what they need, so the queue policy grants nothing and only takes away: without
+ *   it, anyone in the account with `sqs:SendMessage` on `*` (an admin, a CI role) could enqueue a patch. For an
+ *   assumed role `aws:PrincipalArn` is the role's ARN, not the session's. A DLQ redrive back to the retry queue
+ *   (StartMessageMoveTask) needs SendMessage on the retry queue for whoever starts it: that role goes in
+ *   `--param retryQueueSenders` (deploy-params.cjs). The retry function checks every job anyway (lib/retry/job.ts).
  */
 
 /** Receives of one job before SQS moves it to the DLQ; the retry function gets the same number (its last attempt). */
@@ -28,8 +37,38 @@ const maxReceiveCount = 8;
 /** functions.retry.timeout in serverless.yml. */
 const retryFunctionTimeoutSeconds = 30;
 
-function retryQueues() {
+/** A policy that denies sqs:SendMessage on `queue` to every principal whose ARN is not one of `senders`. */
+function onlySenders(queue, senders) {
   return {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: {
+      Queues: [{ Ref: queue }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnlyTheRelayFunctionsSend',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': senders } },
+          },
+        ],
+      },
+    },
+  };
+}
+
+const roleArn = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/** The queues and their policies; `extraSenders` are the role ARNs of `--param retryQueueSenders`. */
+function retryQueues(extraSenders = []) {
+  return {
+    // The relay queues failed jobs, the retry function re-queues narrowed copies; nobody else.
+    RetryQueuePolicy: onlySenders('RetryQueue', [roleArn('RelayRole'), roleArn('RetryRole'), ...extraSenders]),
+    // Only the retry function dead-letters (SQS's own redrive after maxReceiveCount is no SendMessage of a principal).
+    RetryDeadLetterQueuePolicy: onlySenders('RetryDeadLetterQueue', [roleArn('RetryRole')]),
     RetryDeadLetterQueue: {
       Type: 'AWS::SQS::Queue',
       Properties: {

@@ -7,7 +7,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** `receivers.github.targets[0].cluster`: how a problem's place is named in messages. */
+export function formatPath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)';
 }
 

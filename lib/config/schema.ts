@@ -12,7 +12,7 @@ import { apiUrlProblem } from '../sync/api-url';
 z.config(en());
 
 /** Names become URL path segments and log fields: keep them DNS-label-like. */
-const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
+export const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
 
 const secretRef = z.pipe(
   z.string(),
@@ -26,7 +26,7 @@ const secretRef = z.pipe(
   }),
 );
 
-const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
+export const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
 const nonEmpty = z.string().check(z.minLength(1));
 const positiveInt = z.int().check(z.positive());
 
@@ -66,6 +66,15 @@ const target = z
 
 export { providerNames, type ProviderName } from '../providers/names';
 
+/**
+ * What a delivery's answer says. The provider keeps every answer in the hook's delivery history, which every admin of
+ * the repository (or organisation) can read. `detailed`: what was matched, patched, queued and failed, by
+ * `cluster/namespace/Kind/name`, with each failure's error text. `counts`: only numbers, the outcome and requestedAt,
+ * with generic reasons: no cluster, namespace, object, secret name or API server text. The log line has every detail
+ * either way.
+ */
+const answersMode = z.enum(['detailed', 'counts']);
+
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
   provider: z.enum(providerNames),
@@ -77,15 +86,18 @@ const receiver = z.strictObject({
   clusters: z.optional(z.array(name).check(z.minLength(1))),
   /** Objects annotated on every accepted push, whatever the payload's repository. */
   targets: z.optional(z.array(target)),
+  /** What this receiver's answers say; default the top-level `answers`. */
+  answers: z.optional(answersMode),
   /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
   allowSha1: z.optional(z.boolean()),
   /**
-   * Replay protection (off by default): an authenticated delivery whose delivery id was already applied within the
-   * window is acknowledged with 200 `duplicate` and not applied again. Needs the provider to send a delivery id.
+   * Replay protection (off by default): an authenticated delivery whose body (SHA-256 of the exact bytes) or whose
+   * delivery id was already applied within the window is acknowledged with 200 `duplicate` and not applied again.
+   * Two deliveries with identical bytes within the window count as one (README, "Replay protection").
    */
   dedupe: z.optional(
     z.strictObject({
-      /** How long a delivery id is remembered. Default one hour. */
+      /** How long a delivery (its id and its body hash) is remembered. Default one hour. */
       windowSeconds: z._default(positiveInt.check(z.maximum(7 * 24 * 3600)), 3600),
     }),
   ),
@@ -153,6 +165,11 @@ const checkedConfig = z
     clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
     receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
     limits: z._default(limits, () => limits.parse({})),
+    /**
+     * What answers say, for every receiver without its own `answers` (and for requests naming no configured
+     * receiver). Default `detailed`.
+     */
+    answers: z._default(answersMode, 'detailed'),
     /**
      * Record a Kubernetes Event (`WebhookReceived`, shown by `kubectl describe`) on each object the relay patches,
      * saying which delivery asked for the reconcile. Default true. It is a second API write per object and push, sent
@@ -240,5 +257,6 @@ export const configSchema = z.pipe(
 export type RelayConfig = z.output<typeof configSchema>;
 export type ReceiverConfig = RelayConfig['receivers'][string];
 export type ClusterConfig = RelayConfig['clusters'][string];
+export type AnswersMode = z.output<typeof answersMode>;
 export type SyncConfig = NonNullable<RelayConfig['sync']>;
 export type RegistrationConfig = SyncConfig['registrations'][string];

@@ -74,7 +74,7 @@ class LazyPowertoolsDedupe implements DeliveryDedupe {
       this.loaded = undefined;
       this.options.warn('replay protection could not be loaded; the delivery is applied without it', {
         receiver: delivery.receiver,
-        delivery_id: delivery.id,
+        ...(delivery.id !== undefined ? { delivery_id: delivery.id } : {}),
         error: describeError(error),
       });
       return { duplicate: false, result: await apply() };

@@ -15,19 +15,20 @@
  *   `:now`, IdempotencyRecord.isExpired), so an expired record counts as absent whether or not DynamoDB's TTL has
  *   deleted it yet: TTL deletes "within a few days" of the expiry, not at it
  *   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
- * - The record's id is `<keyPrefix>#<hash of the JSON of the payload>`: here the payload is `receiver#deliveryId`.
+ * - The record's id is `<keyPrefix>#<hash of the JSON of the payload>`: here the payload is one of dedupeKeys'
+ *   `receiver#id#<delivery id>` and `receiver#body#<body sha256>`.
  */
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { describeError } from '../errors';
-import { dedupeKey, type DedupeResult, type DedupeWarn, type DeliveryDedupe, type DeliveryKey } from './dedupe';
+import { dedupeKeys, deliveryLabel, type DedupeResult, type DedupeWarn, type DeliveryDedupe, type DeliveryKey } from './dedupe';
 
 export interface PowertoolsDedupeOptions {
   tableName: string;
   /**
-   * How long an INPROGRESS record blocks the same delivery id. After that a redelivery may apply again: the first
+   * How long an INPROGRESS record blocks the same delivery (id or body). After that a redelivery may apply again: the first
    * invocation is then taken to have died (Lambda timeout, crash) without deleting its record.
    */
   inProgressMs: number;
@@ -71,7 +72,28 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
       });
   }
 
+  /**
+   * One record per key (lib/dedupe/dedupe.ts dedupeKeys), nested: the id's record around the body's, so a delivery
+   * is applied only if neither was remembered, and both are remembered (or both forgotten) with its outcome. A
+   * duplicate by the inner key leaves the outer one remembered as well, which is right: it names the same delivery.
+   */
   async once<T>(delivery: DeliveryKey, apply: () => Promise<T>, remember: (result: T) => boolean): Promise<DedupeResult<T>> {
+    const unprotected = (): Promise<DedupeResult<T>> => apply().then((result) => ({ duplicate: false, result }));
+    const run = (keys: readonly string[]): Promise<DedupeResult<T>> => {
+      const [key, ...inner] = keys;
+      if (key === undefined) return unprotected();
+      // A store that failed for the outer key is not asked again for the inner one: one warning and one timeout per
+      // delivery, not one per key.
+      return this.onceFor(key, delivery, () => run(inner), (r) => r.duplicate || remember(r.result), unprotected).then((r) => (r.duplicate ? r : r.result));
+    };
+    return run(dedupeKeys(delivery));
+  }
+
+  /**
+   * One key's record around `apply`, or `failOpen` when the store cannot be reached; `delivery` only names the window
+   * and what warnings and errors say.
+   */
+  private async onceFor<T>(key: string, delivery: DeliveryKey, apply: () => Promise<T>, remember: (result: T) => boolean, failOpen: () => Promise<T>): Promise<DedupeResult<T>> {
     // Asserted, not inferred: the closure below changes it, which TypeScript's narrowing does not see.
     let progress = { state: 'idle' } as Progress<T>;
     const applyOnce = async (_key: string): Promise<StoredDelivery> => {
@@ -92,7 +114,7 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
     const { store, config } = this.forWindow(delivery.windowSeconds);
     let stored: StoredDelivery | undefined;
     try {
-      stored = await makeIdempotent(applyOnce, { persistenceStore: store, config, keyPrefix })(dedupeKey(delivery));
+      stored = await makeIdempotent(applyOnce, { persistenceStore: store, config, keyPrefix })(key);
     } catch (error) {
       if (progress.state === 'threw') throw progress.error;
       if (progress.state === 'returned') {
@@ -101,12 +123,12 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
         if (!(error instanceof NotRemembered)) this.warnUnavailable(delivery, 'the outcome of the delivery could not be recorded', error);
         return { duplicate: false, result: progress.result };
       }
-      if (error instanceof IdempotencyAlreadyInProgressError) throw this.options.inProgress(delivery.id);
+      if (error instanceof IdempotencyAlreadyInProgressError) throw this.options.inProgress(deliveryLabel(delivery));
       // Fail open. Deploys matter more than replay protection here: a push whose webhook is dropped is not deployed
       // until Flux's next poll, while a replayed delivery costs one extra reconcile at most, since the patch only
       // sets `reconcile.fluxcd.io/requestedAt` (idempotent in effect). And only authenticated deliveries get here.
       this.warnUnavailable(delivery, 'replay protection is unavailable; the delivery is applied without it', error);
-      return { duplicate: false, result: await apply() };
+      return { duplicate: false, result: await failOpen() };
     }
     if (progress.state === 'returned') return { duplicate: false, result: progress.result };
     return { duplicate: true, ...(typeof stored?.firstSeen === 'string' ? { firstSeen: stored.firstSeen } : {}) };
@@ -134,7 +156,7 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
   }
 
   private warnUnavailable(delivery: DeliveryKey, message: string, error: unknown): void {
-    this.options.warn(message, { receiver: delivery.receiver, delivery_id: delivery.id, error: describeError(causeOf(error)) });
+    this.options.warn(message, { receiver: delivery.receiver, ...(delivery.id !== undefined ? { delivery_id: delivery.id } : {}), error: describeError(causeOf(error)) });
   }
 }
 

@@ -50,6 +50,8 @@ export class ClusterCallError extends Error {
     /** HTTP status from the API server, when it answered. */
     readonly status?: number,
     readonly failure: ClusterFailure = status === undefined ? 'unreachable' : 'http',
+    /** With a 429: how long the API server asked us to wait (its `Retry-After`), when it said. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

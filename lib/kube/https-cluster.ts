@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import tls from 'node:tls';
-import { isAbortError } from '../abort';
+import { isAbortError, remainingMs, sleep } from '../abort';
 import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepositoryView } from './cluster-client';
 import { GitRepositoryIndex } from './git-repository-index';
 import { type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
@@ -35,6 +35,17 @@ const maxObjectBytes = 4 * 1024 * 1024;
 const maxErrorBytes = 64 * 1024;
 
 const pageSize = 500;
+/**
+ * How often one request is sent again after a 429 that says when (`Retry-After`): API Priority and Fairness rejects
+ * with one when a priority level's queues are full (https://kubernetes.io/docs/concepts/cluster-administration/flow-control/).
+ * Bounded, so a storm of 429s costs at most three requests per call; what is still refused then fails as retryable
+ * and goes to the retry queue.
+ */
+const maxThrottleRetries = 2;
+/** The shortest wait after a 429, whatever it says: never back-to-back requests into a throttled API server. */
+const minThrottleWaitMs = 1000;
+/** What a request needs after the wait: a wait that leaves less than this of the call's time is not worth it. */
+const throttledRequestMs = 250;
 /** The Event source, as `kubectl describe` shows it ("From"). */
 const eventSource = 'flux-webhook-relay';
 /** client-go re-reads a tokenFile once a minute (k8s.io/client-go/transport NewCachedFileTokenSource). */
@@ -238,7 +249,28 @@ class HttpsTransport implements KubeTransport {
     });
   }
 
+  /**
+   * One request, sent again after a 429 when the API server said how long to wait (client-go does the same with
+   * Retry-After, k8s.io/client-go/rest `checkWait`) and that wait fits in what is left of the call's time (its
+   * signal's deadline, lib/abort.ts). Otherwise the 429 fails the call at once, as retryable, without another request.
+   */
   async json(request: KubeRequest): Promise<unknown> {
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.jsonOnce(request);
+      } catch (error) {
+        const wait = throttleWaitMs(error, request.signal, retries);
+        if (wait === undefined) throw error;
+        try {
+          await sleep(wait, request.signal);
+        } catch (aborted) {
+          throw this.errorOf(request.what, aborted);
+        }
+      }
+    }
+  }
+
+  private async jsonOnce(request: KubeRequest): Promise<unknown> {
     const res = await this.open(request);
     const status = res.statusCode ?? 0;
     const ok = status >= 200 && status < 300;
@@ -247,7 +279,7 @@ class HttpsTransport implements KubeTransport {
       return undefined;
     }
     const text = await this.readBody(res, ok ? request.maxBytes : maxErrorBytes, request, ok, true);
-    if (!ok) throw this.httpError(request.what, status, text);
+    if (!ok) throw this.httpError(request.what, status, text, status === 429 ? retryAfterMsOf(res, text) : undefined);
     try {
       return JSON.parse(text);
     } catch {
@@ -362,9 +394,10 @@ class HttpsTransport implements KubeTransport {
     }
   }
 
-  private httpError(what: string, status: number, body: string): ClusterCallError {
-    const reason = statusMessage(body);
-    return new ClusterCallError(`${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, status, 'http');
+  private httpError(what: string, status: number, body: string, retryAfterMs?: number): ClusterCallError {
+    // APF's 429 is plain text ("Too many requests, please try again later."), not a Status.
+    const reason = statusMessage(body) ?? (status === 429 ? firstLine(body.slice(0, 200)) || undefined : undefined);
+    return new ClusterCallError(`${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, status, 'http', retryAfterMs);
   }
 
   errorOf(what: string, error: unknown): ClusterCallError {
@@ -383,6 +416,29 @@ class HttpsTransport implements KubeTransport {
   destroy(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * A 429's wait: the `Retry-After` header in whole seconds (what kube-apiserver sends, both from API Priority and
+ * Fairness and with apimachinery's NewTooManyRequests), else the Status's `details.retryAfterSeconds`.
+ */
+function retryAfterMsOf(res: IncomingMessage, body: string): number | undefined {
+  const header = res.headers['retry-after'];
+  if (typeof header === 'string' && /^\s*\d{1,6}\s*$/.test(header)) return Number(header) * 1000;
+  try {
+    const seconds = (JSON.parse(body) as { details?: { retryAfterSeconds?: unknown } } | null)?.details?.retryAfterSeconds;
+    return typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long to wait before sending a throttled request again, or undefined when it must fail now (see `json`). */
+function throttleWaitMs(error: unknown, signal: AbortSignal, retries: number): number | undefined {
+  if (!(error instanceof ClusterCallError) || error.status !== 429 || error.retryAfterMs === undefined || retries >= maxThrottleRetries) return undefined;
+  const wait = Math.max(error.retryAfterMs, minThrottleWaitMs);
+  const left = remainingMs(signal);
+  return left !== undefined && wait + throttledRequestMs <= left ? wait : undefined;
 }
 
 const gitRepositoryKind = fluxKinds.GitRepository;

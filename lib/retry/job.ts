@@ -1,68 +1,104 @@
+import * as z from 'zod/mini';
+import { parseRfc3339Nano } from '../clock';
+import { formatPath } from '../config/load';
+import { k8sName, name, type RelayConfig } from '../config/schema';
+import { fluxKindNames } from '../kube/kinds';
+import { maxLinks, maxNameLength, maxRefChanges, maxUrlLength } from '../providers/payload';
 import type { ClusterJob } from '../reconcile';
 
 /**
- * Reads a queued ClusterJob back from a message body. Anything not shaped exactly like what SqsRetryQueue sends is
- * refused with a reason (the retry function dead-letters it): a message may come from an older relay, a hand-made
- * redrive or a bug, and running half a job is worse than not running it.
+ * How far a job's requestedAt may lie ahead of the retry function's clock: two Lambda hosts' clocks (both NTP-synced,
+ * normally milliseconds apart) with a margin. A later value is not a relay's: written, it would make every later
+ * retry of the object take it as already done (RunOptions.keepLaterRequests), so such a job is refused.
  */
-export function parseClusterJob(body: string): { job: ClusterJob } | { error: string } {
+export const maxClockSkewSeconds = 300;
+
+/** `cluster/namespace/Kind/name` with a Flux kind and Kubernetes names: what narrowedTo puts in `only`. */
+const target = z.string().check(
+  z.superRefine((text, ctx) => {
+    const parts = text.split('/');
+    const [, namespace, kind, objectName] = parts;
+    const problem =
+      parts.length !== 4
+        ? 'must be cluster/namespace/Kind/name'
+        : !(fluxKindNames as string[]).includes(kind!)
+          ? `kind ${kind!.slice(0, 50)} is not a Flux kind (${fluxKindNames.join(', ')})`
+          : !k8sName.safeParse(namespace).success || !k8sName.safeParse(objectName).success
+            ? 'namespace and name must be Kubernetes object names'
+            : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: text });
+  }),
+);
+
+/**
+ * A ClusterJob exactly as lib/retry/sqs.ts sends it (lib/reconcile.ts jobsFor and narrowedTo), with the bounds the
+ * relay itself keeps (lib/providers/payload.ts): nothing else.
+ */
+const jobSchema = z.strictObject({
+  receiver: name,
+  cluster: name,
+  requestedAt: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'must be an RFC 3339 UTC timestamp')),
+  // Only bounded by the message size: it names refs the payload bounds, and the Event cuts it to 1 KiB anyway.
+  note: z.string().check(z.maxLength(262_144)),
+  push: z.optional(
+    z.strictObject({
+      // A payload gives a few clone URLs and at most maxLinks links, each a key at most; none when no URL had one
+      // (static targets still apply).
+      keys: z.array(z.string().check(z.minLength(1), z.maxLength(maxUrlLength))).check(z.maxLength(4 * maxLinks)),
+      // A push that reaches a cluster moved at least one ref.
+      refs: z.array(z.string().check(z.regex(/^refs\/\S+$/, 'must be a full ref (refs/...)'), z.maxLength(maxNameLength))).check(z.minLength(1), z.maxLength(maxRefChanges)),
+    }),
+  ),
+  only: z.optional(z.array(target).check(z.minLength(1), z.maxLength(10_000))),
+  deliveryId: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+});
+
+export type JobRejection =
+  /** Not a job the relay could have sent (shape, bounds, a future requestedAt, a target of another cluster). */
+  | { error: string; kind: 'malformed' }
+  /** A well-formed job for a receiver or cluster the configuration no longer has. */
+  | { error: string; kind: 'unconfigured'; job: ClusterJob };
+
+/**
+ * Reads a queued ClusterJob back from a message body, checked with the same discipline as the configuration: every
+ * field's shape and bound, the receiver and cluster against the configuration, each `only` target on the job's
+ * cluster, and requestedAt not ahead of `nowNs` by more than the clock skew. Anything else is refused with a reason
+ * (the retry function dead-letters it): a message may come from an older relay, a hand-made redrive, a bug, or anyone
+ * who could send to the queue, and running half a job, or a forged one, is worse than not running it.
+ */
+export function parseClusterJob(body: string, context: { config: Pick<RelayConfig, 'receivers' | 'clusters'>; nowNs: bigint }): { job: ClusterJob } | JobRejection {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
   } catch {
-    return { error: 'the body is not JSON' };
+    return { error: 'the body is not JSON', kind: 'malformed' };
   }
-  if (!isRecord(raw)) return { error: 'the body is not a JSON object' };
-  const problems: string[] = [];
-  const text = (key: string, optional = false): string | undefined => {
-    const v = raw[key];
-    if (v === undefined && optional) return undefined;
-    if (typeof v !== 'string' || v === '') problems.push(`${key} must be a non-empty string`);
-    return typeof v === 'string' ? v : undefined;
-  };
-  const strings = (value: unknown, field: string, nonEmpty: boolean): string[] | undefined => {
-    if (!Array.isArray(value) || !value.every((s) => typeof s === 'string') || (nonEmpty && value.length === 0)) {
-      problems.push(`${field} must be a ${nonEmpty ? 'non-empty ' : ''}list of strings`);
-      return undefined;
-    }
-    return value as string[];
-  };
+  const parsed = jobSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { error: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '), kind: 'malformed' };
+  }
+  const job = parsed.data;
+  const ahead = parseRfc3339Nano(job.requestedAt)! - context.nowNs;
+  if (ahead > BigInt(maxClockSkewSeconds) * 1_000_000_000n) {
+    return { error: `requestedAt is ${ahead / 1_000_000_000n} s in the future; at most ${maxClockSkewSeconds} s of clock skew is allowed`, kind: 'malformed' };
+  }
+  const foreign = (job.only ?? []).findIndex((t) => !t.startsWith(`${job.cluster}/`));
+  if (foreign >= 0) return { error: `only[${foreign}]: target is not on the job's cluster ${job.cluster}`, kind: 'malformed' };
 
-  const receiver = text('receiver');
-  const cluster = text('cluster');
-  const requestedAt = text('requestedAt');
-  const note = typeof raw.note === 'string' ? raw.note : (problems.push('note must be a string'), undefined);
-  const deliveryId = text('deliveryId', true);
-  if (requestedAt !== undefined && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(requestedAt)) {
-    problems.push('requestedAt must be an RFC 3339 UTC timestamp');
-  }
-  let push: ClusterJob['push'];
-  if (raw.push !== undefined) {
-    if (!isRecord(raw.push)) problems.push('push must be an object');
-    else {
-      const keys = strings(raw.push.keys, 'push.keys', false);
-      const refs = strings(raw.push.refs, 'push.refs', false);
-      if (keys && refs) push = { keys, refs };
-    }
-  }
-  const only = raw.only === undefined ? undefined : strings(raw.only, 'only', true);
-  const known = new Set(['receiver', 'cluster', 'requestedAt', 'note', 'push', 'only', 'deliveryId']);
-  const unknown = Object.keys(raw).filter((k) => !known.has(k));
-  if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(', ')}`);
-  if (problems.length > 0) return { error: problems.join('; ') };
-  return {
-    job: {
-      receiver: receiver!,
-      cluster: cluster!,
-      requestedAt: requestedAt!,
-      note: note!,
-      ...(push ? { push } : {}),
-      ...(only ? { only } : {}),
-      ...(deliveryId ? { deliveryId } : {}),
-    },
+  const clusterJob: ClusterJob = {
+    receiver: job.receiver,
+    cluster: job.cluster,
+    requestedAt: job.requestedAt,
+    note: job.note,
+    ...(job.push ? { push: job.push } : {}),
+    ...(job.only ? { only: job.only } : {}),
+    ...(job.deliveryId ? { deliveryId: job.deliveryId } : {}),
   };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  const { receivers, clusters } = context.config;
+  const receiver = Object.hasOwn(receivers, job.receiver) ? receivers[job.receiver] : undefined;
+  if (!receiver) return { error: `receiver ${job.receiver} is no longer configured`, kind: 'unconfigured', job: clusterJob };
+  if (!Object.hasOwn(clusters, job.cluster) || !(receiver.clusters ?? Object.keys(clusters)).includes(job.cluster)) {
+    return { error: `cluster ${job.cluster} is no longer a cluster of receiver ${job.receiver}`, kind: 'unconfigured', job: clusterJob };
+  }
+  return { job: clusterJob };
 }

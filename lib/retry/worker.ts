@@ -139,17 +139,18 @@ async function handleRecord(
   };
   const attributes = (reason: string) => ({ reason: reason.slice(0, 1000), attempts: String(attempt) });
 
-  const parsed = parseClusterJob(record.body);
-  if ('error' in parsed) return deadLetter([{ body: record.body, attributes: attributes(`not a cluster job: ${parsed.error}`) }], `not a cluster job: ${parsed.error}`);
-  const { job } = parsed;
-  Object.assign(summary, { receiver: job.receiver, cluster: job.cluster, requestedAt: job.requestedAt }, job.deliveryId ? { delivery_id: job.deliveryId } : {});
-
-  const receiver = Object.hasOwn(deps.config.receivers, job.receiver) ? deps.config.receivers[job.receiver] : undefined;
-  const clusterKnown = Object.hasOwn(deps.config.clusters, job.cluster) && (receiver?.clusters ?? Object.keys(deps.config.clusters)).includes(job.cluster);
-  if (!receiver || !clusterKnown) {
-    const reason = !receiver ? `receiver ${job.receiver} is no longer configured` : `cluster ${job.cluster} is no longer a cluster of receiver ${job.receiver}`;
+  const parsed = parseClusterJob(record.body, { config: deps.config, nowNs: deps.clock() });
+  const summarise = (job: ClusterJob) =>
+    Object.assign(summary, { receiver: job.receiver, cluster: job.cluster, requestedAt: job.requestedAt }, job.deliveryId ? { delivery_id: job.deliveryId } : {});
+  if ('error' in parsed) {
+    if (parsed.kind === 'unconfigured') summarise(parsed.job);
+    const reason = parsed.kind === 'malformed' ? `not a cluster job: ${parsed.error}` : parsed.error;
     return deadLetter([{ body: record.body, attributes: attributes(reason) }], reason);
   }
+  const { job } = parsed;
+  summarise(job);
+  // parseClusterJob has checked that both are configured.
+  const receiver = deps.config.receivers[job.receiver]!;
 
   const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }));
   Object.assign(summary, { matched: outcome.matched.sort(), patched: outcome.patched.sort(), failed: outcome.failed.map(({ target, error }) => ({ target, error })).sort((x, y) => x.target.localeCompare(y.target)) });

@@ -39,7 +39,10 @@ afterEach(() => {
 });
 
 let serial = 0;
-const delivery = (windowSeconds = 300): DeliveryKey => ({ receiver: 'github', id: `d-${++serial}-${Date.now()}`, windowSeconds });
+const delivery = (windowSeconds = 300): DeliveryKey => {
+  const id = `d-${++serial}-${Date.now()}`;
+  return { receiver: 'github', id, bodySha256: createHash('sha256').update(`body of ${id}`).digest('hex'), windowSeconds };
+};
 const warnings: Array<[string, Record<string, unknown>]> = [];
 const warn: DedupeWarn = (message, fields) => warnings.push([message, fields]);
 
@@ -63,23 +66,25 @@ function fakeDateOnly(): void {
   });
 }
 
-test('an applied delivery is stored as Powertools does: id = prefix#hash of "receiver#id", expiration = now + window, COMPLETED', async () => {
+test('an applied delivery is stored as Powertools does, twice: id = prefix#hash of "receiver#id#<id>" and of "receiver#body#<sha256>", expiration = now + window, COMPLETED', async () => {
   fakeDateOnly();
   const key = delivery(120);
   const now = Date.now();
   await expect(dedupe().once(key, async () => 'applied', () => true)).resolves.toEqual({ duplicate: false, result: 'applied' });
 
-  const hash = createHash('sha256').update(JSON.stringify(`${key.receiver}#${key.id}`)).digest('base64');
-  const item = (await ddb.items(table)).find((i) => i.id?.S === `delivery#${hash}`);
-  // `id` is the table's partition key and `expiration` its TTL attribute (infra/serverless/dedupe.cjs): the names
-  // Powertools writes (DynamoDBPersistenceLayer's defaults), checked here on what it really wrote.
-  expect(item).toEqual({
-    id: { S: `delivery#${hash}` },
-    status: { S: 'COMPLETED' },
-    expiration: { N: String(Math.round(now / 1000 + 120)) },
-    in_progress_expiration: { N: String(now + 5000) },
-    data: { M: { firstSeen: { S: new Date(now).toISOString() } } },
-  });
+  for (const payload of [`${key.receiver}#id#${key.id}`, `${key.receiver}#body#${key.bodySha256}`]) {
+    const hash = createHash('sha256').update(JSON.stringify(payload)).digest('base64');
+    const item = (await ddb.items(table)).find((i) => i.id?.S === `delivery#${hash}`);
+    // `id` is the table's partition key and `expiration` its TTL attribute (infra/serverless/dedupe.cjs): the names
+    // Powertools writes (DynamoDBPersistenceLayer's defaults), checked here on what it really wrote.
+    expect(item).toEqual({
+      id: { S: `delivery#${hash}` },
+      status: { S: 'COMPLETED' },
+      expiration: { N: String(Math.round(now / 1000 + 120)) },
+      in_progress_expiration: { N: String(now + 5000) },
+      data: { M: { firstSeen: { S: new Date(now).toISOString() } } },
+    });
+  }
   // Nothing of the payload or the answer is stored.
   await expect(dedupe().once(key, async () => 'again', () => true)).resolves.toEqual({ duplicate: true, firstSeen: new Date(now).toISOString() });
 });
@@ -103,6 +108,31 @@ test('an invocation that died mid-delivery blocks the delivery id only until its
   expect(apply).toHaveBeenCalledTimes(1);
   crashed.release();
   await first;
+});
+
+test('either key alone makes a duplicate: the same body under another id, the same id with another body, the same body without an id', async () => {
+  const key = delivery();
+  const store = dedupe();
+  await store.once(key, async () => 'applied', () => true);
+  const apply = jest.fn(async () => 'again');
+  const other = delivery();
+  for (const replay of [{ ...key, id: other.id }, { ...key, bodySha256: other.bodySha256 }, { receiver: key.receiver, bodySha256: key.bodySha256, windowSeconds: key.windowSeconds }]) {
+    await expect(store.once(replay, apply, () => true)).resolves.toEqual({ duplicate: true, firstSeen: expect.any(String) });
+  }
+  expect(apply).not.toHaveBeenCalled();
+});
+
+test('a replay of the body under a new id while the first is being applied is refused as in progress', async () => {
+  const key = delivery();
+  const store = dedupe();
+  const first = pendingApply();
+  const applying = store.once(key, first.apply, () => true);
+  await first.running;
+  const apply = jest.fn(async () => 'replayed');
+  await expect(store.once({ ...key, id: `${key.id}-replay` }, apply, () => true)).rejects.toBeInstanceOf(DuplicateInProgress);
+  expect(apply).not.toHaveBeenCalled();
+  first.release();
+  await applying;
 });
 
 test('an apply that throws is rethrown unchanged and not remembered', async () => {
@@ -130,7 +160,8 @@ test('applied, but the COMPLETED update fails: the result is still returned, wit
   } finally {
     ddb.fault(undefined);
   }
-  expect(warnings).toEqual([['the outcome of the delivery could not be recorded', expect.objectContaining({ receiver: 'github', delivery_id: key.id })]]);
+  // One per record (the body's, then the id's).
+  expect(warnings).toEqual(Array(2).fill(['the outcome of the delivery could not be recorded', expect.objectContaining({ receiver: 'github', delivery_id: key.id })]));
 });
 
 test('without a table, receivers with dedupe apply every delivery, and that is said once', async () => {

@@ -3,7 +3,7 @@
  * (infra/serverless/monitoring.cjs), without osls: serverless-package.test.ts checks the packaged template.
  */
 import { parseConfig } from '../../lib/config/load';
-import { alarmTopic, deployParams, signatureRejectionThreshold, throttle, vpc } from '../../infra/serverless/deploy-params.cjs';
+import { alarmTopic, deployParams, retryQueueSenders, signatureRejectionThreshold, throttle, vpc } from '../../infra/serverless/deploy-params.cjs';
 import { routeSettings } from '../../infra/serverless/http-api.cjs';
 import { alarms, dashboardBody, monitoringContext, monitoringResources, relayProviders, syncProviders } from '../../infra/serverless/monitoring.cjs';
 import { functionRoles } from '../../infra/serverless/roles.cjs';
@@ -29,6 +29,21 @@ describe('throttle', () => {
     [{ throttleRate: '-3' }, 'throttleRate=-3 must be a positive number'],
   ])('%j is refused', (settings, message) => {
     expect(() => throttle(settings)).toThrow(message);
+  });
+});
+
+describe('retryQueueSenders', () => {
+  test('unset: none; otherwise IAM role ARNs, comma separated, duplicates dropped', () => {
+    expect(retryQueueSenders({})).toEqual([]);
+    expect(retryQueueSenders({ retryQueueSenders: null })).toEqual([]);
+    expect(retryQueueSenders({ retryQueueSenders: 'arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/path/b,arn:aws:iam::123456789012:role/a' })).toEqual([
+      'arn:aws:iam::123456789012:role/a',
+      'arn:aws:iam::123456789012:role/path/b',
+    ]);
+  });
+
+  test.each(['*', 'arn:aws:iam::123456789012:user/alice', 'arn:aws:iam::123456789012:root', 'arn:aws:iam::*:role/a', 'arn:aws:sts::123456789012:assumed-role/a/s'])('%s is refused: only role ARNs, no wildcards', (value) => {
+    expect(() => retryQueueSenders({ retryQueueSenders: value })).toThrow('retryQueueSenders: not an IAM role ARN');
   });
 });
 

@@ -49,6 +49,7 @@ let template: Template;
 let paramTemplate: Template;
 let packageDir: string;
 const topicArn = 'arn:aws:sns:eu-west-1:123456789012:relay-alarms';
+const operatorRole = 'arn:aws:iam::123456789012:role/ops/relay-operator';
 const paramArgs = [
   ['vpcSubnetIds', 'subnet-1,subnet-2'],
   ['vpcSecurityGroupIds', 'sg-1'],
@@ -56,6 +57,7 @@ const paramArgs = [
   ['throttleBurst', '100'],
   ['throttleRate', '12.5'],
   ['signatureRejectionThreshold', '5'],
+  ['retryQueueSenders', operatorRole],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
@@ -604,6 +606,8 @@ test('without sync registrations there is no sync function, role, alarm, graph o
   expect(Object.keys(resolved.resources.Resources)).toEqual([
     'RelayRole',
     'RetryRole',
+    'RetryQueuePolicy',
+    'RetryDeadLetterQueuePolicy',
     'RetryDeadLetterQueue',
     'RetryQueue',
     'RelayErrorsAlarm',
@@ -687,6 +691,39 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
     // It patches clusters; it never reads a webhook secret or a sync token.
     const secrets = statementsOf(template.Resources.RetryRole!).filter(isSecretStatement);
     expect(secrets).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: expectedResources(Object.values(config.clusters).map((c) => c.kubeconfig)) }]);
+  });
+
+  test('queue policies: only the relay and retry roles may send to the retry queue, only the retry role to the DLQ (an explicit Deny for every other principal)', () => {
+    const roleArn = (role: string) => ({ 'Fn::GetAtt': [role, 'Arn'] });
+    const denyOthers = (queue: string, senders: unknown[]) => ({
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyTheRelayFunctionsSend',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': senders } },
+            },
+          ],
+        },
+      },
+    });
+    const policies = (from: Template) => Object.fromEntries(ofType('AWS::SQS::QueuePolicy', from));
+    expect(policies(template)).toEqual({
+      RetryQueuePolicy: denyOthers('RetryQueue', [roleArn('RelayRole'), roleArn('RetryRole')]),
+      RetryDeadLetterQueuePolicy: denyOthers('RetryDeadLetterQueue', [roleArn('RetryRole')]),
+    });
+    // --param retryQueueSenders: an operator's role may send to the retry queue too (a DLQ redrive needs that).
+    expect(policies(paramTemplate)).toEqual({
+      RetryQueuePolicy: denyOthers('RetryQueue', [roleArn('RelayRole'), roleArn('RetryRole'), operatorRole]),
+      RetryDeadLetterQueuePolicy: denyOthers('RetryDeadLetterQueue', [roleArn('RetryRole')]),
+    });
   });
 
   test('the DLQ alarm: its ApproximateNumberOfMessagesVisible > 0, to the alarm topic when given', () => {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import type { ProviderName } from '../../lib/config/schema';
+import { DynamoDbTestServer } from '../support/dynamodb-server';
 import { recordFigure } from '../support/figures';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { recordCapturedOutput } from '../support/log-scan';
@@ -16,6 +17,10 @@ import { SecretsManagerTestServer } from '../support/secrets-manager-server';
  * just "some 4xx", so a harness that signs wrongly (401 where 400 is due) fails instead of passing vacuously.
  *
  * Seeded: RELAY_FUZZ_SEED=<n> replays a run (the seed is printed and recorded in the figures).
+ *
+ * Besides the rejections: signed pushes already applied on a receiver with replay protection, replayed with the same
+ * bytes under a new, missing or the same delivery id, must each be a 200 `duplicate` that patches nothing; and no
+ * request that names no receiver, or fails a check made before authentication, may read a secret.
  */
 
 /** Every status a rejected delivery may get (README "Answers and logs"). */
@@ -254,6 +259,13 @@ function azure(n: number): Record<string, unknown> {
   };
 }
 
+/**
+ * Receivers with replay protection: a signed push is applied once before the fuzz (beforeAll), and the fuzz replays
+ * its exact bytes. One provider that signs the body (HMAC) and one that sends a token.
+ */
+const replaySpecs: Spec[] = specs.filter((s) => s.provider === 'github' || s.provider === 'gitlab').map((s) => ({ ...s, receiver: `${s.receiver}-dedupe` }));
+const dedupeTable = 'relay-fuzz-dedupe';
+
 const objects: KubeObject[] = [
   gitRepository('flux-system', 'github', 'https://github.com/fuzz/github', { branch: 'main' }),
   gitRepository('flux-system', 'gitlab', 'https://gitlab.com/fuzz/gitlab', { branch: 'main' }),
@@ -279,6 +291,7 @@ const config = [
     const targets = s.payload ? '' : `, targets: [{ cluster: c, kind: Kustomization, name: ${s.receiver}, namespace: flux-system }]`;
     return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets} }`;
   }),
+  ...replaySpecs.map((s) => `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}, dedupe: { windowSeconds: 3600 } }`),
   'limits:',
   `  maxBodyBytes: ${maxBodyBytes}`,
   '  clusterTimeoutMs: 3000',
@@ -288,20 +301,33 @@ const config = [
 
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
+let ddb: DynamoDbTestServer;
 let handler: Handler;
+/** The applied push of each replay receiver, as it was delivered (replayed byte for byte by the fuzz). */
+const applied = new Map<string, Delivery>();
 
 beforeAll(async () => {
-  [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  [cluster, sm, ddb] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start(), DynamoDbTestServer.start()]);
   cluster.addServiceAccount('fuzz-sa-token-5b1f0c9e', relayUser, relayRules);
   for (const obj of objects) cluster.put(obj);
   sm.put('fuzz/kubeconfig', cluster.kubeconfig('fuzz-sa-token-5b1f0c9e'));
-  for (const s of specs) sm.put(`fuzz/${s.receiver}`, s.secret);
+  for (const s of [...specs, ...replaySpecs]) sm.put(`fuzz/${s.receiver}`, s.secret);
   useSecretsManager(sm);
+  await ddb.createDedupeTable(dedupeTable);
+  Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint, RELAY_DEDUPE_TABLE: dedupeTable });
   handler = loadRelayHandler(config);
+  for (const spec of replaySpecs) {
+    const d = signed(spec);
+    const { result } = await captureOutput(() => handler(toEvent(d)));
+    expect(JSON.parse(result.body as string)).toMatchObject({ outcome: 'patched', patched: [spec.patches] });
+    applied.set(spec.receiver, d);
+  }
 });
 
 afterAll(async () => {
-  await Promise.all([cluster.close(), sm.close()]);
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  delete process.env.RELAY_DEDUPE_TABLE;
+  await Promise.all([cluster.close(), sm.close(), ddb.close()]);
 });
 
 type Transport = 'json' | 'form' | 'base64';
@@ -361,10 +387,15 @@ const receiverNames = new Set(specs.map((s) => s.receiver));
 
 interface Case {
   category: string;
-  expect: (typeof documentedRejections)[number];
+  expect: (typeof documentedRejections)[number] | 200;
+  /** What the answer's outcome must be: `rejected` for every 4xx. */
+  outcome?: 'rejected' | 'duplicate';
+  /** Refused before authentication: no Secrets Manager call may be made for it. */
+  beforeSecrets?: boolean;
   delivery: Delivery;
 }
-const kase = (category: string, expect: Case['expect']) => (delivery: Delivery): Case => ({ category, expect, delivery });
+const kase = (category: string, expect: Case['expect'], extra: Pick<Case, 'outcome' | 'beforeSecrets'> = {}) => (delivery: Delivery): Case => ({ category, expect, delivery, ...extra });
+const early = { beforeSecrets: true };
 
 /** Random printable-or-not text, including astral characters and lone surrogates. */
 const anyText = (maxLength: number) => fc.string({ unit: 'binary', maxLength });
@@ -374,24 +405,33 @@ const categories: Array<fc.Arbitrary<Case>> = [
   fc
     .tuple(anySpec, fc.oneof(fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'post ', 'P0ST'), anyText(300)))
     .filter(([, method]) => method.toUpperCase() !== 'POST')
-    .map(([spec, method]) => kase('method', 405)({ ...signed(spec), method })),
+    .map(([spec, method]) => kase('method', 405, early)({ ...signed(spec), method })),
   // No such receiver: 404, before any secret is read.
   fc
     .tuple(anySpec, fc.oneof(anyText(60), fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'GITHUB', 'github/', '../github', ' github', 'github%00', ''), fc.integer({ min: 1000, max: 8000 }).map((n) => 'r'.repeat(n))))
     .filter(([, name]) => !receiverNames.has(name))
-    .map(([spec, receiver]) => kase('receiver', 404)({ ...signed(spec), receiver })),
+    .map(([spec, receiver]) => kase('receiver', 404, early)({ ...signed(spec), receiver })),
+  // A receiver's name with a percent-escape, a separator or another case, and a forged credential: 404, and no
+  // secret read (the name is looked up as given; nothing decodes or normalises it into a real receiver's).
+  fc
+    .tuple(anySpec, fc.constantFrom((n: string) => encodeURIComponent(n).replace(/^(.)/, (c) => `%${c.charCodeAt(0).toString(16)}`), (n: string) => `${n}%2F..`, (n: string) => `${n}%00`, (n: string) => `${n}/`, (n: string) => `./${n}`, (n: string) => `${n};x=1`, (n: string) => `${n}?x`, (n: string) => n.toUpperCase(), (n: string) => `${n}\u200b`, (n: string) => `%2e%2e/${n}`), fc.nat())
+    .map(([spec, odd, i]) => {
+      const d = signed(spec);
+      const forgeries = spec.forgeries(encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed, spec.secret);
+      return kase('odd_path_forged', 404, early)({ ...d, receiver: odd(spec.receiver), headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
+    }),
   // More header fields than allowed: 431.
   fc.tuple(anySpec, fc.integer({ min: 101, max: 400 })).map(([spec, n]) => {
     const d = signed(spec);
     for (let i = 0; i < n; i++) d.headers[`x-fuzz-${i}`] = '';
-    return kase('too_many_headers', 431)(d);
+    return kase('too_many_headers', 431, early)(d);
   }),
   // More header bytes than allowed, in one field or spread, ASCII or multi-byte: 431.
   fc.tuple(anySpec, fc.integer({ min: 1, max: 8 }), fc.constantFrom('x', 'é', '𝄞')).map(([spec, fields, unit]) => {
     const d = signed(spec);
     const perField = Math.ceil(16 * 1024 / fields / Buffer.byteLength(unit)) + 1;
     for (let i = 0; i < fields; i++) d.headers[`X-Fuzz-Large-${i}`] = unit.repeat(perField);
-    return kase('headers_too_large', 431)(d);
+    return kase('headers_too_large', 431, early)(d);
   }),
   // The credential header twice, in two spellings: one header with both values, which never verifies: 401.
   fc.tuple(anySpec, fc.boolean()).map(([spec, same]) => {
@@ -415,17 +455,17 @@ const categories: Array<fc.Arbitrary<Case>> = [
   fc
     .tuple(bodySpec, fc.oneof(fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/jsonx', 'json', ''), anyText(80)))
     .filter(([spec, type]) => !spec.accepts!.includes(type.split(';')[0]!.trim().toLowerCase()))
-    .map(([spec, type]) => kase('content_type', 415)(signed(spec, 'json', undefined, type))),
+    .map(([spec, type]) => kase('content_type', 415, early)(signed(spec, 'json', undefined, type))),
   // isBase64Encoded with a body that is not strict base64: 400, before any secret is read.
   fc.tuple(anySpec, fc.nat(), fc.constantFrom('*', '-', '_', ' ', '\n', '.', 'é', '=', 'truncate')).map(([spec, at, junk]) => {
     const d = signed(spec, 'base64');
     const body = junk === 'truncate' ? d.body.slice(0, -1 - (at % 3)) : `${d.body.slice(0, at % (d.body.length - 2))}${junk}${d.body.slice(at % (d.body.length - 2))}`;
-    return kase('invalid_base64', 400)({ ...d, body });
+    return kase('invalid_base64', 400, early)({ ...d, body });
   }),
   // Larger than limits.maxBodyBytes, plain or base64: 413.
   fc.tuple(anySpec, fc.integer({ min: 1, max: 4096 }), fc.boolean()).map(([spec, extra, base64]) => {
     const text = 'x'.repeat(maxBodyBytes + extra);
-    return kase('too_large', 413)(signed(spec, base64 ? 'base64' : 'json', text));
+    return kase('too_large', 413, early)(signed(spec, base64 ? 'base64' : 'json', text));
   }),
   // Correctly signed with the REAL secret, but the payload is broken: 400 and no patch.
   fc
@@ -479,6 +519,23 @@ const categories: Array<fc.Arbitrary<Case>> = [
   }),
 ];
 
+/**
+ * An applied push replayed byte for byte on a receiver with replay protection, under a new, missing or the same
+ * delivery id (the id header is signed by nobody), header names in any case: 200 duplicate, nothing patched. Drawn a
+ * twentieth as often as each category above: every replay costs DynamoDB round trips (dynalite: ~27 ms a replay,
+ * measured here), and a few dozen cover its three id cases and two providers.
+ */
+const replays: fc.Arbitrary<Case> = fc
+  .tuple(fc.constantFrom(...replaySpecs), fc.constantFrom('new', 'missing', 'same'), fc.boolean())
+  .map(([spec, id, upper]) => {
+    const first = applied.get(spec.receiver)!;
+    const deliveryHeader = spec.deliveryHeader!;
+    const headers = id === 'same' ? first.headers : id === 'missing' ? withoutKey(first.headers, deliveryHeader) : { ...first.headers, [deliveryHeader]: `replay-${seed}-${(deliveries += 1)}` };
+    const cased = upper ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v])) : headers;
+    return kase('replayed', 200, { outcome: 'duplicate' })({ ...first, headers: cased });
+  });
+const weighted = [...categories.map((arbitrary) => ({ arbitrary, weight: 20 })), { arbitrary: replays, weight: 1 }];
+
 /** Splits captured output into JSON delivery lines (other lines, such as EMF metrics, are skipped). */
 function deliveryLinesIn(text: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
@@ -508,7 +565,28 @@ test('the harness is live: a correctly signed push of every provider patches (so
   expect(lines.filter((l) => l.includes('"outcome":"patched"') && l.includes('"message":"delivery"'))).toHaveLength(60);
 });
 
-test(`${runs} malformed or forged deliveries: each a documented 4xx with a JSON reason and one log line; no 5xx, throw or patch`, async () => {
+test('with a cold secret cache, nothing is read from Secrets Manager for unknown receivers or early refusals; the first valid delivery reads', async () => {
+  const cold = loadRelayHandler(config);
+  const before = sm.calls.length;
+  const { result } = await captureOutput(async () => {
+    const statuses: number[] = [];
+    for (const spec of [...specs, ...replaySpecs]) {
+      for (const receiver of [`${spec.receiver}x`, spec.receiver.toUpperCase(), `%${spec.receiver.charCodeAt(0).toString(16)}${spec.receiver.slice(1)}`, '__proto__']) {
+        statuses.push((await cold(toEvent({ ...signed(spec), receiver }))).statusCode!);
+      }
+      statuses.push((await cold(toEvent({ ...signed(spec), method: 'GET' }))).statusCode!);
+      if (spec.accepts) statuses.push((await cold(toEvent(signed(spec, 'json', undefined, 'text/plain')))).statusCode!);
+    }
+    return statuses;
+  });
+  expect(new Set(result)).toEqual(new Set([404, 405, 415]));
+  expect(sm.calls.slice(before)).toEqual([]);
+  // Live: the same handler reads the secret for a delivery to a real receiver.
+  await captureOutput(() => cold(toEvent(signed(specs[0]!))));
+  expect(sm.calls.length).toBeGreaterThan(before);
+});
+
+test(`${runs} malformed, forged or replayed deliveries: each a documented 4xx (a replay: 200 duplicate) with a JSON reason and one log line; no 5xx, throw, patch, or secret read before authentication`, async () => {
   cluster.clearRequests();
   // eslint-style note: console.log is how Jest shows a line for the run; the seed replays it.
   console.log(`relay fuzz: seed ${seed} (replay with RELAY_FUZZ_SEED=${seed}), ${runs} runs`);
@@ -526,8 +604,9 @@ test(`${runs} malformed or forged deliveries: each a documented 4xx with a JSON 
   const started = performance.now();
   try {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(...categories), async ({ category, expect: expected, delivery }) => {
+      fc.asyncProperty(fc.oneof(...weighted), async ({ category, expect: expected, outcome = 'rejected', beforeSecrets, delivery }) => {
         const from = chunks.length;
+        const secretReads = sm.calls.length;
         requests += 1;
         let result;
         try {
@@ -544,12 +623,13 @@ test(`${runs} malformed or forged deliveries: each a documented 4xx with a JSON 
           category,
           receiver: delivery.spec.receiver,
           status: expected,
-          outcome: 'rejected',
+          outcome,
           reason: 'string',
           lines: 1,
         });
-        expect(lines[0]).toMatchObject({ status: expected, outcome: 'rejected' });
-        expect(documentedRejections).toContain(result.statusCode);
+        expect(lines[0]).toMatchObject({ status: expected, outcome });
+        if (outcome === 'rejected') expect(documentedRejections).toContain(result.statusCode);
+        if (beforeSecrets) expect({ category, secretReads: sm.calls.length - secretReads }).toEqual({ category, secretReads: 0 });
       }),
       { seed, numRuns: runs },
     );
@@ -575,5 +655,5 @@ test(`${runs} malformed or forged deliveries: each a documented 4xx with a JSON 
   expect(patches).toBe(0);
   expect(cluster.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   // Every category was exercised.
-  expect([...byCategory.keys()].sort()).toHaveLength(categories.length);
+  expect([...byCategory.keys()].sort()).toHaveLength(weighted.length);
 }, 120_000);

@@ -86,8 +86,21 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-function deliver(deliveryId: string | undefined, receiver = 'github') {
-  const body = JSON.stringify(branchPush);
+/**
+ * The body of a distinct push per delivery id, as GitHub's would be (its `repository.pushed_at` differs), and the same
+ * body again for the same id, as GitHub's redelivery has. Without an id every call is a distinct push.
+ */
+const bodies = new Map<string, string>();
+let pushes = 0;
+function pushBody(deliveryId?: string): string {
+  const known = deliveryId === undefined ? undefined : bodies.get(deliveryId);
+  if (known) return known;
+  const body = JSON.stringify({ ...branchPush, repository: { ...(branchPush.repository as object), pushed_at: 1_800_000_000 + ++pushes } });
+  if (deliveryId !== undefined) bodies.set(deliveryId, body);
+  return body;
+}
+
+function deliver(deliveryId: string | undefined, receiver = 'github', body = pushBody(deliveryId)) {
   return handler(
     apiGatewayEvent({
       receiver,
@@ -191,10 +204,43 @@ test('a receiver without dedupe applies every delivery and never calls DynamoDB'
   expect(ddb.calls).toEqual([]);
 });
 
-test('a delivery without a delivery id cannot be deduplicated and is applied', async () => {
+test('the same signed body with a new delivery id (the id header is not signed) is a duplicate, and touches no cluster', async () => {
+  const body = pushBody();
+  expect(answer(await deliver(randomUUID(), 'github', body)).outcome).toBe('patched');
+  prod.clearRequests();
+  const replayed = await deliver(randomUUID(), 'github', body);
+  expect(replayed.statusCode).toBe(200);
+  expect(answer(replayed)).toMatchObject({ outcome: 'duplicate', reason: expect.stringMatching(/^delivery .* was already applied at .*; not applied again$/) });
+  expect(clusterRequests()).toBe(0);
+});
+
+test('the same signed body without a delivery id is remembered by its hash: applied once, then a duplicate', async () => {
+  const body = pushBody();
+  expect(answer(await deliver(undefined, 'github', body)).outcome).toBe('patched');
+  prod.clearRequests();
+  const replayed = await deliver(undefined, 'github', body);
+  expect(answer(replayed)).toMatchObject({ outcome: 'duplicate' });
+  expect(answer(replayed)).not.toHaveProperty('delivery');
+  expect(clusterRequests()).toBe(0);
+  // A body first seen with an id and replayed without one is the same delivery too.
+  const id = randomUUID();
+  expect(answer(await deliver(id)).outcome).toBe('patched');
+  prod.clearRequests();
+  expect(answer(await deliver(undefined, 'github', pushBody(id))).outcome).toBe('duplicate');
+  expect(clusterRequests()).toBe(0);
+});
+
+test('a different signed body under an id already applied is a duplicate too (either key suffices)', async () => {
+  const id = randomUUID();
+  expect(answer(await deliver(id)).outcome).toBe('patched');
+  prod.clearRequests();
+  expect(answer(await deliver(id, 'github', pushBody())).outcome).toBe('duplicate');
+  expect(clusterRequests()).toBe(0);
+});
+
+test('distinct pushes without delivery ids are each applied', async () => {
   for (let i = 0; i < 2; i++) expect(answer(await deliver(undefined)).outcome).toBe('patched');
   expect(patchRequests(prod)).toHaveLength(2);
-  expect(ddb.calls).toEqual([]);
 });
 
 test('receivers are keyed separately: the same delivery id on another receiver is applied, and remembered there', async () => {

@@ -97,7 +97,7 @@ test('a batch with messages that are not jobs: those go to the DLQ with the reas
   const dead = sqs.messages(queues.dlq.name);
   // Records run in parallel: the DLQ's order is theirs to finish.
   expect(dead.map((m) => [m.body, m.messageAttributes.reason?.StringValue]).sort(([x], [y]) => x!.localeCompare(y!))).toEqual([
-    [JSON.stringify({ receiver: 'github', cluster: 'prod' }), 'not a cluster job: requestedAt must be a non-empty string; note must be a string'],
+    [JSON.stringify({ receiver: 'github', cluster: 'prod' }), 'not a cluster job: requestedAt: Invalid input: expected string, received undefined; note: Invalid input: expected string, received undefined'],
     [JSON.stringify(job({ receiver: 'gone' })), 'receiver gone is no longer configured'],
     ['not json', 'not a cluster job: the body is not JSON'],
   ]);
@@ -181,4 +181,42 @@ test('a retry log line whose cluster error echoes a registered secret (the servi
   expect(retries[0]!.failed).toEqual([{ target: b, error: expect.stringContaining('upstream refused credential [REDACTED]') }]);
   expect(JSON.stringify(retries)).not.toContain(token);
   expect(JSON.stringify(retries[0]!.failed)).toContain('[REDACTED]');
+});
+
+test('a job whose requestedAt is further in the future than the clock skew allows is dead-lettered with the reason, and nothing is patched', async () => {
+  // Written by a forged message, it would make every later retry take the object as already done (keepLaterRequests).
+  const future = new Date(Date.now() + 3600_000).toISOString();
+  const nearFuture = new Date(Date.now() + 60_000).toISOString();
+  prod.clearRequests();
+  await send([JSON.stringify(job({ requestedAt: future, only: [a] })), JSON.stringify(job({ requestedAt: nearFuture, only: [b] }))]);
+  const { retries } = await drain();
+  expect(retries.map((r) => r.outcome).sort()).toEqual(['applied', 'dead_letter']);
+  const dead = sqs.messages(queues.dlq.name);
+  expect(dead.map((m) => [JSON.parse(m.body).requestedAt, m.messageAttributes.reason?.StringValue])).toEqual([
+    [future, expect.stringMatching(/^not a cluster job: requestedAt is \d+ s in the future; at most 300 s of clock skew is allowed$/)],
+  ]);
+  // Within the skew: a relay whose clock runs a little ahead of this one's.
+  expect(requestedAt(prod, 'flux-system', 'b')).toBe(nearFuture);
+  expect(requestedAt(prod, 'flux-system', 'a')).toBeUndefined();
+  expect(patchesOf('a')).toHaveLength(0);
+});
+
+test.each([
+  ['a target of a kind that is not Flux', { only: ['prod/flux-system/Secret/a'] }, /^not a cluster job: only\[0\]: .*Flux kind/],
+  ['a target on another cluster', { only: ['staging/flux-system/GitRepository/a'] }, /^not a cluster job: only\[0\]: .*cluster prod/],
+  ['a target whose name is not a Kubernetes name', { only: ['prod/flux-system/GitRepository/A_B'] }, /^not a cluster job: only\[0\]: /],
+  ['a cluster that is not configured', { cluster: 'elsewhere' }, /^cluster elsewhere is no longer a cluster of receiver github$/],
+  ['a receiver name that is not a name', { receiver: '../github' }, /^not a cluster job: receiver: /],
+  ['a push without refs', { push: { keys: ['github.com/codertocat/hello-world'], refs: [] } }, /^not a cluster job: push\.refs: /],
+  ['a ref that is not a ref', { push: { keys: ['github.com/codertocat/hello-world'], refs: ['master'] } }, /^not a cluster job: push\.refs\[0\]: /],
+  ['an unknown field', { extra: true } as Partial<ClusterJob>, /^not a cluster job: .*extra/],
+])('a job with %s is dead-lettered with the reason and touches no cluster', async (_what, change, reason) => {
+  prod.clearRequests();
+  await send([JSON.stringify(job(change))]);
+  const { retries } = await drain();
+  expect(retries.map((r) => r.outcome)).toEqual(['dead_letter']);
+  const dead = sqs.messages(queues.dlq.name);
+  expect(dead).toHaveLength(1);
+  expect(dead[0]!.messageAttributes.reason?.StringValue).toMatch(reason);
+  expect(prod.requests).toEqual([]);
 });

@@ -43,10 +43,20 @@ function writeConfig(configYaml: string): void {
  * `clock`.
  */
 export function loadRelayHandlerWithClock(configYaml: string, clock: Clock): Handler {
+  return loadRelayHandlerMocking(configYaml, () => {
+    jest.doMock('../../lib/clock', () => ({ ...jest.requireActual<typeof import('../../lib/clock')>('../../lib/clock'), systemClock: clock }));
+  });
+}
+
+/**
+ * Loads functions/relay.ts afresh, as a cold start does, after `mock` has registered its `jest.doMock`s for this
+ * module registry only (module paths resolve from the file that calls `jest.doMock`).
+ */
+export function loadRelayHandlerMocking(configYaml: string, mock: () => void): Handler {
   writeConfig(configYaml);
   let handler: Handler | undefined;
   jest.isolateModules(() => {
-    jest.doMock('../../lib/clock', () => ({ ...jest.requireActual<typeof import('../../lib/clock')>('../../lib/clock'), systemClock: clock }));
+    mock();
     handler = (require('../../functions/relay') as { handler: Handler }).handler;
   });
   return handler!;

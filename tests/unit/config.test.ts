@@ -59,8 +59,16 @@ test.each(([
   ['no clusters', 'clusters: {}\nreceivers: {}\n', 'clusters: at least one cluster is required'],
   ['negative limit', `${valid}limits:\n  maxBodyBytes: -1\n`, 'limits.maxBodyBytes'],
   ['cluster timeout over the budget', `${valid}limits:\n  clusterTimeoutMs: 9000\n`, 'limits.clusterTimeoutMs: must not exceed'],
+  ['answers not a mode', `${valid}answers: minimal\n`, 'answers: Invalid option: expected one of "detailed"|"counts"'],
+  ['a receiver\'s answers not a mode', valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: none\n'), 'receivers.gitlab.answers'],
 ] as Array<[string, string, string]>).map(([name, text, field]) => [name, field, text]))('%s is refused naming %s', (_name, field, text) => {
   expect(errorOf(text)).toContain(field);
+});
+
+test('answers: detailed by default, counts where asked; a receiver without its own has none (the top-level one applies)', () => {
+  expect(parseConfig(valid, 'relay.config.yaml').answers).toBe('detailed');
+  const config = parseConfig(`${valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: detailed\n')}answers: counts\n`, 'relay.config.yaml');
+  expect([config.answers, config.receivers.github?.answers, config.receivers.gitlab?.answers]).toEqual(['counts', undefined, 'detailed']);
 });
 
 test('all problems are reported at once', () => {
