@@ -26,7 +26,7 @@ afterAll(async () => {
 test('npm run sync -- --dry-run prints a readable plan and changes nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sync-cli-'));
   writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig('sa'));
-  writeFileSync(join(dir, 'hook-secret'), 'hook-secret');
+  writeFileSync(join(dir, 'hook-secret'), 'hook-secret-of-the-cli-test');
   writeFileSync(join(dir, 'token'), 'ghp_cli');
   writeFileSync(
     join(dir, 'relay.yaml'),

@@ -18,7 +18,7 @@ beforeAll(async () => {
   cluster.put(gitRepository('flux-system', 'app', 'https://github.com/acme/app', { branch: 'main' }));
   github.addToken('ghp_handler', { repos: ['acme/app'] });
   sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
-  sm.put('relay/hook', 'hook-secret');
+  sm.put('relay/hook', 'hook-secret-of-the-handler-test');
   sm.put('relay/github-token', 'ghp_handler');
   useSecretsManager(sm);
 });
