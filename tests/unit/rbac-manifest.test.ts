@@ -25,7 +25,8 @@ interface Manifest {
 }
 
 const dir = 'infra/kubernetes';
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+// The admission policies have a test of their own (admission-policy.test.ts).
+const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'relay-admission-policy.yaml').sort();
 const manifests = new Map(
   files.map((file) => {
     const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
@@ -84,16 +85,19 @@ test('every role grants exactly get, list, patch on the Flux kinds, watch on Git
   expect(roles[0]!.rules).toEqual(roles[1]!.rules);
 });
 
-test('each binding binds its own role to the relay ServiceAccount, and the token Secret belongs to it', () => {
-  const subject = { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace };
+test('each binding binds its own role to the relay ServiceAccount and the EKS access entries\' group, and the token Secret belongs to it', () => {
+  const subject = [
+    { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace },
+    { kind: 'Group', name: relayIdentity.group, apiGroup: 'rbac.authorization.k8s.io' },
+  ];
   const cluster = manifests.get('relay-rbac.yaml')!;
   const clusterBinding = cluster.find((d) => d.kind === 'ClusterRoleBinding')!;
-  expect(clusterBinding.subjects).toEqual([subject]);
+  expect(clusterBinding.subjects).toEqual(subject);
   expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cluster.find((d) => d.kind === 'ClusterRole')!.metadata.name });
 
   const perNamespace = manifests.get('relay-role.yaml')!;
   const roleBinding = perNamespace.find((d) => d.kind === 'RoleBinding')!;
-  expect(roleBinding.subjects).toEqual([subject]);
+  expect(roleBinding.subjects).toEqual(subject);
   expect(roleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: perNamespace.find((d) => d.kind === 'Role')!.metadata.name });
   // No namespace of their own: `kubectl apply -n <ns>` puts them in each watched namespace.
   for (const doc of perNamespace) expect(doc.metadata.namespace).toBeUndefined();
