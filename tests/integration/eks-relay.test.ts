@@ -64,9 +64,10 @@ beforeEach(() => {
   eks.fail(undefined);
 });
 
-const config = (eksSettings: string) => `
+/** One EKS cluster, named `name` in the configuration, and the GitHub receiver. */
+const config = (eksSettings: string, name = 'prod') => `
 clusters:
-  prod:
+  ${name}:
     eks: ${eksSettings}
 receivers:
   github: { provider: github, secret: relay/github }
@@ -137,13 +138,7 @@ test('DescribeCluster failing: the 502 names the cluster and AWS\'s reason, and 
 });
 
 test('a cluster in another account: AssumeRole first (signed with the Lambda credentials), then DescribeCluster and tokens as that role', async () => {
-  const handler = loadRelayHandler(`
-clusters:
-  other:
-    eks: { cluster: other-eks, region: ${region}, roleArn: "${crossAccountRole}" }
-receivers:
-  github: { provider: github, secret: relay/github }
-`);
+  const handler = loadRelayHandler(config(`{ cluster: other-eks, region: ${region}, roleArn: "${crossAccountRole}" }`, 'other'));
   expect((await handler(signedBranchPush())).statusCode).toBe(200);
   expect((await handler(signedBranchPush())).statusCode).toBe(200);
   // Assumed once and cached (the session lasts an hour).
@@ -156,13 +151,7 @@ receivers:
 });
 
 test('AssumeRole refused: the 502 names the cluster, the role and STS\'s reason', async () => {
-  const handler = loadRelayHandler(`
-clusters:
-  other:
-    eks: { cluster: other-eks, region: ${region}, roleArn: "arn:aws:iam::210987654321:role/not-trusting-us" }
-receivers:
-  github: { provider: github, secret: relay/github }
-`);
+  const handler = loadRelayHandler(config(`{ cluster: other-eks, region: ${region}, roleArn: "arn:aws:iam::210987654321:role/not-trusting-us" }`, 'other'));
   const result = await handler(signedBranchPush());
   expect(result.statusCode).toBe(502);
   expect(body(result).failed).toEqual([
