@@ -46,9 +46,11 @@ const eventsRule = { apiGroups: [''], resources: ['events'], verbs: ['create'] }
 test('the manifests are the cluster-wide variant and the namespaced one (ServiceAccount + Role applied per namespace)', () => {
   const kinds = Object.fromEntries([...manifests].map(([file, docs]) => [file, docs.map((d) => d.kind)]));
   expect(kinds).toEqual({
-    'relay-rbac.yaml': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret'],
+    'relay-rbac.yaml': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
     'relay-role.yaml': ['Role', 'RoleBinding'],
-    'relay-serviceaccount.yaml': ['ServiceAccount', 'Secret'],
+    'relay-serviceaccount.yaml': ['ServiceAccount'],
+    // Apart, so that an EKS cluster (no kubeconfig) gets no long-lived token at all.
+    'relay-token.yaml': ['Secret'],
   });
 });
 
@@ -103,20 +105,19 @@ test('each binding binds its own role to the relay ServiceAccount and the EKS ac
   for (const doc of perNamespace) expect(doc.metadata.namespace).toBeUndefined();
 
   for (const file of ['relay-rbac.yaml', 'relay-serviceaccount.yaml']) {
-    const docs = manifests.get(file)!;
-    const account = docs.find((d) => d.kind === 'ServiceAccount')!;
+    const account = manifests.get(file)!.find((d) => d.kind === 'ServiceAccount')!;
     expect(account.metadata).toEqual({ name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace });
-    // The defaults of `npm run kubeconfig` (--namespace, --secret-name) name this Secret.
-    const token = docs.find((d) => d.kind === 'Secret')!;
-    expect(token.type).toBe('kubernetes.io/service-account-token');
-    expect(token.metadata).toEqual({
-      name: relayIdentity.tokenSecret,
-      namespace: relayIdentity.namespace,
-      annotations: { 'kubernetes.io/service-account.name': relayIdentity.serviceAccount },
-    });
   }
-  // The two variants' ServiceAccount and token Secret are the same objects: switching variants keeps the token.
-  const pick = (file: string) => manifests.get(file)!.filter((d) => d.kind === 'ServiceAccount' || d.kind === 'Secret');
+  // The defaults of `npm run kubeconfig` (--namespace, --secret-name) name this Secret.
+  const [token] = manifests.get('relay-token.yaml')!;
+  expect(token!.type).toBe('kubernetes.io/service-account-token');
+  expect(token!.metadata).toEqual({
+    name: relayIdentity.tokenSecret,
+    namespace: relayIdentity.namespace,
+    annotations: { 'kubernetes.io/service-account.name': relayIdentity.serviceAccount },
+  });
+  // The two variants' ServiceAccount is the same object: switching variants keeps the token.
+  const pick = (file: string) => manifests.get(file)!.filter((d) => d.kind === 'ServiceAccount');
   expect(pick('relay-serviceaccount.yaml')).toEqual(pick('relay-rbac.yaml'));
 });
 
