@@ -198,8 +198,9 @@ class HttpsTransport implements KubeTransport {
   /**
    * With a token the relay signs itself (EKS): a 401 means the API server did not take this token (clock skew, a token
    * signed just before credentials changed, a role's credentials revoked), so a new one is made and the request sent
-   * once more, as client-go's exec credential plugin support does on a 401. Every request the relay sends is safe to
-   * repeat after a 401: nothing was done.
+   * once more. (client-go's exec credential support, k8s.io/client-go/plugin/pkg/client/auth/exec, refreshes its
+   * credential after a 401 for the next request; resending this one as well spares the delivery a failure.) Every
+   * request the relay sends is safe to repeat after a 401: nothing was done.
    */
   private openWithBearer(request: KubeRequest, bearer: BearerSource): Promise<IncomingMessage> {
     let first: Promise<IncomingMessage>;
