@@ -1,6 +1,6 @@
-// @kubernetes/client-node 1.x and its openid-client/jose/oauth4webapi are ESM-only; Jest on Node 20 runs CommonJS,
-// so swc transpiles them along with our TypeScript (docs/decisions.md, "Jest with swc").
-const esmOnly = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
+// @kubernetes/client-node 1.x and its openid-client/jose/oauth4webapi, and @marcbachmann/cel-js, are ESM-only; Jest on
+// Node 20 runs CommonJS, so swc transpiles them along with our TypeScript (docs/decisions.md, "Jest with swc").
+const esmOnly = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', '@marcbachmann/cel-js'];
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],

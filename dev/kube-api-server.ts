@@ -17,6 +17,15 @@
  * `compact()`, as an ERROR event (the watch cache's way) or an HTTP 410 answer; BOOKMARK events on `sendBookmarks()`
  * when `allowWatchBookmarks` was asked for; the stream ends after `timeoutSeconds`. RBAC checks the `watch` verb
  * separately from `list`.
+ *
+ * EKS authentication (`eksAuthentication`, `addEksAccessEntry`, `bindGroup`): a bearer token `k8s-aws-v1.<base64url>`
+ * is verified as aws-iam-authenticator's server verifies it (kubernetes-sigs/aws-iam-authenticator pkg/token/token.go,
+ * Verify) and as STS then checks the presigned URL: size, prefix, unpadded base64url, https, an STS host, path `/`,
+ * only the whitelisted query parameters, Action=GetCallerIdentity, `x-k8s-aws-id` among the signed headers,
+ * X-Amz-Expires within 0..900, not older than 15 minutes after X-Amz-Date by the server's clock (injectable), and the
+ * SigV4 signature re-computed with the AWS SDK's signer over `x-k8s-aws-id: <this cluster's name>` with the secret
+ * key of the access entry's credentials. The caller is then the access entry's user with its Kubernetes groups, and
+ * is authorized by the rules bound to those groups.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +35,7 @@ import type { TLSSocket } from 'node:tls';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { generate } from 'selfsigned';
+import { parseAmzDate, presignedSignatureMatches, type TestCredentials } from './sigv4';
 
 /**
  * Where the server reports the secrets it creates (keys, tokens). Nothing by default; the tests' whole-run log scan
@@ -50,6 +60,18 @@ export interface RbacRule {
   namespaces?: string[];
 }
 
+/** An EKS access entry: the IAM principal whose credentials sign tokens, and the Kubernetes identity it maps to. */
+export interface EksAccessEntry {
+  /** The credentials the principal signs with (what STS would recognise). */
+  credentials: TestCredentials;
+  /** The IAM role ARN of the access entry (its `PrincipalArn`). */
+  principalArn: string;
+  /** Kubernetes user name; default the principal ARN. */
+  username?: string;
+  /** The access entry's `KubernetesGroups`. */
+  groups: string[];
+}
+
 export interface RecordedRequest {
   method: string;
   /** URL path without the query string. */
@@ -60,6 +82,12 @@ export interface RecordedRequest {
   authorized: boolean;
   /** Authenticated user name, if the bearer token was known. */
   user?: string;
+  /** The authenticated user's groups (EKS access entries). */
+  groups?: string[];
+  /** How the caller authenticated: a registered bearer token, or an EKS token; undefined when it did not. */
+  authentication?: 'token' | 'eks';
+  /** For an EKS token (accepted or not): its X-Amz-Date, and why it was refused. */
+  eksToken?: { signedAt?: string; rejected?: string };
   /** Request body: parsed JSON when it parses, else the raw text; undefined when empty. */
   body?: unknown;
   /** Which accepted TLS connection carried the request (1-based, in accept order). */
@@ -821,7 +849,14 @@ function parseRequestInfo(method: string, path: string, query: Record<string, st
 interface Account {
   user: string;
   rules: RbacRule[];
+  groups?: string[];
 }
+
+/** aws-iam-authenticator's limits (pkg/token/token.go). */
+const EKS_TOKEN_PREFIX = 'k8s-aws-v1.';
+const EKS_MAX_TOKEN_BYTES = 4096;
+const EKS_TOKEN_VALIDITY_MS = 15 * 60_000;
+const EKS_QUERY_WHITELIST = new Set(['action', 'version', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-security-token', 'x-amz-signature', 'x-amz-signedheaders']);
 
 function ruleAllows(rule: RbacRule, info: RequestInfo): boolean {
   const has = (list: string[], v: string) => list.includes('*') || list.includes(v);
@@ -909,6 +944,11 @@ export class KubeApiTestServer {
   /** Revisions before this one are compacted away: a watch from an older resourceVersion gets 410 Gone. */
   private compactedRevision = 0;
   private compactionAnswer: 'event' | 'http' = 'event';
+  private eks: { clusterName: string } | undefined;
+  private readonly eksEntries = new Map<string, EksAccessEntry>();
+  private readonly groupRules = new Map<string, RbacRule[]>();
+  /** The server's clock (ms), for EKS token expiry. */
+  now: () => number = Date.now;
 
   private constructor(
     private readonly server: https.Server,
@@ -978,6 +1018,76 @@ export class KubeApiTestServer {
   addServiceAccount(token: string, user: string, rules: RbacRule[]): void {
     secretSink.secret(token, 'kube-api-server service account token');
     this.accounts.set(token, { user, rules: structuredClone(rules) });
+  }
+
+  /** Accept EKS tokens for the cluster named `clusterName` (what the token's signed `x-k8s-aws-id` must say). */
+  eksAuthentication(options: { clusterName: string }): void {
+    this.eks = { clusterName: options.clusterName };
+  }
+
+  /** An EKS access entry: tokens signed with `entry.credentials` authenticate as its user and groups. */
+  addEksAccessEntry(entry: EksAccessEntry): void {
+    secretSink.secret(entry.credentials.secretAccessKey, 'kube-api-server EKS principal secret key');
+    if (entry.credentials.sessionToken) secretSink.secret(entry.credentials.sessionToken, 'kube-api-server EKS principal session token');
+    this.eksEntries.set(entry.credentials.accessKeyId, structuredClone(entry));
+  }
+
+  /** RBAC for a group, like a ClusterRoleBinding (or RoleBindings, with `namespaces`) whose subject is the group. */
+  bindGroup(group: string, rules: RbacRule[]): void {
+    this.groupRules.set(group, [...(this.groupRules.get(group) ?? []), ...structuredClone(rules)]);
+  }
+
+  /**
+   * The identity an EKS token stands for, or why it does not authenticate (the reasons aws-iam-authenticator and
+   * STS give, shortened).
+   */
+  async verifyEksToken(token: string): Promise<{ account: Account; signedAt: string } | { rejected: string; signedAt?: string }> {
+    const eks = this.eks;
+    if (!eks) return { rejected: 'EKS authentication is not enabled' };
+    if (token.length > EKS_MAX_TOKEN_BYTES) return { rejected: 'token is too large' };
+    if (!token.startsWith(EKS_TOKEN_PREFIX)) return { rejected: `token is missing expected "${EKS_TOKEN_PREFIX}" prefix` };
+    const encoded = token.slice(EKS_TOKEN_PREFIX.length);
+    // Go's base64.RawURLEncoding: the URL alphabet, no padding, nothing else.
+    if (!/^[A-Za-z0-9_-]*$/.test(encoded) || encoded.length % 4 === 1) return { rejected: 'token is not unpadded base64url' };
+    let url: URL;
+    try {
+      url = new URL(Buffer.from(encoded, 'base64url').toString('utf8'));
+    } catch {
+      return { rejected: 'token is not a URL' };
+    }
+    if (url.protocol !== 'https:') return { rejected: `unexpected scheme "${url.protocol}" in pre-signed URL` };
+    const hostRegion = /^sts\.amazonaws\.com$/.test(url.host) ? 'us-east-1' : /^sts\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$/.exec(url.host)?.[1];
+    if (!hostRegion) return { rejected: `unexpected hostname "${url.host}" in pre-signed URL` };
+    if (url.pathname !== '/') return { rejected: 'unexpected path in pre-signed URL' };
+    const params = new Map<string, string>();
+    for (const key of new Set(url.searchParams.keys())) {
+      if (!EKS_QUERY_WHITELIST.has(key.toLowerCase())) return { rejected: `non-whitelisted query parameter "${key}"` };
+      const values = url.searchParams.getAll(key);
+      if (values.length !== 1) return { rejected: 'query parameter with multiple values not supported' };
+      params.set(key.toLowerCase(), values[0]!);
+    }
+    const signedAt = params.get('x-amz-date');
+    const at = signedAt !== undefined ? { signedAt } : {};
+    if (params.get('action') !== 'GetCallerIdentity') return { rejected: 'unexpected action parameter in pre-signed URL', ...at };
+    if (params.get('version') !== '2011-06-15') return { rejected: 'unexpected version parameter in pre-signed URL', ...at };
+    if (!(params.get('x-amz-signedheaders') ?? '').split(';').some((h) => h.toLowerCase() === 'x-k8s-aws-id')) {
+      return { rejected: 'client did not sign the x-k8s-aws-id header in the pre-signed URL', ...at };
+    }
+    const expires = /^\d+$/.test(params.get('x-amz-expires') ?? '') ? Number(params.get('x-amz-expires')) : NaN;
+    if (!(expires >= 0 && expires <= 900)) return { rejected: 'invalid X-Amz-Expires parameter in pre-signed URL', ...at };
+    const date = parseAmzDate(signedAt);
+    if (!date) return { rejected: 'X-Amz-Date parameter must be present in pre-signed URL', ...at };
+    if (this.now() > date.getTime() + EKS_TOKEN_VALIDITY_MS) return { rejected: 'X-Amz-Date parameter is expired (15 minute expiration)', ...at };
+    // STS's part: the credential scope, the caller's keys, the signature.
+    const credential = /^([^/]+)\/(\d{8})\/([a-z0-9-]+)\/sts\/aws4_request$/.exec(params.get('x-amz-credential') ?? '');
+    if (!credential || credential[3] !== hostRegion) return { rejected: 'credential scope does not name STS in the host\'s region', ...at };
+    const entry = this.eksEntries.get(credential[1]!);
+    if (!entry) return { rejected: 'InvalidClientTokenId: no access entry for the signing credentials', ...at };
+    if ((params.get('x-amz-security-token') ?? undefined) !== entry.credentials.sessionToken) return { rejected: 'InvalidClientTokenId: security token', ...at };
+    const matches = await presignedSignatureMatches(url, { credentials: entry.credentials, region: hostRegion, service: 'sts', headers: { 'x-k8s-aws-id': eks.clusterName } });
+    if (!matches) return { rejected: 'SignatureDoesNotMatch (signed for another cluster, or not by these credentials)', ...at };
+    const rules = entry.groups.flatMap((g) => this.groupRules.get(g) ?? []);
+    return { account: { user: entry.username ?? entry.principalArn, groups: [...entry.groups], rules }, signedAt: signedAt! };
   }
 
   /**
@@ -1383,7 +1493,13 @@ export class KubeApiTestServer {
     const info = parseRequestInfo(method, url.pathname, query);
     const authz = req.headers.authorization ?? '';
     const bearer = /^bearer\s+(.+)$/i.exec(authz)?.[1]?.trim();
-    const account = bearer !== undefined ? this.accounts.get(bearer) : undefined;
+    let account = bearer !== undefined ? this.accounts.get(bearer) : undefined;
+    let eksToken: RecordedRequest['eksToken'];
+    if (!account && bearer?.startsWith(EKS_TOKEN_PREFIX)) {
+      const verified = await this.verifyEksToken(bearer);
+      if ('account' in verified) account = verified.account;
+      eksToken = { ...(verified.signedAt !== undefined ? { signedAt: verified.signedAt } : {}), ...('rejected' in verified ? { rejected: verified.rejected } : {}) };
+    }
     let denial: StatusError | undefined;
     if (!account) denial = genericStatus(401);
     else if (info.isResource && !account.rules.some((r) => ruleAllows(r, info))) denial = forbidden(account.user, info, url.pathname);
@@ -1397,7 +1513,12 @@ export class KubeApiTestServer {
     };
     if (info.isResource) rec.verb = info.verb;
     if (contentType !== undefined) rec.contentType = contentType;
-    if (account) rec.user = account.user;
+    if (account) {
+      rec.user = account.user;
+      rec.authentication = eksToken ? 'eks' : 'token';
+      if (account.groups) rec.groups = account.groups;
+    }
+    if (eksToken) rec.eksToken = eksToken;
     if (body !== undefined) rec.body = body;
     this.requests.push(rec);
 

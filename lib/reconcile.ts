@@ -106,10 +106,10 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
 
   let client: ClusterClient;
   try {
-    // Reading the kubeconfig may call Secrets Manager: it counts against the cluster's time too.
+    // Reading the kubeconfig may call Secrets Manager (an EKS cluster: DescribeCluster, AssumeRole): it counts against the cluster's time too.
     client = await untilAborted(deps.clusters.clientFor(cluster), signal);
   } catch (error) {
-    const reason = isAbortError(error) ? new ClusterCallError(`cluster ${cluster}: kubeconfig could not be read in time`, undefined, 'timeout') : error;
+    const reason = isAbortError(error) ? new ClusterCallError(`cluster ${cluster}: kubeconfig (or EKS endpoint) could not be read in time`, undefined, 'timeout') : error;
     fail(`${cluster}/*`, reason);
     return { matched: [], patched: [], failed, eventsFailed: 0 };
   }

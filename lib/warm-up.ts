@@ -4,8 +4,9 @@ import type { SecretRef } from './secrets/ref';
 
 /**
  * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the
- * other: every receiver's webhook secret and every cluster's kubeconfig from Secrets Manager (in parallel), then one
- * GitRepository list per cluster, which opens the keep-alive TLS connection (the handshake is the slowest part of a
+ * other: every receiver's webhook secret and every cluster's kubeconfig from Secrets Manager, or an EKS cluster's
+ * DescribeCluster (and AssumeRole, for another account's) and first token (all in parallel), then one GitRepository
+ * list per cluster, which opens the keep-alive TLS connection (the handshake is the slowest part of a
  * first call) and, where the client keeps an index, seeds it. Lambda runs init at full CPU and before the first
  * event is handed over, so this is time the first provider does not wait for.
  *

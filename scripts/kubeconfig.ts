@@ -177,7 +177,7 @@ async function readTokenSecret(kc: KubeConfig, options: KubeconfigScriptOptions,
       if (error.code === 404) {
         throw new KubeconfigScriptError(
           `Secret ${where} not found on context ${options.context} (${detail}): apply infra/kubernetes/relay-rbac.yaml ` +
-            '(or relay-serviceaccount.yaml) first, or pass --namespace/--secret-name',
+            '(or relay-serviceaccount.yaml) and relay-token.yaml first, or pass --namespace/--secret-name',
         );
       }
       if (error.code === 401 || error.code === 403) {

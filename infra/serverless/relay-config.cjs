@@ -80,7 +80,8 @@ function syncDeployed(config) {
 /** Every secret reference in a parsed configuration with the field that holds it, in file order. */
 function secretRefs(config) {
   return [
-    ...Object.entries(config.clusters).map(([name, c]) => ({ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig })),
+    // An EKS cluster (`eks:`) has no kubeconfig: nothing of it is stored.
+    ...Object.entries(config.clusters).flatMap(([name, c]) => (c.kubeconfig ? [{ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig }] : [])),
     ...Object.entries(config.receivers).map(([name, r]) => ({ field: `receivers.${name}.secret`, ref: r.secret })),
     ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) => ({ field: `sync.registrations.${name}.token`, ref: r.token })),
   ];

@@ -8,19 +8,22 @@
  * - roles.cjs: RelayRole, RetryRole, and SyncRole with the sync;
  * - monitoring.cjs: the alarms, the saved Logs Insights queries and the dashboard;
  * - retry.cjs: the retry queue and its dead-letter queue, and their policies (who may send);
- * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe.
+ * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe;
+ * - eks-access.cjs: an EKS access entry per function role and same-account EKS cluster of the configuration.
  */
 const { resolveRoles } = require('./roles.cjs');
 const { monitoring } = require('./monitoring.cjs');
 const { retryQueues } = require('./retry.cjs');
 const { resources: dedupeResources } = require('./dedupe.cjs');
 const { deployParams } = require('./deploy-params.cjs');
+const { resolveEksAccessEntries } = require('./eks-access.cjs');
 
 module.exports = {
   resources: async (resolver) => {
     const [roles, monitored] = await Promise.all([resolveRoles(resolver), monitoring(resolver)]);
     const deduped = await dedupeResources(resolver);
     const { retryQueueSenders } = await deployParams(resolver, ['retryQueueSenders']);
-    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped };
+    const eksAccess = await resolveEksAccessEntries(resolver);
+    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped, ...eksAccess };
   },
 };

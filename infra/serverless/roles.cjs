@@ -12,7 +12,9 @@
  * retry (retry.cjs) on the two queues by ARN: the relay sends to the retry queue; `RetryRole` has what Lambda's SQS
  * event source needs on it (ReceiveMessage, DeleteMessage, GetQueueAttributes: "Execution role permissions", Lambda
  * developer guide, services-sqs-configure) plus ChangeMessageVisibility (backoff) and SendMessage (a narrowed copy),
- * and SendMessage on the dead-letter queue (jobs that failed for good), nothing else. `SyncRole` exists only when
+ * and SendMessage on the dead-letter queue (jobs that failed for good), nothing else. For EKS clusters
+ * (`clusters.<name>.eks`), eks-access.cjs adds `eks:DescribeCluster` on exactly those clusters' ARNs and
+ * `sts:AssumeRole` on exactly the configured role ARNs, to the roles of the functions that use them. `SyncRole` exists only when
  * the sync function does (relay-config.cjs's syncDeployed). With `--param vpcSubnetIds=... --param
  * vpcSecurityGroupIds=...` (vpc.cjs) each role also gets the network interface permissions Lambda needs to attach the
  * function to the VPC: the one statement with `Resource: '*'`, by AWS's design (vpc.cjs says why). Without the VPC
@@ -22,6 +24,7 @@ const { relayContext, syncDeployed } = require('./relay-config.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 const { functionSecretResources } = require('./secret-arns.cjs');
 const { eniStatement } = require('./vpc.cjs');
+const { eksStatements } = require('./eks-access.cjs');
 
 /** `sync` -> `Sync`: osls's logical-id prefix for a function (its naming.getNormalizedFunctionName for these names). */
 const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
@@ -46,7 +49,7 @@ function sqsStatements(fn) {
   return [];
 }
 
-function functionRole(fn, secretResources, { vpc = false } = {}) {
+function functionRole(fn, secretResources, { vpc = false, eks = [] } = {}) {
   const statements = [
     {
       // `:*` covers the group's log streams (AWS's documented scoping of Lambda's logging permissions); `Ref` of an
@@ -59,6 +62,7 @@ function functionRole(fn, secretResources, { vpc = false } = {}) {
   // An empty Resource list is invalid IAM; it happens only offline, when every secret is an env:/file: reference.
   if (secretResources.length > 0) statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
   statements.push(...sqsStatements(fn));
+  statements.push(...eks);
   if (vpc) statements.push(eniStatement());
   return {
     Type: 'AWS::IAM::Role',
@@ -79,10 +83,10 @@ function functionRole(fn, secretResources, { vpc = false } = {}) {
 function functionRoles(config, { local = false, vpc = false } = {}) {
   const secrets = functionSecretResources(config, { local });
   const roles = {
-    [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc }),
-    [roleLogicalId('retry')]: functionRole('retry', secrets.retry, { vpc }),
+    [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc, eks: eksStatements(config, 'relay') }),
+    [roleLogicalId('retry')]: functionRole('retry', secrets.retry, { vpc, eks: eksStatements(config, 'retry') }),
   };
-  if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync, { vpc });
+  if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync, { vpc, eks: eksStatements(config, 'sync') });
   return roles;
 }
 

@@ -6,7 +6,7 @@ export interface Statement {
   Effect: 'Allow';
   Action: string | string[];
   /** `*` only in the VPC network interface statement (vpc.cjs). */
-  Resource: SecretResource[] | { 'Fn::Sub': string } | { 'Fn::GetAtt': [string, 'Arn'] } | '*';
+  Resource: SecretResource[] | { 'Fn::Sub': string } | { 'Fn::GetAtt': [string, 'Arn'] } | '*' | Array<string | { 'Fn::Sub': string }>;
 }
 export interface Role {
   Type: 'AWS::IAM::Role';

@@ -64,8 +64,10 @@ function toResources(byRef, refs) {
 /** The secret references each function reads (see the top of this file), kubeconfigs first, in file order. */
 function functionSecretRefs(config) {
   const clusters = Object.keys(config.clusters);
-  const relay = [...clusters.map((c) => config.clusters[c].kubeconfig), ...Object.values(config.receivers).map((r) => r.secret)];
-  const retry = clusters.map((c) => config.clusters[c].kubeconfig);
+  // EKS clusters (`eks:`) have no kubeconfig; their access is IAM's (eks-access.cjs).
+  const kubeconfigOf = (c) => (config.clusters[c].kubeconfig ? [config.clusters[c].kubeconfig] : []);
+  const relay = [...clusters.flatMap(kubeconfigOf), ...Object.values(config.receivers).map((r) => r.secret)];
+  const retry = clusters.flatMap(kubeconfigOf);
   if (!syncDeployed(config)) return { relay, retry, sync: [] };
   const registrations = Object.values(config.sync.registrations);
   const listed = new Set(
@@ -73,7 +75,7 @@ function functionSecretRefs(config) {
   );
   const receivers = new Set(registrations.map((r) => r.receiver));
   const sync = [
-    ...clusters.filter((c) => listed.has(c)).map((c) => config.clusters[c].kubeconfig),
+    ...clusters.filter((c) => listed.has(c)).flatMap(kubeconfigOf),
     ...Object.entries(config.receivers).filter(([name]) => receivers.has(name)).map(([, r]) => r.secret),
     ...registrations.map((r) => r.token),
   ];

@@ -30,15 +30,52 @@ export const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z
 const nonEmpty = z.string().check(z.minLength(1));
 const positiveInt = z.int().check(z.positive());
 
-/** A cluster the relay patches. */
-const cluster = z.strictObject({
-  /** Secret reference to a kubeconfig (YAML) for a service account that may get/list/patch Flux sources. */
-  kubeconfig: secretRef,
-  /** Context to use from that kubeconfig; default its current-context. */
-  context: z.optional(nonEmpty),
-  /** Namespaces whose GitRepositories are considered; default every namespace (needs cluster-wide list). */
-  namespaces: z.optional(z.array(k8sName).check(z.minLength(1))),
-});
+/**
+ * An EKS cluster the relay reaches with its own IAM identity: no stored credential. The relay's role (or `roleArn`)
+ * needs an EKS access entry with the Kubernetes group `flux-webhook-relay` (the deploy creates it for same-account
+ * clusters; README, "Deploying").
+ */
+const eks = z
+  .strictObject({
+    /** The EKS cluster's name (what `aws eks describe-cluster --name` takes). */
+    cluster: z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name (letters, digits, - and _, at most 100)')),
+    /** Its region; default the relay's own (AWS_REGION). */
+    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'))),
+    /** A role to assume first, for a cluster in another account; its access entry is then made there, not by the deploy. */
+    roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'))),
+    /** The API server's URL (https://...), with certificateAuthority: skips the DescribeCluster call. */
+    endpoint: z.optional(z.string().check(z.regex(/^https:\/\/[^\s/?#]+\/?$/, 'must be an https:// URL without a path'))),
+    /** The cluster's CA, base64 PEM as DescribeCluster returns it (`certificateAuthority.data`); with endpoint. */
+    certificateAuthority: z.optional(z.string().check(z.regex(/^[A-Za-z0-9+/=\s]+$/, 'must be base64 (certificateAuthority.data of describe-cluster)'))),
+  })
+  .check(
+    z.superRefine((e, ctx) => {
+      if ((e.endpoint === undefined) !== (e.certificateAuthority === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [e.endpoint === undefined ? 'endpoint' : 'certificateAuthority'], message: 'endpoint and certificateAuthority go together', input: e });
+      }
+    }),
+  );
+
+/** A cluster the relay patches: through a stored kubeconfig, or (on EKS) its own IAM identity. */
+const cluster = z
+  .strictObject({
+    /** Secret reference to a kubeconfig (YAML) for a service account that may get/list/patch Flux sources. */
+    kubeconfig: z.optional(secretRef),
+    /** Instead of kubeconfig: an EKS cluster, authenticated by tokens the relay signs (no stored secret). */
+    eks: z.optional(eks),
+    /** Context to use from that kubeconfig; default its current-context. */
+    context: z.optional(nonEmpty),
+    /** Namespaces whose GitRepositories are considered; default every namespace (needs cluster-wide list). */
+    namespaces: z.optional(z.array(k8sName).check(z.minLength(1))),
+  })
+  .check(
+    z.superRefine((c, ctx) => {
+      if ((c.kubeconfig === undefined) === (c.eks === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'exactly one of kubeconfig and eks is required', input: c });
+      }
+      if (c.eks && c.context !== undefined) ctx.addIssue({ code: 'custom', path: ['context'], message: 'applies only with kubeconfig', input: c });
+    }),
+  );
 
 /** A Flux object annotated on every accepted push, like a Flux Receiver's `spec.resources`. */
 const target = z

@@ -7,7 +7,7 @@ import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepo
 import { GitRepositoryIndex } from './git-repository-index';
 import { type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
 import { type KubeRequest, type KubeTransport, type WatchStream, collectionPath, queryString } from './kube-transport';
-import { type ClusterEndpoint, readKubeconfig } from './kubeconfig';
+import { type BearerSource, type ClusterEndpoint, readKubeconfig } from './kubeconfig';
 import { firstLine, statusMessage } from './status';
 
 /*
@@ -97,7 +97,10 @@ function failureOfCode(code: string | undefined): ClusterFailure {
 export interface HttpsClusterOptions {
   /** Name used in messages. */
   name: string;
-  kubeconfigYaml: string;
+  /** The kubeconfig to read the endpoint and credentials from, unless `endpoint` is given. */
+  kubeconfigYaml?: string;
+  /** The endpoint and credentials, when they do not come from a kubeconfig (EKS). */
+  endpoint?: ClusterEndpoint;
   /** Context to use; default the kubeconfig's current-context. */
   context?: string;
   /** Namespaces to list; default cluster-wide. */
@@ -156,7 +159,8 @@ class HttpsTransport implements KubeTransport {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      throw new ClusterCallError(`cluster ${cluster}: kubeconfig certificate authority or client certificate/key could not be loaded (${code ?? 'invalid PEM'})`, undefined, 'config');
+      const what = endpoint.bearer ? 'EKS certificate authority' : 'kubeconfig certificate authority or client certificate/key';
+      throw new ClusterCallError(`cluster ${cluster}: ${what} could not be loaded (${code ?? 'invalid PEM'})`, undefined, 'config');
     }
     this.host = server.hostname.replace(/^\[|\]$/g, '');
     this.port = server.port ? Number(server.port) : 443;
@@ -194,10 +198,35 @@ class HttpsTransport implements KubeTransport {
   }
 
   private open(request: KubeRequest): Promise<IncomingMessage> {
+    const { bearer } = this.endpoint;
+    if (bearer) return this.openWithBearer(request, bearer);
     const file = this.staticAuthorization === undefined ? this.endpoint.tokenFile : undefined;
     // A token from the kubeconfig (the usual case) needs no await, so the request is written in the caller's tick.
     if (file === undefined) return this.send(request, this.staticAuthorization);
     return this.authorizationFromFile(file).then((authorization) => this.send(request, authorization));
+  }
+
+  /**
+   * With a token the relay signs itself (EKS): a 401 means the API server did not take this token (clock skew, a token
+   * signed just before credentials changed, a role's credentials revoked), so a new one is made and the request sent
+   * once more. (client-go's exec credential support, k8s.io/client-go/plugin/pkg/client/auth/exec, refreshes its
+   * credential after a 401 for the next request; resending this one as well spares the delivery a failure.) Every
+   * request the relay sends is safe to repeat after a 401: nothing was done.
+   */
+  private openWithBearer(request: KubeRequest, bearer: BearerSource): Promise<IncomingMessage> {
+    let first: Promise<IncomingMessage>;
+    try {
+      const token = bearer.current();
+      first = typeof token === 'string' ? this.send(request, `Bearer ${token}`) : token.then((t) => this.send(request, `Bearer ${t}`));
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return first.then((res) => {
+      if (res.statusCode !== 401 || request.signal.aborted) return res;
+      // Read to its end, so the connection goes back to the pool.
+      res.resume();
+      return bearer.renew().then((token) => this.send(request, `Bearer ${token}`));
+    });
   }
 
   private send(request: KubeRequest, authorization: string | undefined): Promise<IncomingMessage> {
@@ -452,7 +481,7 @@ export class HttpsCluster implements ClusterClient {
   private readonly index: GitRepositoryIndex;
 
   constructor(options: HttpsClusterOptions) {
-    const endpoint = readKubeconfig(options.kubeconfigYaml, { name: options.name, ...(options.context ? { context: options.context } : {}) });
+    const endpoint = options.endpoint ?? readKubeconfig(options.kubeconfigYaml ?? '', { name: options.name, ...(options.context ? { context: options.context } : {}) });
     const now = options.now ?? Date.now;
     this.transport = new HttpsTransport(options.name, endpoint, now);
     const indexOptions = options.index === false ? { watch: false as const } : { ...options.index };

@@ -23,6 +23,16 @@ export interface ClusterEndpoint {
   token?: string;
   /** `user.tokenFile`: read by HttpsCluster, which re-reads it every minute (see there). */
   tokenFile?: string;
+  /** Tokens the relay signs itself (EKS, lib/kube/eks-auth.ts); not from a kubeconfig. Wins over token and tokenFile. */
+  bearer?: BearerSource;
+}
+
+/** Bearer tokens that expire and are made anew rather than read: current() for each request, renew() after a 401. */
+export interface BearerSource {
+  /** A token good for minutes more; synchronous when one is at hand, so the request is written in the caller's tick. */
+  current(): string | Promise<string>;
+  /** A freshly made token, for the one retry after the API server answered 401. */
+  renew(): Promise<string>;
 }
 
 /**

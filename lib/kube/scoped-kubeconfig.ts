@@ -10,6 +10,8 @@ export const relayIdentity = {
   namespace: 'flux-system',
   serviceAccount: 'flux-webhook-relay',
   tokenSecret: 'flux-webhook-relay-token',
+  /** The Kubernetes group EKS access entries give the relay's IAM roles (infra/serverless/eks-access.cjs); bound like the ServiceAccount. */
+  group: 'flux-webhook-relay',
 } as const;
 
 export const redactedToken = '<redacted>';

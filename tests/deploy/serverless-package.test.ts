@@ -73,6 +73,7 @@ const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
 const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
 const isSqsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('sqs:'));
+const isEksStatement = (s: Statement) => actions(s).some((a) => a === 'eks:DescribeCluster' || a === 'sts:AssumeRole');
 
 /**
  * The statement a VPC function's role needs for Lambda to manage its network interfaces: the actions the Lambda
@@ -218,7 +219,8 @@ describe('IAM: one role per function', () => {
     expect(secrets[0]).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
     return secrets[0]!.Resource;
   };
-  const kubeconfigs = (names: string[]) => names.map((name) => config.clusters[name]!.kubeconfig);
+  // EKS clusters have no kubeconfig: nothing of them is in Secrets Manager.
+  const kubeconfigs = (names: string[]) => names.flatMap((name) => config.clusters[name]!.kubeconfig ?? []);
 
   test('two roles, no shared osls role, each assumable by Lambda only, each function on its own', () => {
     expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
@@ -263,7 +265,7 @@ describe('IAM: one role per function', () => {
     });
   });
 
-  test('no secret Resource contains a *; nothing but logs, GetSecretValue and, in a VPC, the ENI statement is allowed', () => {
+  test('no secret Resource contains a *; nothing but logs, GetSecretValue, the EKS statements and, in a VPC, the ENI statement is allowed', () => {
     for (const from of [template, paramTemplate]) {
       for (const [, role] of ofType('AWS::IAM::Role', from)) {
         for (const statement of statementsOf(role)) {
@@ -271,6 +273,7 @@ describe('IAM: one role per function', () => {
           if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
           else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
           else if (isSqsStatement(statement)) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'] });
+          else if (isEksStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toMatch(/[*?]/);
           else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
           // The ENI statement is the only one whose Resource is `*` (the logs statement's `:*` is the group's streams).
           if (!actions(statement).some((a) => a.startsWith('ec2:'))) expect([statement.Resource].flat()).not.toContain('*');
@@ -282,7 +285,7 @@ describe('IAM: one role per function', () => {
   test("each role writes only to its own function's log group", () => {
     for (const fn of ['relay', 'retry', 'sync']) {
       const logGroup = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LogGroup`;
-      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s) && !isSqsStatement(s));
+      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s) && !isSqsStatement(s) && !isEksStatement(s));
       expect(logs).toEqual([
         {
           Effect: 'Allow',
@@ -292,6 +295,36 @@ describe('IAM: one role per function', () => {
       ]);
       // Ref of the log group is its name: the function's own.
       expect(template.Resources[logGroup]?.Properties.LogGroupName).toBe(`/aws/lambda/flux-webhook-relay-dev-${fn}`);
+    }
+  });
+});
+
+describe('EKS access (infra/serverless/eks-access.cjs)', () => {
+  // The example has `eu` (this account, the stack's region eu-west-1) and `partner` (another account, via roleArn).
+  const eksClusters = Object.values(config.clusters).flatMap((c) => (c.eks ? [c.eks] : []));
+
+  test('an access entry per function role for the same-account cluster, group flux-webhook-relay, type STANDARD; none for roleArn', () => {
+    expect(eksClusters.map((e) => e.cluster)).toEqual(['prod-eu', 'partner-prod']);
+    const entries = Object.fromEntries(ofType('AWS::EKS::AccessEntry').map(([id, r]) => [id, r.Properties]));
+    const entry = (role: string) => ({ ClusterName: 'prod-eu', PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] }, KubernetesGroups: ['flux-webhook-relay'], Type: 'STANDARD' });
+    // The sync discovers on every cluster of the github receiver (all): it lists GitRepositories there too.
+    expect(entries).toEqual({ EksAccessRelayProdEu: entry('RelayRole'), EksAccessRetryProdEu: entry('RetryRole'), EksAccessSyncProdEu: entry('SyncRole') });
+    expect(JSON.stringify(entries)).not.toContain('partner');
+  });
+
+  test('each role: eks:DescribeCluster on exactly the same-account cluster ARN, sts:AssumeRole on exactly the partner role', () => {
+    for (const role of ['RelayRole', 'RetryRole', 'SyncRole']) {
+      expect(statementsOf(template.Resources[role]!).filter(isEksStatement)).toEqual([
+        { Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/prod-eu' }] },
+        { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ['arn:aws:iam::210987654321:role/flux-webhook-relay-access'] },
+      ]);
+    }
+  });
+
+  test('nothing about the EKS clusters is in Secrets Manager grants', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      const secrets = JSON.stringify(statementsOf(role).filter(isSecretStatement));
+      for (const name of ['eu', 'partner', 'prod-eu', 'partner-prod']) expect(secrets).not.toContain(`/${name}`);
     }
   });
 });
@@ -690,7 +723,7 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
     expect(sqsOf('SyncRole')).toEqual([]);
     // It patches clusters; it never reads a webhook secret or a sync token.
     const secrets = statementsOf(template.Resources.RetryRole!).filter(isSecretStatement);
-    expect(secrets).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: expectedResources(Object.values(config.clusters).map((c) => c.kubeconfig)) }]);
+    expect(secrets).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: expectedResources(Object.values(config.clusters).flatMap((c) => c.kubeconfig ?? [])) }]);
   });
 
   test('queue policies: only the relay and retry roles may send to the retry queue, only the retry role to the DLQ (an explicit Deny for every other principal)', () => {

@@ -250,7 +250,7 @@ describe('npm run kubeconfig', () => {
     test('a token Secret that does not exist', async () => {
       const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/x', '--secret-name', 'nope');
       expect(code).toBe(1);
-      expect(err).toContain('error: Secret flux-system/nope not found on context prod-admin (HTTP 404 NotFound: secrets "nope" not found): apply infra/kubernetes/relay-rbac.yaml');
+      expect(err).toContain('error: Secret flux-system/nope not found on context prod-admin (HTTP 404 NotFound: secrets "nope" not found): apply infra/kubernetes/relay-rbac.yaml (or relay-serviceaccount.yaml) and relay-token.yaml first');
     });
 
     test('a token Secret the token controller has not filled', async () => {

@@ -145,3 +145,25 @@ sync:
     expect(problem(withPublicUrl('https://hooks.example.com'))).toBe('');
   });
 });
+
+const withCluster = (cluster: string) => `clusters:\n  c: ${cluster}\nreceivers:\n  r: { provider: github, secret: s }\n`;
+
+test('an EKS cluster needs no kubeconfig', () => {
+  const config = parseConfig(withCluster('{ eks: { cluster: prod_EKS-1, region: eu-west-1, roleArn: "arn:aws:iam::210987654321:role/relay-access" }, namespaces: [flux-system] }'), 'x.yaml');
+  expect(config.clusters.c).toEqual({ eks: { cluster: 'prod_EKS-1', region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/relay-access' }, namespaces: ['flux-system'] });
+  expect(parseConfig(withCluster('{ eks: { cluster: p, endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", certificateAuthority: "LS0tLS1CRUdJTg==" } }'), 'x.yaml').clusters.c?.eks).toMatchObject({ endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com' });
+});
+
+test.each([
+  ['neither kubeconfig nor eks', '{ namespaces: [a] }', 'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required'],
+  ['both kubeconfig and eks', '{ kubeconfig: k, eks: { cluster: p } }', 'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required'],
+  ['a context with eks', '{ eks: { cluster: p }, context: x }', 'clusters.c.context: applies only with kubeconfig'],
+  ['an EKS cluster name with a slash', '{ eks: { cluster: "a/b" } }', 'clusters.c.eks.cluster: must be an EKS cluster name'],
+  ['a region that is not one', '{ eks: { cluster: p, region: "eu west" } }', 'clusters.c.eks.region: must be an AWS region'],
+  ['a role ARN that is a user', '{ eks: { cluster: p, roleArn: "arn:aws:iam::123456789012:user/bob" } }', 'clusters.c.eks.roleArn: must be an IAM role ARN'],
+  ['an http endpoint', '{ eks: { cluster: p, endpoint: "http://x", certificateAuthority: "QQ==" } }', 'clusters.c.eks.endpoint: must be an https:// URL'],
+  ['an endpoint without its CA', '{ eks: { cluster: p, endpoint: "https://x" } }', 'clusters.c.eks.certificateAuthority: endpoint and certificateAuthority go together'],
+  ['an unknown eks field', '{ eks: { cluster: p, profile: x } }', 'clusters.c.eks'],
+])('%s is refused', (_name, cluster, message) => {
+  expect(errorOf(withCluster(cluster))).toContain(message);
+});

@@ -25,7 +25,8 @@ interface Manifest {
 }
 
 const dir = 'infra/kubernetes';
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+// The admission policies have a test of their own (admission-policy.test.ts).
+const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'relay-admission-policy.yaml').sort();
 const manifests = new Map(
   files.map((file) => {
     const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
@@ -45,9 +46,11 @@ const eventsRule = { apiGroups: [''], resources: ['events'], verbs: ['create'] }
 test('the manifests are the cluster-wide variant and the namespaced one (ServiceAccount + Role applied per namespace)', () => {
   const kinds = Object.fromEntries([...manifests].map(([file, docs]) => [file, docs.map((d) => d.kind)]));
   expect(kinds).toEqual({
-    'relay-rbac.yaml': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret'],
+    'relay-rbac.yaml': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
     'relay-role.yaml': ['Role', 'RoleBinding'],
-    'relay-serviceaccount.yaml': ['ServiceAccount', 'Secret'],
+    'relay-serviceaccount.yaml': ['ServiceAccount'],
+    // Apart, so that an EKS cluster (no kubeconfig) gets no long-lived token at all.
+    'relay-token.yaml': ['Secret'],
   });
 });
 
@@ -84,35 +87,37 @@ test('every role grants exactly get, list, patch on the Flux kinds, watch on Git
   expect(roles[0]!.rules).toEqual(roles[1]!.rules);
 });
 
-test('each binding binds its own role to the relay ServiceAccount, and the token Secret belongs to it', () => {
-  const subject = { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace };
+test('each binding binds its own role to the relay ServiceAccount and the EKS access entries\' group, and the token Secret belongs to it', () => {
+  const subject = [
+    { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace },
+    { kind: 'Group', name: relayIdentity.group, apiGroup: 'rbac.authorization.k8s.io' },
+  ];
   const cluster = manifests.get('relay-rbac.yaml')!;
   const clusterBinding = cluster.find((d) => d.kind === 'ClusterRoleBinding')!;
-  expect(clusterBinding.subjects).toEqual([subject]);
+  expect(clusterBinding.subjects).toEqual(subject);
   expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cluster.find((d) => d.kind === 'ClusterRole')!.metadata.name });
 
   const perNamespace = manifests.get('relay-role.yaml')!;
   const roleBinding = perNamespace.find((d) => d.kind === 'RoleBinding')!;
-  expect(roleBinding.subjects).toEqual([subject]);
+  expect(roleBinding.subjects).toEqual(subject);
   expect(roleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: perNamespace.find((d) => d.kind === 'Role')!.metadata.name });
   // No namespace of their own: `kubectl apply -n <ns>` puts them in each watched namespace.
   for (const doc of perNamespace) expect(doc.metadata.namespace).toBeUndefined();
 
   for (const file of ['relay-rbac.yaml', 'relay-serviceaccount.yaml']) {
-    const docs = manifests.get(file)!;
-    const account = docs.find((d) => d.kind === 'ServiceAccount')!;
+    const account = manifests.get(file)!.find((d) => d.kind === 'ServiceAccount')!;
     expect(account.metadata).toEqual({ name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace });
-    // The defaults of `npm run kubeconfig` (--namespace, --secret-name) name this Secret.
-    const token = docs.find((d) => d.kind === 'Secret')!;
-    expect(token.type).toBe('kubernetes.io/service-account-token');
-    expect(token.metadata).toEqual({
-      name: relayIdentity.tokenSecret,
-      namespace: relayIdentity.namespace,
-      annotations: { 'kubernetes.io/service-account.name': relayIdentity.serviceAccount },
-    });
   }
-  // The two variants' ServiceAccount and token Secret are the same objects: switching variants keeps the token.
-  const pick = (file: string) => manifests.get(file)!.filter((d) => d.kind === 'ServiceAccount' || d.kind === 'Secret');
+  // The defaults of `npm run kubeconfig` (--namespace, --secret-name) name this Secret.
+  const [token] = manifests.get('relay-token.yaml')!;
+  expect(token!.type).toBe('kubernetes.io/service-account-token');
+  expect(token!.metadata).toEqual({
+    name: relayIdentity.tokenSecret,
+    namespace: relayIdentity.namespace,
+    annotations: { 'kubernetes.io/service-account.name': relayIdentity.serviceAccount },
+  });
+  // The two variants' ServiceAccount is the same object: switching variants keeps the token.
+  const pick = (file: string) => manifests.get(file)!.filter((d) => d.kind === 'ServiceAccount');
   expect(pick('relay-serviceaccount.yaml')).toEqual(pick('relay-rbac.yaml'));
 });
 

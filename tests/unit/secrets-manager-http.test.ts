@@ -1,31 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SecretsManagerError, signedGetSecretValue } from '../../lib/secrets/secrets-manager-http';
+import { Sha256 } from '../../dev/sigv4';
 
 // The relay's own GetSecretValue (used on Lambda instead of the SDK, for cold start) must sign exactly as the SDK
 // does: every request it sends is re-signed here with the SDK's own signer (@smithy/signature-v4, what
 // @aws-sdk/client-secrets-manager uses) over the same method, path, headers, body and time, and the two must agree.
-
-/** The SHA-256 the SDK's signer wants (a hash, or an HMAC when given a key), on node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
-
-function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-}
 
 interface Seen {
   method: string;
