@@ -5,9 +5,9 @@ import { loadConfig } from '../lib/config/load';
 import { lowerCaseHeaders } from '../lib/http/request';
 import { deliveryMetrics, metricsNamespace, publishMetrics } from '../lib/observability/metrics';
 import { redact, redactDeep } from '../lib/observability/redact';
-import { handleDelivery } from '../lib/relay';
-import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime';
-import { checkLocalSecrets, inLambdaInit, warmUp } from '../lib/warm-up';
+import { handleDelivery } from '../lib/delivery/relay';
+import { createRelayDeps, powertoolsDeliveryLog } from '../lib/runtime/relay-deps';
+import { checkLocalSecrets, inLambdaInit, warmUp } from '../lib/runtime/warm-up';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay' });
 const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay' });

@@ -2,11 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
-import { loggableFields } from '../lib/delivery-log';
+import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, retryMetrics } from '../lib/observability/metrics';
 import { LazySqs, SqsQueue } from '../lib/retry/sqs';
 import { processRetryBatch, type RetryWorkerDeps } from '../lib/retry/worker';
-import { createRelayDeps } from '../lib/runtime';
+import { createRelayDeps } from '../lib/runtime/relay-deps';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-retry' });
 const metrics = new Metrics({ namespace: metricsNamespace, serviceName: 'flux-webhook-relay-retry' });

@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/load';
-import { loggableFields } from '../lib/delivery-log';
+import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
 import { HttpsCluster } from '../lib/kube/https-cluster';
-import { createRelayDeps } from '../lib/runtime';
+import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
 

@@ -25,7 +25,7 @@ import { parseConfig } from '../lib/config/load';
 import { HttpsCluster } from '../lib/kube/https-cluster';
 import { refMatches } from '../lib/matching/git-ref';
 import { repoKey } from '../lib/matching/repo-url';
-import { createRelayDeps } from '../lib/runtime';
+import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
 import { GitHubApiServer } from '../tests/support/github-api-server';

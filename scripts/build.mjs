@@ -35,7 +35,7 @@ try {
  * copy of the SDK core) and the Secrets Manager SDK (only without credentials in the environment, i.e. not on Lambda). The source keeps plain `import()`s; this rewrites those specifiers to the chunk files.
  */
 const lazyChunks = {
-  './powertools': { file: 'dedupe.js', entry: join(root, 'lib', 'dedupe', 'powertools.ts') },
+  './powertools': { file: 'dedupe.js', entry: join(root, 'lib', 'delivery', 'dedupe', 'powertools.ts') },
   '@aws-sdk/client-sqs': { file: 'sqs.js', entry: '@aws-sdk/client-sqs' },
   // Only where the environment holds no credentials (lib/secrets/secrets-manager-http.ts says why and what it costs).
   '@aws-sdk/client-secrets-manager': { file: 'secrets-manager-sdk.js', entry: '@aws-sdk/client-secrets-manager' },
@@ -47,7 +47,7 @@ function lazyChunksPlugin(used) {
       b.onResolve({ filter: /^(\.\/powertools|@aws-sdk\/client-sqs|@aws-sdk\/client-secrets-manager)$/ }, (args) => {
         const chunk = lazyChunks[args.path];
         if (args.kind !== 'dynamic-import' || !chunk) return undefined;
-        if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'dedupe', 'index.ts'))) return undefined;
+        if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'delivery', 'dedupe', 'index.ts'))) return undefined;
         used.add(args.path);
         return { path: `./${chunk.file}`, external: true };
       });
@@ -90,7 +90,7 @@ for (const name of entries) {
     await build({ ...common, entryPoints: [chunk.entry], outfile: join(outdir, chunk.file) });
   }
   // As JSON: the function parses it with JSON.parse instead of loading a YAML parser at every cold start
-  // (lib/structured-text.ts). The same document, so infra/serverless/relay-config.cjs can compare it with the source.
+  // (lib/config/structured-text.ts). The same document, so infra/serverless/relay-config.cjs can compare it with the source.
   if (name === 'relay' || name === 'sync') writeFileSync(join(outdir, 'relay.config.json'), `${JSON.stringify(parseYaml(configText), null, 1)}\n`);
   for (const file of readdirSync(outdir).sort()) {
     console.log(`dist/${name}/${file}`.padEnd(36), kb(statSync(join(outdir, file)).size).padStart(10));

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import examples from '@octokit/webhooks-examples/api.github.com/index.json';
-import { systemClock } from '../lib/clock';
+import { systemClock } from '../lib/time/clock';
 import { loadConfig } from '../lib/config/load';
 import type { ProviderName } from '../lib/config/schema';
 import { minWebhookSecretBytes, SecretStore } from '../lib/secrets/store';

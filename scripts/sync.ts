@@ -8,9 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/load';
-import { loggableFields } from '../lib/delivery-log';
+import { loggableFields } from '../lib/observability/delivery-log';
 import { HttpsCluster } from '../lib/kube/https-cluster';
-import { createRelayDeps } from '../lib/runtime';
+import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
 

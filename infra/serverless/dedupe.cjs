@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Replay protection's DynamoDB table (lib/dedupe), only when some receiver has `dedupe`:
+ * Replay protection's DynamoDB table (lib/delivery/dedupe), only when some receiver has `dedupe`:
  *
  *   resources.Resources  <- dedupeResources(config) through resources.cjs: DedupeTable and RelayDedupePolicy
  *   functions.relay.environment.RELAY_DEDUPE_TABLE: ${file(./infra/serverless/dedupe.cjs):tableEnv, null}
@@ -12,7 +12,7 @@
  * records are deleted by DynamoDB at no cost ("Required resources", Powertools idempotency docs,
  * https://docs.aws.amazon.com/powertools/typescript/latest/features/idempotency/#required-resources). TTL deletes
  * within a few days of the expiry, not at it; Powertools itself treats an expired record as absent, so the window is
- * exact regardless (lib/dedupe/powertools.ts). On-demand billing: webhook traffic is small and bursty, and an idle
+ * exact regardless (lib/delivery/dedupe/powertools.ts). On-demand billing: webhook traffic is small and bursty, and an idle
  * table then costs nothing. Encryption at rest is DynamoDB's default (an AWS owned key, no SSESpecification needed).
  * Point-in-time recovery is off: the records are short-lived and losing them only means that a replay within the
  * window would be applied once more.

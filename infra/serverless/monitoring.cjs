@@ -202,7 +202,7 @@ function alarms(config, context) {
 /**
  * Saved Logs Insights queries on the relay's log group. Powertools Logger writes each line as plain JSON, so
  * Logs Insights discovers its keys as fields: `message` is the log message ("delivery" for the one line per delivery,
- * lib/delivery-log.ts), the summary's keys are top-level fields. JSON arrays are flattened to `failed.0.target`, ...,
+ * lib/observability/delivery-log.ts), the summary's keys are top-level fields. JSON arrays are flattened to `failed.0.target`, ...,
  * so "failed targets" reparses the line with jsonParse and unnests `failed` into one row per target.
  */
 const queryTexts = {
@@ -228,7 +228,7 @@ const queryTexts = {
   },
   RejectionsByReasonQuery: {
     name: 'rejections by reason',
-    // `reason` is "<code>: <detail>" (lib/relay.ts); counting by the code keeps one row per kind and receiver.
+    // `reason` is "<code>: <detail>" (lib/delivery/relay.ts); counting by the code keeps one row per kind and receiver.
     lines: [
       'filter message = "delivery" and outcome = "rejected"',
       'parse reason /^(?<rejection>[a-z_]+)/',

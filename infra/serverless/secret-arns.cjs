@@ -3,7 +3,7 @@
  * The one place secret references become IAM Resource values for `secretsmanager:GetSecretValue`, and which function
  * reads which secret. infra/serverless/roles.cjs puts each function's list into that function's own role.
  *
- * - relay: each cluster's `kubeconfig` and each receiver's `secret` (lib/relay.ts reads any of them per delivery).
+ * - relay: each cluster's `kubeconfig` and each receiver's `secret` (lib/delivery/relay.ts reads any of them per delivery).
  * - retry (lib/retry/worker.ts): each cluster's `kubeconfig` only; it patches, it never authenticates a delivery.
  * - sync (lib/sync/run.ts): each registration's `token` and its receiver's `secret` (the hooks carry it), plus the
  *   kubeconfigs of the clusters it lists GitRepositories on: for a registration that discovers (`discover`, the default,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type * as z from 'zod/mini';
-import { parseYamlOrJson } from '../structured-text';
+import { parseYamlOrJson } from './structured-text';
 import { configSchema, type RelayConfig } from './schema';
 
 export class ConfigError extends Error {

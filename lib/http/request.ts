@@ -1,4 +1,4 @@
-import { HeadersTooLarge, MalformedBody, PayloadTooLarge } from '../errors';
+import { HeadersTooLarge, MalformedBody, PayloadTooLarge } from '../delivery/errors';
 
 /** A webhook delivery as the core sees it, independent of API Gateway or a local server. */
 export interface WebhookRequest {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import tls from 'node:tls';
-import { isAbortError, remainingMs, sleep } from '../abort';
+import { isAbortError, remainingMs, sleep } from '../time/abort';
 import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepositoryView } from './cluster-client';
 import { GitRepositoryIndex } from './git-repository-index';
 import { type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
@@ -281,7 +281,7 @@ class HttpsTransport implements KubeTransport {
   /**
    * One request, sent again after a 429 when the API server said how long to wait (client-go does the same with
    * Retry-After, k8s.io/client-go/rest `checkWait`) and that wait fits in what is left of the call's time (its
-   * signal's deadline, lib/abort.ts). Otherwise the 429 fails the call at once, as retryable, without another request.
+   * signal's deadline, lib/time/abort.ts). Otherwise the 429 fails the call at once, as retryable, without another request.
    */
   async json(request: KubeRequest): Promise<unknown> {
     for (let retries = 0; ; retries++) {

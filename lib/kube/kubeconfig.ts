@@ -1,4 +1,4 @@
-import { parseYamlOrJson } from '../structured-text';
+import { parseYamlOrJson } from '../config/structured-text';
 import { readFileSync } from 'node:fs';
 import { ClusterCallError } from './cluster-client';
 import { firstLine } from './status';

@@ -1,4 +1,4 @@
-import { describeError } from '../errors';
+import { describeError } from '../delivery/errors';
 import type { ClusterConfig } from '../config/schema';
 import type { SecretStore } from '../secrets/store';
 import { EksClusterAuth, type EksAuthOptions } from './eks-auth';

@@ -185,7 +185,7 @@ export function buildScopedKubeconfig(input: { cluster: ClusterEndpoint; service
     preferences: {},
   };
   // JSON, which kubectl reads as well as YAML: the relay parses it with JSON.parse at a cold start instead of loading
-  // the yaml package (lib/structured-text.ts).
+  // the yaml package (lib/config/structured-text.ts).
   return { text: `${JSON.stringify(doc, null, 2)}\n`, contextName, userName };
 }
 

@@ -1,4 +1,4 @@
-import type { DeliverySummary } from '../delivery-log';
+import type { DeliverySummary } from './delivery-log';
 import type { RetryRecordSummary } from '../retry/worker';
 import type { SyncReport } from '../sync/run';
 

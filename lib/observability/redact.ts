@@ -1,8 +1,8 @@
-import { parseYamlOrJson } from '../structured-text';
+import { parseYamlOrJson } from '../config/structured-text';
 
 /**
- * The redaction layer for everything the relay writes about a delivery: the log line (lib/delivery-log.ts
- * `loggableSummary`, used by lib/runtime.ts) and the free text of answers (`reason`, `message`, `failed[].error`).
+ * The redaction layer for everything the relay writes about a delivery: the log line (lib/observability/delivery-log.ts
+ * `loggableSummary`, used by lib/runtime/relay-deps.ts) and the free text of answers (`reason`, `message`, `failed[].error`).
  *
  * Two kinds of scrubbing, both replacing with `[REDACTED]`:
  * - known values: every secret value the SecretStore reads is registered here (`registerSecret`), with the fields of

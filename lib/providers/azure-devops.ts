@@ -1,5 +1,5 @@
-import { equalTokens } from '../crypto';
-import { BadSignature, MalformedPayload, MissingSignature, PayloadLimitExceeded } from '../errors';
+import { equalTokens } from './crypto';
+import { BadSignature, MalformedPayload, MissingSignature, PayloadLimitExceeded } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
@@ -47,7 +47,7 @@ export const azureDevops: Provider = {
   eventAfterAuthentication(body: Buffer): string {
     const event = stringAt(parseJsonBody(body, 'Azure DevOps payload'), 'eventType', 'Azure DevOps payload');
     // The event is answered and logged; the other providers' event headers are cut at 100 characters before use
-    // (lib/relay.ts claimedIdentity), and documented event types are under 40 (`git.pullrequest.merge.attempted`).
+    // (lib/delivery/relay.ts claimedIdentity), and documented event types are under 40 (`git.pullrequest.merge.attempted`).
     if (event.length > 100) throw new PayloadLimitExceeded(`Azure DevOps payload: eventType is ${event.length} characters long; at most 100 are read`);
     return event;
   },

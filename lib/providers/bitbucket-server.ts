@@ -1,4 +1,4 @@
-import { MalformedPayload } from '../errors';
+import { MalformedPayload } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
 import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxLinks, maxRefChanges, objectAt, optionalString, parseJsonBody, requireRef } from './payload';

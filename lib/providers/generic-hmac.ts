@@ -1,5 +1,5 @@
 import type { ReceiverConfig } from '../config/schema';
-import { BadSignature } from '../errors';
+import { BadSignature } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { hmacVerifier, type HmacAlgorithm } from './hmac-signature';
 import { genericTriggerEvent, notRouted } from './generic';

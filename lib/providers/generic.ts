@@ -1,5 +1,5 @@
-import { BadSignature, MissingSignature } from '../errors';
-import { equalTokens } from '../crypto';
+import { BadSignature, MissingSignature } from '../delivery/errors';
+import { equalTokens } from './crypto';
 import type { WebhookRequest } from '../http/request';
 import type { Inspection, Provider, PushEvent } from './provider';
 

@@ -1,5 +1,5 @@
 import type { ProviderName } from './names';
-import { BadSignature, MalformedPayload } from '../errors';
+import { BadSignature, MalformedPayload } from '../delivery/errors';
 import { mediaType, type WebhookRequest } from '../http/request';
 import { formPayload, jsonDocument, parseGitHubStylePush, requireJsonOrForm } from './github-style';
 import { hmacVerifier } from './hmac-signature';

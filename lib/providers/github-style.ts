@@ -1,4 +1,4 @@
-import { MalformedPayload, UnsupportedMediaType } from '../errors';
+import { MalformedPayload, UnsupportedMediaType } from '../delivery/errors';
 import { mediaType, type WebhookRequest } from '../http/request';
 import { boundedPush, decodeUtf8, isZeroSha, objectAt, optionalString, parseJsonObject, requireRef, stringAt, urlsAt } from './payload';
 import type { PushEvent } from './provider';

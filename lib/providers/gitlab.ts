@@ -1,5 +1,5 @@
-import { MalformedPayload, MissingSignature } from '../errors';
-import { equalTokens } from '../crypto';
+import { MalformedPayload, MissingSignature } from '../delivery/errors';
+import { equalTokens } from './crypto';
 import type { WebhookRequest } from '../http/request';
 import { boundedPush, isZeroSha, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { equalBytes } from '../crypto';
-import { BadSignature, MissingSignature } from '../errors';
+import { equalBytes } from './crypto';
+import { BadSignature, MissingSignature } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { requireJson } from './payload';
 import type { Inspection } from './provider';

@@ -1,4 +1,4 @@
-import { MalformedPayload, PayloadLimitExceeded, UnsupportedMediaType } from '../errors';
+import { MalformedPayload, PayloadLimitExceeded, UnsupportedMediaType } from '../delivery/errors';
 import { knownBodyText, mediaType, type WebhookRequest } from '../http/request';
 import type { PushEvent } from './provider';
 

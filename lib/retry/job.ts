@@ -1,10 +1,10 @@
 import * as z from 'zod/mini';
-import { parseRfc3339Nano } from '../clock';
+import { parseRfc3339Nano } from '../time/clock';
 import { formatPath } from '../config/load';
 import { k8sName, name, type RelayConfig } from '../config/schema';
 import { fluxKindNames } from '../kube/kinds';
 import { maxLinks, maxNameLength, maxRefChanges, maxUrlLength } from '../providers/payload';
-import type { ClusterJob } from '../reconcile';
+import type { ClusterJob } from '../delivery/reconcile';
 
 /**
  * How far a job's requestedAt may lie ahead of the retry function's clock: two Lambda hosts' clocks (both NTP-synced,
@@ -31,7 +31,7 @@ const target = z.string().check(
 );
 
 /**
- * A ClusterJob exactly as lib/retry/sqs.ts sends it (lib/reconcile.ts jobsFor and narrowedTo), with the bounds the
+ * A ClusterJob exactly as lib/retry/sqs.ts sends it (lib/delivery/reconcile.ts jobsFor and narrowedTo), with the bounds the
  * relay itself keeps (lib/providers/payload.ts): nothing else.
  */
 const jobSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import type { ClusterJob } from '../reconcile';
+import type { ClusterJob } from '../delivery/reconcile';
 
 /**
  * Where a delivery puts the cluster jobs whose patches failed for reasons that may pass (timeout, 5xx, connection

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { ClusterJob } from '../reconcile';
+import type { ClusterJob } from '../delivery/reconcile';
 import type { RetryQueue } from './queue';
 
 /**
@@ -11,7 +11,7 @@ import type { RetryQueue } from './queue';
 
 /** The SDK client's bounds: a queue that does not answer must not eat the provider's delivery timeout. */
 const clientOptions = {
-  // Two attempts of at most 2 s each (plus 1 s to connect), as the Secrets Manager client in lib/runtime.ts.
+  // Two attempts of at most 2 s each (plus 1 s to connect), as the Secrets Manager client in lib/runtime/relay-deps.ts.
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
 } as const;

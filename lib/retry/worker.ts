@@ -1,9 +1,9 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { withTimeout } from '../abort';
-import type { Clock } from '../clock';
+import { withTimeout } from '../time/abort';
+import type { Clock } from '../time/clock';
 import type { RelayConfig } from '../config/schema';
-import { describeError } from '../errors';
-import { type ClusterJob, type ClusterOutcome, type FailedTarget, type ReconcileDeps, narrowedTo, reconcileCluster } from '../reconcile';
+import { describeError } from '../delivery/errors';
+import { type ClusterJob, type ClusterOutcome, type FailedTarget, type ReconcileDeps, narrowedTo, reconcileCluster } from '../delivery/reconcile';
 import { backoffSeconds } from './backoff';
 import { parseClusterJob } from './job';
 import type { OutgoingMessage } from './sqs';

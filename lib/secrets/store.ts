@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import type { Clock } from '../clock';
-import { describeError } from '../errors';
+import type { Clock } from '../time/clock';
+import { describeError } from '../delivery/errors';
 import { registerSecret } from '../observability/redact';
 import { onceEach, type Warn, type WarnOnce } from '../observability/warn';
 import { type SecretRef, selectKey } from './ref';

@@ -1,5 +1,5 @@
 import type { RegistrationConfig, RelayConfig } from '../config/schema';
-import { describeError } from '../errors';
+import { describeError } from '../delivery/errors';
 import type { ClusterClient } from '../kube/cluster-client';
 import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';

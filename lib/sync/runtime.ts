@@ -1,5 +1,5 @@
 import type { RelayConfig } from '../config/schema';
-import type { RelayDeps } from '../relay';
+import type { RelayDeps } from '../delivery/relay';
 import type { HookApiOptions } from './hook-api';
 import { apiUrlProblem } from './api-url';
 import { createHookApi } from './providers';

@@ -1,12 +1,12 @@
 /**
- * lib/dedupe against dynalite on loopback, below the relay: what is stored, in-progress expiry, thrown applies, the
+ * lib/delivery/dedupe against dynalite on loopback, below the relay: what is stored, in-progress expiry, thrown applies, the
  * table-less fallback, and that nothing loads DynamoDB before a dedupe receiver's first delivery.
  */
 import { createHash } from 'node:crypto';
 import { parseConfig } from '../../lib/config/load';
-import { createDeliveryDedupe } from '../../lib/dedupe';
-import type { DedupeWarn, DeliveryDedupe, DeliveryKey } from '../../lib/dedupe/dedupe';
-import { DuplicateInProgress } from '../../lib/errors';
+import { createDeliveryDedupe } from '../../lib/delivery/dedupe';
+import type { DedupeWarn, DeliveryDedupe, DeliveryKey } from '../../lib/delivery/dedupe/dedupe';
+import { DuplicateInProgress } from '../../lib/delivery/errors';
 import { DynamoDbTestServer } from '../support/dynamodb-server';
 
 const table = 'relay-dedupe-unit';
@@ -187,7 +187,7 @@ test('DynamoDB and Powertools Idempotency are loaded on the first delivery that 
     });
   }
   try {
-    const { createRelayDeps } = require('../../lib/runtime') as typeof import('../../lib/runtime');
+    const { createRelayDeps } = require('../../lib/runtime/relay-deps') as typeof import('../../lib/runtime/relay-deps');
     // The relay's wiring, for a configuration without and with a dedupe receiver.
     expect(createRelayDeps({ config: configWith(''), log: () => undefined, dedupeTable: table }).dedupe).toBeUndefined();
     const store = createRelayDeps({ config: configWith(', dedupe: {}'), log: () => undefined, dedupeTable: table }).dedupe!;

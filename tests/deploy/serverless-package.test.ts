@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
-import type { DeliverySummary } from '../../lib/delivery-log';
+import type { DeliverySummary } from '../../lib/observability/delivery-log';
 import { deliveryMetrics, metricsNamespace, syncMetrics } from '../../lib/observability/metrics';
 import type { SyncReport } from '../../lib/sync/run';
 import { root, runTool, type ToolRun } from './run-tool';

@@ -9,7 +9,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { systemClock } from '../../lib/clock';
+import { systemClock } from '../../lib/time/clock';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { recordFigure } from '../support/figures';

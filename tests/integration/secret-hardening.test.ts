@@ -1,4 +1,4 @@
-import { systemClock } from '../../lib/clock';
+import { systemClock } from '../../lib/time/clock';
 import type { KubeApiTestServer } from '../support/kube-api-server';
 import type { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import {

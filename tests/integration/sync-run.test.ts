@@ -5,7 +5,7 @@ import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
-import { createRelayDeps } from '../../lib/runtime';
+import { createRelayDeps } from '../../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../../lib/sync/run';
 import { createSyncDeps } from '../../lib/sync/runtime';
 

@@ -2,7 +2,7 @@
  * API Priority and Fairness end to end: the loopback API server answers the patch with 429 and `Retry-After`, as
  * kube-apiserver's APF filter does; the real relay handler either waits as asked and patches within its budget, or
  * queues the patch (202) without another request, and a storm of 429s costs a bounded number of requests. The
- * relay's abortable sleep (lib/abort.ts `sleep`) is replaced by one that records the wait and returns at once:
+ * relay's abortable sleep (lib/time/abort.ts `sleep`) is replaced by one that records the wait and returns at once:
  * requests are counted, never timed.
  */
 import { KubeApiTestServer, type Fault } from '../support/kube-api-server';
@@ -45,8 +45,8 @@ beforeAll(async () => {
   queues = createRetryQueues(sqs);
   useSqs(sqs, queues);
   handler = loadRelayHandlerMocking(config, () => {
-    jest.doMock('../../lib/abort', () => ({
-      ...jest.requireActual<typeof import('../../lib/abort')>('../../lib/abort'),
+    jest.doMock('../../lib/time/abort', () => ({
+      ...jest.requireActual<typeof import('../../lib/time/abort')>('../../lib/time/abort'),
       sleep: async (ms: number, signal: AbortSignal) => {
         if (signal.aborted) throw signal.reason;
         sleeps.push(ms);

@@ -4,7 +4,7 @@
  * job that partly fails for good (dead-lettered at once, the rest retried).
  */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { ClusterJob } from '../../lib/reconcile';
+import type { ClusterJob } from '../../lib/delivery/reconcile';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { SqsTestServer } from '../support/sqs-server';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Clock } from '../../lib/clock';
+import type { Clock } from '../../lib/time/clock';
 import type { Handler } from '../support/relay-harness';
 import type { SqsTestServer } from '../support/sqs-server';
 
@@ -38,13 +38,13 @@ function writeConfig(configYaml: string): void {
 }
 
 /**
- * Loads functions/relay.ts afresh with its clock injected: lib/clock's `systemClock`, which createRelayDeps uses by
+ * Loads functions/relay.ts afresh with its clock injected: lib/time/clock's `systemClock`, which createRelayDeps uses by
  * default, is replaced for this module registry only. The delivery's `duration_ms` and `requestedAt` then come from
  * `clock`.
  */
 export function loadRelayHandlerWithClock(configYaml: string, clock: Clock): Handler {
   return loadRelayHandlerMocking(configYaml, () => {
-    jest.doMock('../../lib/clock', () => ({ ...jest.requireActual<typeof import('../../lib/clock')>('../../lib/clock'), systemClock: clock }));
+    jest.doMock('../../lib/time/clock', () => ({ ...jest.requireActual<typeof import('../../lib/time/clock')>('../../lib/time/clock'), systemClock: clock }));
   });
 }
 

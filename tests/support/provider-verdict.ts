@@ -1,4 +1,4 @@
-import { BadSignature, MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { BadSignature, MissingSignature, UnsupportedMediaType } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import type { ReceiverConfig } from '../../lib/config/schema';
 import type { Provider } from '../../lib/providers/provider';

@@ -1,4 +1,4 @@
-import { isAbortError, untilAborted, withTimeout } from '../../lib/abort';
+import { isAbortError, untilAborted, withTimeout } from '../../lib/time/abort';
 
 test('untilAborted rejects with the signal reason when the signal fires first', async () => {
   const controller = new AbortController();

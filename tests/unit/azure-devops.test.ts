@@ -1,6 +1,6 @@
-import { claimedIdentity } from '../../lib/relay';
+import { claimedIdentity } from '../../lib/delivery/relay';
 import { readFileSync } from 'node:fs';
-import { MalformedPayload, UnsupportedMediaType } from '../../lib/errors';
+import { MalformedPayload, UnsupportedMediaType } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { repoKey } from '../../lib/matching/repo-url';
 import { azureDevops } from '../../lib/providers/azure-devops';

@@ -1,7 +1,7 @@
-import { claimedIdentity } from '../../lib/relay';
+import { claimedIdentity } from '../../lib/delivery/relay';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { MalformedPayload } from '../../lib/errors';
+import { MalformedPayload } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { repoKey } from '../../lib/matching/repo-url';
 import { bitbucketServer } from '../../lib/providers/bitbucket-server';

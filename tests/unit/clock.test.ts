@@ -1,4 +1,4 @@
-import { parseRfc3339Nano, rfc3339Nano, systemClock } from '../../lib/clock';
+import { parseRfc3339Nano, rfc3339Nano, systemClock } from '../../lib/time/clock';
 
 test.each([
   [1_764_018_542_123_456_789n, '2025-11-24T21:09:02.123456789Z'],

@@ -1,4 +1,4 @@
-import { claimedIdentity } from '../../lib/relay';
+import { claimedIdentity } from '../../lib/delivery/relay';
 import { createHmac } from 'node:crypto';
 import { generic, genericTriggerEvent } from '../../lib/providers/generic';
 import { genericHmac } from '../../lib/providers/generic-hmac';

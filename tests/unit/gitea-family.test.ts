@@ -1,7 +1,7 @@
-import { claimedIdentity } from '../../lib/relay';
+import { claimedIdentity } from '../../lib/delivery/relay';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { MalformedPayload, UnsupportedMediaType } from '../../lib/errors';
+import { MalformedPayload, UnsupportedMediaType } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { forgejo } from '../../lib/providers/forgejo';
 import { gitea } from '../../lib/providers/gitea';

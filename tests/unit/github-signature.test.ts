@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { UnsupportedMediaType } from '../../lib/errors';
+import { UnsupportedMediaType } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { receiverConfig } from '../support/receiver';
 import { verdictOf, webhookRequest } from '../support/provider-verdict';

@@ -1,4 +1,4 @@
-import { MissingSignature, UnsupportedMediaType } from '../../lib/errors';
+import { MissingSignature, UnsupportedMediaType } from '../../lib/delivery/errors';
 import type { WebhookRequest } from '../../lib/http/request';
 import { receiverConfig } from '../support/receiver';
 import { gitlab } from '../../lib/providers/gitlab';

@@ -1,4 +1,4 @@
-import { HeadersTooLarge, MalformedBody, MalformedPayload, PayloadLimitExceeded, PayloadTooLarge, httpStatusOf } from '../../lib/errors';
+import { HeadersTooLarge, MalformedBody, MalformedPayload, PayloadLimitExceeded, PayloadTooLarge, httpStatusOf } from '../../lib/delivery/errors';
 import { checkHeaderLimits, lowerCaseHeaders, maxHeaderBytes, maxHeaderCount, rawBody, type WebhookRequest } from '../../lib/http/request';
 import { github } from '../../lib/providers/github';
 import { gogs } from '../../lib/providers/gogs';

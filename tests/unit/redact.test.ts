@@ -1,5 +1,5 @@
 import { clearRegisteredSecrets, redact, redactDeep, registerSecret, registeredSecretCount } from '../../lib/observability/redact';
-import { loggableSummary, maxLoggedChars, type DeliverySummary } from '../../lib/delivery-log';
+import { loggableSummary, maxLoggedChars, type DeliverySummary } from '../../lib/observability/delivery-log';
 import { SecretStore } from '../../lib/secrets/store';
 import { parseSecretRef } from '../../lib/secrets/ref';
 import { KubeApiTestServer } from '../support/kube-api-server';

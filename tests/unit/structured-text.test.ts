@@ -1,4 +1,4 @@
-import { parseYamlOrJson } from '../../lib/structured-text';
+import { parseYamlOrJson } from '../../lib/config/structured-text';
 
 test('JSON documents are read as JSON, YAML as YAML, and YAML that merely starts like JSON still parses', () => {
   expect(parseYamlOrJson('{"clusters": {"prod": {"kubeconfig": "a"}}}')).toEqual({ clusters: { prod: { kubeconfig: 'a' } } });

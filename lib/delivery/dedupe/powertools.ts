@@ -1,7 +1,7 @@
 /**
  * DeliveryDedupe on Powertools Idempotency with its DynamoDB persistence layer
  * (https://docs.aws.amazon.com/powertools/typescript/latest/features/idempotency/). Loaded only through
- * lib/dedupe/index.ts's lazy import: it pulls in @aws-sdk/client-dynamodb, which a relay without dedupe never needs.
+ * lib/delivery/dedupe/index.ts's lazy import: it pulls in @aws-sdk/client-dynamodb, which a relay without dedupe never needs.
  *
  * What Powertools does for one delivery (read in node_modules/@aws-lambda-powertools/idempotency 2.35.0, lib/esm):
  * - IdempotencyHandler.handle: PutItem of an INPROGRESS record under the condition "no item, or its `expiration` has
@@ -34,7 +34,7 @@ export interface PowertoolsDedupeOptions {
   inProgressMs: number;
   warn: DedupeWarn;
   /**
-   * The error for a delivery another invocation is applying right now: lib/errors.ts's DuplicateInProgress, passed in
+   * The error for a delivery another invocation is applying right now: lib/delivery/errors.ts's DuplicateInProgress, passed in
    * by the module that imports this one, so that the relay's `instanceof RelayError` sees the class it knows even
    * where this module is loaded into another module registry than the relay's (jest.isolateModules).
    */
@@ -63,7 +63,7 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
     this.client =
       options.client ??
       new DynamoDBClient({
-        // Bounded, like the Secrets Manager client (lib/runtime.ts): the record is written before the delivery is
+        // Bounded, like the Secrets Manager client (lib/runtime/relay-deps.ts): the record is written before the delivery is
         // applied and updated after, both inside the provider's 10 s. DynamoDB answers in milliseconds; an endpoint
         // that does not (an outage, a VPC without a route to DynamoDB) costs at most ~1.1 s per call before the
         // delivery is applied without protection.
@@ -73,7 +73,7 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
   }
 
   /**
-   * One record per key (lib/dedupe/dedupe.ts dedupeKeys), nested: the id's record around the body's, so a delivery
+   * One record per key (lib/delivery/dedupe/dedupe.ts dedupeKeys), nested: the id's record around the body's, so a delivery
    * is applied only if neither was remembered, and both are remembered (or both forgotten) with its outcome. A
    * duplicate by the inner key leaves the outer one remembered as well, which is right: it names the same delivery.
    */

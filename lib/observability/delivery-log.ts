@@ -1,4 +1,4 @@
-import { mapStringsDeep, redact } from './observability/redact';
+import { mapStringsDeep, redact } from './redact';
 
 /** The one line logged per delivery. Field names are snake_case for CloudWatch Logs Insights queries. */
 export interface DeliverySummary {
@@ -34,7 +34,7 @@ export type DeliveryLog = (level: 'info' | 'warn' | 'error', summary: DeliverySu
 
 /**
  * Longest string written in a log line field. Every field a caller controls is bounded where it is read (event and
- * delivery id in lib/relay.ts, payload fields in lib/providers/payload.ts); this is the last bound, for joined lists
+ * delivery id in lib/delivery/relay.ts, payload fields in lib/providers/payload.ts); this is the last bound, for joined lists
  * (`ref`, `commit` of a 100-ref push) and for error texts from clusters and backends.
  */
 export const maxLoggedChars = 2048;

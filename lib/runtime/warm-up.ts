@@ -1,6 +1,6 @@
-import { withTimeout } from './abort';
-import type { RelayDeps } from './relay';
-import type { SecretRef } from './secrets/ref';
+import { withTimeout } from '../time/abort';
+import type { RelayDeps } from '../delivery/relay';
+import type { SecretRef } from '../secrets/ref';
 
 /**
  * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the

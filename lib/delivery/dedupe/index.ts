@@ -1,4 +1,4 @@
-import type { RelayConfig } from '../config/schema';
+import type { RelayConfig } from '../../config/schema';
 import { DuplicateInProgress, describeError } from '../errors';
 import type { DedupeResult, DedupeWarn, DeliveryDedupe, DeliveryKey } from './dedupe';
 import type { PowertoolsDedupeOptions } from './powertools';
@@ -47,7 +47,7 @@ export function createDeliveryDedupe(options: DedupeOptions): DeliveryDedupe | u
 }
 
 /**
- * Loads lib/dedupe/powertools.ts on the first delivery that needs it. That module brings @aws-sdk/client-dynamodb
+ * Loads lib/delivery/dedupe/powertools.ts on the first delivery that needs it. That module brings @aws-sdk/client-dynamodb
  * (76 KB minified), Powertools Idempotency and its JMESPath (44 KB); esbuild keeps a dynamically imported module in
  * the bundle but wraps it, so nothing of it is evaluated before that first delivery, and a relay whose receivers have
  * no dedupe never evaluates it at all.
@@ -70,7 +70,7 @@ class LazyPowertoolsDedupe implements DeliveryDedupe {
       this.loaded ??= import('./powertools').then((m) => new m.PowertoolsDeliveryDedupe(this.options));
       dedupe = await this.loaded;
     } catch (error) {
-      // Fail open, as for an unreachable table (lib/dedupe/powertools.ts says why); the next delivery tries again.
+      // Fail open, as for an unreachable table (lib/delivery/dedupe/powertools.ts says why); the next delivery tries again.
       this.loaded = undefined;
       this.options.warn('replay protection could not be loaded; the delivery is applied without it', {
         receiver: delivery.receiver,

@@ -1,5 +1,5 @@
-import type { AnswersMode, RelayConfig } from './config/schema';
-import type { DeliverySummary } from './delivery-log';
+import type { AnswersMode, RelayConfig } from '../config/schema';
+import type { DeliverySummary } from '../observability/delivery-log';
 import type { RejectionReason } from './errors';
 
 /**

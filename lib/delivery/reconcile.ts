@@ -1,12 +1,12 @@
-import { isAbortError, untilAborted } from './abort';
-import { parseRfc3339Nano } from './clock';
-import type { ReceiverConfig } from './config/schema';
-import { ClusterCallError, type ClusterClient } from './kube/cluster-client';
-import { type FluxObjectRef, describeTarget } from './kube/kinds';
-import type { ClusterRegistry } from './kube/registry';
-import { refMatches, semverRangeProblem } from './matching/git-ref';
-import { repoKey } from './matching/repo-url';
-import type { WarnOnce } from './observability/warn';
+import { isAbortError, untilAborted } from '../time/abort';
+import { parseRfc3339Nano } from '../time/clock';
+import type { ReceiverConfig } from '../config/schema';
+import { ClusterCallError, type ClusterClient } from '../kube/cluster-client';
+import { type FluxObjectRef, describeTarget } from '../kube/kinds';
+import type { ClusterRegistry } from '../kube/registry';
+import { refMatches, semverRangeProblem } from '../matching/git-ref';
+import { repoKey } from '../matching/repo-url';
+import type { WarnOnce } from '../observability/warn';
 
 /**
  * What one cluster must do for one delivery. Serialisable (plain JSON), because a job whose patches failed is queued

@@ -1,19 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { systemClock, type Clock } from './clock';
-import type { RelayConfig } from './config/schema';
-import { loggableSummary, type DeliveryLog } from './delivery-log';
-import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from './dedupe';
-import { onceEach, type Warn } from './observability/warn';
-import { ClusterRegistry, type ClusterClientFactory } from './kube/registry';
-import type { RelayDeps } from './relay';
-import { retryQueueFromEnv } from './retry/sqs';
-import { defaultGetSecretValue, sdkGetSecretValue, secretsManagerBackend } from './secrets/aws-secrets-manager';
-import { SecretStore } from './secrets/store';
+import { systemClock, type Clock } from '../time/clock';
+import type { RelayConfig } from '../config/schema';
+import { loggableSummary, type DeliveryLog } from '../observability/delivery-log';
+import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from '../delivery/dedupe';
+import { onceEach, type Warn } from '../observability/warn';
+import { ClusterRegistry, type ClusterClientFactory } from '../kube/registry';
+import type { RelayDeps } from '../delivery/relay';
+import { retryQueueFromEnv } from '../retry/sqs';
+import { defaultGetSecretValue, sdkGetSecretValue, secretsManagerBackend } from '../secrets/aws-secrets-manager';
+import { SecretStore } from '../secrets/store';
 
 /**
  * The delivery summary as one Powertools JSON line; its level follows the answer (2xx info, 4xx warn, 5xx error).
- * Every string is redacted and bounded first (lib/delivery-log.ts loggableSummary): no secret reaches a log line.
+ * Every string is redacted and bounded first (lib/observability/delivery-log.ts loggableSummary): no secret reaches a log line.
  */
 export function powertoolsDeliveryLog(logger: Logger): DeliveryLog {
   return (level, summary) => logger[level]('delivery', { ...loggableSummary(summary) });
@@ -74,7 +74,7 @@ function warnOf(options: RuntimeOptions): Warn {
   return (message, fields) => (fallback ??= new Logger({ serviceName: 'flux-webhook-relay' })).warn(message, fields);
 }
 
-/** Replay protection when some receiver has `dedupe` (lib/dedupe/index.ts loads DynamoDB only when it is used). */
+/** Replay protection when some receiver has `dedupe` (lib/delivery/dedupe/index.ts loads DynamoDB only when it is used). */
 function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
   const dedupe = createDeliveryDedupe({
     config: options.config,

@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
-import { isAbortError, untilAborted, withTimeout } from './abort';
-import { rfc3339Nano, type Clock } from './clock';
-import type { ReceiverConfig, RelayConfig } from './config/schema';
-import type { DeliveryLog, DeliverySummary } from './delivery-log';
+import { isAbortError, untilAborted, withTimeout } from '../time/abort';
+import { rfc3339Nano, type Clock } from '../time/clock';
+import type { ReceiverConfig, RelayConfig } from '../config/schema';
+import type { DeliveryLog, DeliverySummary } from '../observability/delivery-log';
 import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
 import { answersModeOf, countsAnswer } from './answers';
 import { BadSignature, MalformedPayload, MethodNotAllowed, type RejectionReason, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
-import { checkHeaderLimits, rawBody, type WebhookRequest } from './http/request';
-import type { ClusterRegistry } from './kube/registry';
+import { checkHeaderLimits, rawBody, type WebhookRequest } from '../http/request';
+import type { ClusterRegistry } from '../kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
-import type { RetryQueue } from './retry/queue';
-import { providers } from './providers';
-import { routesStaticTargetsOnly } from './providers/names';
-import type { Inspection, Provider, PushEvent } from './providers/provider';
-import { minWebhookSecretBytes, type SecretStore } from './secrets/store';
-import { redactDeep } from './observability/redact';
-import type { WarnOnce } from './observability/warn';
+import type { RetryQueue } from '../retry/queue';
+import { providers } from '../providers';
+import { routesStaticTargetsOnly } from '../providers/names';
+import type { Inspection, Provider, PushEvent } from '../providers/provider';
+import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
+import { redactDeep } from '../observability/redact';
+import type { WarnOnce } from '../observability/warn';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -27,7 +27,7 @@ export interface RelayDeps {
   retry?: RetryQueue;
   /** Replay protection for receivers with `dedupe`; without it those receivers apply every delivery. */
   dedupe?: DeliveryDedupe;
-  /** Where what deliveries find wrong with cluster objects is reported, once each (lib/reconcile.ts). */
+  /** Where what deliveries find wrong with cluster objects is reported, once each (lib/delivery/reconcile.ts). */
   warnOnce?: WarnOnce;
 }
 

@@ -131,9 +131,9 @@ export class PayloadLimitExceeded extends RelayError {
 }
 
 /**
- * Replay protection (lib/dedupe): another invocation is applying this very delivery (id or body) right now. 409 rather than a
+ * Replay protection (lib/delivery/dedupe): another invocation is applying this very delivery (id or body) right now. 409 rather than a
  * 2xx, because the first one may still fail and then the provider's retry must be applied; rather than a 5xx, because
- * nothing is wrong with the relay. The record that causes it expires with the delivery budget (lib/dedupe/powertools.ts).
+ * nothing is wrong with the relay. The record that causes it expires with the delivery budget (lib/delivery/dedupe/powertools.ts).
  */
 export class DuplicateInProgress extends RelayError {
   readonly status = 409;
