@@ -15,7 +15,7 @@
  */
 const { RelayDeployError, relayContext, syncDeployed } = require('./relay-config.cjs');
 
-/** The group of lib/kube/scoped-kubeconfig.ts's relayIdentity (tests/unit/rbac-manifest.test.ts). */
+/** The group of lib/kube/scoped-kubeconfig.ts's relayIdentity (tests/infra/kubernetes/rbac-manifest.test.ts). */
 const kubernetesGroup = 'flux-webhook-relay';
 
 const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);

@@ -5,7 +5,7 @@
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** Names used by infra/kubernetes/*.yaml (tests/unit/rbac-manifest.test.ts checks they agree). */
+/** Names used by infra/kubernetes/*.yaml (tests/infra/kubernetes/rbac-manifest.test.ts checks they agree). */
 export const relayIdentity = {
   namespace: 'flux-system',
   serviceAccount: 'flux-webhook-relay',

@@ -14,7 +14,7 @@ import aws4 from 'aws4';
  * and stable: one POST of a JSON body with `X-Amz-Target: secretsmanager.GetSecretValue` (AWS JSON 1.1), errors as
  * `{"__type": ..., "Message": ...}` (Secrets Manager API reference, "Common Errors"); the endpoint variables are the
  * SDKs' own (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL; "Service-specific endpoints", AWS SDKs and Tools
- * reference guide). tests/unit/secrets-manager-http.test.ts checks the signature against the SDK's own signer.
+ * reference guide). tests/secrets/secrets-manager-http.test.ts checks the signature against the SDK's own signer.
  */
 export interface SecretValue {
   SecretString?: string;

@@ -1,0 +1,177 @@
+/**
+ * The deploy params (infra/serverless/deploy-params.cjs) and the monitoring built from a configuration
+ * (infra/serverless/monitoring.cjs), without osls: serverless-package.test.ts checks the packaged template.
+ */
+import { parseConfig } from '../../../lib/config/load';
+import { alarmTopic, deployParams, retryQueueSenders, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { routeSettings } from '../../../infra/serverless/http-api.cjs';
+import { alarms, dashboardBody, monitoringContext, monitoringResources, relayProviders, syncProviders } from '../../../infra/serverless/monitoring.cjs';
+import { functionRoles } from '../../../infra/serverless/roles.cjs';
+import { eniActions, eniStatement } from '../../../infra/serverless/vpc.cjs';
+
+const resolverOf = (values: Record<string, unknown>) => ({
+  resolveConfigurationProperty: async (path: string[]) => path.reduce<any>((node, key) => node?.[key], values),
+});
+
+describe('throttle', () => {
+  test('defaults to bursts of 50 and 20 requests per second; CLI strings are numbers', () => {
+    expect(throttle({ throttleBurst: 50, throttleRate: 20 })).toEqual({ burst: 50, rate: 20 });
+    expect(throttle({})).toEqual({ burst: 50, rate: 20 });
+    expect(throttle({ throttleBurst: '200', throttleRate: '0.5' })).toEqual({ burst: 200, rate: 0.5 });
+    expect(routeSettings({ burst: 200, rate: 0.5 })).toEqual({ ThrottlingBurstLimit: 200, ThrottlingRateLimit: 0.5 });
+  });
+
+  test.each([
+    [{ throttleBurst: 'abc' }, 'throttleBurst=abc must be a whole number'],
+    [{ throttleBurst: '1.5' }, 'throttleBurst=1.5 must be a whole number'],
+    [{ throttleBurst: '0' }, 'throttleBurst=0 must be a whole number from 1'],
+    [{ throttleRate: '0' }, 'throttleRate=0 must be a positive number'],
+    [{ throttleRate: '-3' }, 'throttleRate=-3 must be a positive number'],
+  ])('%j is refused', (settings, message) => {
+    expect(() => throttle(settings)).toThrow(message);
+  });
+});
+
+describe('retryQueueSenders', () => {
+  test('unset: none; otherwise IAM role ARNs, comma separated, duplicates dropped', () => {
+    expect(retryQueueSenders({})).toEqual([]);
+    expect(retryQueueSenders({ retryQueueSenders: null })).toEqual([]);
+    expect(retryQueueSenders({ retryQueueSenders: 'arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/path/b,arn:aws:iam::123456789012:role/a' })).toEqual([
+      'arn:aws:iam::123456789012:role/a',
+      'arn:aws:iam::123456789012:role/path/b',
+    ]);
+  });
+
+  test.each(['*', 'arn:aws:iam::123456789012:user/alice', 'arn:aws:iam::123456789012:root', 'arn:aws:iam::*:role/a', 'arn:aws:sts::123456789012:assumed-role/a/s'])('%s is refused: only role ARNs, no wildcards', (value) => {
+    expect(() => retryQueueSenders({ retryQueueSenders: value })).toThrow('retryQueueSenders: not an IAM role ARN');
+  });
+});
+
+describe('vpc', () => {
+  test('neither param: no VPC', () => {
+    expect(vpc({})).toBeNull();
+    expect(vpc({ vpcSubnetIds: null, vpcSecurityGroupIds: '' })).toBeNull();
+  });
+
+  test('both: comma-separated lists, trimmed, duplicates dropped', () => {
+    expect(vpc({ vpcSubnetIds: 'subnet-0a1b, subnet-0c2d,subnet-0a1b', vpcSecurityGroupIds: 'sg-0123456789abcdef0' })).toEqual({
+      subnetIds: ['subnet-0a1b', 'subnet-0c2d'],
+      securityGroupIds: ['sg-0123456789abcdef0'],
+    });
+  });
+
+  test.each([
+    [{ vpcSubnetIds: 'subnet-1' }, 'go together: set both to run the functions in a VPC, or neither (got only vpcSubnetIds)'],
+    [{ vpcSecurityGroupIds: 'sg-1' }, '(got only vpcSecurityGroupIds)'],
+    [{ vpcSubnetIds: 'sg-1', vpcSecurityGroupIds: 'sg-1' }, 'vpcSubnetIds: not a subnet id (subnet-<hex>): sg-1'],
+    [{ vpcSubnetIds: 'subnet-1', vpcSecurityGroupIds: 'subnet-1,sg-x' }, 'vpcSecurityGroupIds: not a security group id (sg-<hex>): subnet-1, sg-x'],
+    [{ vpcSubnetIds: ',', vpcSecurityGroupIds: 'sg-1' }, 'vpcSubnetIds=, names no id'],
+    [{ vpcSubnetIds: 'subnet-1', vpcSecurityGroupIds: 'sg-1,sg-2,sg-3,sg-4,sg-5,sg-6' }, 'vpcSecurityGroupIds: Lambda takes at most 5, got 6'],
+  ])('%j is refused', (settings, message) => {
+    expect(() => vpc(settings)).toThrow(message);
+  });
+
+  test('the ENI statement: exactly the documented actions on *, and in every role only with the VPC', () => {
+    expect(eniStatement()).toEqual({ Effect: 'Allow', Action: [...eniActions], Resource: '*' });
+    expect(eniActions.every((a) => a.startsWith('ec2:'))).toBe(true);
+    const config = parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\n', 'x.yaml');
+    const statements = (roles: ReturnType<typeof functionRoles>) => Object.values(roles).flatMap((r) => r.Properties.Policies[0]!.PolicyDocument.Statement);
+    expect(statements(functionRoles(config)).filter((s) => s.Resource === '*')).toEqual([]);
+    // One per role (relay and retry here; no sync without registrations).
+    const vpcRoles = functionRoles(config, { vpc: true });
+    expect(Object.keys(vpcRoles)).toEqual(['RelayRole', 'RetryRole']);
+    expect(statements(vpcRoles).filter((s) => s.Resource === '*')).toEqual([eniStatement(), eniStatement()]);
+  });
+});
+
+describe('alarm params', () => {
+  test('alarmTopicArn: a standard topic ARN, or nothing', () => {
+    expect(alarmTopic({})).toBeNull();
+    expect(alarmTopic({ alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-alarms' })).toBe('arn:aws:sns:eu-west-1:123456789012:ops-alarms');
+    expect(alarmTopic({ alarmTopicArn: 'arn:aws-cn:sns:cn-north-1:123456789012:ops' })).toBe('arn:aws-cn:sns:cn-north-1:123456789012:ops');
+    for (const bad of ['ops-alarms', 'arn:aws:sns:eu-west-1:123456789012:ops.fifo', 'arn:aws:sqs:eu-west-1:123456789012:ops']) {
+      expect(() => alarmTopic({ alarmTopicArn: bad })).toThrow(`alarmTopicArn=${bad} is not an SNS standard topic ARN`);
+    }
+  });
+
+  test('signatureRejectionThreshold: 20 by default, a whole number from 1', () => {
+    expect(signatureRejectionThreshold({})).toBe(20);
+    expect(signatureRejectionThreshold({ signatureRejectionThreshold: '7' })).toBe(7);
+    expect(() => signatureRejectionThreshold({ signatureRejectionThreshold: '0' })).toThrow('signatureRejectionThreshold=0 must be a whole number from 1');
+  });
+
+  test('deployParams reads custom.relay and checks only what it is asked for', async () => {
+    const resolver = resolverOf({ custom: { relay: { throttleBurst: 'bad', vpcSubnetIds: 'subnet-1', vpcSecurityGroupIds: 'sg-1' } } });
+    await expect(deployParams(resolver, ['vpc'])).resolves.toEqual({ vpc: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] } });
+    await expect(deployParams(resolver, ['throttle'])).rejects.toThrow('throttleBurst=bad');
+  });
+});
+
+describe('monitoring', () => {
+  const config = parseConfig(
+    `
+clusters: { c: { kubeconfig: k } }
+receivers:
+  a: { provider: github, secret: s }
+  b: { provider: gitea, secret: s }
+  c: { provider: github, secret: t }
+sync:
+  registrations:
+    g: { provider: github, token: t, receiver: a }
+`,
+    'x.yaml',
+  );
+  const context = {
+    prefix: 'svc-prod',
+    namespace: 'FluxWebhookRelay',
+    relayService: 'relay-svc',
+    syncService: 'sync-svc',
+    alarmTopicArn: null,
+    signatureRejectionThreshold: 20,
+  };
+
+  test("providers: the receivers' and the registrations', once each, in file order", () => {
+    expect(relayProviders(config)).toEqual(['github', 'gitea']);
+    expect(syncProviders(config)).toEqual(['github']);
+  });
+
+  test('alarm names start with <service>-<stage>; per-provider sums cover each provider once', () => {
+    const result = alarms(config, context);
+    expect(Object.values(result).map((a) => a.Properties.AlarmName)).toEqual([
+      'svc-prod-relay-errors',
+      'svc-prod-relay-failed-deliveries',
+      'svc-prod-signature-rejections',
+      'svc-prod-retry-dead-letters',
+      'svc-prod-retry-errors',
+      'svc-prod-sync-failures',
+      'svc-prod-sync-errors',
+    ]);
+    expect(result.RelayFailedDeliveriesAlarm!.Properties.Metrics.at(-1)).toEqual({ Id: 'total', Label: 'failed deliveries', Expression: 'FILL(m0, 0) + FILL(m1, 0)', ReturnData: true });
+    expect(result.SyncFailuresAlarm!.Properties.Metrics.at(-1).Expression).toBe('FILL(m0, 0)');
+  });
+
+  test('the dashboard body has the region as the one substitution and names no function', () => {
+    const text = JSON.stringify(dashboardBody(config, context));
+    expect(text.match(/\$\{[^}]*\}/g)?.every((v) => v === '${AWS::Region}')).toBe(true);
+    expect(Object.keys(monitoringResources(config, context)).filter((id) => id.endsWith('Query'))).toHaveLength(4);
+  });
+
+  test("the namespace and services come from the functions' environment, which must name them", async () => {
+    const values = {
+      service: 'flux-webhook-relay',
+      provider: { stage: 'prod' },
+      functions: { relay: { environment: { POWERTOOLS_SERVICE_NAME: 'r', POWERTOOLS_METRICS_NAMESPACE: 'NS' } } },
+      custom: { relay: {}, syncFunction: { environment: { POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'NS' } } },
+    };
+    await expect(monitoringContext(resolverOf(values))).resolves.toEqual({
+      prefix: 'flux-webhook-relay-prod',
+      namespace: 'NS',
+      relayService: 'r',
+      syncService: 's',
+      alarmTopicArn: null,
+      signatureRejectionThreshold: 20,
+    });
+    values.custom.syncFunction.environment.POWERTOOLS_METRICS_NAMESPACE = 'Other';
+    await expect(monitoringContext(resolverOf(values))).rejects.toThrow('both functions need the same POWERTOOLS_METRICS_NAMESPACE');
+  });
+});
