@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, retryMetrics } from '../lib/observability/metrics';
 import { LazySqs, SqsQueue } from '../lib/retry/sqs';
-import { processRetryBatch, type RetryWorkerDeps } from '../lib/retry/worker';
+import { priorAttemptsAttribute, processRetryBatch, type RetryWorkerDeps } from '../lib/retry/worker';
 import { createRelayDeps } from '../lib/runtime/relay-deps';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-retry' });
@@ -53,7 +53,14 @@ function positiveInteger(name: string): number {
  * document per batch. Nothing else happens here.
  */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { response, records } = await processRetryBatch(event, deps);
+  const messages = event.Records.map((record) => ({
+    messageId: record.messageId,
+    body: record.body,
+    receiptHandle: record.receiptHandle,
+    receiveCount: record.attributes?.ApproximateReceiveCount,
+    priorAttempts: record.messageAttributes?.[priorAttemptsAttribute]?.stringValue,
+  }));
+  const { comeBack, records } = await processRetryBatch(messages, deps);
   publishMetrics(metrics, retryMetrics(records));
-  return response;
+  return { batchItemFailures: comeBack.map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -1,17 +1,51 @@
 import type { AnswersMode, RelayConfig } from '../config/schema';
-import type { DeliverySummary } from '../observability/delivery-log';
+import type { Delivery } from './delivery';
+import { outcomeOf } from './delivery';
 import type { RejectionReason } from './errors';
 
 /**
- * The `counts` form of answers (config `answers`): what a provider's delivery history may show to every admin of the
- * repository. Built from the delivery's summary, never from the detailed answer, so nothing that names a cluster,
- * namespace, object, secret or quotes an API server can get in by a field added later to the detailed form.
+ * What a delivery's HTTP answer says, in the receiver's `answers` mode. The provider keeps every answer in the hook's
+ * delivery history, which every admin of the repository can read: `detailed` names what was matched, patched, queued
+ * and failed; `counts` only numbers and fixed reasons. Both are built from the delivery value, so nothing that names a
+ * cluster, namespace, object, secret or quotes an API server can reach a `counts` answer by a field added later to the
+ * detailed form.
  */
+export function answerOf(delivery: Delivery, mode: AnswersMode): Record<string, unknown> {
+  return mode === 'counts' ? countsAnswer(delivery) : detailedAnswer(delivery);
+}
 
 /** The answers mode of a delivery: its receiver's, else the top-level one (also for a receiver that does not exist). */
 export function answersModeOf(config: Pick<RelayConfig, 'answers' | 'receivers'>, receiverName: string): AnswersMode {
   const receiver = Object.hasOwn(config.receivers, receiverName) ? config.receivers[receiverName] : undefined;
   return receiver?.answers ?? config.answers;
+}
+
+function detailedAnswer({ facts, result }: Delivery): Record<string, unknown> {
+  const outcome = outcomeOf(result);
+  switch (result.kind) {
+    case 'rejected':
+      return { outcome, reason: result.error.reason, message: result.error.message };
+    case 'pong':
+      return { outcome, event: facts.event };
+    case 'ignored':
+    case 'duplicate':
+      return { ...(facts.repository ? { repository: facts.repository } : {}), outcome, event: facts.event, reason: result.reason };
+    case 'reconciled': {
+      const r = result.reconciled;
+      return {
+        outcome,
+        event: facts.event,
+        ...(facts.repository ? { repository: facts.repository } : {}),
+        ...(facts.ref ? { ref: facts.ref } : {}),
+        ...(facts.commit ? { commit: facts.commit } : {}),
+        requestedAt: r.requestedAt,
+        matched: r.matched,
+        patched: r.patched,
+        ...(r.queued.length > 0 ? { queued: r.queued } : {}),
+        failed: r.failed,
+      };
+    }
+  }
 }
 
 /**
@@ -34,29 +68,25 @@ const rejectionMessages: Record<RejectionReason, string> = {
   internal_error: 'internal error',
 };
 
-const patchingOutcomes = new Set<DeliverySummary['outcome']>(['patched', 'queued', 'failed', 'no_match']);
-
 /**
- * The `counts` answer of a delivery, from its summary (complete by now). Outcomes that never reach a cluster (pong,
- * ignored, duplicate) keep their detailed answer: it says nothing of clusters (the event, the repository and ref the
- * provider sent, the delivery id).
+ * The `counts` answer. Outcomes that never reach a cluster (pong, ignored, duplicate) keep their detailed answer: it
+ * says nothing of clusters (the event, the repository and ref the provider sent, the delivery id).
  */
-export function countsAnswer(summary: DeliverySummary, detailed: Record<string, unknown>, rejection?: RejectionReason): Record<string, unknown> {
-  if (summary.outcome === 'rejected') {
-    const reason = rejection ?? 'internal_error';
-    return { outcome: 'rejected', reason, message: rejectionMessages[reason] };
-  }
-  if (!patchingOutcomes.has(summary.outcome)) return detailed;
-  const queued = summary.queued?.length ?? 0;
-  const failed = summary.failed.length;
+function countsAnswer(delivery: Delivery): Record<string, unknown> {
+  const { facts, result } = delivery;
+  if (result.kind === 'rejected') return { outcome: 'rejected', reason: result.error.reason, message: rejectionMessages[result.error.reason] };
+  if (result.kind !== 'reconciled') return detailedAnswer(delivery);
+  const r = result.reconciled;
+  const queued = r.queued.length;
+  const failed = r.failed.length;
   const reason =
     failed > 0 ? `${targets(failed)} could not be patched; the relay log has the details` : queued > 0 ? `${targets(queued)} ${queued === 1 ? 'is' : 'are'} queued for retry` : undefined;
   return {
-    outcome: summary.outcome,
-    ...(summary.event ? { event: summary.event } : {}),
-    ...(summary.requestedAt ? { requestedAt: summary.requestedAt } : {}),
-    matched: summary.matched.length,
-    patched: summary.patched.length,
+    outcome: outcomeOf(result),
+    ...(facts.event ? { event: facts.event } : {}),
+    requestedAt: r.requestedAt,
+    matched: r.matched.length,
+    patched: r.patched.length,
     queued,
     failed,
     ...(reason ? { reason } : {}),

@@ -1,4 +1,3 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { withTimeout } from '../time/abort';
 import type { Clock } from '../time/clock';
 import type { RelayConfig } from '../config/schema';
@@ -76,84 +75,104 @@ export interface RetryWorkerDeps extends ReconcileDeps {
 /** Message attribute carrying the attempts a narrowed copy's predecessors already made. */
 export const priorAttemptsAttribute = 'priorAttempts';
 
-export async function processRetryBatch(event: SQSEvent, deps: RetryWorkerDeps): Promise<{ response: SQSBatchResponse; records: RetryRecordSummary[] }> {
-  const results = await Promise.all(event.Records.map((record) => processRecord(record, deps)));
-  return {
-    response: { batchItemFailures: results.filter((r) => r.comeBack).map((r) => ({ itemIdentifier: r.summary.message_id })) },
-    records: results.map((r) => r.summary),
-  };
+/** One SQS record as the retry core needs it (functions/retry.ts adapts Lambda's event). */
+export interface RetryMessage {
+  messageId: string;
+  body: string;
+  receiptHandle: string;
+  /** SQS's ApproximateReceiveCount attribute, as sent. */
+  receiveCount?: string;
+  /** The `priorAttempts` message attribute of a narrowed copy, as sent. */
+  priorAttempts?: string;
 }
 
-interface RecordResult {
-  summary: RetryRecordSummary;
+/** The batch's outcome: the ids that must come back (Lambda's batchItemFailures) and one summary per record. */
+export interface RetryBatchResult {
+  comeBack: string[];
+  records: RetryRecordSummary[];
+}
+
+export async function processRetryBatch(messages: readonly RetryMessage[], deps: RetryWorkerDeps): Promise<RetryBatchResult> {
+  const records = await Promise.all(messages.map((message) => processRecord(message, deps)));
+  return { comeBack: records.filter((r) => r.comeBack).map((r) => r.summary.message_id), records: records.map((r) => r.summary) };
+}
+
+/** What handling one record came to, before it is summarised. */
+interface Handled {
+  /** The job, once the message parsed as one (or as one whose receiver or cluster is no longer configured). */
+  job?: ClusterJob;
+  /** What running it again did. */
+  ran?: Pick<RetryRecordSummary, 'matched' | 'patched' | 'failed'>;
+  outcome: RetryOutcome;
   /** Report in batchItemFailures: the record stays in the queue. */
   comeBack: boolean;
+  reason?: string;
+  exhausted?: boolean;
+  nextAttemptInS?: number;
 }
 
-async function processRecord(record: SQSRecord, deps: RetryWorkerDeps): Promise<RecordResult> {
+async function processRecord(message: RetryMessage, deps: RetryWorkerDeps): Promise<{ summary: RetryRecordSummary; comeBack: boolean }> {
   const started = deps.clock();
-  const receiveCount = positiveInt(record.attributes?.ApproximateReceiveCount) ?? 1;
-  const prior = positiveInt(record.messageAttributes?.[priorAttemptsAttribute]?.stringValue) ?? 0;
+  const receiveCount = positiveInt(message.receiveCount) ?? 1;
+  const prior = positiveInt(message.priorAttempts) ?? 0;
   const attempt = prior + receiveCount;
-  const summary: RetryRecordSummary = {
-    message_id: record.messageId,
-    attempt,
-    max_attempts: deps.maxReceiveCount,
-    matched: [],
-    patched: [],
-    failed: [],
-    outcome: 'retried',
-    duration_ms: 0,
-  };
-  const finish = (result: RecordResult): RecordResult => {
-    summary.duration_ms = Number((deps.clock() - started) / 1000n) / 1000;
-    deps.log(summary.outcome === 'applied' ? 'info' : summary.outcome === 'retried' ? 'warn' : 'error', summary);
-    return result;
-  };
+  let handled: Handled;
   try {
-    return finish(await handleRecord(record, deps, summary, { receiveCount, prior, attempt }));
+    handled = await handleRecord(message, deps, { receiveCount, prior, attempt });
   } catch (error) {
     // Nothing here should throw; if something does, the record comes back after the queue's visibility timeout
     // (and is dead-lettered by the redrive policy if it keeps doing so) instead of failing the whole batch.
-    Object.assign(summary, { outcome: 'retried', reason: `unexpected error: ${describeError(error)}` });
-    return finish({ summary, comeBack: true });
+    handled = { outcome: 'retried', comeBack: true, reason: `unexpected error: ${describeError(error)}` };
   }
+  const { job, ran } = handled;
+  const summary: RetryRecordSummary = {
+    message_id: message.messageId,
+    ...(job?.deliveryId ? { delivery_id: job.deliveryId } : {}),
+    ...(job ? { receiver: job.receiver, cluster: job.cluster, requestedAt: job.requestedAt } : {}),
+    attempt,
+    max_attempts: deps.maxReceiveCount,
+    matched: ran?.matched ?? [],
+    patched: ran?.patched ?? [],
+    failed: ran?.failed ?? [],
+    outcome: handled.outcome,
+    ...(handled.reason ? { reason: handled.reason } : {}),
+    ...(handled.exhausted ? { exhausted: true } : {}),
+    ...(handled.nextAttemptInS !== undefined ? { next_attempt_in_s: handled.nextAttemptInS } : {}),
+    duration_ms: Number((deps.clock() - started) / 1000n) / 1000,
+  };
+  deps.log(summary.outcome === 'applied' ? 'info' : summary.outcome === 'retried' ? 'warn' : 'error', summary);
+  return { summary, comeBack: handled.comeBack };
 }
 
 async function handleRecord(
-  record: SQSRecord,
+  message: RetryMessage,
   deps: RetryWorkerDeps,
-  summary: RetryRecordSummary,
   { receiveCount, prior, attempt }: { receiveCount: number; prior: number; attempt: number },
-): Promise<RecordResult> {
-  const deadLetter = async (messages: OutgoingMessage[], reason: string, exhausted = false): Promise<RecordResult> => {
-    Object.assign(summary, { outcome: 'dead_letter', reason }, exhausted ? { exhausted } : {});
+): Promise<Handled> {
+  const attributes = (reason: string) => ({ reason: reason.slice(0, 1000), attempts: String(attempt) });
+  const deadLetter = async (known: Pick<Handled, 'job' | 'ran'>, messages: OutgoingMessage[], reason: string, exhausted = false): Promise<Handled> => {
+    const handled: Handled = { ...known, outcome: 'dead_letter', comeBack: false, reason, ...(exhausted ? { exhausted } : {}) };
     try {
       await deps.queue.deadLetter(messages);
-      return { summary, comeBack: false };
+      return handled;
     } catch (error) {
       // Could not reach the DLQ: keep the record; it comes back, and the redrive policy has the last word.
-      summary.reason = `${reason}; could not be sent to the dead-letter queue (${describeError(error)})`;
-      return { summary, comeBack: true };
+      return { ...handled, comeBack: true, reason: `${reason}; could not be sent to the dead-letter queue (${describeError(error)})` };
     }
   };
-  const attributes = (reason: string) => ({ reason: reason.slice(0, 1000), attempts: String(attempt) });
 
-  const parsed = parseClusterJob(record.body, { config: deps.config, nowNs: deps.clock() });
-  const summarise = (job: ClusterJob) =>
-    Object.assign(summary, { receiver: job.receiver, cluster: job.cluster, requestedAt: job.requestedAt }, job.deliveryId ? { delivery_id: job.deliveryId } : {});
+  const parsed = parseClusterJob(message.body, { config: deps.config, nowNs: deps.clock() });
   if ('error' in parsed) {
-    if (parsed.kind === 'unconfigured') summarise(parsed.job);
     const reason = parsed.kind === 'malformed' ? `not a cluster job: ${parsed.error}` : parsed.error;
-    return deadLetter([{ body: record.body, attributes: attributes(reason) }], reason);
+    return deadLetter(parsed.kind === 'unconfigured' ? { job: parsed.job } : {}, [{ body: message.body, attributes: attributes(reason) }], reason);
   }
   const { job } = parsed;
-  summarise(job);
   // parseClusterJob has checked that both are configured.
   const receiver = deps.config.receivers[job.receiver]!;
 
   const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }));
-  Object.assign(summary, { matched: outcome.matched.sort(), patched: outcome.patched.sort(), failed: outcome.failed.map(({ target, error }) => ({ target, error })).sort((x, y) => x.target.localeCompare(y.target)) });
+  const ran = { matched: [...outcome.matched].sort(), patched: [...outcome.patched].sort(), failed: outcome.failed.map(({ target, error }) => ({ target, error })).sort((x, y) => x.target.localeCompare(y.target)) };
+  const known = { job, ran };
   const retryable = outcome.failed.filter((f) => f.retryable);
   const permanent = outcome.failed.filter((f) => !f.retryable);
 
@@ -163,47 +182,43 @@ async function handleRecord(
     toDeadLetter.push({ body: JSON.stringify(narrowedTo(job, permanent)), attributes: attributes(reason) });
   }
   if (retryable.length === 0) {
-    if (toDeadLetter.length === 0) {
-      summary.outcome = 'applied';
-      return { summary, comeBack: false };
-    }
-    return deadLetter(toDeadLetter, toDeadLetter[0]!.attributes!.reason!);
+    if (toDeadLetter.length === 0) return { ...known, outcome: 'applied', comeBack: false };
+    return deadLetter(known, toDeadLetter, toDeadLetter[0]!.attributes!.reason!);
   }
 
   const next = narrowedTo(job, retryable);
   const narrower = toDeadLetter.length > 0 || narrowerThan(next, job, outcome);
   const lastError = retryable.map((f) => `${f.target}: ${f.error}`).join('; ');
   if (attempt >= deps.maxReceiveCount) {
+    const reason = `retries exhausted after ${attempt} attempts: ${lastError}`;
     // An unchanged original at its last receive is left to the redrive policy (visibility 0: moved at the next
     // receive), so the DLQ holds it exactly as the relay sent it. A copy carries its own count and goes directly.
     if (!narrower && prior === 0 && receiveCount >= deps.maxReceiveCount) {
-      await deps.queue.changeVisibility(record.receiptHandle, 0).catch(() => undefined);
-      Object.assign(summary, { outcome: 'dead_letter', exhausted: true, reason: `retries exhausted after ${attempt} attempts: ${lastError}` });
-      return { summary, comeBack: true };
+      await deps.queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
+      return { ...known, outcome: 'dead_letter', comeBack: true, exhausted: true, reason };
     }
-    const reason = `retries exhausted after ${attempt} attempts: ${lastError}`;
-    return deadLetter([...toDeadLetter, { body: JSON.stringify(next), attributes: attributes(reason) }], reason, true);
+    return deadLetter(known, [...toDeadLetter, { body: JSON.stringify(next), attributes: attributes(reason) }], reason, true);
   }
 
   const delay = backoffSeconds(attempt, deps.random);
-  summary.next_attempt_in_s = delay;
+  let reason: string | undefined;
   if (narrower) {
     try {
       await deps.queue.requeue([{ body: JSON.stringify(next), delaySeconds: delay, attributes: { [priorAttemptsAttribute]: String(attempt) } }]);
       if (toDeadLetter.length > 0) await deps.queue.deadLetter(toDeadLetter);
-      return { summary, comeBack: false };
+      return { ...known, outcome: 'retried', comeBack: false, nextAttemptInS: delay };
     } catch (error) {
       // The original still holds everything: let it come back instead.
-      summary.reason = `narrowed copy could not be queued (${describeError(error)}); the original comes back`;
+      reason = `narrowed copy could not be queued (${describeError(error)}); the original comes back`;
     }
   }
   try {
-    await deps.queue.changeVisibility(record.receiptHandle, delay);
+    await deps.queue.changeVisibility(message.receiptHandle, delay);
+    return { ...known, outcome: 'retried', comeBack: true, nextAttemptInS: delay, ...(reason ? { reason } : {}) };
   } catch (error) {
-    summary.reason = `${summary.reason ? `${summary.reason}; ` : ''}visibility could not be changed (${describeError(error)}); back after the queue's visibility timeout`;
-    delete summary.next_attempt_in_s;
+    const unchanged = `visibility could not be changed (${describeError(error)}); back after the queue's visibility timeout`;
+    return { ...known, outcome: 'retried', comeBack: true, reason: reason ? `${reason}; ${unchanged}` : unchanged };
   }
-  return { summary, comeBack: true };
 }
 
 /** Whether `next` asks for strictly less than `job` did: fewer `only` targets, or a list where the job re-matched. */

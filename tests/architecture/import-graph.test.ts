@@ -97,3 +97,8 @@ test('user-facing scripts import nothing from tests/', () => {
   const intoTests = userFacing.flatMap((file) => importsOf(file).filter((i) => i.startsWith('tests/')).map((i) => `${file} -> ${i}`));
   expect(intoTests).toEqual([]);
 });
+
+test('Lambda event types stop at functions/: lib/ never imports aws-lambda', () => {
+  const lambdaTypes = sourceFiles('lib').filter((file) => /from\s*['"]aws-lambda['"]/.test(readFileSync(join(root, file), 'utf8')));
+  expect(lambdaTypes).toEqual([]);
+});

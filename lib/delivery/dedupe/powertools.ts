@@ -21,7 +21,6 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { describeError } from '../errors';
 import { dedupeKeys, deliveryLabel, type DedupeResult, type DedupeWarn, type DeliveryDedupe, type DeliveryKey } from './dedupe';
 
@@ -169,10 +168,13 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
  * registerLambdaContext's mutation of a config that concurrent deliveries share. The cast is the one place this
  * partial object meets the `Context` type; nothing but that method is ever read.
  */
-function inProgressBudget(ms: number): Context {
-  const remaining: Pick<Context, 'getRemainingTimeInMillis'> = { getRemainingTimeInMillis: () => ms };
-  return remaining as Context;
+function inProgressBudget(ms: number): LambdaContext {
+  const remaining: Pick<LambdaContext, 'getRemainingTimeInMillis'> = { getRemainingTimeInMillis: () => ms };
+  return remaining as LambdaContext;
 }
+
+/** The Lambda context type as Powertools' own option names it, so the core imports no Lambda event types. */
+type LambdaContext = NonNullable<ConstructorParameters<typeof IdempotencyConfig>[0]['lambdaContext']>;
 
 /** Powertools wraps store failures in IdempotencyPersistenceLayerError with the SDK's error as `cause`. */
 function causeOf(error: unknown): unknown {
