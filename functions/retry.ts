@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { retryDeadLetterQueueUrl, retryMaxReceiveCount, retryQueueUrl } from '../lib/runtime/env';
 import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, retryMetrics } from '../lib/observability/metrics';
@@ -16,14 +17,14 @@ const config = loadConfig();
 // The same secret cache and cluster clients as the relay: the kubeconfigs are read and the clients built the same way.
 const relay = createRelayDeps({ config, log: () => undefined });
 const sqs = new LazySqs();
-const retryQueue = new SqsQueue(requiredEnv('RELAY_RETRY_QUEUE_URL'), sqs);
-const deadLetterQueue = new SqsQueue(requiredEnv('RELAY_RETRY_DLQ_URL'), sqs);
+const retryQueue = new SqsQueue(required('RELAY_RETRY_QUEUE_URL', retryQueueUrl()), sqs);
+const deadLetterQueue = new SqsQueue(required('RELAY_RETRY_DLQ_URL', retryDeadLetterQueueUrl()), sqs);
 const deps: RetryWorkerDeps = {
   config,
   clusters: relay.clusters,
   clock: relay.clock,
   // serverless.yml sets it from the same value as the queue's redrive policy.
-  maxReceiveCount: positiveInteger('RELAY_RETRY_MAX_RECEIVE_COUNT'),
+  maxReceiveCount: positiveInteger('RELAY_RETRY_MAX_RECEIVE_COUNT', retryMaxReceiveCount()),
   queue: {
     requeue: (messages) => retryQueue.send(messages),
     deadLetter: (messages) => deadLetterQueue.send(messages),
@@ -33,8 +34,7 @@ const deps: RetryWorkerDeps = {
   log: (level, summary) => logger[level]('retry', loggableFields({ ...summary })),
 };
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
+function required(name: string, value: string | undefined): string {
   if (!value) {
     logger.error('missing environment', { variable: name });
     throw new Error(`${name} is not set`);
@@ -42,8 +42,8 @@ function requiredEnv(name: string): string {
   return value;
 }
 
-function positiveInteger(name: string): number {
-  const value = requiredEnv(name);
+function positiveInteger(name: string, raw: string | undefined): number {
+  const value = required(name, raw);
   if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name}=${value} is not a positive whole number`);
   return Number(value);
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { relayPublicUrl, syncDryRun } from '../lib/runtime/env';
 import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
@@ -29,9 +30,9 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
   const deps = createSyncDeps({
     config,
     relay,
-    ...(process.env.RELAY_PUBLIC_URL ? { publicUrl: process.env.RELAY_PUBLIC_URL } : {}),
+    ...(relayPublicUrl() ? { publicUrl: relayPublicUrl() } : {}),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
-    dryRun: process.env.SYNC_DRY_RUN === 'true',
+    dryRun: syncDryRun(),
     // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.
     log: (level, message, fields) => logger[level](message, loggableFields(fields)),
   });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
+import { type AwsCredentials, type Environment, awsEndpointUrl, processEnv } from '../runtime/env';
 
 /**
  * SigV4-signed calls to AWS services the EKS authentication needs (EKS DescribeCluster, STS AssumeRole), signed by the
@@ -8,34 +9,12 @@ import aws4 from 'aws4';
  * costs tens of milliseconds of every cold start (that file has the measurement), for two small, stable protocols.
  */
 
-/** AWS credentials; the secret key and session token must never reach a message. */
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-/** The credentials Lambda gives every function in its environment, or undefined outside it (no static keys set). */
-export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): AwsCredentials | undefined {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
-}
-
-/** The region the function runs in (Lambda sets AWS_REGION). */
-export function environmentRegion(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
-}
-
 /**
- * A service's endpoint: the SDKs' service-specific variable (`AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_STS`), then
- * `AWS_ENDPOINT_URL`, then the regional endpoint of the commercial and GovCloud partitions (`<service>.<region>.
- * amazonaws.com`; "Service-specific endpoints", AWS SDKs and Tools reference guide).
+ * A service's endpoint: the explicit one the environment names (lib/runtime/env.ts), else the regional endpoint of the
+ * commercial and GovCloud partitions (`<service>.<region>.amazonaws.com`).
  */
-export function serviceEndpoint(service: 'eks' | 'sts', region: string, env: NodeJS.ProcessEnv = process.env): URL {
-  const explicit = env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL;
-  return new URL(explicit || `https://${service}.${region}.amazonaws.com`);
+export function serviceEndpoint(service: 'eks' | 'sts', region: string, env: Environment = processEnv()): URL {
+  return new URL(awsEndpointUrl(service === 'eks' ? 'EKS' : 'STS', env) ?? `https://${service}.${region}.amazonaws.com`);
 }
 
 export interface SignedRequest {

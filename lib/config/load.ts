@@ -1,3 +1,4 @@
+import { relayConfigPath } from '../runtime/env';
 import { existsSync, readFileSync } from 'node:fs';
 import type * as z from 'zod/mini';
 import { parseYamlOrJson } from './structured-text';
@@ -33,7 +34,7 @@ export function parseConfig(text: string, source: string): RelayConfig {
  * Reads and validates the file named by RELAY_CONFIG, once per cold start. Without RELAY_CONFIG: `relay.config.json`
  * (what the build ships beside each bundle) if it exists, else `relay.config.yaml`.
  */
-export function loadConfig(path = process.env.RELAY_CONFIG ?? defaultConfigPath()): RelayConfig {
+export function loadConfig(path = relayConfigPath() ?? defaultConfigPath()): RelayConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,5 +1,6 @@
 import aws4 from 'aws4';
-import { AwsServiceError, type AwsCredentials, environmentCredentials, environmentRegion, serviceEndpoint, signedRequest } from '../aws/signed-http';
+import { type AwsCredentials, type Environment, awsCredentials, awsRegion, processEnv } from '../runtime/env';
+import { AwsServiceError, serviceEndpoint, signedRequest } from '../aws/signed-http';
 import { ClusterCallError } from './cluster-client';
 import type { BearerSource, ClusterEndpoint } from './kubeconfig';
 import { firstLine } from './status';
@@ -89,11 +90,11 @@ function awsFailure(name: string, what: string, error: unknown): ClusterCallErro
 class EnvironmentCredentials implements CredentialSource {
   constructor(
     private readonly name: string,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly env: Environment,
   ) {}
 
   get(): AwsCredentials {
-    const credentials = environmentCredentials(this.env);
+    const credentials = awsCredentials(this.env);
     // On Lambda they are always there; a local run needs them exported (`aws configure export-credentials --format env`).
     if (!credentials) throw configFailure(this.name, 'EKS authentication needs AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
     return credentials;
@@ -134,7 +135,7 @@ class AssumedRoleCredentials implements CredentialSource {
     private readonly roleArn: string,
     private readonly region: string,
     private readonly base: CredentialSource,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly env: Environment,
     private readonly now: () => number,
   ) {}
 
@@ -201,7 +202,7 @@ class AssumedRoleCredentials implements CredentialSource {
 }
 
 export interface EksAuthOptions {
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /** Milliseconds clock for signing and token age; injectable for tests. */
   now?: () => number;
 }
@@ -214,7 +215,7 @@ export class EksClusterAuth implements BearerSource {
   private readonly region: string | undefined;
   private readonly credentials: CredentialSource;
   private readonly now: () => number;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly env: Environment;
   private described: Promise<ClusterEndpoint> | undefined;
   private token: { value: string; signedAt: number } | undefined;
 
@@ -223,9 +224,9 @@ export class EksClusterAuth implements BearerSource {
     private readonly config: EksClusterConfig,
     options: EksAuthOptions = {},
   ) {
-    this.env = options.env ?? process.env;
+    this.env = options.env ?? processEnv();
     this.now = options.now ?? Date.now;
-    this.region = config.region ?? environmentRegion(this.env);
+    this.region = config.region ?? awsRegion(this.env);
     const base = new EnvironmentCredentials(name, this.env);
     this.credentials = config.roleArn && this.region ? new AssumedRoleCredentials(name, config.roleArn, this.region, base, this.env, this.now) : base;
   }

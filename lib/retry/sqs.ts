@@ -143,10 +143,10 @@ export class SqsRetryQueue implements RetryQueue {
 }
 
 /**
- * The retry queue named by RELAY_RETRY_QUEUE_URL, or undefined (no durable retry: failures are answered 502). Only a
+ * The retry queue at `url` (RELAY_RETRY_QUEUE_URL), or undefined (no durable retry: failures are answered 502). Only a
  * URL counts: `osls offline` hands unresolved CloudFormation references over as non-URL strings.
  */
-export function retryQueueFromEnv(url = process.env.RELAY_RETRY_QUEUE_URL, sqs = new LazySqs()): SqsRetryQueue | undefined {
+export function retryQueueAt(url: string | undefined, sqs = new LazySqs()): SqsRetryQueue | undefined {
   if (!url || !/^https?:\/\//.test(url)) return undefined;
   return new SqsRetryQueue(new SqsQueue(url, sqs));
 }

@@ -3,11 +3,12 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from '../time/clock';
 import type { RelayConfig } from '../config/schema';
 import { loggableSummary, type DeliveryLog } from '../observability/delivery-log';
-import { createDeliveryDedupe, dedupeTableEnv, type DedupeWarn } from '../delivery/dedupe';
+import { createDeliveryDedupe, type DedupeWarn } from '../delivery/dedupe';
 import { onceEach, type Warn } from '../observability/warn';
 import { ClusterRegistry, type ClusterClientFactory } from '../kube/registry';
 import type { RelayDeps } from '../delivery/relay';
-import { retryQueueFromEnv } from '../retry/sqs';
+import { retryQueueAt } from '../retry/sqs';
+import { dedupeTableName, retryQueueUrl } from './env';
 import { defaultGetSecretValue, sdkGetSecretValue, secretsManagerBackend } from '../secrets/aws-secrets-manager';
 import { SecretStore } from '../secrets/store';
 
@@ -33,7 +34,7 @@ export interface RuntimeOptions {
    * the relay's service name.
    */
   warn?: DedupeWarn;
-  /** Replay protection's table; default `process.env.RELAY_DEDUPE_TABLE`. */
+  /** Replay protection's table; default `RELAY_DEDUPE_TABLE` (./env.ts). */
   dedupeTable?: string;
   /** The SQS retry queue's URL; default RELAY_RETRY_QUEUE_URL. Without one, failures are answered 502 (no queue). */
   retryQueueUrl?: string;
@@ -78,7 +79,7 @@ function warnOf(options: RuntimeOptions): Warn {
 function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
   const dedupe = createDeliveryDedupe({
     config: options.config,
-    tableName: options.dedupeTable ?? process.env[dedupeTableEnv],
+    tableName: options.dedupeTable ?? dedupeTableName(),
     warn: warnOf(options),
   });
   return dedupe ? { dedupe } : {};
@@ -86,6 +87,6 @@ function dedupeOf(options: RuntimeOptions): Pick<RelayDeps, 'dedupe'> {
 
 /** Durable retry when a queue is configured; its SQS client is created on the first failure to queue (lib/retry/sqs.ts). */
 function retryOf(options: RuntimeOptions): Pick<RelayDeps, 'retry'> {
-  const retry = retryQueueFromEnv(options.retryQueueUrl ?? process.env.RELAY_RETRY_QUEUE_URL);
+  const retry = retryQueueAt(options.retryQueueUrl ?? retryQueueUrl());
   return retry ? { retry } : {};
 }

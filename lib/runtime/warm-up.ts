@@ -1,3 +1,4 @@
+import { inLambda } from './env';
 import { withTimeout } from '../time/abort';
 import type { RelayDeps } from '../delivery/relay';
 import type { SecretRef } from '../secrets/ref';
@@ -38,7 +39,5 @@ export function checkLocalSecrets(deps: Pick<RelayDeps, 'config' | 'secrets'>): 
   return Promise.allSettled(local.map((r) => firstCandidate(r.secret))).then(() => undefined);
 }
 
-/** Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE during init (on-demand, provisioned-concurrency, snap-start). */
-export function inLambdaInit(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.AWS_LAMBDA_INITIALIZATION_TYPE ?? '') !== '';
-}
+/** Running on Lambda (lib/runtime/env.ts `inLambda`), where the init phase is the time to warm up. */
+export const inLambdaInit = inLambda;

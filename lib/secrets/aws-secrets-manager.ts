@@ -1,3 +1,4 @@
+import { type Environment, processEnv } from '../runtime/env';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type GetSecretValue, SecretsManagerError, signedGetSecretValue } from './secrets-manager-http';
 import type { SecretBackend } from './store';
@@ -53,6 +54,6 @@ export function sdkGetSecretValue(client?: SecretsManagerClient): GetSecretValue
 }
 
 /** What the relay uses: the signed HTTPS client when the environment holds credentials (Lambda), else the SDK. */
-export function defaultGetSecretValue(env: NodeJS.ProcessEnv = process.env): GetSecretValue {
+export function defaultGetSecretValue(env: Environment = processEnv()): GetSecretValue {
   return signedGetSecretValue(env) ?? sdkGetSecretValue();
 }

@@ -1,3 +1,4 @@
+import { type Environment, awsCredentials, awsEndpointUrl, awsNonDefaultEndpoints, awsRegion, processEnv } from '../runtime/env';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
@@ -45,18 +46,16 @@ export interface SignedClientOptions {
 }
 
 /** The client, or undefined when the environment has no credentials or no region (then the SDK's chain decides). */
-export function signedGetSecretValue(env: NodeJS.ProcessEnv = process.env, options: SignedClientOptions = {}): GetSecretValue | undefined {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!accessKeyId || !secretAccessKey || !region) return undefined;
+export function signedGetSecretValue(env: Environment = processEnv(), options: SignedClientOptions = {}): GetSecretValue | undefined {
+  const credentials = awsCredentials(env);
+  const region = awsRegion(env);
+  if (!credentials || !region) return undefined;
   // The one endpoint rule this client knows is the commercial and GovCloud partitions' `secretsmanager.<region>.
   // amazonaws.com`. FIPS or dual-stack endpoints, China and the isolated partitions have other host names: the SDK's
   // endpoint rules decide those (unless an endpoint is given explicitly).
-  const explicitEndpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
-  const otherEndpoint = isTrue(env.AWS_USE_FIPS_ENDPOINT) || isTrue(env.AWS_USE_DUALSTACK_ENDPOINT) || !/^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d+$/.test(region) || /-iso[a-z]*-/.test(region);
+  const explicitEndpoint = awsEndpointUrl('SECRETS_MANAGER', env);
+  const otherEndpoint = awsNonDefaultEndpoints(env) || !/^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d+$/.test(region) || /-iso[a-z]*-/.test(region);
   if (!explicitEndpoint && otherEndpoint) return undefined;
-  const credentials = { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
   const endpoint = new URL(explicitEndpoint ?? `https://secretsmanager.${region}.amazonaws.com`);
   const transport = endpoint.protocol === 'http:' ? http : https;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 16 });
@@ -130,8 +129,4 @@ export function signedGetSecretValue(env: NodeJS.ProcessEnv = process.env, optio
       }
     }
   };
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value?.toLowerCase() === 'true';
 }

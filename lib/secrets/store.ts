@@ -1,3 +1,4 @@
+import { namedVariable } from '../runtime/env';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Clock } from '../time/clock';
@@ -25,7 +26,7 @@ export const localBackend: SecretBackend = {
   async read(ref, stage) {
     if (stage === 'previous') return undefined;
     if (ref.scheme === 'env') {
-      const value = process.env[ref.id];
+      const value = namedVariable(ref.id);
       if (value === undefined) throw new Error(`environment variable ${ref.id} is not set`);
       return { value };
     }

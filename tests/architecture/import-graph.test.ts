@@ -102,3 +102,8 @@ test('Lambda event types stop at functions/: lib/ never imports aws-lambda', () 
   const lambdaTypes = sourceFiles('lib').filter((file) => /from\s*['"]aws-lambda['"]/.test(readFileSync(join(root, file), 'utf8')));
   expect(lambdaTypes).toEqual([]);
 });
+
+test('the environment is read in one module (lib/runtime/env.ts), so every variable has its default and meaning there', () => {
+  const readers = [...sourceFiles('lib'), ...sourceFiles('functions')].filter((file) => file !== 'lib/runtime/env.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+  expect(readers).toEqual([]);
+});

@@ -6,7 +6,6 @@ import type { PowertoolsDedupeOptions } from './powertools';
 export type { DedupeWarn, DeliveryDedupe } from './dedupe';
 
 /** The environment variable naming the DynamoDB table (serverless.yml sets it when some receiver has `dedupe`). */
-export const dedupeTableEnv = 'RELAY_DEDUPE_TABLE';
 
 /** Receivers with replay protection, in file order. */
 export function dedupeReceivers(config: RelayConfig): string[] {
@@ -17,7 +16,7 @@ export function dedupeReceivers(config: RelayConfig): string[] {
 
 export interface DedupeOptions {
   config: RelayConfig;
-  /** The table name; usually `process.env.RELAY_DEDUPE_TABLE`. */
+  /** The table name; usually `RELAY_DEDUPE_TABLE` (lib/runtime/env.ts). */
   tableName: string | undefined;
   warn: DedupeWarn;
   /** For tests: replaces the DynamoDB client the Powertools layer would build from the environment. */
@@ -95,7 +94,7 @@ class UnconfiguredDedupe implements DeliveryDedupe {
   async once<T>(_delivery: DeliveryKey, apply: () => Promise<T>): Promise<DedupeResult<T>> {
     if (!this.warned) {
       this.warned = true;
-      this.warn(`${dedupeTableEnv} is not set; receivers with dedupe apply every delivery`, { receivers: this.receivers });
+      this.warn(`RELAY_DEDUPE_TABLE is not set; receivers with dedupe apply every delivery`, { receivers: this.receivers });
     }
     return { duplicate: false, result: await apply() };
   }
