@@ -35,6 +35,7 @@ import type { TLSSocket } from 'node:tls';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { generate } from 'selfsigned';
+import { FaultSlot } from './loopback';
 import { parseAmzDate, presignedSignatureMatches, type TestCredentials } from './sigv4';
 
 /**
@@ -938,7 +939,7 @@ export class KubeApiTestServer {
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private connections = 0;
   private revision = 1000;
-  private activeFault: Fault | undefined;
+  private readonly faults = new FaultSlot<Fault, RecordedRequest>();
   private closed = false;
   private readonly watchers = new Set<Watcher>();
   /** Revisions before this one are compacted away: a watch from an older resourceVersion gets 410 Gone. */
@@ -1205,7 +1206,7 @@ export class KubeApiTestServer {
 
   /** Set (or clear, with undefined) the fault injected into matching requests. */
   fault(f: Fault | undefined): void {
-    this.activeFault = f ? { ...f } : undefined;
+    this.faults.set(f);
   }
 
   /** Watches currently streaming. */
@@ -1438,16 +1439,6 @@ export class KubeApiTestServer {
     });
   }
 
-  private takeFault(rec: RecordedRequest): Fault | undefined {
-    const f = this.activeFault;
-    if (!f || (f.match && !f.match(rec))) return undefined;
-    if (f.times !== undefined) {
-      f.times--;
-      if (f.times <= 0) this.activeFault = undefined;
-    }
-    return f;
-  }
-
   private send(res: ServerResponse, rec: RecordedRequest | undefined, code: number, body: unknown, headers: Record<string, string> = {}): void {
     if (rec) rec.status = code;
     const text = JSON.stringify(body);
@@ -1522,7 +1513,7 @@ export class KubeApiTestServer {
     if (body !== undefined) rec.body = body;
     this.requests.push(rec);
 
-    const fault = this.takeFault(rec);
+    const fault = this.faults.take(rec);
     if (fault) {
       if (fault.delayMs) await this.sleep(fault.delayMs);
       if (this.closed) return;

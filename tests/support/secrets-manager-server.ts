@@ -15,9 +15,9 @@
  * `message` as the AWS front end does. The SDK reads `__type` first, then `code`, then `x-amzn-errortype`, and
  * sets `err.message` from `message ?? Message` (and deletes `err.Message`), so either form reaches the client.
  */
+import { FaultSlot, startOnLoopback } from '../../dev/loopback';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { registerSecretString } from './log-scan';
 import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
 import { closeServer, readBoundedBody } from './http-body';
@@ -117,7 +117,7 @@ export class SecretsManagerTestServer {
   readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> = [];
 
   private readonly secrets = new Map<string, StoredSecret>(); // by name
-  private currentFault: SecretsManagerFault | undefined;
+  private readonly faults = new FaultSlot<SecretsManagerFault, unknown>();
 
   private constructor(
     private readonly server: Server,
@@ -133,24 +133,10 @@ export class SecretsManagerTestServer {
   static async start(opts: { region?: string; accountId?: string } = {}): Promise<SecretsManagerTestServer> {
     const region = opts.region ?? 'us-east-1';
     const accountId = opts.accountId ?? '123456789012';
-    let instance: SecretsManagerTestServer | undefined;
-    const server = createServer((req, res) => {
-      if (!instance) {
-        res.writeHead(503).end();
-        return;
-      }
-      void instance.handle(req, res);
+    return startOnLoopback(createServer, (server, port) => {
+      const instance = new SecretsManagerTestServer(server, port, region, accountId);
+      return { instance, handle: (req, res) => instance.handle(req, res) };
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (server.address() as AddressInfo).port;
-    instance = new SecretsManagerTestServer(server, port, region, accountId);
-    return instance;
   }
 
   /**
@@ -225,7 +211,7 @@ export class SecretsManagerTestServer {
 
   /** Makes the next requests (all of them, or `times` of them) fail with this error; `undefined` clears it. */
   fault(f: SecretsManagerFault | undefined): void {
-    this.currentFault = f ? { ...f } : undefined;
+    this.faults.set(f);
   }
 
   close(): Promise<void> {
@@ -283,12 +269,8 @@ export class SecretsManagerTestServer {
     if (versionId !== undefined) call.versionId = versionId;
     this.calls.push(call);
 
-    const fault = this.currentFault;
+    const fault = this.faults.take(call);
     if (fault) {
-      if (fault.times !== undefined) {
-        fault.times -= 1;
-        if (fault.times <= 0) this.currentFault = undefined;
-      }
       throw new HttpError(fault.status, fault.type, fault.message ?? `Injected ${fault.type}`);
     }
 

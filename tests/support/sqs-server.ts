@@ -36,9 +36,9 @@
  * once); a receive returns visible messages in send order (a real standard queue samples; callers must not rely on
  * order either way).
  */
+import { FaultSlot, type FaultScope, startOnLoopback } from '../../dev/loopback';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AwsFrontEndError, parseAwsJsonRequest } from './aws-json-front-end';
 import { closeServer, readBoundedBody } from './http-body';
 
@@ -241,7 +241,7 @@ export class SqsTestServer {
   private readonly queues = new Map<string, Queue>(); // by name
   private readonly handles = new Map<string, { queue: string; messageId: string }>();
   private nowMs: number;
-  private currentFault: SqsFault | undefined;
+  private readonly faults = new FaultSlot<SqsFault & FaultScope<string>, string>();
 
   private constructor(
     private readonly server: Server,
@@ -256,23 +256,10 @@ export class SqsTestServer {
   }
 
   static async start(opts: { region?: string; accountId?: string } = {}): Promise<SqsTestServer> {
-    let instance: SqsTestServer | undefined;
-    const server = createServer((req, res) => {
-      if (!instance) {
-        res.writeHead(503).end();
-        return;
-      }
-      void instance.handle(req, res);
+    return startOnLoopback(createServer, (server, port) => {
+      const instance = new SqsTestServer(server, port, opts.region ?? 'us-east-1', opts.accountId ?? '123456789012');
+      return { instance, handle: (req, res) => instance.handle(req, res) };
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    instance = new SqsTestServer(server, (server.address() as AddressInfo).port, opts.region ?? 'us-east-1', opts.accountId ?? '123456789012');
-    return instance;
   }
 
   /** Creates (or replaces, emptied) a standard queue. A redrive target must exist already. */
@@ -336,7 +323,7 @@ export class SqsTestServer {
 
   /** Makes the next requests (all, or `times`, or of some operations) fail with this error; `undefined` clears it. */
   fault(f: SqsFault | undefined): void {
-    this.currentFault = f ? { ...f } : undefined;
+    this.faults.set(f && { ...f, match: (operation) => !f.operations || f.operations.includes(operation) });
   }
 
   close(): Promise<void> {
@@ -396,9 +383,8 @@ export class SqsTestServer {
   }
 
   private dispatch(operation: string, input: Record<string, unknown>): unknown {
-    const fault = this.currentFault;
-    if (fault && (!fault.operations || fault.operations.includes(operation))) {
-      if (fault.times !== undefined && --fault.times <= 0) this.currentFault = undefined;
+    const fault = this.faults.take(operation);
+    if (fault) {
       const status = fault.status ?? (fault.code === 'InternalError' ? 500 : 400);
       throw new SqsError(status, fault.type ?? fault.code, fault.code, fault.message ?? `Injected ${fault.code}`);
     }
