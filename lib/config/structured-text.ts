@@ -5,10 +5,9 @@ type YamlOptions = ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions;
 /**
  * Parses a configuration or kubeconfig document: JSON with JSON.parse, anything else with the `yaml` package, which
  * is only loaded then. What the relay reads at a cold start is JSON (the build ships the configuration as JSON, and
- * `npm run kubeconfig` stores JSON kubeconfigs, which kubectl reads too), because the yaml package's first parse in a
- * fresh process costs ~15 ms on top of ~35 ms to load it (measured 2026-11-25, 2 cores, node 20: require 36-40 ms,
- * first parse of relay.config.example.yaml 14-15 ms, the second 2 ms), a fifth of the whole cold-start budget.
- * Hand-written YAML keeps working; it just pays that price.
+ * `npm run kubeconfig` stores JSON kubeconfigs, which kubectl reads too), because loading and first using the yaml
+ * package costs about a fifth of the cold-start budget (docs/decisions.md). Hand-written YAML keeps working; it just
+ * pays that price.
  */
 export function parseYamlOrJson(text: string, options?: YamlOptions): unknown {
   if (/^\s*[{[]/.test(text)) {

@@ -18,13 +18,9 @@ import { firstLine, statusMessage } from './status';
  *
  * Kubeconfigs this reader does not understand (exec and auth-provider plugins, basic auth, impersonation,
  * proxy-url) are refused with a 'config' failure that points at `npm run kubeconfig`, instead of falling back to a
- * lazily imported client-node KubeConfig. Measured 2026-11-24 on the 2-core dev machine (dist/relay/index.js from
- * scripts/build.mjs with relay.config.example.yaml; require() of the bundle, median of 10 fresh processes, noisy ±15 %):
- *   client-node API classes (before)                                  2,119 KB   277-296 ms
- *   this client, no client-node in the bundle                           742 KB   151-155 ms
- *   this client + KubeConfig behind `await import()` (never evaluated)  1,712 KB   225-233 ms
- * The fallback would cost ~75 ms of every cold start even when no kubeconfig needs it (its ~1 MB must still be read
- * and compiled), for kubeconfigs that mostly could not work on Lambda anyway (no aws/gcloud/kubelogin CLI there).
+ * lazily imported client-node KubeConfig: that fallback would cost ~75 ms of every cold start even when no kubeconfig
+ * needs it (docs/decisions.md), for kubeconfigs that mostly could not work on Lambda anyway (no aws/gcloud/kubelogin
+ * CLI there).
  */
 
 /** Bounds on what is read from the API server, so a hostile or broken server cannot exhaust the Lambda's memory. */

@@ -9,9 +9,8 @@ import aws4 from 'aws4';
  * always are on Lambda (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Elsewhere (a developer's
  * profile, SSO) the SDK and its credential chain are used, loaded only then (lib/secrets/aws-secrets-manager.ts).
  *
- * Why not the SDK everywhere: measured on this project (npm run bench's cold start, the built relay answering its
- * first delivery in a fresh node 20 process, median of 6, 2026-11-25), the SDK costs 72 ms of a 324 ms cold start:
- * 43 ms to load (the bundle is 561 KB with it, 274 KB without) and 30 ms more for the first call. The protocol is small
+ * Why not the SDK everywhere: it costs about a fifth of a cold start, to load and for its first call
+ * (docs/decisions.md has the measurement). The protocol is small
  * and stable: one POST of a JSON body with `X-Amz-Target: secretsmanager.GetSecretValue` (AWS JSON 1.1), errors as
  * `{"__type": ..., "Message": ...}` (Secrets Manager API reference, "Common Errors"); the endpoint variables are the
  * SDKs' own (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL; "Service-specific endpoints", AWS SDKs and Tools

@@ -49,14 +49,8 @@ export function createDeliveryDedupe(options: DedupeOptions): DeliveryDedupe | u
  * Loads lib/delivery/dedupe/powertools.ts on the first delivery that needs it. That module brings @aws-sdk/client-dynamodb
  * (76 KB minified), Powertools Idempotency and its JMESPath (44 KB); esbuild keeps a dynamically imported module in
  * the bundle but wraps it, so nothing of it is evaluated before that first delivery, and a relay whose receivers have
- * no dedupe never evaluates it at all.
- *
- * Measured (dist/relay/index.js for relay.config.example.yaml, which has no dedupe; `require()` of the bundle in fresh
- * processes, variants interleaved, Node 20 on this project's shared 2-core machine): without this module 566,330
- * bytes, with it 715,464 bytes; median of 10 `require()`s 150-160 ms before and 166 ms after (a quieter 20-round run:
- * 130 -> 143 ms), so about +10-15 ms per cold start. That is the parsing of the extra bytes: a static import instead
- * measured the same (660,396 bytes, 166 ms), so the laziness saves the evaluation, not the load. Saving the load too
- * needs the module in a file of its own beside the bundle (a second esbuild entry in scripts/build.mjs).
+ * no dedupe never evaluates it at all. scripts/build.mjs puts it in a chunk of its own (dedupe.js), so such a relay
+ * does not even parse it (docs/decisions.md, "Lazy chunks").
  */
 class LazyPowertoolsDedupe implements DeliveryDedupe {
   private loaded: Promise<DeliveryDedupe> | undefined;
