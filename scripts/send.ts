@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     response = await fetch(url, { method: 'POST', headers: sample.headers, body: sample.body, signal: AbortSignal.timeout(30_000) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new Error(`no answer from ${url} (${cause}); is the relay running (npm start)?`);
+    throw new Error(`no answer from ${url} (${cause}); is the relay running (npm start)?`, { cause: error });
   }
   const text = await response.text();
   let answer: string;

@@ -1,7 +1,7 @@
 import { MalformedPayload } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
-import { boundedArray, boundedPush, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson } from './payload';
+import { boundedArray, boundedPush, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody } from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*

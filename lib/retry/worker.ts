@@ -2,7 +2,7 @@ import { withTimeout } from '../time/abort';
 import type { Clock } from '../time/clock';
 import type { RelayConfig } from '../config/schema';
 import { describeError } from '../delivery/errors';
-import { type ClusterJob, type ClusterOutcome, type FailedTarget, type ReconcileDeps, narrowedTo, reconcileCluster } from '../delivery/reconcile';
+import { type ClusterJob, type ClusterOutcome, type ReconcileDeps, narrowedTo, reconcileCluster } from '../delivery/reconcile';
 import { backoffSeconds } from './backoff';
 import { parseClusterJob } from './job';
 import type { OutgoingMessage } from './sqs';

@@ -75,7 +75,7 @@ describe('authenticated payloads', () => {
     expect(() => checkJsonDepth(afterBackslash, 'p')).not.toThrow();
     expect(() => checkJsonDepth(JSON.stringify({ s: 'x\\', a: JSON.parse(nested(maxJsonDepth)) }), 'p')).toThrow(PayloadLimitExceeded);
     // An escaped quote after escaped backslashes does not close the string: the brackets after it are text.
-    expect(() => checkJsonDepth(JSON.stringify({ s: `\\\"${'['.repeat(100)}` }), 'p')).not.toThrow();
+    expect(() => checkJsonDepth(JSON.stringify({ s: `\\"${'['.repeat(100)}` }), 'p')).not.toThrow();
     expect(() => checkJsonDepth('{"unterminated', 'p')).not.toThrow();
   });
 

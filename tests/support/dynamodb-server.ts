@@ -10,6 +10,7 @@
  * - No `ReturnValuesOnConditionCheckFailure`: a failed conditional PutItem returns no item, so Powertools reads the
  *   record with a GetItem instead (IdempotencyHandler's fallback); one request more, the same outcome.
  */
+import { startOnLoopback } from '../../dev/loopback';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -55,11 +56,10 @@ export class DynamoDbTestServer {
     // Tables are ACTIVE at once (dynalite keeps them CREATING for 500 ms by default).
     const back = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await listen(back);
-    let server: DynamoDbTestServer | undefined;
-    const front = createServer((req, res) => void server!.handle(req, res));
-    await listen(front);
-    server = new DynamoDbTestServer(front, back, (back.address() as AddressInfo).port);
-    return server;
+    return startOnLoopback(createServer, (front) => {
+      const instance = new DynamoDbTestServer(front, back, (back.address() as AddressInfo).port);
+      return { instance, handle: (req, res) => instance.handle(req, res) };
+    });
   }
 
   get endpoint(): string {

@@ -12,6 +12,7 @@
  * Both verify every request's SigV4 signature with the AWS SDK's signer (dev/sigv4.ts) against the
  * credentials the test registered, with a clock the test may set.
  */
+import { startOnLoopback } from '../../dev/loopback';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,12 +37,6 @@ abstract class LoopbackAws {
 
   protected constructor(protected readonly server: Server) {
     this.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
-  protected static async listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
-    const server = createServer(handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return server;
   }
 
   /** Credentials this endpoint recognises (what IAM knows of the caller). */
@@ -81,10 +76,10 @@ export class EksTestServer extends LoopbackAws {
   private failure: { status: number; code: string; message: string } | undefined;
 
   static async start(): Promise<EksTestServer> {
-    let self: EksTestServer | undefined;
-    const server = await LoopbackAws.listen((req, res) => void self!.handle(req, res));
-    self = new EksTestServer(server);
-    return self;
+    return startOnLoopback(createServer, (server) => {
+      const instance = new EksTestServer(server);
+      return { instance, handle: (req, res) => instance.handle(req, res) };
+    });
   }
 
   put(cluster: DescribedCluster): void {
@@ -140,10 +135,10 @@ export class StsTestServer extends LoopbackAws {
   private readonly roles = new Map<string, { trusted: Set<string>; credentials: TestCredentials[]; issued: number }>();
 
   static async start(): Promise<StsTestServer> {
-    let self: StsTestServer | undefined;
-    const server = await LoopbackAws.listen((req, res) => void self!.handle(req, res));
-    self = new StsTestServer(server);
-    return self;
+    return startOnLoopback(createServer, (server) => {
+      const instance = new StsTestServer(server);
+      return { instance, handle: (req, res) => instance.handle(req, res) };
+    });
   }
 
   /**

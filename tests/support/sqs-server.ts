@@ -158,6 +158,7 @@ const KNOWN_OPERATIONS = new Set([
 const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 /** #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF (SendMessage, "MessageBody"). */
+// eslint-disable-next-line no-control-regex -- the control characters SQS allows are exactly what this class names
 const INVALID_BODY_CHAR = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const ATTRIBUTE_NAMES = [
   'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed',
