@@ -1,3 +1,4 @@
+import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
@@ -44,7 +45,7 @@ const maxAnswerBytes = 1024 * 1024;
 /** One signed request and its whole answer; rejects on transport failures and timeouts, never on an HTTP status. */
 export function signedRequest(request: SignedRequest): Promise<SignedResponse> {
   const { endpoint } = request;
-  const basePath = endpoint.pathname.replace(/\/+$/, '');
+  const basePath = withoutTrailingSlashes(endpoint.pathname);
   const amzDate = new Date(request.now ?? Date.now()).toISOString().replace(/[:-]|\.\d{3}/g, '');
   const signed = aws4.sign(
     {

@@ -1,3 +1,4 @@
+import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -160,7 +161,7 @@ class HttpsTransport implements KubeTransport {
     }
     this.host = server.hostname.replace(/^\[|\]$/g, '');
     this.port = server.port ? Number(server.port) : 443;
-    this.basePath = server.pathname.replace(/\/+$/, '');
+    this.basePath = withoutTrailingSlashes(server.pathname);
     this.hostHeader = `${this.host.includes(':') ? `[${this.host}]` : this.host}${this.port !== 443 ? `:${this.port}` : ''}`;
     this.staticAuthorization = endpoint.token !== undefined ? `Bearer ${endpoint.token}` : undefined;
     this.agent = new ClusterAgent({

@@ -5,6 +5,7 @@
  * for nothing more (docs/decisions.md).
  */
 
+import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import { apiUrlProblem } from './api-url';
 
 /** The run stopped before the deadline; the next scheduled run resumes the work. */
@@ -138,7 +139,7 @@ export class ApiClient {
   }
 
   private url(path: string, query: RequestOptions['query'] = {}): string {
-    const url = new URL(`${this.options.baseUrl.replace(/\/+$/, '')}${path}`);
+    const url = new URL(`${withoutTrailingSlashes(this.options.baseUrl)}${path}`);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     return url.toString();
   }

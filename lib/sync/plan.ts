@@ -1,3 +1,4 @@
+import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import type { HookSpec, HookState, HookTarget } from './hook-api';
 
 /** One thing the sync will do (or did) to one hook. */
@@ -28,7 +29,7 @@ export interface HookExpectations {
 /** The URL without its query: the secret version marker lives in the query. */
 export function baseUrl(url: string): string {
   const q = url.search(/[?#]/);
-  return (q < 0 ? url : url.slice(0, q)).replace(/\/+$/, '');
+  return withoutTrailingSlashes(q < 0 ? url : url.slice(0, q));
 }
 
 /**

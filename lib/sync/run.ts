@@ -1,3 +1,4 @@
+import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import type { RegistrationConfig, RelayConfig } from '../config/schema';
 import { describeError } from '../delivery/errors';
 import type { ClusterClient } from '../kube/cluster-client';
@@ -56,7 +57,7 @@ const noActions = (): Record<SyncAction['kind'], number> => ({ create: 0, update
 export async function runSync(deps: SyncDeps): Promise<SyncReport> {
   const report: SyncReport = { dryRun: deps.dryRun, registrations: [], plan: [] };
   const registrations = Object.entries(deps.config.sync?.registrations ?? {});
-  const hooksPrefix = `${deps.publicUrl.replace(/\/+$/, '')}/hooks/`;
+  const hooksPrefix = `${withoutTrailingSlashes(deps.publicUrl)}/hooks/`;
   const ownership = { hooksPrefix, receivers: new Set(Object.keys(deps.config.receivers)) };
 
   for (const [name, registration] of registrations) {

@@ -10,6 +10,7 @@
  * - Failed deliveries are never retried by GitHub: `redeliverFailed` asks for redeliveries of the ones that failed.
  * - At least one second between mutating requests (`writeSpacingMs`).
  */
+import { withoutTrailingSlashes } from '../../http/trailing-slashes';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 import { ApiError, nextLink } from '../http';
@@ -188,7 +189,7 @@ function nextPage(link: string | null, apiUrl: string, path: string): { path: st
   if (!next) return undefined;
   const url = new URL(next, apiUrl);
   const root = new URL(apiUrl);
-  const prefix = root.pathname.replace(/\/+$/, '');
+  const prefix = withoutTrailingSlashes(root.pathname);
   if (url.origin !== root.origin || !url.pathname.startsWith(`${prefix}/`)) throw new ApiError('GET', path, 200, 'next page points outside the API');
   return { path: url.pathname.slice(prefix.length), query: Object.fromEntries(url.searchParams) };
 }
