@@ -188,7 +188,7 @@ export class BitbucketServerTestServer {
   }
 
   /** Seed a webhook; `place` is `KEY` (project hook) or `KEY/slug`. Returns its id. */
-  addHook(place: string, hook: { name?: string; url: string; events?: string[]; active?: boolean; secret?: string }): number {
+  addHook(place: string, hook: { name?: string; url: string; events?: string[]; active?: boolean; secret?: string; sslVerificationRequired?: boolean }): number {
     const [key, slug] = place.split('/') as [string, string | undefined];
     const stored = this.store({
       scopeType: slug === undefined ? 'project' : 'repository',
@@ -198,7 +198,7 @@ export class BitbucketServerTestServer {
       events: hook.events ?? ['repo:refs_changed'],
       active: hook.active ?? true,
       configuration: hook.secret === undefined ? {} : { secret: hook.secret },
-      sslVerificationRequired: true,
+      sslVerificationRequired: hook.sslVerificationRequired ?? true,
       ...(slug === undefined ? {} : { slug }),
     });
     return stored.id;

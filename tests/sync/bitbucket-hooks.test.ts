@@ -1,5 +1,6 @@
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { planTarget } from '../../lib/sync/plan';
 import { bitbucketCloudHooks } from '../../lib/sync/providers/bitbucket-cloud';
 import { bitbucketServerHooks } from '../../lib/sync/providers/bitbucket-server';
 import { BitbucketCloudTestServer } from '../support/bitbucket-cloud-api-server';
@@ -35,6 +36,11 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 }
 
 const repo = (path: string): HookTarget => ({ kind: 'repository', path });
+const ownership = { hooksPrefix: `${RELAY}/`, receivers: new Set(['bitbucket']) };
+/** What a sync run would plan for `target` from the hooks the client lists. */
+async function plan(hooks: HookApi, target: HookTarget, wanted: HookSpec) {
+  return planTarget(target, wanted, await hooks.listHooks(target), ownership, { events: hooks.relayEvents });
+}
 const org = (path: string): HookTarget => ({ kind: 'organization', path });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -120,6 +126,20 @@ describe('Bitbucket Cloud hooks', () => {
     expect(server.secretOf(uuid)).toBe('kept');
     expect(await (await put({ secret: null })).json()).toMatchObject({ secret_set: false });
     expect(server.secretOf(uuid)).toBeNull();
+  });
+
+  it('a hook whose secret was removed (secret_set: false) is drift, and the update gives it the secret again', async () => {
+    // Removed in the UI or by a PUT with `secret: null`: deliveries then come unsigned and the relay refuses them all.
+    const uuid = server.addHook('acme/app', { url: spec().url, description: 'flux-webhook-relay', events: ['repo:push'], active: true, secret: null });
+    const hooks = api();
+    expect((await hooks.listHooks(repo('acme/app')))[0]!.drift).toEqual(['no secret set']);
+    const [action] = await plan(hooks, repo('acme/app'), spec());
+    expect(action).toMatchObject({ kind: 'update', id: uuid, reasons: ['no secret set'] });
+    if (action?.kind !== 'update') throw new Error('expected an update');
+
+    await hooks.updateHook(action.target, action.id, action.spec);
+    expect(server.secretOf(uuid)).toBe('hook-secret-1');
+    expect((await plan(hooks, repo('acme/app'), spec())).map((a) => a.kind)).toEqual(['unchanged']);
   });
 
   it('refuses an empty secret, a malformed hook id and a malformed path without calling', async () => {
@@ -285,6 +305,20 @@ describe('Bitbucket Data Center hooks', () => {
     });
     const [stored] = server.storedHooks('PROJ/app');
     expect(stored).toMatchObject({ scopeType: 'repository', configuration: { secret: 'hook-secret-1' }, sslVerificationRequired: true });
+  });
+
+  it('a hook with TLS verification off is drift, and the update switches it back on', async () => {
+    // Unverified TLS lets anyone on the path read the signed deliveries and answer in the relay's place.
+    const id = server.addHook('PROJ/app', { name: 'flux-webhook-relay', url: dcSpec().url, events: ['repo:refs_changed'], secret: 'hook-secret-1', sslVerificationRequired: false });
+    const hooks = api();
+    expect((await hooks.listHooks(repo('PROJ/app')))[0]!.drift).toEqual(['TLS verification off']);
+    const [action] = await plan(hooks, repo('PROJ/app'), dcSpec());
+    expect(action).toMatchObject({ kind: 'update', id: String(id), reasons: ['TLS verification off'] });
+    if (action?.kind !== 'update') throw new Error('expected an update');
+
+    await hooks.updateHook(action.target, action.id, action.spec);
+    expect(server.storedHooks('PROJ/app')[0]).toMatchObject({ sslVerificationRequired: true });
+    expect((await plan(hooks, repo('PROJ/app'), dcSpec())).map((a) => a.kind)).toEqual(['unchanged']);
   });
 
   it('updates with the whole configuration: the same secret stays, a new one replaces it', async () => {

@@ -1,5 +1,6 @@
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { planTarget } from '../../lib/sync/plan';
 import { giteaHooks } from '../../lib/sync/providers/gitea';
 import { GiteaApiTestServer, type GiteaFlavor, type GiteaServerOptions } from '../support/gitea-api-server';
 
@@ -239,6 +240,36 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
       expect(err.message).toBe(`${flavor} acme/app: POST /repos/acme/app/hooks: HTTP 500 injected fault`);
       expect(server.hooks({ kind: 'repository', path: 'acme/app' }).map((h) => h.id)).toEqual([stored.id]);
       expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    });
+  });
+
+  describe('branch filter (services/webhook/webhook.go checkBranch: a push to a branch the filter does not match is not sent)', () => {
+    const ownership = { hooksPrefix: 'https://relay.example.com/hooks/', receivers: new Set(['main']) };
+    const plan = async (hooks: HookApi) => planTarget(repo, spec('v1'), await hooks.listHooks(repo), ownership, { events: hooks.relayEvents, contentType: hooks.contentType });
+
+    it('reports a filter other than "" or "*" as drift, and the update leaves the hook on every branch', async () => {
+      await start(flavor);
+      server.seedHook(repo, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: 'main' });
+      const hooks = api(flavor);
+
+      const [listed] = await hooks.listHooks(repo);
+      expect(listed!.drift).toEqual(['branch filter main → *']);
+      const [action] = await plan(hooks);
+      expect(action).toMatchObject({ kind: 'update', reasons: ['branch filter main → *'] });
+      if (action?.kind !== 'update') throw new Error('expected an update');
+
+      await hooks.updateHook(repo, action.id, action.spec);
+      expect(server.hooks(repo).map((h) => h.branchFilter)).toEqual(['*']);
+      expect((await plan(hooks)).map((a) => a.kind)).toEqual(['unchanged']);
+    });
+
+    it('an empty filter and "*" both mean every branch: no drift', async () => {
+      await start(flavor);
+      server.seedHook(repo, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '' });
+      server.seedHook({ kind: 'repository', path: 'acme/other' }, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '*' });
+      const hooks = api(flavor);
+      expect((await hooks.listHooks(repo))[0]!.drift).toBeUndefined();
+      expect((await hooks.listHooks({ kind: 'repository', path: 'acme/other' }))[0]!.drift).toBeUndefined();
     });
   });
 

@@ -17,7 +17,8 @@ import { forTarget as labelled, hookApiClient } from './core';
  * - Body `webhook_subscription`: `description`, `url`, `active`, `events`, `secret`. The secret "is never returned
  *   via the API"; responses carry `secret_set: boolean` instead. On PUT, "leaving out the secret field ... will leave
  *   the secret unchanged", `null` or `""` removes it. This client always sends the secret (create and update), so a
- *   hook never keeps a secret the relay no longer has, and refuses an empty one (that would remove signing).
+ *   hook never keeps a secret the relay no longer has, and refuses an empty one (that would remove signing). A hook
+ *   listed with `secret_set: false` is drift ("no secret set"), so the next run's update puts the secret back.
  * - Pagination: `{ values, next }` where `next` is an absolute URL to follow as given. `pagelen` defaults to 10; "100
  *   being the maximum allowed value. Individual APIs may enforce different values" (the `paginated_*` schemas);
  *   /pullrequests is known to cap at 50 and the hooks reference names no cap, so 50 is asked for: it can never be
@@ -49,6 +50,8 @@ interface WebhookSubscription {
   active?: unknown;
   events?: unknown;
   subject_type?: unknown;
+  /** Whether the hook has a secret (the secret itself is never returned). */
+  secret_set?: unknown;
 }
 
 export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
@@ -125,6 +128,9 @@ function hookState(hook: WebhookSubscription): HookState {
   const events = Array.isArray(hook.events) ? hook.events.filter((event): event is string => typeof event === 'string').sort() : [];
   const state: HookState = { id: hook.uuid, url: hook.url, events, active: hook.active === true };
   if (typeof hook.description === 'string') state.name = hook.description;
+  // `webhook_subscription.secret_set` (Atlassian's OpenAPI): false after the secret was removed in the UI or by a PUT
+  // with `secret: null`; every delivery then comes unsigned and the relay refuses it. The update sends the secret.
+  if (hook.secret_set === false) state.drift = ['no secret set'];
   return state;
 }
 

@@ -16,7 +16,8 @@
  *   keeps the old secret whether or not one is sent, and cannot rotate it. `updateHook` therefore re-creates the hook
  *   (create the new one, then delete the old one): the only way to give an existing hook a new secret, which is what
  *   the sync updates for (the secret version marker lives in the URL). The same PATCH would also overwrite
- *   `branch_filter` and `authorization_header` with "" when omitted; re-creating sidesteps all of it.
+ *   `branch_filter` and `authorization_header` with "" when omitted; re-creating sidesteps all of it, and the new
+ *   hook gets `branch_filter: '*'`, so an update also repairs a branch filter (reported as drift by `toState`).
  * - The secret is never returned (`ToHook` puts only `url` and `content_type` in `config`); `authorization_header` is,
  *   decrypted, but the relay does not use it.
  * - Pagination: `page` (1-based) and `limit`, clamped to `[api] MAX_RESPONSE_ITEMS` (default 50; `convert.ToCorrectPageSize`).
@@ -54,6 +55,8 @@ interface GiteaHook {
   content_type?: string;
   /** Gitea with PR #37040 (2026): an optional label. */
   name?: string;
+  /** A glob on the branch name; pushes to branches it does not match are not delivered ("" and `*` match all). */
+  branch_filter?: string;
 }
 
 /** `[api] MAX_RESPONSE_ITEMS`' default; a server configured lower returns fewer per page, which `listHooks` handles. */
@@ -179,6 +182,11 @@ function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   };
   if (contentType !== undefined) state.contentType = contentType;
   if (typeof hook.name === 'string' && hook.name !== '') state.name = hook.name;
+  // checkBranch (go-gitea/gitea 05a2257af2f29077a2c0374111aa12becf7f6083 services/webhook/webhook.go, the same in
+  // Forgejo): "" and `*` let every push through; any other filter drops pushes to branches it does not match, and a
+  // Flux source may follow any branch. The update re-creates the hook with `branch_filter: '*'` (createBody).
+  const filter = hook.branch_filter;
+  if (typeof filter === 'string' && filter !== '' && filter !== '*') state.drift = [`branch filter ${filter.slice(0, 80)} → *`];
   return state;
 }
 
