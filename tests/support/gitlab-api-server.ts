@@ -75,8 +75,11 @@ export interface GitlabFault {
   status: number;
   /** With a 3xx status: the `Location` answered. */
   location?: string;
-  /** `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted). */
-  retryAfter?: number;
+  /**
+   * `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted); `null`: none,
+   * as GitLab's own hook test endpoint answers its 429 (`lib/api/hooks/trigger_test.rb`, no `Retry-After`).
+   */
+  retryAfter?: number | null;
   /** Number of matching requests to affect, then the fault clears itself. Omitted: until replaced or cleared. */
   times?: number;
 }
@@ -572,12 +575,12 @@ export class GitlabApiTestServer {
       if (fault.location !== undefined) {
         this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
       } else if (fault.status === 429) {
-        const retryAfter = fault.retryAfter ?? rate.retryAfter;
-        this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, 'Retry-After': String(retryAfter) });
+        const retryAfter = fault.retryAfter === undefined ? rate.retryAfter : fault.retryAfter;
+        this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, ...(retryAfter === null ? {} : { 'Retry-After': String(retryAfter) }) });
       } else {
         this.send(res, rec, fault.status, { message: `${fault.status} ${fault.status === 503 ? 'Service Unavailable' : fault.status === 502 ? 'Bad Gateway' : 'Internal Server Error'}` }, {
           ...rate.headers,
-          ...(fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}),
+          ...(fault.retryAfter !== undefined && fault.retryAfter !== null ? { 'Retry-After': String(fault.retryAfter) } : {}),
         });
       }
       return;

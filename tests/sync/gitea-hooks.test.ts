@@ -438,6 +438,16 @@ describe('the Gitea API test server itself (where the client’s choices come fr
     expect(server.secretOf(hook.id)).toBe('old');
   });
 
+  it.each([
+    ['gitea', ''],
+    ['forgejo', 'Bearer abc-0123456789'],
+  ] as const)('%s: authorization_header comes back as %j (Gitea main blanks it, Forgejo decrypts it); branch_filter always', async (flavor, shown) => {
+    await start(flavor);
+    server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://x.example.com/', secret: 'old', branchFilter: 'main', authorizationHeader: 'Bearer abc-0123456789' });
+    const listed = await call('GET', '/repos/acme/app/hooks');
+    expect(listed.json).toEqual([expect.objectContaining({ authorization_header: shown, branch_filter: 'main' })]);
+  });
+
   it.each(['gitea', 'forgejo'] as const)('%s: validates the create body like the real server', async (flavor) => {
     await start(flavor);
     const valid = { type: 'gitea', config: { url: 'https://x.example.com/', content_type: 'json' } };

@@ -1,4 +1,4 @@
-import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { ApiError, BudgetExhausted, RateLimited } from '../../lib/sync/http';
 import type { HookApi, HookApiOptions, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { BRANCH_FILTER_PREFIX, gitlabHooks, SSL_VERIFICATION_OFF } from '../../lib/sync/providers/gitlab';
 import { GitlabApiTestServer, type GitlabApiServerOptions } from '../support/gitlab-api-server';
@@ -470,6 +470,19 @@ describe('reenableHook', () => {
 });
 
 describe('rate limits and the run budget', () => {
+  it('the test endpoint\'s 429 (5 a minute, no Retry-After) is not retried: RateLimited, left for the next run', async () => {
+    await server.close();
+    await startServer({ testRequestsPerMinute: 1 });
+    const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/h', token: 't' });
+    await api().reenableHook!(project, String(id));
+    server.clearRequests();
+    const error = await rejection(api().reenableHook!(project, String(id)));
+    expect(error).toBeInstanceOf(RateLimited);
+    expect(error.message).toMatch(/^gitlab platform\/infra\/fleet: POST .*HTTP 429 without Retry-After/);
+    expect(server.requests.map((r) => r.status)).toEqual([429]);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('waits out a 429 Retry-After, then succeeds', async () => {
     server.addHook('project', PROJECT, { url: spec().url });
     server.fault({ status: 429, retryAfter: 30, times: 1 });

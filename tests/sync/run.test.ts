@@ -227,3 +227,16 @@ test('a webhook secret the relay would refuse (under 16 bytes) registers no hook
   }
 });
 
+
+test('a 429 without Retry-After defers the registration to the next run, and the report says so', async () => {
+  gitlab.fault({ status: 429, retryAfter: null, times: 1 });
+  try {
+    const report = await run();
+    const gl = byName(report, 'gl');
+    expect(gl.deferred).toBe(1);
+    expect(gl.failures).toEqual([{ target: 'platform/tools', error: expect.stringMatching(/HTTP 429 without Retry-After.*not retried in this run; 1 target\(s\) left for the next run$/) }]);
+    expect(byName(report, 'gh').failures).toEqual([]);
+  } finally {
+    gitlab.fault(undefined);
+  }
+});

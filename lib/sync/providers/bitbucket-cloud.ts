@@ -23,7 +23,8 @@ import { forTarget as labelled, hookApiClient } from './core';
  *   being the maximum allowed value. Individual APIs may enforce different values" (the `paginated_*` schemas);
  *   /pullrequests is known to cap at 50 and the hooks reference names no cap, so 50 is asked for: it can never be
  *   refused as too high, and a repository has one or two hooks, so it costs no extra call.
- * - Rate limits: 429 with no documented `Retry-After`; the shared client backs off exponentially.
+ * - Rate limits: 429 with no documented `Retry-After` (an hour's window); the shared client does not retry it
+ *   (`RateLimited`), and the run leaves the remaining targets to the next scheduled run.
  *
  * Authentication. Repository, project and workspace access tokens, and OAuth tokens, are sent as
  * `Authorization: Bearer <token>` (Atlassian "Access tokens"). A token of the form `user:secret` is sent as HTTP Basic:

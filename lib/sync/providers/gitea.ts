@@ -18,8 +18,8 @@
  *   the sync updates for (the secret version marker lives in the URL). The same PATCH would also overwrite
  *   `branch_filter` and `authorization_header` with "" when omitted; re-creating sidesteps all of it, and the new
  *   hook gets `branch_filter: '*'`, so an update also repairs a branch filter (reported as drift by `toState`).
- * - The secret is never returned (`ToHook` puts only `url` and `content_type` in `config`); `authorization_header` is,
- *   decrypted, but the relay does not use it.
+ * - The secret is never returned (`ToHook` puts only `url` and `content_type` in `config`); `authorization_header` is
+ *   by Forgejo (decrypted) but not by Gitea main (always ""), so the relay neither uses nor compares it.
  * - Pagination: `page` (1-based) and `limit`, clamped to `[api] MAX_RESPONSE_ITEMS` (default 50; `convert.ToCorrectPageSize`).
  *   Every hook list sets `X-Total-Count`, but `Link` is inconsistent: Gitea's repository hook list sets no `Link` at
  *   all (`ctx.SetTotalCountHeader` only), its org list does; Forgejo the other way round (`utils.SetPaginationHeaders`
@@ -32,7 +32,8 @@
  *   `compare_url` to push payloads (a `gitea`-type hook instead shortens `ref` in create/delete payloads, for
  *   Woodpecker). Hooks of other types (slack, discord, matrix, ...) are listed as they are: the sync sees them as
  *   foreign by their URL.
- * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out.
+ * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out when it says how
+ *   long (`Retry-After`) and otherwise leaves to the next run (`RateLimited`).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';

@@ -123,7 +123,8 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
     async reenableHook(target: HookTarget, id: string): Promise<void> {
       // `POST /projects/:id/hooks/:hook_id/test/:trigger` (16.11+) and `POST /groups/:id/hooks/:hook_id/test/:trigger`
       // (17.1+). A 2xx from the receiver re-enables the hook; otherwise GitLab answers 422 with the reason. Limited to
-      // 5 requests per minute per project or group and user; a push test needs a project with at least one commit.
+      // 5 requests per minute per project or group and user, answered 429 without Retry-After (RateLimited: the run
+      // leaves the rest of the registration to the next run); a push test needs a project with at least one commit.
       await on(target, () => client.request('POST', `${hookPath(target, id)}/test/push_events`));
     },
   };
