@@ -56,6 +56,8 @@ export interface HookApi {
   readonly relayEvents: readonly string[];
   /** The content type the relay wants, where the provider has the setting. */
   readonly contentType?: string;
+  /** The longest hook secret the provider takes, in characters (Bitbucket Cloud: 128); undefined when unknown. */
+  readonly maxSecretLength?: number;
   /** The shared HTTP client, whose `stats` count calls and writes. */
   readonly client: ApiClient;
   /**

@@ -18,7 +18,9 @@
  *   `description` a string, `active` a boolean, `secret` a string or null. Unknown fields are refused too (stricter
  *   than Bitbucket, which ignores them: a typo in a client's field name should fail a test, not pass silently).
  * - Secrets are never returned: responses carry `secret_set`. PUT: an omitted `secret` keeps the secret, `null` or
- *   `""` removes it, a string replaces it.
+ *   `""` removes it, a string replaces it. A secret over 128 characters is refused (400, `error.fields.secret`): the
+ *   cap is Bitbucket Cloud's own (its UI's secret field holds at most 128) and not in the OpenAPI description, which
+ *   gives `secret` no `maxLength`.
  * - Pagination: `page` (from 1) and `pagelen` (default 10; above `maxPagelen`, default 100, is a 400); each page
  *   holds at most `pageSize` values (default unlimited) so tests get several pages; `next` is an absolute URL on this
  *   server carrying `page` and `pagelen`.
@@ -96,6 +98,7 @@ const KNOWN_EVENTS = new Set([
   'pullrequest:changes_request_created', 'pullrequest:changes_request_removed',
 ]);
 const WRITABLE_FIELDS = new Set(['description', 'url', 'active', 'events', 'secret']);
+const SECRET_MAX = 128;
 const UUID_PARAM = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 const RATE_LIMITED = 'Rate limit for this resource has been exceeded';
@@ -380,6 +383,8 @@ export class BitbucketCloudTestServer {
     if (present('description') && typeof fields.description !== 'string') errors.description = ['Not a valid string.'];
     if (present('active') && typeof fields.active !== 'boolean') errors.active = ['Must be a valid boolean.'];
     if ('secret' in fields && fields.secret !== null && typeof fields.secret !== 'string') errors.secret = ['Not a valid string.'];
+    // Bitbucket Cloud refuses a secret over 128 characters (a cap its OpenAPI does not state; see the file comment).
+    else if (typeof fields.secret === 'string' && [...fields.secret].length > SECRET_MAX) errors.secret = [`Ensure this value has at most ${SECRET_MAX} characters.`];
     if (Object.keys(errors).length > 0) throw new CloudError(400, 'Bad request', { fields: errors });
     return fields;
   }

@@ -142,6 +142,28 @@ describe('Bitbucket Cloud hooks', () => {
     expect((await plan(hooks, repo('acme/app'), spec())).map((a) => a.kind)).toEqual(['unchanged']);
   });
 
+  it('a secret over 128 characters: the server refuses it, so the client says so without calling', async () => {
+    const long = 'x'.repeat(129);
+    const raw = await fetch(`${server.apiUrl}/repositories/acme/app/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'd', url: spec().url, active: true, events: ['repo:push'], secret: long }),
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({ error: { fields: { secret: [expect.stringContaining('128')] } } });
+    server.clearRequests();
+
+    const hooks = api();
+    expect(hooks.maxSecretLength).toBe(128);
+    const error = await failure(hooks.createHook(repo('acme/app'), spec({ secret: long })));
+    expect(error.message).toMatch(/^bitbucket-cloud acme\/app: .*129 characters.*at most 128/);
+    expect(error.message).not.toContain(long);
+    expect(server.requests).toEqual([]);
+    // 128 is accepted.
+    await hooks.createHook(repo('acme/app'), spec({ secret: 'y'.repeat(128) }));
+    expect(server.storedHooks('acme/app')[0]?.secret).toBe('y'.repeat(128));
+  });
+
   it('refuses an empty secret, a malformed hook id and a malformed path without calling', async () => {
     const hooks = api();
     expect((await failure(hooks.createHook(repo('acme/app'), spec({ secret: '' })))).message).toMatch(/^bitbucket-cloud acme\/app: refusing to send an empty secret/);
