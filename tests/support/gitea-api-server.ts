@@ -27,9 +27,12 @@
  *   sub-events; not modelled), unknown ones dropped.
  * - Faults: an injected status (429 with `Retry-After`, 5xx) answers matching requests before anything else, like a
  *   proxy in front of the server. Every request is recorded.
+ * - Gitea flavour: every request body the server takes and every answer it gives is checked against Gitea's own
+ *   swagger (tests/fixtures/gitea-openapi); disagreements are collected in `violations`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiDescription } from './api-description';
 import { closeServer } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -136,6 +139,12 @@ const KNOWN_EVENTS = new Set([
   'pull_request_review_request', 'pull_request_sync', 'wiki', 'repository', 'release', 'package', 'status', 'workflow_run', 'workflow_job',
 ]);
 const SWAGGER_URL = '/api/swagger';
+/**
+ * Gitea's own API description of the hook endpoints (templates/swagger/v1_json.tmpl, extracted into
+ * tests/fixtures/gitea-openapi by scripts/extract-gitea-swagger.mjs). Forgejo's is not in the fixtures yet, so the
+ * Forgejo flavour is not checked against one.
+ */
+const DESCRIPTIONS: Partial<Record<GiteaFlavor, ApiDescription>> = { gitea: ApiDescription.load('gitea-openapi') };
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export class GiteaApiTestServer {
@@ -145,6 +154,8 @@ export class GiteaApiTestServer {
   readonly apiUrl: string;
   readonly flavor: GiteaFlavor;
   readonly requests: RecordedRequest[] = [];
+  /** Where a request body the server took, or an answer it gave, disagrees with the API description; tests assert []. */
+  readonly violations: string[] = [];
 
   private readonly users = new Map<string, User>();
   private readonly tokens = new Map<string, string>();
@@ -516,6 +527,11 @@ export class GiteaApiTestServer {
       rec.status = status;
       if (headers.Link !== undefined) rec.link = headers.Link;
       if (headers['X-Total-Count'] !== undefined) rec.totalCount = headers['X-Total-Count'];
+    }
+    const description = DESCRIPTIONS[this.flavor];
+    if (rec && description && rec.path.startsWith('/api/v1/')) {
+      const requestBody = rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
+      this.violations.push(...description.check({ method: rec.method, path: rec.path.slice('/api/v1'.length), requestBody, status, responseBody: body }));
     }
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text !== '' ? { 'Content-Type': 'application/json;charset=utf-8' } : {}), ...headers });

@@ -63,7 +63,10 @@ describe('Bitbucket Cloud hooks', () => {
   });
   afterEach(async () => {
     jest.restoreAllMocks();
+    const violations = [...server.violations];
     await server.close();
+    // Every answer matched Atlassian's Bitbucket Cloud OpenAPI description.
+    expect(violations).toEqual([]);
   });
 
   it('maps identity key paths to workspace/repo and nothing else', () => {
@@ -272,7 +275,10 @@ describe('Bitbucket Data Center hooks', () => {
     time = fakeClock();
   });
   afterEach(async () => {
+    const violations = [...server.violations];
     await server.close();
+    // Every request body taken and every answer given matched Atlassian's Bitbucket Data Center OpenAPI description.
+    expect(violations).toEqual([]);
   });
 
   it('maps ssh and http key paths to PROJ/repo, honouring the context path', () => {
@@ -376,7 +382,7 @@ describe('Bitbucket Data Center hooks', () => {
   it('handles personal repositories', async () => {
     const path = api().repositoryPath('~jdoe/dotfiles') as string;
     await api().createHook(repo(path), dcSpec());
-    expect(server.requests.at(-1)).toMatchObject({ path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`, status: 201 });
+    expect(server.requests.at(-1)).toMatchObject({ path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`, status: 200 });
   });
 
   it('401 and 404 name the repository, never the token', async () => {
@@ -405,7 +411,7 @@ describe('Bitbucket Data Center hooks', () => {
     server.fault({ status: 429, times: 1, headers: { 'Retry-After': '3' } });
     const hooks = api();
     await hooks.createHook(repo('PROJ/app'), dcSpec());
-    expect(server.requests.map((r) => r.status)).toEqual([429, 201]);
+    expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
     expect(time.clock.sleeps).toEqual([3000]);
     expect(hooks.client.stats).toEqual({ calls: 2, writes: 2 });
   });
@@ -441,7 +447,7 @@ describe('Bitbucket Data Center hooks', () => {
         'POST /projects/LEGACY_PROJ/repos/svc/webhooks 404',
         'GET /projects 200',
         'GET /projects/Legacy_Proj/repos 200',
-        'POST /projects/Legacy_Proj/repos/svc/webhooks 201',
+        'POST /projects/Legacy_Proj/repos/svc/webhooks 200',
       ]);
       server.clearRequests();
       expect(await hooks.listHooks(target)).toHaveLength(1);

@@ -63,7 +63,10 @@ function api(provider: GiteaFlavor, extra: { token?: string; deadline?: number; 
 }
 
 afterEach(async () => {
+  const violations = server ? [...server.violations] : [];
   await server?.close();
+  // Every request body the Gitea server took and every answer it gave matched Gitea's swagger.
+  expect(violations).toEqual([]);
 });
 
 describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
