@@ -8,12 +8,15 @@
  *   git -C <a clone of go-gitea/gitea> show <commit>:templates/swagger/v1_json.tmpl > /tmp/v1_json.tmpl
  *   node scripts/extract-gitea-swagger.mjs /tmp/v1_json.tmpl go-gitea/gitea <commit> [out.json]
  *
+ * or a `swagger.v1.json` a server served, kept in some repository (the output folder is forgejo-openapi when the
+ * repository name says forgejo, else gitea-openapi).
+ *
  * Kept: `/repos/{owner}/{repo}/hooks`, `/repos/{owner}/{repo}/hooks/{id}`, `/orgs/{org}/hooks`, `/orgs/{org}/hooks/{id}`
  * with every `definitions`, `responses` and `parameters` entry they reference, transitively. The output is
  * deterministic (sorted names), so a re-run diffs cleanly; SOURCE.md beside it says where the input came from.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const [input, repository, commit, outArg] = process.argv.slice(2);
@@ -67,7 +70,15 @@ while (queue.length > 0) {
 }
 
 const fixture = {
-  source: { repository, commit, file: 'templates/swagger/v1_json.tmpl', swagger: spec.swagger, extractedBy: 'scripts/extract-gitea-swagger.mjs' },
+  source: {
+    repository,
+    commit,
+    // The server's template, or a copy of what a server serves (`swagger.v1.json`, its version in `info`).
+    file: basename(input) === 'v1_json.tmpl' ? 'templates/swagger/v1_json.tmpl' : basename(input),
+    swagger: spec.swagger,
+    infoVersion: spec.info?.version,
+    extractedBy: 'scripts/extract-gitea-swagger.mjs',
+  },
   swagger: spec.swagger,
   info: spec.info,
   basePath: spec.basePath,

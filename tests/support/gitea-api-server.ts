@@ -27,8 +27,8 @@
  *   sub-events; not modelled), unknown ones dropped.
  * - Faults: an injected status (429 with `Retry-After`, 5xx) answers matching requests before anything else, like a
  *   proxy in front of the server. Every request is recorded.
- * - Gitea flavour: every request body the server takes and every answer it gives is checked against Gitea's own
- *   swagger (tests/fixtures/gitea-openapi); disagreements are collected in `violations`.
+ * - Every request body the server takes and every answer it gives is checked against the flavour's own swagger
+ *   (tests/fixtures/gitea-openapi, forgejo-openapi); disagreements are collected in `violations`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -140,11 +140,10 @@ const KNOWN_EVENTS = new Set([
 ]);
 const SWAGGER_URL = '/api/swagger';
 /**
- * Gitea's own API description of the hook endpoints (templates/swagger/v1_json.tmpl, extracted into
- * tests/fixtures/gitea-openapi by scripts/extract-gitea-swagger.mjs). Forgejo's is not in the fixtures yet, so the
- * Forgejo flavour is not checked against one.
+ * The servers' own API descriptions of the hook endpoints (Gitea's templates/swagger/v1_json.tmpl, Forgejo 11.0.3's
+ * served swagger.v1.json), extracted into tests/fixtures/{gitea,forgejo}-openapi by scripts/extract-gitea-swagger.mjs.
  */
-const DESCRIPTIONS: Partial<Record<GiteaFlavor, ApiDescription>> = { gitea: ApiDescription.load('gitea-openapi') };
+const DESCRIPTIONS: Record<GiteaFlavor, ApiDescription> = { gitea: ApiDescription.load('gitea-openapi'), forgejo: ApiDescription.load('forgejo-openapi') };
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export class GiteaApiTestServer {
@@ -529,7 +528,7 @@ export class GiteaApiTestServer {
       if (headers['X-Total-Count'] !== undefined) rec.totalCount = headers['X-Total-Count'];
     }
     const description = DESCRIPTIONS[this.flavor];
-    if (rec && description && rec.path.startsWith('/api/v1/')) {
+    if (rec && rec.path.startsWith('/api/v1/')) {
       const requestBody = rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
       this.violations.push(...description.check({ method: rec.method, path: rec.path.slice('/api/v1'.length), requestBody, status, responseBody: body }));
     }

@@ -7,6 +7,7 @@ import { ApiDescription } from '../support/api-description';
  */
 describe.each([
   ['gitea-openapi', 'go-gitea/gitea', '/repos/acme/app/hooks', 'POST', 201],
+  ['forgejo-openapi', 'raohwork/forgejo-mcp', '/repos/acme/app/hooks', 'POST', 201],
   ['bitbucket-cloud-openapi', 'coderabbitai/bitbucket', '/repositories/acme/app/hooks', 'POST', 201],
   ['bitbucket-server-openapi', 'coderabbitai/bitbucket', '/api/latest/projects/PROJ/repos/app/webhooks', 'POST', 200],
 ] as const)('%s', (name, repository, hooksPath, createMethod, created) => {
@@ -18,7 +19,7 @@ describe.each([
 
   it('finds a list answer of the wrong shape, and an undocumented success status', () => {
     // Data Center describes its list page without a schema, so its one-hook answer is the one to get wrong.
-    const [path, wrong] = name === 'bitbucket-server-openapi' ? [`${hooksPath}/1`, { id: 1, events: 'repo:refs_changed' }] : [hooksPath, name === 'gitea-openapi' ? { not: 'an array' } : { values: 'not an array' }];
+    const [path, wrong] = name === 'bitbucket-server-openapi' ? [`${hooksPath}/1`, { id: 1, events: 'repo:refs_changed' }] : [hooksPath, name.endsWith('-openapi') && !name.startsWith('bitbucket') ? { not: 'an array' } : { values: 'not an array' }];
     expect(description.check({ method: 'GET', path, status: 200, responseBody: wrong })).toEqual([expect.stringMatching(/-> 200: response body: /)]);
     expect(description.check({ method: createMethod, path: hooksPath, status: 299 })).toEqual([expect.stringMatching(/status not in the description/)]);
     expect(description.check({ method: 'GET', path: '/not/described', status: 200, responseBody: 1 })).toEqual([]);
@@ -26,7 +27,7 @@ describe.each([
 
   it('accepts a created hook of the documented status', () => {
     const hook =
-      name === 'gitea-openapi'
+      !name.startsWith('bitbucket')
         ? { id: 1, type: 'gitea', active: true, events: ['push'], config: { url: 'https://x.example/', content_type: 'json' }, branch_filter: '*' }
         : name === 'bitbucket-cloud-openapi'
           ? { type: 'webhook_subscription', uuid: '{0b1c}', url: 'https://x.example/', active: true, events: ['repo:push'], secret_set: true }

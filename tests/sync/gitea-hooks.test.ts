@@ -65,7 +65,7 @@ function api(provider: GiteaFlavor, extra: { token?: string; deadline?: number; 
 afterEach(async () => {
   const violations = server ? [...server.violations] : [];
   await server?.close();
-  // Every request body the Gitea server took and every answer it gave matched Gitea's swagger.
+  // Every request body the server took and every answer it gave matched its flavour's swagger (Gitea's or Forgejo's).
   expect(violations).toEqual([]);
 });
 
