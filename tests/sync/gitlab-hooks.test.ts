@@ -76,7 +76,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     await p;
   } catch (err) {
     if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`);
+    throw new Error(`rejected with a non-Error: ${String(err)}`, { cause: err });
   }
   throw new Error('expected the promise to reject');
 }
