@@ -114,7 +114,11 @@ const answersMode = z.enum(['detailed', 'counts']);
 /** An endpoint `/hooks/<receiver name>` for one provider and one webhook secret. */
 const receiver = z.strictObject({
   provider: z.enum(providerNames),
-  /** Secret reference to the webhook secret (GitHub secret, GitLab secret token). */
+  /**
+   * Secret reference to the webhook secret (GitHub secret, GitLab secret token): at least 16 bytes; for a
+   * `bitbucket-cloud` receiver whose hooks the sync registers, at most 128 characters (Bitbucket Cloud refuses longer
+   * ones; the sync checks the value when it reads it, before any provider call).
+   */
   secret: secretRef,
   /** Events acted on; others are acknowledged with 2xx and ignored. Default: the provider's push events. */
   events: z.optional(z.array(nonEmpty).check(z.minLength(1))),

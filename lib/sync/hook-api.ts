@@ -26,6 +26,12 @@ export interface HookState {
   disabled?: boolean;
   /** The hook's name or description, where the provider has one (GitLab 17.1+, Bitbucket). */
   name?: string;
+  /**
+   * Settings the provider reports that stop or break deliveries although URL, events and activity look right, one
+   * drift reason each (`branch filter main → *`, `no secret set`, `TLS verification off`): the plan updates the hook,
+   * and the provider's update repairs all of them.
+   */
+  drift?: string[];
   /** The provider reports the last delivery failed (GitHub `last_response`): worth looking for deliveries to redo. */
   lastDeliveryFailed?: boolean;
 }
@@ -50,6 +56,8 @@ export interface HookApi {
   readonly relayEvents: readonly string[];
   /** The content type the relay wants, where the provider has the setting. */
   readonly contentType?: string;
+  /** The longest hook secret the provider takes, in characters (Bitbucket Cloud: 128); undefined when unknown. */
+  readonly maxSecretLength?: number;
   /** The shared HTTP client, whose `stats` count calls and writes. */
   readonly client: ApiClient;
   /**

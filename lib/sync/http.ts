@@ -10,7 +10,17 @@ import { apiUrlProblem } from './api-url';
 
 /** The run stopped before the deadline; the next scheduled run resumes the work. */
 export class BudgetExhausted extends Error {
-  override readonly name = 'BudgetExhausted';
+  override readonly name: string = 'BudgetExhausted';
+}
+
+/**
+ * A 429 that says nothing about when to come back (no `Retry-After`, no reset header): Bitbucket Cloud (an hour's
+ * window, "Rate limit for this resource has been exceeded") and GitLab's hook test endpoint (5 a minute) answer so.
+ * Jittered retries within seconds cannot succeed and only spend the budget, so the client stops; as a BudgetExhausted
+ * the run leaves the registration's remaining targets to the next scheduled run and says so in its report.
+ */
+export class RateLimited extends BudgetExhausted {
+  override readonly name: string = 'RateLimited';
 }
 
 /** A provider API call failed; the message names the call, never a token. */
@@ -183,6 +193,10 @@ export class ApiClient {
       if (response.ok) return { status: response.status, headers: response.headers, body: (text === '' ? undefined : parseJson(text)) as T };
 
       const wait = this.retryDelay(response, attempt);
+      if (response.status === 429 && !this.saysWhen(response.headers)) {
+        const reason = errorDetail(text).replace(/\s+/g, ' ').trim();
+        throw new RateLimited(scrubSecrets(`${method} ${path}: HTTP 429 without Retry-After${reason ? ` (${reason.slice(0, 120)})` : ''}: not retried in this run`, [...(this.options.secrets ?? []), ...secrets]));
+      }
       const retryable = response.status === 429 || (response.status === 403 && wait !== undefined) || (response.status >= 500 && safeMethods.has(method));
       if (!retryable || attempt >= maxAttempts) throw failure(response.status, errorDetail(text));
       // Never earlier than a reset already noted from this response's rate-limit headers.
@@ -216,6 +230,14 @@ export class ApiClient {
     const reset = response.headers.get('x-ratelimit-reset') ?? response.headers.get('ratelimit-reset');
     if (remaining === '0' && reset !== null && Number.isFinite(Number(reset))) return Math.max(0, Number(reset) * 1000 - this.now());
     return response.status === 429 ? backoff(attempt) : undefined;
+  }
+
+  /** Whether a response names a time to retry: `Retry-After`, or a spent budget with its reset time. */
+  private saysWhen(headers: Headers): boolean {
+    if (headers.get('retry-after') !== null) return true;
+    const remaining = headers.get('x-ratelimit-remaining') ?? headers.get('ratelimit-remaining');
+    const reset = headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
+    return remaining === '0' && reset !== null && Number.isFinite(Number(reset));
   }
 
   /** After a response that used up the budget, hold the next call until the reset instead of provoking a 429. */

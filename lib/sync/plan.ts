@@ -70,6 +70,8 @@ export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonl
   if (!keep.active) reasons.push('inactive');
   if (expect.contentType !== undefined && keep.contentType !== expect.contentType) reasons.push(`content type ${keep.contentType ?? '(none)'} → ${expect.contentType}`);
   if (keep.name !== undefined && keep.name !== wanted.name) reasons.push(`name ${keep.name || '(none)'} → ${wanted.name}`);
+  // Provider settings that break deliveries (branch filter, removed secret, unverified TLS): the update repairs them.
+  reasons.push(...(keep.drift ?? []));
   if (reasons.length > 0) actions.push({ kind: 'update', target, id: keep.id, spec: wanted, reasons });
   if (keep.disabled) actions.push({ kind: 'reenable', target, id: keep.id });
   if (reasons.length === 0 && !keep.disabled) actions.push({ kind: 'unchanged', target, id: keep.id });

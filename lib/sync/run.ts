@@ -88,6 +88,11 @@ async function syncRegistration(
     throw new Error(`webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`);
   }
   const api = deps.hookApi(registration, token, deps.deadline);
+  // A provider's cap on the secret (Bitbucket Cloud: 128 characters) would fail every create and update, every run.
+  const secretLength = [...webhookSecret.value].length;
+  if (api.maxSecretLength !== undefined && secretLength > api.maxSecretLength) {
+    throw new Error(`webhook secret ${receiver.secret.text} is ${secretLength} characters; ${api.provider} takes at most ${api.maxSecretLength}, so no hook is registered with it`);
+  }
   const marker = webhookSecret.versionId ? `?${secretVersionParam}=${encodeURIComponent(webhookSecret.versionId)}` : '';
   const spec: HookSpec = {
     url: `${ownership.hooksPrefix}${encodeURIComponent(registration.receiver)}${marker}`,

@@ -18,17 +18,22 @@
  *   `description` a string, `active` a boolean, `secret` a string or null. Unknown fields are refused too (stricter
  *   than Bitbucket, which ignores them: a typo in a client's field name should fail a test, not pass silently).
  * - Secrets are never returned: responses carry `secret_set`. PUT: an omitted `secret` keeps the secret, `null` or
- *   `""` removes it, a string replaces it.
+ *   `""` removes it, a string replaces it. A secret over 128 characters is refused (400, `error.fields.secret`): the
+ *   cap is Bitbucket Cloud's own (its UI's secret field holds at most 128) and not in the OpenAPI description, which
+ *   gives `secret` no `maxLength`.
  * - Pagination: `page` (from 1) and `pagelen` (default 10; above `maxPagelen`, default 100, is a 400); each page
  *   holds at most `pageSize` values (default unlimited) so tests get several pages; `next` is an absolute URL on this
  *   server carrying `page` and `pagelen`.
  * - Fault injection: answer 429 (Cloud's "Rate limit for this resource has been exceeded", no Retry-After unless
  *   given), 5xx or anything else for matching requests, a number of times.
- * Every request is recorded, rejected ones included.
+ * Every request is recorded, rejected ones included. Every answer is checked against Atlassian's OpenAPI description
+ * (tests/fixtures/bitbucket-cloud-openapi): disagreements go to `violations`. The description has no request body for
+ * these operations, so requests are held to the reference pages' fields above instead.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiDescription } from './api-description';
 import { closeServer, readBoundedBody } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -96,6 +101,9 @@ const KNOWN_EVENTS = new Set([
   'pullrequest:changes_request_created', 'pullrequest:changes_request_removed',
 ]);
 const WRITABLE_FIELDS = new Set(['description', 'url', 'active', 'events', 'secret']);
+const SECRET_MAX = 128;
+/** Atlassian's Bitbucket Cloud OpenAPI description of the hook endpoints (scripts/extract-bitbucket-openapi.mjs). */
+const DESCRIPTION = ApiDescription.load('bitbucket-cloud-openapi');
 const UUID_PARAM = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 const RATE_LIMITED = 'Rate limit for this resource has been exceeded';
@@ -120,6 +128,8 @@ export class BitbucketCloudTestServer {
   /** The API root to give a client: `<url>/2.0`. */
   readonly apiUrl: string;
   readonly requests: CloudRecordedRequest[] = [];
+  /** Where an answer disagrees with Atlassian's OpenAPI description (tests/fixtures/bitbucket-cloud-openapi); tests assert []. */
+  readonly violations: string[] = [];
 
   private readonly tokens = new Map<string, Credential>();
   private readonly basicUsers = new Map<string, Credential>();
@@ -380,6 +390,8 @@ export class BitbucketCloudTestServer {
     if (present('description') && typeof fields.description !== 'string') errors.description = ['Not a valid string.'];
     if (present('active') && typeof fields.active !== 'boolean') errors.active = ['Must be a valid boolean.'];
     if ('secret' in fields && fields.secret !== null && typeof fields.secret !== 'string') errors.secret = ['Not a valid string.'];
+    // Bitbucket Cloud refuses a secret over 128 characters (a cap its OpenAPI does not state; see the file comment).
+    else if (typeof fields.secret === 'string' && [...fields.secret].length > SECRET_MAX) errors.secret = [`Ensure this value has at most ${SECRET_MAX} characters.`];
     if (Object.keys(errors).length > 0) throw new CloudError(400, 'Bad request', { fields: errors });
     return fields;
   }
@@ -408,6 +420,10 @@ export class BitbucketCloudTestServer {
 
   private send(res: ServerResponse, rec: CloudRecordedRequest | undefined, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     if (rec) rec.status = status;
+    if (rec?.path.startsWith('/2.0/')) {
+      // The description documents no request body for these operations (only responses), so only answers are checked.
+      this.violations.push(...DESCRIPTION.check({ method: rec.method, path: rec.path.slice('/2.0'.length), status, responseBody: body }));
+    }
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text !== '' ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...headers });
     res.end(text);

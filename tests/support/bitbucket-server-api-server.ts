@@ -29,10 +29,14 @@
  *   `{size, limit, isLastPage, start, nextPageStart, values}`.
  * - Fault injection: answer 429 (with `Retry-After`, 1 second unless given), 5xx or anything else for matching
  *   requests, a number of times.
- * Every request is recorded, rejected ones included.
+ * Every request is recorded, rejected ones included. Every request body taken and every answer given is checked against
+ * Atlassian's Data Center OpenAPI description (tests/fixtures/bitbucket-server-openapi): disagreements go to
+ * `violations`. Held to it: create answers 200 (not 201), and error messages leave out a `context` or
+ * `exceptionName` they do not have (the description types both as strings).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiDescription } from './api-description';
 import { closeServer, readBoundedBody } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -91,10 +95,11 @@ export interface DcStoredHook {
   updatedDate: number;
 }
 
+/** `RestErrorMessage`: the description types `context` and `exceptionName` as strings, so absent ones are left out. */
 interface DcErrorMessage {
-  context: string | null;
+  context?: string;
   message: string;
-  exceptionName: string | null;
+  exceptionName?: string;
 }
 
 /** Data Center webhook event keys (Atlassian "Event payload"), enough to refuse made-up ones. */
@@ -105,6 +110,8 @@ const KNOWN_EVENTS = new Set([
   'pr:reviewer:needs_work', 'pr:merged', 'pr:declined', 'pr:deleted', 'pr:comment:added', 'pr:comment:edited', 'pr:comment:deleted',
 ]);
 const WRITABLE_FIELDS = new Set(['name', 'url', 'events', 'active', 'configuration', 'sslVerificationRequired', 'credentials']);
+/** Atlassian's Bitbucket Data Center OpenAPI description of the webhook endpoints (scripts/extract-bitbucket-openapi.mjs). */
+const DESCRIPTION = ApiDescription.load('bitbucket-server-openapi');
 const MAX_BODY_BYTES = 1024 * 1024;
 const EXC = 'com.atlassian.bitbucket';
 
@@ -118,7 +125,7 @@ class DcError extends Error {
     errors?: DcErrorMessage[],
   ) {
     super(message);
-    this.errors = errors ?? [{ context: null, message, exceptionName }];
+    this.errors = errors ?? [{ message, ...(exceptionName !== null ? { exceptionName } : {}) }];
   }
 }
 
@@ -134,6 +141,8 @@ export class BitbucketServerTestServer {
   /** The API root to give a client: `<url><contextPath>`. */
   readonly apiUrl: string;
   readonly requests: DcRecordedRequest[] = [];
+  /** Where a request body taken or an answer given disagrees with the Data Center OpenAPI description; tests assert []. */
+  readonly violations: string[] = [];
 
   private readonly tokens = new Map<string, { projects: string[]; repositories: string[] }>();
   private readonly projects: Project[] = [];
@@ -153,7 +162,7 @@ export class BitbucketServerTestServer {
     this.apiUrl = `${this.url}${this.contextPath}`;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) this.send(res, undefined, 500, { errors: [{ context: null, message: String(err), exceptionName: null }] });
+        if (!res.headersSent) this.send(res, undefined, 500, { errors: [{ message: String(err) }] });
       });
     });
   }
@@ -188,7 +197,7 @@ export class BitbucketServerTestServer {
   }
 
   /** Seed a webhook; `place` is `KEY` (project hook) or `KEY/slug`. Returns its id. */
-  addHook(place: string, hook: { name?: string; url: string; events?: string[]; active?: boolean; secret?: string }): number {
+  addHook(place: string, hook: { name?: string; url: string; events?: string[]; active?: boolean; secret?: string; sslVerificationRequired?: boolean }): number {
     const [key, slug] = place.split('/') as [string, string | undefined];
     const stored = this.store({
       scopeType: slug === undefined ? 'project' : 'repository',
@@ -198,7 +207,7 @@ export class BitbucketServerTestServer {
       events: hook.events ?? ['repo:refs_changed'],
       active: hook.active ?? true,
       configuration: hook.secret === undefined ? {} : { secret: hook.secret },
-      sslVerificationRequired: true,
+      sslVerificationRequired: hook.sslVerificationRequired ?? true,
       ...(slug === undefined ? {} : { slug }),
     });
     return stored.id;
@@ -326,7 +335,8 @@ export class BitbucketServerTestServer {
           ...(fields.credentials ? { credentials: fields.credentials as { username: string; password: string } } : {}),
           ...(slug === undefined ? {} : { slug }),
         });
-        return { status: 201, body: this.view(stored) };
+        // "Create webhook" answers 200 "A created webhook." (the Data Center OpenAPI description), not 201.
+        return { status: 200, body: this.view(stored) };
       }
       throw methodNotAllowed(method);
     }
@@ -382,7 +392,7 @@ export class BitbucketServerTestServer {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new DcError(400, 'The request body must be a JSON object.', `${EXC}.validation.ArgumentValidationException`);
     const fields = body as Record<string, unknown>;
     const errors: DcErrorMessage[] = [];
-    const invalid = (context: string, message: string) => errors.push({ context, message, exceptionName: null });
+    const invalid = (context: string, message: string) => errors.push({ context, message });
     for (const key of Object.keys(fields)) if (!WRITABLE_FIELDS.has(key)) invalid(key, `Unrecognized field "${key}".`);
     const present = (key: string) => fields[key] !== undefined;
     if (create || present('name')) {
@@ -447,6 +457,11 @@ export class BitbucketServerTestServer {
 
   private send(res: ServerResponse, rec: DcRecordedRequest | undefined, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     if (rec) rec.status = status;
+    const rest = `${this.contextPath}/rest`;
+    if (rec?.path.startsWith(`${rest}/`)) {
+      const requestBody = rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
+      this.violations.push(...DESCRIPTION.check({ method: rec.method, path: rec.path.slice(rest.length), requestBody, status, responseBody: body }));
+    }
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text !== '' ? { 'content-type': 'application/json;charset=UTF-8' } : {}), ...headers });
     res.end(text);

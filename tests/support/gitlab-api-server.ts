@@ -75,8 +75,11 @@ export interface GitlabFault {
   status: number;
   /** With a 3xx status: the `Location` answered. */
   location?: string;
-  /** `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted). */
-  retryAfter?: number;
+  /**
+   * `Retry-After` seconds sent with the answer (429 gets the rate-limit window's remainder when omitted); `null`: none,
+   * as GitLab's own hook test endpoint answers its 429 (`lib/api/hooks/trigger_test.rb`, no `Retry-After`).
+   */
+  retryAfter?: number | null;
   /** Number of matching requests to affect, then the fault clears itself. Omitted: until replaced or cleared. */
   times?: number;
 }
@@ -106,6 +109,12 @@ export interface GitlabApiServerOptions {
   omitHookFields?: string[];
   /** The receiver's answer to test deliveries. Default: `{ status: 200 }`. */
   deliver?: (delivery: Delivery) => DeliveryOutcome;
+  /**
+   * GitLab's configured `external_url` (`gitlab.yml` host and port), when the client reaches it under another name:
+   * an internal DNS name, another port, a TLS-terminating proxy. `Link` is then built on this host and port with the
+   * request's own scheme, as GitLab does. Default: this server's own address.
+   */
+  externalUrl?: string;
   /** Test requests allowed per minute per project/group and user. Default 5 (GitLab's); 0 for no limit. */
   testRequestsPerMinute?: number;
   /** `allow_local_requests_from_web_hooks_and_services`. Default false: loopback and private hosts are refused. */
@@ -566,12 +575,12 @@ export class GitlabApiTestServer {
       if (fault.location !== undefined) {
         this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
       } else if (fault.status === 429) {
-        const retryAfter = fault.retryAfter ?? rate.retryAfter;
-        this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, 'Retry-After': String(retryAfter) });
+        const retryAfter = fault.retryAfter === undefined ? rate.retryAfter : fault.retryAfter;
+        this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, ...(retryAfter === null ? {} : { 'Retry-After': String(retryAfter) }) });
       } else {
         this.send(res, rec, fault.status, { message: `${fault.status} ${fault.status === 503 ? 'Service Unavailable' : fault.status === 502 ? 'Bad Gateway' : 'Internal Server Error'}` }, {
           ...rate.headers,
-          ...(fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}),
+          ...(fault.retryAfter !== undefined && fault.retryAfter !== null ? { 'Retry-After': String(fault.retryAfter) } : {}),
         });
       }
       return;
@@ -722,7 +731,17 @@ export class GitlabApiTestServer {
       const params = new URLSearchParams(query);
       params.set('page', String(p));
       params.set('per_page', String(perPage));
-      return `${this.url}${rawPath}?${params.toString()}`;
+      // Gitlab::Pagination::OffsetHeaderBuilder#base_request_uri (gitlabhq/gitlabhq 8b573c94895dc0ac0e1d9d59cf3e8745e8b539ca,
+      // lib/gitlab/pagination/offset_header_builder.rb): the request's URL with host and port replaced by
+      // `Gitlab.config.gitlab.host` / `.port`, the scheme kept. Behind an internal name or a proxy that is not the
+      // origin the client called.
+      const at = new URL(`${this.url}${rawPath}`);
+      if (this.options.externalUrl !== undefined) {
+        const external = new URL(this.options.externalUrl);
+        at.hostname = external.hostname;
+        at.port = external.port === '' ? (external.protocol === 'https:' ? '443' : '80') : external.port;
+      }
+      return `${at.origin}${rawPath}?${params.toString()}`;
     };
     const links: string[] = [];
     if (page > 1) links.push(`<${link(page - 1)}>; rel="prev"`);

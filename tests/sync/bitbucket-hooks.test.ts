@@ -1,5 +1,6 @@
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
-import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { ApiError, BudgetExhausted, RateLimited } from '../../lib/sync/http';
+import { planTarget } from '../../lib/sync/plan';
 import { bitbucketCloudHooks } from '../../lib/sync/providers/bitbucket-cloud';
 import { bitbucketServerHooks } from '../../lib/sync/providers/bitbucket-server';
 import { BitbucketCloudTestServer } from '../support/bitbucket-cloud-api-server';
@@ -35,6 +36,11 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 }
 
 const repo = (path: string): HookTarget => ({ kind: 'repository', path });
+const ownership = { hooksPrefix: `${RELAY}/`, receivers: new Set(['bitbucket']) };
+/** What a sync run would plan for `target` from the hooks the client lists. */
+async function plan(hooks: HookApi, target: HookTarget, wanted: HookSpec) {
+  return planTarget(target, wanted, await hooks.listHooks(target), ownership, { events: hooks.relayEvents });
+}
 const org = (path: string): HookTarget => ({ kind: 'organization', path });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -57,7 +63,10 @@ describe('Bitbucket Cloud hooks', () => {
   });
   afterEach(async () => {
     jest.restoreAllMocks();
+    const violations = [...server.violations];
     await server.close();
+    // Every answer matched Atlassian's Bitbucket Cloud OpenAPI description.
+    expect(violations).toEqual([]);
   });
 
   it('maps identity key paths to workspace/repo and nothing else', () => {
@@ -122,6 +131,42 @@ describe('Bitbucket Cloud hooks', () => {
     expect(server.secretOf(uuid)).toBeNull();
   });
 
+  it('a hook whose secret was removed (secret_set: false) is drift, and the update gives it the secret again', async () => {
+    // Removed in the UI or by a PUT with `secret: null`: deliveries then come unsigned and the relay refuses them all.
+    const uuid = server.addHook('acme/app', { url: spec().url, description: 'flux-webhook-relay', events: ['repo:push'], active: true, secret: null });
+    const hooks = api();
+    expect((await hooks.listHooks(repo('acme/app')))[0]!.drift).toEqual(['no secret set']);
+    const [action] = await plan(hooks, repo('acme/app'), spec());
+    expect(action).toMatchObject({ kind: 'update', id: uuid, reasons: ['no secret set'] });
+    if (action?.kind !== 'update') throw new Error('expected an update');
+
+    await hooks.updateHook(action.target, action.id, action.spec);
+    expect(server.secretOf(uuid)).toBe('hook-secret-1');
+    expect((await plan(hooks, repo('acme/app'), spec())).map((a) => a.kind)).toEqual(['unchanged']);
+  });
+
+  it('a secret over 128 characters: the server refuses it, so the client says so without calling', async () => {
+    const long = 'x'.repeat(129);
+    const raw = await fetch(`${server.apiUrl}/repositories/acme/app/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'd', url: spec().url, active: true, events: ['repo:push'], secret: long }),
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({ error: { fields: { secret: [expect.stringContaining('128')] } } });
+    server.clearRequests();
+
+    const hooks = api();
+    expect(hooks.maxSecretLength).toBe(128);
+    const error = await failure(hooks.createHook(repo('acme/app'), spec({ secret: long })));
+    expect(error.message).toMatch(/^bitbucket-cloud acme\/app: .*129 characters.*at most 128/);
+    expect(error.message).not.toContain(long);
+    expect(server.requests).toEqual([]);
+    // 128 is accepted.
+    await hooks.createHook(repo('acme/app'), spec({ secret: 'y'.repeat(128) }));
+    expect(server.storedHooks('acme/app')[0]?.secret).toBe('y'.repeat(128));
+  });
+
   it('refuses an empty secret, a malformed hook id and a malformed path without calling', async () => {
     const hooks = api();
     expect((await failure(hooks.createHook(repo('acme/app'), spec({ secret: '' })))).message).toMatch(/^bitbucket-cloud acme\/app: refusing to send an empty secret/);
@@ -183,23 +228,15 @@ describe('Bitbucket Cloud hooks', () => {
     expect(error.message).toMatch(/^bitbucket-cloud acme\/app: POST .*HTTP 400/);
   });
 
-  it('backs off on 429 without really waiting, then succeeds', async () => {
-    jest.spyOn(Math, 'random').mockReturnValue(0.5); // Cloud sends no Retry-After: jittered back-off of 500, then 1000 ms
+  it('a 429 (Cloud sends no Retry-After; its window is an hour) stops at once with RateLimited: one call, no wait', async () => {
     server.fault({ status: 429, times: 2 });
     const hooks = api();
-    expect(await hooks.listHooks(repo('acme/app'))).toEqual([]);
-    expect(server.requests.map((r) => r.status)).toEqual([429, 429, 200]);
-    expect(time.clock.sleeps).toEqual([500, 1000]);
-    expect(hooks.client.stats.calls).toBe(3);
-  });
-
-  it('stops with BudgetExhausted when the back-off would pass the deadline', async () => {
-    jest.spyOn(Math, 'random').mockReturnValue(0.99); // the first back-off is then 990 ms
-    server.fault({ status: 429 });
-    const error = await failure(api(TOKEN, 500).listHooks(repo('acme/app')));
+    const error = await failure(hooks.listHooks(repo('acme/app')));
+    expect(error).toBeInstanceOf(RateLimited);
     expect(error).toBeInstanceOf(BudgetExhausted);
-    expect(error.message).toMatch(/^bitbucket-cloud acme\/app: /);
-    expect(server.requests).toHaveLength(1);
+    expect(error.message).toMatch(/^bitbucket-cloud acme\/app: GET .*HTTP 429 without Retry-After .*not retried in this run$/);
+    expect(server.requests.map((r) => r.status)).toEqual([429]);
+    expect(time.clock.sleeps).toEqual([]);
   });
 
   it('retries a 5xx on GET but never repeats a POST', async () => {
@@ -238,7 +275,10 @@ describe('Bitbucket Data Center hooks', () => {
     time = fakeClock();
   });
   afterEach(async () => {
+    const violations = [...server.violations];
     await server.close();
+    // Every request body taken and every answer given matched Atlassian's Bitbucket Data Center OpenAPI description.
+    expect(violations).toEqual([]);
   });
 
   it('maps ssh and http key paths to PROJ/repo, honouring the context path', () => {
@@ -287,6 +327,20 @@ describe('Bitbucket Data Center hooks', () => {
     expect(stored).toMatchObject({ scopeType: 'repository', configuration: { secret: 'hook-secret-1' }, sslVerificationRequired: true });
   });
 
+  it('a hook with TLS verification off is drift, and the update switches it back on', async () => {
+    // Unverified TLS lets anyone on the path read the signed deliveries and answer in the relay's place.
+    const id = server.addHook('PROJ/app', { name: 'flux-webhook-relay', url: dcSpec().url, events: ['repo:refs_changed'], secret: 'hook-secret-1', sslVerificationRequired: false });
+    const hooks = api();
+    expect((await hooks.listHooks(repo('PROJ/app')))[0]!.drift).toEqual(['TLS verification off']);
+    const [action] = await plan(hooks, repo('PROJ/app'), dcSpec());
+    expect(action).toMatchObject({ kind: 'update', id: String(id), reasons: ['TLS verification off'] });
+    if (action?.kind !== 'update') throw new Error('expected an update');
+
+    await hooks.updateHook(action.target, action.id, action.spec);
+    expect(server.storedHooks('PROJ/app')[0]).toMatchObject({ sslVerificationRequired: true });
+    expect((await plan(hooks, repo('PROJ/app'), dcSpec())).map((a) => a.kind)).toEqual(['unchanged']);
+  });
+
   it('updates with the whole configuration: the same secret stays, a new one replaces it', async () => {
     const id = server.addHook('PROJ/app', { name: 'old', url: `${RELAY}/old`, events: ['pr:opened'], active: false, secret: 'hook-secret-1' });
     await api().updateHook(repo('PROJ/app'), String(id), dcSpec());
@@ -328,7 +382,7 @@ describe('Bitbucket Data Center hooks', () => {
   it('handles personal repositories', async () => {
     const path = api().repositoryPath('~jdoe/dotfiles') as string;
     await api().createHook(repo(path), dcSpec());
-    expect(server.requests.at(-1)).toMatchObject({ path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`, status: 201 });
+    expect(server.requests.at(-1)).toMatchObject({ path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`, status: 200 });
   });
 
   it('401 and 404 name the repository, never the token', async () => {
@@ -357,7 +411,7 @@ describe('Bitbucket Data Center hooks', () => {
     server.fault({ status: 429, times: 1, headers: { 'Retry-After': '3' } });
     const hooks = api();
     await hooks.createHook(repo('PROJ/app'), dcSpec());
-    expect(server.requests.map((r) => r.status)).toEqual([429, 201]);
+    expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
     expect(time.clock.sleeps).toEqual([3000]);
     expect(hooks.client.stats).toEqual({ calls: 2, writes: 2 });
   });
@@ -393,7 +447,7 @@ describe('Bitbucket Data Center hooks', () => {
         'POST /projects/LEGACY_PROJ/repos/svc/webhooks 404',
         'GET /projects 200',
         'GET /projects/Legacy_Proj/repos 200',
-        'POST /projects/Legacy_Proj/repos/svc/webhooks 201',
+        'POST /projects/Legacy_Proj/repos/svc/webhooks 200',
       ]);
       server.clearRequests();
       expect(await hooks.listHooks(target)).toHaveLength(1);

@@ -1,5 +1,6 @@
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { planTarget } from '../../lib/sync/plan';
 import { giteaHooks } from '../../lib/sync/providers/gitea';
 import { GiteaApiTestServer, type GiteaFlavor, type GiteaServerOptions } from '../support/gitea-api-server';
 
@@ -62,7 +63,10 @@ function api(provider: GiteaFlavor, extra: { token?: string; deadline?: number; 
 }
 
 afterEach(async () => {
+  const violations = server ? [...server.violations] : [];
   await server?.close();
+  // Every request body the server took and every answer it gave matched its flavour's swagger (Gitea's or Forgejo's).
+  expect(violations).toEqual([]);
 });
 
 describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
@@ -242,6 +246,36 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
     });
   });
 
+  describe('branch filter (services/webhook/webhook.go checkBranch: a push to a branch the filter does not match is not sent)', () => {
+    const ownership = { hooksPrefix: 'https://relay.example.com/hooks/', receivers: new Set(['main']) };
+    const plan = async (hooks: HookApi) => planTarget(repo, spec('v1'), await hooks.listHooks(repo), ownership, { events: hooks.relayEvents, contentType: hooks.contentType });
+
+    it('reports a filter other than "" or "*" as drift, and the update leaves the hook on every branch', async () => {
+      await start(flavor);
+      server.seedHook(repo, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: 'main' });
+      const hooks = api(flavor);
+
+      const [listed] = await hooks.listHooks(repo);
+      expect(listed!.drift).toEqual(['branch filter main → *']);
+      const [action] = await plan(hooks);
+      expect(action).toMatchObject({ kind: 'update', reasons: ['branch filter main → *'] });
+      if (action?.kind !== 'update') throw new Error('expected an update');
+
+      await hooks.updateHook(repo, action.id, action.spec);
+      expect(server.hooks(repo).map((h) => h.branchFilter)).toEqual(['*']);
+      expect((await plan(hooks)).map((a) => a.kind)).toEqual(['unchanged']);
+    });
+
+    it('an empty filter and "*" both mean every branch: no drift', async () => {
+      await start(flavor);
+      server.seedHook(repo, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '' });
+      server.seedHook({ kind: 'repository', path: 'acme/other' }, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '*' });
+      const hooks = api(flavor);
+      expect((await hooks.listHooks(repo))[0]!.drift).toBeUndefined();
+      expect((await hooks.listHooks({ kind: 'repository', path: 'acme/other' }))[0]!.drift).toBeUndefined();
+    });
+  });
+
   describe('deleteHook', () => {
     it('deletes repository and organisation hooks', async () => {
       await start(flavor);
@@ -405,6 +439,16 @@ describe('the Gitea API test server itself (where the client’s choices come fr
 
     await call('PATCH', `/repos/acme/app/hooks/${hook.id}`, { active: false });
     expect(server.secretOf(hook.id)).toBe('old');
+  });
+
+  it.each([
+    ['gitea', ''],
+    ['forgejo', 'Bearer abc-0123456789'],
+  ] as const)('%s: authorization_header comes back as %j (Gitea main blanks it, Forgejo decrypts it); branch_filter always', async (flavor, shown) => {
+    await start(flavor);
+    server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://x.example.com/', secret: 'old', branchFilter: 'main', authorizationHeader: 'Bearer abc-0123456789' });
+    const listed = await call('GET', '/repos/acme/app/hooks');
+    expect(listed.json).toEqual([expect.objectContaining({ authorization_header: shown, branch_filter: 'main' })]);
   });
 
   it.each(['gitea', 'forgejo'] as const)('%s: validates the create body like the real server', async (flavor) => {

@@ -1,4 +1,4 @@
-import { ApiError, BudgetExhausted } from '../../lib/sync/http';
+import { ApiError, BudgetExhausted, RateLimited } from '../../lib/sync/http';
 import type { HookApi, HookApiOptions, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { BRANCH_FILTER_PREFIX, gitlabHooks, SSL_VERIFICATION_OFF } from '../../lib/sync/providers/gitlab';
 import { GitlabApiTestServer, type GitlabApiServerOptions } from '../support/gitlab-api-server';
@@ -76,7 +76,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     await p;
   } catch (err) {
     if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`);
+    throw new Error(`rejected with a non-Error: ${String(err)}`, { cause: err });
   }
   throw new Error('expected the promise to reject');
 }
@@ -103,7 +103,7 @@ describe('gitlabHooks basics', () => {
 });
 
 describe('listHooks', () => {
-  it('follows Link across pages with per_page=100 and the encoded nested path', async () => {
+  it('reads every page (X-Next-Page) with per_page=100 and the encoded nested path', async () => {
     const ids = [1, 2, 3, 4, 5].map((n) => server.addHook('project', PROJECT, { url: `https://hooks.example.com/${n}`, token: `t${n}` }));
 
     const hooks = await api().listHooks(project);
@@ -113,10 +113,40 @@ describe('listHooks', () => {
     // The server clamps per_page to 2 (a small page size), so five hooks take three pages.
     expect(server.requests.map((r) => [r.method, r.rawPath, r.query.page, r.query.per_page, r.status])).toEqual([
       ['GET', `/api/v4/projects/${ENCODED}/hooks`, undefined, '100', 200],
-      ['GET', `/api/v4/projects/${ENCODED}/hooks`, '2', '2', 200],
-      ['GET', `/api/v4/projects/${ENCODED}/hooks`, '3', '2', 200],
+      ['GET', `/api/v4/projects/${ENCODED}/hooks`, '2', '100', 200],
+      ['GET', `/api/v4/projects/${ENCODED}/hooks`, '3', '100', 200],
     ]);
     expect(server.requests.every((r) => r.auth === 'private-token' && r.user === 'relay-sync')).toBe(true);
+  });
+
+  it('reads every page when GitLab\'s external_url is not the apiUrl: pages by X-Next-Page on the apiUrl, the token never leaves', async () => {
+    // An internal name or a TLS-terminating proxy in front: GitLab builds Link on its configured host and port.
+    await server.close();
+    await startServer({ externalUrl: 'https://gitlab.example.com' });
+    for (let i = 1; i <= 5; i++) server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
+
+    const hooks = await api().listHooks(project);
+    expect(hooks.map((h) => h.url)).toEqual([1, 2, 3, 4, 5].map((i) => `https://relay.example.com/h${i}`));
+    const gets = server.requests.filter((r) => r.method === 'GET');
+    expect(gets.map((r) => r.query.page ?? '1')).toEqual(['1', '2', '3']);
+    expect(gets.every((r) => r.rawPath === `/api/v4/projects/${ENCODED}/hooks` && r.query.per_page === '100')).toBe(true);
+  });
+
+  it('refuses a malformed X-Next-Page, or one that does not move forward, instead of looping', async () => {
+    for (let i = 1; i <= 3; i++) server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
+    const fetchWith = (nextPage: string): typeof fetch => async (input, init) => {
+      const response = await fetch(input, init);
+      const headers = new Headers(response.headers);
+      headers.set('x-next-page', nextPage);
+      headers.delete('link');
+      return new Response(await response.text(), { status: response.status, headers });
+    };
+    for (const next of ['1', '2; evil', 'https://elsewhere.example/2']) {
+      const error = await rejection(api({ fetch: fetchWith(next) }).listHooks(project));
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error.message).toMatch(/X-Next-Page/);
+    }
+    expect(server.requests.filter((r) => r.query.page !== undefined)).toEqual([]);
   });
 
   it('sends the headers GitLab pages with', async () => {
@@ -440,6 +470,19 @@ describe('reenableHook', () => {
 });
 
 describe('rate limits and the run budget', () => {
+  it('the test endpoint\'s 429 (5 a minute, no Retry-After) is not retried: RateLimited, left for the next run', async () => {
+    await server.close();
+    await startServer({ testRequestsPerMinute: 1 });
+    const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/h', token: 't' });
+    await api().reenableHook!(project, String(id));
+    server.clearRequests();
+    const error = await rejection(api().reenableHook!(project, String(id)));
+    expect(error).toBeInstanceOf(RateLimited);
+    expect(error.message).toMatch(/^gitlab platform\/infra\/fleet: POST .*HTTP 429 without Retry-After/);
+    expect(server.requests.map((r) => r.status)).toEqual([429]);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('waits out a 429 Retry-After, then succeeds', async () => {
     server.addHook('project', PROJECT, { url: spec().url });
     server.fault({ status: 429, retryAfter: 30, times: 1 });

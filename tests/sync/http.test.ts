@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, BudgetExhausted, nextLink } from '../../lib/sync/http';
+import { ApiClient, ApiError, BudgetExhausted, nextLink, RateLimited } from '../../lib/sync/http';
 import type { ApiClientOptions } from '../../lib/sync/http';
 
 /** A scripted response: status, JSON body (or raw text) and headers. */
@@ -183,6 +183,18 @@ describe('ApiClient rate limits and retries', () => {
     await expect(client.request('GET', '/x')).resolves.toMatchObject({ status: 200 });
     expect(sleeps).toEqual([3000]);
     expect(calls).toHaveLength(2);
+  });
+
+  it('does not retry a 429 that says nothing about when: RateLimited (a BudgetExhausted), so the next run resumes', async () => {
+    // Bitbucket Cloud (an hour's window) and GitLab's hook test endpoint (a minute's) answer 429 without Retry-After:
+    // jittered retries of a second or two cannot succeed, they only spend the budget and the run's time.
+    const { client, sleeps, calls } = harness([{ status: 429, body: { error: { message: 'Rate limit for this resource has been exceeded' } } }, { body: [] }]);
+    const error = (await client.request('GET', '/x').catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(RateLimited);
+    expect(error).toBeInstanceOf(BudgetExhausted);
+    expect(error.message).toBe('GET /x: HTTP 429 without Retry-After (Rate limit for this resource has been exceeded): not retried in this run');
+    expect(calls).toHaveLength(1);
+    expect(sleeps).toEqual([]);
   });
 
   it('waits until a Retry-After HTTP date', async () => {

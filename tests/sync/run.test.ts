@@ -1,6 +1,7 @@
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { GitHubApiServer } from '../support/github-api-server';
 import { GitlabApiTestServer } from '../support/gitlab-api-server';
+import { BitbucketCloudTestServer } from '../support/bitbucket-cloud-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
 import { parseConfig } from '../../lib/config/load';
@@ -227,3 +228,48 @@ test('a webhook secret the relay would refuse (under 16 bytes) registers no hook
   }
 });
 
+
+test('a 429 without Retry-After defers the registration to the next run, and the report says so', async () => {
+  gitlab.fault({ status: 429, retryAfter: null, times: 1 });
+  try {
+    const report = await run();
+    const gl = byName(report, 'gl');
+    expect(gl.deferred).toBe(1);
+    expect(gl.failures).toEqual([{ target: 'platform/tools', error: expect.stringMatching(/HTTP 429 without Retry-After.*not retried in this run; 1 target\(s\) left for the next run$/) }]);
+    expect(byName(report, 'gh').failures).toEqual([]);
+  } finally {
+    gitlab.fault(undefined);
+  }
+});
+
+test('a webhook secret over Bitbucket Cloud\'s 128 characters fails the registration before any provider call, naming the limit', async () => {
+  const bitbucket = await BitbucketCloudTestServer.start();
+  try {
+    bitbucket.addRepository('acme/app');
+    bitbucket.addToken('bb-sync-token-0123456789', { repositories: ['acme/app'] });
+    sm.put('relay/bitbucket-hook', 'b'.repeat(129));
+    sm.put('relay/bitbucket-token', 'bb-sync-token-0123456789');
+    const bbConfig = parseConfig(
+      `
+clusters:
+  c1: { kubeconfig: relay/kc1 }
+receivers:
+  bitbucket: { provider: bitbucket-cloud, secret: relay/bitbucket-hook }
+sync:
+  publicUrl: ${relayUrl}
+  allowHttpLoopback: true
+  registrations:
+    bb: { provider: bitbucket-cloud, apiUrl: '${bitbucket.apiUrl}', token: relay/bitbucket-token, receiver: bitbucket, repositories: [acme/app], discover: false }
+`,
+      'sync-bitbucket.yaml',
+    );
+    const relay = createRelayDeps({ config: bbConfig, log: () => undefined });
+    const report = await runSync(createSyncDeps({ config: bbConfig, relay, deadline: clock + 60_000, dryRun: false, now, log: () => undefined, http: { now, sleep } }));
+    expect(byName(report, 'bb').failures).toEqual([
+      { target: '*', error: expect.stringContaining('webhook secret relay/bitbucket-hook is 129 characters; bitbucket-cloud takes at most 128, so no hook is registered with it') },
+    ]);
+    expect(bitbucket.requests).toEqual([]);
+  } finally {
+    await bitbucket.close();
+  }
+});

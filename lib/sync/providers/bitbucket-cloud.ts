@@ -17,12 +17,16 @@ import { forTarget as labelled, hookApiClient } from './core';
  * - Body `webhook_subscription`: `description`, `url`, `active`, `events`, `secret`. The secret "is never returned
  *   via the API"; responses carry `secret_set: boolean` instead. On PUT, "leaving out the secret field ... will leave
  *   the secret unchanged", `null` or `""` removes it. This client always sends the secret (create and update), so a
- *   hook never keeps a secret the relay no longer has, and refuses an empty one (that would remove signing).
+ *   hook never keeps a secret the relay no longer has, and refuses an empty one (that would remove signing). A hook
+ *   listed with `secret_set: false` is drift ("no secret set"), so the next run's update puts the secret back.
+ *   Bitbucket Cloud refuses a secret over 128 characters (400; a cap the OpenAPI description does not state): such a
+ *   secret is refused here, and by the run before any call (`maxSecretLength`), instead of failing every run.
  * - Pagination: `{ values, next }` where `next` is an absolute URL to follow as given. `pagelen` defaults to 10; "100
  *   being the maximum allowed value. Individual APIs may enforce different values" (the `paginated_*` schemas);
  *   /pullrequests is known to cap at 50 and the hooks reference names no cap, so 50 is asked for: it can never be
  *   refused as too high, and a repository has one or two hooks, so it costs no extra call.
- * - Rate limits: 429 with no documented `Retry-After`; the shared client backs off exponentially.
+ * - Rate limits: 429 with no documented `Retry-After` (an hour's window); the shared client does not retry it
+ *   (`RateLimited`), and the run leaves the remaining targets to the next scheduled run.
  *
  * Authentication. Repository, project and workspace access tokens, and OAuth tokens, are sent as
  * `Authorization: Bearer <token>` (Atlassian "Access tokens"). A token of the form `user:secret` is sent as HTTP Basic:
@@ -37,6 +41,8 @@ import { forTarget as labelled, hookApiClient } from './core';
 const provider = 'bitbucket-cloud';
 const pushEvent = 'repo:push';
 const pagelen = 50;
+/** Bitbucket Cloud refuses a longer hook secret (400), so a longer configured secret could never be registered. */
+const secretMaxLength = 128;
 /** Workspace IDs and repository slugs: URL-safe, and never `.`/`..`. */
 const segment = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
 const hookUuid = /^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$/;
@@ -49,6 +55,8 @@ interface WebhookSubscription {
   active?: unknown;
   events?: unknown;
   subject_type?: unknown;
+  /** Whether the hook has a secret (the secret itself is never returned). */
+  secret_set?: unknown;
 }
 
 export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
@@ -62,6 +70,7 @@ export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
   return {
     provider,
     relayEvents: [pushEvent],
+    maxSecretLength: secretMaxLength,
     client,
 
     repositoryPath(keyPath: string): string | undefined {
@@ -117,6 +126,8 @@ function hookPath(target: HookTarget, id: string): string {
 
 function hookBody(spec: HookSpec): Record<string, unknown> {
   if (spec.secret === '') throw new Error('refusing to send an empty secret: Bitbucket Cloud would remove the hook secret and sign nothing');
+  const length = [...spec.secret].length;
+  if (length > secretMaxLength) throw new Error(`the webhook secret is ${length} characters; Bitbucket Cloud takes at most ${secretMaxLength}`);
   return { description: spec.name, url: spec.url, active: true, events: [...spec.events].sort(), secret: spec.secret };
 }
 
@@ -125,6 +136,9 @@ function hookState(hook: WebhookSubscription): HookState {
   const events = Array.isArray(hook.events) ? hook.events.filter((event): event is string => typeof event === 'string').sort() : [];
   const state: HookState = { id: hook.uuid, url: hook.url, events, active: hook.active === true };
   if (typeof hook.description === 'string') state.name = hook.description;
+  // `webhook_subscription.secret_set` (Atlassian's OpenAPI): false after the secret was removed in the UI or by a PUT
+  // with `secret: null`; every delivery then comes unsigned and the relay refuses it. The update sends the secret.
+  if (hook.secret_set === false) state.drift = ['no secret set'];
   return state;
 }
 

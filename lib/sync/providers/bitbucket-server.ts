@@ -22,8 +22,8 @@ import { errorForTarget, hookApiClient } from './core';
  *   in clear; the same code notes that an empty `configuration.secret` makes Data Center answer 500. This client never
  *   reads it (HookState has no secret, and nothing here logs a response), always sends the whole configuration on
  *   create and update, and refuses an empty secret.
- * - `sslVerificationRequired: true` is sent every time, so an update also repairs a hook someone switched to
- *   unverified TLS.
+ * - `sslVerificationRequired: true` is sent every time, and a hook listed with `false` is drift ("TLS verification
+ *   off"), so the next run updates it even when nothing else changed.
  * - Pagination: `{ values, isLastPage, nextPageStart }` with `?start=&limit=` (`limit` defaults to 25; the server may
  *   return fewer than asked).
  * - Rate limiting (admin-enabled token bucket) answers 429, honoured through `Retry-After` by the shared client.
@@ -61,6 +61,7 @@ interface RestWebhook {
   events?: unknown;
   active?: unknown;
   scopeType?: unknown;
+  sslVerificationRequired?: unknown;
 }
 
 interface Place {
@@ -200,6 +201,8 @@ function hookState(hook: RestWebhook): HookState {
   const events = Array.isArray(hook.events) ? hook.events.filter((event): event is string => typeof event === 'string').sort() : [];
   const state: HookState = { id: String(hook.id), url: hook.url, events, active: hook.active === true };
   if (typeof hook.name === 'string') state.name = hook.name;
+  // Unverified TLS: anyone on the path can read the signed deliveries, or answer them in the relay's place.
+  if (hook.sslVerificationRequired === false) state.drift = ['TLS verification off'];
   return state;
 }
 

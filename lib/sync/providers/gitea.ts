@@ -16,9 +16,10 @@
  *   keeps the old secret whether or not one is sent, and cannot rotate it. `updateHook` therefore re-creates the hook
  *   (create the new one, then delete the old one): the only way to give an existing hook a new secret, which is what
  *   the sync updates for (the secret version marker lives in the URL). The same PATCH would also overwrite
- *   `branch_filter` and `authorization_header` with "" when omitted; re-creating sidesteps all of it.
- * - The secret is never returned (`ToHook` puts only `url` and `content_type` in `config`); `authorization_header` is,
- *   decrypted, but the relay does not use it.
+ *   `branch_filter` and `authorization_header` with "" when omitted; re-creating sidesteps all of it, and the new
+ *   hook gets `branch_filter: '*'`, so an update also repairs a branch filter (reported as drift by `toState`).
+ * - The secret is never returned (`ToHook` puts only `url` and `content_type` in `config`); `authorization_header` is
+ *   by Forgejo (decrypted) but not by Gitea main (always ""), so the relay neither uses nor compares it.
  * - Pagination: `page` (1-based) and `limit`, clamped to `[api] MAX_RESPONSE_ITEMS` (default 50; `convert.ToCorrectPageSize`).
  *   Every hook list sets `X-Total-Count`, but `Link` is inconsistent: Gitea's repository hook list sets no `Link` at
  *   all (`ctx.SetTotalCountHeader` only), its org list does; Forgejo the other way round (`utils.SetPaginationHeaders`
@@ -31,7 +32,8 @@
  *   `compare_url` to push payloads (a `gitea`-type hook instead shortens `ref` in create/delete payloads, for
  *   Woodpecker). Hooks of other types (slack, discord, matrix, ...) are listed as they are: the sync sees them as
  *   foreign by their URL.
- * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out.
+ * - No rate limits by default; a reverse proxy may still answer 429, which the ApiClient waits out when it says how
+ *   long (`Retry-After`) and otherwise leaves to the next run (`RateLimited`).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
@@ -54,6 +56,8 @@ interface GiteaHook {
   content_type?: string;
   /** Gitea with PR #37040 (2026): an optional label. */
   name?: string;
+  /** A glob on the branch name; pushes to branches it does not match are not delivered ("" and `*` match all). */
+  branch_filter?: string;
 }
 
 /** `[api] MAX_RESPONSE_ITEMS`' default; a server configured lower returns fewer per page, which `listHooks` handles. */
@@ -179,6 +183,11 @@ function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   };
   if (contentType !== undefined) state.contentType = contentType;
   if (typeof hook.name === 'string' && hook.name !== '') state.name = hook.name;
+  // checkBranch (go-gitea/gitea 05a2257af2f29077a2c0374111aa12becf7f6083 services/webhook/webhook.go, the same in
+  // Forgejo): "" and `*` let every push through; any other filter drops pushes to branches it does not match, and a
+  // Flux source may follow any branch. The update re-creates the hook with `branch_filter: '*'` (createBody).
+  const filter = hook.branch_filter;
+  if (typeof filter === 'string' && filter !== '' && filter !== '*') state.drift = [`branch filter ${filter.slice(0, 80)} → *`];
   return state;
 }
 

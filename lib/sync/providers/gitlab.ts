@@ -21,6 +21,7 @@
  *   (`log_execution_service.rb`: `hook.enable!` on an ok test response).
  */
 import { forTarget, hookApiClient } from './core';
+import { ApiError, nextLink } from '../http';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 
 /** The flags a relay hook has true: pushes and tag pushes, nothing else (sorted). */
@@ -89,9 +90,17 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
     },
 
     async listHooks(target: HookTarget): Promise<HookState[]> {
-      // Offset pagination, `per_page` at most 100; GitLab sends `Link` (followed by the client) and `X-Next-Page`.
       return on(target, async () => {
-        const hooks = await client.list<unknown>(hooksPath(target), 'link', { per_page: 100 });
+        const path = hooksPath(target);
+        const hooks: unknown[] = [];
+        for (let page: number | undefined; ; ) {
+          const response = await client.request<unknown>('GET', path, { query: { per_page: 100, page } });
+          if (!Array.isArray(response.body)) throw new ApiError('GET', path, response.status, 'expected a JSON array');
+          hooks.push(...response.body);
+          const next = nextPage(response.headers, page ?? 1, path, response.status);
+          if (next === undefined || response.body.length === 0) break;
+          page = next;
+        }
         return hooks.map((hook) => toState(target, hook, now()));
       });
     },
@@ -114,10 +123,34 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
     async reenableHook(target: HookTarget, id: string): Promise<void> {
       // `POST /projects/:id/hooks/:hook_id/test/:trigger` (16.11+) and `POST /groups/:id/hooks/:hook_id/test/:trigger`
       // (17.1+). A 2xx from the receiver re-enables the hook; otherwise GitLab answers 422 with the reason. Limited to
-      // 5 requests per minute per project or group and user; a push test needs a project with at least one commit.
+      // 5 requests per minute per project or group and user, answered 429 without Retry-After (RateLimited: the run
+      // leaves the rest of the registration to the next run); a push test needs a project with at least one commit.
       await on(target, () => client.request('POST', `${hookPath(target, id)}/test/push_events`));
     },
   };
+}
+
+/**
+ * The next page number of an offset-paginated list, asked for again on the apiUrl. Not the `Link` URL: GitLab builds it
+ * on its configured `external_url` host and port with the request's scheme (`Gitlab::Pagination::OffsetHeaderBuilder`
+ * `base_request_uri`, gitlabhq/gitlabhq 8b573c94895dc0ac0e1d9d59cf3e8745e8b539ca lib/gitlab/pagination/
+ * offset_header_builder.rb), which is another origin whenever the sync reaches GitLab by an internal name, another
+ * port or through a TLS-terminating proxy; the shared client rightly refuses to send the token there. `X-Next-Page`
+ * (same builder; "" on the last page) says the same without a host. Only when a proxy dropped it is the `page` of
+ * Link's next URL read, and that URL is never called. A number that does not move forward is refused, so a list that
+ * changes while it is read, or a confused proxy, cannot loop.
+ */
+function nextPage(headers: Headers, current: number, path: string, status: number): number | undefined {
+  let value = headers.get('x-next-page');
+  if (value === null) {
+    const link = nextLink(headers.get('link'));
+    value = link !== undefined && URL.canParse(link) ? (new URL(link).searchParams.get('page') ?? '') : '';
+  }
+  if (value.trim() === '') return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(value.trim()) || Number(value) <= current) {
+    throw new ApiError('GET', path, status, `X-Next-Page ${JSON.stringify(value.slice(0, 40))} is not a page after ${current}`);
+  }
+  return Number(value);
 }
 
 function hooksPath(target: HookTarget): string {
