@@ -23,16 +23,20 @@ export async function startOnLoopback<T>(create: (listener: RequestListener) => 
     }
     void route.handle(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
+  const made = make(server, await listenOnLoopback(server));
+  route.handle = made.handle;
+  return made.instance;
+}
+
+/** Starts `server` on 127.0.0.1 and an ephemeral port; resolves to the port. */
+export function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
-      resolve();
+      resolve((server.address() as AddressInfo).port);
     });
   });
-  const made = make(server, (server.address() as AddressInfo).port);
-  route.handle = made.handle;
-  return made.instance;
 }
 
 /** What every injected fault has: which requests it applies to, and after how many it wears off. */

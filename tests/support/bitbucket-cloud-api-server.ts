@@ -30,6 +30,7 @@
  * (tests/fixtures/bitbucket-cloud-openapi): disagreements go to `violations`. The description has no request body for
  * these operations, so requests are held to the reference pages' fields above instead.
  */
+import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,7 +137,7 @@ export class BitbucketCloudTestServer {
   private readonly repositories = new Set<string>();
   private readonly workspaces = new Set<string>();
   private readonly hooks: CloudStoredHook[] = [];
-  private activeFault: CloudFault | undefined;
+  private readonly faults = new FaultSlot<CloudFault, CloudRecordedRequest>();
   private clock = Date.parse('2025-01-01T00:00:00Z');
 
   private constructor(
@@ -155,13 +156,7 @@ export class BitbucketCloudTestServer {
 
   static async start(options: CloudServerOptions = {}): Promise<BitbucketCloudTestServer> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnLoopback(server);
     return new BitbucketCloudTestServer(server, options);
   }
 
@@ -214,7 +209,7 @@ export class BitbucketCloudTestServer {
 
   /** Set (or clear with undefined) the fault injected into matching requests. */
   fault(fault: CloudFault | undefined): void {
-    this.activeFault = fault ? { ...fault } : undefined;
+    this.faults.set(fault);
   }
 
   clearRequests(): void {
@@ -243,7 +238,7 @@ export class BitbucketCloudTestServer {
 
     try {
       const who = this.authenticate(req.headers.authorization);
-      const fault = this.takeFault(rec);
+      const fault = this.faults.take(rec);
       if (fault) throw new CloudError(fault.status, fault.message ?? (fault.status === 429 ? RATE_LIMITED : `Injected fault ${fault.status}`), {}, fault.headers ?? {});
       const { status, body, headers } = this.route(rec, url, raw, who);
       this.send(res, rec, status, body, headers);
@@ -263,16 +258,6 @@ export class BitbucketCloudTestServer {
     const who = bearer ? this.tokens.get(bearer[1] as string) : basic ? this.basicUsers.get(Buffer.from(basic[1] as string, 'base64').toString('utf8')) : undefined;
     if (!who) throw new CloudError(401, header ? 'Token is invalid, expired, or not supported for this endpoint.' : 'This API is only accessible with the following authentication types: session, password, apppassword, api_token, repository_access_token, workspace_access_token, project_access_token');
     return who;
-  }
-
-  private takeFault(rec: CloudRecordedRequest): CloudFault | undefined {
-    const fault = this.activeFault;
-    if (!fault || (fault.match && !fault.match(rec))) return undefined;
-    if (fault.times !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) this.activeFault = undefined;
-    }
-    return fault;
   }
 
   private route(rec: CloudRecordedRequest, url: URL, raw: string, who: Credential): { status: number; body?: unknown; headers?: Record<string, string> } {

@@ -34,6 +34,7 @@
  * `violations`. Held to it: create answers 200 (not 201), and error messages leave out a `context` or
  * `exceptionName` they do not have (the description types both as strings).
  */
+import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiDescription } from './api-description';
@@ -150,7 +151,7 @@ export class BitbucketServerTestServer {
   private readonly contextPath: string;
   private nextId = 1;
   private clock = Date.parse('2025-01-01T00:00:00Z');
-  private activeFault: DcFault | undefined;
+  private readonly faults = new FaultSlot<DcFault, DcRecordedRequest>();
 
   private constructor(
     private readonly server: Server,
@@ -169,13 +170,7 @@ export class BitbucketServerTestServer {
 
   static async start(options: DcServerOptions = {}): Promise<BitbucketServerTestServer> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnLoopback(server);
     return new BitbucketServerTestServer(server, options);
   }
 
@@ -227,7 +222,7 @@ export class BitbucketServerTestServer {
   }
 
   fault(fault: DcFault | undefined): void {
-    this.activeFault = fault ? { ...fault } : undefined;
+    this.faults.set(fault);
   }
 
   clearRequests(): void {
@@ -250,7 +245,7 @@ export class BitbucketServerTestServer {
       const raw = await readBody(req);
       if (raw !== '') rec.body = parseJson(raw) ?? raw;
       const who = this.authenticate(req.headers.authorization);
-      const fault = this.takeFault(rec);
+      const fault = this.faults.take(rec);
       if (fault) {
         const headers = { ...(fault.status === 429 ? { 'retry-after': '1' } : {}), ...lowerKeys(fault.headers ?? {}) };
         const message = fault.message ?? (fault.status === 429 ? 'You have been rate limited. Please try again later.' : `Injected fault ${fault.status}`);
@@ -270,16 +265,6 @@ export class BitbucketServerTestServer {
     const who = bearer ? this.tokens.get(bearer[1] as string) : undefined;
     if (!who) throw new DcError(401, 'Authentication failed. Please check your credentials and try again.', `${EXC}.auth.IncorrectPasswordAuthenticationException`);
     return who;
-  }
-
-  private takeFault(rec: DcRecordedRequest): DcFault | undefined {
-    const fault = this.activeFault;
-    if (!fault || (fault.match && !fault.match(rec))) return undefined;
-    if (fault.times !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) this.activeFault = undefined;
-    }
-    return fault;
   }
 
   private route(rec: DcRecordedRequest, url: URL, raw: string, who: { projects: string[]; repositories: string[] }): { status: number; body?: unknown } {

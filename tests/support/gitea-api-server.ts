@@ -30,6 +30,7 @@
  * - Every request body the server takes and every answer it gives is checked against the flavour's own swagger
  *   (tests/fixtures/gitea-openapi, forgejo-openapi); disagreements are collected in `violations`.
  */
+import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiDescription } from './api-description';
@@ -166,7 +167,7 @@ export class GiteaApiTestServer {
   private readonly appUrl: string;
   private nextId = 1;
   private clock = Date.parse('2026-01-01T00:00:00Z');
-  private activeFault: GiteaFault | undefined;
+  private readonly faults = new FaultSlot<GiteaFault, RecordedRequest>();
 
   private constructor(
     private readonly server: Server,
@@ -189,13 +190,7 @@ export class GiteaApiTestServer {
 
   static async start(options: GiteaServerOptions = {}): Promise<GiteaApiTestServer> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnLoopback(server);
     return new GiteaApiTestServer(server, options);
   }
 
@@ -260,7 +255,7 @@ export class GiteaApiTestServer {
 
   /** Set (or clear, with undefined) the fault answered to matching requests. */
   fault(f: GiteaFault | undefined): void {
-    this.activeFault = f ? { ...f } : undefined;
+    this.faults.set(f);
   }
 
   close(): Promise<void> {
@@ -288,9 +283,8 @@ export class GiteaApiTestServer {
     if (raw !== '') rec.body = parseJson(raw);
     this.requests.push(rec);
 
-    const fault = this.activeFault;
-    if (fault && (!fault.match || fault.match(rec))) {
-      if (fault.times !== undefined && --fault.times <= 0) this.activeFault = undefined;
+    const fault = this.faults.take(rec);
+    if (fault) {
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {};
       this.send(res, rec, fault.status, { message: fault.message ?? (fault.status === 429 ? 'Too Many Requests' : 'injected fault'), url: SWAGGER_URL }, headers);
       return;

@@ -33,6 +33,7 @@
  * The server's clock is `now` (default Date.now): tests share one fake clock between client and server, so rate-limit
  * resets and write spacing work without real waiting.
  */
+import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -376,7 +377,7 @@ export class GitHubApiServer {
   private readonly sockets = new Set<Socket>();
   /** The operation each recorded request was routed to. */
   private readonly operations = new WeakMap<RecordedRequest, OpenApiOperation>();
-  private activeFault: GitHubFault | undefined;
+  private readonly faults = new FaultSlot<GitHubFault, RecordedRequest>();
   private nextId = 1_000_001;
   private nextDeliveryId = 90_000_000_001;
   private closed = false;
@@ -401,13 +402,7 @@ export class GitHubApiServer {
 
   static async start(options: GitHubApiServerOptions = {}): Promise<GitHubApiServer> {
     const server = http.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnLoopback(server);
     return new GitHubApiServer(server, options);
   }
 
@@ -487,7 +482,7 @@ export class GitHubApiServer {
 
   /** Set (or clear, with undefined) the fault injected into matching requests. */
   fault(f: GitHubFault | undefined): void {
-    this.activeFault = f ? { ...f } : undefined;
+    this.faults.set(f);
   }
 
   async close(): Promise<void> {
@@ -581,16 +576,6 @@ export class GitHubApiServer {
 
   // --- HTTP ----------------------------------------------------------------------------------------------------------
 
-  private takeFault(rec: RecordedRequest): GitHubFault | undefined {
-    const f = this.activeFault;
-    if (!f || (f.match && !f.match(rec))) return undefined;
-    if (f.times !== undefined) {
-      f.times--;
-      if (f.times <= 0) this.activeFault = undefined;
-    }
-    return f;
-  }
-
   private write(res: ServerResponse, rec: RecordedRequest | undefined, answer: Answer): void {
     const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
     const headers: Record<string, string> = {
@@ -650,7 +635,7 @@ export class GitHubApiServer {
     if (token) rec.login = token.login;
 
     let answer: Answer;
-    const fault = this.takeFault(rec);
+    const fault = this.faults.take(rec);
     if (fault?.kind === 'destroy') {
       req.socket.destroy();
       return;

@@ -40,6 +40,7 @@
  *
  * Time comes from the `now` option so a test can share one fake clock with the client under test.
  */
+import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { closeServer } from './http-body';
@@ -262,7 +263,7 @@ export class GitlabApiTestServer {
   private readonly testRequests = new Map<string, number[]>();
   private readonly rateCounts = new Map<string, { windowStart: number; count: number }>();
   private limit: { limit: number; windowMs: number } | undefined;
-  private activeFault: GitlabFault | undefined;
+  private readonly faults = new FaultSlot<GitlabFault, GitlabRecordedRequest>();
   private nextNamespaceId = 1;
   private nextHookId = 1;
 
@@ -287,13 +288,7 @@ export class GitlabApiTestServer {
 
   static async start(options: GitlabApiServerOptions = {}): Promise<GitlabApiTestServer> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOnLoopback(server);
     return new GitlabApiTestServer(server, options);
   }
 
@@ -394,7 +389,7 @@ export class GitlabApiTestServer {
 
   /** Set (or clear, with undefined) the fault injected into matching requests. */
   fault(fault: GitlabFault | undefined): void {
-    this.activeFault = fault ? { ...fault } : undefined;
+    this.faults.set(fault);
   }
 
   /** Throttle every token (or, unauthenticated, the client) to `limit` requests per fixed window; undefined: off. */
@@ -490,16 +485,6 @@ export class GitlabApiTestServer {
     return out;
   }
 
-  private takeFault(rec: GitlabRecordedRequest): GitlabFault | undefined {
-    const fault = this.activeFault;
-    if (!fault || (fault.match && !fault.match(rec))) return undefined;
-    if (fault.times !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) this.activeFault = undefined;
-    }
-    return fault;
-  }
-
   /** Counts the request; returns the rate-limit headers, and whether it is over the limit. */
   private countRequest(key: string): { headers: Record<string, string>; throttled: boolean; retryAfter: number } {
     if (!this.limit) return { headers: {}, throttled: false, retryAfter: 0 };
@@ -570,7 +555,7 @@ export class GitlabApiTestServer {
     this.requests.push(rec);
 
     const rate = this.countRequest(user ? `user:${user.name}` : `ip:${req.socket.remoteAddress ?? ''}`);
-    const fault = this.takeFault(rec);
+    const fault = this.faults.take(rec);
     if (fault) {
       if (fault.location !== undefined) {
         this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
