@@ -13,6 +13,7 @@
  * Kept (cloud): repository and workspace hooks and one hook. (server): repository and project webhooks and one
  * webhook. With every `components` entry they reference, transitively; output deterministic (sorted names).
  */
+import { referencedNames, sortedDefinitions } from './openapi-refs.mjs';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,37 +42,10 @@ const paths = Object.fromEntries(
 if (Object.keys(paths).length !== chosen.count) throw new Error(`expected ${chosen.count} hook paths, found ${Object.keys(paths).join(', ')}`);
 
 /** `#/components/<section>/<name>` references, transitively, starting from the kept paths. */
-const wanted = new Map(); // section -> Set(name)
-const queue = [paths];
-while (queue.length > 0) {
-  const node = queue.pop();
-  if (Array.isArray(node)) {
-    queue.push(...node);
-    continue;
-  }
-  if (node === null || typeof node !== 'object') continue;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === '$ref' && typeof value === 'string') {
-      const match = /^#\/components\/([^/]+)\/([^/]+)$/.exec(value);
-      if (!match) throw new Error(`unsupported $ref ${value}`);
-      const [, section, name] = match;
-      const set = wanted.get(section) ?? new Set();
-      wanted.set(section, set);
-      if (set.has(name)) continue;
-      const target = spec.components?.[section]?.[name];
-      if (target === undefined) throw new Error(`dangling $ref ${value}`);
-      set.add(name);
-      queue.push(target);
-    } else {
-      queue.push(value);
-    }
-  }
-}
+const lookup = (section, name) => spec.components?.[section]?.[name];
+const wanted = referencedNames(paths, /^#\/components\/([^/]+)\/([^/]+)$/, lookup);
 
-const components = {};
-for (const [section, names] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
-  components[section] = Object.fromEntries([...names].sort().map((name) => [name, spec.components[section][name]]));
-}
+const components = sortedDefinitions(wanted, lookup);
 const fixture = {
   source: { repository, commit, file: chosen.file, openapi: spec.openapi, infoVersion: spec.info?.version, extractedBy: 'scripts/extract-bitbucket-openapi.mjs' },
   openapi: spec.openapi,

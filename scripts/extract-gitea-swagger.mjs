@@ -15,6 +15,7 @@
  * with every `definitions`, `responses` and `parameters` entry they reference, transitively. The output is
  * deterministic (sorted names), so a re-run diffs cleanly; SOURCE.md beside it says where the input came from.
  */
+import { referencedNames } from './openapi-refs.mjs';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,32 +43,7 @@ const paths = Object.fromEntries(
 if (Object.keys(paths).length !== 4) throw new Error(`expected 4 hook paths, found ${Object.keys(paths).join(', ')}`);
 
 /** `#/<section>/<name>` references, transitively, starting from the kept paths. */
-const wanted = new Map(); // section -> Set(name)
-const queue = [paths];
-while (queue.length > 0) {
-  const node = queue.pop();
-  if (Array.isArray(node)) {
-    queue.push(...node);
-    continue;
-  }
-  if (node === null || typeof node !== 'object') continue;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === '$ref' && typeof value === 'string') {
-      const match = /^#\/(definitions|responses|parameters)\/([^/]+)$/.exec(value);
-      if (!match) throw new Error(`unsupported $ref ${value}`);
-      const [, section, name] = match;
-      const set = wanted.get(section) ?? new Set();
-      wanted.set(section, set);
-      if (set.has(name)) continue;
-      const target = spec[section]?.[name];
-      if (target === undefined) throw new Error(`dangling $ref ${value}`);
-      set.add(name);
-      queue.push(target);
-    } else {
-      queue.push(value);
-    }
-  }
-}
+const wanted = referencedNames(paths, /^#\/(definitions|responses|parameters)\/([^/]+)$/, (section, name) => spec[section]?.[name]);
 
 const fixture = {
   source: {

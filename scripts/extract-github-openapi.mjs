@@ -11,6 +11,7 @@
  * pings, tests) with every `components` entry they reference, transitively. Descriptions are kept (the PATCH secret
  * trap is documented there); the output is deterministic (sorted component names) so a re-run diffs cleanly.
  */
+import { referencedNames, sortedDefinitions } from './openapi-refs.mjs';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,37 +39,10 @@ const paths = Object.fromEntries(
 if (Object.keys(paths).length === 0) throw new Error(`no hook paths found in ${specFile}`);
 
 /** `#/components/<section>/<name>` references, transitively, starting from the kept paths. */
-const wanted = new Map(); // section -> Set(name)
-const queue = [paths];
-const refPattern = /^#\/components\/([^/]+)\/([^/]+)$/;
-while (queue.length > 0) {
-  const node = queue.pop();
-  if (Array.isArray(node)) {
-    queue.push(...node);
-    continue;
-  }
-  if (node === null || typeof node !== 'object') continue;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === '$ref' && typeof value === 'string') {
-      const match = refPattern.exec(value);
-      if (!match) throw new Error(`unsupported $ref ${value}`);
-      const [, section, name] = match;
-      const decoded = name.replace(/~1/g, '/').replace(/~0/g, '~');
-      const set = wanted.get(section) ?? new Set();
-      wanted.set(section, set);
-      if (set.has(decoded)) continue;
-      const target = spec.components?.[section]?.[decoded];
-      if (target === undefined) throw new Error(`dangling $ref ${value}`);
-      set.add(decoded);
-      queue.push(target);
-    } else queue.push(value);
-  }
-}
+const lookup = (section, name) => spec.components?.[section]?.[name];
+const wanted = referencedNames(paths, /^#\/components\/([^/]+)\/([^/]+)$/, lookup);
 
-const components = {};
-for (const section of [...wanted.keys()].sort()) {
-  components[section] = Object.fromEntries([...wanted.get(section)].sort().map((name) => [name, spec.components[section][name]]));
-}
+const components = sortedDefinitions(wanted, lookup);
 
 const fixture = {
   source: {
