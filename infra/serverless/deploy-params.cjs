@@ -9,6 +9,8 @@
  *   signatureRejectionThreshold          401s per 5 minutes, over all providers, that raise the rejections alarm
  *   retryQueueSenders                    IAM role ARNs that may send to the retry queue besides the relay and retry
  *                                        roles (retry.cjs's queue policy), e.g. the role that redrives the DLQ
+ *   secretsKmsKeyArns                    customer-managed KMS keys (key ARNs) the secrets are encrypted with: each
+ *                                        role may decrypt its own secrets with them through Secrets Manager (kms.cjs)
  *
  * CLI params arrive as strings, the defaults in serverless.yml as numbers, unset ones as null.
  */
@@ -53,6 +55,9 @@ const roleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // Standard topics only: CloudWatch alarm actions cannot publish to FIFO topics.
 const topicArn = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
+// Key ARNs only (a UUID key id, or mrk-<32 hex> for a multi-Region key): IAM cannot name a key by alias (kms.cjs).
+const kmsKeyArn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
 /** `{ burst, rate }` for the stage's DefaultRouteSettings: requests per second and the bucket above it. */
 function throttle(settings = {}) {
   return {
@@ -96,19 +101,41 @@ function retryQueueSenders(settings = {}) {
   return idList('retryQueueSenders', settings.retryQueueSenders, roleArn, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)', 10);
 }
 
-/** `custom.relay`, where serverless.yml puts the params. */
+/**
+ * The KMS key ARNs of `secretsKmsKeyArns`, [] when unset. With `region` (the stack's), a key of another region is
+ * refused: the relay calls Secrets Manager in its own region, and a secret's key is always in the secret's region.
+ */
+function secretsKmsKeyArns(settings = {}) {
+  if (isUnset(settings.secretsKmsKeyArns)) return [];
+  const keys = [...new Set(String(settings.secretsKmsKeyArns).split(',').map((key) => key.trim()).filter(Boolean))];
+  const aliases = keys.filter((key) => /^alias\/|:alias\//.test(key));
+  if (aliases.length > 0) {
+    throw new RelayDeployError(
+      `secretsKmsKeyArns: an alias cannot grant a KMS key in IAM, give the key ARN (aws kms describe-key --key-id <alias> --query KeyMetadata.Arn): ${aliases.join(', ')}`,
+    );
+  }
+  const arns = idList('secretsKmsKeyArns', settings.secretsKmsKeyArns, kmsKeyArn, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)', 20);
+  const region = isUnset(settings.region) ? null : String(settings.region);
+  const elsewhere = region === null ? [] : arns.filter((arn) => kmsKeyArn.exec(arn)[1] !== region);
+  if (elsewhere.length > 0) throw new RelayDeployError(`secretsKmsKeyArns: not in the stack's region ${region}: ${elsewhere.join(', ')}`);
+  return arns;
+}
+
+/** `custom.relay`, where serverless.yml puts the params, and `region`: the stack's (provider.region). */
 async function settingsOf({ resolveConfigurationProperty }) {
-  return (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
+  const settings = (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
+  return { ...settings, region: await resolveConfigurationProperty(['provider', 'region']) };
 }
 
 /**
  * Each resolver checks only the params it uses, so that a bad one is reported once, by the variable that needs it.
- * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders'.
+ * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders',
+ * 'secretsKmsKeyArns'.
  */
 async function deployParams(resolver, which) {
   const settings = await settingsOf(resolver);
-  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders };
+  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns };
   return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
 }
 
-module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, deployParams };
+module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, deployParams };

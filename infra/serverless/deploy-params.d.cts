@@ -1,7 +1,7 @@
 import type { ServerlessResolver } from './relay-config.cjs';
 
 /** `custom.relay` as serverless.yml sets it: CLI params are strings, defaults numbers, unset ones null. */
-export type ParamSettings = Partial<Record<'throttleBurst' | 'throttleRate' | 'vpcSubnetIds' | 'vpcSecurityGroupIds' | 'alarmTopicArn' | 'signatureRejectionThreshold' | 'retryQueueSenders', unknown>>;
+export type ParamSettings = Partial<Record<'throttleBurst' | 'throttleRate' | 'vpcSubnetIds' | 'vpcSecurityGroupIds' | 'alarmTopicArn' | 'signatureRejectionThreshold' | 'retryQueueSenders' | 'secretsKmsKeyArns' | 'region', unknown>>;
 
 export interface Throttle {
   burst: number;
@@ -17,6 +17,7 @@ export interface DeployParams {
   alarmTopicArn: string | null;
   signatureRejectionThreshold: number;
   retryQueueSenders: string[];
+  secretsKmsKeyArns: string[];
 }
 
 export declare function throttle(settings?: ParamSettings): Throttle;
@@ -24,4 +25,5 @@ export declare function vpc(settings?: ParamSettings): Vpc | null;
 export declare function alarmTopic(settings?: ParamSettings): string | null;
 export declare function signatureRejectionThreshold(settings?: ParamSettings): number;
 export declare function retryQueueSenders(settings?: ParamSettings): string[];
+export declare function secretsKmsKeyArns(settings?: ParamSettings): string[];
 export declare function deployParams<K extends keyof DeployParams>(resolver: ServerlessResolver, which: K[]): Promise<Pick<DeployParams, K>>;

@@ -3,7 +3,8 @@
  * (infra/serverless/monitoring.cjs), without osls: serverless-package.test.ts checks the packaged template.
  */
 import { parseConfig } from '../../../lib/config/load';
-import { alarmTopic, deployParams, retryQueueSenders, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { alarmTopic, deployParams, retryQueueSenders, secretsKmsKeyArns, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { kmsDecryptStatement } from '../../../infra/serverless/kms.cjs';
 import { routeSettings } from '../../../infra/serverless/http-api.cjs';
 import { alarms, dashboardBody, monitoringContext, monitoringResources, relayProviders, syncProviders } from '../../../infra/serverless/monitoring.cjs';
 import { functionRoles } from '../../../infra/serverless/roles.cjs';
@@ -81,6 +82,78 @@ describe('vpc', () => {
     const vpcRoles = functionRoles(config, { vpc: true });
     expect(Object.keys(vpcRoles)).toEqual(['RelayRole', 'RetryRole']);
     expect(statements(vpcRoles).filter((s) => s.Resource === '*')).toEqual([eniStatement(), eniStatement()]);
+  });
+});
+
+describe('secretsKmsKeyArns (customer-managed KMS keys)', () => {
+  const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+  const sub = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}-??????` });
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kube/b-AbCdEf';
+  const config = parseConfig(
+    `
+clusters:
+  a: { kubeconfig: kube/a }
+  b: { kubeconfig: "${arn}#kubeconfig" }
+receivers:
+  github: { provider: github, secret: hooks/github, clusters: [a] }
+sync:
+  registrations:
+    gh: { provider: github, token: tokens/github, receiver: github, discover: false, repositories: [acme/app] }
+`,
+    'x.yaml',
+  );
+  const statementsOf = (role: { Properties: { Policies: Array<{ PolicyDocument: { Statement: unknown[] } }> } }) => role.Properties.Policies[0]!.PolicyDocument.Statement;
+
+  test('unset: none; key ARNs (UUID or multi-Region mrk- ids), comma separated, duplicates dropped', () => {
+    expect(secretsKmsKeyArns({})).toEqual([]);
+    expect(secretsKmsKeyArns({ secretsKmsKeyArns: null, region: 'eu-west-1' })).toEqual([]);
+    expect(secretsKmsKeyArns({ secretsKmsKeyArns: `${key}, ${mrk},${key}`, region: 'eu-west-1' })).toEqual([key, mrk]);
+  });
+
+  test.each([
+    ['*', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:kms:eu-west-1:123456789012:key/*', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['1234abcd-12ab-34cd-56ef-1234567890ab', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:kms:eu-west-1:123456789012:alias/relay', 'an alias cannot grant a KMS key in IAM, give the key ARN'],
+    ['alias/relay', 'an alias cannot grant a KMS key in IAM'],
+    ['arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', "secretsKmsKeyArns: not in the stack's region eu-west-1: arn:aws:kms:us-east-1"],
+  ])('%s is refused', (value, message) => {
+    expect(() => secretsKmsKeyArns({ secretsKmsKeyArns: value, region: 'eu-west-1' })).toThrow(message);
+  });
+
+  test("deployParams checks the key's region against provider.region", async () => {
+    const resolver = resolverOf({ provider: { region: 'eu-central-1' }, custom: { relay: { secretsKmsKeyArns: key } } });
+    await expect(deployParams(resolver, ['secretsKmsKeyArns'])).rejects.toThrow("not in the stack's region eu-central-1");
+  });
+
+  test('each role that reads secrets gets kms:Decrypt on exactly the keys, via Secrets Manager, for exactly its own secret ARNs', () => {
+    const plain = functionRoles(config);
+    const roles = functionRoles(config, { kmsKeyArns: [key, mrk] });
+    const decrypt = (secrets: unknown[]) => ({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: [key, mrk],
+      Condition: {
+        StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+        StringLike: { 'kms:EncryptionContext:SecretARN': secrets },
+      },
+    });
+    const expected = { RelayRole: [sub('kube/a'), arn, sub('hooks/github')], RetryRole: [sub('kube/a'), arn], SyncRole: [sub('hooks/github'), sub('tokens/github')] };
+    for (const [id, secrets] of Object.entries(expected)) {
+      const before = statementsOf(plain[id]!);
+      // The same statements, and the decrypt one right after GetSecretValue (whose Resource is the same list).
+      expect(before[1]).toEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secrets });
+      expect(statementsOf(roles[id]!)).toEqual([...before.slice(0, 2), decrypt(secrets), ...before.slice(2)]);
+    }
+    expect(JSON.stringify(plain)).not.toContain('kms:');
+    expect(kmsDecryptStatement([key], [arn])).toEqual({ ...decrypt([arn]), Resource: [key] });
+  });
+
+  test('a role without secrets (every one local-only, offline) gets no decrypt statement', () => {
+    const local = parseConfig('clusters: { c: { kubeconfig: "file:/k" } }\nreceivers: { r: { provider: github, secret: "env:S" } }\n', 'x.yaml');
+    expect(JSON.stringify(functionRoles(local, { local: true, kmsKeyArns: [key] }))).not.toContain('kms:');
   });
 });
 

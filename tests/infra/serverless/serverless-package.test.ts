@@ -59,6 +59,10 @@ const paramArgs = [
   ['signatureRejectionThreshold', '5'],
   ['retryQueueSenders', operatorRole],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
+/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys. */
+let orgTemplate: Template;
+const kmsKeys = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef'];
+const orgArgs = [['secretsKmsKeyArns', kmsKeys.join(',')]].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
 const otherConfig = join(scratch(), 'other.yaml');
@@ -73,6 +77,7 @@ const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
 const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
 const isSqsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('sqs:'));
+const isKmsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('kms:'));
 const isEksStatement = (s: Statement) => actions(s).some((a) => a === 'eks:DescribeCluster' || a === 'sts:AssumeRole');
 
 /**
@@ -109,13 +114,16 @@ beforeAll(async () => {
   writeFileSync(fileRefConfig, 'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n');
   writeFileSync(otherConfig, 'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n');
   const paramDir = scratch();
+  const orgDir = scratch();
   let packaged: Run;
   let packagedWithParams: Run;
-  [[packaged, packagedWithParams], refused, printed, printedWithoutSync] = await Promise.all([
+  let packagedForOrg: Run;
+  [[packaged, packagedWithParams, packagedForOrg], refused, printed, printedWithoutSync] = await Promise.all([
     // One package at a time: osls builds in ./.serverless whatever --package says, and moves the result there after.
-    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run]> => [
+    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run, Run]> => [
       first,
       await osls('package', '--param', `config=${exampleConfig}`, ...paramArgs, '--package', paramDir),
+      await osls('package', '--param', `config=${exampleConfig}`, ...orgArgs, '--package', orgDir),
     ]),
     Promise.all([
       osls('package', '--param', `config=${fileRefConfig}`, '--package', join(scratch(), 'out')),
@@ -128,8 +136,10 @@ beforeAll(async () => {
   ]);
   if (packaged.status !== 0) throw new Error(`osls package failed:\n${packaged.output}`);
   if (packagedWithParams.status !== 0) throw new Error(`osls package with params failed:\n${packagedWithParams.output}`);
+  if (packagedForOrg.status !== 0) throw new Error(`osls package with the organisation params failed:\n${packagedForOrg.output}`);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  orgTemplate = JSON.parse(readFileSync(join(orgDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
 test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration', (fn) => {
@@ -265,12 +275,13 @@ describe('IAM: one role per function', () => {
     });
   });
 
-  test('no secret Resource contains a *; nothing but logs, GetSecretValue, the EKS statements and, in a VPC, the ENI statement is allowed', () => {
-    for (const from of [template, paramTemplate]) {
+  test('no secret Resource contains a *; nothing but logs, GetSecretValue, the EKS statements, with CMKs kms:Decrypt and, in a VPC, the ENI statement is allowed', () => {
+    for (const from of [template, paramTemplate, orgTemplate]) {
       for (const [, role] of ofType('AWS::IAM::Role', from)) {
         for (const statement of statementsOf(role)) {
           expect(statement.Effect).toBe('Allow');
           if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+          else if (isKmsStatement(statement)) expect(statement.Resource).toEqual(kmsKeys);
           else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
           else if (isSqsStatement(statement)) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'] });
           else if (isEksStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toMatch(/[*?]/);
@@ -296,6 +307,34 @@ describe('IAM: one role per function', () => {
       // Ref of the log group is its name: the function's own.
       expect(template.Resources[logGroup]?.Properties.LogGroupName).toBe(`/aws/lambda/flux-webhook-relay-dev-${fn}`);
     }
+  });
+});
+
+describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless/kms.cjs)', () => {
+  test('by default no role has a kms: permission', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(statementsOf(role).filter(isKmsStatement)).toEqual([]);
+  });
+
+  test('each role gets kms:Decrypt on exactly the keys, only via Secrets Manager in the region, only for its own secret ARNs; nothing else changes', () => {
+    for (const id of ['RelayRole', 'RetryRole', 'SyncRole']) {
+      const before = statementsOf(template.Resources[id]!);
+      const secrets = before.filter(isSecretStatement);
+      expect(secrets).toHaveLength(1);
+      const decrypt = {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: kmsKeys,
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+          StringLike: { 'kms:EncryptionContext:SecretARN': secrets[0]!.Resource },
+        },
+      };
+      const at = before.indexOf(secrets[0]!) + 1;
+      expect(statementsOf(orgTemplate.Resources[id]!)).toEqual([...before.slice(0, at), decrypt, ...before.slice(at)]);
+    }
+    // The relay's key grant does not reach the sync's tokens (its SecretARN condition lists its own secrets only).
+    const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & { Condition: unknown };
+    expect(JSON.stringify(relayDecrypt.Condition)).not.toContain('sync-token');
   });
 });
 
