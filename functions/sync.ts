@@ -30,6 +30,8 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     config,
     relay,
     ...(process.env.RELAY_PUBLIC_URL ? { publicUrl: process.env.RELAY_PUBLIC_URL } : {}),
+    // Comma-separated; the deploy sets it to the HTTP API's own URL when the hooks live on a custom domain.
+    formerPublicUrls: (process.env.RELAY_FORMER_PUBLIC_URLS ?? '').split(',').map((url) => url.trim()).filter(Boolean),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
     dryRun: process.env.SYNC_DRY_RUN === 'true',
     // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.
