@@ -59,10 +59,16 @@ const paramArgs = [
   ['signatureRejectionThreshold', '5'],
   ['retryQueueSenders', operatorRole],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
-/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys. */
+/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys, a custom domain with its zone. */
 let orgTemplate: Template;
 const kmsKeys = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef'];
-const orgArgs = [['secretsKmsKeyArns', kmsKeys.join(',')]].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
+const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+const orgArgs = [
+  ['secretsKmsKeyArns', kmsKeys.join(',')],
+  ['domainName', 'hooks.example.com'],
+  ['certificateArn', certificateArn],
+  ['hostedZoneId', 'Z0123456789ABCDEFGHIJ'],
+].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
 const otherConfig = join(scratch(), 'other.yaml');
@@ -310,6 +316,49 @@ describe('IAM: one role per function', () => {
   });
 });
 
+/**
+ * A template as text with what changes on every package masked: the artifacts' S3 keys (a timestamp), the code hashes
+ * and the Lambda version ids derived from them (any change to lib/ changes those). Keys sorted: osls compiles the
+ * functions concurrently, so their order varies.
+ */
+function normalized(from: unknown): string {
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]))
+        : value;
+  return JSON.stringify(sorted(from), null, 1)
+    .replace(/"S3Key": "[^"]*"/g, '"S3Key": "<artifact>"')
+    .replace(/"CodeSha256": "[^"]*"/g, '"CodeSha256": "<code hash>"')
+    .replace(/(\w+)LambdaVersion[A-Za-z0-9]+/g, '$1LambdaVersion<hash>');
+}
+
+describe('issue 17 params leave the default package as it was', () => {
+  // Not next to this file: tests/fixtures/ is where prettier leaves generated JSON as written.
+  const fixture = join(root, 'tests', 'fixtures', 'infra', 'default-package.json');
+
+  test('the default package (no params) is the recorded one (UPDATE_DEFAULT_PACKAGE=1 records a deliberate change)', () => {
+    if (process.env.UPDATE_DEFAULT_PACKAGE === '1') writeFileSync(fixture, `${normalized(template)}\n`);
+    expect(normalized(template)).toBe(readFileSync(fixture, 'utf8').trimEnd());
+  });
+
+  test('the organisation package is the default one plus exactly the domain, KMS statements and the sync URLs', () => {
+    const stripped: Template = JSON.parse(JSON.stringify(orgTemplate));
+    for (const id of ['RelayDomainName', 'RelayApiMapping', 'RelayDomainRecord']) delete stripped.Resources[id];
+    for (const [, role] of ofType('AWS::IAM::Role', stripped)) {
+      for (const policy of role.Properties.Policies) policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st: Statement) => !isKmsStatement(st));
+    }
+    stripped.Resources.SyncLambdaFunction!.Properties.Environment.Variables = template.Resources.SyncLambdaFunction!.Properties.Environment.Variables;
+    for (const name of Object.keys(config.receivers)) {
+      const id = `WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+      stripped.Outputs[id] = template.Outputs[id]!;
+    }
+    delete stripped.Outputs.CustomDomainTarget;
+    expect(normalized(stripped)).toBe(normalized(template));
+  });
+});
+
 describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless/kms.cjs)', () => {
   test('by default no role has a kms: permission', () => {
     for (const [, role] of ofType('AWS::IAM::Role')) expect(statementsOf(role).filter(isKmsStatement)).toEqual([]);
@@ -335,6 +384,54 @@ describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless
     // The relay's key grant does not reach the sync's tokens (its SecretARN condition lists its own secrets only).
     const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & { Condition: unknown };
     expect(JSON.stringify(relayDecrypt.Condition)).not.toContain('sync-token');
+  });
+});
+
+describe('custom domain (--param domainName, certificateArn, hostedZoneId; infra/serverless/domain.cjs)', () => {
+  const domainTypes = ['AWS::ApiGatewayV2::DomainName', 'AWS::ApiGatewayV2::ApiMapping', 'AWS::Route53::RecordSet'];
+
+  test('by default: no domain, mapping or DNS record; the hooks and the sync on the API URL', () => {
+    for (const type of domainTypes) expect(ofType(type)).toEqual([]);
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables.RELAY_PUBLIC_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('RELAY_FORMER_PUBLIC_URLS');
+    expect(template.Outputs.CustomDomainTarget).toBeUndefined();
+  });
+
+  test('a regional domain with the certificate, mapped at its root to the $default stage, and an A alias to it in the zone', () => {
+    expect(Object.fromEntries(domainTypes.flatMap((type) => ofType(type, orgTemplate)))).toEqual({
+      RelayDomainName: {
+        Type: 'AWS::ApiGatewayV2::DomainName',
+        Properties: { DomainName: 'hooks.example.com', DomainNameConfigurations: [{ CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }] },
+      },
+      RelayApiMapping: { Type: 'AWS::ApiGatewayV2::ApiMapping', Properties: { ApiId: { Ref: 'HttpApi' }, DomainName: { Ref: 'RelayDomainName' }, Stage: { Ref: 'HttpApiStage' } } },
+      RelayDomainRecord: {
+        Type: 'AWS::Route53::RecordSet',
+        Properties: {
+          HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+          Name: 'hooks.example.com',
+          Type: 'A',
+          AliasTarget: {
+            DNSName: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] },
+            HostedZoneId: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalHostedZoneId'] },
+            EvaluateTargetHealth: false,
+          },
+        },
+      },
+    });
+    // What the mapping and the record reference exists under those ids: osls's API and its $default stage.
+    expect(orgTemplate.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
+    expect(orgTemplate.Resources.HttpApiStage?.Properties).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default' });
+  });
+
+  test('the outputs and the sync use the domain; the API URL is the former one the sync moves hooks from', () => {
+    for (const name of Object.keys(config.receivers)) {
+      expect(orgTemplate.Outputs[`WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`]?.Value).toBe(`https://hooks.example.com/hooks/${name}`);
+    }
+    expect(orgTemplate.Outputs.CustomDomainTarget?.Value).toEqual({ 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] });
+    expect(orgTemplate.Resources.SyncLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      RELAY_PUBLIC_URL: 'https://hooks.example.com',
+      RELAY_FORMER_PUBLIC_URLS: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+    });
   });
 });
 
