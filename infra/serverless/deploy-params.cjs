@@ -13,6 +13,8 @@
  *                                        role may decrypt its own secrets with them through Secrets Manager (kms.cjs)
  *   domainName, certificateArn           both or neither: the hooks' custom domain and its ACM certificate (domain.cjs)
  *   hostedZoneId                         with domainName: the Route 53 zone that gets the domain's alias record
+ *   relayReservedConcurrency             the relay function's reserved concurrency: at most this many relay
+ *                                        containers at once (concurrency.cjs); default unset, no limit of its own
  *
  * CLI params arrive as strings, the defaults in serverless.yml as numbers, unset ones as null.
  */
@@ -101,6 +103,11 @@ function alarmTopic(settings = {}) {
   return arn;
 }
 
+/** The relay's reserved concurrency, or null (unset). 0 would throttle every delivery, so the least is 1. */
+function relayReservedConcurrency(settings = {}) {
+  return integerParam('relayReservedConcurrency', settings.relayReservedConcurrency, null);
+}
+
 function signatureRejectionThreshold(settings = {}) {
   return integerParam('signatureRejectionThreshold', settings.signatureRejectionThreshold, 20);
 }
@@ -171,12 +178,12 @@ async function settingsOf({ resolveConfigurationProperty }) {
 /**
  * Each resolver checks only the params it uses, so that a bad one is reported once, by the variable that needs it.
  * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders',
- * 'secretsKmsKeyArns', 'customDomain'.
+ * 'secretsKmsKeyArns', 'customDomain', 'relayReservedConcurrency'.
  */
 async function deployParams(resolver, which) {
   const settings = await settingsOf(resolver);
-  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain };
+  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency };
   return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
 }
 
-module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, deployParams };
+module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency, deployParams };

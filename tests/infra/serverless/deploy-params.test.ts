@@ -3,7 +3,7 @@
  * (infra/serverless/monitoring.cjs), without osls: serverless-package.test.ts checks the packaged template.
  */
 import { parseConfig } from '../../../lib/config/load';
-import { alarmTopic, customDomain, deployParams, retryQueueSenders, secretsKmsKeyArns, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { alarmTopic, customDomain, deployParams, relayReservedConcurrency, retryQueueSenders, secretsKmsKeyArns, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
 import { kmsDecryptStatement } from '../../../infra/serverless/kms.cjs';
 import { domainResources } from '../../../infra/serverless/domain.cjs';
 import { stackOutputs } from '../../../infra/serverless/outputs.cjs';
@@ -220,6 +220,18 @@ describe('custom domain (domainName, certificateArn, hostedZoneId)', () => {
     const outputs = stackOutputs(config, domain);
     expect(outputs.WebhookUrlGithubMain!.Value).toBe('https://hooks.example.com/hooks/github-main');
     expect(outputs.CustomDomainTarget).toEqual({ Description: 'Where hooks.example.com must point (a CNAME or alias record)', Value: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] } });
+  });
+});
+
+describe('relayReservedConcurrency', () => {
+  test('unset: null (no cap); a whole number from 1', () => {
+    expect(relayReservedConcurrency({})).toBeNull();
+    expect(relayReservedConcurrency({ relayReservedConcurrency: null })).toBeNull();
+    expect(relayReservedConcurrency({ relayReservedConcurrency: '25' })).toBe(25);
+  });
+
+  test.each(['0', '-1', '2.5', 'ten', '1e3'])('%s is refused (0 would throttle every delivery)', (value) => {
+    expect(() => relayReservedConcurrency({ relayReservedConcurrency: value })).toThrow(`relayReservedConcurrency=${value} must be a whole number from 1`);
   });
 });
 

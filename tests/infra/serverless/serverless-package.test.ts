@@ -59,7 +59,7 @@ const paramArgs = [
   ['signatureRejectionThreshold', '5'],
   ['retryQueueSenders', operatorRole],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
-/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys, a custom domain with its zone. */
+/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys, a custom domain with its zone, a cap on relay containers. */
 let orgTemplate: Template;
 const kmsKeys = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef'];
 const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
@@ -68,6 +68,7 @@ const orgArgs = [
   ['domainName', 'hooks.example.com'],
   ['certificateArn', certificateArn],
   ['hostedZoneId', 'Z0123456789ABCDEFGHIJ'],
+  ['relayReservedConcurrency', '10'],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
@@ -343,8 +344,9 @@ describe('issue 17 params leave the default package as it was', () => {
     expect(normalized(template)).toBe(readFileSync(fixture, 'utf8').trimEnd());
   });
 
-  test('the organisation package is the default one plus exactly the domain, KMS statements and the sync URLs', () => {
+  test('the organisation package is the default one plus exactly the domain, KMS statements, the sync URLs and the cap', () => {
     const stripped: Template = JSON.parse(JSON.stringify(orgTemplate));
+    delete stripped.Resources.RelayLambdaFunction!.Properties.ReservedConcurrentExecutions;
     for (const id of ['RelayDomainName', 'RelayApiMapping', 'RelayDomainRecord']) delete stripped.Resources[id];
     for (const [, role] of ofType('AWS::IAM::Role', stripped)) {
       for (const policy of role.Properties.Policies) policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st: Statement) => !isKmsStatement(st));
@@ -384,6 +386,21 @@ describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless
     // The relay's key grant does not reach the sync's tokens (its SecretARN condition lists its own secrets only).
     const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & { Condition: unknown };
     expect(JSON.stringify(relayDecrypt.Condition)).not.toContain('sync-token');
+  });
+});
+
+describe('bounded concurrency (--param relayReservedConcurrency, infra/serverless/concurrency.cjs)', () => {
+  test('by default no function has reserved concurrency', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
+  test('the param reserves (and caps) the relay only; the retry and the sync are not capped', () => {
+    expect(orgTemplate.Resources.RelayLambdaFunction!.Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(orgTemplate.Resources.RetryLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(orgTemplate.Resources.SyncLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    // Not a new function version: osls leaves the setting out of the version's hash.
+    const relayVersion = (from: Template) => Object.keys(from.Resources).find((id) => id.startsWith('RelayLambdaVersion'));
+    expect(relayVersion(orgTemplate)).toBe(relayVersion(template));
   });
 });
 
