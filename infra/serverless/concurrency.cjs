@@ -16,7 +16,7 @@
  * lists and N watches on every API server. The cap bounds N.
  *
  * What it trades: a delivery that finds all n containers busy is throttled by Lambda, and API Gateway answers it
- * **500** `{"message":"Internal Server Error"}` (it maps a rejected invocation to 500 and never retries one: "Handling
+ * 500 (it maps a rejected invocation to 500 and never retries one: "Handling
  * Lambda errors with an API Gateway API", https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html);
  * the stage's own throttle (http-api.cjs) is what answers 429. Whether the push is lost is the provider's retry
  * policy (README, Deploying, "Bounded concurrency").
