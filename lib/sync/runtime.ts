@@ -9,7 +9,7 @@ export interface SyncRuntimeOptions {
   config: RelayConfig;
   /** The relay's shared dependencies (secret store, cluster registry): the sync reads the same secrets and clusters. */
   relay: Pick<RelayDeps, 'secrets' | 'clusters'>;
-  /** `RELAY_PUBLIC_URL` (set by the deploy from the HTTP API's URL) wins over `sync.publicUrl`. */
+  /** `RELAY_PUBLIC_URL` (set by the deploy: the HTTP API's URL, or https://<domainName>) wins over `sync.publicUrl`. */
   publicUrl?: string;
   /**
    * `RELAY_FORMER_PUBLIC_URLS`: URLs the relay was public under before, whose hooks the sync moves to `publicUrl` (the
