@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { relayPublicUrl, syncDryRun } from '../lib/runtime/env';
+import { formerRelayPublicUrls, relayPublicUrl, syncDryRun } from '../lib/runtime/env';
 import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
@@ -31,6 +31,8 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     config,
     relay,
     ...(relayPublicUrl() ? { publicUrl: relayPublicUrl() } : {}),
+    // The deploy sets it to the HTTP API's own URL when the hooks live on a custom domain.
+    formerPublicUrls: formerRelayPublicUrls(),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
     dryRun: syncDryRun(),
     // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.

@@ -9,6 +9,12 @@
  *   signatureRejectionThreshold          401s per 5 minutes, over all providers, that raise the rejections alarm
  *   retryQueueSenders                    IAM role ARNs that may send to the retry queue besides the relay and retry
  *                                        roles (retry.cjs's queue policy), e.g. the role that redrives the DLQ
+ *   secretsKmsKeyArns                    customer-managed KMS keys (key ARNs) the secrets are encrypted with: each
+ *                                        role may decrypt its own secrets with them through Secrets Manager (kms.cjs)
+ *   domainName, certificateArn           both or neither: the hooks' custom domain and its ACM certificate (domain.cjs)
+ *   hostedZoneId                         with domainName: the Route 53 zone that gets the domain's alias record
+ *   relayReservedConcurrency             the relay function's reserved concurrency: at most this many relay
+ *                                        containers at once (concurrency.cjs); default unset, no limit of its own
  *
  * CLI params arrive as strings, the defaults in serverless.yml as numbers, unset ones as null.
  */
@@ -53,6 +59,17 @@ const roleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 // Standard topics only: CloudWatch alarm actions cannot publish to FIFO topics.
 const topicArn = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
+// Key ARNs only (a UUID key id, or mrk-<32 hex> for a multi-Region key): IAM cannot name a key by alias (kms.cjs).
+const kmsKeyArn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+// ACM certificate ARNs: arn:aws:acm:<region>:<account>:certificate/<uuid>.
+const certificateArn = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// A host name of two or more labels, lowercase (API Gateway does not support uppercase in a custom domain name), no
+// wildcard: the hooks need one exact name.
+const hostName = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// Route 53 hosted zone ids: uppercase letters and digits (the console's Z0123456789ABCDEFGHIJ).
+const hostedZone = /^[A-Z0-9]{1,32}$/;
+
 /** `{ burst, rate }` for the stage's DefaultRouteSettings: requests per second and the bucket above it. */
 function throttle(settings = {}) {
   return {
@@ -86,6 +103,11 @@ function alarmTopic(settings = {}) {
   return arn;
 }
 
+/** The relay's reserved concurrency, or null (unset). 0 would throttle every delivery, so the least is 1. */
+function relayReservedConcurrency(settings = {}) {
+  return integerParam('relayReservedConcurrency', settings.relayReservedConcurrency, null);
+}
+
 function signatureRejectionThreshold(settings = {}) {
   return integerParam('signatureRejectionThreshold', settings.signatureRejectionThreshold, 20);
 }
@@ -96,19 +118,72 @@ function retryQueueSenders(settings = {}) {
   return idList('retryQueueSenders', settings.retryQueueSenders, roleArn, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)', 10);
 }
 
-/** `custom.relay`, where serverless.yml puts the params. */
+/**
+ * The KMS key ARNs of `secretsKmsKeyArns`, [] when unset. With `region` (the stack's), a key of another region is
+ * refused: the relay calls Secrets Manager in its own region, and a secret's key is always in the secret's region.
+ */
+function secretsKmsKeyArns(settings = {}) {
+  if (isUnset(settings.secretsKmsKeyArns)) return [];
+  const keys = [...new Set(String(settings.secretsKmsKeyArns).split(',').map((key) => key.trim()).filter(Boolean))];
+  const aliases = keys.filter((key) => /^alias\/|:alias\//.test(key));
+  if (aliases.length > 0) {
+    throw new RelayDeployError(
+      `secretsKmsKeyArns: an alias cannot grant a KMS key in IAM, give the key ARN (aws kms describe-key --key-id <alias> --query KeyMetadata.Arn): ${aliases.join(', ')}`,
+    );
+  }
+  const arns = idList('secretsKmsKeyArns', settings.secretsKmsKeyArns, kmsKeyArn, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)', 20);
+  const region = isUnset(settings.region) ? null : String(settings.region);
+  const elsewhere = region === null ? [] : arns.filter((arn) => kmsKeyArn.exec(arn)[1] !== region);
+  if (elsewhere.length > 0) throw new RelayDeployError(`secretsKmsKeyArns: not in the stack's region ${region}: ${elsewhere.join(', ')}`);
+  return arns;
+}
+
+/**
+ * `{ domainName, certificateArn, hostedZoneId }` (hostedZoneId null when not given) when the custom domain params are
+ * set, null when none is. domainName and certificateArn go together; hostedZoneId needs them. The certificate must be
+ * in the stack's region: a REGIONAL custom domain takes a certificate of its own region only.
+ */
+function customDomain(settings = {}) {
+  const set = (name) => !isUnset(settings[name]);
+  if (!set('domainName') && !set('certificateArn') && !set('hostedZoneId')) return null;
+  if (!set('domainName') || !set('certificateArn')) {
+    const given = ['domainName', 'certificateArn', 'hostedZoneId'].filter(set).join(', ');
+    throw new RelayDeployError(`domainName and certificateArn go together (hostedZoneId needs both): set both for a custom domain, or none (got only ${given})`);
+  }
+  const domainName = String(settings.domainName).trim();
+  if (!hostName.test(domainName)) {
+    throw new RelayDeployError(`domainName=${domainName} is not a lowercase host name (like hooks.example.com; no wildcard, no scheme or path)`);
+  }
+  const certificate = String(settings.certificateArn).trim();
+  const match = certificateArn.exec(certificate);
+  if (!match) throw new RelayDeployError(`certificateArn=${certificate} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)`);
+  const region = isUnset(settings.region) ? null : String(settings.region);
+  if (region !== null && match[1] !== region) {
+    throw new RelayDeployError(`certificateArn=${certificate} is in ${match[1]}; the HTTP API's regional custom domain needs a certificate in the stack's region ${region}`);
+  }
+  let hostedZoneId = null;
+  if (set('hostedZoneId')) {
+    hostedZoneId = String(settings.hostedZoneId).trim().replace(/^\/hostedzone\//, '');
+    if (!hostedZone.test(hostedZoneId)) throw new RelayDeployError(`hostedZoneId=${settings.hostedZoneId} is not a Route 53 hosted zone id (like Z0123456789ABCDEFGHIJ)`);
+  }
+  return { domainName, certificateArn: certificate, hostedZoneId };
+}
+
+/** `custom.relay`, where serverless.yml puts the params, and `region`: the stack's (provider.region). */
 async function settingsOf({ resolveConfigurationProperty }) {
-  return (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
+  const settings = (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
+  return { ...settings, region: await resolveConfigurationProperty(['provider', 'region']) };
 }
 
 /**
  * Each resolver checks only the params it uses, so that a bad one is reported once, by the variable that needs it.
- * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders'.
+ * `which` is any of 'throttle', 'vpc', 'alarmTopicArn', 'signatureRejectionThreshold', 'retryQueueSenders',
+ * 'secretsKmsKeyArns', 'customDomain', 'relayReservedConcurrency'.
  */
 async function deployParams(resolver, which) {
   const settings = await settingsOf(resolver);
-  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders };
+  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency };
   return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
 }
 
-module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, deployParams };
+module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency, deployParams };

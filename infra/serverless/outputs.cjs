@@ -8,16 +8,20 @@
  *     Outputs: ${file(./infra/serverless/outputs.cjs):outputs}
  *
  * osls itself adds `HttpApiUrl` (the API's base URL). `HttpApi` is osls's logical id for the HTTP API, and
- * `ApiEndpoint` is AWS::ApiGatewayV2::Api's `https://<id>.execute-api.<region>.amazonaws.com` attribute.
+ * `ApiEndpoint` is AWS::ApiGatewayV2::Api's `https://<id>.execute-api.<region>.amazonaws.com` attribute. With a custom
+ * domain (domain.cjs) the webhook URLs are on `https://<domainName>`, and `CustomDomainTarget` is the regional
+ * endpoint name the domain's DNS record must point at (the stack makes that record itself only with hostedZoneId).
  */
 const { relayContext, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
+const { domainOf } = require('./domain.cjs');
 
 /** `github-main` -> `GithubMain` (output logical ids are alphanumeric). */
 function pascal(name) {
   return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
 }
 
-function webhookUrlOutputs(config) {
+/** `domain`: deploy-params.cjs's customDomain, or null (the hooks on the HTTP API's own URL). */
+function webhookUrlOutputs(config, domain = null) {
   const outputs = {};
   const owners = new Map();
   for (const [name, receiver] of Object.entries(config.receivers)) {
@@ -26,20 +30,26 @@ function webhookUrlOutputs(config) {
     owners.set(id, name);
     outputs[id] = {
       Description: `Webhook URL of receiver ${name} (${receiver.provider})`,
-      Value: { 'Fn::Sub': `\${HttpApi.ApiEndpoint}/hooks/${name}` },
+      Value: domain === null ? { 'Fn::Sub': `\${HttpApi.ApiEndpoint}/hooks/${name}` } : `https://${domain.domainName}/hooks/${name}`,
     };
   }
   return outputs;
 }
 
 /** The webhook URLs, the dashboard's name, and the sync function's name (`Ref` of a Lambda function) when it is deployed. */
-function stackOutputs(config) {
-  const outputs = webhookUrlOutputs(config);
+function stackOutputs(config, domain = null) {
+  const outputs = webhookUrlOutputs(config, domain);
   // Ref of an AWS::CloudWatch::Dashboard is its name.
   outputs.DashboardName = { Description: 'Name of the CloudWatch dashboard (deliveries, rejections, patches, duration, sync)', Value: { Ref: 'RelayDashboard' } };
   // Ref of an AWS::SQS::Queue is its URL; the ARN is what `aws sqs start-message-move-task --source-arn` redrives.
   outputs.RetryDeadLetterQueueUrl = { Description: 'URL of the retry dead-letter queue (cluster jobs that could not be applied)', Value: { Ref: 'RetryDeadLetterQueue' } };
   outputs.RetryDeadLetterQueueArn = { Description: 'ARN of the retry dead-letter queue, for a redrive (aws sqs start-message-move-task --source-arn)', Value: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] } };
+  if (domain !== null) {
+    outputs.CustomDomainTarget = {
+      Description: `Where ${domain.domainName} must point (a CNAME or alias record)${domain.hostedZoneId === null ? '' : '; the stack made the alias record'}`,
+      Value: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] },
+    };
+  }
   if (syncDeployed(config)) {
     outputs.SyncFunctionName = { Description: 'Name of the scheduled webhook sync function', Value: { Ref: 'SyncLambdaFunction' } };
   }
@@ -49,5 +59,5 @@ function stackOutputs(config) {
 module.exports = {
   webhookUrlOutputs,
   stackOutputs,
-  outputs: async (resolver) => stackOutputs((await relayContext(resolver)).config),
+  outputs: async (resolver) => stackOutputs((await relayContext(resolver)).config, await domainOf(resolver)),
 };

@@ -9,7 +9,8 @@
  * - monitoring.cjs: the alarms, the saved Logs Insights queries and the dashboard;
  * - retry.cjs: the retry queue and its dead-letter queue, and their policies (who may send);
  * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe;
- * - eks-access.cjs: an EKS access entry per function role and same-account EKS cluster of the configuration.
+ * - eks-access.cjs: an EKS access entry per function role and same-account EKS cluster of the configuration;
+ * - domain.cjs: the custom domain, its API mapping and Route 53 record, only with --param domainName/certificateArn.
  */
 const { resolveRoles } = require('./roles.cjs');
 const { monitoring } = require('./monitoring.cjs');
@@ -17,6 +18,7 @@ const { retryQueues } = require('./retry.cjs');
 const { resources: dedupeResources } = require('./dedupe.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 const { resolveEksAccessEntries } = require('./eks-access.cjs');
+const { resources: domainResources } = require('./domain.cjs');
 
 module.exports = {
   resources: async (resolver) => {
@@ -24,6 +26,7 @@ module.exports = {
     const deduped = await dedupeResources(resolver);
     const { retryQueueSenders } = await deployParams(resolver, ['retryQueueSenders']);
     const eksAccess = await resolveEksAccessEntries(resolver);
-    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped, ...eksAccess };
+    const domain = await domainResources(resolver);
+    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped, ...eksAccess, ...domain };
   },
 };

@@ -18,13 +18,15 @@
  * the sync function does (relay-config.cjs's syncDeployed). With `--param vpcSubnetIds=... --param
  * vpcSecurityGroupIds=...` (vpc.cjs) each role also gets the network interface permissions Lambda needs to attach the
  * function to the VPC: the one statement with `Resource: '*'`, by AWS's design (vpc.cjs says why). Without the VPC
- * params there is no such statement.
+ * params there is no such statement. With `--param secretsKmsKeyArns=...` (kms.cjs) each role that reads secrets also
+ * gets `kms:Decrypt` on exactly those keys, only through Secrets Manager and only for its own secrets' ARNs.
  */
 const { relayContext, syncDeployed } = require('./relay-config.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 const { functionSecretResources } = require('./secret-arns.cjs');
 const { eniStatement } = require('./vpc.cjs');
 const { eksStatements } = require('./eks-access.cjs');
+const { kmsDecryptStatement } = require('./kms.cjs');
 
 /** `sync` -> `Sync`: osls's logical-id prefix for a function (its naming.getNormalizedFunctionName for these names). */
 const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
@@ -49,7 +51,7 @@ function sqsStatements(fn) {
   return [];
 }
 
-function functionRole(fn, secretResources, { vpc = false, eks = [] } = {}) {
+function functionRole(fn, secretResources, { vpc = false, eks = [], kmsKeyArns = [] } = {}) {
   const statements = [
     {
       // `:*` covers the group's log streams (AWS's documented scoping of Lambda's logging permissions); `Ref` of an
@@ -61,6 +63,7 @@ function functionRole(fn, secretResources, { vpc = false, eks = [] } = {}) {
   ];
   // An empty Resource list is invalid IAM; it happens only offline, when every secret is an env:/file: reference.
   if (secretResources.length > 0) statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
+  if (secretResources.length > 0 && kmsKeyArns.length > 0) statements.push(kmsDecryptStatement(kmsKeyArns, secretResources));
   statements.push(...sqsStatements(fn));
   statements.push(...eks);
   if (vpc) statements.push(eniStatement());
@@ -78,23 +81,21 @@ function functionRole(fn, secretResources, { vpc = false, eks = [] } = {}) {
 
 /**
  * The role resources for a parsed configuration: `RelayRole`, `RetryRole`, and `SyncRole` when the sync is deployed;
- * `vpc` when the functions run in a VPC.
+ * `vpc` when the functions run in a VPC; `kmsKeyArns`, the customer-managed keys the secrets are encrypted with.
  */
-function functionRoles(config, { local = false, vpc = false } = {}) {
+function functionRoles(config, { local = false, vpc = false, kmsKeyArns = [] } = {}) {
   const secrets = functionSecretResources(config, { local });
-  const roles = {
-    [roleLogicalId('relay')]: functionRole('relay', secrets.relay, { vpc, eks: eksStatements(config, 'relay') }),
-    [roleLogicalId('retry')]: functionRole('retry', secrets.retry, { vpc, eks: eksStatements(config, 'retry') }),
-  };
-  if (syncDeployed(config)) roles[roleLogicalId('sync')] = functionRole('sync', secrets.sync, { vpc, eks: eksStatements(config, 'sync') });
+  const role = (fn) => functionRole(fn, secrets[fn], { vpc, eks: eksStatements(config, fn), kmsKeyArns });
+  const roles = { [roleLogicalId('relay')]: role('relay'), [roleLogicalId('retry')]: role('retry') };
+  if (syncDeployed(config)) roles[roleLogicalId('sync')] = role('sync');
   return roles;
 }
 
 /** The roles for serverless.yml's configuration and params. */
 async function resolveRoles(resolver) {
   const { config, local } = await relayContext(resolver);
-  const { vpc } = await deployParams(resolver, ['vpc']);
-  return functionRoles(config, { local, vpc: vpc !== null });
+  const { vpc, secretsKmsKeyArns } = await deployParams(resolver, ['vpc', 'secretsKmsKeyArns']);
+  return functionRoles(config, { local, vpc: vpc !== null, kmsKeyArns: secretsKmsKeyArns });
 }
 
 module.exports = { functionRoles, resolveRoles, roles: resolveRoles };

@@ -18,7 +18,8 @@
  *   policies" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html).
  * - `env:` and `file:` references exist only on a developer's machine: refused unless `--param local=true` (offline).
  * A `#key` suffix selects a JSON key inside the secret and does not change the ARN.
- * Secrets encrypted with a customer-managed KMS key also need `kms:Decrypt` on that key, which is not granted here.
+ * Secrets encrypted with a customer-managed KMS key also need `kms:Decrypt` on that key: kms.cjs grants it, with
+ * `--param secretsKmsKeyArns`, conditioned on these same Resource values (kms:EncryptionContext:SecretARN).
  */
 const { secretRefs, localOnlyRefs, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
 

@@ -11,7 +11,9 @@
  *         - schedule: ${file(./infra/serverless/sync.cjs):schedule, null}
  *
  * osls resolves every variable of serverless.yml, custom.syncFunction's too, whether or not it is used: hence the
- * `null` fallbacks.
+ * `null` fallbacks. An environment variable that resolves to null (RELAY_FORMER_PUBLIC_URLS without a custom domain)
+ * is removed here: osls leaves it out of the template but hashes it into the Lambda version's logical id, so the mere
+ * null would give the default stack a new AWS::Lambda::Version.
  */
 const { relayContext, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
 
@@ -37,6 +39,9 @@ module.exports = {
   schedule: async (resolver) => syncSchedule((await relayContext(resolver)).config),
   function: async (resolver) => {
     const { config } = await relayContext(resolver);
-    return syncDeployed(config) ? resolver.resolveConfigurationProperty(['custom', 'syncFunction']) : null;
+    if (!syncDeployed(config)) return null;
+    const definition = await resolver.resolveConfigurationProperty(['custom', 'syncFunction']);
+    const environment = Object.fromEntries(Object.entries(definition.environment ?? {}).filter(([, value]) => value !== null && value !== undefined));
+    return { ...definition, environment };
   },
 };

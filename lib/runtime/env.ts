@@ -30,6 +30,16 @@ export const dedupeTableName = (env: Environment = processEnv()): string | undef
 /** `RELAY_PUBLIC_URL`: the relay's public URL for the sync (the deploy sets the HTTP API's); wins over `sync.publicUrl`. */
 export const relayPublicUrl = (env: Environment = processEnv()): string | undefined => env.RELAY_PUBLIC_URL || undefined;
 
+/**
+ * `RELAY_FORMER_PUBLIC_URLS`: comma-separated URLs the relay was reachable at before (the deploy sets the HTTP API's
+ * own URL when the hooks live on a custom domain); the sync moves hooks under them to the current URL.
+ */
+export const formerRelayPublicUrls = (env: Environment = processEnv()): string[] =>
+  (env.RELAY_FORMER_PUBLIC_URLS ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+
 /** `SYNC_DRY_RUN=true`: the scheduled sync plans and reports but changes nothing. */
 export const syncDryRun = (env: Environment = processEnv()): boolean => env.SYNC_DRY_RUN === 'true';
 

@@ -15,6 +15,11 @@ export type SyncAction =
 export interface Ownership {
   /** `<publicUrl>/hooks/` */
   hooksPrefix: string;
+  /**
+   * `<former publicUrl>/hooks/` for each URL the relay was public under before (the HTTP API's own URL after a switch
+   * to a custom domain): hooks there are still the relay's, and are moved to `hooksPrefix`.
+   */
+  formerHooksPrefixes?: readonly string[];
   /** Receivers that exist: a relay hook for any other receiver is stale and removed. */
   receivers: ReadonlySet<string>;
 }
@@ -44,24 +49,30 @@ export function baseUrl(url: string): string {
  *   decode (a bad percent-escape): the relay never makes such a URL, and one odd hook must not fail the target.
  * - A URL that differs only in its query carries an old secret version marker: the secret rotated, so the hook is
  *   re-keyed (updated with the new secret and marker).
+ * - Under a former public URL (`formerHooksPrefixes`) the same rules hold: the wanted receiver's hook there is the
+ *   relay's and is moved to the wanted URL (an update, which re-sends the secret), a stale receiver's is deleted.
  */
 export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonly HookState[], ownership: Ownership, expect: HookExpectations): SyncAction[] {
   const wantedBase = baseUrl(wanted.url);
+  const prefixes = [ownership.hooksPrefix, ...(ownership.formerHooksPrefixes ?? []).filter((p) => p !== ownership.hooksPrefix)];
+  // The receiver part of the wanted URL, as the relay writes it (percent-encoded), under every prefix.
+  const wantedBases = new Set(wantedBase.startsWith(ownership.hooksPrefix) ? prefixes.map((p) => `${p}${wantedBase.slice(ownership.hooksPrefix.length)}`) : [wantedBase]);
   const actions: SyncAction[] = [];
   const mine: HookState[] = [];
   for (const hook of actual) {
     const base = baseUrl(hook.url);
-    if (base === wantedBase) {
+    if (wantedBases.has(base)) {
       mine.push(hook);
       continue;
     }
-    const receiver = receiverOf(base, ownership.hooksPrefix);
+    const receiver = receiverUnder(base, prefixes);
     if (receiver === undefined) actions.push({ kind: 'foreign', target, id: hook.id, url: hook.url });
     else if (!ownership.receivers.has(receiver)) actions.push({ kind: 'delete', target, id: hook.id, reason: `receiver ${receiver} no longer exists` });
   }
   if (mine.length === 0) return [...actions, { kind: 'create', target, spec: wanted }];
 
-  const keep = mine.find((h) => h.url === wanted.url) ?? mine[0]!;
+  // Prefer the hook that already has the wanted URL, then one on the current public URL, then a former one.
+  const keep = mine.find((h) => h.url === wanted.url) ?? mine.find((h) => baseUrl(h.url) === wantedBase) ?? mine[0]!;
   for (const hook of mine) if (hook !== keep) actions.push({ kind: 'delete', target, id: hook.id, reason: 'duplicate relay hook' });
 
   const reasons: string[] = [];
@@ -76,6 +87,12 @@ export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonl
   if (keep.disabled) actions.push({ kind: 'reenable', target, id: keep.id });
   if (reasons.length === 0 && !keep.disabled) actions.push({ kind: 'unchanged', target, id: keep.id });
   return actions;
+}
+
+/** The receiver a URL under one of the `/hooks/` prefixes names, or undefined. */
+function receiverUnder(base: string, prefixes: readonly string[]): string | undefined {
+  const prefix = prefixes.find((p) => base.startsWith(p));
+  return prefix === undefined ? undefined : receiverOf(base, prefix);
 }
 
 /** The receiver a URL under `<publicUrl>/hooks/` names, or undefined when it is not under it or does not decode. */

@@ -6,7 +6,7 @@ import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';
 import type { HookApi, HookSpec } from './hook-api';
 import { BudgetExhausted } from './http';
-import { describeAction, isChange, planTarget, secretVersionParam, type SyncAction } from './plan';
+import { describeAction, isChange, planTarget, secretVersionParam, type Ownership, type SyncAction } from './plan';
 
 /** What a hook's name/description says where the provider has one. */
 export const hookName = 'flux-webhook-relay';
@@ -15,6 +15,8 @@ export interface SyncDeps {
   config: RelayConfig;
   /** The relay's public base URL: hooks point at `<publicUrl>/hooks/<receiver>`. */
   publicUrl: string;
+  /** Base URLs the relay was public under before: its hooks there are moved to `publicUrl` (plan.ts, Ownership). */
+  formerPublicUrls?: readonly string[];
   secrets: Pick<SecretStore, 'current'>;
   clusterClient: (name: string) => Promise<ClusterClient>;
   /** Builds the provider's hook API client for one registration. */
@@ -57,8 +59,9 @@ const noActions = (): Record<SyncAction['kind'], number> => ({ create: 0, update
 export async function runSync(deps: SyncDeps): Promise<SyncReport> {
   const report: SyncReport = { dryRun: deps.dryRun, registrations: [], plan: [] };
   const registrations = Object.entries(deps.config.sync?.registrations ?? {});
-  const hooksPrefix = `${withoutTrailingSlashes(deps.publicUrl)}/hooks/`;
-  const ownership = { hooksPrefix, receivers: new Set(Object.keys(deps.config.receivers)) };
+  const prefixOf = (url: string) => `${withoutTrailingSlashes(url)}/hooks/`;
+  const hooksPrefix = prefixOf(deps.publicUrl);
+  const ownership: Ownership = { hooksPrefix, formerHooksPrefixes: (deps.formerPublicUrls ?? []).map(prefixOf), receivers: new Set(Object.keys(deps.config.receivers)) };
 
   for (const [name, registration] of registrations) {
     const entry: RegistrationReport = { registration: name, provider: registration.provider, targets: 0, actions: noActions(), redelivered: 0, failures: [], deferred: 0, calls: 0, writes: 0 };
@@ -76,7 +79,7 @@ async function syncRegistration(
   name: string,
   registration: RegistrationConfig,
   deps: SyncDeps,
-  ownership: { hooksPrefix: string; receivers: ReadonlySet<string> },
+  ownership: Ownership,
   entry: RegistrationReport,
   report: SyncReport,
 ): Promise<void> {

@@ -9,8 +9,13 @@ export interface SyncRuntimeOptions {
   config: RelayConfig;
   /** The relay's shared dependencies (secret store, cluster registry): the sync reads the same secrets and clusters. */
   relay: Pick<RelayDeps, 'secrets' | 'clusters'>;
-  /** `RELAY_PUBLIC_URL` (set by the deploy from the HTTP API's URL) wins over `sync.publicUrl`. */
+  /** `RELAY_PUBLIC_URL` (set by the deploy: the HTTP API's URL, or https://<domainName>) wins over `sync.publicUrl`. */
   publicUrl?: string;
+  /**
+   * `RELAY_FORMER_PUBLIC_URLS`: URLs the relay was public under before, whose hooks the sync moves to `publicUrl` (the
+   * deploy names the HTTP API's own URL there when a custom domain is set). https, like the public URL.
+   */
+  formerPublicUrls?: readonly string[];
   deadline: number;
   dryRun: boolean;
   log: SyncDeps['log'];
@@ -24,9 +29,15 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
   if (!publicUrl) throw new Error('the sync needs the relay\'s public URL: set sync.publicUrl or RELAY_PUBLIC_URL');
   const publicUrlIssue = apiUrlProblem(publicUrl, options.config.sync?.allowHttpLoopback ?? false);
   if (publicUrlIssue) throw new Error(`the relay's public URL ${publicUrl.slice(0, 200)} ${publicUrlIssue}`);
+  const formerPublicUrls = options.formerPublicUrls ?? [];
+  for (const url of formerPublicUrls) {
+    const issue = apiUrlProblem(url, options.config.sync?.allowHttpLoopback ?? false);
+    if (issue) throw new Error(`the relay's former public URL ${url.slice(0, 200)} ${issue}`);
+  }
   return {
     config: options.config,
     publicUrl,
+    formerPublicUrls,
     secrets: options.relay.secrets,
     clusterClient: (name) => options.relay.clusters.clientFor(name),
     // Loopback http: only by the configuration's explicit allowance, never by a test's client options.

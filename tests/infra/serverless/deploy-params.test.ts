@@ -3,7 +3,10 @@
  * (infra/serverless/monitoring.cjs), without osls: serverless-package.test.ts checks the packaged template.
  */
 import { parseConfig } from '../../../lib/config/load';
-import { alarmTopic, deployParams, retryQueueSenders, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { alarmTopic, customDomain, deployParams, relayReservedConcurrency, retryQueueSenders, secretsKmsKeyArns, signatureRejectionThreshold, throttle, vpc } from '../../../infra/serverless/deploy-params.cjs';
+import { kmsDecryptStatement } from '../../../infra/serverless/kms.cjs';
+import { domainResources } from '../../../infra/serverless/domain.cjs';
+import { stackOutputs } from '../../../infra/serverless/outputs.cjs';
 import { routeSettings } from '../../../infra/serverless/http-api.cjs';
 import { alarms, dashboardBody, monitoringContext, monitoringResources, relayProviders, syncProviders } from '../../../infra/serverless/monitoring.cjs';
 import { functionRoles } from '../../../infra/serverless/roles.cjs';
@@ -81,6 +84,154 @@ describe('vpc', () => {
     const vpcRoles = functionRoles(config, { vpc: true });
     expect(Object.keys(vpcRoles)).toEqual(['RelayRole', 'RetryRole']);
     expect(statements(vpcRoles).filter((s) => s.Resource === '*')).toEqual([eniStatement(), eniStatement()]);
+  });
+});
+
+describe('secretsKmsKeyArns (customer-managed KMS keys)', () => {
+  const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+  const sub = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}-??????` });
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kube/b-AbCdEf';
+  const config = parseConfig(
+    `
+clusters:
+  a: { kubeconfig: kube/a }
+  b: { kubeconfig: "${arn}#kubeconfig" }
+receivers:
+  github: { provider: github, secret: hooks/github, clusters: [a] }
+sync:
+  registrations:
+    gh: { provider: github, token: tokens/github, receiver: github, discover: false, repositories: [acme/app] }
+`,
+    'x.yaml',
+  );
+  const statementsOf = (role: { Properties: { Policies: Array<{ PolicyDocument: { Statement: unknown[] } }> } }) => role.Properties.Policies[0]!.PolicyDocument.Statement;
+
+  test('unset: none; key ARNs (UUID or multi-Region mrk- ids), comma separated, duplicates dropped', () => {
+    expect(secretsKmsKeyArns({})).toEqual([]);
+    expect(secretsKmsKeyArns({ secretsKmsKeyArns: null, region: 'eu-west-1' })).toEqual([]);
+    expect(secretsKmsKeyArns({ secretsKmsKeyArns: `${key}, ${mrk},${key}`, region: 'eu-west-1' })).toEqual([key, mrk]);
+  });
+
+  test.each([
+    ['*', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:kms:eu-west-1:123456789012:key/*', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['1234abcd-12ab-34cd-56ef-1234567890ab', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf', 'secretsKmsKeyArns: not a KMS key ARN'],
+    ['arn:aws:kms:eu-west-1:123456789012:alias/relay', 'an alias cannot grant a KMS key in IAM, give the key ARN'],
+    ['alias/relay', 'an alias cannot grant a KMS key in IAM'],
+    ['arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', "secretsKmsKeyArns: not in the stack's region eu-west-1: arn:aws:kms:us-east-1"],
+  ])('%s is refused', (value, message) => {
+    expect(() => secretsKmsKeyArns({ secretsKmsKeyArns: value, region: 'eu-west-1' })).toThrow(message);
+  });
+
+  test("deployParams checks the key's region against provider.region", async () => {
+    const resolver = resolverOf({ provider: { region: 'eu-central-1' }, custom: { relay: { secretsKmsKeyArns: key } } });
+    await expect(deployParams(resolver, ['secretsKmsKeyArns'])).rejects.toThrow("not in the stack's region eu-central-1");
+  });
+
+  test('each role that reads secrets gets kms:Decrypt on exactly the keys, via Secrets Manager, for exactly its own secret ARNs', () => {
+    const plain = functionRoles(config);
+    const roles = functionRoles(config, { kmsKeyArns: [key, mrk] });
+    const decrypt = (secrets: unknown[]) => ({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: [key, mrk],
+      Condition: {
+        StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+        StringLike: { 'kms:EncryptionContext:SecretARN': secrets },
+      },
+    });
+    const expected = { RelayRole: [sub('kube/a'), arn, sub('hooks/github')], RetryRole: [sub('kube/a'), arn], SyncRole: [sub('hooks/github'), sub('tokens/github')] };
+    for (const [id, secrets] of Object.entries(expected)) {
+      const before = statementsOf(plain[id]!);
+      // The same statements, and the decrypt one right after GetSecretValue (whose Resource is the same list).
+      expect(before[1]).toEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secrets });
+      expect(statementsOf(roles[id]!)).toEqual([...before.slice(0, 2), decrypt(secrets), ...before.slice(2)]);
+    }
+    expect(JSON.stringify(plain)).not.toContain('kms:');
+    expect(kmsDecryptStatement([key], [arn])).toEqual({ ...decrypt([arn]), Resource: [key] });
+  });
+
+  test('a role without secrets (every one local-only, offline) gets no decrypt statement', () => {
+    const local = parseConfig('clusters: { c: { kubeconfig: "file:/k" } }\nreceivers: { r: { provider: github, secret: "env:S" } }\n', 'x.yaml');
+    expect(JSON.stringify(functionRoles(local, { local: true, kmsKeyArns: [key] }))).not.toContain('kms:');
+  });
+});
+
+describe('custom domain (domainName, certificateArn, hostedZoneId)', () => {
+  const cert = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+  const domain = { domainName: 'hooks.example.com', certificateArn: cert, hostedZoneId: null };
+
+  test('none: null; domain and certificate, optionally a zone (the console form /hostedzone/<id> accepted)', () => {
+    expect(customDomain({ region: 'eu-west-1' })).toBeNull();
+    expect(customDomain({ domainName: null, certificateArn: '', hostedZoneId: null })).toBeNull();
+    expect(customDomain({ domainName: ' hooks.example.com ', certificateArn: cert, region: 'eu-west-1' })).toEqual(domain);
+    expect(customDomain({ domainName: 'hooks.example.com', certificateArn: cert, hostedZoneId: '/hostedzone/Z0123456789ABCDEFGHIJ' })).toEqual({ ...domain, hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+  });
+
+  test.each([
+    [{ domainName: 'hooks.example.com' }, 'domainName and certificateArn go together (hostedZoneId needs both): set both for a custom domain, or none (got only domainName)'],
+    [{ certificateArn: cert }, '(got only certificateArn)'],
+    [{ domainName: 'hooks.example.com', hostedZoneId: 'Z1' }, '(got only domainName, hostedZoneId)'],
+    [{ hostedZoneId: 'Z1' }, '(got only hostedZoneId)'],
+    [{ domainName: 'Hooks.Example.com', certificateArn: cert }, 'domainName=Hooks.Example.com is not a lowercase host name'],
+    [{ domainName: '*.example.com', certificateArn: cert }, 'domainName=*.example.com is not a lowercase host name'],
+    [{ domainName: 'https://hooks.example.com', certificateArn: cert }, 'is not a lowercase host name'],
+    [{ domainName: 'hooks.example.com/hooks', certificateArn: cert }, 'is not a lowercase host name'],
+    [{ domainName: 'localhost', certificateArn: cert }, 'is not a lowercase host name'],
+    [{ domainName: 'hooks.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/*' }, 'is not an ACM certificate ARN'],
+    [{ domainName: 'hooks.example.com', certificateArn: 'arn:aws:iam::123456789012:server-certificate/x' }, 'is not an ACM certificate ARN'],
+    [{ domainName: 'hooks.example.com', certificateArn: cert.replace('eu-west-1', 'us-east-1') }, "is in us-east-1; the HTTP API's regional custom domain needs a certificate in the stack's region eu-west-1"],
+    [{ domainName: 'hooks.example.com', certificateArn: cert, hostedZoneId: 'example.com' }, 'hostedZoneId=example.com is not a Route 53 hosted zone id'],
+  ])('%j is refused', (settings, message) => {
+    expect(() => customDomain({ region: 'eu-west-1', ...settings })).toThrow(message);
+  });
+
+  test('resources: a regional domain with the certificate, TLS 1.2, mapped at the root to the $default stage; the alias record only with a zone', () => {
+    expect(domainResources(null)).toEqual({});
+    const resources = domainResources(domain);
+    expect(resources).toEqual({
+      RelayDomainName: {
+        Type: 'AWS::ApiGatewayV2::DomainName',
+        Properties: { DomainName: 'hooks.example.com', DomainNameConfigurations: [{ CertificateArn: cert, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }] },
+      },
+      RelayApiMapping: { Type: 'AWS::ApiGatewayV2::ApiMapping', Properties: { ApiId: { Ref: 'HttpApi' }, DomainName: { Ref: 'RelayDomainName' }, Stage: { Ref: 'HttpApiStage' } } },
+    });
+    expect(domainResources({ ...domain, hostedZoneId: 'Z0123456789ABCDEFGHIJ' }).RelayDomainRecord).toEqual({
+      Type: 'AWS::Route53::RecordSet',
+      Properties: {
+        HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        Name: 'hooks.example.com',
+        Type: 'A',
+        AliasTarget: {
+          DNSName: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] },
+          HostedZoneId: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalHostedZoneId'] },
+          EvaluateTargetHealth: false,
+        },
+      },
+    });
+  });
+
+  test('outputs: the webhook URLs on the domain, and where its DNS record must point', () => {
+    const config = parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { github-main: { provider: github, secret: s } }\n', 'x.yaml');
+    expect(stackOutputs(config).WebhookUrlGithubMain!.Value).toEqual({ 'Fn::Sub': '${HttpApi.ApiEndpoint}/hooks/github-main' });
+    expect(stackOutputs(config).CustomDomainTarget).toBeUndefined();
+    const outputs = stackOutputs(config, domain);
+    expect(outputs.WebhookUrlGithubMain!.Value).toBe('https://hooks.example.com/hooks/github-main');
+    expect(outputs.CustomDomainTarget).toEqual({ Description: 'Where hooks.example.com must point (a CNAME or alias record)', Value: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] } });
+  });
+});
+
+describe('relayReservedConcurrency', () => {
+  test('unset: null (no cap); a whole number from 1', () => {
+    expect(relayReservedConcurrency({})).toBeNull();
+    expect(relayReservedConcurrency({ relayReservedConcurrency: null })).toBeNull();
+    expect(relayReservedConcurrency({ relayReservedConcurrency: '25' })).toBe(25);
+  });
+
+  test.each(['0', '-1', '2.5', 'ten', '1e3'])('%s is refused (0 would throttle every delivery)', (value) => {
+    expect(() => relayReservedConcurrency({ relayReservedConcurrency: value })).toThrow(`relayReservedConcurrency=${value} must be a whole number from 1`);
   });
 });
 

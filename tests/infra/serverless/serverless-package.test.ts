@@ -59,6 +59,17 @@ const paramArgs = [
   ['signatureRejectionThreshold', '5'],
   ['retryQueueSenders', operatorRole],
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
+/** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys, a custom domain with its zone, a cap on relay containers. */
+let orgTemplate: Template;
+const kmsKeys = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef'];
+const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+const orgArgs = [
+  ['secretsKmsKeyArns', kmsKeys.join(',')],
+  ['domainName', 'hooks.example.com'],
+  ['certificateArn', certificateArn],
+  ['hostedZoneId', 'Z0123456789ABCDEFGHIJ'],
+  ['relayReservedConcurrency', '10'],
+].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 const scratch = () => mkdtempSync(join(tmpdir(), 'relay-deploy-'));
 const fileRefConfig = join(scratch(), 'relay.yaml');
 const otherConfig = join(scratch(), 'other.yaml');
@@ -73,6 +84,7 @@ const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
 const isSecretStatement = (s: Statement) => actions(s).some((a) => a.startsWith('secretsmanager:'));
 const isSqsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('sqs:'));
+const isKmsStatement = (s: Statement) => actions(s).some((a) => a.startsWith('kms:'));
 const isEksStatement = (s: Statement) => actions(s).some((a) => a === 'eks:DescribeCluster' || a === 'sts:AssumeRole');
 
 /**
@@ -109,13 +121,16 @@ beforeAll(async () => {
   writeFileSync(fileRefConfig, 'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n');
   writeFileSync(otherConfig, 'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n');
   const paramDir = scratch();
+  const orgDir = scratch();
   let packaged: Run;
   let packagedWithParams: Run;
-  [[packaged, packagedWithParams], refused, printed, printedWithoutSync] = await Promise.all([
+  let packagedForOrg: Run;
+  [[packaged, packagedWithParams, packagedForOrg], refused, printed, printedWithoutSync] = await Promise.all([
     // One package at a time: osls builds in ./.serverless whatever --package says, and moves the result there after.
-    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run]> => [
+    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run, Run]> => [
       first,
       await osls('package', '--param', `config=${exampleConfig}`, ...paramArgs, '--package', paramDir),
+      await osls('package', '--param', `config=${exampleConfig}`, ...orgArgs, '--package', orgDir),
     ]),
     Promise.all([
       osls('package', '--param', `config=${fileRefConfig}`, '--package', join(scratch(), 'out')),
@@ -128,8 +143,10 @@ beforeAll(async () => {
   ]);
   if (packaged.status !== 0) throw new Error(`osls package failed:\n${packaged.output}`);
   if (packagedWithParams.status !== 0) throw new Error(`osls package with params failed:\n${packagedWithParams.output}`);
+  if (packagedForOrg.status !== 0) throw new Error(`osls package with the organisation params failed:\n${packagedForOrg.output}`);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  orgTemplate = JSON.parse(readFileSync(join(orgDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
 test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration', (fn) => {
@@ -265,12 +282,13 @@ describe('IAM: one role per function', () => {
     });
   });
 
-  test('no secret Resource contains a *; nothing but logs, GetSecretValue, the EKS statements and, in a VPC, the ENI statement is allowed', () => {
-    for (const from of [template, paramTemplate]) {
+  test('no secret Resource contains a *; nothing but logs, GetSecretValue, the EKS statements, with CMKs kms:Decrypt and, in a VPC, the ENI statement is allowed', () => {
+    for (const from of [template, paramTemplate, orgTemplate]) {
       for (const [, role] of ofType('AWS::IAM::Role', from)) {
         for (const statement of statementsOf(role)) {
           expect(statement.Effect).toBe('Allow');
           if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+          else if (isKmsStatement(statement)) expect(statement.Resource).toEqual(kmsKeys);
           else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
           else if (isSqsStatement(statement)) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'] });
           else if (isEksStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toMatch(/[*?]/);
@@ -296,6 +314,141 @@ describe('IAM: one role per function', () => {
       // Ref of the log group is its name: the function's own.
       expect(template.Resources[logGroup]?.Properties.LogGroupName).toBe(`/aws/lambda/flux-webhook-relay-dev-${fn}`);
     }
+  });
+});
+
+/**
+ * A template as text with what changes on every package masked: the artifacts' S3 keys (a timestamp), the code hashes
+ * and the Lambda version ids derived from them (any change to lib/ changes those). Keys sorted: osls compiles the
+ * functions concurrently, so their order varies.
+ */
+function normalized(from: unknown): string {
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]))
+        : value;
+  return JSON.stringify(sorted(from), null, 1)
+    .replace(/"S3Key": "[^"]*"/g, '"S3Key": "<artifact>"')
+    .replace(/"CodeSha256": "[^"]*"/g, '"CodeSha256": "<code hash>"')
+    .replace(/(\w+)LambdaVersion[A-Za-z0-9]+/g, '$1LambdaVersion<hash>');
+}
+
+describe('issue 17 params leave the default package as it was', () => {
+  // Not next to this file: tests/fixtures/ is where prettier leaves generated JSON as written.
+  const fixture = join(root, 'tests', 'fixtures', 'infra', 'default-package.json');
+
+  test('the default package (no params) is the recorded one (UPDATE_DEFAULT_PACKAGE=1 records a deliberate change)', () => {
+    if (process.env.UPDATE_DEFAULT_PACKAGE === '1') writeFileSync(fixture, `${normalized(template)}\n`);
+    expect(normalized(template)).toBe(readFileSync(fixture, 'utf8').trimEnd());
+  });
+
+  test('the organisation package is the default one plus exactly the domain, KMS statements, the sync URLs and the cap', () => {
+    const stripped: Template = JSON.parse(JSON.stringify(orgTemplate));
+    delete stripped.Resources.RelayLambdaFunction!.Properties.ReservedConcurrentExecutions;
+    for (const id of ['RelayDomainName', 'RelayApiMapping', 'RelayDomainRecord']) delete stripped.Resources[id];
+    for (const [, role] of ofType('AWS::IAM::Role', stripped)) {
+      for (const policy of role.Properties.Policies) policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st: Statement) => !isKmsStatement(st));
+    }
+    stripped.Resources.SyncLambdaFunction!.Properties.Environment.Variables = template.Resources.SyncLambdaFunction!.Properties.Environment.Variables;
+    for (const name of Object.keys(config.receivers)) {
+      const id = `WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+      stripped.Outputs[id] = template.Outputs[id]!;
+    }
+    delete stripped.Outputs.CustomDomainTarget;
+    expect(normalized(stripped)).toBe(normalized(template));
+  });
+});
+
+describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless/kms.cjs)', () => {
+  test('by default no role has a kms: permission', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(statementsOf(role).filter(isKmsStatement)).toEqual([]);
+  });
+
+  test('each role gets kms:Decrypt on exactly the keys, only via Secrets Manager in the region, only for its own secret ARNs; nothing else changes', () => {
+    for (const id of ['RelayRole', 'RetryRole', 'SyncRole']) {
+      const before = statementsOf(template.Resources[id]!);
+      const secrets = before.filter(isSecretStatement);
+      expect(secrets).toHaveLength(1);
+      const decrypt = {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: kmsKeys,
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+          StringLike: { 'kms:EncryptionContext:SecretARN': secrets[0]!.Resource },
+        },
+      };
+      const at = before.indexOf(secrets[0]!) + 1;
+      expect(statementsOf(orgTemplate.Resources[id]!)).toEqual([...before.slice(0, at), decrypt, ...before.slice(at)]);
+    }
+    // The relay's key grant does not reach the sync's tokens (its SecretARN condition lists its own secrets only).
+    const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & { Condition: unknown };
+    expect(JSON.stringify(relayDecrypt.Condition)).not.toContain('sync-token');
+  });
+});
+
+describe('bounded concurrency (--param relayReservedConcurrency, infra/serverless/concurrency.cjs)', () => {
+  test('by default no function has reserved concurrency', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
+  test('the param reserves (and caps) the relay only; the retry and the sync are not capped', () => {
+    expect(orgTemplate.Resources.RelayLambdaFunction!.Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(orgTemplate.Resources.RetryLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(orgTemplate.Resources.SyncLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    // Not a new function version: osls leaves the setting out of the version's hash.
+    const relayVersion = (from: Template) => Object.keys(from.Resources).find((id) => id.startsWith('RelayLambdaVersion'));
+    expect(relayVersion(orgTemplate)).toBe(relayVersion(template));
+  });
+});
+
+describe('custom domain (--param domainName, certificateArn, hostedZoneId; infra/serverless/domain.cjs)', () => {
+  const domainTypes = ['AWS::ApiGatewayV2::DomainName', 'AWS::ApiGatewayV2::ApiMapping', 'AWS::Route53::RecordSet'];
+
+  test('by default: no domain, mapping or DNS record; the hooks and the sync on the API URL', () => {
+    for (const type of domainTypes) expect(ofType(type)).toEqual([]);
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables.RELAY_PUBLIC_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('RELAY_FORMER_PUBLIC_URLS');
+    expect(template.Outputs.CustomDomainTarget).toBeUndefined();
+  });
+
+  test('a regional domain with the certificate, mapped at its root to the $default stage, and an A alias to it in the zone', () => {
+    expect(Object.fromEntries(domainTypes.flatMap((type) => ofType(type, orgTemplate)))).toEqual({
+      RelayDomainName: {
+        Type: 'AWS::ApiGatewayV2::DomainName',
+        Properties: { DomainName: 'hooks.example.com', DomainNameConfigurations: [{ CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }] },
+      },
+      RelayApiMapping: { Type: 'AWS::ApiGatewayV2::ApiMapping', Properties: { ApiId: { Ref: 'HttpApi' }, DomainName: { Ref: 'RelayDomainName' }, Stage: { Ref: 'HttpApiStage' } } },
+      RelayDomainRecord: {
+        Type: 'AWS::Route53::RecordSet',
+        Properties: {
+          HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+          Name: 'hooks.example.com',
+          Type: 'A',
+          AliasTarget: {
+            DNSName: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] },
+            HostedZoneId: { 'Fn::GetAtt': ['RelayDomainName', 'RegionalHostedZoneId'] },
+            EvaluateTargetHealth: false,
+          },
+        },
+      },
+    });
+    // What the mapping and the record reference exists under those ids: osls's API and its $default stage.
+    expect(orgTemplate.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
+    expect(orgTemplate.Resources.HttpApiStage?.Properties).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default' });
+  });
+
+  test('the outputs and the sync use the domain; the API URL is the former one the sync moves hooks from', () => {
+    for (const name of Object.keys(config.receivers)) {
+      expect(orgTemplate.Outputs[`WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`]?.Value).toBe(`https://hooks.example.com/hooks/${name}`);
+    }
+    expect(orgTemplate.Outputs.CustomDomainTarget?.Value).toEqual({ 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] });
+    expect(orgTemplate.Resources.SyncLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      RELAY_PUBLIC_URL: 'https://hooks.example.com',
+      RELAY_FORMER_PUBLIC_URLS: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+    });
   });
 });
 
