@@ -12,16 +12,20 @@ export interface MonitoringContext {
   signatureRejectionThreshold: number;
 }
 
+/** CloudFormation properties and dashboard widgets: arbitrary JSON, as the .cjs module builds them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 export interface CfnResource {
   Type: string;
-  Properties: Record<string, any>;
+  Properties: Record<string, Json>;
 }
 
 export declare function relayProviders(config: RelayConfig): string[];
 export declare function syncProviders(config: RelayConfig): string[];
 export declare function alarms(config: RelayConfig, context: MonitoringContext): Record<string, CfnResource>;
 export declare function queryDefinitions(prefix: string): Record<string, CfnResource>;
-export declare function dashboardBody(config: RelayConfig, context: MonitoringContext): { widgets: Array<Record<string, any>> };
+export declare function dashboardBody(config: RelayConfig, context: MonitoringContext): { widgets: Array<Record<string, Json>> };
 export declare function monitoringResources(config: RelayConfig, context: MonitoringContext): Record<string, CfnResource>;
 export declare function monitoringContext(resolver: ServerlessResolver): Promise<MonitoringContext>;
 export declare function monitoring(resolver: ServerlessResolver): Promise<Record<string, CfnResource>>;
