@@ -96,7 +96,7 @@ export function jobsFor(
     requestedAt: delivery.requestedAt,
     note: delivery.note,
     ...(push ? { push } : {}),
-    ...(delivery.artifacts ? { artifacts: delivery.artifacts.map((a) => ({ ...a })) } : {}),
+    ...(delivery.artifacts && delivery.artifacts.length > 0 ? { artifacts: delivery.artifacts.map((a) => ({ ...a })) } : {}),
     ...(delivery.deliveryId ? { deliveryId: delivery.deliveryId } : {}),
   }));
 }

@@ -14,7 +14,9 @@ import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileClu
 import type { RetryQueue } from '../retry/queue';
 import { providers } from '../providers';
 import { routesStaticTargetsOnly } from '../providers/names';
-import type { Inspection, Provider, PushEvent } from '../providers/provider';
+import type { ArtifactPushEvent, Inspection, Provider, PushEvent } from '../providers/provider';
+import { parseArtifactReference } from '../matching/artifact-ref';
+import type { PushedArtifact } from '../matching/artifact-routing';
 import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { redactDeep } from '../observability/redact';
 import type { WarnOnce } from '../observability/warn';
@@ -109,6 +111,8 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
 /** An authenticated push (or a generic receiver's trigger): what it moved, then the patches on every cluster. */
 async function applyPush(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig, provider: Provider, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
   if (routesStaticTargetsOnly(provider.name)) return { facts: known, result: { kind: 'reconciled', reconciled: await reconcileTargets(undefined, receiver, known, deps) } };
+  const artifactPush = provider.parseArtifactPush?.(request, body, known.event!);
+  if (artifactPush) return applyArtifactPush(artifactPush, receiver, known, deps);
   const push = provider.parsePush(request, body, known.event!);
   const live = push.changes.filter((c) => !c.deleted);
   const commit = live.map((c) => c.commit).filter(Boolean).join(',');
@@ -117,11 +121,40 @@ async function applyPush(request: WebhookRequest, body: Buffer, receiver: Receiv
   return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets(push, receiver, facts, deps) } };
 }
 
+/**
+ * An authenticated registry push: the artifacts it names (repository key, tag, digest), routed on every cluster by
+ * lib/matching/artifact-routing.ts, with the receiver's static targets.
+ */
+async function applyArtifactPush(push: ArtifactPushEvent, receiver: ReceiverConfig, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
+  const tags = [...new Set(push.artifacts.map((a) => a.tag).filter(Boolean))].join(',');
+  const digests = [...new Set(push.artifacts.map((a) => a.digest).filter(Boolean))].join(',');
+  const facts: DeliveryFacts = { ...known, repository: push.repository, ...(tags ? { tag: tags } : {}), ...(digests ? { digest: digests } : {}) };
+  if (push.artifacts.length === 0) return { facts, result: { kind: 'ignored', reason: 'the delivery names no artifact' } };
+  return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets({ artifacts: pushedArtifacts(push) }, receiver, facts, deps) } };
+}
+
+/**
+ * Each reported artifact as routing compares it: the repository key of its reference, and its tag and digest (the
+ * payload's fields first, else what the reference carries). A reference that is not a registry reference routes
+ * nothing (static targets still apply).
+ */
+function pushedArtifacts(push: ArtifactPushEvent): PushedArtifact[] {
+  const out: PushedArtifact[] = [];
+  for (const a of push.artifacts) {
+    const parsed = parseArtifactReference(a.reference);
+    if (!parsed) continue;
+    const tag = a.tag ?? parsed.tag;
+    const digest = a.digest ?? parsed.digest;
+    out.push({ key: parsed.key, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) });
+  }
+  return out;
+}
+
 /** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */
 function eventNote(facts: DeliveryFacts): string {
   const what = [facts.provider, facts.event].filter(Boolean).join(' ');
-  const where = facts.repository ? ` of ${facts.repository} ${facts.ref ?? ''}`.trimEnd() : '';
-  const commit = facts.commit ? ` at ${facts.commit.slice(0, 40)}` : '';
+  const where = facts.repository ? ` of ${facts.repository} ${facts.ref ?? facts.tag ?? ''}`.trimEnd() : '';
+  const commit = facts.commit ? ` at ${facts.commit.slice(0, 40)}` : facts.digest ? ` at ${facts.digest.slice(0, 80)}` : '';
   const delivery = facts.deliveryId ? ` (delivery ${facts.deliveryId})` : '';
   return `Reconcile requested by flux-webhook-relay: ${what}${where}${commit}${delivery}`;
 }
@@ -165,13 +198,14 @@ function eventAllowed(event: string, receiver: ReceiverConfig, provider: Provide
  * delivery's overall budget, so one unreachable cluster cannot starve the others or push the answer past the
  * provider's delivery timeout. What failed for a passing reason is queued for retry when a queue is configured.
  */
-async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, facts: DeliveryFacts, deps: RelayDeps): Promise<Reconciled> {
+async function reconcileTargets(push: PushEvent | { artifacts: PushedArtifact[] } | undefined, receiver: ReceiverConfig, facts: DeliveryFacts, deps: RelayDeps): Promise<Reconciled> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
   const jobs = jobsFor(facts.receiver, receiver, Object.keys(deps.config.clusters), {
     requestedAt,
     note: eventNote(facts),
-    ...(push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
+    ...(push && 'artifacts' in push ? { artifacts: push.artifacts } : {}),
+    ...(push && 'changes' in push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
     ...(facts.deliveryId ? { deliveryId: facts.deliveryId } : {}),
   });
   // One budget for patching and queueing what failed: the provider's answer must not wait past it. Every cluster job

@@ -9,6 +9,7 @@ import { gitea } from './gitea';
 import { github } from './github';
 import { gitlab } from './gitlab';
 import { gogs } from './gogs';
+import { harbor } from './harbor';
 import type { Provider } from './provider';
 
 /** One module per provider; the relay core finds them here by the receiver's `provider`. */
@@ -23,4 +24,5 @@ export const providers: Record<ProviderName, Provider> = {
   'azure-devops': azureDevops,
   'generic-hmac': genericHmac,
   generic,
+  harbor,
 };

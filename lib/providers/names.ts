@@ -14,6 +14,7 @@ export const providerNames = [
   'azure-devops',
   'generic-hmac',
   'generic',
+  'harbor',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];

@@ -221,6 +221,30 @@ const specs: Spec[] = [
     patches: 'c/flux-system/GitRepository/azure-devops',
   },
   {
+    receiver: 'harbor',
+    provider: 'harbor',
+    secret: 'harbor-fuzz-auth-header',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: 'Authorization',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: harbor(1),
+    withChanges: harbor,
+    wrongShapes: [
+      ({ type: _t, ...rest }) => rest,
+      (p) => ({ ...p, type: 42 }),
+      (p) => ({ ...p, type: 't'.repeat(500) }),
+      (p) => ({ ...p, event_data: null }),
+      (p) => ({ ...p, event_data: { resources: 'x', repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ tag: 'latest' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', tag: 'a b' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', digest: 'sha256:zz' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: `harbor.fuzz.example/${'a'.repeat(3000)}` }], repository: {} } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/harbor',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -252,6 +276,10 @@ function bitbucketServer(n: number): Record<string, unknown> {
     changes: Array(n).fill({ ref: { id: 'refs/heads/main', type: 'BRANCH' }, type: 'UPDATE', toHash: sha }),
   };
 }
+function harbor(n: number): Record<string, unknown> {
+  const resource = { digest: `sha256:${'d'.repeat(64)}`, tag: 'latest', resource_url: 'harbor.fuzz.example/fuzz/app:latest' };
+  return { type: 'PUSH_ARTIFACT', occur_at: 1586922308, operator: 'admin', event_data: { resources: Array(n).fill(resource), repository: { repo_full_name: 'fuzz/app' } } };
+}
 function azure(n: number): Record<string, unknown> {
   return {
     eventType: 'git.push',
@@ -275,6 +303,7 @@ const objects: KubeObject[] = [
   gitRepository('flux-system', 'forgejo', 'https://git.example/fuzz/forgejo', { branch: 'main' }),
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
   ...['generic-hmac', 'generic'].map((name) => ({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -502,7 +531,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
     .map(([spec, n]) => {
       // Tiny entries: the count alone must be refused, before any entry is read.
       const payload = spec.withChanges!(1);
-      const text = JSON.stringify(payload).replace(/\[\{"(new|ref|name)"[^\]]*\]/, `[${Array(n).fill('0').join(',')}]`);
+      const text = JSON.stringify(payload).replace(/\[\{"(new|ref|name|digest)"[^\]]*\]/, `[${Array(n).fill('0').join(',')}]`);
       return kase('signed_huge_array', 400)(signed(spec, 'json', text));
     }),
   fc.tuple(fc.constantFrom(...specs.filter((s) => s.accepts?.includes('application/x-www-form-urlencoded'))), fc.constantFrom('%zz', '%', '%F', '%FF', '%C0%80', '%ED%A0%80')).map(([spec, escape]) => {

@@ -1,0 +1,166 @@
+/**
+ * A registry push end to end through functions/relay.ts: a Harbor receiver, two loopback clusters, Secrets Manager.
+ * The push reconciles exactly the objects that use the pushed artifact on each cluster (OCIRepository by tag or
+ * semver, HelmCharts of an OCI HelmRepository by chart name and version, ImageRepository), static targets still apply,
+ * and what is not a push or not a valid payload touches no cluster.
+ */
+import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
+import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { apiGatewayEvent, captureOutput, type Handler, loadRelayHandler, logLines, patchRequests, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
+
+const authHeader = 'harbor-auth-header-0123456789';
+const digest = `sha256:${'c'.repeat(64)}`;
+
+const harborPush = (resources: Array<{ resource_url: string; tag?: string; digest?: string }>, type = 'PUSH_ARTIFACT') =>
+  JSON.stringify({
+    type,
+    occur_at: 1586922308,
+    operator: 'admin',
+    event_data: { resources, repository: { name: 'podinfo', namespace: 'charts', repo_full_name: 'charts/podinfo', repo_type: 'private' } },
+  });
+
+const source = (kind: string, apiVersion: string, namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, namespace },
+  spec: { interval: '5m', ...spec },
+});
+const oci = (namespace: string, name: string, url: string, ref?: Record<string, string>) => source('OCIRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(ref ? { ref } : {}) });
+const helmRepo = (namespace: string, name: string, url: string, type?: string) => source('HelmRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(type ? { type } : {}) });
+const chart = (namespace: string, name: string, chartName: string, repo: string, version?: string) =>
+  source('HelmChart', 'source.toolkit.fluxcd.io/v1', namespace, name, { chart: chartName, sourceRef: { kind: 'HelmRepository', name: repo }, ...(version ? { version } : {}) });
+const image = (namespace: string, name: string, imageRef: string) => source('ImageRepository', 'image.toolkit.fluxcd.io/v1', namespace, name, { image: imageRef });
+
+const objectsA: KubeObject[] = [
+  oci('apps', 'manifests-semver', 'oci://harbor.example.com/apps/manifests', { semver: '>=1.0.0 <2.0.0' }),
+  oci('apps', 'manifests-latest', 'oci://harbor.example.com/apps/manifests'),
+  oci('apps', 'manifests-digest', 'oci://harbor.example.com/apps/manifests', { digest }),
+  image('apps', 'manifests', 'harbor.example.com/apps/manifests'),
+  helmRepo('apps', 'charts', 'oci://harbor.example.com/charts', 'oci'),
+  chart('apps', 'podinfo', 'podinfo', 'charts', '6.x'),
+  chart('apps', 'podinfo-5', 'podinfo', 'charts', '5.x'),
+  chart('apps', 'redis', 'redis', 'charts'),
+  { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'static', namespace: 'apps' }, spec: { interval: '10m', prune: true, sourceRef: { kind: 'OCIRepository', name: 'x' } } },
+];
+const objectsB: KubeObject[] = [
+  oci('flux-system', 'manifests', 'oci://HARBOR.example.com:443/apps/manifests', { tag: 'v1.2.0' }),
+  helmRepo('flux-system', 'charts', 'oci://harbor.example.com/charts', 'oci'),
+  helmRepo('flux-system', 'charts-http', 'https://harbor.example.com/chartrepo/charts'),
+  chart('flux-system', 'podinfo', 'podinfo', 'charts'),
+  chart('flux-system', 'podinfo-http', 'podinfo', 'charts-http'),
+  image('flux-system', 'podinfo', 'harbor.example.com/charts/podinfo'),
+];
+
+let a: KubeApiTestServer;
+let b: KubeApiTestServer;
+let sm: SecretsManagerTestServer;
+let handler: Handler;
+
+beforeAll(async () => {
+  [a, b, sm] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  a.addServiceAccount('sa-a', relayUser, relayRules);
+  // Cluster b has no image automation RBAC: its ImageRepositories cannot be listed.
+  b.addServiceAccount('sa-b', relayUser, [{ ...relayRules[0]!, apiGroups: ['source.toolkit.fluxcd.io'] }, relayRules[1]!]);
+  sm.put('relay/a', a.kubeconfig('sa-a'));
+  sm.put('relay/b', b.kubeconfig('sa-b'));
+  sm.put('relay/harbor', authHeader);
+  useSecretsManager(sm);
+  handler = loadRelayHandler(`
+clusters:
+  a: { kubeconfig: relay/a }
+  b: { kubeconfig: relay/b }
+receivers:
+  harbor:
+    provider: harbor
+    secret: relay/harbor
+    targets:
+      - { cluster: a, kind: Kustomization, name: static, namespace: apps }
+`);
+});
+
+afterAll(async () => {
+  await Promise.all([a.close(), b.close(), sm.close()]);
+});
+
+beforeEach(() => {
+  for (const [server, objects] of [[a, objectsA], [b, objectsB]] as const) {
+    for (const obj of objects) {
+      server.remove(obj.apiVersion, obj.kind, obj.metadata.namespace!, obj.metadata.name);
+      server.put(structuredClone(obj));
+    }
+    server.clearRequests();
+  }
+});
+
+const send = (body: string, authorization = authHeader) =>
+  captureOutput(() => handler(apiGatewayEvent({ receiver: 'harbor', body, headers: { 'content-type': 'application/json', authorization } })));
+
+const patched = () =>
+  [
+    ...patchRequests(a).map((r) => `a${r.path}`),
+    ...patchRequests(b).map((r) => `b${r.path}`),
+  ]
+    .map((p) => p.replace(/\/apis\/[^/]+\/v\d+\/namespaces\//, ' '))
+    .sort();
+
+test('an image tag in range: the semver OCIRepository and the ImageRepository on a, the tag-pinned one on b; static targets too', async () => {
+  const { result, lines } = await send(harborPush([{ resource_url: `harbor.example.com/apps/manifests:v1.2.0@${digest}`, tag: 'v1.2.0', digest }]));
+  const answer = JSON.parse(result.body as string);
+  expect(answer.patched).toEqual([
+    'a/apps/ImageRepository/manifests',
+    'a/apps/Kustomization/static',
+    'a/apps/OCIRepository/manifests-semver',
+    'b/flux-system/OCIRepository/manifests',
+  ]);
+  // b's ImageRepositories could not be listed (no RBAC): reported by kind, the rest of b still routed.
+  expect(answer.failed).toEqual([{ target: 'b/*/ImageRepository/*', error: expect.stringContaining('HTTP 403') }]);
+  expect(result.statusCode).toBe(502);
+  expect(answer).toMatchObject({ repository: 'harbor.example.com/apps/manifests', tag: 'v1.2.0', digest });
+  expect(requestedAt(a, 'apps', 'manifests-latest', 'OCIRepository')).toBeUndefined();
+  expect(requestedAt(a, 'apps', 'manifests-digest', 'OCIRepository')).toBeUndefined();
+  const [line] = logLines(lines, 'delivery');
+  expect(line).toMatchObject({ provider: 'harbor', event: 'PUSH_ARTIFACT', repository: 'harbor.example.com/apps/manifests', tag: 'v1.2.0', digest });
+});
+
+test('a chart version: the HelmCharts of the OCI HelmRepositories whose chart and version fit, on both clusters; never the HelmRepository, never an HTTP one', async () => {
+  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/charts/podinfo:6.5.0', tag: '6.5.0', digest }]));
+  const answer = JSON.parse(result.body as string);
+  expect(answer.patched).toEqual(['a/apps/HelmChart/podinfo', 'a/apps/Kustomization/static', 'b/flux-system/HelmChart/podinfo']);
+  expect(patched()).toEqual([
+    'a apps/helmcharts/podinfo',
+    'a apps/kustomizations/static',
+    'b flux-system/helmcharts/podinfo',
+  ]);
+});
+
+test('an event that is not a push (PULL_ARTIFACT) is acknowledged and touches no cluster', async () => {
+  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }], 'PULL_ARTIFACT'));
+  expect(result.statusCode).toBe(200);
+  expect(JSON.parse(result.body as string).outcome).toBe('ignored');
+  expect([...a.requests, ...b.requests]).toEqual([]);
+});
+
+test.each([
+  ['resources is not an array', JSON.stringify({ type: 'PUSH_ARTIFACT', event_data: { resources: {}, repository: {} } })],
+  ['a resource without resource_url', harborPush([{ resource_url: '' }])],
+  ['a tag that is not an OCI tag', harborPush([{ resource_url: 'harbor.example.com/apps/manifests', tag: '../etc' }])],
+  ['a digest that is not a digest', harborPush([{ resource_url: 'harbor.example.com/apps/manifests', digest: 'md5:x' }])],
+  ['no event_data', JSON.stringify({ type: 'PUSH_ARTIFACT' })],
+])('an authenticated push with %s is a 400 and touches no cluster', async (_what, body) => {
+  const { result } = await send(body);
+  expect(result.statusCode).toBe(400);
+  expect([...a.requests, ...b.requests]).toEqual([]);
+});
+
+test('a wrong Auth Header is a 401 and touches no cluster', async () => {
+  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }]), `Bearer ${authHeader}`);
+  expect(result.statusCode).toBe(401);
+  expect([...a.requests, ...b.requests]).toEqual([]);
+});
+
+test('a resource_url that is no registry reference routes nothing but the static targets', async () => {
+  const { result } = await send(harborPush([{ resource_url: 'https://harbor.example.com/apps/manifests', tag: 'latest' }]));
+  expect(JSON.parse(result.body as string).patched).toEqual(['a/apps/Kustomization/static']);
+  // No artifact to route: no list of the artifact kinds either.
+  expect(b.requests).toEqual([]);
+});
