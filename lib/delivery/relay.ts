@@ -13,7 +13,7 @@ import type { ClusterRegistry } from '../kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
 import type { RetryQueue } from '../retry/queue';
 import { providers } from '../providers';
-import { routesStaticTargetsOnly } from '../providers/names';
+import { authenticatesByPathToken, routesStaticTargetsOnly } from '../providers/names';
 import type { ArtifactPushEvent, Inspection, Provider, PushEvent } from '../providers/provider';
 import { parseArtifactReference } from '../matching/artifact-ref';
 import type { PushedArtifact } from '../matching/artifact-routing';
@@ -72,13 +72,24 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowed(request.method);
     const receiver = Object.hasOwn(deps.config.receivers, request.receiver) ? deps.config.receivers[request.receiver] : undefined;
     if (!receiver) throw new UnknownReceiver(request.receiver);
+    // A receiver is reachable on exactly one route: with a path token for the providers that authenticate by it, without
+    // one for the others. Both mismatches answer as an unknown receiver, so the routes tell a prober nothing.
+    const byPathToken = authenticatesByPathToken(receiver.provider);
+    if (byPathToken && !request.pathToken) throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
+    if (!byPathToken && request.pathToken !== undefined) throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
     checkHeaderLimits(request);
     const provider = providers[receiver.provider];
     const claimed = claimedIdentity(provider, request);
     facts = { ...facts, provider: provider.name, ...(claimed.event ? { event: claimed.event } : {}), ...(claimed.deliveryId ? { deliveryId: claimed.deliveryId } : {}) };
 
     const body = rawBody(request, deps.config.limits.maxBodyBytes);
-    await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
+    try {
+      await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
+    } catch (error) {
+      // A wrong path token is a wrong URL: 404, as for a receiver that does not exist (the log line says which).
+      if (byPathToken && error instanceof BadSignature) throw new UnknownReceiver(request.receiver, `the path token does not verify: ${error.detail}`);
+      throw error;
+    }
 
     const event = claimed.event ?? provider.eventAfterAuthentication?.(body);
     if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);

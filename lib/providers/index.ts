@@ -2,6 +2,7 @@ import type { ProviderName } from './names';
 import { azureDevops } from './azure-devops';
 import { bitbucketCloud } from './bitbucket-cloud';
 import { bitbucketServer } from './bitbucket-server';
+import { dockerhub } from './dockerhub';
 import { forgejo } from './forgejo';
 import { generic } from './generic';
 import { genericHmac } from './generic-hmac';
@@ -10,6 +11,7 @@ import { github } from './github';
 import { gitlab } from './gitlab';
 import { gogs } from './gogs';
 import { harbor } from './harbor';
+import { quay } from './quay';
 import type { Provider } from './provider';
 
 /** One module per provider; the relay core finds them here by the receiver's `provider`. */
@@ -25,4 +27,6 @@ export const providers: Record<ProviderName, Provider> = {
   'generic-hmac': genericHmac,
   generic,
   harbor,
+  dockerhub,
+  quay,
 };

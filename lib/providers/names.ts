@@ -15,6 +15,8 @@ export const providerNames = [
   'generic-hmac',
   'generic',
   'harbor',
+  'dockerhub',
+  'quay',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];
@@ -27,4 +29,15 @@ const staticTargetsOnlyProviders: ReadonlySet<ProviderName> = new Set(['generic-
 
 export function routesStaticTargetsOnly(provider: ProviderName): boolean {
   return staticTargetsOnlyProviders.has(provider);
+}
+
+/**
+ * Providers that cannot send a credential (Docker Hub, Quay): the receiver's secret is a path segment,
+ * `POST /hooks/{receiver}/{token}`, as Flux authenticates them by an unguessable receiver URL. A wrong or missing
+ * token answers exactly as an unknown receiver does (404), and such a receiver is not reachable without one.
+ */
+const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay']);
+
+export function authenticatesByPathToken(provider: ProviderName): boolean {
+  return pathTokenProviders.has(provider);
 }

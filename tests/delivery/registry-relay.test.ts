@@ -9,6 +9,7 @@ import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { apiGatewayEvent, captureOutput, type Handler, loadRelayHandler, logLines, patchRequests, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
 
 const authHeader = 'harbor-auth-header-0123456789';
+const quayToken = 'quay-path-token-5f0c2b7e9a41d8c6';
 const digest = `sha256:${'c'.repeat(64)}`;
 
 const harborPush = (resources: Array<{ resource_url: string; tag?: string; digest?: string }>, type = 'PUSH_ARTIFACT') =>
@@ -36,6 +37,7 @@ const objectsA: KubeObject[] = [
   oci('apps', 'manifests-latest', 'oci://harbor.example.com/apps/manifests'),
   oci('apps', 'manifests-digest', 'oci://harbor.example.com/apps/manifests', { digest }),
   image('apps', 'manifests', 'harbor.example.com/apps/manifests'),
+  oci('apps', 'quay-app', 'oci://quay.io/org/app', { semver: '^1' }),
   helmRepo('apps', 'charts', 'oci://harbor.example.com/charts', 'oci'),
   chart('apps', 'podinfo', 'podinfo', 'charts', '6.x'),
   chart('apps', 'podinfo-5', 'podinfo', 'charts', '5.x'),
@@ -49,6 +51,8 @@ const objectsB: KubeObject[] = [
   chart('flux-system', 'podinfo', 'podinfo', 'charts'),
   chart('flux-system', 'podinfo-http', 'podinfo', 'charts-http'),
   image('flux-system', 'podinfo', 'harbor.example.com/charts/podinfo'),
+  oci('flux-system', 'quay-app', 'oci://quay.io/org/app', { tag: 'v1.2.0' }),
+  oci('flux-system', 'quay-app-latest', 'oci://quay.io/org/app'),
 ];
 
 let a: KubeApiTestServer;
@@ -64,6 +68,7 @@ beforeAll(async () => {
   sm.put('relay/a', a.kubeconfig('sa-a'));
   sm.put('relay/b', b.kubeconfig('sa-b'));
   sm.put('relay/harbor', authHeader);
+  sm.put('relay/quay', quayToken);
   useSecretsManager(sm);
   handler = loadRelayHandler(`
 clusters:
@@ -75,6 +80,7 @@ receivers:
     secret: relay/harbor
     targets:
       - { cluster: a, kind: Kustomization, name: static, namespace: apps }
+  quay: { provider: quay, secret: relay/quay }
 `);
 });
 
@@ -163,4 +169,36 @@ test('a resource_url that is no registry reference routes nothing but the static
   expect(JSON.parse(result.body as string).patched).toEqual(['a/apps/Kustomization/static']);
   // No artifact to route: no list of the artifact kinds either.
   expect(b.requests).toEqual([]);
+});
+
+describe('a path-token receiver (Quay)', () => {
+  const quayPush = JSON.stringify({ name: 'repository', repository: 'org/app', namespace: 'org', docker_url: 'quay.io/org/app', updated_tags: ['v1.2.0', 'latest'] });
+  const sendQuay = (token: string | undefined) =>
+    captureOutput(() => handler(apiGatewayEvent({ receiver: 'quay', body: quayPush, headers: { 'content-type': 'application/json' }, ...(token !== undefined ? { pathToken: token } : {}) })));
+
+  test('the right token: every tag of the push routes on both clusters', async () => {
+    const { result } = await sendQuay(quayToken);
+    const answer = JSON.parse(result.body as string);
+    expect(answer.patched).toEqual(['a/apps/OCIRepository/quay-app', 'b/flux-system/OCIRepository/quay-app', 'b/flux-system/OCIRepository/quay-app-latest']);
+    expect(answer).toMatchObject({ repository: 'quay.io/org/app', tag: 'v1.2.0,latest' });
+  });
+
+  test.each([
+    ['a wrong token', `${quayToken}x`],
+    ['no token (the route without one)', undefined],
+    ['an empty token', ''],
+  ])('%s: 404 as for an unknown receiver, no cluster request, the token in no log line', async (_what, token) => {
+    const { result, lines } = await sendQuay(token);
+    expect(result.statusCode).toBe(404);
+    expect(JSON.parse(result.body as string)).toMatchObject({ outcome: 'rejected', reason: 'unknown_receiver' });
+    expect([...a.requests, ...b.requests]).toEqual([]);
+    if (token) expect(lines.join('\n')).not.toContain(token);
+  });
+
+  test('a header receiver reached on the token route is a 404 and reads no secret', async () => {
+    const before = sm.calls.length;
+    const { result } = await captureOutput(() => handler(apiGatewayEvent({ receiver: 'harbor', body: '{}', headers: { 'content-type': 'application/json', authorization: authHeader }, pathToken: authHeader })));
+    expect(result.statusCode).toBe(404);
+    expect(sm.calls.length).toBe(before);
+  });
 });

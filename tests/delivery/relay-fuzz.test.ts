@@ -42,6 +42,11 @@ interface Spec {
   deliveryHeader?: string;
   /** Header names of the credential as the provider spells them (for case-variant duplicates). */
   credentialHeader: string;
+  /**
+   * `path`: the provider cannot send a credential (Docker Hub, Quay); `credentialHeader` is then a stand-in that toEvent
+   * moves into the `{token}` path segment, and every refusal of the credential is a 404 (as an unknown receiver).
+   */
+  credentialIn?: 'path';
   credential(signed: Buffer, secret: string): string;
   /** Credential values in forms the provider never sends (each must be a 401). */
   forgeries(signed: Buffer, secret: string): string[];
@@ -107,6 +112,10 @@ const giteaFamily = (provider: 'gitea' | 'forgejo' | 'gogs', display: string): S
   signsFormPayload: true,
   patches: `c/flux-system/GitRepository/${provider}`,
 });
+
+/** How a spec's receiver refuses a missing, forged or duplicated credential. */
+const refused = (spec: Spec) => (spec.credentialIn === 'path' ? 404 : 401);
+const pathTokenHeader = 'X-Fuzz-Path-Token';
 
 const specs: Spec[] = [
   {
@@ -245,6 +254,50 @@ const specs: Spec[] = [
     patches: 'c/flux-system/OCIRepository/harbor',
   },
   {
+    receiver: 'dockerhub',
+    provider: 'dockerhub',
+    secret: 'dockerhub-fuzz-path-token',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: pathTokenHeader,
+    credentialIn: 'path',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: { push_data: { pushed_at: 1417566161, pusher: 'fuzz', tag: 'latest' }, repository: { repo_name: 'fuzz/dockerhub', name: 'dockerhub', namespace: 'fuzz' } },
+    wrongShapes: [
+      ({ push_data: _p, ...rest }) => rest,
+      (p) => ({ ...p, push_data: { tag: '' } }),
+      (p) => ({ ...p, push_data: { tag: 'a b' } }),
+      (p) => ({ ...p, push_data: { tag: 't'.repeat(200) } }),
+      (p) => ({ ...p, repository: { repo_name: 42 } }),
+      (p) => ({ ...p, repository: { repo_name: 'n'.repeat(3000) } }),
+      () => [],
+    ],
+    patches: 'c/flux-system/ImageRepository/dockerhub',
+  },
+  {
+    receiver: 'quay',
+    provider: 'quay',
+    secret: 'quay-fuzz-path-token-0123',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: pathTokenHeader,
+    credentialIn: 'path',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: { name: 'repository', repository: 'fuzz/quay', namespace: 'fuzz', docker_url: 'quay.io/fuzz/quay', updated_tags: ['latest'] },
+    wrongShapes: [
+      ({ docker_url: _d, ...rest }) => rest,
+      (p) => ({ ...p, docker_url: 42 }),
+      (p) => ({ ...p, updated_tags: 'latest' }),
+      (p) => ({ ...p, updated_tags: [42] }),
+      (p) => ({ ...p, updated_tags: ['a b'] }),
+      (p) => ({ ...p, updated_tags: Array(500).fill('latest') }),
+      (p) => ({ ...p, docker_url: `quay.io/${'q'.repeat(3000)}` }),
+    ],
+    patches: 'c/flux-system/ImageRepository/quay',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -304,6 +357,10 @@ const objects: KubeObject[] = [
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
   { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
+  ...[
+    ['dockerhub', 'docker.io/fuzz/dockerhub'],
+    ['quay', 'quay.io/fuzz/quay'],
+  ].map(([name, image]) => ({ apiVersion: 'image.toolkit.fluxcd.io/v1', kind: 'ImageRepository', metadata: { name: name!, namespace: 'flux-system' }, spec: { interval: '5m', image } })),
   ...['generic-hmac', 'generic'].map((name) => ({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -403,8 +460,16 @@ function signed(spec: Spec, transport: Transport = 'json', text?: string | Buffe
 }
 
 function toEvent(d: Delivery): APIGatewayProxyEventV2 {
-  const event = apiGatewayEvent({ receiver: d.receiver ?? d.spec.receiver, headers: {}, body: d.body, method: d.method ?? 'POST', isBase64Encoded: d.isBase64Encoded });
-  event.headers = { ...d.headers, 'content-length': String(Buffer.byteLength(d.body)) };
+  let headers = d.headers;
+  let pathToken: string | undefined;
+  if (d.spec.credentialIn === 'path') {
+    // The stand-in header becomes the `{token}` segment; two spellings of it become one joined value, as for a header.
+    const names = Object.keys(headers).filter((k) => k.toLowerCase() === pathTokenHeader.toLowerCase());
+    if (names.length > 0) pathToken = names.map((k) => headers[k]).join(', ');
+    headers = withoutKey(headers, pathTokenHeader);
+  }
+  const event = apiGatewayEvent({ receiver: d.receiver ?? d.spec.receiver, headers: {}, body: d.body, method: d.method ?? 'POST', isBase64Encoded: d.isBase64Encoded, ...(pathToken !== undefined ? { pathToken } : {}) });
+  event.headers = { ...headers, 'content-length': String(Buffer.byteLength(d.body)) };
   return event;
 }
 
@@ -467,18 +532,18 @@ const categories: Array<fc.Arbitrary<Case>> = [
     const d = signed(spec);
     const value = d.headers[spec.credentialHeader]!;
     d.headers[spec.credentialHeader.toLowerCase() === spec.credentialHeader ? spec.credentialHeader.toUpperCase() : spec.credentialHeader.toLowerCase()] = same ? value : `${value}0`;
-    return kase('duplicate_credential', 401)(d);
+    return kase('duplicate_credential', refused(spec))(d);
   }),
   // No credential: 401.
   anySpec.map((spec) => {
     const d = signed(spec);
-    return kase('missing_credential', 401)({ ...d, headers: withoutKey(d.headers, spec.credentialHeader) });
+    return kase('missing_credential', refused(spec))({ ...d, headers: withoutKey(d.headers, spec.credentialHeader) });
   }),
   // A credential in a form the provider never sends, or made with another secret: 401.
   fc.tuple(anySpec, fc.nat()).map(([spec, i]) => {
     const d = signed(spec);
     const forgeries = spec.forgeries(encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed, spec.secret);
-    return kase('forged_credential', 401)({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
+    return kase('forged_credential', refused(spec))({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
   }),
   // A content type the provider does not post (or none): 415, before any secret is read.
   fc
@@ -517,7 +582,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
   }),
   fc.tuple(bodySpec, fc.jsonValue({ maxDepth: 4 })).map(([spec, value]) => {
     // Random JSON without the top-level fields a push is recognised by: never a valid push, always a 400.
-    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType'].includes(k))) : value;
+    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data'].includes(k))) : value;
     return kase('signed_random_json', 400)(signed(spec, 'json', JSON.stringify(stripped) ?? 'null'));
   }),
   fc.tuple(bodySpec, fc.integer({ min: 65, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([spec, depth, open]) => {
