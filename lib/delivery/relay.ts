@@ -13,7 +13,7 @@ import type { ClusterRegistry } from '../kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
 import type { RetryQueue } from '../retry/queue';
 import { providers } from '../providers';
-import { authenticatesByPathToken, routesStaticTargetsOnly } from '../providers/names';
+import { pathTokenUse, routesStaticTargetsOnly } from '../providers/names';
 import type { ArtifactPushEvent, Inspection, Provider, PushEvent } from '../providers/provider';
 import { parseArtifactReference } from '../matching/artifact-ref';
 import type { PushedArtifact } from '../matching/artifact-routing';
@@ -74,9 +74,11 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     if (!receiver) throw new UnknownReceiver(request.receiver);
     // A receiver is reachable on exactly one route: with a path token for the providers that authenticate by it, without
     // one for the others. Both mismatches answer as an unknown receiver, so the routes tell a prober nothing.
-    const byPathToken = authenticatesByPathToken(receiver.provider);
-    if (byPathToken && !request.pathToken) throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
-    if (!byPathToken && request.pathToken !== undefined) throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
+    const tokenUse = pathTokenUse(receiver.provider);
+    if (tokenUse === 'required' && !request.pathToken) throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
+    if (tokenUse === 'none' && request.pathToken !== undefined) throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
+    if (tokenUse === 'optional' && request.pathToken === '') throw new UnknownReceiver(request.receiver, 'the path token is empty');
+    const byPathToken = tokenUse !== 'none' && request.pathToken !== undefined;
     checkHeaderLimits(request);
     const provider = providers[receiver.provider];
     const claimed = claimedIdentity(provider, request);

@@ -1,4 +1,5 @@
 import type { ProviderName } from './names';
+import { acr } from './acr';
 import { azureDevops } from './azure-devops';
 import { bitbucketCloud } from './bitbucket-cloud';
 import { bitbucketServer } from './bitbucket-server';
@@ -29,4 +30,5 @@ export const providers: Record<ProviderName, Provider> = {
   harbor,
   dockerhub,
   quay,
+  acr,
 };

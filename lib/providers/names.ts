@@ -17,6 +17,7 @@ export const providerNames = [
   'harbor',
   'dockerhub',
   'quay',
+  'acr',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];
@@ -37,7 +38,14 @@ export function routesStaticTargetsOnly(provider: ProviderName): boolean {
  * token answers exactly as an unknown receiver does (404), and such a receiver is not reachable without one.
  */
 const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay']);
+/** Providers that take either their own credential header or, when the sender can set none, a path token (ACR). */
+const optionalPathTokenProviders: ReadonlySet<ProviderName> = new Set(['acr']);
+
+/** Whether a receiver of `provider` needs (`required`), may take (`optional`) or never takes (`none`) a path token. */
+export function pathTokenUse(provider: ProviderName): 'required' | 'optional' | 'none' {
+  return pathTokenProviders.has(provider) ? 'required' : optionalPathTokenProviders.has(provider) ? 'optional' : 'none';
+}
 
 export function authenticatesByPathToken(provider: ProviderName): boolean {
-  return pathTokenProviders.has(provider);
+  return pathTokenUse(provider) === 'required';
 }

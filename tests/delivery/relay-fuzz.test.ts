@@ -324,6 +324,27 @@ const specs: Spec[] = [
     patches: 'c/flux-system/ImageRepository/quay',
   },
   {
+    receiver: 'acr',
+    provider: 'acr',
+    // A custom header of the webhook: the secret is `Header-Name: value`.
+    secret: 'X-Relay-Token: acr-fuzz-header-value',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: 'X-Relay-Token',
+    credential: (_signed, secret) => secret.slice('X-Relay-Token: '.length),
+    forgeries: (signed, secret) => tokenForgeries('')(signed, secret.slice('X-Relay-Token: '.length)),
+    payload: { id: 'fuzz', action: 'push', target: { digest: `sha256:${'a'.repeat(64)}`, repository: 'fuzz/acr', tag: 'v1' }, request: { host: 'fuzz.azurecr.io', method: 'PUT' } },
+    wrongShapes: [
+      ({ action: _a, ...rest }) => rest,
+      ({ target: _t, ...rest }) => rest,
+      (p) => ({ ...p, request: { host: 'fuzz.azurecr.io/evil' } }),
+      (p) => ({ ...p, request: {} }),
+      (p) => ({ ...p, target: { repository: 'fuzz/acr', tag: '../x' } }),
+      (p) => ({ ...p, target: { repository: 'r'.repeat(3000) } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/acr',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -383,6 +404,7 @@ const objects: KubeObject[] = [
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
   { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'acr', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } } },
   ...[
     ['dockerhub', 'docker.io/fuzz/dockerhub'],
     ['github-package', 'ghcr.io/fuzz/app'],
@@ -610,7 +632,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
   }),
   fc.tuple(bodySpec, fc.jsonValue({ maxDepth: 4 })).map(([spec, value]) => {
     // Random JSON without the top-level fields a push is recognised by: never a valid push, always a 400.
-    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package'].includes(k))) : value;
+    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package', 'target', 'request'].includes(k))) : value;
     return kase('signed_random_json', 400)(signed(spec, 'json', JSON.stringify(stripped) ?? 'null'));
   }),
   fc.tuple(bodySpec, fc.integer({ min: 65, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([spec, depth, open]) => {
