@@ -1,4 +1,4 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { maxSemverRangeLength, tagSatisfies } from './git-ref';
 import { artifactKey } from './artifact-ref';
 
@@ -162,7 +162,11 @@ export function re2Finds(pattern: string, text: string): boolean | undefined {
   let re = compiled.get(pattern);
   if (re === undefined) {
     try {
-      re = RE2JS.compile(pattern);
+      // A lazy require: esbuild keeps re2js in the bundle but runs its top level (~15 ms, its Unicode tables) only on the
+      // first pattern, so neither a Git push nor a registry push without patterns pays for it at cold start.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberately lazy, see above
+      const { RE2JS: engine } = require('re2js') as typeof import('re2js');
+      re = engine.compile(pattern);
     } catch {
       re = null;
     }
