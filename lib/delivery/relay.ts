@@ -117,6 +117,9 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
     return { facts, result: { kind: 'duplicate', reason: `delivery ${deliveryLabel(key)} was already applied${when}; not applied again` } };
   } catch (error) {
+    // A 404 must look the same whether the receiver does not exist or its path token is wrong or missing: nothing the
+    // delivery claimed (its delivery id is echoed in answers) may tell a configured receiver from an unknown one.
+    if (error instanceof UnknownReceiver) facts = { receiver: request.receiver };
     return { facts, result: { kind: 'rejected', error: httpStatusOf(error) } };
   }
 }

@@ -3,6 +3,7 @@ import { acr } from './acr';
 import { azureDevops } from './azure-devops';
 import { bitbucketCloud } from './bitbucket-cloud';
 import { bitbucketServer } from './bitbucket-server';
+import { cdevents } from './cdevents';
 import { dockerhub } from './dockerhub';
 import { forgejo } from './forgejo';
 import { generic } from './generic';
@@ -31,4 +32,5 @@ export const providers: Record<ProviderName, Provider> = {
   dockerhub,
   quay,
   acr,
+  cdevents,
 };

@@ -18,6 +18,7 @@ export const providerNames = [
   'dockerhub',
   'quay',
   'acr',
+  'cdevents',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];
@@ -38,8 +39,8 @@ export function routesStaticTargetsOnly(provider: ProviderName): boolean {
  * token answers exactly as an unknown receiver does (404), and such a receiver is not reachable without one.
  */
 const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay']);
-/** Providers that take either their own credential header or, when the sender can set none, a path token (ACR). */
-const optionalPathTokenProviders: ReadonlySet<ProviderName> = new Set(['acr']);
+/** Providers that take either their own credential header or, when the sender can set none, a path token (ACR, CDEvents). */
+const optionalPathTokenProviders: ReadonlySet<ProviderName> = new Set(['acr', 'cdevents']);
 
 /** Whether a receiver of `provider` needs (`required`), may take (`optional`) or never takes (`none`) a path token. */
 export function pathTokenUse(provider: ProviderName): 'required' | 'optional' | 'none' {

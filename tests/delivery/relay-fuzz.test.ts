@@ -345,6 +345,26 @@ const specs: Spec[] = [
     patches: 'c/flux-system/OCIRepository/acr',
   },
   {
+    receiver: 'cdevents',
+    provider: 'cdevents',
+    secret: 'cdevents-fuzz-hmac-key',
+    accepts: ['application/json'],
+    headers: { 'ce-specversion': '1.0', 'ce-source': '/fuzz', 'ce-type': 'dev.cdevents.artifact.published.0.1.1' },
+    deliveryHeader: 'ce-id',
+    credentialHeader: 'X-Signature',
+    credential: (signed, secret) => `sha256=${hmacHex(secret, signed)}`,
+    forgeries: hmacForgeries('sha256='),
+    payload: { context: { type: 'dev.cdevents.artifact.published.0.1.1' }, subject: { id: `pkg:oci/app@sha256%3A${'c'.repeat(64)}?repository_url=cd.example%2Ffuzz%2Fapp&tag=v1`, type: 'artifact' } },
+    wrongShapes: [
+      ({ subject: _s, ...rest }) => rest,
+      (p) => ({ ...p, subject: { id: 42 } }),
+      (p) => ({ ...p, subject: { id: 'pkg:oci/app@%E0%A4?repository_url=cd.example%2Ffuzz%2Fapp' } }),
+      (p) => ({ ...p, subject: { id: 'pkg:oci/app?repository_url=cd.example%2Ffuzz%2Fapp&tag=a%20b' } }),
+      (p) => ({ ...p, subject: { id: `pkg:oci/app?repository_url=${'r'.repeat(5000)}` } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/cdevents',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -404,6 +424,7 @@ const objects: KubeObject[] = [
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
   { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'cdevents', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://cd.example/fuzz/app', ref: { tag: 'v1' } } },
   { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'acr', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } } },
   ...[
     ['dockerhub', 'docker.io/fuzz/dockerhub'],
@@ -632,7 +653,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
   }),
   fc.tuple(bodySpec, fc.jsonValue({ maxDepth: 4 })).map(([spec, value]) => {
     // Random JSON without the top-level fields a push is recognised by: never a valid push, always a 400.
-    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package', 'target', 'request'].includes(k))) : value;
+    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package', 'target', 'request', 'subject'].includes(k))) : value;
     return kase('signed_random_json', 400)(signed(spec, 'json', JSON.stringify(stripped) ?? 'null'));
   }),
   fc.tuple(bodySpec, fc.integer({ min: 65, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([spec, depth, open]) => {
