@@ -4,12 +4,19 @@
  * semver, HelmCharts of an OCI HelmRepository by chart name and version, ImageRepository), static targets still apply,
  * and what is not a push or not a valid payload touches no cluster.
  */
+import { createHmac } from 'node:crypto';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { apiGatewayEvent, captureOutput, type Handler, loadRelayHandler, logLines, patchRequests, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
 
 const authHeader = 'harbor-auth-header-0123456789';
 const quayToken = 'quay-path-token-5f0c2b7e9a41d8c6';
+const otherSecrets = {
+  dockerhub: 'dockerhub-path-token-1b9e04c7d2',
+  acr: 'X-Relay-Token: acr-header-value-7c1d0e93',
+  cdevents: 'cdevents-hmac-key-3f6a91b0e2',
+  github: 'github-hmac-secret-8d2e6b1f04',
+};
 const digest = `sha256:${'c'.repeat(64)}`;
 
 const harborPush = (resources: Array<{ resource_url: string; tag?: string; digest?: string }>, type = 'PUSH_ARTIFACT') =>
@@ -38,6 +45,10 @@ const objectsA: KubeObject[] = [
   oci('apps', 'manifests-digest', 'oci://harbor.example.com/apps/manifests', { digest }),
   image('apps', 'manifests', 'harbor.example.com/apps/manifests'),
   oci('apps', 'quay-app', 'oci://quay.io/org/app', { semver: '^1' }),
+  oci('apps', 'hub-app', 'oci://docker.io/org/app', { tag: 'v2' }),
+  oci('apps', 'acr-app', 'oci://reg.azurecr.io/team/app', { semver: '>=2.0.0' }),
+  oci('apps', 'cde-app', 'oci://cd.example.com/team/app', { tag: 'v2' }),
+  oci('apps', 'ghcr-app', 'oci://ghcr.io/org/app', { tag: 'v2' }),
   helmRepo('apps', 'charts', 'oci://harbor.example.com/charts', 'oci'),
   chart('apps', 'podinfo', 'podinfo', 'charts', '6.x'),
   chart('apps', 'podinfo-5', 'podinfo', 'charts', '5.x'),
@@ -53,6 +64,10 @@ const objectsB: KubeObject[] = [
   image('flux-system', 'podinfo', 'harbor.example.com/charts/podinfo'),
   oci('flux-system', 'quay-app', 'oci://quay.io/org/app', { tag: 'v1.2.0' }),
   oci('flux-system', 'quay-app-latest', 'oci://quay.io/org/app'),
+  oci('flux-system', 'hub-app', 'oci://registry-1.docker.io/org/app', { semver: '2.x' }),
+  oci('flux-system', 'acr-app', 'oci://REG.azurecr.io/team/app', { tag: 'v2' }),
+  oci('flux-system', 'cde-app', 'oci://cd.example.com/team/app', { semver: '^2' }),
+  oci('flux-system', 'ghcr-app', 'oci://ghcr.io/org/app', { semver: '^2' }),
 ];
 
 let a: KubeApiTestServer;
@@ -69,6 +84,7 @@ beforeAll(async () => {
   sm.put('relay/b', b.kubeconfig('sa-b'));
   sm.put('relay/harbor', authHeader);
   sm.put('relay/quay', quayToken);
+  for (const [name, value] of Object.entries(otherSecrets)) sm.put(`relay/${name}`, value);
   useSecretsManager(sm);
   handler = loadRelayHandler(`
 clusters:
@@ -81,6 +97,10 @@ receivers:
     targets:
       - { cluster: a, kind: Kustomization, name: static, namespace: apps }
   quay: { provider: quay, secret: relay/quay }
+  dockerhub: { provider: dockerhub, secret: relay/dockerhub }
+  acr: { provider: acr, secret: relay/acr }
+  cdevents: { provider: cdevents, secret: relay/cdevents }
+  github: { provider: github, secret: relay/github, events: [push, package] }
 `);
 });
 
@@ -200,5 +220,49 @@ describe('a path-token receiver (Quay)', () => {
     const { result } = await captureOutput(() => handler(apiGatewayEvent({ receiver: 'harbor', body: '{}', headers: { 'content-type': 'application/json', authorization: authHeader }, pathToken: authHeader })));
     expect(result.statusCode).toBe(404);
     expect(sm.calls.length).toBe(before);
+  });
+});
+
+describe('every other registry receiver routes its push on both clusters', () => {
+  const json = { 'content-type': 'application/json' };
+  const hmac = (key: string, body: string) => createHmac('sha256', key).update(body).digest('hex');
+  const cdeBody = JSON.stringify({ context: { type: 'dev.cdevents.artifact.published.0.1.1' }, subject: { id: 'pkg:oci/app?repository_url=cd.example.com%2Fteam%2Fapp&tag=v2' } });
+  const ghcrBody = JSON.stringify({
+    action: 'published',
+    package: { name: 'app', package_type: 'CONTAINER', owner: { login: 'Org' }, package_version: { package_url: 'ghcr.io/Org/app:v2', container_metadata: { tag: { name: 'v2' } } } },
+  });
+  const cases: Array<[string, { body: string; headers: Record<string, string>; pathToken?: string }, string[]]> = [
+    [
+      'dockerhub',
+      { body: JSON.stringify({ push_data: { tag: 'v2' }, repository: { repo_name: 'org/app' } }), headers: json, pathToken: otherSecrets.dockerhub },
+      ['a/apps/OCIRepository/hub-app', 'b/flux-system/OCIRepository/hub-app'],
+    ],
+    [
+      'acr',
+      {
+        body: JSON.stringify({ action: 'push', target: { repository: 'team/app', tag: 'v2', digest }, request: { host: 'reg.azurecr.io' } }),
+        headers: { ...json, 'x-relay-token': 'acr-header-value-7c1d0e93' },
+      },
+      ['a/apps/OCIRepository/acr-app', 'b/flux-system/OCIRepository/acr-app'],
+    ],
+    [
+      'cdevents',
+      { body: cdeBody, headers: { ...json, 'ce-type': 'dev.cdevents.artifact.published.0.1.1', 'ce-id': 'e-1', 'x-signature': `sha256=${hmac(otherSecrets.cdevents, cdeBody)}` } },
+      ['a/apps/OCIRepository/cde-app', 'b/flux-system/OCIRepository/cde-app'],
+    ],
+    [
+      'github',
+      { body: ghcrBody, headers: { ...json, 'x-github-event': 'package', 'x-hub-signature-256': `sha256=${hmac(otherSecrets.github, ghcrBody)}` } },
+      ['a/apps/OCIRepository/ghcr-app', 'b/flux-system/OCIRepository/ghcr-app'],
+    ],
+  ];
+
+  test.each(cases)('%s', async (receiver, delivery, expected) => {
+    const { result } = await captureOutput(() => handler(apiGatewayEvent({ receiver, ...delivery })));
+    const answer = JSON.parse(result.body as string);
+    expect(answer.patched).toEqual(expected);
+    // Cluster b cannot list ImageRepositories (its RBAC): reported, nothing else failed.
+    expect(answer.failed).toEqual([{ target: 'b/*/ImageRepository/*', error: expect.stringContaining('HTTP 403') }]);
+    expect(patchRequests(a).length + patchRequests(b).length).toBe(expected.length);
   });
 });
