@@ -44,6 +44,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     {
       method: event.requestContext.http.method,
       receiver: event.pathParameters?.receiver ?? '',
+      // Only the `/hooks/{receiver}/{token}` route has it (serverless.yml).
+      ...(event.pathParameters?.token !== undefined ? { pathToken: event.pathParameters.token } : {}),
       headers: lowerCaseHeaders(event.headers),
       body: event.body ?? '',
       isBase64Encoded: event.isBase64Encoded,

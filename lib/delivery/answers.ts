@@ -38,6 +38,8 @@ function detailedAnswer({ facts, result }: Delivery): Record<string, unknown> {
         ...(facts.repository ? { repository: facts.repository } : {}),
         ...(facts.ref ? { ref: facts.ref } : {}),
         ...(facts.commit ? { commit: facts.commit } : {}),
+        ...(facts.tag ? { tag: facts.tag } : {}),
+        ...(facts.digest ? { digest: facts.digest } : {}),
         requestedAt: r.requestedAt,
         matched: r.matched,
         patched: r.patched,

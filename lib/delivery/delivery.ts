@@ -22,6 +22,10 @@ export interface DeliveryFacts {
   ref?: string;
   /** The commits of the refs that still exist, comma-joined. */
   commit?: string;
+  /** A registry push: the pushed tags, comma-joined. */
+  tag?: string;
+  /** A registry push: the pushed digests, comma-joined. */
+  digest?: string;
 }
 
 export type DeliveryResult =

@@ -38,8 +38,12 @@ export class MethodNotAllowed extends RelayError {
 export class UnknownReceiver extends RelayError {
   readonly status = 404;
   readonly reason = 'unknown_receiver' as const;
-  constructor(name: string) {
-    super(`no receiver named ${JSON.stringify(name.slice(0, 100))} is configured`);
+  /** For the log line only: why a configured receiver answers as if it did not exist (a wrong or missing path token). */
+  readonly detail: string;
+  constructor(name: string, detail?: string) {
+    const message = `no receiver named ${JSON.stringify(name.slice(0, 100))} is configured`;
+    super(message);
+    this.detail = detail ? `${message} (${detail})` : message;
   }
 }
 
@@ -165,7 +169,7 @@ export interface MappedError {
 
 export function httpStatusOf(error: unknown): MappedError {
   if (error instanceof RelayError) {
-    const detail = error instanceof SecretUnavailable || error instanceof BadSignature ? error.detail : error.message;
+    const detail = error instanceof SecretUnavailable || error instanceof BadSignature || error instanceof UnknownReceiver ? error.detail : error.message;
     return { status: error.status, reason: error.reason, message: error.message, detail, headers: error.headers };
   }
   return { status: 500, reason: 'internal_error', message: 'internal error', detail: describeError(error), headers: {} };

@@ -2,8 +2,10 @@ import { isAbortError, untilAborted } from '../time/abort';
 import { parseRfc3339Nano } from '../time/clock';
 import type { ReceiverConfig } from '../config/schema';
 import { ClusterCallError, type ClusterClient } from '../kube/cluster-client';
-import { type FluxObjectRef, describeTarget } from '../kube/kinds';
+import { listArtifactSources } from '../kube/artifact-sources';
+import { type FluxObjectRef, describeTarget, fluxKinds } from '../kube/kinds';
 import type { ClusterRegistry } from '../kube/registry';
+import { artifactMatches, type PushedArtifact } from '../matching/artifact-routing';
 import { refMatches, semverRangeProblem } from '../matching/git-ref';
 import { repoKey } from '../matching/repo-url';
 import type { WarnOnce } from '../observability/warn';
@@ -21,6 +23,11 @@ export interface ClusterJob {
   note: string;
   /** Match GitRepositories on the cluster against these repository identity keys and refs (absent: static only). */
   push?: { keys: string[]; refs: string[] };
+  /**
+   * A registry push: match OCIRepositories, HelmCharts of OCI HelmRepositories and ImageRepositories on the cluster
+   * against these artifacts (repository key, tag, digest; lib/matching/artifact-routing.ts).
+   */
+  artifacts?: PushedArtifact[];
   /**
    * Only these targets (`cluster/namespace/Kind/name`); absent: everything the job matches. A retry narrows a job to
    * what failed, unless the failure was cluster-wide (kubeconfig or list), when nothing narrower is known.
@@ -68,7 +75,14 @@ export function jobsFor(
   receiverName: string,
   receiver: ReceiverConfig,
   allClusters: readonly string[],
-  delivery: { requestedAt: string; note: string; repositoryUrls?: readonly string[]; refs?: readonly string[]; deliveryId?: string },
+  delivery: {
+    requestedAt: string;
+    note: string;
+    repositoryUrls?: readonly string[];
+    refs?: readonly string[];
+    artifacts?: readonly PushedArtifact[];
+    deliveryId?: string;
+  },
 ): ClusterJob[] {
   const push = delivery.repositoryUrls
     ? {
@@ -82,6 +96,7 @@ export function jobsFor(
     requestedAt: delivery.requestedAt,
     note: delivery.note,
     ...(push ? { push } : {}),
+    ...(delivery.artifacts && delivery.artifacts.length > 0 ? { artifacts: delivery.artifacts.map((a) => ({ ...a })) } : {}),
     ...(delivery.deliveryId ? { deliveryId: delivery.deliveryId } : {}),
   }));
 }
@@ -131,6 +146,14 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
     } catch (error) {
       // Static targets on this cluster are still worth trying: a list can fail (RBAC, timeout) where a patch works.
       fail(`${cluster}/*/GitRepository/*`, error);
+    }
+  }
+  if (job.artifacts) {
+    const { sources, failed: lists } = await listArtifactSources(client, signal);
+    // A kind that could not be listed is a cluster-wide failure of that kind (retried whole); the others still route.
+    for (const f of lists) fail(`${cluster}/*/${f.kind}/*`, f.error);
+    for (const m of artifactMatches(sources, job.artifacts)) {
+      add({ cluster, apiVersion: fluxKinds[m.kind].apiVersion, kind: m.kind, namespace: m.namespace, name: m.name }, m.uid);
     }
   }
   await Promise.all(

@@ -13,8 +13,10 @@ import type { ClusterRegistry } from '../kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
 import type { RetryQueue } from '../retry/queue';
 import { providers } from '../providers';
-import { routesStaticTargetsOnly } from '../providers/names';
-import type { Inspection, Provider, PushEvent } from '../providers/provider';
+import { pathTokenUse, routesStaticTargetsOnly } from '../providers/names';
+import type { ArtifactPushEvent, Inspection, Provider, PushEvent } from '../providers/provider';
+import { parseArtifactReference } from '../matching/artifact-ref';
+import type { PushedArtifact } from '../matching/artifact-routing';
 import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { redactDeep } from '../observability/redact';
 import type { WarnOnce } from '../observability/warn';
@@ -70,13 +72,26 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowed(request.method);
     const receiver = Object.hasOwn(deps.config.receivers, request.receiver) ? deps.config.receivers[request.receiver] : undefined;
     if (!receiver) throw new UnknownReceiver(request.receiver);
+    // A receiver is reachable on exactly one route: with a path token for the providers that authenticate by it, without
+    // one for the others. Both mismatches answer as an unknown receiver, so the routes tell a prober nothing.
+    const tokenUse = pathTokenUse(receiver.provider);
+    if (tokenUse === 'required' && !request.pathToken) throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
+    if (tokenUse === 'none' && request.pathToken !== undefined) throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
+    if (tokenUse === 'optional' && request.pathToken === '') throw new UnknownReceiver(request.receiver, 'the path token is empty');
+    const byPathToken = tokenUse !== 'none' && request.pathToken !== undefined;
     checkHeaderLimits(request);
     const provider = providers[receiver.provider];
     const claimed = claimedIdentity(provider, request);
     facts = { ...facts, provider: provider.name, ...(claimed.event ? { event: claimed.event } : {}), ...(claimed.deliveryId ? { deliveryId: claimed.deliveryId } : {}) };
 
     const body = rawBody(request, deps.config.limits.maxBodyBytes);
-    await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
+    try {
+      await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
+    } catch (error) {
+      // A wrong path token is a wrong URL: 404, as for a receiver that does not exist (the log line says which).
+      if (byPathToken && error instanceof BadSignature) throw new UnknownReceiver(request.receiver, `the path token does not verify: ${error.detail}`);
+      throw error;
+    }
 
     const event = claimed.event ?? provider.eventAfterAuthentication?.(body);
     if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
@@ -102,6 +117,9 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
     return { facts, result: { kind: 'duplicate', reason: `delivery ${deliveryLabel(key)} was already applied${when}; not applied again` } };
   } catch (error) {
+    // A 404 must look the same whether the receiver does not exist or its path token is wrong or missing: nothing the
+    // delivery claimed (its delivery id is echoed in answers) may tell a configured receiver from an unknown one.
+    if (error instanceof UnknownReceiver) facts = { receiver: request.receiver };
     return { facts, result: { kind: 'rejected', error: httpStatusOf(error) } };
   }
 }
@@ -109,6 +127,8 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
 /** An authenticated push (or a generic receiver's trigger): what it moved, then the patches on every cluster. */
 async function applyPush(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig, provider: Provider, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
   if (routesStaticTargetsOnly(provider.name)) return { facts: known, result: { kind: 'reconciled', reconciled: await reconcileTargets(undefined, receiver, known, deps) } };
+  const artifactPush = provider.parseArtifactPush?.(request, body, known.event!);
+  if (artifactPush) return applyArtifactPush(artifactPush, receiver, known, deps);
   const push = provider.parsePush(request, body, known.event!);
   const live = push.changes.filter((c) => !c.deleted);
   const commit = live.map((c) => c.commit).filter(Boolean).join(',');
@@ -117,11 +137,40 @@ async function applyPush(request: WebhookRequest, body: Buffer, receiver: Receiv
   return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets(push, receiver, facts, deps) } };
 }
 
+/**
+ * An authenticated registry push: the artifacts it names (repository key, tag, digest), routed on every cluster by
+ * lib/matching/artifact-routing.ts, with the receiver's static targets.
+ */
+async function applyArtifactPush(push: ArtifactPushEvent, receiver: ReceiverConfig, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
+  const tags = [...new Set(push.artifacts.map((a) => a.tag).filter(Boolean))].join(',');
+  const digests = [...new Set(push.artifacts.map((a) => a.digest).filter(Boolean))].join(',');
+  const facts: DeliveryFacts = { ...known, repository: push.repository, ...(tags ? { tag: tags } : {}), ...(digests ? { digest: digests } : {}) };
+  if (push.artifacts.length === 0) return { facts, result: { kind: 'ignored', reason: 'the delivery names no artifact' } };
+  return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets({ artifacts: pushedArtifacts(push) }, receiver, facts, deps) } };
+}
+
+/**
+ * Each reported artifact as routing compares it: the repository key of its reference, and its tag and digest (the
+ * payload's fields first, else what the reference carries). A reference that is not a registry reference routes
+ * nothing (static targets still apply).
+ */
+function pushedArtifacts(push: ArtifactPushEvent): PushedArtifact[] {
+  const out: PushedArtifact[] = [];
+  for (const a of push.artifacts) {
+    const parsed = parseArtifactReference(a.reference);
+    if (!parsed) continue;
+    const tag = a.tag ?? parsed.tag;
+    const digest = a.digest ?? parsed.digest;
+    out.push({ key: parsed.key, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) });
+  }
+  return out;
+}
+
 /** The message of the Kubernetes Event recorded on each patched object: why it reconciled. */
 function eventNote(facts: DeliveryFacts): string {
   const what = [facts.provider, facts.event].filter(Boolean).join(' ');
-  const where = facts.repository ? ` of ${facts.repository} ${facts.ref ?? ''}`.trimEnd() : '';
-  const commit = facts.commit ? ` at ${facts.commit.slice(0, 40)}` : '';
+  const where = facts.repository ? ` of ${facts.repository} ${facts.ref ?? facts.tag ?? ''}`.trimEnd() : '';
+  const commit = facts.commit ? ` at ${facts.commit.slice(0, 40)}` : facts.digest ? ` at ${facts.digest.slice(0, 80)}` : '';
   const delivery = facts.deliveryId ? ` (delivery ${facts.deliveryId})` : '';
   return `Reconcile requested by flux-webhook-relay: ${what}${where}${commit}${delivery}`;
 }
@@ -165,13 +214,14 @@ function eventAllowed(event: string, receiver: ReceiverConfig, provider: Provide
  * delivery's overall budget, so one unreachable cluster cannot starve the others or push the answer past the
  * provider's delivery timeout. What failed for a passing reason is queued for retry when a queue is configured.
  */
-async function reconcileTargets(push: PushEvent | undefined, receiver: ReceiverConfig, facts: DeliveryFacts, deps: RelayDeps): Promise<Reconciled> {
+async function reconcileTargets(push: PushEvent | { artifacts: PushedArtifact[] } | undefined, receiver: ReceiverConfig, facts: DeliveryFacts, deps: RelayDeps): Promise<Reconciled> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
   const jobs = jobsFor(facts.receiver, receiver, Object.keys(deps.config.clusters), {
     requestedAt,
     note: eventNote(facts),
-    ...(push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
+    ...(push && 'artifacts' in push ? { artifacts: push.artifacts } : {}),
+    ...(push && 'changes' in push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
     ...(facts.deliveryId ? { deliveryId: facts.deliveryId } : {}),
   });
   // One budget for patching and queueing what failed: the provider's answer must not wait past it. Every cluster job

@@ -13,6 +13,8 @@ export function summaryOf({ facts, result }: Delivery, durationMs: number): Deli
     ...(facts.repository ? { repository: facts.repository } : {}),
     ...(facts.ref ? { ref: facts.ref } : {}),
     ...(facts.commit ? { commit: facts.commit } : {}),
+    ...(facts.tag ? { tag: facts.tag } : {}),
+    ...(facts.digest ? { digest: facts.digest } : {}),
     ...(reconciled ? { requestedAt: reconciled.requestedAt } : {}),
     matched: reconciled?.matched ?? [],
     patched: reconciled?.patched ?? [],

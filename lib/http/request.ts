@@ -5,6 +5,11 @@ export interface WebhookRequest {
   method: string;
   /** The `{receiver}` path segment. */
   receiver: string;
+  /**
+   * The `{token}` segment of `/hooks/{receiver}/{token}`, present only on that route: the credential of providers
+   * that cannot send one (names.ts `authenticatesByPathToken`). A secret: never logged, never answered.
+   */
+  pathToken?: string;
   /** Header names lower-cased (HTTP header names are case-insensitive; API Gateway v2 lower-cases them too). */
   headers: Readonly<Record<string, string | undefined>>;
   /** The body as the transport handed it over, still encoded. */

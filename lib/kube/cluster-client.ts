@@ -1,5 +1,5 @@
 import type { GitRepositoryRef } from '../matching/git-ref';
-import type { FluxObjectRef } from './kinds';
+import type { FluxKind, FluxObjectRef } from './kinds';
 
 /** What the relay needs to know of a GitRepository to decide whether a push concerns it. */
 export interface GitRepositoryView {
@@ -23,6 +23,11 @@ export interface ClusterClient {
    * need not implement it; callers fall back to filtering listGitRepositories.
    */
   gitRepositoriesFor?(keys: ReadonlySet<string>, signal: AbortSignal): Promise<GitRepositoryView[]>;
+  /**
+   * Every object of `kind` (its GA apiVersion) in the watched namespaces (or cluster-wide), as the API server sent
+   * it: what a registry push is routed over (lib/kube/artifact-sources.ts). Optional for test fakes.
+   */
+  listObjects?(kind: FluxKind, signal: AbortSignal): Promise<unknown[]>;
   /** Names of the objects of `target`'s kind in its namespace that carry all of `matchLabels`. */
   listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]>;
   /**

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { isAbortError, remainingMs, sleep } from '../time/abort';
 import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepositoryView } from './cluster-client';
 import { GitRepositoryIndex } from './git-repository-index';
-import { type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
+import { type FluxKind, type FluxObjectRef, fluxKinds, requestedAtAnnotation } from './kinds';
 import { type KubeRequest, type KubeTransport, type WatchStream, collectionPath, queryString } from './kube-transport';
 import { type BearerSource, type ClusterEndpoint, readKubeconfig } from './kubeconfig';
 import { firstLine, statusMessage } from './status';
@@ -476,11 +476,13 @@ const gitRepositoryKind = fluxKinds.GitRepository;
 export class HttpsCluster implements ClusterClient {
   private readonly transport: HttpsTransport;
   private readonly index: GitRepositoryIndex;
+  private readonly namespaces: readonly string[] | undefined;
 
   constructor(options: HttpsClusterOptions) {
     const endpoint = options.endpoint ?? readKubeconfig(options.kubeconfigYaml ?? '', { name: options.name, ...(options.context ? { context: options.context } : {}) });
     const now = options.now ?? Date.now;
     this.transport = new HttpsTransport(options.name, endpoint, now);
+    this.namespaces = options.namespaces;
     const indexOptions = options.index === false ? { watch: false as const } : { ...options.index };
     this.index = new GitRepositoryIndex(this.transport, {
       namespaces: options.namespaces,
@@ -507,6 +509,18 @@ export class HttpsCluster implements ClusterClient {
   /** Whether the next listGitRepositories would answer from memory (every scope's watch live); for tests and diagnostics. */
   gitRepositoryIndexIsFresh(): boolean {
     return this.index.isFresh();
+  }
+
+  async listObjects(kind: FluxKind, signal: AbortSignal): Promise<unknown[]> {
+    const { apiVersion, plural } = fluxKinds[kind];
+    const scopes = this.namespaces?.length ? this.namespaces : [undefined];
+    const lists = await Promise.all(
+      scopes.map((namespace) => this.transport.listAll(`list ${kind}${namespace ? ` in ${namespace}` : ''}`, collectionPath(apiVersion, plural, namespace), {}, signal)),
+    );
+    return lists.flat().flatMap((page) => {
+      const items = (page as { items?: unknown } | undefined)?.items;
+      return Array.isArray(items) ? items : [];
+    });
   }
 
   async listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]> {

@@ -52,7 +52,7 @@ export function semverRangeProblem(ref: GitRepositoryRef | undefined): string | 
  * Masterminds/semver (what Flux uses) accepts a leading `v` and short versions like `1.2`; node-semver does not, so
  * tags are brought into its form first. Pre-releases satisfy a range only if the range names one, in both libraries.
  */
-function tagSatisfies(tag: string, range: string): boolean {
+export function tagSatisfies(tag: string, range: string): boolean {
   const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.exec(tag);
   if (!m) return false;
   const version = semver.parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}${m[5] ?? ''}`);

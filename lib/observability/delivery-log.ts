@@ -9,6 +9,9 @@ export interface DeliverySummary {
   repository?: string;
   ref?: string;
   commit?: string;
+  /** A registry push: the pushed tags and digests, comma-joined (`repository` is the pushed repository). */
+  tag?: string;
+  digest?: string;
   /** `cluster/namespace/Kind/name` of every object the push concerned (matched GitRepositories and static targets). */
   matched: string[];
   patched: string[];

@@ -1,4 +1,5 @@
 import type { WebhookRequest } from '../http/request';
+import { parseGitHubPackage } from './github-package';
 import { parseGitHubStylePush, requireJsonOrForm } from './github-style';
 import { hmacVerifier } from './hmac-signature';
 import type { Inspection, Provider, PushEvent } from './provider';
@@ -10,7 +11,8 @@ import type { Inspection, Provider, PushEvent } from './provider';
  *   SHA-256 header, no upper-case or bare hex (go-github, which Flux uses, accepts all of these).
  * - Content type is the hook's setting: `application/json`, or `application/x-www-form-urlencoded` with the JSON in
  *   the `payload` field. The signature covers the raw (form-encoded) body in both cases.
- * - `X-GitHub-Event` names the event (`ping` on hook creation, `push`), `X-GitHub-Delivery` is a GUID.
+ * - `X-GitHub-Event` names the event (`ping` on hook creation, `push`, `package` for GHCR: ./github-package.ts),
+ *   `X-GitHub-Delivery` is a GUID.
  */
 export const github: Provider = {
   name: 'github',
@@ -30,6 +32,8 @@ export const github: Provider = {
   },
 
   isPing: (event) => event === 'ping',
-  isPush: (event) => event === 'push',
+  // `package` (GHCR) is routed only when a receiver lists it in `events`, like every event but `push`.
+  isPush: (event) => event === 'push' || event === 'package',
   parsePush: (request, body): PushEvent => parseGitHubStylePush(request, body, 'GitHub push payload'),
+  parseArtifactPush: (request, body, event) => (event === 'package' ? parseGitHubPackage(request, body) : undefined),
 };

@@ -14,6 +14,11 @@ export const providerNames = [
   'azure-devops',
   'generic-hmac',
   'generic',
+  'harbor',
+  'dockerhub',
+  'quay',
+  'acr',
+  'cdevents',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];
@@ -26,4 +31,22 @@ const staticTargetsOnlyProviders: ReadonlySet<ProviderName> = new Set(['generic-
 
 export function routesStaticTargetsOnly(provider: ProviderName): boolean {
   return staticTargetsOnlyProviders.has(provider);
+}
+
+/**
+ * Providers that cannot send a credential (Docker Hub, Quay): the receiver's secret is a path segment,
+ * `POST /hooks/{receiver}/{token}`, as Flux authenticates them by an unguessable receiver URL. A wrong or missing
+ * token answers exactly as an unknown receiver does (404), and such a receiver is not reachable without one.
+ */
+const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay']);
+/** Providers that take either their own credential header or, when the sender can set none, a path token (ACR, CDEvents). */
+const optionalPathTokenProviders: ReadonlySet<ProviderName> = new Set(['acr', 'cdevents']);
+
+/** Whether a receiver of `provider` needs (`required`), may take (`optional`) or never takes (`none`) a path token. */
+export function pathTokenUse(provider: ProviderName): 'required' | 'optional' | 'none' {
+  return pathTokenProviders.has(provider) ? 'required' : optionalPathTokenProviders.has(provider) ? 'optional' : 'none';
+}
+
+export function authenticatesByPathToken(provider: ProviderName): boolean {
+  return pathTokenUse(provider) === 'required';
 }

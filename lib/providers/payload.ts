@@ -1,6 +1,7 @@
 import { MalformedPayload, PayloadLimitExceeded, UnsupportedMediaType } from '../delivery/errors';
 import { knownBodyText, mediaType, type WebhookRequest } from '../http/request';
-import type { PushEvent } from './provider';
+import { digestPattern, tagPattern } from '../matching/artifact-ref';
+import type { ArtifactPushEvent, PushEvent } from './provider';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -160,4 +161,21 @@ export function isZeroSha(sha: string | undefined): boolean {
 export function requireJson(request: WebhookRequest): void {
   const type = mediaType(request.headers['content-type']);
   if (type !== 'application/json') throw new UnsupportedMediaType(type, ['application/json']);
+}
+
+/**
+ * Bounds an artifact push like boundedPush bounds a Git push: the repository at most `maxNameLength`, at most
+ * `maxRefChanges` artifacts, each reference at most `maxUrlLength`, each tag an OCI tag and each digest an OCI digest.
+ */
+export function boundedArtifactPush(push: ArtifactPushEvent, what: string): ArtifactPushEvent {
+  if (push.repository.length > maxNameLength) throw new PayloadLimitExceeded(`${what}: the repository name is ${push.repository.length} characters long; at most ${maxNameLength} are read`);
+  if (push.artifacts.length > maxRefChanges) throw new PayloadLimitExceeded(`${what}: ${push.artifacts.length} artifacts; at most ${maxRefChanges} are read`);
+  for (const a of push.artifacts) {
+    if (a.reference.length > maxUrlLength) throw new PayloadLimitExceeded(`${what}: an artifact reference is ${a.reference.length} characters long; at most ${maxUrlLength} are read`);
+    if (a.tag !== undefined && !tagPattern.test(a.tag)) throw new MalformedPayload(`${what}: tag ${JSON.stringify(a.tag.slice(0, 140))} is not an OCI tag`);
+    if (a.digest !== undefined && (a.digest.length > 200 || !digestPattern.test(a.digest))) {
+      throw new MalformedPayload(`${what}: digest ${JSON.stringify(a.digest.slice(0, 80))} is not an OCI digest`);
+    }
+  }
+  return push;
 }

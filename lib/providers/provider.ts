@@ -22,6 +22,24 @@ export interface PushEvent {
   changes: RefChange[];
 }
 
+/** One artifact a registry push reports. */
+export interface PushedArtifactReport {
+  /** The pushed repository as the registry names it (`host/path`, possibly with `:tag` or `@digest`), matched by artifactKey. */
+  reference: string;
+  tag?: string;
+  digest?: string;
+}
+
+/**
+ * The provider-independent content of a registry push (an image or OCI artifact): not a Git push, so no refs.
+ * Routed to OCIRepositories, HelmCharts of OCI HelmRepositories and ImageRepositories (lib/matching/artifact-routing.ts).
+ */
+export interface ArtifactPushEvent {
+  /** Human-readable repository for answers and logs, e.g. `harbor.example.com/team/app`. */
+  repository: string;
+  artifacts: PushedArtifactReport[];
+}
+
 /** The result of checking a delivery's credential header. Getting it needs no secret. */
 export interface Inspection {
   /** Checks the delivery's credential against one candidate secret, in constant time. */
@@ -61,4 +79,9 @@ export interface Provider {
   isPush(event: string): boolean;
   /** Reads an authenticated push delivery. Throws MalformedPayload. */
   parsePush(request: WebhookRequest, body: Buffer, event: string): PushEvent;
+  /**
+   * Registries (and GitHub's `package` event): reads an authenticated push event that pushed an artifact, or
+   * undefined when `event` is a Git push for parsePush. Throws MalformedPayload.
+   */
+  parseArtifactPush?(request: WebhookRequest, body: Buffer, event: string): ArtifactPushEvent | undefined;
 }

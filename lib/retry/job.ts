@@ -5,6 +5,7 @@ import { k8sName, name, type RelayConfig } from '../config/schema';
 import { fluxKindNames } from '../kube/kinds';
 import { maxLinks, maxNameLength, maxRefChanges, maxUrlLength } from '../providers/payload';
 import type { ClusterJob } from '../delivery/reconcile';
+import { digestPattern, maxReferenceLength, tagPattern } from '../matching/artifact-ref';
 
 /**
  * How far a job's requestedAt may lie ahead of the retry function's clock: two Lambda hosts' clocks (both NTP-synced,
@@ -49,6 +50,18 @@ const jobSchema = z.strictObject({
       refs: z.array(z.string().check(z.regex(/^refs\/\S+$/, 'must be a full ref (refs/...)'), z.maxLength(maxNameLength))).check(z.minLength(1), z.maxLength(maxRefChanges)),
     }),
   ),
+  // A registry push: each artifact as parseArtifactReference gives it (lib/matching/artifact-ref.ts), bounded like refs.
+  artifacts: z.optional(
+    z
+      .array(
+        z.strictObject({
+          key: z.string().check(z.minLength(1), z.maxLength(maxReferenceLength)),
+          tag: z.optional(z.string().check(z.regex(tagPattern, 'must be an OCI tag'))),
+          digest: z.optional(z.string().check(z.maxLength(200), z.regex(digestPattern, 'must be an OCI digest (algorithm:hex)'))),
+        }),
+      )
+      .check(z.minLength(1), z.maxLength(maxRefChanges)),
+  ),
   only: z.optional(z.array(target).check(z.minLength(1), z.maxLength(10_000))),
   deliveryId: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
@@ -91,6 +104,7 @@ export function parseClusterJob(body: string, context: { config: Pick<RelayConfi
     requestedAt: job.requestedAt,
     note: job.note,
     ...(job.push ? { push: job.push } : {}),
+    ...(job.artifacts ? { artifacts: job.artifacts.map((a) => ({ key: a.key, ...(a.tag ? { tag: a.tag } : {}), ...(a.digest ? { digest: a.digest } : {}) })) } : {}),
     ...(job.only ? { only: job.only } : {}),
     ...(job.deliveryId ? { deliveryId: job.deliveryId } : {}),
   };

@@ -42,6 +42,11 @@ interface Spec {
   deliveryHeader?: string;
   /** Header names of the credential as the provider spells them (for case-variant duplicates). */
   credentialHeader: string;
+  /**
+   * `path`: the provider cannot send a credential (Docker Hub, Quay); `credentialHeader` is then a stand-in that toEvent
+   * moves into the `{token}` path segment, and every refusal of the credential is a 404 (as an unknown receiver).
+   */
+  credentialIn?: 'path';
   credential(signed: Buffer, secret: string): string;
   /** Credential values in forms the provider never sends (each must be a 401). */
   forgeries(signed: Buffer, secret: string): string[];
@@ -55,6 +60,8 @@ interface Spec {
   signsFormPayload?: boolean;
   /** What a valid push patches. */
   patches: string;
+  /** The receiver's `events`, when not the provider's default. */
+  events?: string[];
 }
 
 const sha = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
@@ -108,6 +115,10 @@ const giteaFamily = (provider: 'gitea' | 'forgejo' | 'gogs', display: string): S
   patches: `c/flux-system/GitRepository/${provider}`,
 });
 
+/** How a spec's receiver refuses a missing, forged or duplicated credential. */
+const refused = (spec: Spec) => (spec.credentialIn === 'path' ? 404 : 401);
+const pathTokenHeader = 'X-Fuzz-Path-Token';
+
 const specs: Spec[] = [
   {
     receiver: 'github',
@@ -122,6 +133,30 @@ const specs: Spec[] = [
     payload: githubStyle('fuzz/github', 'https://github.com/fuzz/github'),
     wrongShapes: githubStyleWrong,
     patches: 'c/flux-system/GitRepository/github',
+  },
+  {
+    receiver: 'github-package',
+    provider: 'github',
+    secret: 'github-package-fuzz-secret',
+    accepts: ['application/json', 'application/x-www-form-urlencoded'],
+    headers: { 'X-GitHub-Event': 'package' },
+    deliveryHeader: 'X-GitHub-Delivery',
+    credentialHeader: 'X-Hub-Signature-256',
+    credential: (signed, secret) => `sha256=${hmacHex(secret, signed)}`,
+    forgeries: hmacForgeries('sha256='),
+    payload: {
+      action: 'published',
+      package: { name: 'app', package_type: 'CONTAINER', owner: { login: 'Fuzz' }, package_version: { version: `sha256:${'f'.repeat(64)}`, package_url: 'ghcr.io/Fuzz/app:v1', container_metadata: { tag: { name: 'v1' } } } },
+    },
+    wrongShapes: [
+      ({ action: _a, ...rest }) => rest,
+      ({ package: _p, ...rest }) => rest,
+      (p) => ({ ...p, package: { name: 42 } }),
+      (p) => ({ ...p, package: { name: 'app', package_type: 'CONTAINER', package_version: { package_url: 'ghcr.io/fuzz/app', container_metadata: { tag: { name: 'a b' } } } } }),
+      (p) => ({ ...p, package: { name: 'app', package_type: 'CONTAINER', package_version: { package_url: `ghcr.io/${'a'.repeat(3000)}` } } }),
+    ],
+    events: ['push', 'package'],
+    patches: 'c/flux-system/ImageRepository/github-package',
   },
   {
     receiver: 'gitlab',
@@ -221,6 +256,115 @@ const specs: Spec[] = [
     patches: 'c/flux-system/GitRepository/azure-devops',
   },
   {
+    receiver: 'harbor',
+    provider: 'harbor',
+    secret: 'harbor-fuzz-auth-header',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: 'Authorization',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: harbor(1),
+    withChanges: harbor,
+    wrongShapes: [
+      ({ type: _t, ...rest }) => rest,
+      (p) => ({ ...p, type: 42 }),
+      (p) => ({ ...p, type: 't'.repeat(500) }),
+      (p) => ({ ...p, event_data: null }),
+      (p) => ({ ...p, event_data: { resources: 'x', repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ tag: 'latest' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', tag: 'a b' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', digest: 'sha256:zz' }], repository: {} } }),
+      (p) => ({ ...p, event_data: { resources: [{ resource_url: `harbor.fuzz.example/${'a'.repeat(3000)}` }], repository: {} } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/harbor',
+  },
+  {
+    receiver: 'dockerhub',
+    provider: 'dockerhub',
+    secret: 'dockerhub-fuzz-path-token',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: pathTokenHeader,
+    credentialIn: 'path',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: { push_data: { pushed_at: 1417566161, pusher: 'fuzz', tag: 'latest' }, repository: { repo_name: 'fuzz/dockerhub', name: 'dockerhub', namespace: 'fuzz' } },
+    wrongShapes: [
+      ({ push_data: _p, ...rest }) => rest,
+      (p) => ({ ...p, push_data: { tag: '' } }),
+      (p) => ({ ...p, push_data: { tag: 'a b' } }),
+      (p) => ({ ...p, push_data: { tag: 't'.repeat(200) } }),
+      (p) => ({ ...p, repository: { repo_name: 42 } }),
+      (p) => ({ ...p, repository: { repo_name: 'n'.repeat(3000) } }),
+      () => [],
+    ],
+    patches: 'c/flux-system/ImageRepository/dockerhub',
+  },
+  {
+    receiver: 'quay',
+    provider: 'quay',
+    secret: 'quay-fuzz-path-token-0123',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: pathTokenHeader,
+    credentialIn: 'path',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: { name: 'repository', repository: 'fuzz/quay', namespace: 'fuzz', docker_url: 'quay.io/fuzz/quay', updated_tags: ['latest'] },
+    wrongShapes: [
+      ({ docker_url: _d, ...rest }) => rest,
+      (p) => ({ ...p, docker_url: 42 }),
+      (p) => ({ ...p, updated_tags: 'latest' }),
+      (p) => ({ ...p, updated_tags: [42] }),
+      (p) => ({ ...p, updated_tags: ['a b'] }),
+      (p) => ({ ...p, updated_tags: Array(500).fill('latest') }),
+      (p) => ({ ...p, docker_url: `quay.io/${'q'.repeat(3000)}` }),
+    ],
+    patches: 'c/flux-system/ImageRepository/quay',
+  },
+  {
+    receiver: 'acr',
+    provider: 'acr',
+    // A custom header of the webhook: the secret is `Header-Name: value`.
+    secret: 'X-Relay-Token: acr-fuzz-header-value',
+    accepts: ['application/json'],
+    headers: {},
+    credentialHeader: 'X-Relay-Token',
+    credential: (_signed, secret) => secret.slice('X-Relay-Token: '.length),
+    forgeries: (signed, secret) => tokenForgeries('')(signed, secret.slice('X-Relay-Token: '.length)),
+    payload: { id: 'fuzz', action: 'push', target: { digest: `sha256:${'a'.repeat(64)}`, repository: 'fuzz/acr', tag: 'v1' }, request: { host: 'fuzz.azurecr.io', method: 'PUT' } },
+    wrongShapes: [
+      ({ action: _a, ...rest }) => rest,
+      ({ target: _t, ...rest }) => rest,
+      (p) => ({ ...p, request: { host: 'fuzz.azurecr.io/evil' } }),
+      (p) => ({ ...p, request: {} }),
+      (p) => ({ ...p, target: { repository: 'fuzz/acr', tag: '../x' } }),
+      (p) => ({ ...p, target: { repository: 'r'.repeat(3000) } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/acr',
+  },
+  {
+    receiver: 'cdevents',
+    provider: 'cdevents',
+    secret: 'cdevents-fuzz-hmac-key',
+    accepts: ['application/json'],
+    headers: { 'ce-specversion': '1.0', 'ce-source': '/fuzz', 'ce-type': 'dev.cdevents.artifact.published.0.1.1' },
+    deliveryHeader: 'ce-id',
+    credentialHeader: 'X-Signature',
+    credential: (signed, secret) => `sha256=${hmacHex(secret, signed)}`,
+    forgeries: hmacForgeries('sha256='),
+    payload: { context: { type: 'dev.cdevents.artifact.published.0.1.1' }, subject: { id: `pkg:oci/app@sha256%3A${'c'.repeat(64)}?repository_url=cd.example%2Ffuzz%2Fapp&tag=v1`, type: 'artifact' } },
+    wrongShapes: [
+      ({ subject: _s, ...rest }) => rest,
+      (p) => ({ ...p, subject: { id: 42 } }),
+      (p) => ({ ...p, subject: { id: 'pkg:oci/app@%E0%A4?repository_url=cd.example%2Ffuzz%2Fapp' } }),
+      (p) => ({ ...p, subject: { id: 'pkg:oci/app?repository_url=cd.example%2Ffuzz%2Fapp&tag=a%20b' } }),
+      (p) => ({ ...p, subject: { id: `pkg:oci/app?repository_url=${'r'.repeat(5000)}` } }),
+    ],
+    patches: 'c/flux-system/OCIRepository/cdevents',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -252,6 +396,10 @@ function bitbucketServer(n: number): Record<string, unknown> {
     changes: Array(n).fill({ ref: { id: 'refs/heads/main', type: 'BRANCH' }, type: 'UPDATE', toHash: sha }),
   };
 }
+function harbor(n: number): Record<string, unknown> {
+  const resource = { digest: `sha256:${'d'.repeat(64)}`, tag: 'latest', resource_url: 'harbor.fuzz.example/fuzz/app:latest' };
+  return { type: 'PUSH_ARTIFACT', occur_at: 1586922308, operator: 'admin', event_data: { resources: Array(n).fill(resource), repository: { repo_full_name: 'fuzz/app' } } };
+}
 function azure(n: number): Record<string, unknown> {
   return {
     eventType: 'git.push',
@@ -263,7 +411,7 @@ function azure(n: number): Record<string, unknown> {
  * Receivers with replay protection: a signed push is applied once before the fuzz (beforeAll), and the fuzz replays
  * its exact bytes. One provider that signs the body (HMAC) and one that sends a token.
  */
-const replaySpecs: Spec[] = specs.filter((s) => s.provider === 'github' || s.provider === 'gitlab').map((s) => ({ ...s, receiver: `${s.receiver}-dedupe` }));
+const replaySpecs: Spec[] = specs.filter((s) => s.receiver === 'github' || s.receiver === 'gitlab').map((s) => ({ ...s, receiver: `${s.receiver}-dedupe` }));
 const dedupeTable = 'relay-fuzz-dedupe';
 
 const objects: KubeObject[] = [
@@ -275,6 +423,14 @@ const objects: KubeObject[] = [
   gitRepository('flux-system', 'forgejo', 'https://git.example/fuzz/forgejo', { branch: 'main' }),
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'cdevents', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://cd.example/fuzz/app', ref: { tag: 'v1' } } },
+  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'acr', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } } },
+  ...[
+    ['dockerhub', 'docker.io/fuzz/dockerhub'],
+    ['github-package', 'ghcr.io/fuzz/app'],
+    ['quay', 'quay.io/fuzz/quay'],
+  ].map(([name, image]) => ({ apiVersion: 'image.toolkit.fluxcd.io/v1', kind: 'ImageRepository', metadata: { name: name!, namespace: 'flux-system' }, spec: { interval: '5m', image } })),
   ...['generic-hmac', 'generic'].map((name) => ({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -289,7 +445,8 @@ const config = [
   'receivers:',
   ...specs.map((s) => {
     const targets = s.payload ? '' : `, targets: [{ cluster: c, kind: Kustomization, name: ${s.receiver}, namespace: flux-system }]`;
-    return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets} }`;
+    const events = s.events ? `, events: [${s.events.join(', ')}]` : '';
+    return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets}${events} }`;
   }),
   ...replaySpecs.map((s) => `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}, dedupe: { windowSeconds: 3600 } }`),
   'limits:',
@@ -374,8 +531,16 @@ function signed(spec: Spec, transport: Transport = 'json', text?: string | Buffe
 }
 
 function toEvent(d: Delivery): APIGatewayProxyEventV2 {
-  const event = apiGatewayEvent({ receiver: d.receiver ?? d.spec.receiver, headers: {}, body: d.body, method: d.method ?? 'POST', isBase64Encoded: d.isBase64Encoded });
-  event.headers = { ...d.headers, 'content-length': String(Buffer.byteLength(d.body)) };
+  let headers = d.headers;
+  let pathToken: string | undefined;
+  if (d.spec.credentialIn === 'path') {
+    // The stand-in header becomes the `{token}` segment; two spellings of it become one joined value, as for a header.
+    const names = Object.keys(headers).filter((k) => k.toLowerCase() === pathTokenHeader.toLowerCase());
+    if (names.length > 0) pathToken = names.map((k) => headers[k]).join(', ');
+    headers = withoutKey(headers, pathTokenHeader);
+  }
+  const event = apiGatewayEvent({ receiver: d.receiver ?? d.spec.receiver, headers: {}, body: d.body, method: d.method ?? 'POST', isBase64Encoded: d.isBase64Encoded, ...(pathToken !== undefined ? { pathToken } : {}) });
+  event.headers = { ...headers, 'content-length': String(Buffer.byteLength(d.body)) };
   return event;
 }
 
@@ -438,18 +603,18 @@ const categories: Array<fc.Arbitrary<Case>> = [
     const d = signed(spec);
     const value = d.headers[spec.credentialHeader]!;
     d.headers[spec.credentialHeader.toLowerCase() === spec.credentialHeader ? spec.credentialHeader.toUpperCase() : spec.credentialHeader.toLowerCase()] = same ? value : `${value}0`;
-    return kase('duplicate_credential', 401)(d);
+    return kase('duplicate_credential', refused(spec))(d);
   }),
   // No credential: 401.
   anySpec.map((spec) => {
     const d = signed(spec);
-    return kase('missing_credential', 401)({ ...d, headers: withoutKey(d.headers, spec.credentialHeader) });
+    return kase('missing_credential', refused(spec))({ ...d, headers: withoutKey(d.headers, spec.credentialHeader) });
   }),
   // A credential in a form the provider never sends, or made with another secret: 401.
   fc.tuple(anySpec, fc.nat()).map(([spec, i]) => {
     const d = signed(spec);
     const forgeries = spec.forgeries(encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed, spec.secret);
-    return kase('forged_credential', 401)({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
+    return kase('forged_credential', refused(spec))({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
   }),
   // A content type the provider does not post (or none): 415, before any secret is read.
   fc
@@ -488,7 +653,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
   }),
   fc.tuple(bodySpec, fc.jsonValue({ maxDepth: 4 })).map(([spec, value]) => {
     // Random JSON without the top-level fields a push is recognised by: never a valid push, always a 400.
-    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType'].includes(k))) : value;
+    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package', 'target', 'request', 'subject'].includes(k))) : value;
     return kase('signed_random_json', 400)(signed(spec, 'json', JSON.stringify(stripped) ?? 'null'));
   }),
   fc.tuple(bodySpec, fc.integer({ min: 65, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([spec, depth, open]) => {
@@ -502,10 +667,11 @@ const categories: Array<fc.Arbitrary<Case>> = [
     .map(([spec, n]) => {
       // Tiny entries: the count alone must be refused, before any entry is read.
       const payload = spec.withChanges!(1);
-      const text = JSON.stringify(payload).replace(/\[\{"(new|ref|name)"[^\]]*\]/, `[${Array(n).fill('0').join(',')}]`);
+      const text = JSON.stringify(payload).replace(/\[\{"(new|ref|name|digest)"[^\]]*\]/, `[${Array(n).fill('0').join(',')}]`);
       return kase('signed_huge_array', 400)(signed(spec, 'json', text));
     }),
-  fc.tuple(fc.constantFrom(...specs.filter((s) => s.accepts?.includes('application/x-www-form-urlencoded'))), fc.constantFrom('%zz', '%', '%F', '%FF', '%C0%80', '%ED%A0%80')).map(([spec, escape]) => {
+  // (Payloads with a `ref` field, which the broken escape goes into.)
+  fc.tuple(fc.constantFrom(...specs.filter((s) => s.accepts?.includes('application/x-www-form-urlencoded') && JSON.stringify(s.payload).includes('"ref"'))), fc.constantFrom('%zz', '%', '%F', '%FF', '%C0%80', '%ED%A0%80')).map(([spec, escape]) => {
     // The form's payload field has a broken escape; URLSearchParams repairs it, so the signature (over the repaired
     // field for Gitea, Forgejo, Gogs; over the raw form for GitHub) verifies, and the strict reader must refuse it.
     const body = `payload=${encodeURIComponent(JSON.stringify(spec.payload)).replace('%22ref%22', `%22ref${escape}%22`)}`;

@@ -108,6 +108,17 @@ test('a batch with messages that are not jobs: those go to the DLQ with the reas
   expect(metrics[0]).toMatchObject({ service: 'flux-webhook-relay-retry', RetryAttempts: 4, RetryApplied: 1, RetryExhausted: 0, RetryDeadLettered: 3 });
 });
 
+test('a registry push job (artifacts) is read back whole and routes on the cluster: the OCIRepository of the pushed tag is patched', async () => {
+  prod.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'app', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://ghcr.io/org/app', ref: { tag: 'v1' } } });
+  const { push: _git, ...rest } = job();
+  await send([JSON.stringify({ ...rest, artifacts: [{ key: 'ghcr.io/org/app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }] })]);
+  const { retries } = await drain();
+  expect(retries.map((r) => [r.outcome, r.patched])).toEqual([['applied', ['prod/flux-system/OCIRepository/app']]]);
+  expect(requestedAt(prod, 'flux-system', 'app', 'OCIRepository')).toBe(job().requestedAt);
+  expect(requestedAt(prod, 'flux-system', 'a')).toBeUndefined();
+  prod.remove('source.toolkit.fluxcd.io/v1', 'OCIRepository', 'flux-system', 'app');
+});
+
 test('partly applied: a copy narrowed to what failed comes back with the attempt count; what was patched is not patched again', async () => {
   prod.fault({ match: (r) => r.method === 'PATCH' && r.path.endsWith('/gitrepositories/b'), status: 503, times: 1 });
   await send([JSON.stringify(job({ only: [a, b] }))]);
@@ -209,6 +220,9 @@ test.each([
   ['a receiver name that is not a name', { receiver: '../github' }, /^not a cluster job: receiver: /],
   ['a push without refs', { push: { keys: ['github.com/codertocat/hello-world'], refs: [] } }, /^not a cluster job: push\.refs: /],
   ['a ref that is not a ref', { push: { keys: ['github.com/codertocat/hello-world'], refs: ['master'] } }, /^not a cluster job: push\.refs\[0\]: /],
+  ['an artifact whose tag is not an OCI tag', { push: undefined, artifacts: [{ key: 'ghcr.io/org/app', tag: '-x y' }] } as Partial<ClusterJob>, /^not a cluster job: artifacts\[0\]\.tag: /],
+  ['an artifact whose digest is not a digest', { artifacts: [{ key: 'ghcr.io/org/app', digest: 'sha256:../' }] }, /^not a cluster job: artifacts\[0\]\.digest: /],
+  ['an empty artifact list', { artifacts: [] }, /^not a cluster job: artifacts: /],
   ['an unknown field', { extra: true } as Partial<ClusterJob>, /^not a cluster job: .*extra/],
 ])('a job with %s is dead-lettered with the reason and touches no cluster', async (_what, change, reason) => {
   prod.clearRequests();

@@ -1,6 +1,6 @@
 import type { ProviderName } from '../../lib/config/schema';
 import { KubeApiTestServer, type KubeObject } from './kube-api-server';
-import { apiGatewayEvent, loadRelayHandler, patchRequests, relayRules, relayUser, useSecretsManager, type Handler } from './relay-harness';
+import { apiGatewayEvent, captureOutput, loadRelayHandler, patchRequests, relayRules, relayUser, useSecretsManager, type Handler } from './relay-harness';
 import { SecretsManagerTestServer } from './secrets-manager-server';
 
 /** A delivery as a provider would send it: its exact body bytes (never re-serialised) and its non-credential headers. */
@@ -32,6 +32,13 @@ export interface ProviderContract {
   expectPatched: string[];
   /** Credential headers in forms the provider never sends (wrong prefix or case, truncated, ...): each gets 401. */
   forgeries: Array<[name: string, credential: (body: string, secret: string) => Record<string, string>]>;
+  /**
+   * `path`: the provider cannot send a credential, so the secret is the `{token}` path segment and `credential`
+   * returns `{ token }`; a missing or wrong token is a 404 (as an unknown receiver), not a 401. Default `header`.
+   */
+  credentialIn?: 'header' | 'path';
+  /** With `path`: the provider also takes a credential header (ACR), so a request without a token is a 401, not a 404. */
+  pathTokenOptional?: boolean;
   /** Whether the credential covers the body (HMAC). Token and Basic schemes do not, so a tampered body still passes. */
   signsBody: boolean;
   /** The answer to a correctly authenticated empty body. */
@@ -49,8 +56,14 @@ export function describeProviderContract(spec: ProviderContract): void {
   let handler: Handler;
   const [previousSecret, currentSecret] = spec.secrets;
 
-  const send = (delivery: Delivery, credential: Record<string, string>) =>
-    handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...credential } }));
+  const inPath = spec.credentialIn === 'path';
+  // A path-token provider's refusals look like an unknown receiver's.
+  const refused = inPath ? 404 : 401;
+  const send = (delivery: Delivery, credential: Record<string, string>) => {
+    if (!inPath) return handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...credential } }));
+    const { token, ...headers } = credential;
+    return handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...headers }, ...(token !== undefined ? { pathToken: token } : {}) }));
+  };
   const answer = (result: Awaited<ReturnType<Handler>>) => JSON.parse(result.body as string) as Record<string, unknown>;
 
   describe(spec.title ?? `${spec.provider} receiver`, () => {
@@ -97,21 +110,22 @@ export function describeProviderContract(spec: ProviderContract): void {
       expect(annotated()).toEqual(spec.expectPatched);
     });
 
-    test('a wrong secret gets 401 and patches nothing', async () => {
+    test(`a wrong secret gets ${refused} and patches nothing`, async () => {
       const result = await send(spec.push, spec.credential(spec.push.body, `${currentSecret}-wrong`));
-      expect(result.statusCode).toBe(401);
+      expect(result.statusCode).toBe(refused);
       expect(patchRequests(cluster)).toHaveLength(0);
     });
 
-    test('a missing credential gets 401 and patches nothing', async () => {
+    const missing = spec.pathTokenOptional ? 401 : refused;
+    test(`a missing credential gets ${missing} and patches nothing`, async () => {
       const result = await send(spec.push, {});
-      expect(result.statusCode).toBe(401);
+      expect(result.statusCode).toBe(missing);
       expect(cluster.requests).toHaveLength(0);
     });
 
-    test.each(spec.forgeries.map(([name, credential]) => ({ name, credential })))('$name gets 401 and patches nothing', async ({ credential }) => {
+    test.each(spec.forgeries.map(([name, credential]) => ({ name, credential })))(`$name gets ${refused} and patches nothing`, async ({ credential }) => {
       const result = await send(spec.push, credential(spec.push.body, currentSecret));
-      expect(result.statusCode).toBe(401);
+      expect(result.statusCode).toBe(refused);
       expect(cluster.requests).toHaveLength(0);
     });
 
@@ -134,6 +148,28 @@ export function describeProviderContract(spec: ProviderContract): void {
       if (spec.emptyBodyStatus >= 400) expect(patchRequests(cluster)).toHaveLength(0);
     });
 
+    if (inPath) {
+      test('a wrong token is answered exactly as a receiver that does not exist, and the token is in no log line', async () => {
+        const wrongToken = `${currentSecret}-wrong`;
+        const { result: wrong, lines } = await captureOutput(() => send(spec.push, spec.credential(spec.push.body, wrongToken)));
+        const unknown = await handler(apiGatewayEvent({ receiver: 'hook-that-does-not-exist', body: spec.push.body, headers: spec.push.headers, pathToken: wrongToken }));
+        expect(wrong.statusCode).toBe(404);
+        expect(unknown.statusCode).toBe(404);
+        expect(wrong.body).toBe((unknown.body as string).replace('hook-that-does-not-exist', 'hook'));
+        expect(lines.join('\n')).not.toContain(wrongToken);
+        expect(lines.join('\n')).toContain('path token does not verify');
+        expect(cluster.requests).toHaveLength(0);
+      });
+
+      // (For a provider with an optional token, the route without one is its header route, tested above.)
+      (spec.pathTokenOptional ? test.skip : test)('the right token on the route without a token segment is a 404, as is a header receiver reached with one', async () => {
+        const { token, ...headers } = spec.credential(spec.push.body, currentSecret);
+        const result = await handler(apiGatewayEvent({ receiver: 'hook', body: spec.push.body, headers: { ...spec.push.headers, ...headers, authorization: `Bearer ${token}` } }));
+        expect(result.statusCode).toBe(404);
+        expect(cluster.requests).toHaveLength(0);
+      });
+    }
+
     if (spec.eventNotAllowed) {
       const delivery = spec.eventNotAllowed;
       test('an event the receiver does not act on gets a 2xx and touches no cluster', async () => {
@@ -152,7 +188,7 @@ export function describeProviderContract(spec: ProviderContract): void {
         expect(answer(result).outcome).toBe('pong');
         expect(cluster.requests).toHaveLength(0);
         const forged = await send(delivery, spec.credential(delivery.body, `${currentSecret}-wrong`));
-        expect(forged.statusCode).toBe(401);
+        expect(forged.statusCode).toBe(refused);
       });
     }
   });

@@ -121,12 +121,17 @@ export function apiGatewayEvent(options: {
   body: string;
   method?: string;
   isBase64Encoded?: boolean;
+  /** Sent on the `/hooks/{receiver}/{token}` route (path-token receivers: Docker Hub, Quay). */
+  pathToken?: string;
 }): APIGatewayProxyEventV2 {
   const method = options.method ?? 'POST';
+  const tokenRoute = options.pathToken !== undefined;
+  const routeKey = tokenRoute ? 'ANY /hooks/{receiver}/{token}' : 'ANY /hooks/{receiver}';
+  const path = `/hooks/${options.receiver}${tokenRoute ? `/${options.pathToken}` : ''}`;
   return {
     version: '2.0',
-    routeKey: 'ANY /hooks/{receiver}',
-    rawPath: `/hooks/${options.receiver}`,
+    routeKey,
+    rawPath: path,
     rawQueryString: '',
     // API Gateway v2 hands headers over lower-cased.
     headers: Object.fromEntries(Object.entries(options.headers).map(([k, v]) => [k.toLowerCase(), v])),
@@ -135,14 +140,14 @@ export function apiGatewayEvent(options: {
       apiId: 'api',
       domainName: 'relay.example',
       domainPrefix: 'relay',
-      http: { method, path: `/hooks/${options.receiver}`, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'GitHub-Hookshot/1' },
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'GitHub-Hookshot/1' },
       requestId: 'req',
-      routeKey: 'ANY /hooks/{receiver}',
+      routeKey,
       stage: '$default',
       time: '24/Nov/2026:21:00:00 +0000',
       timeEpoch: 0,
     },
-    pathParameters: { receiver: options.receiver },
+    pathParameters: { receiver: options.receiver, ...(tokenRoute ? { token: options.pathToken } : {}) },
     body: options.body,
     isBase64Encoded: options.isBase64Encoded ?? false,
   };

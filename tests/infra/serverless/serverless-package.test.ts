@@ -162,11 +162,11 @@ test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, it
   expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
 });
 
-test('one HTTP API route, ANY /hooks/{receiver}, to the relay with payload format 2.0', () => {
+test('two HTTP API routes, ANY /hooks/{receiver} and the path-token route ANY /hooks/{receiver}/{token}, to the relay with payload format 2.0', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route');
-  expect(routes.map(([, r]) => r.Properties.RouteKey)).toEqual(['ANY /hooks/{receiver}']);
+  expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(['ANY /hooks/{receiver}', 'ANY /hooks/{receiver}/{token}']);
   const [[integrationId, integration]] = ofType('AWS::ApiGatewayV2::Integration') as [[string, Resource]];
-  expect(routes[0]![1].Properties.Target).toEqual({ 'Fn::Join': ['/', ['integrations', { Ref: integrationId }]] });
+  for (const [, route] of routes) expect(route.Properties.Target).toEqual({ 'Fn::Join': ['/', ['integrations', { Ref: integrationId }]] });
   expect(integration.Properties).toMatchObject({
     IntegrationType: 'AWS_PROXY',
     PayloadFormatVersion: '2.0',
