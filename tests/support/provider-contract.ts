@@ -161,8 +161,8 @@ export function describeProviderContract(spec: ProviderContract): void {
         expect(cluster.requests).toHaveLength(0);
       });
 
-      // (For a provider with an optional token, the route without one is its header route, tested above.)
-      (spec.pathTokenOptional ? test.skip : test)('the right token on the route without a token segment is a 404, as is a header receiver reached with one', async () => {
+      // Not for a provider with an optional token: the route without one is its header route, tested above.
+      if (!spec.pathTokenOptional) test('the right token on the route without a token segment is a 404, as is a header receiver reached with one', async () => {
         const { token, ...headers } = spec.credential(spec.push.body, currentSecret);
         const result = await handler(apiGatewayEvent({ receiver: 'hook', body: spec.push.body, headers: { ...spec.push.headers, ...headers, authorization: `Bearer ${token}` } }));
         expect(result.statusCode).toBe(404);
