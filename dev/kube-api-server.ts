@@ -216,7 +216,12 @@ function requiredSpecValidator(required: string[], extra?: (spec: Record<string,
       const v = spec[f];
       if (v === undefined) continue;
       if (typeof v !== 'string' || !INTERVAL_PATTERN.test(v)) {
-        errs.push({ field: `spec.${f}`, type: 'Invalid value', value: v, detail: `spec.${f} in body should match '${INTERVAL_PATTERN.source}'` });
+        errs.push({
+          field: `spec.${f}`,
+          type: 'Invalid value',
+          value: v,
+          detail: `spec.${f} in body should match '${INTERVAL_PATTERN.source}'`,
+        });
       }
     }
     if (extra) errs.push(...extra(spec));
@@ -227,17 +232,57 @@ function requiredSpecValidator(required: string[], extra?: (spec: Record<string,
 const CR_VERBS = new Set(['get', 'list', 'watch', 'patch']);
 const CR_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH];
 
-function cr(group: string, version: string, plural: string, kind: string, validate: ServedType['validate']): ServedType {
-  return { group, version, plural, kind, custom: true, apiVersion: `${group}/${version}`, verbs: CR_VERBS, patchTypes: CR_PATCH_TYPES, validate };
+function cr(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  validate: ServedType['validate'],
+): ServedType {
+  return {
+    group,
+    version,
+    plural,
+    kind,
+    custom: true,
+    apiVersion: `${group}/${version}`,
+    verbs: CR_VERBS,
+    patchTypes: CR_PATCH_TYPES,
+    validate,
+  };
 }
 
 const RESOURCE_TYPES: readonly ServedType[] = [
-  cr('source.toolkit.fluxcd.io', 'v1', 'gitrepositories', 'GitRepository', modelValidator(GitRepository as unknown as ModelCtor)),
+  cr(
+    'source.toolkit.fluxcd.io',
+    'v1',
+    'gitrepositories',
+    'GitRepository',
+    modelValidator(GitRepository as unknown as ModelCtor),
+  ),
   cr('source.toolkit.fluxcd.io', 'v1', 'helmrepositories', 'HelmRepository', requiredSpecValidator(['url'])),
   cr('source.toolkit.fluxcd.io', 'v1', 'ocirepositories', 'OCIRepository', requiredSpecValidator(['interval', 'url'])),
-  cr('source.toolkit.fluxcd.io', 'v1', 'buckets', 'Bucket', requiredSpecValidator(['bucketName', 'endpoint', 'interval'])),
-  cr('source.toolkit.fluxcd.io', 'v1', 'helmcharts', 'HelmChart', requiredSpecValidator(['chart', 'interval', 'sourceRef'])),
-  cr('kustomize.toolkit.fluxcd.io', 'v1', 'kustomizations', 'Kustomization', modelValidator(Kustomization as unknown as ModelCtor)),
+  cr(
+    'source.toolkit.fluxcd.io',
+    'v1',
+    'buckets',
+    'Bucket',
+    requiredSpecValidator(['bucketName', 'endpoint', 'interval']),
+  ),
+  cr(
+    'source.toolkit.fluxcd.io',
+    'v1',
+    'helmcharts',
+    'HelmChart',
+    requiredSpecValidator(['chart', 'interval', 'sourceRef']),
+  ),
+  cr(
+    'kustomize.toolkit.fluxcd.io',
+    'v1',
+    'kustomizations',
+    'Kustomization',
+    modelValidator(Kustomization as unknown as ModelCtor),
+  ),
   cr(
     'helm.toolkit.fluxcd.io',
     'v2',
@@ -282,19 +327,31 @@ function validateSecret(obj: Record<string, unknown>): FieldError[] {
   const errs: FieldError[] = [];
   const data = obj.data;
   if (data !== undefined) {
-    if (!isObject(data)) return [{ field: 'data', type: 'Invalid value', value: data, detail: 'must be an object of base64 strings' }];
+    if (!isObject(data))
+      return [{ field: 'data', type: 'Invalid value', value: data, detail: 'must be an object of base64 strings' }];
     for (const [k, v] of Object.entries(data)) {
-      if (!SECRET_KEY.test(k)) errs.push({ field: `data[${k}]`, type: 'Invalid value', value: k, detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'" });
-      if (typeof v !== 'string' || !BASE64.test(v)) errs.push({ field: `data[${k}]`, type: 'Invalid value', value: v, detail: 'illegal base64 data' });
+      if (!SECRET_KEY.test(k))
+        errs.push({
+          field: `data[${k}]`,
+          type: 'Invalid value',
+          value: k,
+          detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        });
+      if (typeof v !== 'string' || !BASE64.test(v))
+        errs.push({ field: `data[${k}]`, type: 'Invalid value', value: v, detail: 'illegal base64 data' });
     }
   }
   const type = obj.type ?? 'Opaque';
-  if (typeof type !== 'string') errs.push({ field: 'type', type: 'Invalid value', value: type, detail: 'must be a string' });
+  if (typeof type !== 'string')
+    errs.push({ field: 'type', type: 'Invalid value', value: type, detail: 'must be a string' });
   if (type === 'kubernetes.io/service-account-token') {
     const meta = isObject(obj.metadata) ? obj.metadata : {};
     const annotations = isObject(meta.annotations) ? meta.annotations : {};
-    if (typeof annotations['kubernetes.io/service-account.name'] !== 'string' || annotations['kubernetes.io/service-account.name'] === '') {
-      errs.push({ field: "metadata.annotations[kubernetes.io/service-account.name]", type: 'Required value' });
+    if (
+      typeof annotations['kubernetes.io/service-account.name'] !== 'string' ||
+      annotations['kubernetes.io/service-account.name'] === ''
+    ) {
+      errs.push({ field: 'metadata.annotations[kubernetes.io/service-account.name]', type: 'Required value' });
     }
   }
   return errs;
@@ -307,9 +364,24 @@ function validateEvent(obj: Record<string, unknown>): FieldError[] {
   if (!isObject(involved)) return [{ field: 'involvedObject', type: 'Required value' }];
   const ins = typeof involved.namespace === 'string' ? involved.namespace : '';
   if (ins === '') {
-    if (ns !== '' && ns !== 'default') return [{ field: 'involvedObject.namespace', type: 'Invalid value', value: ins, detail: 'does not match event.namespace' }];
+    if (ns !== '' && ns !== 'default')
+      return [
+        {
+          field: 'involvedObject.namespace',
+          type: 'Invalid value',
+          value: ins,
+          detail: 'does not match event.namespace',
+        },
+      ];
   } else if (ins !== ns) {
-    return [{ field: 'involvedObject.namespace', type: 'Invalid value', value: ins, detail: 'does not match event.namespace' }];
+    return [
+      {
+        field: 'involvedObject.namespace',
+        type: 'Invalid value',
+        value: ins,
+        detail: 'does not match event.namespace',
+      },
+    ];
   }
   return [];
 }
@@ -330,10 +402,24 @@ function makeStatus(code: number, reason: string, message: string, details?: Sta
   const s: KubeStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
   if (details === undefined) return s;
   // Keep the real server's key order (details before code).
-  return { kind: s.kind, apiVersion: s.apiVersion, metadata: s.metadata, status: s.status, message, reason, details, code };
+  return {
+    kind: s.kind,
+    apiVersion: s.apiVersion,
+    metadata: s.metadata,
+    status: s.status,
+    message,
+    reason,
+    details,
+    code,
+  };
 }
 
-function details(name: string | undefined, group: string, kind: string, causes?: StatusDetails['causes']): StatusDetails {
+function details(
+  name: string | undefined,
+  group: string,
+  kind: string,
+  causes?: StatusDetails['causes'],
+): StatusDetails {
   const d: StatusDetails = {};
   if (name) d.name = name;
   if (group) d.group = group;
@@ -348,7 +434,14 @@ function groupResource(group: string, resource: string): string {
 }
 
 function notFound(t: ResourceType, name: string): StatusError {
-  return new StatusError(makeStatus(404, 'NotFound', `${groupResource(t.group, t.plural)} "${name}" not found`, details(name, t.group, t.plural)));
+  return new StatusError(
+    makeStatus(
+      404,
+      'NotFound',
+      `${groupResource(t.group, t.plural)} "${name}" not found`,
+      details(name, t.group, t.plural),
+    ),
+  );
 }
 
 function notFoundPath(): StatusError {
@@ -360,12 +453,24 @@ function badRequest(message: string): StatusError {
 }
 
 function conflict(t: ResourceType, name: string, why: string): StatusError {
-  return new StatusError(makeStatus(409, 'Conflict', `Operation cannot be fulfilled on ${groupResource(t.group, t.plural)} "${name}": ${why}`, details(name, t.group, t.plural)));
+  return new StatusError(
+    makeStatus(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${groupResource(t.group, t.plural)} "${name}": ${why}`,
+      details(name, t.group, t.plural),
+    ),
+  );
 }
 
 function methodNotSupported(group: string, resource: string, verb: string): StatusError {
   return new StatusError(
-    makeStatus(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${groupResource(group, resource)}"`, details(undefined, group, resource)),
+    makeStatus(
+      405,
+      'MethodNotAllowed',
+      `${verb} is not supported on resources of kind "${groupResource(group, resource)}"`,
+      details(undefined, group, resource),
+    ),
   );
 }
 
@@ -395,7 +500,9 @@ function invalid(t: ResourceType, name: string, errs: FieldError[]): StatusError
   const agg = msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`;
   const gk = t.group ? `${t.kind}.${t.group}` : t.kind;
   const causes = errs.map((e) => ({ reason: CAUSE_REASON[e.type], message: fieldErrorMessage(e), field: e.field }));
-  return new StatusError(makeStatus(422, 'Invalid', `${gk} "${name}" is invalid: ${agg}`, details(name, t.group, t.kind, causes)));
+  return new StatusError(
+    makeStatus(422, 'Invalid', `${gk} "${name}" is invalid: ${agg}`, details(name, t.group, t.kind, causes)),
+  );
 }
 
 /** What the real server answers when a JSON patch cannot be applied (NewGenericServerResponse(422, ...)). */
@@ -420,15 +527,25 @@ const STATUS_REASONS: Record<number, [string, string]> = {
   429: ['TooManyRequests', 'Too many requests, please try again later.'],
   500: ['InternalError', 'Internal error occurred: injected fault'],
   503: ['ServiceUnavailable', 'the server is currently unable to handle the request'],
-  504: ['Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request'],
+  504: [
+    'Timeout',
+    'the server was unable to return a response in the time allotted, but may still be processing the request',
+  ],
 };
 
 function genericStatus(code: number, message?: string, retryAfterSeconds = 1): StatusError {
-  const [reason, defaultMessage] = STATUS_REASONS[code] ?? ['', `the server responded with the status code ${code} but did not return more information`];
+  const [reason, defaultMessage] = STATUS_REASONS[code] ?? [
+    '',
+    `the server responded with the status code ${code} but did not return more information`,
+  ];
   if (code === 429) {
-    return new StatusError(makeStatus(code, reason, message ?? defaultMessage, { retryAfterSeconds }), { 'Retry-After': String(retryAfterSeconds) });
+    return new StatusError(makeStatus(code, reason, message ?? defaultMessage, { retryAfterSeconds }), {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
-  return new StatusError(makeStatus(code, reason, message ?? defaultMessage, code === 401 || code === 400 ? undefined : {}));
+  return new StatusError(
+    makeStatus(code, reason, message ?? defaultMessage, code === 401 || code === 400 ? undefined : {}),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -444,7 +561,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+    return (
+      ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]))
+    );
   }
   return false;
 }
@@ -474,9 +593,11 @@ function parsePointer(path: unknown): string[] {
 
 function arrayIndex(tok: string, len: number, allowEnd: boolean, path: string, op: string): number {
   if (allowEnd && tok === '-') return len;
-  if (!/^(0|[1-9][0-9]*)$/.test(tok)) throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${path}": invalid index`);
+  if (!/^(0|[1-9][0-9]*)$/.test(tok))
+    throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${path}": invalid index`);
   const i = Number(tok);
-  if (i > len || (!allowEnd && i === len)) throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${path}": index out of range`);
+  if (i > len || (!allowEnd && i === len))
+    throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${path}": index out of range`);
   return i;
 }
 
@@ -522,7 +643,8 @@ function addAt(doc: unknown, path: unknown, value: unknown, op: string): unknown
   const last = toks[toks.length - 1] as string;
   if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true, String(path), op), 0, value);
   else if (isObject(parent)) parent[last] = value;
-  else throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${String(path)}": missing value`);
+  else
+    throw new JsonPatchError(`${op} operation does not apply: doc is missing path: "${String(path)}": missing value`);
   return doc;
 }
 
@@ -551,7 +673,8 @@ export function applyJsonPatch(doc: unknown, ops: unknown): unknown {
         getAt(out, raw.path, 'replace');
         const parent = resolveParent(out, toks, String(raw.path), 'replace');
         const last = toks[toks.length - 1] as string;
-        if (Array.isArray(parent)) parent[arrayIndex(last, parent.length, false, String(raw.path), 'replace')] = structuredClone(raw.value);
+        if (Array.isArray(parent))
+          parent[arrayIndex(last, parent.length, false, String(raw.path), 'replace')] = structuredClone(raw.value);
         else if (isObject(parent)) parent[last] = structuredClone(raw.value);
         break;
       }
@@ -570,7 +693,8 @@ export function applyJsonPatch(doc: unknown, ops: unknown): unknown {
         } catch {
           throw new JsonPatchError(`testing value ${String(raw.path)} failed: test failed`);
         }
-        if (!deepEqual(actual, raw.value)) throw new JsonPatchError(`testing value ${String(raw.path)} failed: test failed`);
+        if (!deepEqual(actual, raw.value))
+          throw new JsonPatchError(`testing value ${String(raw.path)} failed: test failed`);
         break;
       }
       default:
@@ -594,7 +718,8 @@ function qualifiedNameError(key: string): string | undefined {
   if (parts.length === 2) {
     const prefix = parts[0] as string;
     name = parts[1] as string;
-    if (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)) return 'prefix part must be a valid DNS-1123 subdomain';
+    if (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))
+      return 'prefix part must be a valid DNS-1123 subdomain';
   } else if (parts.length > 2) {
     return "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character with an optional DNS subdomain prefix and '/'";
   }
@@ -617,25 +742,37 @@ function validateMetadata(obj: Record<string, unknown>): FieldError[] {
   if (!isObject(meta)) return [{ field: 'metadata', type: 'Required value' }];
   const errs: FieldError[] = [];
   const name = meta.name;
-  if (typeof name !== 'string' || name === '') errs.push({ field: 'metadata.name', type: 'Required value', detail: 'name or generateName is required' });
+  if (typeof name !== 'string' || name === '')
+    errs.push({ field: 'metadata.name', type: 'Required value', detail: 'name or generateName is required' });
   else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     errs.push({
       field: 'metadata.name',
       type: 'Invalid value',
       value: name,
-      detail: "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+      detail:
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
     });
   }
   const ns = meta.namespace;
   if (typeof ns !== 'string' || ns === '') errs.push({ field: 'metadata.namespace', type: 'Required value' });
   else if (ns.length > 63 || !DNS1123_LABEL.test(ns)) {
-    errs.push({ field: 'metadata.namespace', type: 'Invalid value', value: ns, detail: 'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\'' });
+    errs.push({
+      field: 'metadata.namespace',
+      type: 'Invalid value',
+      value: ns,
+      detail: "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+    });
   }
   for (const which of ['labels', 'annotations'] as const) {
     const m = meta[which];
     if (m === undefined) continue;
     if (!isObject(m)) {
-      errs.push({ field: `metadata.${which}`, type: 'Invalid value', value: m, detail: 'must be an object of strings' });
+      errs.push({
+        field: `metadata.${which}`,
+        type: 'Invalid value',
+        value: m,
+        detail: 'must be an object of strings',
+      });
       continue;
     }
     let size = 0;
@@ -652,7 +789,8 @@ function validateMetadata(obj: Record<string, unknown>): FieldError[] {
         if (verr) errs.push({ field: `metadata.labels`, type: 'Invalid value', value: v, detail: verr });
       }
     }
-    if (which === 'annotations' && size > 262144) errs.push({ field: 'metadata.annotations', type: 'Too long', detail: 'must have at most 262144 bytes' });
+    if (which === 'annotations' && size > 262144)
+      errs.push({ field: 'metadata.annotations', type: 'Too long', detail: 'must have at most 262144 bytes' });
   }
   return errs;
 }
@@ -666,7 +804,10 @@ function ajvErrorsToFieldErrors(err: unknown, obj: Record<string, unknown>): Fie
     const field = pointerToField(ptr);
     const params = isObject(e.params) ? e.params : {};
     if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
-      out.push({ field: field ? `${field}.${params.missingProperty}` : params.missingProperty, type: 'Required value' });
+      out.push({
+        field: field ? `${field}.${params.missingProperty}` : params.missingProperty,
+        type: 'Required value',
+      });
     } else {
       let value: unknown;
       try {
@@ -674,15 +815,29 @@ function ajvErrorsToFieldErrors(err: unknown, obj: Record<string, unknown>): Fie
       } catch {
         value = undefined;
       }
-      out.push({ field: field || '<root>', type: 'Invalid value', value, detail: `${field} in body ${String(e.message ?? 'is invalid')}` });
+      out.push({
+        field: field || '<root>',
+        type: 'Invalid value',
+        value,
+        detail: `${field} in body ${String(e.message ?? 'is invalid')}`,
+      });
     }
   }
-  if (out.length === 0) out.push({ field: '<root>', type: 'Invalid value', value: 'object', detail: err instanceof Error ? err.message : String(err) });
+  if (out.length === 0)
+    out.push({
+      field: '<root>',
+      type: 'Invalid value',
+      value: 'object',
+      detail: err instanceof Error ? err.message : String(err),
+    });
   return out;
 }
 
 function pointerToField(ptr: string): string {
-  return parsePointer(ptr).reduce((acc, tok) => (/^[0-9]+$/.test(tok) ? `${acc}[${tok}]` : acc ? `${acc}.${tok}` : tok), '');
+  return parsePointer(ptr).reduce(
+    (acc, tok) => (/^[0-9]+$/.test(tok) ? `${acc}[${tok}]` : acc ? `${acc}.${tok}` : tok),
+    '',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -722,17 +877,22 @@ export function parseLabelSelector(selector: string): Requirement[] {
     if ((m = part.match(new RegExp(`^!\\s*${SEL_KEY}$`)))) req = { key: m[1] as string, op: 'notexists' };
     else if ((m = part.match(new RegExp(`^${SEL_KEY}\\s+(in|notin)\\s*\\(([^()]*)\\)$`)))) {
       const values = (m[3] as string).split(',').map((v) => v.trim());
-      if (values.length === 1 && values[0] === '') throw badRequest(`unable to parse requirement: for 'in', 'notin' operators, values set can't be empty`);
+      if (values.length === 1 && values[0] === '')
+        throw badRequest(`unable to parse requirement: for 'in', 'notin' operators, values set can't be empty`);
       req = { key: m[1] as string, op: m[2] === 'in' ? 'in' : 'notin', values };
     } else if ((m = part.match(new RegExp(`^${SEL_KEY}\\s*(==|=|!=)\\s*([^\\s,()=!<>]*)$`)))) {
       req = { key: m[1] as string, op: m[2] === '!=' ? 'neq' : 'eq', value: m[3] as string };
     } else if ((m = part.match(new RegExp(`^${SEL_KEY}\\s*(>|<)\\s*([0-9]+)$`)))) {
       req = { key: m[1] as string, op: m[2] === '>' ? 'gt' : 'lt', num: Number(m[3]) };
     } else if ((m = part.match(new RegExp(`^${SEL_KEY}$`)))) req = { key: m[1] as string, op: 'exists' };
-    else throw badRequest(`unable to parse requirement: found '${part}', expected: identifier, '!', 'in', 'notin', '=', '==', '!='`);
+    else
+      throw badRequest(
+        `unable to parse requirement: found '${part}', expected: identifier, '!', 'in', 'notin', '=', '==', '!='`,
+      );
     const kerr = qualifiedNameError(req.key);
     if (kerr) throw badRequest(`unable to parse requirement: <nil>: Invalid value: "${req.key}": ${kerr}`);
-    const vals = req.op === 'eq' || req.op === 'neq' ? [req.value] : req.op === 'in' || req.op === 'notin' ? req.values : [];
+    const vals =
+      req.op === 'eq' || req.op === 'neq' ? [req.value] : req.op === 'in' || req.op === 'notin' ? req.values : [];
     for (const v of vals) {
       const verr = labelValueError(v);
       if (verr) throw badRequest(`unable to parse requirement: values[0][${req.key}]: Invalid value: "${v}": ${verr}`);
@@ -781,7 +941,8 @@ function parseFieldSelector(selector: string): FieldRequirement[] {
     const m = raw.trim().match(/^([^=!]+?)\s*(==|=|!=)\s*(.*)$/);
     if (!m) throw badRequest(`invalid selector: '${selector}'; can't understand '${raw}'`);
     const field = (m[1] as string).trim();
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') throw badRequest(`field label not supported: ${field}`);
+    if (field !== 'metadata.name' && field !== 'metadata.namespace')
+      throw badRequest(`field label not supported: ${field}`);
     return { field, negate: m[2] === '!=', value: (m[3] as string).trim() };
   });
 }
@@ -820,7 +981,13 @@ function methodVerb(method: string, hasName: boolean, watch: boolean): string {
 
 function parseRequestInfo(method: string, path: string, query: Record<string, string>): RequestInfo {
   const segs = path.split('/').filter((s) => s !== '');
-  const nonResource: RequestInfo = { isResource: false, verb: method.toLowerCase(), group: '', version: '', resource: '' };
+  const nonResource: RequestInfo = {
+    isResource: false,
+    verb: method.toLowerCase(),
+    group: '',
+    version: '',
+    resource: '',
+  };
   let rest: string[];
   let group: string;
   let version: string;
@@ -840,7 +1007,13 @@ function parseRequestInfo(method: string, path: string, query: Record<string, st
   }
   const [resource, name, subresource] = rest as [string, string?, string?];
   const watch = query.watch === 'true' || query.watch === '1';
-  const info: RequestInfo = { isResource: true, verb: methodVerb(method, name !== undefined, watch), group, version, resource };
+  const info: RequestInfo = {
+    isResource: true,
+    verb: methodVerb(method, name !== undefined, watch),
+    group,
+    version,
+    resource,
+  };
   if (namespace !== undefined) info.namespace = namespace;
   if (name !== undefined) info.name = name;
   if (subresource !== undefined) info.subresource = rest.slice(2).join('/');
@@ -857,7 +1030,17 @@ interface Account {
 const EKS_TOKEN_PREFIX = 'k8s-aws-v1.';
 const EKS_MAX_TOKEN_BYTES = 4096;
 const EKS_TOKEN_VALIDITY_MS = 15 * 60_000;
-const EKS_QUERY_WHITELIST = new Set(['action', 'version', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-security-token', 'x-amz-signature', 'x-amz-signedheaders']);
+const EKS_QUERY_WHITELIST = new Set([
+  'action',
+  'version',
+  'x-amz-algorithm',
+  'x-amz-credential',
+  'x-amz-date',
+  'x-amz-expires',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-amz-signedheaders',
+]);
 
 function ruleAllows(rule: RbacRule, info: RequestInfo): boolean {
   const has = (list: string[], v: string) => list.includes('*') || list.includes(v);
@@ -869,7 +1052,9 @@ function ruleAllows(rule: RbacRule, info: RequestInfo): boolean {
 
 function forbidden(user: string, info: RequestInfo, path: string): StatusError {
   if (!info.isResource) {
-    return new StatusError(makeStatus(403, 'Forbidden', `forbidden: User "${user}" cannot ${info.verb} path "${path}"`, {}));
+    return new StatusError(
+      makeStatus(403, 'Forbidden', `forbidden: User "${user}" cannot ${info.verb} path "${path}"`, {}),
+    );
   }
   const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
   const where = info.namespace !== undefined ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
@@ -966,7 +1151,13 @@ export class KubeApiTestServer {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) this.send(res, undefined, 500, makeStatus(500, 'InternalError', `Internal error occurred: ${String(err)}`, {}));
+        if (!res.headersSent && !res.destroyed)
+          this.send(
+            res,
+            undefined,
+            500,
+            makeStatus(500, 'InternalError', `Internal error occurred: ${String(err)}`, {}),
+          );
       });
     });
   }
@@ -1029,7 +1220,8 @@ export class KubeApiTestServer {
   /** An EKS access entry: tokens signed with `entry.credentials` authenticate as its user and groups. */
   addEksAccessEntry(entry: EksAccessEntry): void {
     secretSink.secret(entry.credentials.secretAccessKey, 'kube-api-server EKS principal secret key');
-    if (entry.credentials.sessionToken) secretSink.secret(entry.credentials.sessionToken, 'kube-api-server EKS principal session token');
+    if (entry.credentials.sessionToken)
+      secretSink.secret(entry.credentials.sessionToken, 'kube-api-server EKS principal session token');
     this.eksEntries.set(entry.credentials.accessKeyId, structuredClone(entry));
   }
 
@@ -1042,14 +1234,18 @@ export class KubeApiTestServer {
    * The identity an EKS token stands for, or why it does not authenticate (the reasons aws-iam-authenticator and
    * STS give, shortened).
    */
-  async verifyEksToken(token: string): Promise<{ account: Account; signedAt: string } | { rejected: string; signedAt?: string }> {
+  async verifyEksToken(
+    token: string,
+  ): Promise<{ account: Account; signedAt: string } | { rejected: string; signedAt?: string }> {
     const eks = this.eks;
     if (!eks) return { rejected: 'EKS authentication is not enabled' };
     if (token.length > EKS_MAX_TOKEN_BYTES) return { rejected: 'token is too large' };
-    if (!token.startsWith(EKS_TOKEN_PREFIX)) return { rejected: `token is missing expected "${EKS_TOKEN_PREFIX}" prefix` };
+    if (!token.startsWith(EKS_TOKEN_PREFIX))
+      return { rejected: `token is missing expected "${EKS_TOKEN_PREFIX}" prefix` };
     const encoded = token.slice(EKS_TOKEN_PREFIX.length);
     // Go's base64.RawURLEncoding: the URL alphabet, no padding, nothing else.
-    if (!/^[A-Za-z0-9_-]*$/.test(encoded) || encoded.length % 4 === 1) return { rejected: 'token is not unpadded base64url' };
+    if (!/^[A-Za-z0-9_-]*$/.test(encoded) || encoded.length % 4 === 1)
+      return { rejected: 'token is not unpadded base64url' };
     let url: URL;
     try {
       url = new URL(Buffer.from(encoded, 'base64url').toString('utf8'));
@@ -1057,7 +1253,9 @@ export class KubeApiTestServer {
       return { rejected: 'token is not a URL' };
     }
     if (url.protocol !== 'https:') return { rejected: `unexpected scheme "${url.protocol}" in pre-signed URL` };
-    const hostRegion = /^sts\.amazonaws\.com$/.test(url.host) ? 'us-east-1' : /^sts\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$/.exec(url.host)?.[1];
+    const hostRegion = /^sts\.amazonaws\.com$/.test(url.host)
+      ? 'us-east-1'
+      : /^sts\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$/.exec(url.host)?.[1];
     if (!hostRegion) return { rejected: `unexpected hostname "${url.host}" in pre-signed URL` };
     if (url.pathname !== '/') return { rejected: 'unexpected path in pre-signed URL' };
     const params = new Map<string, string>();
@@ -1069,26 +1267,41 @@ export class KubeApiTestServer {
     }
     const signedAt = params.get('x-amz-date');
     const at = signedAt !== undefined ? { signedAt } : {};
-    if (params.get('action') !== 'GetCallerIdentity') return { rejected: 'unexpected action parameter in pre-signed URL', ...at };
-    if (params.get('version') !== '2011-06-15') return { rejected: 'unexpected version parameter in pre-signed URL', ...at };
+    if (params.get('action') !== 'GetCallerIdentity')
+      return { rejected: 'unexpected action parameter in pre-signed URL', ...at };
+    if (params.get('version') !== '2011-06-15')
+      return { rejected: 'unexpected version parameter in pre-signed URL', ...at };
     if (!(params.get('x-amz-signedheaders') ?? '').split(';').some((h) => h.toLowerCase() === 'x-k8s-aws-id')) {
       return { rejected: 'client did not sign the x-k8s-aws-id header in the pre-signed URL', ...at };
     }
     const expires = /^\d+$/.test(params.get('x-amz-expires') ?? '') ? Number(params.get('x-amz-expires')) : NaN;
-    if (!(expires >= 0 && expires <= 900)) return { rejected: 'invalid X-Amz-Expires parameter in pre-signed URL', ...at };
+    if (!(expires >= 0 && expires <= 900))
+      return { rejected: 'invalid X-Amz-Expires parameter in pre-signed URL', ...at };
     const date = parseAmzDate(signedAt);
     if (!date) return { rejected: 'X-Amz-Date parameter must be present in pre-signed URL', ...at };
-    if (this.now() > date.getTime() + EKS_TOKEN_VALIDITY_MS) return { rejected: 'X-Amz-Date parameter is expired (15 minute expiration)', ...at };
+    if (this.now() > date.getTime() + EKS_TOKEN_VALIDITY_MS)
+      return { rejected: 'X-Amz-Date parameter is expired (15 minute expiration)', ...at };
     // STS's part: the credential scope, the caller's keys, the signature.
     const credential = /^([^/]+)\/(\d{8})\/([a-z0-9-]+)\/sts\/aws4_request$/.exec(params.get('x-amz-credential') ?? '');
-    if (!credential || credential[3] !== hostRegion) return { rejected: 'credential scope does not name STS in the host\'s region', ...at };
+    if (!credential || credential[3] !== hostRegion)
+      return { rejected: "credential scope does not name STS in the host's region", ...at };
     const entry = this.eksEntries.get(credential[1]!);
     if (!entry) return { rejected: 'InvalidClientTokenId: no access entry for the signing credentials', ...at };
-    if ((params.get('x-amz-security-token') ?? undefined) !== entry.credentials.sessionToken) return { rejected: 'InvalidClientTokenId: security token', ...at };
-    const matches = await presignedSignatureMatches(url, { credentials: entry.credentials, region: hostRegion, service: 'sts', headers: { 'x-k8s-aws-id': eks.clusterName } });
-    if (!matches) return { rejected: 'SignatureDoesNotMatch (signed for another cluster, or not by these credentials)', ...at };
+    if ((params.get('x-amz-security-token') ?? undefined) !== entry.credentials.sessionToken)
+      return { rejected: 'InvalidClientTokenId: security token', ...at };
+    const matches = await presignedSignatureMatches(url, {
+      credentials: entry.credentials,
+      region: hostRegion,
+      service: 'sts',
+      headers: { 'x-k8s-aws-id': eks.clusterName },
+    });
+    if (!matches)
+      return { rejected: 'SignatureDoesNotMatch (signed for another cluster, or not by these credentials)', ...at };
     const rules = entry.groups.flatMap((g) => this.groupRules.get(g) ?? []);
-    return { account: { user: entry.username ?? entry.principalArn, groups: [...entry.groups], rules }, signedAt: signedAt! };
+    return {
+      account: { user: entry.username ?? entry.principalArn, groups: [...entry.groups], rules },
+      signedAt: signedAt!,
+    };
   }
 
   /**
@@ -1137,7 +1350,8 @@ export class KubeApiTestServer {
     const next = structuredClone(obj) as Record<string, unknown> & KubeObject;
     const errs = [...validateMetadata(next)];
     if (errs.length === 0) errs.push(...t.validate(next));
-    if (errs.length > 0) throw new Error(`KubeApiTestServer.put: ${invalid(t, String(obj.metadata?.name ?? ''), errs).message}`);
+    if (errs.length > 0)
+      throw new Error(`KubeApiTestServer.put: ${invalid(t, String(obj.metadata?.name ?? ''), errs).message}`);
     const existing = this.current(t, next.metadata.namespace as string, next.metadata.name);
     next.metadata.uid = existing?.metadata.uid ?? randomUUID();
     next.metadata.creationTimestamp = existing?.metadata.creationTimestamp ?? nowTimestamp();
@@ -1157,11 +1371,18 @@ export class KubeApiTestServer {
     data: Record<string, string>,
     opts: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {},
   ): KubeObject {
-    const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+    const encoded = Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
+    );
     return this.put({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(opts.labels ? { labels: opts.labels } : {}) },
+      metadata: {
+        name,
+        namespace,
+        ...(opts.annotations ? { annotations: opts.annotations } : {}),
+        ...(opts.labels ? { labels: opts.labels } : {}),
+      },
       type: opts.type ?? 'Opaque',
       data: encoded,
     });
@@ -1218,7 +1439,14 @@ export class KubeApiTestServer {
   sendBookmarks(): void {
     for (const w of this.watchers) {
       if (!w.bookmarks) continue;
-      this.writeEvent(w, { type: 'BOOKMARK', object: { kind: w.type.kind, apiVersion: w.type.apiVersion, metadata: { resourceVersion: String(this.revision) } } });
+      this.writeEvent(w, {
+        type: 'BOOKMARK',
+        object: {
+          kind: w.type.kind,
+          apiVersion: w.type.apiVersion,
+          metadata: { resourceVersion: String(this.revision) },
+        },
+      });
     }
   }
 
@@ -1326,14 +1554,17 @@ export class KubeApiTestServer {
 
   private serveWatch(info: RequestInfo, rec: RecordedRequest, res: ServerResponse): void {
     if (!info.isResource) throw notFoundPath();
-    const t = RESOURCE_TYPES.find((r) => r.group === info.group && r.version === info.version && r.plural === info.resource);
+    const t = RESOURCE_TYPES.find(
+      (r) => r.group === info.group && r.version === info.version && r.plural === info.resource,
+    );
     if (!t || info.subresource !== undefined || info.name !== undefined) throw notFoundPath();
     if (!t.verbs.has('watch')) throw methodNotSupported(t.group, t.plural, 'watch');
     const { query } = rec;
     const labels = parseLabelSelector(query.labelSelector ?? '');
     let timeoutMs: number | undefined;
     if (query.timeoutSeconds !== undefined && query.timeoutSeconds !== '') {
-      if (!/^[0-9]+$/.test(query.timeoutSeconds)) throw badRequest(`strconv.ParseInt: parsing "${query.timeoutSeconds}": invalid syntax`);
+      if (!/^[0-9]+$/.test(query.timeoutSeconds))
+        throw badRequest(`strconv.ParseInt: parsing "${query.timeoutSeconds}": invalid syntax`);
       timeoutMs = Number(query.timeoutSeconds) * 1000;
     }
     const rvText = query.resourceVersion ?? '';
@@ -1343,9 +1574,20 @@ export class KubeApiTestServer {
     if (tooOld && this.compactionAnswer === 'http') throw new StatusError(this.expiredStatus(fromRv));
 
     rec.status = 200;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Audit-Id': randomUUID(),
+      'Transfer-Encoding': 'chunked',
+    });
     res.flushHeaders();
-    const w: Watcher = { type: t, labels, bookmarks: query.allowWatchBookmarks === 'true' || query.allowWatchBookmarks === '1', res, rec };
+    const w: Watcher = {
+      type: t,
+      labels,
+      bookmarks: query.allowWatchBookmarks === 'true' || query.allowWatchBookmarks === '1',
+      res,
+      rec,
+    };
     if (info.namespace !== undefined) w.namespace = info.namespace;
     if (tooOld) {
       this.writeEvent(w, { type: 'ERROR', object: this.expiredStatus(fromRv) });
@@ -1355,7 +1597,8 @@ export class KubeApiTestServer {
     if (fromRv === undefined || fromRv === 0) {
       // "Get State and Start at Most Recent" / "Start at Any": synthetic ADDED events for what exists now.
       for (const [, obj] of this.snapshot(t, this.revision, info.namespace)) {
-        if (matchesLabels(labels, isObject(obj.metadata.labels) ? obj.metadata.labels : {})) this.writeEvent(w, { type: 'ADDED', object: obj });
+        if (matchesLabels(labels, isObject(obj.metadata.labels) ? obj.metadata.labels : {}))
+          this.writeEvent(w, { type: 'ADDED', object: obj });
       }
     } else {
       // Every change after fromRv, in revision order, from the MVCC history.
@@ -1392,10 +1635,16 @@ export class KubeApiTestServer {
   }
 
   /** The event a watcher sees for one change: label selectors turn entering and leaving the selection into ADDED/DELETED. */
-  private watchEventFor(w: Watcher, previous: KubeObject | null, obj: KubeObject | null, rv: number): WatchEvent | undefined {
+  private watchEventFor(
+    w: Watcher,
+    previous: KubeObject | null,
+    obj: KubeObject | null,
+    rv: number,
+  ): WatchEvent | undefined {
     const ns = (obj ?? previous)?.metadata.namespace;
     if (w.namespace !== undefined && ns !== w.namespace) return undefined;
-    const matches = (o: KubeObject | null) => o !== null && matchesLabels(w.labels, isObject(o.metadata.labels) ? o.metadata.labels : {});
+    const matches = (o: KubeObject | null) =>
+      o !== null && matchesLabels(w.labels, isObject(o.metadata.labels) ? o.metadata.labels : {});
     const was = matches(previous);
     const is = matches(obj);
     if (is) return { type: was ? 'MODIFIED' : 'ADDED', object: obj };
@@ -1439,7 +1688,13 @@ export class KubeApiTestServer {
     });
   }
 
-  private send(res: ServerResponse, rec: RecordedRequest | undefined, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    rec: RecordedRequest | undefined,
+    code: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (rec) rec.status = code;
     const text = JSON.stringify(body);
     res.writeHead(code, {
@@ -1489,11 +1744,15 @@ export class KubeApiTestServer {
     if (!account && bearer?.startsWith(EKS_TOKEN_PREFIX)) {
       const verified = await this.verifyEksToken(bearer);
       if ('account' in verified) account = verified.account;
-      eksToken = { ...(verified.signedAt !== undefined ? { signedAt: verified.signedAt } : {}), ...('rejected' in verified ? { rejected: verified.rejected } : {}) };
+      eksToken = {
+        ...(verified.signedAt !== undefined ? { signedAt: verified.signedAt } : {}),
+        ...('rejected' in verified ? { rejected: verified.rejected } : {}),
+      };
     }
     let denial: StatusError | undefined;
     if (!account) denial = genericStatus(401);
-    else if (info.isResource && !account.rules.some((r) => ruleAllows(r, info))) denial = forbidden(account.user, info, url.pathname);
+    else if (info.isResource && !account.rules.some((r) => ruleAllows(r, info)))
+      denial = forbidden(account.user, info, url.pathname);
 
     const rec: RecordedRequest = {
       method,
@@ -1548,18 +1807,34 @@ export class KubeApiTestServer {
         this.serveWatch(info, rec, res);
         return;
       }
-      if (raw === 'too-large') throw new StatusError(makeStatus(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`, {}));
+      if (raw === 'too-large')
+        throw new StatusError(
+          makeStatus(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`, {}),
+        );
       const [code, out] = this.route(info, rec, raw.toString('utf8'));
       this.send(res, rec, code, out);
     } catch (err) {
       if (err instanceof StatusError) this.send(res, rec, err.status.code, err.status, err.headers);
-      else this.send(res, rec, 500, makeStatus(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, {}));
+      else
+        this.send(
+          res,
+          rec,
+          500,
+          makeStatus(
+            500,
+            'InternalError',
+            `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`,
+            {},
+          ),
+        );
     }
   }
 
   private route(info: RequestInfo, rec: RecordedRequest, rawBody: string): [number, unknown] {
     if (!info.isResource) throw notFoundPath();
-    const t = RESOURCE_TYPES.find((r) => r.group === info.group && r.version === info.version && r.plural === info.resource);
+    const t = RESOURCE_TYPES.find(
+      (r) => r.group === info.group && r.version === info.version && r.plural === info.resource,
+    );
     if (!t || info.subresource !== undefined) throw notFoundPath();
     // All served resources are namespaced: a named object outside a namespace path does not exist as a route.
     if (info.name !== undefined && info.namespace === undefined) throw notFoundPath();
@@ -1574,7 +1849,10 @@ export class KubeApiTestServer {
         return [200, obj];
       }
       case 'patch':
-        return [200, this.handlePatch(t, info.namespace as string, info.name as string, rec.contentType, rawBody, dryRun)];
+        return [
+          200,
+          this.handlePatch(t, info.namespace as string, info.name as string, rec.contentType, rawBody, dryRun),
+        ];
       case 'create':
         return [201, this.handleCreate(t, info.namespace as string, rec.body, dryRun)];
       default:
@@ -1602,7 +1880,8 @@ export class KubeApiTestServer {
       if (query.resourceVersion) throw badRequest('specifying resource version is not allowed when using continue');
       const tok = decodeContinue(query.continue);
       // Real continue keys are relative to the listed prefix; ours always carry "ns/name".
-      if (namespace !== undefined && !tok.start.startsWith(`${namespace}/`)) throw badRequest('continue key is not valid: key does not match the list scope');
+      if (namespace !== undefined && !tok.start.startsWith(`${namespace}/`))
+        throw badRequest('continue key is not valid: key does not match the list scope');
       rv = tok.rv;
       start = tok.start;
     }
@@ -1616,7 +1895,12 @@ export class KubeApiTestServer {
       lastKey = key;
       const labels = isObject(obj.metadata.labels) ? obj.metadata.labels : {};
       if (!matchesLabels(labelReqs, labels)) continue;
-      if (!fieldReqs.every((f) => (String(obj.metadata[f.field.slice('metadata.'.length)] ?? '') === f.value) !== f.negate)) continue;
+      if (
+        !fieldReqs.every(
+          (f) => (String(obj.metadata[f.field.slice('metadata.'.length)] ?? '') === f.value) !== f.negate,
+        )
+      )
+        continue;
       items.push(obj);
     }
     const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
@@ -1627,15 +1911,34 @@ export class KubeApiTestServer {
     return { apiVersion: t.apiVersion, kind: `${t.kind}List`, metadata, items };
   }
 
-  private handlePatch(t: ServedType, namespace: string, name: string, contentType: string | undefined, rawBody: string, dryRun: boolean): KubeObject {
+  private handlePatch(
+    t: ServedType,
+    namespace: string,
+    name: string,
+    contentType: string | undefined,
+    rawBody: string,
+    dryRun: boolean,
+  ): KubeObject {
     const media = normalizeMediaType(contentType);
     if (media === undefined || !t.patchTypes.includes(media)) {
       throw new StatusError(
-        makeStatus(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${t.patchTypes.join(', ')}`, {}),
+        makeStatus(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${t.patchTypes.join(', ')}`,
+          {},
+        ),
       );
     }
     if (media === APPLY_PATCH) {
-      throw new StatusError(makeStatus(415, 'UnsupportedMediaType', 'KubeApiTestServer does not implement server-side apply (application/apply-patch+yaml)', {}));
+      throw new StatusError(
+        makeStatus(
+          415,
+          'UnsupportedMediaType',
+          'KubeApiTestServer does not implement server-side apply (application/apply-patch+yaml)',
+          {},
+        ),
+      );
     }
     const current = this.current(t, namespace, name);
     if (!current) throw notFound(t, name);
@@ -1658,20 +1961,47 @@ export class KubeApiTestServer {
       // Strategic merge (built-in events only) is applied as a merge patch: Event has no list merge keys worth modelling.
       patched = applyMergePatch(current, patch);
     }
-    if (!isObject(patched)) throw invalid(t, name, [{ field: '<root>', type: 'Invalid value', value: patched, detail: 'must be an object' }]);
+    if (!isObject(patched))
+      throw invalid(t, name, [{ field: '<root>', type: 'Invalid value', value: patched, detail: 'must be an object' }]);
     const next = patched as KubeObject;
     const meta = isObject(next.metadata) ? next.metadata : undefined;
     const identity: FieldError[] = [];
-    if (next.apiVersion !== current.apiVersion) identity.push({ field: 'apiVersion', type: 'Invalid value', value: next.apiVersion, detail: 'field is immutable' });
-    if (next.kind !== current.kind) identity.push({ field: 'kind', type: 'Invalid value', value: next.kind, detail: 'field is immutable' });
-    if (meta?.name !== name) identity.push({ field: 'metadata.name', type: 'Invalid value', value: meta?.name, detail: 'field is immutable' });
-    if (meta?.namespace !== namespace) identity.push({ field: 'metadata.namespace', type: 'Invalid value', value: meta?.namespace, detail: 'field is immutable' });
+    if (next.apiVersion !== current.apiVersion)
+      identity.push({
+        field: 'apiVersion',
+        type: 'Invalid value',
+        value: next.apiVersion,
+        detail: 'field is immutable',
+      });
+    if (next.kind !== current.kind)
+      identity.push({ field: 'kind', type: 'Invalid value', value: next.kind, detail: 'field is immutable' });
+    if (meta?.name !== name)
+      identity.push({ field: 'metadata.name', type: 'Invalid value', value: meta?.name, detail: 'field is immutable' });
+    if (meta?.namespace !== namespace)
+      identity.push({
+        field: 'metadata.namespace',
+        type: 'Invalid value',
+        value: meta?.namespace,
+        detail: 'field is immutable',
+      });
     if (identity.length > 0 || !meta) throw invalid(t, name, identity);
-    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '' && meta.resourceVersion !== current.metadata.resourceVersion) {
-      throw conflict(t, name, 'the object has been modified; please apply your changes to the latest version and try again');
+    if (
+      meta.resourceVersion !== undefined &&
+      meta.resourceVersion !== '' &&
+      meta.resourceVersion !== current.metadata.resourceVersion
+    ) {
+      throw conflict(
+        t,
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     }
     if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== current.metadata.uid) {
-      throw conflict(t, name, `Precondition failed: UID in precondition: ${String(meta.uid)}, UID in object meta: ${String(current.metadata.uid)}`);
+      throw conflict(
+        t,
+        name,
+        `Precondition failed: UID in precondition: ${String(meta.uid)}, UID in object meta: ${String(current.metadata.uid)}`,
+      );
     }
     // Server-managed fields, and the status subresource of Flux CRDs, cannot be changed through the main resource.
     meta.uid = current.metadata.uid;
@@ -1694,9 +2024,12 @@ export class KubeApiTestServer {
   private handleCreate(t: ServedType, namespace: string, body: unknown, dryRun: boolean): KubeObject {
     if (!isObject(body)) throw badRequest('the body of the request could not be decoded as an object');
     if (body.apiVersion !== undefined && body.apiVersion !== t.apiVersion) {
-      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${t.apiVersion})`);
+      throw badRequest(
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${t.apiVersion})`,
+      );
     }
-    if (body.kind !== undefined && body.kind !== t.kind) throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${t.kind})`);
+    if (body.kind !== undefined && body.kind !== t.kind)
+      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${t.kind})`);
     const next = structuredClone(body) as KubeObject;
     next.apiVersion = t.apiVersion;
     next.kind = t.kind;
@@ -1706,7 +2039,11 @@ export class KubeApiTestServer {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     meta.namespace = namespace;
-    if ((meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '') {
+    if (
+      (meta.name === undefined || meta.name === '') &&
+      typeof meta.generateName === 'string' &&
+      meta.generateName !== ''
+    ) {
       meta.name = `${meta.generateName}${randomSuffix()}`;
     }
     const errs = validateMetadata(next);
@@ -1714,7 +2051,12 @@ export class KubeApiTestServer {
     if (errs.length > 0) throw invalid(t, typeof meta.name === 'string' ? meta.name : '', errs);
     if (this.current(t, namespace, meta.name)) {
       throw new StatusError(
-        makeStatus(409, 'AlreadyExists', `${groupResource(t.group, t.plural)} "${meta.name}" already exists`, details(meta.name, t.group, t.plural)),
+        makeStatus(
+          409,
+          'AlreadyExists',
+          `${groupResource(t.group, t.plural)} "${meta.name}" already exists`,
+          details(meta.name, t.group, t.plural),
+        ),
       );
     }
     meta.uid = randomUUID();

@@ -14,7 +14,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
  * 127.0.0.1 and an ephemeral port, then makes the instance that knows that port and routes requests to it. A request
  * that arrives before the instance exists (none should) is answered 503.
  */
-export async function startOnLoopback<T>(create: (listener: RequestListener) => Server, make: (server: Server, port: number) => { instance: T; handle: Handler }): Promise<T> {
+export async function startOnLoopback<T>(
+  create: (listener: RequestListener) => Server,
+  make: (server: Server, port: number) => { instance: T; handle: Handler },
+): Promise<T> {
   const route: { handle?: Handler } = {};
   const server = create((req, res) => {
     if (!route.handle) {

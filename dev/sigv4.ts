@@ -24,7 +24,9 @@ export class Sha256 {
 
 function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
   if (typeof data === 'string') return data;
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  return ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data);
 }
 
 export interface TestCredentials {
@@ -40,7 +42,8 @@ export function parseAmzDate(text: string | undefined): Date | undefined {
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
 }
 
-export type SigV4Result = { ok: true; credentials: TestCredentials; region: string; date: Date } | { ok: false; code: string; message: string };
+export type SigV4Result =
+  { ok: true; credentials: TestCredentials; region: string; date: Date } | { ok: false; code: string; message: string };
 
 /**
  * Checks a header-signed request (`Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`)
@@ -53,32 +56,89 @@ export async function verifySignedRequest(
   options: { service: string; known: (accessKeyId: string) => TestCredentials | undefined; now: number },
 ): Promise<SigV4Result> {
   const authorization = String(req.headers.authorization ?? '');
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+      authorization,
+    );
   if (!m) return { ok: false, code: 'MissingAuthenticationToken', message: 'Request is missing Authentication Token' };
-  const [, accessKeyId, day, region, service, signedHeaders, signature] = m as unknown as [string, string, string, string, string, string, string];
-  if (service !== options.service) return { ok: false, code: 'SignatureDoesNotMatch', message: `Credential should be scoped to correct service: '${options.service}'.` };
+  const [, accessKeyId, day, region, service, signedHeaders, signature] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (service !== options.service)
+    return {
+      ok: false,
+      code: 'SignatureDoesNotMatch',
+      message: `Credential should be scoped to correct service: '${options.service}'.`,
+    };
   const credentials = options.known(accessKeyId);
-  if (!credentials) return { ok: false, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' };
+  if (!credentials)
+    return {
+      ok: false,
+      code: 'InvalidClientTokenId',
+      message: 'The security token included in the request is invalid.',
+    };
   const date = parseAmzDate(String(req.headers['x-amz-date'] ?? ''));
-  if (!date || !date.toISOString().replace(/-/g, '').startsWith(day)) return { ok: false, code: 'IncompleteSignature', message: 'Date must be in ISO-8601 basic format and match the credential scope.' };
-  if (Math.abs(date.getTime() - options.now) > 5 * 60_000) return { ok: false, code: 'SignatureDoesNotMatch', message: 'Signature expired: the request time is more than 5 minutes from the server time.' };
+  if (!date || !date.toISOString().replace(/-/g, '').startsWith(day))
+    return {
+      ok: false,
+      code: 'IncompleteSignature',
+      message: 'Date must be in ISO-8601 basic format and match the credential scope.',
+    };
+  if (Math.abs(date.getTime() - options.now) > 5 * 60_000)
+    return {
+      ok: false,
+      code: 'SignatureDoesNotMatch',
+      message: 'Signature expired: the request time is more than 5 minutes from the server time.',
+    };
   if (credentials.sessionToken !== undefined && req.headers['x-amz-security-token'] !== credentials.sessionToken) {
-    return { ok: false, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' };
+    return {
+      ok: false,
+      code: 'InvalidClientTokenId',
+      message: 'The security token included in the request is invalid.',
+    };
   }
   const names = signedHeaders.split(';');
-  if (!names.includes('host')) return { ok: false, code: 'SignatureDoesNotMatch', message: "'Host' must be a signed header." };
+  if (!names.includes('host'))
+    return { ok: false, code: 'SignatureDoesNotMatch', message: "'Host' must be a signed header." };
   const headers = Object.fromEntries(names.map((name) => [name, String(req.headers[name] ?? '')]));
   const url = new URL(req.url ?? '/', 'http://placeholder');
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = v;
-  const signer = new SignatureV4({ service, region, credentials, sha256: Sha256, applyChecksum: false, uriEscapePath: true });
+  const signer = new SignatureV4({
+    service,
+    region,
+    credentials,
+    sha256: Sha256,
+    applyChecksum: false,
+    uriEscapePath: true,
+  });
   const signed = await signer.sign(
-    { method: req.method ?? 'GET', protocol: 'https:', hostname: String(req.headers.host ?? ''), path: decodeURIComponent(url.pathname), query, headers, body },
+    {
+      method: req.method ?? 'GET',
+      protocol: 'https:',
+      hostname: String(req.headers.host ?? ''),
+      path: decodeURIComponent(url.pathname),
+      query,
+      headers,
+      body,
+    },
     { signingDate: date },
   );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? signed.headers.Authorization))?.[1];
+  const expected = /Signature=([0-9a-f]{64})/.exec(
+    String(signed.headers.authorization ?? signed.headers.Authorization),
+  )?.[1];
   if (expected !== signature) {
-    return { ok: false, code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided.' };
+    return {
+      ok: false,
+      code: 'SignatureDoesNotMatch',
+      message: 'The request signature we calculated does not match the signature you provided.',
+    };
   }
   return { ok: true, credentials, region, date };
 }
@@ -87,7 +147,10 @@ export async function verifySignedRequest(
  * Re-signs a presigned URL (query-string SigV4) with the SDK's presigner, over the headers it says it signed with the
  * values `headers` gives, and reports whether the signature matches.
  */
-export async function presignedSignatureMatches(url: URL, options: { credentials: TestCredentials; region: string; service: string; headers: Record<string, string> }): Promise<boolean> {
+export async function presignedSignatureMatches(
+  url: URL,
+  options: { credentials: TestCredentials; region: string; service: string; headers: Record<string, string> },
+): Promise<boolean> {
   const q = Object.fromEntries(url.searchParams);
   const date = parseAmzDate(q['X-Amz-Date']);
   const expires = Number(q['X-Amz-Expires']);
@@ -100,9 +163,23 @@ export async function presignedSignatureMatches(url: URL, options: { credentials
     headers[name] = value;
   }
   const query: Record<string, string> = {};
-  const amz = new Set(['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token']);
+  const amz = new Set([
+    'X-Amz-Algorithm',
+    'X-Amz-Credential',
+    'X-Amz-Date',
+    'X-Amz-Expires',
+    'X-Amz-SignedHeaders',
+    'X-Amz-Signature',
+    'X-Amz-Security-Token',
+  ]);
   for (const [k, v] of Object.entries(q)) if (!amz.has(k)) query[k] = v;
-  const signer = new SignatureV4({ service: options.service, region: options.region, credentials: options.credentials, sha256: Sha256, applyChecksum: false });
+  const signer = new SignatureV4({
+    service: options.service,
+    region: options.region,
+    credentials: options.credentials,
+    sha256: Sha256,
+    applyChecksum: false,
+  });
   const presigned = await signer.presign(
     { method: 'GET', protocol: 'https:', hostname: url.hostname, path: url.pathname, query, headers },
     { signingDate: date, expiresIn: expires },

@@ -30,7 +30,16 @@ import { runSync, type SyncReport } from '../lib/sync/run';
 import { createSyncDeps } from '../lib/sync/runtime';
 import { GitHubApiServer } from '../tests/support/github-api-server';
 import { KubeApiTestServer } from '../tests/support/kube-api-server';
-import { apiGatewayEvent, gitRepository, relayRules, relayRulesWithWatch, relayUser, signGitHub, useSecretsManager, type Handler } from '../tests/support/relay-harness';
+import {
+  apiGatewayEvent,
+  gitRepository,
+  relayRules,
+  relayRulesWithWatch,
+  relayUser,
+  signGitHub,
+  useSecretsManager,
+  type Handler,
+} from '../tests/support/relay-harness';
 import { SecretsManagerTestServer } from '../tests/support/secrets-manager-server';
 
 const root = join(__dirname, '..');
@@ -87,7 +96,11 @@ function pushEvent(): APIGatewayProxyEventV2 {
 }
 
 /** Runs `node` with args and env; resolves to wall time (ms) and stdout. Async so the loopback servers keep serving. */
-function runNode(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
+function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,10 +131,20 @@ async function floor(kube: KubeApiTestServer): Promise<number> {
       const patch = JSON.stringify({ metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': `floor-${i}` } } });
       const req = https.request(
         url,
-        { method: 'PATCH', agent, headers: { authorization: `Bearer ${kubeToken}`, 'content-type': 'application/merge-patch+json', 'content-length': Buffer.byteLength(patch) } },
+        {
+          method: 'PATCH',
+          agent,
+          headers: {
+            authorization: `Bearer ${kubeToken}`,
+            'content-type': 'application/merge-patch+json',
+            'content-length': Buffer.byteLength(patch),
+          },
+        },
         (res) => {
           res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`floor patch answered ${res.statusCode}`))));
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`floor patch answered ${res.statusCode}`)),
+          );
         },
       );
       req.on('error', reject);
@@ -143,7 +166,13 @@ async function floor(kube: KubeApiTestServer): Promise<number> {
  * expiry, which a real API server does on its own (without it, 2,000 deliveries leave ~4,000 object versions, 2,000
  * Events and a request log in this process's heap, and the garbage collector's pauses bill them to the relay).
  */
-async function deliveries(handler: Handler, warmup: number, count: number, event: APIGatewayProxyEventV2, housekeeping: () => void = () => undefined): Promise<number[]> {
+async function deliveries(
+  handler: Handler,
+  warmup: number,
+  count: number,
+  event: APIGatewayProxyEventV2,
+  housekeeping: () => void = () => undefined,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) {
     const r = await handler(event);
     if (r.statusCode !== 200) throw new Error(`warm-up delivery answered ${r.statusCode}: ${String(r.body)}`);
@@ -176,7 +205,11 @@ async function withStdoutDiscarded<T>(fn: () => Promise<T>): Promise<{ result: T
 }
 
 async function coldStart(configPath: string, env: NodeJS.ProcessEnv) {
-  const build = await runNode([join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/build.mjs'], { ...env, RELAY_CONFIG: configPath }, root);
+  const build = await runNode(
+    [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/build.mjs'],
+    { ...env, RELAY_CONFIG: configPath },
+    root,
+  );
   if (build.code !== 0) throw new Error(`build failed: ${build.stderr}${build.stdout}`);
   const outdir = join(root, 'dist', 'relay');
   const bundleBytes = statSync(join(outdir, 'index.js')).size;
@@ -198,7 +231,8 @@ async function coldStart(configPath: string, env: NodeJS.ProcessEnv) {
     statuses.add(status);
     relay.push(r.ms);
   }
-  if (statuses.size !== 1 || !statuses.has('200')) throw new Error(`cold deliveries answered ${[...statuses].join(', ')}`);
+  if (statuses.size !== 1 || !statuses.has('200'))
+    throw new Error(`cold deliveries answered ${[...statuses].join(', ')}`);
   return { relayMs: percentile(relay, 50), bareMs: percentile(bare, 50), bundleBytes, status: 200 };
 }
 
@@ -207,33 +241,55 @@ async function coldStart(configPath: string, env: NodeJS.ProcessEnv) {
  * for the GitRepositories whose repository key the push names, and those are checked against the pushed ref. The
  * "clusters" are namespaces of one loopback API server, one client restricted to each.
  */
-async function routing(server: KubeApiTestServer): Promise<{ msPerPush: number; matchedPerPush: number; listedPerCluster: number }> {
+async function routing(
+  server: KubeApiTestServer,
+): Promise<{ msPerPush: number; matchedPerPush: number; listedPerCluster: number }> {
   const perCluster = ROUTING_REPOS / ROUTING_CLUSTERS;
   for (let c = 0; c < ROUTING_CLUSTERS; c++) {
     for (let i = 0; i < perCluster; i++) {
       // One repository in a hundred is the pushed one (in URL forms Flux users write); refs vary.
-      const url = i % 100 === 0
-        ? [helloUrl, `${helloUrl}.git`, 'ssh://git@github.com/codertocat/hello-world.git'][i % 3]!
-        : i % 2 === 0 ? `https://github.com/org-${c}/repo-${i}` : `ssh://git@github.com/org-${c}/repo-${i}.git`;
-      const ref: Record<string, string> = i % 7 === 0 ? { tag: `v${i}` } : i % 11 === 0 ? { semver: '^1.0.0' } : { branch: i % 3 === 0 ? 'main' : 'master' };
+      const url =
+        i % 100 === 0
+          ? [helloUrl, `${helloUrl}.git`, 'ssh://git@github.com/codertocat/hello-world.git'][i % 3]!
+          : i % 2 === 0
+            ? `https://github.com/org-${c}/repo-${i}`
+            : `ssh://git@github.com/org-${c}/repo-${i}.git`;
+      const ref: Record<string, string> =
+        i % 7 === 0
+          ? { tag: `v${i}` }
+          : i % 11 === 0
+            ? { semver: '^1.0.0' }
+            : { branch: i % 3 === 0 ? 'main' : 'master' };
       server.put(gitRepository(`cluster-${c}`, `repo-${i}`, url, ref));
     }
   }
   const signal = new AbortController().signal;
-  const clients = Array.from({ length: ROUTING_CLUSTERS }, (_, c) => new HttpsCluster({ name: `cluster-${c}`, kubeconfigYaml: server.kubeconfig(kubeToken), namespaces: [`cluster-${c}`] }));
+  const clients = Array.from(
+    { length: ROUTING_CLUSTERS },
+    (_, c) =>
+      new HttpsCluster({
+        name: `cluster-${c}`,
+        kubeconfigYaml: server.kubeconfig(kubeToken),
+        namespaces: [`cluster-${c}`],
+      }),
+  );
   try {
     // Seed every index (one list each) and wait for every watch to be live, as in a warm container.
     const listed = await Promise.all(clients.map((client) => client.listGitRepositories(signal)));
-    while (!clients.every((client) => client.gitRepositoryIndexIsFresh())) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (!clients.every((client) => client.gitRepositoryIndexIsFresh()))
+      await new Promise((resolve) => setTimeout(resolve, 5));
     const repository = branchPush!.repository as Record<string, unknown>;
-    const urls = ['html_url', 'clone_url', 'ssh_url', 'git_url'].map((k) => repository[k]).filter((u): u is string => typeof u === 'string');
+    const urls = ['html_url', 'clone_url', 'ssh_url', 'git_url']
+      .map((k) => repository[k])
+      .filter((u): u is string => typeof u === 'string');
     const refs = [String(branchPush!.ref)];
     const listsBefore = server.requests.filter((r) => r.verb === 'list').length;
     const matchOnce = async () => {
       const keys = new Set(urls.map(repoKey).filter((k): k is string => k !== undefined));
       let n = 0;
       for (const client of clients) {
-        for (const repo of await client.gitRepositoriesFor(keys, signal)) if (refs.some((ref) => refMatches(repo.ref, ref))) n++;
+        for (const repo of await client.gitRepositoriesFor(keys, signal))
+          if (refs.some((ref) => refMatches(repo.ref, ref))) n++;
       }
       return n;
     };
@@ -244,7 +300,8 @@ async function routing(server: KubeApiTestServer): Promise<{ msPerPush: number; 
       if ((await matchOnce()) !== matched) throw new Error('routing is not deterministic');
     }
     const msPerPush = (performance.now() - t) / ROUTING_PUSHES;
-    if (server.requests.filter((r) => r.verb === 'list').length !== listsBefore) throw new Error('routing listed: the index was not used');
+    if (server.requests.filter((r) => r.verb === 'list').length !== listsBefore)
+      throw new Error('routing listed: the index was not used');
     return { msPerPush, matchedPerPush: matched, listedPerCluster: listed[0]!.length };
   } finally {
     for (const client of clients) client.destroy();
@@ -296,7 +353,17 @@ sync:
   const run = async (): Promise<{ report: SyncReport; ms: number }> => {
     const relay = createRelayDeps({ config, log: () => undefined });
     const t = performance.now();
-    const report = await runSync(createSyncDeps({ config, relay, deadline: clock + 100_000_000, dryRun: false, now, log: () => undefined, http: { now, sleep } }));
+    const report = await runSync(
+      createSyncDeps({
+        config,
+        relay,
+        deadline: clock + 100_000_000,
+        dryRun: false,
+        now,
+        log: () => undefined,
+        http: { now, sleep },
+      }),
+    );
     const ms = performance.now() - t;
     const failures = report.registrations.flatMap((r) => r.failures);
     if (failures.length > 0) throw new Error(`sync failures: ${JSON.stringify(failures.slice(0, 3))}`);
@@ -308,7 +375,8 @@ sync:
   const gh = (r: SyncReport) => r.registrations.find((x) => x.registration === 'gh');
   const g1 = gh(first.report);
   const g2 = gh(second.report);
-  if (!g1 || !g2 || g1.actions.create !== SYNC_REPOS) throw new Error(`first sync run did not create ${SYNC_REPOS} hooks: ${JSON.stringify(g1)}`);
+  if (!g1 || !g2 || g1.actions.create !== SYNC_REPOS)
+    throw new Error(`first sync run did not create ${SYNC_REPOS} hooks: ${JSON.stringify(g1)}`);
   return {
     repositories: g2.targets,
     firstRun: { calls: g1.calls, writes: g1.writes, ms: Math.round(first.ms) },
@@ -320,7 +388,12 @@ sync:
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const [kube, estate, routingServer, sm] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  const [kube, estate, routingServer, sm] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+  ]);
   try {
     // What infra/kubernetes grants, watch included: warm deliveries are answered from the GitRepository index.
     kube.addServiceAccount(kubeToken, relayUser, relayRulesWithWatch);
@@ -328,7 +401,14 @@ async function main(): Promise<void> {
     routingServer.addServiceAccount(kubeToken, relayUser, relayRulesWithWatch);
     kube.put(gitRepository('flux-system', 'hello', helloUrl, { branch: 'master' }));
     for (let i = 0; i < LIST_REPOS; i++) {
-      estate.put(gitRepository(`ns-${i % 20}`, `repo-${i}`, i % 2 === 0 ? `https://github.com/acme/repo-${i}` : `ssh://git@github.com/acme/repo-${i}.git`, { branch: 'main' }));
+      estate.put(
+        gitRepository(
+          `ns-${i % 20}`,
+          `repo-${i}`,
+          i % 2 === 0 ? `https://github.com/acme/repo-${i}` : `ssh://git@github.com/acme/repo-${i}.git`,
+          { branch: 'main' },
+        ),
+      );
     }
     sm.put('bench/github', JSON.stringify({ secret: webhookSecret }));
     // As `npm run kubeconfig` stores it: JSON (lib/kube/scoped-kubeconfig.ts), which needs no YAML parser at a cold start.
@@ -363,10 +443,14 @@ receivers:
     };
     kube.housekeeping();
     log(`first ${FIRST_DELIVERIES} deliveries of a fresh container (SILENT)`);
-    const { result: first } = await withStdoutDiscarded(() => deliveries(loadHandler(), 0, FIRST_DELIVERIES, event, () => kube.housekeeping()));
+    const { result: first } = await withStdoutDiscarded(() =>
+      deliveries(loadHandler(), 0, FIRST_DELIVERIES, event, () => kube.housekeeping()),
+    );
     kube.housekeeping();
     const smBefore = sm.calls.length;
-    const { result: silent, writes: silentWrites } = await withStdoutDiscarded(() => deliveries(loadHandler(), WARM_WARMUP, WARM_DELIVERIES, event, housekeeping));
+    const { result: silent, writes: silentWrites } = await withStdoutDiscarded(() =>
+      deliveries(loadHandler(), WARM_WARMUP, WARM_DELIVERIES, event, housekeeping),
+    );
     housekeeping();
     const perDelivery = (n: number) => round(n / (WARM_WARMUP + WARM_DELIVERIES), 2);
     const kubeCallsPerDelivery = perDelivery(kubeCalls);
@@ -374,14 +458,18 @@ receivers:
     const silentLinesPerDelivery = perDelivery(silentWrites);
     log('warm deliveries (INFO, stdout discarded)');
     process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-    const { result: info, writes: infoWrites } = await withStdoutDiscarded(() => deliveries(loadHandler(), WARM_WARMUP, INFO_DELIVERIES, event, () => kube.housekeeping()));
+    const { result: info, writes: infoWrites } = await withStdoutDiscarded(() =>
+      deliveries(loadHandler(), WARM_WARMUP, INFO_DELIVERIES, event, () => kube.housekeeping()),
+    );
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
     log('warm deliveries, recordEvents: false (SILENT)');
     const quietPath = join(mkdtempSync(join(tmpdir(), 'relay-bench-config-')), 'relay.config.yaml');
     writeFileSync(quietPath, `${relayConfig}recordEvents: false\n`);
     process.env.RELAY_CONFIG = quietPath;
-    const { result: noEvents } = await withStdoutDiscarded(() => deliveries(loadHandler(), WARM_WARMUP, WARM_DELIVERIES, event, () => kube.housekeeping()));
+    const { result: noEvents } = await withStdoutDiscarded(() =>
+      deliveries(loadHandler(), WARM_WARMUP, WARM_DELIVERIES, event, () => kube.housekeeping()),
+    );
     process.env.RELAY_CONFIG = configPath;
 
     log('cold start (build, then fresh node processes)');
@@ -395,7 +483,11 @@ receivers:
     const syncFigures = await sync(estate, sm);
 
     const figures = {
-      floor: { p50Ms: round(floorP50), iterations: FLOOR_ITERATIONS, what: 'HMAC-SHA256 + 1 keep-alive HTTPS merge patch (node:https)' },
+      floor: {
+        p50Ms: round(floorP50),
+        iterations: FLOOR_ITERATIONS,
+        what: 'HMAC-SHA256 + 1 keep-alive HTTPS merge patch (node:https)',
+      },
       warm: {
         logLevel: 'SILENT',
         deliveries: WARM_DELIVERIES,
@@ -428,7 +520,14 @@ receivers:
           note: 'INFO, stdout writes discarded',
         },
       },
-      coldStart: { runs: COLD_RUNS, relayMedianMs: round(cold.relayMs, 1), bareNodeMedianMs: round(cold.bareMs, 1), ratio: round(cold.relayMs / cold.bareMs, 2), bundleBytes: cold.bundleBytes, status: cold.status },
+      coldStart: {
+        runs: COLD_RUNS,
+        relayMedianMs: round(cold.relayMs, 1),
+        bareNodeMedianMs: round(cold.bareMs, 1),
+        ratio: round(cold.relayMs / cold.bareMs, 2),
+        bundleBytes: cold.bundleBytes,
+        status: cold.status,
+      },
       routing: {
         repositories: ROUTING_REPOS,
         clusters: ROUTING_CLUSTERS,
@@ -443,24 +542,55 @@ receivers:
 
     const rows: Array<[string, string]> = [
       ['floor: HMAC + 1 keep-alive HTTPS patch, p50', `${figures.floor.p50Ms} ms (${FLOOR_ITERATIONS} iterations)`],
-      [`first ${FIRST_DELIVERIES} deliveries p50 / p99 (V8 not yet optimised)`, `${figures.warm.firstDeliveries.p50Ms} / ${figures.warm.firstDeliveries.p99Ms} ms`],
-      [`warm delivery p50 / p99 (${WARM_DELIVERIES}, log SILENT)`, `${figures.warm.p50Ms} / ${figures.warm.p99Ms} ms = ${figures.warm.p50OverFloor}x / ${figures.warm.p99OverFloor}x floor`],
-      ['  calls per warm delivery: Kubernetes / Secrets Manager', `${kubeCallsPerDelivery} / ${smCallsPerDelivery} (PATCH + Event, in parallel)`],
-      [`warm delivery p50 / p99, recordEvents: false`, `${figures.warm.withoutEvents.p50Ms} / ${figures.warm.withoutEvents.p99Ms} ms = ${figures.warm.withoutEvents.p50OverFloor}x / ${figures.warm.withoutEvents.p99OverFloor}x floor`],
-      [`warm delivery p50 / p99 (${INFO_DELIVERIES}, log INFO*)`, `${figures.warm.info.p50Ms} / ${figures.warm.info.p99Ms} ms`],
-      [`cold start median (${COLD_RUNS} runs): relay / bare node`, `${figures.coldStart.relayMedianMs} / ${figures.coldStart.bareNodeMedianMs} ms = ${figures.coldStart.ratio}x`],
+      [
+        `first ${FIRST_DELIVERIES} deliveries p50 / p99 (V8 not yet optimised)`,
+        `${figures.warm.firstDeliveries.p50Ms} / ${figures.warm.firstDeliveries.p99Ms} ms`,
+      ],
+      [
+        `warm delivery p50 / p99 (${WARM_DELIVERIES}, log SILENT)`,
+        `${figures.warm.p50Ms} / ${figures.warm.p99Ms} ms = ${figures.warm.p50OverFloor}x / ${figures.warm.p99OverFloor}x floor`,
+      ],
+      [
+        '  calls per warm delivery: Kubernetes / Secrets Manager',
+        `${kubeCallsPerDelivery} / ${smCallsPerDelivery} (PATCH + Event, in parallel)`,
+      ],
+      [
+        `warm delivery p50 / p99, recordEvents: false`,
+        `${figures.warm.withoutEvents.p50Ms} / ${figures.warm.withoutEvents.p99Ms} ms = ${figures.warm.withoutEvents.p50OverFloor}x / ${figures.warm.withoutEvents.p99OverFloor}x floor`,
+      ],
+      [
+        `warm delivery p50 / p99 (${INFO_DELIVERIES}, log INFO*)`,
+        `${figures.warm.info.p50Ms} / ${figures.warm.info.p99Ms} ms`,
+      ],
+      [
+        `cold start median (${COLD_RUNS} runs): relay / bare node`,
+        `${figures.coldStart.relayMedianMs} / ${figures.coldStart.bareNodeMedianMs} ms = ${figures.coldStart.ratio}x`,
+      ],
       ['bundle dist/relay/index.js', `${(cold.bundleBytes / 1024).toFixed(1)} KB (${cold.bundleBytes} bytes)`],
-      [`routing from the indexes: ${ROUTING_REPOS} repos / ${ROUTING_CLUSTERS} clusters`, `${figures.routing.fromIndexMsPerPush} ms per push (${routed.matchedPerPush} matched, 0 lists)`],
+      [
+        `routing from the indexes: ${ROUTING_REPOS} repos / ${ROUTING_CLUSTERS} clusters`,
+        `${figures.routing.fromIndexMsPerPush} ms per push (${routed.matchedPerPush} matched, 0 lists)`,
+      ],
       [`list ${LIST_REPOS} GitRepositories (no index), p50`, `${figures.routing.listOf1000Ms} ms`],
-      [`sync run 2 over ${syncFigures.repositories} synced repos`, `${syncFigures.secondRun.calls} API calls, ${syncFigures.secondRun.writes} writes, ${Math.round(syncFigures.secondRun.ms)} ms`],
-      ['sync run 1 (creates the hooks, fake clock)', `${syncFigures.firstRun.calls} API calls, ${syncFigures.firstRun.writes} writes, ${Math.round(syncFigures.firstRun.ms)} ms`],
+      [
+        `sync run 2 over ${syncFigures.repositories} synced repos`,
+        `${syncFigures.secondRun.calls} API calls, ${syncFigures.secondRun.writes} writes, ${Math.round(syncFigures.secondRun.ms)} ms`,
+      ],
+      [
+        'sync run 1 (creates the hooks, fake clock)',
+        `${syncFigures.firstRun.calls} API calls, ${syncFigures.firstRun.writes} writes, ${Math.round(syncFigures.firstRun.ms)} ms`,
+      ],
       ['total bench wall time', `${(figures.totalMs / 1000).toFixed(1)} s`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log('\nflux-webhook-relay bench (loopback servers, in one run)');
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
-    console.log('  * production logs at INFO. Warm rows: SILENT sets POWERTOOLS_LOG_LEVEL=SILENT; INFO formats every line. Both');
-    console.log(`    discard the stdout write (lines per delivery: SILENT ${silentLinesPerDelivery} = EMF metrics, INFO ${figures.warm.info.stdoutLinesPerDelivery}).`);
+    console.log(
+      '  * production logs at INFO. Warm rows: SILENT sets POWERTOOLS_LOG_LEVEL=SILENT; INFO formats every line. Both',
+    );
+    console.log(
+      `    discard the stdout write (lines per delivery: SILENT ${silentLinesPerDelivery} = EMF metrics, INFO ${figures.warm.info.stdoutLinesPerDelivery}).`,
+    );
     console.log(`BENCH ${JSON.stringify(figures)}`);
   } finally {
     await Promise.all([kube.close(), estate.close(), routingServer.close(), sm.close()]);

@@ -19,8 +19,12 @@ let configText;
 try {
   configText = readFileSync(configSource, 'utf8');
 } catch (error) {
-  fail(`cannot read relay configuration ${configLabel}: ${error.code ?? error.message}` +
-    (process.env.RELAY_CONFIG ? '' : ' (set RELAY_CONFIG, e.g. RELAY_CONFIG=relay.config.example.yaml npm run build)'));
+  fail(
+    `cannot read relay configuration ${configLabel}: ${error.code ?? error.message}` +
+      (process.env.RELAY_CONFIG
+        ? ''
+        : ' (set RELAY_CONFIG, e.g. RELAY_CONFIG=relay.config.example.yaml npm run build)'),
+  );
 }
 try {
   parseConfig(configText, configLabel);
@@ -47,7 +51,8 @@ function lazyChunksPlugin(used) {
       b.onResolve({ filter: /^(\.\/powertools|@aws-sdk\/client-sqs|@aws-sdk\/client-secrets-manager)$/ }, (args) => {
         const chunk = lazyChunks[args.path];
         if (args.kind !== 'dynamic-import' || !chunk) return undefined;
-        if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'delivery', 'dedupe', 'index.ts'))) return undefined;
+        if (args.path === './powertools' && !args.importer.endsWith(join('lib', 'delivery', 'dedupe', 'index.ts')))
+          return undefined;
         used.add(args.path);
         return { path: `./${chunk.file}`, external: true };
       });
@@ -84,14 +89,16 @@ for (const name of entries) {
     ...common,
     metafile: true,
   });
-  if (result.warnings.length > 0) fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
+  if (result.warnings.length > 0)
+    fail(`esbuild reported ${result.warnings.length} warning(s) for functions/${name}.ts; see above`);
   for (const specifier of usedChunks) {
     const chunk = lazyChunks[specifier];
     await build({ ...common, entryPoints: [chunk.entry], outfile: join(outdir, chunk.file) });
   }
   // As JSON: the function parses it with JSON.parse instead of loading a YAML parser at every cold start
   // (lib/config/structured-text.ts). The same document, so infra/serverless/relay-config.cjs can compare it with the source.
-  if (name === 'relay' || name === 'sync') writeFileSync(join(outdir, 'relay.config.json'), `${JSON.stringify(parseYaml(configText), null, 1)}\n`);
+  if (name === 'relay' || name === 'sync')
+    writeFileSync(join(outdir, 'relay.config.json'), `${JSON.stringify(parseYaml(configText), null, 1)}\n`);
   for (const file of readdirSync(outdir).sort()) {
     console.log(`dist/${name}/${file}`.padEnd(36), kb(statSync(join(outdir, file)).size).padStart(10));
   }

@@ -20,7 +20,14 @@ interface Listed {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function usage(problem?: string): never {
@@ -32,22 +39,45 @@ async function main(): Promise<void> {
   const [verb, what, ...extra] = process.argv.slice(2);
   if (verb !== 'get' || !what || extra.length > 0) usage();
   if (!existsSync(demoAdminKubeconfigPath)) {
-    console.error('demo: no demo cluster is running. `npm start` runs one when ~/.kube/config does not exist; with a real cluster, use kubectl.');
+    console.error(
+      'demo: no demo cluster is running. `npm start` runs one when ~/.kube/config does not exist; with a real cluster, use kubectl.',
+    );
     process.exit(1);
   }
   const kc = new KubeConfig();
   kc.loadFromString(readFileSync(demoAdminKubeconfigPath, 'utf8'));
   if (['gitrepositories', 'gitrepository', 'gitrepo', 'gitrepos'].includes(what)) {
-    const list = (await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' })) as { items: Listed[] };
+    const list = (await kc
+      .makeApiClient(CustomObjectsApi)
+      .listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' })) as {
+      items: Listed[];
+    };
     const rows = list.items.map((o) => {
-      const ref = Object.entries(o.spec?.ref ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-      return [o.metadata?.namespace ?? '', o.metadata?.name ?? '', o.spec?.url ?? '', ref, o.metadata?.annotations?.[requestedAt] ?? '<none>'];
+      const ref = Object.entries(o.spec?.ref ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return [
+        o.metadata?.namespace ?? '',
+        o.metadata?.name ?? '',
+        o.spec?.url ?? '',
+        ref,
+        o.metadata?.annotations?.[requestedAt] ?? '<none>',
+      ];
     });
     console.log(table([['NAMESPACE', 'NAME', 'URL', 'REF', 'REQUESTED-AT'], ...rows]));
   } else if (['events', 'event', 'ev'].includes(what)) {
     const list = await kc.makeApiClient(CoreV1Api).listEventForAllNamespaces();
-    const rows = list.items.map((e) => [e.metadata?.namespace ?? '', e.reason ?? '', `${e.involvedObject.kind}/${e.involvedObject.name}`, e.message ?? '']);
-    console.log(rows.length === 0 ? 'No events: send a push first (npm run send -- github push).' : table([['NAMESPACE', 'REASON', 'OBJECT', 'MESSAGE'], ...rows]));
+    const rows = list.items.map((e) => [
+      e.metadata?.namespace ?? '',
+      e.reason ?? '',
+      `${e.involvedObject.kind}/${e.involvedObject.name}`,
+      e.message ?? '',
+    ]);
+    console.log(
+      rows.length === 0
+        ? 'No events: send a push first (npm run send -- github push).'
+        : table([['NAMESPACE', 'REASON', 'OBJECT', 'MESSAGE'], ...rows]),
+    );
   } else {
     usage(`cannot get ${what}`);
   }

@@ -20,18 +20,29 @@ import { fileURLToPath } from 'node:url';
 
 const [variant, input, repository, commit, outArg] = process.argv.slice(2);
 const variants = {
-  cloud: { file: 'src/cloud/openapi/swagger.v3.json', paths: /^\/(repositories\/\{workspace\}\/\{repo_slug\}|workspaces\/\{workspace\})\/hooks(\/\{uid\})?$/, count: 4 },
-  server: { file: 'src/server/openapi/swagger.v3.json', paths: /^\/api\/latest\/projects\/\{projectKey\}(\/repos\/\{repositorySlug\})?\/webhooks(\/\{webhookId\})?$/, count: 4 },
+  cloud: {
+    file: 'src/cloud/openapi/swagger.v3.json',
+    paths: /^\/(repositories\/\{workspace\}\/\{repo_slug\}|workspaces\/\{workspace\})\/hooks(\/\{uid\})?$/,
+    count: 4,
+  },
+  server: {
+    file: 'src/server/openapi/swagger.v3.json',
+    paths: /^\/api\/latest\/projects\/\{projectKey\}(\/repos\/\{repositorySlug\})?\/webhooks(\/\{webhookId\})?$/,
+    count: 4,
+  },
 };
 const chosen = variants[variant];
 if (!chosen || !input || !repository || !/^[0-9a-f]{40}$/.test(commit ?? '')) {
-  console.error('usage: node scripts/extract-bitbucket-openapi.mjs <cloud|server> <swagger.v3.json> <owner/repo> <40-hex commit> [out.json]');
+  console.error(
+    'usage: node scripts/extract-bitbucket-openapi.mjs <cloud|server> <swagger.v3.json> <owner/repo> <40-hex commit> [out.json]',
+  );
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url));
 const out = resolve(outArg ?? join(here, '..', 'tests', 'fixtures', `bitbucket-${variant}-openapi`, 'hooks.json'));
 const spec = JSON.parse(readFileSync(input, 'utf8'));
-if (!/^3\./.test(spec.openapi ?? '')) throw new Error(`expected an OpenAPI 3 document, got ${spec.openapi ?? spec.swagger}`);
+if (!/^3\./.test(spec.openapi ?? ''))
+  throw new Error(`expected an OpenAPI 3 document, got ${spec.openapi ?? spec.swagger}`);
 
 const paths = Object.fromEntries(
   Object.keys(spec.paths)
@@ -39,7 +50,8 @@ const paths = Object.fromEntries(
     .sort()
     .map((p) => [p, spec.paths[p]]),
 );
-if (Object.keys(paths).length !== chosen.count) throw new Error(`expected ${chosen.count} hook paths, found ${Object.keys(paths).join(', ')}`);
+if (Object.keys(paths).length !== chosen.count)
+  throw new Error(`expected ${chosen.count} hook paths, found ${Object.keys(paths).join(', ')}`);
 
 /** `#/components/<section>/<name>` references, transitively, starting from the kept paths. */
 const lookup = (section, name) => spec.components?.[section]?.[name];
@@ -47,7 +59,14 @@ const wanted = referencedNames(paths, /^#\/components\/([^/]+)\/([^/]+)$/, looku
 
 const components = sortedDefinitions(wanted, lookup);
 const fixture = {
-  source: { repository, commit, file: chosen.file, openapi: spec.openapi, infoVersion: spec.info?.version, extractedBy: 'scripts/extract-bitbucket-openapi.mjs' },
+  source: {
+    repository,
+    commit,
+    file: chosen.file,
+    openapi: spec.openapi,
+    infoVersion: spec.info?.version,
+    extractedBy: 'scripts/extract-bitbucket-openapi.mjs',
+  },
   openapi: spec.openapi,
   info: { title: spec.info?.title, version: spec.info?.version },
   servers: spec.servers,

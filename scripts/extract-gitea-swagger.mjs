@@ -43,7 +43,11 @@ const paths = Object.fromEntries(
 if (Object.keys(paths).length !== 4) throw new Error(`expected 4 hook paths, found ${Object.keys(paths).join(', ')}`);
 
 /** `#/<section>/<name>` references, transitively, starting from the kept paths. */
-const wanted = referencedNames(paths, /^#\/(definitions|responses|parameters)\/([^/]+)$/, (section, name) => spec[section]?.[name]);
+const wanted = referencedNames(
+  paths,
+  /^#\/(definitions|responses|parameters)\/([^/]+)$/,
+  (section, name) => spec[section]?.[name],
+);
 
 const fixture = {
   source: {

@@ -29,7 +29,8 @@ const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
 // Only the generated description: the package index would load every variant (hundreds of MB).
 const spec = JSON.parse(readFileSync(join(packageDir, specFile), 'utf8'));
 
-const HOOK_PATH = /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\})\/hooks(\/\{hook_id\}(\/(config|pings|tests|deliveries(\/\{delivery_id\}(\/attempts)?)?))?)?$/;
+const HOOK_PATH =
+  /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\})\/hooks(\/\{hook_id\}(\/(config|pings|tests|deliveries(\/\{delivery_id\}(\/attempts)?)?))?)?$/;
 const paths = Object.fromEntries(
   Object.keys(spec.paths)
     .filter((p) => HOOK_PATH.test(p))
@@ -65,4 +66,6 @@ writeFileSync(out, text);
 const counts = Object.entries(components)
   .map(([section, entries]) => `${Object.keys(entries).length} ${section}`)
   .join(', ');
-console.log(`${out}: ${Object.keys(paths).length} paths, ${counts}; ${(Buffer.byteLength(text) / 1024).toFixed(0)} KB from ${pkg.name}@${pkg.version} ${specFile}`);
+console.log(
+  `${out}: ${Object.keys(paths).length} paths, ${counts}; ${(Buffer.byteLength(text) / 1024).toFixed(0)} KB from ${pkg.name}@${pkg.version} ${specFile}`,
+);

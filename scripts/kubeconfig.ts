@@ -63,7 +63,12 @@ const verifyTimeoutMs = 20_000;
  * Runs the script; resolves to the exit code (0 done, 1 failed, 2 bad arguments). `env` supplies KUBECONFIG and HOME;
  * the AWS SDK reads its own settings (credentials, AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER) as it always does.
  */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: ScriptIo = processIo, deps: ScriptDeps = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: ScriptIo = processIo,
+  deps: ScriptDeps = {},
+): Promise<number> {
   let options: KubeconfigScriptOptions | 'help';
   try {
     options = parseKubeconfigArgs(argv);
@@ -84,7 +89,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-async function run(options: KubeconfigScriptOptions, env: NodeJS.ProcessEnv, io: ScriptIo, deps: ScriptDeps): Promise<void> {
+async function run(
+  options: KubeconfigScriptOptions,
+  env: NodeJS.ProcessEnv,
+  io: ScriptIo,
+  deps: ScriptDeps,
+): Promise<void> {
   const paths = operatorKubeconfigPaths(env, env.HOME || env.USERPROFILE || homedir());
   const operator = loadOperatorKubeconfig(paths);
   const endpoint = clusterOf(operator, options.context, paths);
@@ -93,12 +103,22 @@ async function run(options: KubeconfigScriptOptions, env: NodeJS.ProcessEnv, io:
   io.err(`reading Secret ${where} with context ${options.context} (${endpoint.server})`);
   const relay = tokenFromSecret(await readTokenSecret(operator, options, endpoint.server), where);
 
-  const kubeconfig = buildScopedKubeconfig({ cluster: endpoint, serviceAccount: relay.serviceAccount, token: relay.token, namespace: options.namespace });
-  if (endpoint.skipTLSVerify) io.err(`warning: context ${options.context} skips TLS verification (insecure-skip-tls-verify), and so will the relay`);
+  const kubeconfig = buildScopedKubeconfig({
+    cluster: endpoint,
+    serviceAccount: relay.serviceAccount,
+    token: relay.token,
+    namespace: options.namespace,
+  });
+  if (endpoint.skipTLSVerify)
+    io.err(
+      `warning: context ${options.context} skips TLS verification (insecure-skip-tls-verify), and so will the relay`,
+    );
 
   const scope = options.namespaces ? `in namespaces ${options.namespaces.join(', ')}` : 'cluster-wide';
   const count = await verify(kubeconfig.text, endpoint.name, options, scope);
-  io.err(`verified: ServiceAccount ${options.namespace}/${relay.serviceAccount} lists GitRepositories ${scope} (${count} found)`);
+  io.err(
+    `verified: ServiceAccount ${options.namespace}/${relay.serviceAccount} lists GitRepositories ${scope} (${count} found)`,
+  );
 
   if (options.dryRun || options.secret === undefined) {
     io.out(redactToken(kubeconfig.text, relay.token));
@@ -144,16 +164,23 @@ function clusterOf(kc: KubeConfig, context: string, paths: string[]): ClusterEnd
   const ctx = kc.getContextObject(context);
   if (!ctx) {
     const known = kc.getContexts().map((c) => c.name);
-    throw new KubeconfigScriptError(`kubeconfig ${paths.join(', ')} has no context ${context} (contexts: ${known.join(', ') || 'none'})`);
+    throw new KubeconfigScriptError(
+      `kubeconfig ${paths.join(', ')} has no context ${context} (contexts: ${known.join(', ') || 'none'})`,
+    );
   }
   const cluster = kc.getCluster(ctx.cluster);
-  if (!cluster) throw new KubeconfigScriptError(`context ${context} names cluster ${ctx.cluster}, which the kubeconfig does not define`);
+  if (!cluster)
+    throw new KubeconfigScriptError(
+      `context ${context} names cluster ${ctx.cluster}, which the kubeconfig does not define`,
+    );
   let caData = cluster.caData;
   if (!caData && cluster.caFile) {
     try {
       caData = readFileSync(cluster.caFile).toString('base64');
     } catch (error) {
-      throw new KubeconfigScriptError(`cluster ${cluster.name}: cannot read certificate-authority ${cluster.caFile}: ${firstLine(error)}`);
+      throw new KubeconfigScriptError(
+        `cluster ${cluster.name}: cannot read certificate-authority ${cluster.caFile}: ${firstLine(error)}`,
+      );
     }
   }
   kc.setCurrentContext(context);
@@ -170,7 +197,9 @@ function clusterOf(kc: KubeConfig, context: string, paths: string[]): ClusterEnd
 async function readTokenSecret(kc: KubeConfig, options: KubeconfigScriptOptions, server: string): Promise<V1Secret> {
   const where = `${options.namespace}/${options.secretName}`;
   try {
-    return await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: options.secretName, namespace: options.namespace });
+    return await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: options.secretName, namespace: options.namespace });
   } catch (error) {
     if (error instanceof ApiException) {
       const detail = `HTTP ${error.code}${statusMessage(error.body) ? ` ${statusMessage(error.body)}` : ''}`;
@@ -181,7 +210,9 @@ async function readTokenSecret(kc: KubeConfig, options: KubeconfigScriptOptions,
         );
       }
       if (error.code === 401 || error.code === 403) {
-        throw new KubeconfigScriptError(`your credentials for context ${options.context} cannot read Secret ${where} (${detail})`);
+        throw new KubeconfigScriptError(
+          `your credentials for context ${options.context} cannot read Secret ${where} (${detail})`,
+        );
       }
       throw new KubeconfigScriptError(`reading Secret ${where} failed (${detail})`);
     }
@@ -192,8 +223,17 @@ async function readTokenSecret(kc: KubeConfig, options: KubeconfigScriptOptions,
 // ---------------------------------------------------------------------------------------------------------------------
 // Verification, with the relay's own client
 
-async function verify(kubeconfigYaml: string, clusterName: string, options: KubeconfigScriptOptions, scope: string): Promise<number> {
-  const cluster = new HttpsCluster({ name: clusterName, kubeconfigYaml, ...(options.namespaces ? { namespaces: options.namespaces } : {}) });
+async function verify(
+  kubeconfigYaml: string,
+  clusterName: string,
+  options: KubeconfigScriptOptions,
+  scope: string,
+): Promise<number> {
+  const cluster = new HttpsCluster({
+    name: clusterName,
+    kubeconfigYaml,
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+  });
   try {
     return (await cluster.listGitRepositories(AbortSignal.timeout(verifyTimeoutMs))).length;
   } catch (error) {
@@ -210,7 +250,12 @@ async function verify(kubeconfigYaml: string, clusterName: string, options: Kube
 // ---------------------------------------------------------------------------------------------------------------------
 // Secrets Manager
 
-async function store(client: SecretsManagerClient, secret: string, key: string | undefined, kubeconfig: string): Promise<string> {
+async function store(
+  client: SecretsManagerClient,
+  secret: string,
+  key: string | undefined,
+  kubeconfig: string,
+): Promise<string> {
   const existing = await aws('GetSecretValue', secret, async () => {
     try {
       const out = await client.send(new GetSecretValueCommand({ SecretId: secret }));
@@ -226,16 +271,23 @@ async function store(client: SecretsManagerClient, secret: string, key: string |
     case 'unchanged':
       return `${what} already holds this kubeconfig; nothing stored`;
     case 'create': {
-      if (secret.startsWith('arn:')) throw new KubeconfigScriptError(`secret ${secret} does not exist; pass a name to create it`);
+      if (secret.startsWith('arn:'))
+        throw new KubeconfigScriptError(`secret ${secret} does not exist; pass a name to create it`);
       const out = await aws('CreateSecret', secret, () =>
         client.send(
-          new CreateSecretCommand({ Name: secret, SecretString: plan.value, Description: 'kubeconfig for flux-webhook-relay (npm run kubeconfig)' }),
+          new CreateSecretCommand({
+            Name: secret,
+            SecretString: plan.value,
+            Description: 'kubeconfig for flux-webhook-relay (npm run kubeconfig)',
+          }),
         ),
       );
       return `created ${what} (version ${out.VersionId ?? '?'})`;
     }
     case 'update': {
-      const out = await aws('PutSecretValue', secret, () => client.send(new PutSecretValueCommand({ SecretId: secret, SecretString: plan.value })));
+      const out = await aws('PutSecretValue', secret, () =>
+        client.send(new PutSecretValueCommand({ SecretId: secret, SecretString: plan.value })),
+      );
       return `updated ${what} (version ${out.VersionId ?? '?'}; the previous value is AWSPREVIOUS)`;
     }
   }
@@ -257,7 +309,6 @@ function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : firstLine(error);
 }
-
 
 function unexpected(error: unknown): string {
   return `${error instanceof Error ? error.name : 'Error'}: ${firstLine(error)}`;

@@ -43,6 +43,11 @@ export function referencedNames(root, refPattern, lookup) {
 /** The reached definitions as `{ section: { name: definition } }`, sections and names sorted. */
 export function sortedDefinitions(wanted, lookup) {
   return Object.fromEntries(
-    [...wanted.keys()].sort().map((section) => [section, Object.fromEntries([...wanted.get(section)].sort().map((name) => [name, lookup(section, name)]))]),
+    [...wanted.keys()]
+      .sort()
+      .map((section) => [
+        section,
+        Object.fromEntries([...wanted.get(section)].sort().map((name) => [name, lookup(section, name)])),
+      ]),
   );
 }

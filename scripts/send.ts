@@ -36,13 +36,24 @@ function githubExample(name: string, pick: (payload: Record<string, unknown>) =>
 const samples: Partial<Record<ProviderName, Record<string, (secret: string) => Sample>>> = {
   github: {
     // Codertocat/Hello-World pushing refs/heads/master (not a deletion).
-    push: (secret) => github('push', githubExample('push', (p) => p.ref === 'refs/heads/master' && p.deleted === false), secret),
-    ping: (secret) => github('ping', githubExample('ping', (p) => typeof p.zen === 'string' && typeof p.hook_id === 'number'), secret),
+    push: (secret) =>
+      github(
+        'push',
+        githubExample('push', (p) => p.ref === 'refs/heads/master' && p.deleted === false),
+        secret,
+      ),
+    ping: (secret) =>
+      github(
+        'ping',
+        githubExample('ping', (p) => typeof p.zen === 'string' && typeof p.hook_id === 'number'),
+        secret,
+      ),
   },
   gitlab: {
     // Byte for byte from GitLab's webhook events documentation (see tests/fixtures/gitlab/SOURCE.md).
     push: (secret) => gitlab('Push Hook', readFileSync(join(root, 'tests/fixtures/gitlab/push.json'), 'utf8'), secret),
-    'tag-push': (secret) => gitlab('Tag Push Hook', readFileSync(join(root, 'tests/fixtures/gitlab/tag-push.json'), 'utf8'), secret),
+    'tag-push': (secret) =>
+      gitlab('Tag Push Hook', readFileSync(join(root, 'tests/fixtures/gitlab/tag-push.json'), 'utf8'), secret),
   },
 };
 
@@ -107,17 +118,23 @@ async function main(): Promise<void> {
   const configPath = parsed.values.config ?? 'relay.local.yaml';
   const config = loadConfig(configPath);
   const receiver = Object.hasOwn(config.receivers, receiverName) ? config.receivers[receiverName] : undefined;
-  if (!receiver) usage(`${configPath} has no receiver ${receiverName}; it has ${Object.keys(config.receivers).join(', ')}`);
+  if (!receiver)
+    usage(`${configPath} has no receiver ${receiverName}; it has ${Object.keys(config.receivers).join(', ')}`);
   const providerSamples = samples[receiver.provider] ?? {};
   const makeSample = Object.hasOwn(providerSamples, event) ? providerSamples[event] : undefined;
-  if (!makeSample) usage(`no ${receiver.provider} sample for event ${event}; try ${Object.keys(providerSamples).join(', ') || 'another receiver'}`);
+  if (!makeSample)
+    usage(
+      `no ${receiver.provider} sample for event ${event}; try ${Object.keys(providerSamples).join(', ') || 'another receiver'}`,
+    );
 
   // The relay's own secret reading (env:/file: through the local backend, `#key` selection included).
   const secrets = new SecretStore({ clock: systemClock, ttlMs: 0 });
   const secret = (await secrets.current(receiver.secret)).value;
   // The relay would refuse it as a candidate and answer 401: say why here instead of sending a doomed delivery.
   if (Buffer.byteLength(secret, 'utf8') < minWebhookSecretBytes) {
-    throw new Error(`the secret of receiver ${receiverName} (${receiver.secret.text}) is shorter than ${minWebhookSecretBytes} bytes; the relay refuses it`);
+    throw new Error(
+      `the secret of receiver ${receiverName} (${receiver.secret.text}) is shorter than ${minWebhookSecretBytes} bytes; the relay refuses it`,
+    );
   }
   const sample = makeSample(secret);
 
@@ -125,7 +142,12 @@ async function main(): Promise<void> {
   console.log(`POST ${url}  (${receiver.provider} ${event}, ${Buffer.byteLength(sample.body)} bytes)`);
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: sample.headers, body: sample.body, signal: AbortSignal.timeout(30_000) });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: sample.headers,
+      body: sample.body,
+      signal: AbortSignal.timeout(30_000),
+    });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
     throw new Error(`no answer from ${url} (${cause}); is the relay running (npm start)?`, { cause: error });
@@ -140,7 +162,9 @@ async function main(): Promise<void> {
   console.log(`${response.status} ${response.statusText}`);
   console.log(answer);
   if (!parsed.values.config && existsSync(demoKubeconfigPath)) {
-    console.log('\n(npm start is serving against its embedded DEMO cluster, not a real one: see what changed with `npm run demo -- get gitrepositories`)');
+    console.log(
+      '\n(npm start is serving against its embedded DEMO cluster, not a real one: see what changed with `npm run demo -- get gitrepositories`)',
+    );
   }
   process.exitCode = response.ok ? 0 : 1;
 }

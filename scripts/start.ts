@@ -20,7 +20,10 @@ function writeDemoConfig(): string {
   const config = parse(readFileSync(join(root, localConfig), 'utf8')) as Record<string, unknown>;
   config.clusters = { demo: { kubeconfig: `file:${relative(root, demoKubeconfigPath)}` } };
   const path = join(demoDir, 'relay.local.yaml');
-  writeFileSync(path, `# Written by npm start for the demo cluster: ${localConfig} with clusters replaced.\n${stringify(config)}`);
+  writeFileSync(
+    path,
+    `# Written by npm start for the demo cluster: ${localConfig} with clusters replaced.\n${stringify(config)}`,
+  );
   return relative(root, path);
 }
 
@@ -35,7 +38,9 @@ async function main(): Promise<void> {
   let demo: DemoCluster | undefined;
   let configPath = localConfig;
   if (existsSync(kubeconfig)) {
-    console.log(`npm start: the relay patches the cluster of ${kubeconfig} (its current-context), as relay.local.yaml says.`);
+    console.log(
+      `npm start: the relay patches the cluster of ${kubeconfig} (its current-context), as relay.local.yaml says.`,
+    );
   } else {
     demo = await startDemoCluster();
     configPath = writeDemoConfig();
@@ -58,11 +63,15 @@ async function main(): Promise<void> {
     await demo?.close();
     process.exit(build.status ?? 1);
   }
-  const offline = spawn(join(root, 'node_modules/.bin/osls'), ['offline', 'start', '--param', `config=${configPath}`, '--param', 'local=true', ...process.argv.slice(2)], {
-    cwd: root,
-    env,
-    stdio: 'inherit',
-  });
+  const offline = spawn(
+    join(root, 'node_modules/.bin/osls'),
+    ['offline', 'start', '--param', `config=${configPath}`, '--param', 'local=true', ...process.argv.slice(2)],
+    {
+      cwd: root,
+      env,
+      stdio: 'inherit',
+    },
+  );
   const stop = (signal: NodeJS.Signals) => offline.kill(signal);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

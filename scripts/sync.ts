@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('usage: npm run sync -- [--dry-run] [--config relay.config.yaml] [--public-url https://...] [--timeout-seconds 600]');
+    console.log(
+      'usage: npm run sync -- [--dry-run] [--config relay.config.yaml] [--public-url https://...] [--timeout-seconds 600]',
+    );
     return;
   }
   const config = loadConfig(values.config ?? process.env.RELAY_CONFIG ?? 'relay.config.yaml');
@@ -50,8 +52,14 @@ async function main(): Promise<void> {
   const report = await runSync(deps);
   for (const entry of report.plan) console.log(`${entry.registration.padEnd(16)} ${entry.line}`);
   for (const r of report.registrations) {
-    const counts = Object.entries(r.actions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing to do';
-    console.log(`${r.registration}: ${r.targets} target(s): ${counts}; ${r.calls} API calls, ${r.writes} writes${r.redelivered ? `, ${r.redelivered} redelivered` : ''}${r.deferred ? `, ${r.deferred} deferred` : ''}`);
+    const counts =
+      Object.entries(r.actions)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'nothing to do';
+    console.log(
+      `${r.registration}: ${r.targets} target(s): ${counts}; ${r.calls} API calls, ${r.writes} writes${r.redelivered ? `, ${r.redelivered} redelivered` : ''}${r.deferred ? `, ${r.deferred} deferred` : ''}`,
+    );
     for (const f of loggableFields(r.failures)) console.log(`  failed ${f.target}: ${f.error}`);
   }
   console.log(report.dryRun ? 'dry run: nothing was changed' : 'applied');

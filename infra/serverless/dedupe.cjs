@@ -53,7 +53,9 @@ function dedupeResources(config) {
         Roles: [{ Ref: 'RelayRole' }],
         PolicyDocument: {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: [...itemActions], Resource: { 'Fn::GetAtt': [tableLogicalId, 'Arn'] } }],
+          Statement: [
+            { Effect: 'Allow', Action: [...itemActions], Resource: { 'Fn::GetAtt': [tableLogicalId, 'Arn'] } },
+          ],
         },
       },
     },

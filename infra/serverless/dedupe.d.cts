@@ -10,12 +10,18 @@ export interface DedupePolicyResource {
   Properties: {
     PolicyName: string;
     Roles: Array<{ Ref: string }>;
-    PolicyDocument: { Version: string; Statement: Array<{ Effect: 'Allow'; Action: string[]; Resource: { 'Fn::GetAtt': [string, 'Arn'] } }> };
+    PolicyDocument: {
+      Version: string;
+      Statement: Array<{ Effect: 'Allow'; Action: string[]; Resource: { 'Fn::GetAtt': [string, 'Arn'] } }>;
+    };
   };
 }
 
 export declare const itemActions: readonly string[];
 export declare function dedupeDeployed(config: RelayConfig): boolean;
-export declare function dedupeResources(config: RelayConfig): { DedupeTable?: DedupeTableResource; RelayDedupePolicy?: DedupePolicyResource };
+export declare function dedupeResources(config: RelayConfig): {
+  DedupeTable?: DedupeTableResource;
+  RelayDedupePolicy?: DedupePolicyResource;
+};
 export declare function tableEnv(resolver: ServerlessResolver): Promise<{ Ref: string } | null>;
 export declare function resources(resolver: ServerlessResolver): Promise<ReturnType<typeof dedupeResources>>;

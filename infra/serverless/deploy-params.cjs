@@ -38,13 +38,21 @@ function positiveParam(name, value, fallback) {
   if (isUnset(value)) return fallback;
   const text = String(value).trim();
   const number = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(number > 0)) throw new RelayDeployError(`${name}=${value} must be a positive number`);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(number > 0))
+    throw new RelayDeployError(`${name}=${value} must be a positive number`);
   return number;
 }
 
 /** `a,b, c` -> ['a', 'b', 'c'] (duplicates dropped), each checked against `pattern` (`what` names it). */
 function idList(name, value, pattern, what, max) {
-  const ids = [...new Set(String(value).split(',').map((id) => id.trim()).filter(Boolean))];
+  const ids = [
+    ...new Set(
+      String(value)
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  ];
   const bad = ids.filter((id) => !pattern.test(id));
   if (bad.length > 0) throw new RelayDeployError(`${name}: not ${what}: ${bad.join(', ')}`);
   if (ids.length === 0) throw new RelayDeployError(`${name}=${value} names no id`);
@@ -60,10 +68,12 @@ const roleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const topicArn = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 // Key ARNs only (a UUID key id, or mrk-<32 hex> for a multi-Region key): IAM cannot name a key by alias (kms.cjs).
-const kmsKeyArn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const kmsKeyArn =
+  /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 // ACM certificate ARNs: arn:aws:acm:<region>:<account>:certificate/<uuid>.
-const certificateArn = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const certificateArn =
+  /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // A host name of two or more labels, lowercase (API Gateway does not support uppercase in a custom domain name), no
 // wildcard: the hooks need one exact name.
 const hostName = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -91,7 +101,13 @@ function vpc(settings = {}) {
   // Lambda's VpcConfig limits: 16 subnets, 5 security groups.
   return {
     subnetIds: idList('vpcSubnetIds', settings.vpcSubnetIds, subnetId, 'a subnet id (subnet-<hex>)', 16),
-    securityGroupIds: idList('vpcSecurityGroupIds', settings.vpcSecurityGroupIds, securityGroupId, 'a security group id (sg-<hex>)', 5),
+    securityGroupIds: idList(
+      'vpcSecurityGroupIds',
+      settings.vpcSecurityGroupIds,
+      securityGroupId,
+      'a security group id (sg-<hex>)',
+      5,
+    ),
   };
 }
 
@@ -99,7 +115,10 @@ function vpc(settings = {}) {
 function alarmTopic(settings = {}) {
   if (isUnset(settings.alarmTopicArn)) return null;
   const arn = String(settings.alarmTopicArn).trim();
-  if (!topicArn.test(arn)) throw new RelayDeployError(`alarmTopicArn=${arn} is not an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+  if (!topicArn.test(arn))
+    throw new RelayDeployError(
+      `alarmTopicArn=${arn} is not an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>)`,
+    );
   return arn;
 }
 
@@ -115,7 +134,13 @@ function signatureRejectionThreshold(settings = {}) {
 /** The extra senders of the retry queue's policy (retry.cjs), [] when unset. */
 function retryQueueSenders(settings = {}) {
   if (isUnset(settings.retryQueueSenders)) return [];
-  return idList('retryQueueSenders', settings.retryQueueSenders, roleArn, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)', 10);
+  return idList(
+    'retryQueueSenders',
+    settings.retryQueueSenders,
+    roleArn,
+    'an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    10,
+  );
 }
 
 /**
@@ -124,17 +149,31 @@ function retryQueueSenders(settings = {}) {
  */
 function secretsKmsKeyArns(settings = {}) {
   if (isUnset(settings.secretsKmsKeyArns)) return [];
-  const keys = [...new Set(String(settings.secretsKmsKeyArns).split(',').map((key) => key.trim()).filter(Boolean))];
+  const keys = [
+    ...new Set(
+      String(settings.secretsKmsKeyArns)
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    ),
+  ];
   const aliases = keys.filter((key) => /^alias\/|:alias\//.test(key));
   if (aliases.length > 0) {
     throw new RelayDeployError(
       `secretsKmsKeyArns: an alias cannot grant a KMS key in IAM, give the key ARN (aws kms describe-key --key-id <alias> --query KeyMetadata.Arn): ${aliases.join(', ')}`,
     );
   }
-  const arns = idList('secretsKmsKeyArns', settings.secretsKmsKeyArns, kmsKeyArn, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)', 20);
+  const arns = idList(
+    'secretsKmsKeyArns',
+    settings.secretsKmsKeyArns,
+    kmsKeyArn,
+    'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)',
+    20,
+  );
   const region = isUnset(settings.region) ? null : String(settings.region);
   const elsewhere = region === null ? [] : arns.filter((arn) => kmsKeyArn.exec(arn)[1] !== region);
-  if (elsewhere.length > 0) throw new RelayDeployError(`secretsKmsKeyArns: not in the stack's region ${region}: ${elsewhere.join(', ')}`);
+  if (elsewhere.length > 0)
+    throw new RelayDeployError(`secretsKmsKeyArns: not in the stack's region ${region}: ${elsewhere.join(', ')}`);
   return arns;
 }
 
@@ -148,23 +187,37 @@ function customDomain(settings = {}) {
   if (!set('domainName') && !set('certificateArn') && !set('hostedZoneId')) return null;
   if (!set('domainName') || !set('certificateArn')) {
     const given = ['domainName', 'certificateArn', 'hostedZoneId'].filter(set).join(', ');
-    throw new RelayDeployError(`domainName and certificateArn go together (hostedZoneId needs both): set both for a custom domain, or none (got only ${given})`);
+    throw new RelayDeployError(
+      `domainName and certificateArn go together (hostedZoneId needs both): set both for a custom domain, or none (got only ${given})`,
+    );
   }
   const domainName = String(settings.domainName).trim();
   if (!hostName.test(domainName)) {
-    throw new RelayDeployError(`domainName=${domainName} is not a lowercase host name (like hooks.example.com; no wildcard, no scheme or path)`);
+    throw new RelayDeployError(
+      `domainName=${domainName} is not a lowercase host name (like hooks.example.com; no wildcard, no scheme or path)`,
+    );
   }
   const certificate = String(settings.certificateArn).trim();
   const match = certificateArn.exec(certificate);
-  if (!match) throw new RelayDeployError(`certificateArn=${certificate} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)`);
+  if (!match)
+    throw new RelayDeployError(
+      `certificateArn=${certificate} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)`,
+    );
   const region = isUnset(settings.region) ? null : String(settings.region);
   if (region !== null && match[1] !== region) {
-    throw new RelayDeployError(`certificateArn=${certificate} is in ${match[1]}; the HTTP API's regional custom domain needs a certificate in the stack's region ${region}`);
+    throw new RelayDeployError(
+      `certificateArn=${certificate} is in ${match[1]}; the HTTP API's regional custom domain needs a certificate in the stack's region ${region}`,
+    );
   }
   let hostedZoneId = null;
   if (set('hostedZoneId')) {
-    hostedZoneId = String(settings.hostedZoneId).trim().replace(/^\/hostedzone\//, '');
-    if (!hostedZone.test(hostedZoneId)) throw new RelayDeployError(`hostedZoneId=${settings.hostedZoneId} is not a Route 53 hosted zone id (like Z0123456789ABCDEFGHIJ)`);
+    hostedZoneId = String(settings.hostedZoneId)
+      .trim()
+      .replace(/^\/hostedzone\//, '');
+    if (!hostedZone.test(hostedZoneId))
+      throw new RelayDeployError(
+        `hostedZoneId=${settings.hostedZoneId} is not a Route 53 hosted zone id (like Z0123456789ABCDEFGHIJ)`,
+      );
   }
   return { domainName, certificateArn: certificate, hostedZoneId };
 }
@@ -182,8 +235,27 @@ async function settingsOf({ resolveConfigurationProperty }) {
  */
 async function deployParams(resolver, which) {
   const settings = await settingsOf(resolver);
-  const readers = { throttle, vpc, alarmTopicArn: alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency };
+  const readers = {
+    throttle,
+    vpc,
+    alarmTopicArn: alarmTopic,
+    signatureRejectionThreshold,
+    retryQueueSenders,
+    secretsKmsKeyArns,
+    customDomain,
+    relayReservedConcurrency,
+  };
   return Object.fromEntries(which.map((name) => [name, readers[name](settings)]));
 }
 
-module.exports = { throttle, vpc, alarmTopic, signatureRejectionThreshold, retryQueueSenders, secretsKmsKeyArns, customDomain, relayReservedConcurrency, deployParams };
+module.exports = {
+  throttle,
+  vpc,
+  alarmTopic,
+  signatureRejectionThreshold,
+  retryQueueSenders,
+  secretsKmsKeyArns,
+  customDomain,
+  relayReservedConcurrency,
+  deployParams,
+};

@@ -1,7 +1,24 @@
 import type { ServerlessResolver } from './relay-config.cjs';
 
 /** `custom.relay` as serverless.yml sets it: CLI params are strings, defaults numbers, unset ones null. */
-export type ParamSettings = Partial<Record<'throttleBurst' | 'throttleRate' | 'vpcSubnetIds' | 'vpcSecurityGroupIds' | 'alarmTopicArn' | 'signatureRejectionThreshold' | 'retryQueueSenders' | 'secretsKmsKeyArns' | 'domainName' | 'certificateArn' | 'hostedZoneId' | 'relayReservedConcurrency' | 'region', unknown>>;
+export type ParamSettings = Partial<
+  Record<
+    | 'throttleBurst'
+    | 'throttleRate'
+    | 'vpcSubnetIds'
+    | 'vpcSecurityGroupIds'
+    | 'alarmTopicArn'
+    | 'signatureRejectionThreshold'
+    | 'retryQueueSenders'
+    | 'secretsKmsKeyArns'
+    | 'domainName'
+    | 'certificateArn'
+    | 'hostedZoneId'
+    | 'relayReservedConcurrency'
+    | 'region',
+    unknown
+  >
+>;
 
 export interface Throttle {
   burst: number;
@@ -35,4 +52,7 @@ export declare function retryQueueSenders(settings?: ParamSettings): string[];
 export declare function secretsKmsKeyArns(settings?: ParamSettings): string[];
 export declare function customDomain(settings?: ParamSettings): CustomDomain | null;
 export declare function relayReservedConcurrency(settings?: ParamSettings): number | null;
-export declare function deployParams<K extends keyof DeployParams>(resolver: ServerlessResolver, which: K[]): Promise<Pick<DeployParams, K>>;
+export declare function deployParams<K extends keyof DeployParams>(
+  resolver: ServerlessResolver,
+  which: K[],
+): Promise<Pick<DeployParams, K>>;

@@ -44,7 +44,9 @@ function domainResources(domain) {
       Type: 'AWS::ApiGatewayV2::DomainName',
       Properties: {
         DomainName: domain.domainName,
-        DomainNameConfigurations: [{ CertificateArn: domain.certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }],
+        DomainNameConfigurations: [
+          { CertificateArn: domain.certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+        ],
       },
     },
     RelayApiMapping: {

@@ -35,12 +35,15 @@ function functionClusters(config) {
 const unique = (values) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
 
 function clusterArn(eks) {
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:${eks.region ?? '${AWS::Region}'}:\${AWS::AccountId}:cluster/${eks.cluster}` };
+  return {
+    'Fn::Sub': `arn:\${AWS::Partition}:eks:${eks.region ?? '${AWS::Region}'}:\${AWS::AccountId}:cluster/${eks.cluster}`,
+  };
 }
 
 /** The IAM statements of one function's role for its EKS clusters (none without any). */
 function eksStatements(config, fn) {
-  const eks = functionClusters(config)[fn].map((c) => config.clusters[c].eks).filter(Boolean);
+  const clusters = functionClusters(config)[fn];
+  const eks = clusters.map((c) => config.clusters[c].eks).filter(Boolean);
   const described = unique(eks.filter((e) => !e.roleArn && !(e.endpoint && e.certificateAuthority)).map(clusterArn));
   const roles = unique(eks.filter((e) => e.roleArn).map((e) => e.roleArn));
   const statements = [];
@@ -50,7 +53,11 @@ function eksStatements(config, fn) {
 }
 
 /** `prod-eu_1` -> `ProdEu1`: a CloudFormation logical id part (letters and digits only). */
-const idPart = (name) => name.split(/[-_]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+const idPart = (name) =>
+  name
+    .split(/[-_]/)
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
 
 /**
  * The access entries: `EksAccess<Fn><Cluster>` for each function role and each EKS cluster (by its EKS name, so two
@@ -66,7 +73,9 @@ function eksAccessEntries(config, { region }) {
       const id = `EksAccess${normalized(fn)}${idPart(eks.cluster)}`;
       const owner = owners.get(id);
       if (owner !== undefined && owner !== eks.cluster) {
-        throw new RelayDeployError(`the relay configuration cannot be deployed:\n  EKS clusters ${owner} and ${eks.cluster} would get the same access entry id ${id}; rename one in eks.cluster's configuration key or create the entries yourself`);
+        throw new RelayDeployError(
+          `the relay configuration cannot be deployed:\n  EKS clusters ${owner} and ${eks.cluster} would get the same access entry id ${id}; rename one in eks.cluster's configuration key or create the entries yourself`,
+        );
       }
       owners.set(id, eks.cluster);
       resources[id] = {

@@ -8,7 +8,12 @@ export interface EksStatement {
 }
 export interface AccessEntry {
   Type: 'AWS::EKS::AccessEntry';
-  Properties: { ClusterName: string; PrincipalArn: { 'Fn::GetAtt': [string, 'Arn'] }; KubernetesGroups: string[]; Type: 'STANDARD' };
+  Properties: {
+    ClusterName: string;
+    PrincipalArn: { 'Fn::GetAtt': [string, 'Arn'] };
+    KubernetesGroups: string[];
+    Type: 'STANDARD';
+  };
 }
 
 export declare const kubernetesGroup: string;

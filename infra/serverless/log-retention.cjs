@@ -11,12 +11,15 @@ const allowed = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 
 function logRetentionDays(value) {
   const days = Number(value ?? 30);
   if (!allowed.includes(days)) {
-    throw new RelayDeployError(`logRetentionDays=${value} is not a CloudWatch Logs retention; use one of ${allowed.join(', ')}`);
+    throw new RelayDeployError(
+      `logRetentionDays=${value} is not a CloudWatch Logs retention; use one of ${allowed.join(', ')}`,
+    );
   }
   return days;
 }
 
 module.exports = {
   logRetentionDays,
-  days: async ({ resolveConfigurationProperty }) => logRetentionDays(await resolveConfigurationProperty(['custom', 'relay', 'logRetentionDays'])),
+  days: async ({ resolveConfigurationProperty }) =>
+    logRetentionDays(await resolveConfigurationProperty(['custom', 'relay', 'logRetentionDays'])),
 };

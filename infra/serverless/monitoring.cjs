@@ -66,14 +66,23 @@ function sumOverProviders({ namespace, metricName, providers, dimensions, label 
   const metrics = providers.map((provider, i) => ({
     Id: `m${i}`,
     Label: provider,
-    MetricStat: { Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dimensionList(dimensions(provider)) }, Period: period, Stat: 'Sum' },
+    MetricStat: {
+      Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dimensionList(dimensions(provider)) },
+      Period: period,
+      Stat: 'Sum',
+    },
     ReturnData: false,
   }));
-  return [...metrics, { Id: 'total', Label: label, Expression: providers.map((_, i) => `FILL(m${i}, 0)`).join(' + '), ReturnData: true }];
+  return [
+    ...metrics,
+    { Id: 'total', Label: label, Expression: providers.map((_, i) => `FILL(m${i}, 0)`).join(' + '), ReturnData: true },
+  ];
 }
 
 function alarm(context, { name, description, threshold, comparison, metric }) {
-  const actions = context.alarmTopicArn ? { AlarmActions: [context.alarmTopicArn], OKActions: [context.alarmTopicArn] } : {};
+  const actions = context.alarmTopicArn
+    ? { AlarmActions: [context.alarmTopicArn], OKActions: [context.alarmTopicArn] }
+    : {};
   return {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
@@ -165,7 +174,8 @@ function alarms(config, context) {
     }),
     RetryErrorsAlarm: alarm(context, {
       name: 'retry-errors',
-      description: 'The retry function failed as a whole (unhandled error, timeout or a configuration that does not load): its batch comes back after the queue\'s visibility timeout. Its log group has the error.',
+      description:
+        "The retry function failed as a whole (unhandled error, timeout or a configuration that does not load): its batch comes back after the queue's visibility timeout. Its log group has the error.",
       threshold: 0,
       comparison: 'GreaterThanThreshold',
       metric: lambdaMetric(retryFunction, 'Errors'),
@@ -190,7 +200,8 @@ function alarms(config, context) {
     });
     result.SyncErrorsAlarm = alarm(context, {
       name: 'sync-errors',
-      description: 'The sync function failed (unhandled error, timeout or a configuration that does not load). Its log group has the error.',
+      description:
+        'The sync function failed (unhandled error, timeout or a configuration that does not load). Its log group has the error.',
       threshold: 0,
       comparison: 'GreaterThanThreshold',
       metric: lambdaMetric(syncFunction, 'Errors'),
@@ -254,7 +265,11 @@ function queryDefinitions(prefix) {
       id,
       {
         Type: 'AWS::Logs::QueryDefinition',
-        Properties: { Name: `${prefix}/${name}`, QueryString: lines.join('\n| '), LogGroupNames: [{ Ref: relayLogGroup }] },
+        Properties: {
+          Name: `${prefix}/${name}`,
+          QueryString: lines.join('\n| '),
+          LogGroupNames: [{ Ref: relayLogGroup }],
+        },
       },
     ]),
   );
@@ -268,7 +283,16 @@ function graph(title, x, y, metrics, extra = {}) {
     y,
     width: 12,
     height: 6,
-    properties: { title, region: '${AWS::Region}', view: 'timeSeries', stacked: false, period, stat: 'Sum', metrics, ...extra },
+    properties: {
+      title,
+      region: '${AWS::Region}',
+      view: 'timeSeries',
+      stacked: false,
+      period,
+      stat: 'Sum',
+      metrics,
+      ...extra,
+    },
   };
 }
 
@@ -309,7 +333,15 @@ function dashboardBody(config, { namespace, relayService, syncService, signature
       12,
       0,
       [
-        ...providers.map((provider) => [namespace, 'SignatureRejections', 'service', relayService, 'provider', provider, { label: provider }]),
+        ...providers.map((provider) => [
+          namespace,
+          'SignatureRejections',
+          'service',
+          relayService,
+          'provider',
+          provider,
+          { label: provider },
+        ]),
         ...summedLines({
           namespace,
           metricName: 'SignatureRejections',
@@ -322,15 +354,37 @@ function dashboardBody(config, { namespace, relayService, syncService, signature
       { annotations: { horizontal: [{ label: 'alarm (all providers, 5 min)', value: signatureRejectionThreshold }] } },
     ),
     graph('Objects patched and patch failures', 0, 6, [
-      ...summedLines({ namespace, metricName: 'Patches', providers, dimensions: (provider) => ({ service: relayService, provider }), label: 'patched', tag: 'p' }),
-      ...summedLines({ namespace, metricName: 'PatchFailures', providers, dimensions: (provider) => ({ service: relayService, provider }), label: 'failed', tag: 'f' }),
+      ...summedLines({
+        namespace,
+        metricName: 'Patches',
+        providers,
+        dimensions: (provider) => ({ service: relayService, provider }),
+        label: 'patched',
+        tag: 'p',
+      }),
+      ...summedLines({
+        namespace,
+        metricName: 'PatchFailures',
+        providers,
+        dimensions: (provider) => ({ service: relayService, provider }),
+        label: 'failed',
+        tag: 'f',
+      }),
     ]),
     graph(
       'Delivery duration (ms)',
       12,
       6,
       providers.flatMap((provider) =>
-        ['p50', 'p99'].map((stat) => [namespace, 'DeliveryDuration', 'service', relayService, 'provider', provider, { stat, label: `${provider} ${stat}` }]),
+        ['p50', 'p99'].map((stat) => [
+          namespace,
+          'DeliveryDuration',
+          'service',
+          relayService,
+          'provider',
+          provider,
+          { stat, label: `${provider} ${stat}` },
+        ]),
       ),
       { yAxis: { left: { label: 'ms', showUnits: false } } },
     ),
@@ -349,7 +403,14 @@ function dashboardBody(config, { namespace, relayService, syncService, signature
             tag: `a${a}x`,
           }),
         ),
-        ...summedLines({ namespace, metricName: 'SyncFailures', providers: sync, dimensions: (provider) => ({ service: syncService, provider }), label: 'failures', tag: 'sf' }),
+        ...summedLines({
+          namespace,
+          metricName: 'SyncFailures',
+          providers: sync,
+          dimensions: (provider) => ({ service: syncService, provider }),
+          label: 'failures',
+          tag: 'sf',
+        }),
       ]),
     );
   }
@@ -387,10 +448,14 @@ async function monitoringContext(resolver) {
   ]);
   const namespace = relayEnv?.POWERTOOLS_METRICS_NAMESPACE;
   if (!namespace || namespace !== syncEnv?.POWERTOOLS_METRICS_NAMESPACE) {
-    throw new RelayDeployError('both functions need the same POWERTOOLS_METRICS_NAMESPACE in their environment (serverless.yml): the alarms read that namespace');
+    throw new RelayDeployError(
+      'both functions need the same POWERTOOLS_METRICS_NAMESPACE in their environment (serverless.yml): the alarms read that namespace',
+    );
   }
   if (!relayEnv.POWERTOOLS_SERVICE_NAME || !syncEnv.POWERTOOLS_SERVICE_NAME) {
-    throw new RelayDeployError("both functions need POWERTOOLS_SERVICE_NAME in their environment (serverless.yml): it is the metrics' service dimension");
+    throw new RelayDeployError(
+      "both functions need POWERTOOLS_SERVICE_NAME in their environment (serverless.yml): it is the metrics' service dimension",
+    );
   }
   return {
     prefix: `${typeof service === 'string' ? service : service.name}-${stage}`,
@@ -410,5 +475,6 @@ module.exports = {
   dashboardBody,
   monitoringResources,
   monitoringContext,
-  monitoring: async (resolver) => monitoringResources((await relayContext(resolver)).config, await monitoringContext(resolver)),
+  monitoring: async (resolver) =>
+    monitoringResources((await relayContext(resolver)).config, await monitoringContext(resolver)),
 };

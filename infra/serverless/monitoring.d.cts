@@ -25,7 +25,13 @@ export declare function relayProviders(config: RelayConfig): string[];
 export declare function syncProviders(config: RelayConfig): string[];
 export declare function alarms(config: RelayConfig, context: MonitoringContext): Record<string, CfnResource>;
 export declare function queryDefinitions(prefix: string): Record<string, CfnResource>;
-export declare function dashboardBody(config: RelayConfig, context: MonitoringContext): { widgets: Array<Record<string, Json>> };
-export declare function monitoringResources(config: RelayConfig, context: MonitoringContext): Record<string, CfnResource>;
+export declare function dashboardBody(
+  config: RelayConfig,
+  context: MonitoringContext,
+): { widgets: Array<Record<string, Json>> };
+export declare function monitoringResources(
+  config: RelayConfig,
+  context: MonitoringContext,
+): Record<string, CfnResource>;
 export declare function monitoringContext(resolver: ServerlessResolver): Promise<MonitoringContext>;
 export declare function monitoring(resolver: ServerlessResolver): Promise<Record<string, CfnResource>>;

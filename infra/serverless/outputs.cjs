@@ -17,7 +17,10 @@ const { domainOf } = require('./domain.cjs');
 
 /** `github-main` -> `GithubMain` (output logical ids are alphanumeric). */
 function pascal(name) {
-  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 }
 
 /** `domain`: deploy-params.cjs's customDomain, or null (the hooks on the HTTP API's own URL). */
@@ -26,11 +29,17 @@ function webhookUrlOutputs(config, domain = null) {
   const owners = new Map();
   for (const [name, receiver] of Object.entries(config.receivers)) {
     const id = `WebhookUrl${pascal(name)}`;
-    if (owners.has(id)) throw new RelayDeployError(`receivers ${owners.get(id)} and ${name} would share the stack output ${id}; rename one`);
+    if (owners.has(id))
+      throw new RelayDeployError(
+        `receivers ${owners.get(id)} and ${name} would share the stack output ${id}; rename one`,
+      );
     owners.set(id, name);
     outputs[id] = {
       Description: `Webhook URL of receiver ${name} (${receiver.provider})`,
-      Value: domain === null ? { 'Fn::Sub': `\${HttpApi.ApiEndpoint}/hooks/${name}` } : `https://${domain.domainName}/hooks/${name}`,
+      Value:
+        domain === null
+          ? { 'Fn::Sub': `\${HttpApi.ApiEndpoint}/hooks/${name}` }
+          : `https://${domain.domainName}/hooks/${name}`,
     };
   }
   return outputs;
@@ -40,10 +49,19 @@ function webhookUrlOutputs(config, domain = null) {
 function stackOutputs(config, domain = null) {
   const outputs = webhookUrlOutputs(config, domain);
   // Ref of an AWS::CloudWatch::Dashboard is its name.
-  outputs.DashboardName = { Description: 'Name of the CloudWatch dashboard (deliveries, rejections, patches, duration, sync)', Value: { Ref: 'RelayDashboard' } };
+  outputs.DashboardName = {
+    Description: 'Name of the CloudWatch dashboard (deliveries, rejections, patches, duration, sync)',
+    Value: { Ref: 'RelayDashboard' },
+  };
   // Ref of an AWS::SQS::Queue is its URL; the ARN is what `aws sqs start-message-move-task --source-arn` redrives.
-  outputs.RetryDeadLetterQueueUrl = { Description: 'URL of the retry dead-letter queue (cluster jobs that could not be applied)', Value: { Ref: 'RetryDeadLetterQueue' } };
-  outputs.RetryDeadLetterQueueArn = { Description: 'ARN of the retry dead-letter queue, for a redrive (aws sqs start-message-move-task --source-arn)', Value: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] } };
+  outputs.RetryDeadLetterQueueUrl = {
+    Description: 'URL of the retry dead-letter queue (cluster jobs that could not be applied)',
+    Value: { Ref: 'RetryDeadLetterQueue' },
+  };
+  outputs.RetryDeadLetterQueueArn = {
+    Description: 'ARN of the retry dead-letter queue, for a redrive (aws sqs start-message-move-task --source-arn)',
+    Value: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] },
+  };
   if (domain !== null) {
     outputs.CustomDomainTarget = {
       Description: `Where ${domain.domainName} must point (a CNAME or alias record)${domain.hostedZoneId === null ? '' : '; the stack made the alias record'}`,
@@ -51,7 +69,10 @@ function stackOutputs(config, domain = null) {
     };
   }
   if (syncDeployed(config)) {
-    outputs.SyncFunctionName = { Description: 'Name of the scheduled webhook sync function', Value: { Ref: 'SyncLambdaFunction' } };
+    outputs.SyncFunctionName = {
+      Description: 'Name of the scheduled webhook sync function',
+      Value: { Ref: 'SyncLambdaFunction' },
+    };
   }
   return outputs;
 }

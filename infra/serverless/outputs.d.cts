@@ -2,7 +2,10 @@ import type { RelayConfig } from '../../lib/config/schema';
 import type { CustomDomain } from './deploy-params.cjs';
 import type { ServerlessResolver } from './relay-config.cjs';
 
-export type Outputs = Record<string, { Description: string; Value: string | { 'Fn::Sub': string } | { Ref: string } | { 'Fn::GetAtt': [string, string] } }>;
+export type Outputs = Record<
+  string,
+  { Description: string; Value: string | { 'Fn::Sub': string } | { Ref: string } | { 'Fn::GetAtt': [string, string] } }
+>;
 
 export declare function webhookUrlOutputs(config: RelayConfig, domain?: CustomDomain | null): Outputs;
 export declare function stackOutputs(config: RelayConfig, domain?: CustomDomain | null): Outputs;

@@ -81,9 +81,14 @@ function syncDeployed(config) {
 function secretRefs(config) {
   return [
     // An EKS cluster (`eks:`) has no kubeconfig: nothing of it is stored.
-    ...Object.entries(config.clusters).flatMap(([name, c]) => (c.kubeconfig ? [{ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig }] : [])),
+    ...Object.entries(config.clusters).flatMap(([name, c]) =>
+      c.kubeconfig ? [{ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig }] : [],
+    ),
     ...Object.entries(config.receivers).map(([name, r]) => ({ field: `receivers.${name}.secret`, ref: r.secret })),
-    ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) => ({ field: `sync.registrations.${name}.token`, ref: r.token })),
+    ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) => ({
+      field: `sync.registrations.${name}.token`,
+      ref: r.token,
+    })),
   ];
 }
 
@@ -91,7 +96,10 @@ function secretRefs(config) {
 function localOnlyRefs(config) {
   return secretRefs(config)
     .filter(({ ref }) => ref.scheme !== 'aws-sm')
-    .map(({ field, ref }) => `${field}: ${ref.text} is a local-only secret reference (${ref.scheme}:); a deployed relay reads aws-sm:<name or ARN>`);
+    .map(
+      ({ field, ref }) =>
+        `${field}: ${ref.text} is a local-only secret reference (${ref.scheme}:); a deployed relay reads aws-sm:<name or ARN>`,
+    );
 }
 
 const cache = new Map();
@@ -101,7 +109,10 @@ const cache = new Map();
  * `{ config, configPath, local }`; memoised per process because several variables in serverless.yml need it.
  * `argv` and `parse` are for tests (jest cannot host tsx's require; it passes lib's parseConfig itself).
  */
-async function relayContext({ resolveConfigurationProperty }, { argv = process.argv.slice(2), parse = parseConfig } = {}) {
+async function relayContext(
+  { resolveConfigurationProperty },
+  { argv = process.argv.slice(2), parse = parseConfig } = {},
+) {
   const settings = (await resolveConfigurationProperty(['custom', 'relay'])) ?? {};
   const configPath = String(settings.config || process.env.RELAY_CONFIG || 'relay.config.yaml');
   const local = String(settings.local) === 'true';
@@ -128,17 +139,30 @@ function load(configPath, local, command, parse) {
   if (!local) {
     // Before the bundle check: the first thing to fix in a configuration made for local runs is its secrets.
     const problems = localOnlyRefs(config);
-    if (problems.length > 0) throw new RelayDeployError(`the relay configuration cannot be deployed:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      throw new RelayDeployError(`the relay configuration cannot be deployed:\n  ${problems.join('\n  ')}`);
   }
   if (artifact) {
     for (const file of syncDeployed(config) ? [bundledConfig, bundledSyncConfig] : [bundledConfig]) {
       const bundled = readText(file, 'the bundled configuration (run `npm run build` first)');
       if (!sameDocument(bundled, text)) {
-        throw new RelayDeployError(`${file} was built from another file than ${configPath}; rebuild with RELAY_CONFIG=${configPath} npm run build`);
+        throw new RelayDeployError(
+          `${file} was built from another file than ${configPath}; rebuild with RELAY_CONFIG=${configPath} npm run build`,
+        );
       }
     }
   }
   return { config, configPath, local };
 }
 
-module.exports = { relayContext, parseConfig, cliCommand, secretRefs, localOnlyRefs, syncDeployed, RelayDeployError, bundledConfig, bundledSyncConfig };
+module.exports = {
+  relayContext,
+  parseConfig,
+  cliCommand,
+  secretRefs,
+  localOnlyRefs,
+  syncDeployed,
+  RelayDeployError,
+  bundledConfig,
+  bundledSyncConfig,
+};

@@ -17,7 +17,9 @@ export declare const bundledSyncConfig: string;
 export declare function syncDeployed(config: RelayConfig): boolean;
 export declare function parseConfig(text: string, source: string): RelayConfig;
 export declare function cliCommand(argv?: readonly string[]): string;
-export declare function secretRefs(config: RelayConfig): Array<{ field: string; ref: RelayConfig['receivers'][string]['secret'] }>;
+export declare function secretRefs(
+  config: RelayConfig,
+): Array<{ field: string; ref: RelayConfig['receivers'][string]['secret'] }>;
 export declare function localOnlyRefs(config: RelayConfig): string[];
 export declare function relayContext(
   resolver: ServerlessResolver,

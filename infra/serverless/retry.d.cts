@@ -1,3 +1,5 @@
 export declare const maxReceiveCount: string;
 export declare const retryFunctionTimeoutSeconds: number;
-export declare function retryQueues(extraSenders?: string[]): Record<string, { Type: string; Properties: Record<string, unknown> }>;
+export declare function retryQueues(
+  extraSenders?: string[],
+): Record<string, { Type: string; Properties: Record<string, unknown> }>;

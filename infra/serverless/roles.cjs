@@ -42,7 +42,13 @@ function sqsStatements(fn) {
     return [
       {
         Effect: 'Allow',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        Action: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+          'sqs:SendMessage',
+        ],
         Resource: queueArn('RetryQueue'),
       },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('RetryDeadLetterQueue') },
@@ -58,12 +64,16 @@ function functionRole(fn, secretResources, { vpc = false, eks = [], kmsKeyArns =
       // AWS::Logs::LogGroup is its name, /aws/lambda/<service>-<stage>-<fn>.
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupLogicalId(fn)}}:*` },
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupLogicalId(fn)}}:*`,
+      },
     },
   ];
   // An empty Resource list is invalid IAM; it happens only offline, when every secret is an env:/file: reference.
-  if (secretResources.length > 0) statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
-  if (secretResources.length > 0 && kmsKeyArns.length > 0) statements.push(kmsDecryptStatement(kmsKeyArns, secretResources));
+  if (secretResources.length > 0)
+    statements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretResources });
+  if (secretResources.length > 0 && kmsKeyArns.length > 0)
+    statements.push(kmsDecryptStatement(kmsKeyArns, secretResources));
   statements.push(...sqsStatements(fn));
   statements.push(...eks);
   if (vpc) statements.push(eniStatement());

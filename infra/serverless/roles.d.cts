@@ -7,7 +7,12 @@ export interface ResourceStatement {
   Effect: 'Allow';
   Action: string | string[];
   /** `*` only in the VPC network interface statement (vpc.cjs). */
-  Resource: SecretResource[] | { 'Fn::Sub': string } | { 'Fn::GetAtt': [string, 'Arn'] } | '*' | Array<string | { 'Fn::Sub': string }>;
+  Resource:
+    | SecretResource[]
+    | { 'Fn::Sub': string }
+    | { 'Fn::GetAtt': [string, 'Arn'] }
+    | '*'
+    | Array<string | { 'Fn::Sub': string }>;
 }
 /** `kms:Decrypt` (kms.cjs) is the one statement with a Condition. */
 export type Statement = ResourceStatement | KmsDecryptStatement;
@@ -19,6 +24,9 @@ export interface Role {
   };
 }
 
-export declare function functionRoles(config: RelayConfig, options?: { local?: boolean; vpc?: boolean; kmsKeyArns?: string[] }): Record<string, Role>;
+export declare function functionRoles(
+  config: RelayConfig,
+  options?: { local?: boolean; vpc?: boolean; kmsKeyArns?: string[] },
+): Record<string, Role>;
 export declare function resolveRoles(resolver: ServerlessResolver): Promise<Record<string, Role>>;
 export declare function roles(resolver: ServerlessResolver): Promise<Record<string, Role>>;

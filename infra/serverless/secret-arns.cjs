@@ -41,9 +41,13 @@ function resourceByRef(config, local) {
       if (!secretArn.test(ref.id)) problems.push(`${field}: ${ref.id} is not a Secrets Manager secret ARN`);
       else byRef.set(ref.text, ref.id);
     } else if (!secretName.test(ref.id)) {
-      problems.push(`${field}: ${JSON.stringify(ref.id)} is not a valid Secrets Manager secret name (letters, digits, /_+=.@-)`);
+      problems.push(
+        `${field}: ${JSON.stringify(ref.id)} is not a valid Secrets Manager secret name (letters, digits, /_+=.@-)`,
+      );
     } else {
-      byRef.set(ref.text, { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????` });
+      byRef.set(ref.text, {
+        'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????`,
+      });
     }
   }
   if (problems.length > 0) {
@@ -72,12 +76,16 @@ function functionSecretRefs(config) {
   if (!syncDeployed(config)) return { relay, retry, sync: [] };
   const registrations = Object.values(config.sync.registrations);
   const listed = new Set(
-    registrations.filter((r) => r.discover && !r.organizations).flatMap((r) => config.receivers[r.receiver].clusters ?? clusters),
+    registrations
+      .filter((r) => r.discover && !r.organizations)
+      .flatMap((r) => config.receivers[r.receiver].clusters ?? clusters),
   );
   const receivers = new Set(registrations.map((r) => r.receiver));
   const sync = [
     ...clusters.filter((c) => listed.has(c)).flatMap(kubeconfigOf),
-    ...Object.entries(config.receivers).filter(([name]) => receivers.has(name)).map(([, r]) => r.secret),
+    ...Object.entries(config.receivers)
+      .filter(([name]) => receivers.has(name))
+      .map(([, r]) => r.secret),
     ...registrations.map((r) => r.token),
   ];
   return { relay, retry, sync };
@@ -85,14 +93,21 @@ function functionSecretRefs(config) {
 
 /** Every secret the configuration names, as Resource values (a parsed lib/config/schema.ts RelayConfig). */
 function secretArnResources(config, { local = false } = {}) {
-  return toResources(resourceByRef(config, local), secretRefs(config).map(({ ref }) => ref));
+  return toResources(
+    resourceByRef(config, local),
+    secretRefs(config).map(({ ref }) => ref),
+  );
 }
 
 /** `{ relay, retry, sync }`: each function's Resource list (sync's is empty when the sync is not deployed). */
 function functionSecretResources(config, { local = false } = {}) {
   const byRef = resourceByRef(config, local);
   const refs = functionSecretRefs(config);
-  return { relay: toResources(byRef, refs.relay), retry: toResources(byRef, refs.retry), sync: toResources(byRef, refs.sync) };
+  return {
+    relay: toResources(byRef, refs.relay),
+    retry: toResources(byRef, refs.retry),
+    sync: toResources(byRef, refs.sync),
+  };
 }
 
 module.exports = { secretArnResources, functionSecretResources, functionSecretRefs };

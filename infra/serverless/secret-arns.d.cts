@@ -5,5 +5,12 @@ export type SecretResource = string | { 'Fn::Sub': string };
 type SecretRef = RelayConfig['receivers'][string]['secret'];
 
 export declare function secretArnResources(config: RelayConfig, options?: { local?: boolean }): SecretResource[];
-export declare function functionSecretResources(config: RelayConfig, options?: { local?: boolean }): { relay: SecretResource[]; retry: SecretResource[]; sync: SecretResource[] };
-export declare function functionSecretRefs(config: RelayConfig): { relay: SecretRef[]; retry: SecretRef[]; sync: SecretRef[] };
+export declare function functionSecretResources(
+  config: RelayConfig,
+  options?: { local?: boolean },
+): { relay: SecretResource[]; retry: SecretResource[]; sync: SecretResource[] };
+export declare function functionSecretRefs(config: RelayConfig): {
+  relay: SecretRef[];
+  retry: SecretRef[];
+  sync: SecretRef[];
+};

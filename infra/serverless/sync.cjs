@@ -41,7 +41,9 @@ module.exports = {
     const { config } = await relayContext(resolver);
     if (!syncDeployed(config)) return null;
     const definition = await resolver.resolveConfigurationProperty(['custom', 'syncFunction']);
-    const environment = Object.fromEntries(Object.entries(definition.environment ?? {}).filter(([, value]) => value !== null && value !== undefined));
+    const environment = Object.fromEntries(
+      Object.entries(definition.environment ?? {}).filter(([, value]) => value !== null && value !== undefined),
+    );
     return { ...definition, environment };
   },
 };

@@ -15,7 +15,9 @@ import { type AwsCredentials, type Environment, awsEndpointUrl, processEnv } fro
  * commercial and GovCloud partitions (`<service>.<region>.amazonaws.com`).
  */
 export function serviceEndpoint(service: 'eks' | 'sts', region: string, env: Environment = processEnv()): URL {
-  return new URL(awsEndpointUrl(service === 'eks' ? 'EKS' : 'STS', env) ?? `https://${service}.${region}.amazonaws.com`);
+  return new URL(
+    awsEndpointUrl(service === 'eks' ? 'EKS' : 'STS', env) ?? `https://${service}.${region}.amazonaws.com`,
+  );
 }
 
 export interface SignedRequest {
@@ -63,7 +65,14 @@ export function signedRequest(request: SignedRequest): Promise<SignedResponse> {
   const timeoutMs = request.timeoutMs ?? 3000;
   return new Promise<SignedResponse>((resolve, reject) => {
     const req = transport.request(
-      { protocol: endpoint.protocol, hostname: endpoint.hostname, port: endpoint.port, path: signed.path, method: request.method, headers: signed.headers as http.OutgoingHttpHeaders },
+      {
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        path: signed.path,
+        method: request.method,
+        headers: signed.headers as http.OutgoingHttpHeaders,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -79,7 +88,10 @@ export function signedRequest(request: SignedRequest): Promise<SignedResponse> {
         });
       },
     );
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
     req.on('error', (error) => {
       clearTimeout(timer);
       reject(error);

@@ -10,7 +10,12 @@ export class ConfigError extends Error {
 
 /** `receivers.github.targets[0].cluster`: how a problem's place is named in messages. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)';
+  return (
+    path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '') || '(root)'
+  );
 }
 
 /** Every problem at once, each led by the field path, so a user fixes the file in one pass. */
@@ -39,7 +44,9 @@ export function loadConfig(path = relayConfigPath() ?? defaultConfigPath()): Rel
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read relay configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(
+      `cannot read relay configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   return parseConfig(text, path);
 }

@@ -11,7 +11,11 @@ import { apiUrlProblem } from '../sync/api-url';
 z.config(en());
 
 /** Names become URL path segments and log fields: keep them DNS-label-like. */
-export const name = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'));
+export const name = z
+  .string()
+  .check(
+    z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and dashes (a DNS label)'),
+  );
 
 const secretRef = z.pipe(
   z.string(),
@@ -25,7 +29,9 @@ const secretRef = z.pipe(
   }),
 );
 
-export const k8sName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
+export const k8sName = z
+  .string()
+  .check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name'));
 const nonEmpty = z.string().check(z.minLength(1));
 const positiveInt = z.int().check(z.positive());
 
@@ -37,20 +43,42 @@ const positiveInt = z.int().check(z.positive());
 const eks = z
   .strictObject({
     /** The EKS cluster's name (what `aws eks describe-cluster --name` takes). */
-    cluster: z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name (letters, digits, - and _, at most 100)')),
+    cluster: z
+      .string()
+      .check(
+        z.regex(
+          /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/,
+          'must be an EKS cluster name (letters, digits, - and _, at most 100)',
+        ),
+      ),
     /** Its region; default the relay's own (AWS_REGION). */
-    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'))),
+    region: z.optional(
+      z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1')),
+    ),
     /** A role to assume first, for a cluster in another account; its access entry is then made there, not by the deploy. */
-    roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'))),
+    roleArn: z.optional(
+      z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')),
+    ),
     /** The API server's URL (https://...), with certificateAuthority: skips the DescribeCluster call. */
-    endpoint: z.optional(z.string().check(z.regex(/^https:\/\/[^\s/?#]+\/?$/, 'must be an https:// URL without a path'))),
+    endpoint: z.optional(
+      z.string().check(z.regex(/^https:\/\/[^\s/?#]+\/?$/, 'must be an https:// URL without a path')),
+    ),
     /** The cluster's CA, base64 PEM as DescribeCluster returns it (`certificateAuthority.data`); with endpoint. */
-    certificateAuthority: z.optional(z.string().check(z.regex(/^[A-Za-z0-9+/=\s]+$/, 'must be base64 (certificateAuthority.data of describe-cluster)'))),
+    certificateAuthority: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z0-9+/=\s]+$/, 'must be base64 (certificateAuthority.data of describe-cluster)')),
+    ),
   })
   .check(
     z.superRefine((e, ctx) => {
       if ((e.endpoint === undefined) !== (e.certificateAuthority === undefined)) {
-        ctx.addIssue({ code: 'custom', path: [e.endpoint === undefined ? 'endpoint' : 'certificateAuthority'], message: 'endpoint and certificateAuthority go together', input: e });
+        ctx.addIssue({
+          code: 'custom',
+          path: [e.endpoint === undefined ? 'endpoint' : 'certificateAuthority'],
+          message: 'endpoint and certificateAuthority go together',
+          input: e,
+        });
       }
     }),
   );
@@ -70,9 +98,15 @@ const cluster = z
   .check(
     z.superRefine((c, ctx) => {
       if ((c.kubeconfig === undefined) === (c.eks === undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'exactly one of kubeconfig and eks is required', input: c });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kubeconfig'],
+          message: 'exactly one of kubeconfig and eks is required',
+          input: c,
+        });
       }
-      if (c.eks && c.context !== undefined) ctx.addIssue({ code: 'custom', path: ['context'], message: 'applies only with kubeconfig', input: c });
+      if (c.eks && c.context !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['context'], message: 'applies only with kubeconfig', input: c });
     }),
   );
 
@@ -155,10 +189,19 @@ const limits = z.strictObject({
 });
 
 /** Providers whose webhooks the sync function can manage (see lib/sync). */
-export const syncProviderNames = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket-cloud', 'bitbucket-server'] as const;
+export const syncProviderNames = [
+  'github',
+  'gitlab',
+  'gitea',
+  'forgejo',
+  'bitbucket-cloud',
+  'bitbucket-server',
+] as const;
 
 /** `https:` only; `http:` to a loopback host is admitted by `sync.allowHttpLoopback` (checked below, lib/sync/api-url.ts). */
-const apiUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https: URL without query or fragment'));
+const apiUrl = z
+  .string()
+  .check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https: URL without query or fragment'));
 
 /**
  * One set of webhooks the sync keeps in place on one provider: for each repository (listed, or discovered from the
@@ -189,7 +232,10 @@ const sync = z.strictObject({
   /** The relay's public base URL (the HTTP API's URL); `RELAY_PUBLIC_URL` overrides it (set by the deploy). */
   publicUrl: z.optional(apiUrl),
   /** How often the sync runs (an EventBridge schedule expression). */
-  schedule: z._default(z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')), 'rate(15 minutes)'),
+  schedule: z._default(
+    z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)')),
+    'rate(15 minutes)',
+  ),
   /** GitHub: failed deliveries this recent are redelivered by each run; keep it above the schedule interval. */
   redeliverMinutes: z._default(z.int().check(z.nonnegative()), 30),
   registrations: z.record(name, registration),
@@ -202,8 +248,12 @@ const sync = z.strictObject({
 
 const checkedConfig = z
   .strictObject({
-    clusters: z.record(name, cluster).check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
-    receivers: z.record(name, receiver).check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
+    clusters: z
+      .record(name, cluster)
+      .check(z.refine((c) => Object.keys(c).length > 0, 'at least one cluster is required')),
+    receivers: z
+      .record(name, receiver)
+      .check(z.refine((r) => Object.keys(r).length > 0, 'at least one receiver is required')),
     limits: z._default(limits, () => limits.parse({})),
     /**
      * What answers say, for every receiver without its own `answers` (and for requests naming no configured
@@ -224,52 +274,108 @@ const checkedConfig = z
       const clusterNames = new Set(Object.keys(config.clusters));
       for (const [receiverName, r] of Object.entries(config.receivers)) {
         if (r.allowSha1 !== undefined && r.provider !== 'generic-hmac') {
-          ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'allowSha1'], message: 'applies only to provider generic-hmac', input: r });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['receivers', receiverName, 'allowSha1'],
+            message: 'applies only to provider generic-hmac',
+            input: r,
+          });
         }
         if (routesStaticTargetsOnly(r.provider)) {
           if ((r.targets ?? []).length === 0) {
-            ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'targets'], message: `provider ${r.provider} routes nothing by payload, so it needs targets`, input: r });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['receivers', receiverName, 'targets'],
+              message: `provider ${r.provider} routes nothing by payload, so it needs targets`,
+              input: r,
+            });
           }
           // Its deliveries carry no event name: a list here could only ever silence the receiver.
-          if (r.events) ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'events'], message: `provider ${r.provider} has no events to choose from`, input: r });
+          if (r.events)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['receivers', receiverName, 'events'],
+              message: `provider ${r.provider} has no events to choose from`,
+              input: r,
+            });
         }
         r.clusters?.forEach((c, i) => {
           if (!clusterNames.has(c)) {
-            ctx.addIssue({ code: 'custom', path: ['receivers', receiverName, 'clusters', i], message: `unknown cluster ${c}` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['receivers', receiverName, 'clusters', i],
+              message: `unknown cluster ${c}`,
+            });
           }
         });
         r.targets?.forEach((t, i) => {
           const path = ['receivers', receiverName, 'targets', i, 'cluster'];
-          if (!clusterNames.has(t.cluster)) ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
+          if (!clusterNames.has(t.cluster))
+            ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
           else if (r.clusters && !r.clusters.includes(t.cluster)) {
             ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in this receiver's clusters` });
           }
         });
       }
       // Providers post the webhook secret (GitLab's token, Azure DevOps' Basic credential) to this URL: never in clear text.
-      const publicUrlIssue = config.sync?.publicUrl === undefined ? undefined : apiUrlProblem(config.sync.publicUrl, config.sync.allowHttpLoopback);
-      if (publicUrlIssue) ctx.addIssue({ code: 'custom', path: ['sync', 'publicUrl'], message: publicUrlIssue, input: config.sync });
+      const publicUrlIssue =
+        config.sync?.publicUrl === undefined
+          ? undefined
+          : apiUrlProblem(config.sync.publicUrl, config.sync.allowHttpLoopback);
+      if (publicUrlIssue)
+        ctx.addIssue({ code: 'custom', path: ['sync', 'publicUrl'], message: publicUrlIssue, input: config.sync });
       for (const [registrationName, r] of Object.entries(config.sync?.registrations ?? {})) {
         const path = ['sync', 'registrations', registrationName];
         const target = config.receivers[r.receiver];
-        if (!target) ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `unknown receiver ${r.receiver}`, input: r });
+        if (!target)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'receiver'],
+            message: `unknown receiver ${r.receiver}`,
+            input: r,
+          });
         else if (target.provider !== r.provider) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `receiver ${r.receiver} is a ${target.provider} receiver, not ${r.provider}`, input: r });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'receiver'],
+            message: `receiver ${r.receiver} is a ${target.provider} receiver, not ${r.provider}`,
+            input: r,
+          });
         }
-        const apiUrlIssue = r.apiUrl === undefined ? undefined : apiUrlProblem(r.apiUrl, config.sync?.allowHttpLoopback ?? false);
+        const apiUrlIssue =
+          r.apiUrl === undefined ? undefined : apiUrlProblem(r.apiUrl, config.sync?.allowHttpLoopback ?? false);
         if (apiUrlIssue) ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: apiUrlIssue, input: r });
         if (!r.apiUrl && !['github', 'gitlab', 'bitbucket-cloud'].includes(r.provider)) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: `is required for ${r.provider} (self-hosted)`, input: r });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'apiUrl'],
+            message: `is required for ${r.provider} (self-hosted)`,
+            input: r,
+          });
         }
         if (r.organizations && !['github', 'gitlab', 'gitea', 'forgejo'].includes(r.provider)) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'organizations'], message: `organisation hooks are not supported for ${r.provider}`, input: r });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'organizations'],
+            message: `organisation hooks are not supported for ${r.provider}`,
+            input: r,
+          });
         }
         if (!r.discover && !r.organizations && (r.repositories ?? []).length === 0) {
-          ctx.addIssue({ code: 'custom', path, message: 'names no repositories: list some, set discover: true, or give organizations', input: r });
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: 'names no repositories: list some, set discover: true, or give organizations',
+            input: r,
+          });
         }
       }
       if (config.limits.clusterTimeoutMs > config.limits.deliveryBudgetMs) {
-        ctx.addIssue({ code: 'custom', path: ['limits', 'clusterTimeoutMs'], message: 'must not exceed limits.deliveryBudgetMs' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', 'clusterTimeoutMs'],
+          message: 'must not exceed limits.deliveryBudgetMs',
+        });
       }
     }),
   );

@@ -29,7 +29,12 @@ function detailedAnswer({ facts, result }: Delivery): Record<string, unknown> {
       return { outcome, event: facts.event };
     case 'ignored':
     case 'duplicate':
-      return { ...(facts.repository ? { repository: facts.repository } : {}), outcome, event: facts.event, reason: result.reason };
+      return {
+        ...(facts.repository ? { repository: facts.repository } : {}),
+        outcome,
+        event: facts.event,
+        reason: result.reason,
+      };
     case 'reconciled': {
       const r = result.reconciled;
       return {
@@ -76,13 +81,18 @@ const rejectionMessages: Record<RejectionReason, string> = {
  */
 function countsAnswer(delivery: Delivery): Record<string, unknown> {
   const { facts, result } = delivery;
-  if (result.kind === 'rejected') return { outcome: 'rejected', reason: result.error.reason, message: rejectionMessages[result.error.reason] };
+  if (result.kind === 'rejected')
+    return { outcome: 'rejected', reason: result.error.reason, message: rejectionMessages[result.error.reason] };
   if (result.kind !== 'reconciled') return detailedAnswer(delivery);
   const r = result.reconciled;
   const queued = r.queued.length;
   const failed = r.failed.length;
   const reason =
-    failed > 0 ? `${targets(failed)} could not be patched; the relay log has the details` : queued > 0 ? `${targets(queued)} ${queued === 1 ? 'is' : 'are'} queued for retry` : undefined;
+    failed > 0
+      ? `${targets(failed)} could not be patched; the relay log has the details`
+      : queued > 0
+        ? `${targets(queued)} ${queued === 1 ? 'is' : 'are'} queued for retry`
+        : undefined;
   return {
     outcome: outcomeOf(result),
     ...(facts.event ? { event: facts.event } : {}),

@@ -60,7 +60,13 @@ export interface Reconciled {
 export function outcomeOf(result: DeliveryResult): Outcome {
   if (result.kind !== 'reconciled') return result.kind;
   const r = result.reconciled;
-  return r.failed.length > 0 ? 'failed' : r.queued.length > 0 ? 'queued' : r.matched.length > 0 ? 'patched' : 'no_match';
+  return r.failed.length > 0
+    ? 'failed'
+    : r.queued.length > 0
+      ? 'queued'
+      : r.matched.length > 0
+        ? 'patched'
+        : 'no_match';
 }
 
 /** The HTTP status of a delivery: the one place it is decided. */

@@ -60,7 +60,9 @@ export class UnsupportedMediaType extends RelayError {
   readonly reason = 'unsupported_media_type' as const;
   constructor(contentType: string | undefined, accepted: readonly string[]) {
     // Bounded: the header may be up to the header limit long, and it ends up in the answer and the log line.
-    super(`content type ${JSON.stringify((contentType ?? '').slice(0, 100))} is not accepted; send ${accepted.join(' or ')}`);
+    super(
+      `content type ${JSON.stringify((contentType ?? '').slice(0, 100))} is not accepted; send ${accepted.join(' or ')}`,
+    );
   }
 }
 
@@ -169,10 +171,19 @@ export interface MappedError {
 
 export function httpStatusOf(error: unknown): MappedError {
   if (error instanceof RelayError) {
-    const detail = error instanceof SecretUnavailable || error instanceof BadSignature || error instanceof UnknownReceiver ? error.detail : error.message;
+    const detail =
+      error instanceof SecretUnavailable || error instanceof BadSignature || error instanceof UnknownReceiver
+        ? error.detail
+        : error.message;
     return { status: error.status, reason: error.reason, message: error.message, detail, headers: error.headers };
   }
-  return { status: 500, reason: 'internal_error', message: 'internal error', detail: describeError(error), headers: {} };
+  return {
+    status: 500,
+    reason: 'internal_error',
+    message: 'internal error',
+    detail: describeError(error),
+    headers: {},
+  };
 }
 
 /** Describes an unknown thrown value for a log line without dumping objects that might carry credentials. */

@@ -96,7 +96,9 @@ export function jobsFor(
     requestedAt: delivery.requestedAt,
     note: delivery.note,
     ...(push ? { push } : {}),
-    ...(delivery.artifacts && delivery.artifacts.length > 0 ? { artifacts: delivery.artifacts.map((a) => ({ ...a })) } : {}),
+    ...(delivery.artifacts && delivery.artifacts.length > 0
+      ? { artifacts: delivery.artifacts.map((a) => ({ ...a })) }
+      : {}),
     ...(delivery.deliveryId ? { deliveryId: delivery.deliveryId } : {}),
   }));
 }
@@ -105,7 +107,13 @@ export function jobsFor(
  * Finds the objects a job concerns on its cluster and patches them all in parallel, each with its Event. Never
  * throws: every failure is reported per target, with whether retrying could help.
  */
-export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig, deps: ReconcileDeps, signal: AbortSignal, options: RunOptions = {}): Promise<ClusterOutcome> {
+export async function reconcileCluster(
+  job: ClusterJob,
+  receiver: ReceiverConfig,
+  deps: ReconcileDeps,
+  signal: AbortSignal,
+  options: RunOptions = {},
+): Promise<ClusterOutcome> {
   const { cluster } = job;
   const matched = new Map<string, { target: FluxObjectRef; uid?: string }>();
   const failed: FailedTarget[] = [];
@@ -124,7 +132,13 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
     // Reading the kubeconfig may call Secrets Manager (an EKS cluster: DescribeCluster, AssumeRole): it counts against the cluster's time too.
     client = await untilAborted(deps.clusters.clientFor(cluster), signal);
   } catch (error) {
-    const reason = isAbortError(error) ? new ClusterCallError(`cluster ${cluster}: kubeconfig (or EKS endpoint) could not be read in time`, undefined, 'timeout') : error;
+    const reason = isAbortError(error)
+      ? new ClusterCallError(
+          `cluster ${cluster}: kubeconfig (or EKS endpoint) could not be read in time`,
+          undefined,
+          'timeout',
+        )
+      : error;
     fail(`${cluster}/*`, reason);
     return { matched: [], patched: [], failed, eventsFailed: 0 };
   }
@@ -133,14 +147,26 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
     const keys = new Set(job.push.keys);
     try {
       // From the client's watch-fed index when it can vouch for it (a key lookup), else a full list.
-      const candidates = client.gitRepositoriesFor ? await client.gitRepositoriesFor(keys, signal) : await client.listGitRepositories(signal);
+      const candidates = client.gitRepositoriesFor
+        ? await client.gitRepositoriesFor(keys, signal)
+        : await client.listGitRepositories(signal);
       for (const repo of candidates) {
         const key = repo.key ?? repoKey(repo.url);
         if (!key || !keys.has(key)) continue;
-        const target: FluxObjectRef = { cluster, apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: repo.namespace, name: repo.name };
+        const target: FluxObjectRef = {
+          cluster,
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'GitRepository',
+          namespace: repo.namespace,
+          name: repo.name,
+        };
         // Its owner should hear why it is never reconciled, once rather than on every push.
         const problem = semverRangeProblem(repo.ref);
-        if (problem) deps.warnOnce?.(`${describeTarget(target)}\u0000${problem}`, 'GitRepository can never match a push', { target: describeTarget(target), problem });
+        if (problem)
+          deps.warnOnce?.(`${describeTarget(target)}\u0000${problem}`, 'GitRepository can never match a push', {
+            target: describeTarget(target),
+            problem,
+          });
         if (job.push.refs.some((ref) => refMatches(repo.ref, ref))) add(target, repo.uid);
       }
     } catch (error) {
@@ -153,7 +179,10 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
     // A kind that could not be listed is a cluster-wide failure of that kind (retried whole); the others still route.
     for (const f of lists) fail(`${cluster}/*/${f.kind}/*`, f.error);
     for (const m of artifactMatches(sources, job.artifacts)) {
-      add({ cluster, apiVersion: fluxKinds[m.kind].apiVersion, kind: m.kind, namespace: m.namespace, name: m.name }, m.uid);
+      add(
+        { cluster, apiVersion: fluxKinds[m.kind].apiVersion, kind: m.kind, namespace: m.namespace, name: m.name },
+        m.uid,
+      );
     }
   }
   await Promise.all(
@@ -191,7 +220,10 @@ export async function reconcileCluster(job: ClusterJob, receiver: ReceiverConfig
       }
       const event = { reason: 'WebhookReceived', message: job.note };
       const record = (objectUid: string | undefined) =>
-        client.recordEvent({ ...target, ...(objectUid ? { uid: objectUid } : {}) }, event, signal).then(() => true, () => false);
+        client.recordEvent({ ...target, ...(objectUid ? { uid: objectUid } : {}) }, event, signal).then(
+          () => true,
+          () => false,
+        );
       // With the uid known from the list, the Event goes out beside the patch instead of after it: one round trip
       // per delivery instead of two. It is only an explanation, so losing it (RBAC without events/create, a slow
       // API) is not a failure, and recording it for a patch that then fails costs nothing worse than a stray note.

@@ -7,7 +7,15 @@ import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
 import { answerOf, answersModeOf } from './answers';
 import { type Delivery, type DeliveryFacts, type Reconciled, statusOf } from './delivery';
 import { summaryOf } from './summary';
-import { BadSignature, MalformedPayload, MethodNotAllowed, SecretUnavailable, UnknownReceiver, describeError, httpStatusOf } from './errors';
+import {
+  BadSignature,
+  MalformedPayload,
+  MethodNotAllowed,
+  SecretUnavailable,
+  UnknownReceiver,
+  describeError,
+  httpStatusOf,
+} from './errors';
 import { checkHeaderLimits, rawBody, type WebhookRequest } from '../http/request';
 import type { ClusterRegistry } from '../kube/registry';
 import { type ClusterJob, type ClusterOutcome, jobsFor, narrowedTo, reconcileCluster } from './reconcile';
@@ -56,9 +64,15 @@ export async function handleDelivery(request: WebhookRequest, deps: RelayDeps): 
   const answer = answerOf(delivery, answersModeOf(deps.config, request.receiver));
   return {
     statusCode: summary.status,
-    headers: { 'content-type': 'application/json', ...(delivery.result.kind === 'rejected' ? delivery.result.error.headers : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(delivery.result.kind === 'rejected' ? delivery.result.error.headers : {}),
+    },
     // Free text (reason, message, failed[].error) may quote a backend's error: scrubbed like the log line.
-    body: JSON.stringify({ ...(delivery.facts.deliveryId ? { delivery: delivery.facts.deliveryId } : {}), ...redactDeep(answer) }),
+    body: JSON.stringify({
+      ...(delivery.facts.deliveryId ? { delivery: delivery.facts.deliveryId } : {}),
+      ...redactDeep(answer),
+    }),
   };
 }
 
@@ -70,26 +84,37 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
   let facts: DeliveryFacts = { receiver: request.receiver };
   try {
     if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowed(request.method);
-    const receiver = Object.hasOwn(deps.config.receivers, request.receiver) ? deps.config.receivers[request.receiver] : undefined;
+    const receiver = Object.hasOwn(deps.config.receivers, request.receiver)
+      ? deps.config.receivers[request.receiver]
+      : undefined;
     if (!receiver) throw new UnknownReceiver(request.receiver);
     // A receiver is reachable on exactly one route: with a path token for the providers that authenticate by it, without
     // one for the others. Both mismatches answer as an unknown receiver, so the routes tell a prober nothing.
     const tokenUse = pathTokenUse(receiver.provider);
-    if (tokenUse === 'required' && !request.pathToken) throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
-    if (tokenUse === 'none' && request.pathToken !== undefined) throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
-    if (tokenUse === 'optional' && request.pathToken === '') throw new UnknownReceiver(request.receiver, 'the path token is empty');
+    if (tokenUse === 'required' && !request.pathToken)
+      throw new UnknownReceiver(request.receiver, 'the receiver authenticates by path token and the request has none');
+    if (tokenUse === 'none' && request.pathToken !== undefined)
+      throw new UnknownReceiver(request.receiver, 'the receiver takes no path token');
+    if (tokenUse === 'optional' && request.pathToken === '')
+      throw new UnknownReceiver(request.receiver, 'the path token is empty');
     const byPathToken = tokenUse !== 'none' && request.pathToken !== undefined;
     checkHeaderLimits(request);
     const provider = providers[receiver.provider];
     const claimed = claimedIdentity(provider, request);
-    facts = { ...facts, provider: provider.name, ...(claimed.event ? { event: claimed.event } : {}), ...(claimed.deliveryId ? { deliveryId: claimed.deliveryId } : {}) };
+    facts = {
+      ...facts,
+      provider: provider.name,
+      ...(claimed.event ? { event: claimed.event } : {}),
+      ...(claimed.deliveryId ? { deliveryId: claimed.deliveryId } : {}),
+    };
 
     const body = rawBody(request, deps.config.limits.maxBodyBytes);
     try {
       await authenticate(provider.inspect(request, body, receiver), receiver, deps.secrets);
     } catch (error) {
       // A wrong path token is a wrong URL: 404, as for a receiver that does not exist (the log line says which).
-      if (byPathToken && error instanceof BadSignature) throw new UnknownReceiver(request.receiver, `the path token does not verify: ${error.detail}`);
+      if (byPathToken && error instanceof BadSignature)
+        throw new UnknownReceiver(request.receiver, `the path token does not verify: ${error.detail}`);
       throw error;
     }
 
@@ -97,7 +122,11 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
     facts = { ...facts, event };
     if (provider.isPing(event)) return { facts, result: { kind: 'pong' } };
-    if (!eventAllowed(event, receiver, provider)) return { facts, result: { kind: 'ignored', reason: `event ${event} is not enabled on receiver ${request.receiver}` } };
+    if (!eventAllowed(event, receiver, provider))
+      return {
+        facts,
+        result: { kind: 'ignored', reason: `event ${event} is not enabled on receiver ${request.receiver}` },
+      };
     if (!provider.isPush(event)) return { facts, result: { kind: 'ignored', reason: `event ${event} is not a push` } };
 
     const known = facts;
@@ -115,7 +144,13 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
     const once = await deps.dedupe.once(key, apply, (applied) => statusOf(applied.result) < 500);
     if (!once.duplicate) return once.result;
     const when = once.firstSeen ? ` at ${once.firstSeen}` : '';
-    return { facts, result: { kind: 'duplicate', reason: `delivery ${deliveryLabel(key)} was already applied${when}; not applied again` } };
+    return {
+      facts,
+      result: {
+        kind: 'duplicate',
+        reason: `delivery ${deliveryLabel(key)} was already applied${when}; not applied again`,
+      },
+    };
   } catch (error) {
     // A 404 must look the same whether the receiver does not exist or its path token is wrong or missing: nothing the
     // delivery claimed (its delivery id is echoed in answers) may tell a configured receiver from an unknown one.
@@ -125,15 +160,41 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
 }
 
 /** An authenticated push (or a generic receiver's trigger): what it moved, then the patches on every cluster. */
-async function applyPush(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig, provider: Provider, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
-  if (routesStaticTargetsOnly(provider.name)) return { facts: known, result: { kind: 'reconciled', reconciled: await reconcileTargets(undefined, receiver, known, deps) } };
+async function applyPush(
+  request: WebhookRequest,
+  body: Buffer,
+  receiver: ReceiverConfig,
+  provider: Provider,
+  known: DeliveryFacts,
+  deps: RelayDeps,
+): Promise<Delivery> {
+  if (routesStaticTargetsOnly(provider.name))
+    return {
+      facts: known,
+      result: { kind: 'reconciled', reconciled: await reconcileTargets(undefined, receiver, known, deps) },
+    };
   const artifactPush = provider.parseArtifactPush?.(request, body, known.event!);
   if (artifactPush) return applyArtifactPush(artifactPush, receiver, known, deps);
   const push = provider.parsePush(request, body, known.event!);
   const live = push.changes.filter((c) => !c.deleted);
-  const commit = live.map((c) => c.commit).filter(Boolean).join(',');
-  const facts: DeliveryFacts = { ...known, repository: push.repository, ref: push.changes.map((c) => c.ref).join(','), ...(commit ? { commit } : {}) };
-  if (live.length === 0) return { facts, result: { kind: 'ignored', reason: push.changes.length > 0 ? 'the push deleted its ref' : 'the delivery moved no ref' } };
+  const commit = live
+    .map((c) => c.commit)
+    .filter(Boolean)
+    .join(',');
+  const facts: DeliveryFacts = {
+    ...known,
+    repository: push.repository,
+    ref: push.changes.map((c) => c.ref).join(','),
+    ...(commit ? { commit } : {}),
+  };
+  if (live.length === 0)
+    return {
+      facts,
+      result: {
+        kind: 'ignored',
+        reason: push.changes.length > 0 ? 'the push deleted its ref' : 'the delivery moved no ref',
+      },
+    };
   return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets(push, receiver, facts, deps) } };
 }
 
@@ -141,12 +202,29 @@ async function applyPush(request: WebhookRequest, body: Buffer, receiver: Receiv
  * An authenticated registry push: the artifacts it names (repository key, tag, digest), routed on every cluster by
  * lib/matching/artifact-routing.ts, with the receiver's static targets.
  */
-async function applyArtifactPush(push: ArtifactPushEvent, receiver: ReceiverConfig, known: DeliveryFacts, deps: RelayDeps): Promise<Delivery> {
+async function applyArtifactPush(
+  push: ArtifactPushEvent,
+  receiver: ReceiverConfig,
+  known: DeliveryFacts,
+  deps: RelayDeps,
+): Promise<Delivery> {
   const tags = [...new Set(push.artifacts.map((a) => a.tag).filter(Boolean))].join(',');
   const digests = [...new Set(push.artifacts.map((a) => a.digest).filter(Boolean))].join(',');
-  const facts: DeliveryFacts = { ...known, repository: push.repository, ...(tags ? { tag: tags } : {}), ...(digests ? { digest: digests } : {}) };
-  if (push.artifacts.length === 0) return { facts, result: { kind: 'ignored', reason: 'the delivery names no artifact' } };
-  return { facts, result: { kind: 'reconciled', reconciled: await reconcileTargets({ artifacts: pushedArtifacts(push) }, receiver, facts, deps) } };
+  const facts: DeliveryFacts = {
+    ...known,
+    repository: push.repository,
+    ...(tags ? { tag: tags } : {}),
+    ...(digests ? { digest: digests } : {}),
+  };
+  if (push.artifacts.length === 0)
+    return { facts, result: { kind: 'ignored', reason: 'the delivery names no artifact' } };
+  return {
+    facts,
+    result: {
+      kind: 'reconciled',
+      reconciled: await reconcileTargets({ artifacts: pushedArtifacts(push) }, receiver, facts, deps),
+    },
+  };
 }
 
 /**
@@ -170,7 +248,11 @@ function pushedArtifacts(push: ArtifactPushEvent): PushedArtifact[] {
 function eventNote(facts: DeliveryFacts): string {
   const what = [facts.provider, facts.event].filter(Boolean).join(' ');
   const where = facts.repository ? ` of ${facts.repository} ${facts.ref ?? facts.tag ?? ''}`.trimEnd() : '';
-  const commit = facts.commit ? ` at ${facts.commit.slice(0, 40)}` : facts.digest ? ` at ${facts.digest.slice(0, 80)}` : '';
+  const commit = facts.commit
+    ? ` at ${facts.commit.slice(0, 40)}`
+    : facts.digest
+      ? ` at ${facts.digest.slice(0, 80)}`
+      : '';
   const delivery = facts.deliveryId ? ` (delivery ${facts.deliveryId})` : '';
   return `Reconcile requested by flux-webhook-relay: ${what}${where}${commit}${delivery}`;
 }
@@ -181,8 +263,13 @@ function eventNote(facts: DeliveryFacts): string {
  * yet, and nothing acts on them until the delivery is authenticated.
  */
 export function claimedIdentity(provider: Provider, request: WebhookRequest): { event?: string; deliveryId?: string } {
-  const event = provider.eventHeader ? request.headers[provider.eventHeader]?.slice(0, 100) || undefined : provider.fixedEvent;
-  const deliveryId = provider.deliveryHeaders.map((h) => request.headers[h]).find((v) => v)?.slice(0, 200);
+  const event = provider.eventHeader
+    ? request.headers[provider.eventHeader]?.slice(0, 100) || undefined
+    : provider.fixedEvent;
+  const deliveryId = provider.deliveryHeaders
+    .map((h) => request.headers[h])
+    .find((v) => v)
+    ?.slice(0, 200);
   return { ...(event ? { event } : {}), ...(deliveryId ? { deliveryId } : {}) };
 }
 
@@ -199,7 +286,11 @@ async function authenticate(inspection: Inspection, receiver: ReceiverConfig, se
   const message = 'the delivery does not verify against the receiver secret';
   // Every version was refused (empty or short, lib/secrets/store.ts): the operator's to fix, but still a 401, so that
   // a forgery is neither accepted nor hidden behind a 5xx the signature-rejection alarm does not count.
-  if (offered === 0) throw new BadSignature(message, `${message}: webhook secret ${receiver.secret.text} has no usable value (each version is empty or shorter than ${minWebhookSecretBytes} bytes)`);
+  if (offered === 0)
+    throw new BadSignature(
+      message,
+      `${message}: webhook secret ${receiver.secret.text} has no usable value (each version is empty or shorter than ${minWebhookSecretBytes} bytes)`,
+    );
   throw new BadSignature(message);
 }
 
@@ -214,14 +305,21 @@ function eventAllowed(event: string, receiver: ReceiverConfig, provider: Provide
  * delivery's overall budget, so one unreachable cluster cannot starve the others or push the answer past the
  * provider's delivery timeout. What failed for a passing reason is queued for retry when a queue is configured.
  */
-async function reconcileTargets(push: PushEvent | { artifacts: PushedArtifact[] } | undefined, receiver: ReceiverConfig, facts: DeliveryFacts, deps: RelayDeps): Promise<Reconciled> {
+async function reconcileTargets(
+  push: PushEvent | { artifacts: PushedArtifact[] } | undefined,
+  receiver: ReceiverConfig,
+  facts: DeliveryFacts,
+  deps: RelayDeps,
+): Promise<Reconciled> {
   const { limits } = deps.config;
   const requestedAt = rfc3339Nano(deps.clock());
   const jobs = jobsFor(facts.receiver, receiver, Object.keys(deps.config.clusters), {
     requestedAt,
     note: eventNote(facts),
     ...(push && 'artifacts' in push ? { artifacts: push.artifacts } : {}),
-    ...(push && 'changes' in push ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) } : {}),
+    ...(push && 'changes' in push
+      ? { repositoryUrls: push.repositoryUrls, refs: push.changes.filter((c) => !c.deleted).map((c) => c.ref) }
+      : {}),
     ...(facts.deliveryId ? { deliveryId: facts.deliveryId } : {}),
   });
   // One budget for patching and queueing what failed: the provider's answer must not wait past it. Every cluster job
@@ -230,7 +328,9 @@ async function reconcileTargets(push: PushEvent | { artifacts: PushedArtifact[] 
   // cluster's signal cost one more AbortController, timer and listener pair per delivery, ~15 µs and ~3 KB.)
   const budgetEndsAt = performance.now() + limits.deliveryBudgetMs;
   const clusterMs = Math.min(limits.clusterTimeoutMs, limits.deliveryBudgetMs);
-  const outcomes = await Promise.all(jobs.map((job) => withTimeout(clusterMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal))));
+  const outcomes = await Promise.all(
+    jobs.map((job) => withTimeout(clusterMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal))),
+  );
   const retryJobs = deps.retry ? jobs.flatMap((job, i) => retryJobOf(job, outcomes[i]!)) : [];
   const queuedTargets = new Set<string>();
   let queueError: string | undefined;
@@ -253,7 +353,10 @@ async function reconcileTargets(push: PushEvent | { artifacts: PushedArtifact[] 
     queued: [...queuedTargets].sort(),
     failed: failed
       .filter((f) => !queuedTargets.has(f.target))
-      .map((f) => ({ target: f.target, error: queueError && f.retryable ? `${f.error}; could not be queued for retry (${queueError})` : f.error }))
+      .map((f) => ({
+        target: f.target,
+        error: queueError && f.retryable ? `${f.error}; could not be queued for retry (${queueError})` : f.error,
+      }))
       .sort((a, b) => a.target.localeCompare(b.target)),
     eventsFailed: outcomes.reduce((n, o) => n + (o.eventsFailed ?? 0), 0),
   };

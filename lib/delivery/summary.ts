@@ -4,7 +4,12 @@ import { type Delivery, outcomeOf, statusOf } from './delivery';
 /** The one log line of a delivery, from the delivery and how long it took: every detail, for the operator. */
 export function summaryOf({ facts, result }: Delivery, durationMs: number): DeliverySummary {
   const reconciled = result.kind === 'reconciled' ? result.reconciled : undefined;
-  const reason = result.kind === 'rejected' ? `${result.error.reason}: ${result.error.detail}` : result.kind === 'ignored' || result.kind === 'duplicate' ? result.reason : undefined;
+  const reason =
+    result.kind === 'rejected'
+      ? `${result.error.reason}: ${result.error.detail}`
+      : result.kind === 'ignored' || result.kind === 'duplicate'
+        ? result.reason
+        : undefined;
   return {
     receiver: facts.receiver,
     ...(facts.provider ? { provider: facts.provider } : {}),

@@ -39,7 +39,9 @@ export const maxHeaderBytes = 16 * 1024;
  * their values are combined with `, ` as RFC 9110 section 5.3 says a recipient may, and as API Gateway does for
  * repeated headers: a credential header sent twice can then never verify, whichever copy a front end put first.
  */
-export function lowerCaseHeaders(headers: Record<string, string | undefined> | undefined): Record<string, string | undefined> {
+export function lowerCaseHeaders(
+  headers: Record<string, string | undefined> | undefined,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const key = name.toLowerCase();
@@ -78,7 +80,9 @@ export function rawBody(request: WebhookRequest, maxBytes: number): Buffer {
   const encoded = request.body;
   // Lower bounds of the decoded size: base64 carries 3 bytes per 4 characters, and UTF-8 needs at least one byte
   // per UTF-16 code unit. Either bound over the limit is enough to refuse without decoding.
-  const atLeast = request.isBase64Encoded ? Math.floor(((encoded.length - (encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0)) * 3) / 4) : encoded.length;
+  const atLeast = request.isBase64Encoded
+    ? Math.floor(((encoded.length - (encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0)) * 3) / 4)
+    : encoded.length;
   if (atLeast > maxBytes) throw new PayloadTooLarge(atLeast, maxBytes);
   if (request.isBase64Encoded) assertStrictBase64(encoded);
   const bytes = request.isBase64Encoded ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
@@ -86,7 +90,8 @@ export function rawBody(request: WebhookRequest, maxBytes: number): Buffer {
   // A well-formed string (no lone surrogate, which UTF-8 encoding would replace with U+FFFD) is exactly what a strict
   // UTF-8 decoding of its bytes gives back: providers reading the body as text take it instead of decoding a copy
   // (a 7.7 KB GitHub push: ~3 µs and 7.7 KB of garbage per delivery).
-  if (!request.isBase64Encoded && (encoded as string & { isWellFormed(): boolean }).isWellFormed()) bodyTexts.set(bytes, encoded);
+  if (!request.isBase64Encoded && (encoded as string & { isWellFormed(): boolean }).isWellFormed())
+    bodyTexts.set(bytes, encoded);
   return bytes;
 }
 

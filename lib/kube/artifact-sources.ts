@@ -1,5 +1,12 @@
 import { artifactKey } from '../matching/artifact-ref';
-import type { ArtifactSources, HelmChartView, HelmRepositoryView, ImageRepositoryView, OciRef, OciRepositoryView } from '../matching/artifact-routing';
+import type {
+  ArtifactSources,
+  HelmChartView,
+  HelmRepositoryView,
+  ImageRepositoryView,
+  OciRef,
+  OciRepositoryView,
+} from '../matching/artifact-routing';
 import type { ClusterClient } from './cluster-client';
 
 /*
@@ -10,7 +17,9 @@ import type { ClusterClient } from './cluster-client';
 
 type Item = { metadata?: { name?: unknown; namespace?: unknown; uid?: unknown }; spec?: Record<string, unknown> };
 
-function base(item: unknown): { namespace: string; name: string; uid?: string; spec: Record<string, unknown> } | undefined {
+function base(
+  item: unknown,
+): { namespace: string; name: string; uid?: string; spec: Record<string, unknown> } | undefined {
   const obj = item as Item | undefined;
   const name = obj?.metadata?.name;
   const namespace = obj?.metadata?.namespace;
@@ -36,7 +45,13 @@ export function toOciRepositoryView(item: unknown): OciRepositoryView | undefine
     }
   }
   const key = artifactKey(url);
-  return { namespace: b.namespace, name: b.name, ...(b.uid ? { uid: b.uid } : {}), ...(key ? { key } : {}), ...(ref ? { ref } : {}) };
+  return {
+    namespace: b.namespace,
+    name: b.name,
+    ...(b.uid ? { uid: b.uid } : {}),
+    ...(key ? { key } : {}),
+    ...(ref ? { ref } : {}),
+  };
 }
 
 export function toHelmRepositoryView(item: unknown): HelmRepositoryView | undefined {
@@ -54,7 +69,15 @@ export function toHelmChartView(item: unknown): HelmChartView | undefined {
   const sourceName = str(source?.name);
   if (!b || !chart || !sourceKind || !sourceName) return undefined;
   const version = str(b.spec.version);
-  return { namespace: b.namespace, name: b.name, ...(b.uid ? { uid: b.uid } : {}), chart, sourceKind, sourceName, ...(version ? { version } : {}) };
+  return {
+    namespace: b.namespace,
+    name: b.name,
+    ...(b.uid ? { uid: b.uid } : {}),
+    chart,
+    sourceKind,
+    sourceName,
+    ...(version ? { version } : {}),
+  };
 }
 
 export function toImageRepositoryView(item: unknown): ImageRepositoryView | undefined {
@@ -64,7 +87,13 @@ export function toImageRepositoryView(item: unknown): ImageRepositoryView | unde
   const key = artifactKey(image);
   const list = b.spec.exclusionList;
   const exclusionList = Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : undefined;
-  return { namespace: b.namespace, name: b.name, ...(b.uid ? { uid: b.uid } : {}), ...(key ? { key } : {}), ...(exclusionList ? { exclusionList } : {}) };
+  return {
+    namespace: b.namespace,
+    name: b.name,
+    ...(b.uid ? { uid: b.uid } : {}),
+    ...(key ? { key } : {}),
+    ...(exclusionList ? { exclusionList } : {}),
+  };
 }
 
 function views<T>(items: readonly unknown[], read: (item: unknown) => T | undefined): T[] {
@@ -84,7 +113,9 @@ export async function listArtifactSources(
   signal: AbortSignal,
 ): Promise<{ sources: ArtifactSources; failed: Array<{ kind: ArtifactSourceKind; error: unknown }> }> {
   const list = (kind: ArtifactSourceKind): Promise<unknown[]> =>
-    client.listObjects ? client.listObjects(kind, signal) : Promise.reject(new Error('this cluster client cannot list objects'));
+    client.listObjects
+      ? client.listObjects(kind, signal)
+      : Promise.reject(new Error('this cluster client cannot list objects'));
   const settled = await Promise.allSettled(artifactSourceKinds.map(list));
   const failed: Array<{ kind: ArtifactSourceKind; error: unknown }> = [];
   const items = (i: number): unknown[] => {

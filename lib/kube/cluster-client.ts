@@ -29,7 +29,11 @@ export interface ClusterClient {
    */
   listObjects?(kind: FluxKind, signal: AbortSignal): Promise<unknown[]>;
   /** Names of the objects of `target`'s kind in its namespace that carry all of `matchLabels`. */
-  listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]>;
+  listNames(
+    target: Omit<FluxObjectRef, 'name'>,
+    matchLabels: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<string[]>;
   /**
    * Merge-patches `metadata.annotations["reconcile.fluxcd.io/requestedAt"]` to `value`, and nothing else. Resolves
    * to the patched object's uid (for the Event that follows).
@@ -41,7 +45,11 @@ export interface ClusterClient {
    * Records a Kubernetes Event on the object (`kubectl describe` shows it), as controllers do: type Normal, the
    * relay as source.
    */
-  recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void>;
+  recordEvent(
+    target: FluxObjectRef & { uid?: string },
+    event: { reason: string; message: string },
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 /** How a cluster call failed, for deciding whether to retry it and whether to rebuild the client. */

@@ -50,7 +50,12 @@ export function stsHost(region: string): string {
 }
 
 /** The bearer token for `cluster`, signed at `now` (ms since the epoch) with `credentials` for STS in `region`. */
-export function eksToken(options: { cluster: string; region: string; credentials: AwsCredentials; now: number }): string {
+export function eksToken(options: {
+  cluster: string;
+  region: string;
+  credentials: AwsCredentials;
+  now: number;
+}): string {
   const amzDate = new Date(options.now).toISOString().replace(/[:-]|\.\d{3}/g, '');
   const host = stsHost(options.region);
   const signed = aws4.sign(
@@ -82,9 +87,18 @@ function configFailure(name: string, detail: string): ClusterCallError {
 /** An AWS call failed: 'config' (not retried) for answers that would repeat, 'unreachable' for the rest. */
 function awsFailure(name: string, what: string, error: unknown): ClusterCallError {
   if (error instanceof ClusterCallError) return error;
-  if (error instanceof AwsServiceError) return new ClusterCallError(`cluster ${name}: ${what} failed (${error.message})`, undefined, error.retryable ? 'unreachable' : 'config');
+  if (error instanceof AwsServiceError)
+    return new ClusterCallError(
+      `cluster ${name}: ${what} failed (${error.message})`,
+      undefined,
+      error.retryable ? 'unreachable' : 'config',
+    );
   const code = (error as { code?: unknown } | undefined)?.code;
-  return new ClusterCallError(`cluster ${name}: ${what} failed (${typeof code === 'string' ? code : firstLine(error)})`, undefined, 'unreachable');
+  return new ClusterCallError(
+    `cluster ${name}: ${what} failed (${typeof code === 'string' ? code : firstLine(error)})`,
+    undefined,
+    'unreachable',
+  );
 }
 
 class EnvironmentCredentials implements CredentialSource {
@@ -96,7 +110,11 @@ class EnvironmentCredentials implements CredentialSource {
   get(): AwsCredentials {
     const credentials = awsCredentials(this.env);
     // On Lambda they are always there; a local run needs them exported (`aws configure export-credentials --format env`).
-    if (!credentials) throw configFailure(this.name, 'EKS authentication needs AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
+    if (!credentials)
+      throw configFailure(
+        this.name,
+        'EKS authentication needs AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+      );
     return credentials;
   }
 
@@ -169,7 +187,13 @@ class AssumedRoleCredentials implements CredentialSource {
     let answer;
     try {
       const base = await this.base.get();
-      const body = new URLSearchParams({ Action: 'AssumeRole', Version: '2011-06-15', RoleArn: this.roleArn, RoleSessionName: roleSessionName, DurationSeconds: String(assumeRoleSeconds) }).toString();
+      const body = new URLSearchParams({
+        Action: 'AssumeRole',
+        Version: '2011-06-15',
+        RoleArn: this.roleArn,
+        RoleSessionName: roleSessionName,
+        DurationSeconds: String(assumeRoleSeconds),
+      }).toString();
       answer = await signedRequest({
         endpoint: serviceEndpoint('sts', this.region, this.env),
         method: 'POST',
@@ -186,7 +210,11 @@ class AssumedRoleCredentials implements CredentialSource {
     }
     if (answer.status !== 200) {
       const code = xmlElement(answer.text, 'Code') ?? `HTTP ${answer.status}`;
-      throw awsFailure(this.name, what, new AwsServiceError(code, (xmlElement(answer.text, 'Message') ?? '').slice(0, 300), answer.status));
+      throw awsFailure(
+        this.name,
+        what,
+        new AwsServiceError(code, (xmlElement(answer.text, 'Message') ?? '').slice(0, 300), answer.status),
+      );
     }
     const accessKeyId = xmlElement(answer.text, 'AccessKeyId');
     const secretAccessKey = xmlElement(answer.text, 'SecretAccessKey');
@@ -228,7 +256,10 @@ export class EksClusterAuth implements BearerSource {
     this.now = options.now ?? Date.now;
     this.region = config.region ?? awsRegion(this.env);
     const base = new EnvironmentCredentials(name, this.env);
-    this.credentials = config.roleArn && this.region ? new AssumedRoleCredentials(name, config.roleArn, this.region, base, this.env, this.now) : base;
+    this.credentials =
+      config.roleArn && this.region
+        ? new AssumedRoleCredentials(name, config.roleArn, this.region, base, this.env, this.now)
+        : base;
   }
 
   private requireRegion(): string {
@@ -279,7 +310,11 @@ export class EksClusterAuth implements BearerSource {
   private async describe(): Promise<ClusterEndpoint> {
     const { config } = this;
     if (config.endpoint && config.certificateAuthority) {
-      return { server: new URL(config.endpoint), tls: { ca: Buffer.from(config.certificateAuthority, 'base64'), rejectUnauthorized: true }, bearer: this };
+      return {
+        server: new URL(config.endpoint),
+        tls: { ca: Buffer.from(config.certificateAuthority, 'base64'), rejectUnauthorized: true },
+        bearer: this,
+      };
     }
     const region = this.requireRegion();
     const what = `eks:DescribeCluster of ${config.cluster} in ${region}`;
@@ -307,14 +342,29 @@ export class EksClusterAuth implements BearerSource {
     if (answer.status !== 200) {
       // REST-JSON errors: the code in x-amzn-ErrorType (maybe with a `:<uri>` suffix), else in the body.
       const header = answer.headers['x-amzn-errortype'];
-      const code = (typeof header === 'string' ? header : String(parsed.__type ?? parsed.code ?? `HTTP ${answer.status}`)).replace(/^.*#/, '').split(':')[0]!;
-      throw awsFailure(this.name, what, new AwsServiceError(code, String(parsed.message ?? parsed.Message ?? '').slice(0, 300), answer.status));
+      const code = (
+        typeof header === 'string' ? header : String(parsed.__type ?? parsed.code ?? `HTTP ${answer.status}`)
+      )
+        .replace(/^.*#/, '')
+        .split(':')[0]!;
+      throw awsFailure(
+        this.name,
+        what,
+        new AwsServiceError(code, String(parsed.message ?? parsed.Message ?? '').slice(0, 300), answer.status),
+      );
     }
-    const cluster = (parsed.cluster ?? {}) as { endpoint?: unknown; certificateAuthority?: { data?: unknown }; status?: unknown };
+    const cluster = (parsed.cluster ?? {}) as {
+      endpoint?: unknown;
+      certificateAuthority?: { data?: unknown };
+      status?: unknown;
+    };
     const endpoint = typeof cluster.endpoint === 'string' ? cluster.endpoint : undefined;
     const ca = typeof cluster.certificateAuthority?.data === 'string' ? cluster.certificateAuthority.data : undefined;
     if (!endpoint || !ca) {
-      throw configFailure(this.name, `${what} answered without an endpoint and certificate authority (cluster status ${String(cluster.status ?? 'unknown')})`);
+      throw configFailure(
+        this.name,
+        `${what} answered without an endpoint and certificate authority (cluster status ${String(cluster.status ?? 'unknown')})`,
+      );
     }
     let server: URL;
     try {
@@ -322,7 +372,8 @@ export class EksClusterAuth implements BearerSource {
     } catch {
       throw configFailure(this.name, `${what} answered an endpoint that is not a URL`);
     }
-    if (server.protocol !== 'https:') throw configFailure(this.name, `${what} answered an endpoint that is not https://`);
+    if (server.protocol !== 'https:')
+      throw configFailure(this.name, `${what} answered an endpoint that is not https://`);
     return { server, tls: { ca: Buffer.from(ca, 'base64'), rejectUnauthorized: true }, bearer: this };
   }
 }

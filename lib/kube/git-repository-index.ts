@@ -144,7 +144,8 @@ class Scope {
   }
 
   async viewsFor(keys: ReadonlySet<string>, signal: AbortSignal): Promise<GitRepositoryView[]> {
-    if (!this.isFresh()) return (await this.listAndSeed(signal)).filter((view) => view.key !== undefined && keys.has(view.key));
+    if (!this.isFresh())
+      return (await this.listAndSeed(signal)).filter((view) => view.key !== undefined && keys.has(view.key));
     const found: GitRepositoryView[] = [];
     for (const key of keys) {
       const views = this.byKey.get(key);
@@ -175,7 +176,13 @@ class Scope {
     for (const view of views) this.put(view);
     this.snapshot = undefined;
     this.resourceVersion = resourceVersion;
-    if (this.options.watch && !this.destroyed && resourceVersion !== undefined && this.options.now() >= this.watchBlockedUntil) this.startWatch();
+    if (
+      this.options.watch &&
+      !this.destroyed &&
+      resourceVersion !== undefined &&
+      this.options.now() >= this.watchBlockedUntil
+    )
+      this.startWatch();
   }
 
   private stopWatch(): void {
@@ -226,7 +233,8 @@ class Scope {
         const status = error instanceof ClusterCallError ? error.status : undefined;
         if (status === 410) this.relistInBackground(controller);
         // RBAC without `watch` (403), or a server without watch on this resource: stop asking for a while.
-        else if (status === 403 || status === 404 || status === 405) this.watchBlockedUntil = this.options.now() + this.options.watchRetryAfterForbiddenMs;
+        else if (status === 403 || status === 404 || status === 405)
+          this.watchBlockedUntil = this.options.now() + this.options.watchRetryAfterForbiddenMs;
         return;
       }
       if (!current()) return;
@@ -260,7 +268,9 @@ class Scope {
   /** Applies one WatchEvent; 'expired' for 410 Gone, 'error' for any other ERROR or an unreadable event. */
   private apply(event: unknown): 'ok' | 'expired' | 'error' {
     const { type, object } = (event ?? {}) as { type?: unknown; object?: unknown };
-    const metadata = (object as { metadata?: { name?: unknown; namespace?: unknown; resourceVersion?: unknown } } | undefined)?.metadata;
+    const metadata = (
+      object as { metadata?: { name?: unknown; namespace?: unknown; resourceVersion?: unknown } } | undefined
+    )?.metadata;
     switch (type) {
       case 'ADDED':
       case 'MODIFIED':
@@ -282,7 +292,8 @@ class Scope {
       default:
         return 'error';
     }
-    if (typeof metadata?.resourceVersion === 'string' && metadata.resourceVersion !== '') this.resourceVersion = metadata.resourceVersion;
+    if (typeof metadata?.resourceVersion === 'string' && metadata.resourceVersion !== '')
+      this.resourceVersion = metadata.resourceVersion;
     return 'ok';
   }
 

@@ -23,7 +23,10 @@ export function parseGitRepositoryList(body: unknown): GitRepositoryView[] {
  * here, once per object version, instead of once per delivery.
  */
 export function toGitRepositoryView(item: unknown): GitRepositoryView | undefined {
-  const obj = item as { metadata?: { name?: unknown; namespace?: unknown; uid?: unknown }; spec?: { url?: unknown; ref?: unknown } };
+  const obj = item as {
+    metadata?: { name?: unknown; namespace?: unknown; uid?: unknown };
+    spec?: { url?: unknown; ref?: unknown };
+  };
   const name = obj?.metadata?.name;
   const namespace = obj?.metadata?.namespace;
   const url = obj?.spec?.url;
@@ -39,5 +42,12 @@ export function toGitRepositoryView(item: unknown): GitRepositoryView | undefine
   }
   const uid = obj.metadata?.uid;
   const key = repoKey(url);
-  return { namespace, name, url, ...(ref ? { ref } : {}), ...(typeof uid === 'string' && uid !== '' ? { uid } : {}), ...(key !== undefined ? { key } : {}) };
+  return {
+    namespace,
+    name,
+    url,
+    ...(ref ? { ref } : {}),
+    ...(typeof uid === 'string' && uid !== '' ? { uid } : {}),
+    ...(key !== undefined ? { key } : {}),
+  };
 }

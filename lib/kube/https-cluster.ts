@@ -121,7 +121,11 @@ class ClusterAgent extends https.Agent {
 
   constructor(options: https.AgentOptions & { host: string; port: number }) {
     super(options);
-    this.poolName = super.getName({ host: options.host, port: options.port, ...(options.servername ? { servername: options.servername } : {}) });
+    this.poolName = super.getName({
+      host: options.host,
+      port: options.port,
+      ...(options.servername ? { servername: options.servername } : {}),
+    });
   }
 
   override getName(): string {
@@ -156,8 +160,14 @@ class HttpsTransport implements KubeTransport {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      const what = endpoint.bearer ? 'EKS certificate authority' : 'kubeconfig certificate authority or client certificate/key';
-      throw new ClusterCallError(`cluster ${cluster}: ${what} could not be loaded (${code ?? 'invalid PEM'})`, undefined, 'config');
+      const what = endpoint.bearer
+        ? 'EKS certificate authority'
+        : 'kubeconfig certificate authority or client certificate/key';
+      throw new ClusterCallError(
+        `cluster ${cluster}: ${what} could not be loaded (${code ?? 'invalid PEM'})`,
+        undefined,
+        'config',
+      );
     }
     this.host = server.hostname.replace(/^\[|\]$/g, '');
     this.port = server.port ? Number(server.port) : 443;
@@ -187,7 +197,11 @@ class HttpsTransport implements KubeTransport {
         // A token read before keeps working until the API server refuses it; only a first read failing is fatal.
         if (!this.tokenFromFile) {
           const code = (error as NodeJS.ErrnoException).code;
-          throw new ClusterCallError(`cluster ${this.cluster}: kubeconfig tokenFile ${file} could not be read (${code ?? firstLine(error)})`, undefined, 'config');
+          throw new ClusterCallError(
+            `cluster ${this.cluster}: kubeconfig tokenFile ${file} could not be read (${code ?? firstLine(error)})`,
+            undefined,
+            'config',
+          );
         }
       }
     }
@@ -214,7 +228,10 @@ class HttpsTransport implements KubeTransport {
     let first: Promise<IncomingMessage>;
     try {
       const token = bearer.current();
-      first = typeof token === 'string' ? this.send(request, `Bearer ${token}`) : token.then((t) => this.send(request, `Bearer ${t}`));
+      first =
+        typeof token === 'string'
+          ? this.send(request, `Bearer ${token}`)
+          : token.then((t) => this.send(request, `Bearer ${t}`));
     } catch (error) {
       first = Promise.reject(error);
     }
@@ -235,9 +252,22 @@ class HttpsTransport implements KubeTransport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const headers = ['Host', this.hostHeader, 'Accept', 'application/json', 'User-Agent', eventSource];
     if (authorization) headers.push('Authorization', authorization);
-    if (body !== undefined) headers.push('Content-Type', request.contentType ?? 'application/json', 'Content-Length', String(Buffer.byteLength(body)));
+    if (body !== undefined)
+      headers.push(
+        'Content-Type',
+        request.contentType ?? 'application/json',
+        'Content-Length',
+        String(Buffer.byteLength(body)),
+      );
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = https.request({ agent: this.agent, host: this.host, port: this.port, method: request.method, path: `${this.basePath}${request.path}`, headers });
+      const req = https.request({
+        agent: this.agent,
+        host: this.host,
+        port: this.port,
+        method: request.method,
+        path: `${this.basePath}${request.path}`,
+        headers,
+      });
       let response: IncomingMessage | undefined;
       let settled = false;
       const fail = (error: unknown) => {
@@ -319,7 +349,13 @@ class HttpsTransport implements KubeTransport {
    * events rather than `for await`: the async iterator and its end-of-stream tracking cost about 10 µs and 1 KB per
    * response on the warm path, for the same outcome (an error, or a close before the end, rejects).
    */
-  private readBody(res: IncomingMessage, maxBytes: number, request: KubeRequest, mustFit: boolean, keep: boolean): Promise<string> {
+  private readBody(
+    res: IncomingMessage,
+    maxBytes: number,
+    request: KubeRequest,
+    mustFit: boolean,
+    keep: boolean,
+  ): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -332,13 +368,20 @@ class HttpsTransport implements KubeTransport {
         res.off('error', onError);
         res.off('close', onClose);
         if (error === undefined) resolve(text ?? '');
-        else reject(error instanceof ClusterCallError ? error : this.errorOf(request.what, request.signal.aborted ? request.signal.reason : error));
+        else
+          reject(
+            error instanceof ClusterCallError
+              ? error
+              : this.errorOf(request.what, request.signal.aborted ? request.signal.reason : error),
+          );
       };
       const onData = (bytes: Buffer) => {
         size += bytes.length;
         if (size > maxBytes) {
           if (mustFit) {
-            finish(new ClusterCallError(`${request.what}: answer larger than ${maxBytes} bytes`, res.statusCode, 'http'));
+            finish(
+              new ClusterCallError(`${request.what}: answer larger than ${maxBytes} bytes`, res.statusCode, 'http'),
+            );
             res.destroy();
             return;
           }
@@ -349,7 +392,11 @@ class HttpsTransport implements KubeTransport {
         }
         if (keep) chunks.push(bytes);
       };
-      const onEnd = () => finish(undefined, keep ? (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')) : '');
+      const onEnd = () =>
+        finish(
+          undefined,
+          keep ? (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')) : '',
+        );
       const onError = (error: unknown) => finish(error);
       const onClose = () => finish(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
       res.on('data', onData);
@@ -359,7 +406,13 @@ class HttpsTransport implements KubeTransport {
     });
   }
 
-  async listAll(what: string, path: string, query: Record<string, string>, signal: AbortSignal, background = false): Promise<unknown[]> {
+  async listAll(
+    what: string,
+    path: string,
+    query: Record<string, string>,
+    signal: AbortSignal,
+    background = false,
+  ): Promise<unknown[]> {
     const pages: unknown[] = [];
     let continueToken: string | undefined;
     do {
@@ -382,7 +435,8 @@ class HttpsTransport implements KubeTransport {
     const request: KubeRequest = { what, method: 'GET', path, maxBytes: maxObjectBytes, signal, background: true };
     const res = await this.open(request);
     const status = res.statusCode ?? 0;
-    if (status !== 200) throw this.httpError(what, status, await this.readBody(res, maxErrorBytes, request, false, true));
+    if (status !== 200)
+      throw this.httpError(what, status, await this.readBody(res, maxErrorBytes, request, false, true));
     return this.watchEvents(res, request);
   }
 
@@ -410,7 +464,8 @@ class HttpsTransport implements KubeTransport {
           }
           yield event;
         }
-        if (pending.length > request.maxBytes) throw new ClusterCallError(`${request.what}: watch event larger than ${request.maxBytes} bytes`, 200, 'http');
+        if (pending.length > request.maxBytes)
+          throw new ClusterCallError(`${request.what}: watch event larger than ${request.maxBytes} bytes`, 200, 'http');
       }
     } catch (error) {
       if (error instanceof ClusterCallError) throw error;
@@ -434,9 +489,17 @@ class HttpsTransport implements KubeTransport {
     const failure = failureOfCode(codeText);
     if (failure === 'tls') {
       // Node's TLS messages name certificates and hosts, never keys or tokens ("unable to verify the first certificate").
-      return new ClusterCallError(`${what}: cluster ${this.cluster} TLS failed (${codeText}: ${firstLine(error)})`, undefined, 'tls');
+      return new ClusterCallError(
+        `${what}: cluster ${this.cluster} TLS failed (${codeText}: ${firstLine(error)})`,
+        undefined,
+        'tls',
+      );
     }
-    return new ClusterCallError(`${what}: cluster ${this.cluster} unreachable (${codeText ?? firstLine(error)})`, undefined, 'unreachable');
+    return new ClusterCallError(
+      `${what}: cluster ${this.cluster} unreachable (${codeText ?? firstLine(error)})`,
+      undefined,
+      'unreachable',
+    );
   }
 
   destroy(): void {
@@ -452,7 +515,8 @@ function retryAfterMsOf(res: IncomingMessage, body: string): number | undefined 
   const header = res.headers['retry-after'];
   if (typeof header === 'string' && /^\s*\d{1,6}\s*$/.test(header)) return Number(header) * 1000;
   try {
-    const seconds = (JSON.parse(body) as { details?: { retryAfterSeconds?: unknown } } | null)?.details?.retryAfterSeconds;
+    const seconds = (JSON.parse(body) as { details?: { retryAfterSeconds?: unknown } } | null)?.details
+      ?.retryAfterSeconds;
     return typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
   } catch {
     return undefined;
@@ -461,7 +525,13 @@ function retryAfterMsOf(res: IncomingMessage, body: string): number | undefined 
 
 /** How long to wait before sending a throttled request again, or undefined when it must fail now (see `json`). */
 function throttleWaitMs(error: unknown, signal: AbortSignal, retries: number): number | undefined {
-  if (!(error instanceof ClusterCallError) || error.status !== 429 || error.retryAfterMs === undefined || retries >= maxThrottleRetries) return undefined;
+  if (
+    !(error instanceof ClusterCallError) ||
+    error.status !== 429 ||
+    error.retryAfterMs === undefined ||
+    retries >= maxThrottleRetries
+  )
+    return undefined;
   const wait = Math.max(error.retryAfterMs, minThrottleWaitMs);
   const left = remainingMs(signal);
   return left !== undefined && wait + throttledRequestMs <= left ? wait : undefined;
@@ -479,7 +549,12 @@ export class HttpsCluster implements ClusterClient {
   private readonly namespaces: readonly string[] | undefined;
 
   constructor(options: HttpsClusterOptions) {
-    const endpoint = options.endpoint ?? readKubeconfig(options.kubeconfigYaml ?? '', { name: options.name, ...(options.context ? { context: options.context } : {}) });
+    const endpoint =
+      options.endpoint ??
+      readKubeconfig(options.kubeconfigYaml ?? '', {
+        name: options.name,
+        ...(options.context ? { context: options.context } : {}),
+      });
     const now = options.now ?? Date.now;
     this.transport = new HttpsTransport(options.name, endpoint, now);
     this.namespaces = options.namespaces;
@@ -515,7 +590,14 @@ export class HttpsCluster implements ClusterClient {
     const { apiVersion, plural } = fluxKinds[kind];
     const scopes = this.namespaces?.length ? this.namespaces : [undefined];
     const lists = await Promise.all(
-      scopes.map((namespace) => this.transport.listAll(`list ${kind}${namespace ? ` in ${namespace}` : ''}`, collectionPath(apiVersion, plural, namespace), {}, signal)),
+      scopes.map((namespace) =>
+        this.transport.listAll(
+          `list ${kind}${namespace ? ` in ${namespace}` : ''}`,
+          collectionPath(apiVersion, plural, namespace),
+          {},
+          signal,
+        ),
+      ),
     );
     return lists.flat().flatMap((page) => {
       const items = (page as { items?: unknown } | undefined)?.items;
@@ -523,12 +605,21 @@ export class HttpsCluster implements ClusterClient {
     });
   }
 
-  async listNames(target: Omit<FluxObjectRef, 'name'>, matchLabels: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string[]> {
+  async listNames(
+    target: Omit<FluxObjectRef, 'name'>,
+    matchLabels: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<string[]> {
     const labelSelector = Object.entries(matchLabels)
       .map(([key, value]) => `${key}=${value}`)
       .join(',');
     const path = collectionPath(target.apiVersion, fluxKinds[target.kind].plural, target.namespace);
-    const pages = await this.transport.listAll(`list ${target.kind} in ${target.namespace} with ${labelSelector}`, path, labelSelector ? { labelSelector } : {}, signal);
+    const pages = await this.transport.listAll(
+      `list ${target.kind} in ${target.namespace} with ${labelSelector}`,
+      path,
+      labelSelector ? { labelSelector } : {},
+      signal,
+    );
     return pages.flatMap((page) =>
       ((page as { items?: Array<{ metadata?: { name?: unknown } }> } | undefined)?.items ?? [])
         .map((item) => item.metadata?.name)
@@ -564,7 +655,11 @@ export class HttpsCluster implements ClusterClient {
     return typeof value === 'string' ? value : undefined;
   }
 
-  async recordEvent(target: FluxObjectRef & { uid?: string }, event: { reason: string; message: string }, signal: AbortSignal): Promise<void> {
+  async recordEvent(
+    target: FluxObjectRef & { uid?: string },
+    event: { reason: string; message: string },
+    signal: AbortSignal,
+  ): Promise<void> {
     // metav1.Time is RFC 3339 with whole seconds on the wire.
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     await this.transport.json({

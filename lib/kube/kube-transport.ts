@@ -27,7 +27,13 @@ export interface KubeTransport {
   /** Resolves once the API server answered 200 to the watch; rejects with a ClusterCallError otherwise. */
   watch(what: string, path: string, signal: AbortSignal): Promise<WatchStream>;
   /** Every page of a list, following `metadata.continue` as the API server hands it out. */
-  listAll(what: string, path: string, query: Record<string, string>, signal: AbortSignal, background?: boolean): Promise<unknown[]>;
+  listAll(
+    what: string,
+    path: string,
+    query: Record<string, string>,
+    signal: AbortSignal,
+    background?: boolean,
+  ): Promise<unknown[]>;
 }
 
 /** `?a=b&c=d`, or '' for no parameters. */

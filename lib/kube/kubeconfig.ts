@@ -40,7 +40,16 @@ export interface BearerSource {
  * @kubernetes/client-node's KubeConfig (see https-cluster.ts for the measurement behind that decision). Exec and
  * auth-provider plugins also need their CLIs (aws, gcloud, kubelogin), which a Lambda does not have.
  */
-const unsupportedUserFields = ['exec', 'auth-provider', 'username', 'password', 'as', 'as-uid', 'as-groups', 'as-user-extra'] as const;
+const unsupportedUserFields = [
+  'exec',
+  'auth-provider',
+  'username',
+  'password',
+  'as',
+  'as-uid',
+  'as-groups',
+  'as-user-extra',
+] as const;
 const unsupportedClusterFields = ['proxy-url'] as const;
 
 /** Why a kubeconfig cannot be used; the message names the cluster and the field, never a value. */
@@ -76,7 +85,13 @@ function optionalString(owner: Mapping, field: string, cluster: string, where: s
  * certificate-authority"). Relative paths resolve against the working directory: the kubeconfig arrives as text
  * (a secret), so there is no file to be relative to.
  */
-function pemOf(owner: Mapping, dataField: string, fileField: string, cluster: string, where: string): Buffer | undefined {
+function pemOf(
+  owner: Mapping,
+  dataField: string,
+  fileField: string,
+  cluster: string,
+  where: string,
+): Buffer | undefined {
   const data = optionalString(owner, dataField, cluster, where);
   if (data !== undefined) {
     const pem = Buffer.from(data, 'base64');
@@ -90,7 +105,10 @@ function pemOf(owner: Mapping, dataField: string, fileField: string, cluster: st
   } catch (error) {
     // The path is the operator's own setting and not a secret; the file's content never reaches the message.
     const code = (error as NodeJS.ErrnoException).code;
-    throw configError(cluster, `kubeconfig ${where}.${fileField} ${file} could not be read (${code ?? firstLine(error)})`);
+    throw configError(
+      cluster,
+      `kubeconfig ${where}.${fileField} ${file} could not be read (${code ?? firstLine(error)})`,
+    );
   }
 }
 
@@ -119,7 +137,8 @@ export function readKubeconfig(yamlText: string, options: { name: string; contex
   if (!context) throw configError(cluster, `kubeconfig has no context ${contextName}`);
   const clusterName = optionalString(context, 'cluster', cluster, `contexts[${contextName}]`);
   const clusterEntry = clusterName === undefined ? undefined : namedEntry(doc, 'clusters', clusterName);
-  if (!clusterEntry || clusterName === undefined) throw configError(cluster, `kubeconfig has no cluster for context ${contextName}`);
+  if (!clusterEntry || clusterName === undefined)
+    throw configError(cluster, `kubeconfig has no cluster for context ${contextName}`);
   const userName = optionalString(context, 'user', cluster, `contexts[${contextName}]`);
   // A context without a user is valid (anonymous requests); a named user that is missing is a broken kubeconfig.
   const user = userName === undefined ? {} : namedEntry(doc, 'users', userName);
@@ -129,10 +148,12 @@ export function readKubeconfig(yamlText: string, options: { name: string; contex
   const userWhere = `users[${userName ?? ''}]`;
   const advice = 'not supported by the relay; make a service-account token kubeconfig with `npm run kubeconfig`';
   for (const field of unsupportedUserFields) {
-    if (user[field] !== undefined && user[field] !== null) throw configError(cluster, `kubeconfig ${userWhere}.${field} is ${advice}`);
+    if (user[field] !== undefined && user[field] !== null)
+      throw configError(cluster, `kubeconfig ${userWhere}.${field} is ${advice}`);
   }
   for (const field of unsupportedClusterFields) {
-    if (clusterEntry[field] !== undefined && clusterEntry[field] !== null) throw configError(cluster, `kubeconfig ${clusterWhere}.${field} is ${advice}`);
+    if (clusterEntry[field] !== undefined && clusterEntry[field] !== null)
+      throw configError(cluster, `kubeconfig ${clusterWhere}.${field} is ${advice}`);
   }
 
   const serverText = optionalString(clusterEntry, 'server', cluster, clusterWhere);
@@ -144,17 +165,27 @@ export function readKubeconfig(yamlText: string, options: { name: string; contex
     throw configError(cluster, `kubeconfig ${clusterWhere}.server is not a URL`);
   }
   // Plain http would send the bearer token in clear text; client-go allows it only for local development.
-  if (server.protocol !== 'https:') throw configError(cluster, `kubeconfig ${clusterWhere}.server is not an https:// URL`);
+  if (server.protocol !== 'https:')
+    throw configError(cluster, `kubeconfig ${clusterWhere}.server is not an https:// URL`);
 
   const insecure = clusterEntry['insecure-skip-tls-verify'];
-  if (insecure !== undefined && typeof insecure !== 'boolean') throw configError(cluster, `kubeconfig ${clusterWhere}.insecure-skip-tls-verify is not a boolean`);
+  if (insecure !== undefined && typeof insecure !== 'boolean')
+    throw configError(cluster, `kubeconfig ${clusterWhere}.insecure-skip-tls-verify is not a boolean`);
   const ca = pemOf(clusterEntry, 'certificate-authority-data', 'certificate-authority', cluster, clusterWhere);
   // client-go refuses the combination too ("specifying a root certificates file with the insecure flag is not allowed").
-  if (insecure === true && ca) throw configError(cluster, `kubeconfig ${clusterWhere} sets both insecure-skip-tls-verify and a certificate authority`);
+  if (insecure === true && ca)
+    throw configError(
+      cluster,
+      `kubeconfig ${clusterWhere} sets both insecure-skip-tls-verify and a certificate authority`,
+    );
   const servername = optionalString(clusterEntry, 'tls-server-name', cluster, clusterWhere);
   const cert = pemOf(user, 'client-certificate-data', 'client-certificate', cluster, userWhere);
   const key = pemOf(user, 'client-key-data', 'client-key', cluster, userWhere);
-  if (Boolean(cert) !== Boolean(key)) throw configError(cluster, `kubeconfig ${userWhere} has a client certificate without its key, or a key without its certificate`);
+  if (Boolean(cert) !== Boolean(key))
+    throw configError(
+      cluster,
+      `kubeconfig ${userWhere} has a client certificate without its key, or a key without its certificate`,
+    );
 
   const token = optionalString(user, 'token', cluster, userWhere);
   const tokenFile = token === undefined ? optionalString(user, 'tokenFile', cluster, userWhere) : undefined;

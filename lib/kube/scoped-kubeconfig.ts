@@ -79,22 +79,38 @@ export function parseKubeconfigArgs(argv: readonly string[]): KubeconfigScriptOp
   if (values.help) return 'help';
   const dryRun = values['dry-run'] ?? false;
   const context = values.context?.trim();
-  if (!context) throw new KubeconfigScriptError('--context is required: the context of your kubeconfig for the target cluster');
+  if (!context)
+    throw new KubeconfigScriptError('--context is required: the context of your kubeconfig for the target cluster');
   const secret = values.secret?.trim() || undefined;
-  if (secret === undefined && !dryRun) throw new KubeconfigScriptError('--secret is required: the Secrets Manager secret to store the kubeconfig in (or pass --dry-run)');
+  if (secret === undefined && !dryRun)
+    throw new KubeconfigScriptError(
+      '--secret is required: the Secrets Manager secret to store the kubeconfig in (or pass --dry-run)',
+    );
   if (secret?.includes('#')) {
-    throw new KubeconfigScriptError(`--secret ${secret}: Secrets Manager names cannot contain '#'; to store a key of a JSON secret pass --secret <name> --key <key>`);
+    throw new KubeconfigScriptError(
+      `--secret ${secret}: Secrets Manager names cannot contain '#'; to store a key of a JSON secret pass --secret <name> --key <key>`,
+    );
   }
-  if (secret?.startsWith('aws-sm:')) throw new KubeconfigScriptError(`--secret takes the Secrets Manager name or ARN, without the aws-sm: scheme`);
+  if (secret?.startsWith('aws-sm:'))
+    throw new KubeconfigScriptError(`--secret takes the Secrets Manager name or ARN, without the aws-sm: scheme`);
   const key = values.key;
   if (key !== undefined && key.trim() === '') throw new KubeconfigScriptError('--key is empty');
   const namespace = values.namespace ?? relayIdentity.namespace;
-  if (!DNS1123_LABEL.test(namespace)) throw new KubeconfigScriptError(`--namespace ${namespace} is not a namespace name`);
+  if (!DNS1123_LABEL.test(namespace))
+    throw new KubeconfigScriptError(`--namespace ${namespace} is not a namespace name`);
   const secretName = values['secret-name'] ?? relayIdentity.tokenSecret;
-  if (!DNS1123_SUBDOMAIN.test(secretName)) throw new KubeconfigScriptError(`--secret-name ${secretName} is not a Secret name`);
+  if (!DNS1123_SUBDOMAIN.test(secretName))
+    throw new KubeconfigScriptError(`--secret-name ${secretName} is not a Secret name`);
   let namespaces: string[] | undefined;
   if (values.namespaces !== undefined) {
-    namespaces = [...new Set(values.namespaces.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+    namespaces = [
+      ...new Set(
+        values.namespaces
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      ),
+    ];
     if (namespaces.length === 0) throw new KubeconfigScriptError('--namespaces names no namespace');
     const bad = namespaces.find((n) => !DNS1123_LABEL.test(n));
     if (bad !== undefined) throw new KubeconfigScriptError(`--namespaces: ${bad} is not a namespace name`);
@@ -129,10 +145,13 @@ export function tokenFromSecret(
   where: string,
 ): RelayToken {
   if (secret.type !== 'kubernetes.io/service-account-token') {
-    throw new KubeconfigScriptError(`Secret ${where} is of type ${secret.type ?? '(none)'}, not kubernetes.io/service-account-token`);
+    throw new KubeconfigScriptError(
+      `Secret ${where} is of type ${secret.type ?? '(none)'}, not kubernetes.io/service-account-token`,
+    );
   }
   const serviceAccount = secret.metadata?.annotations?.['kubernetes.io/service-account.name'];
-  if (!serviceAccount) throw new KubeconfigScriptError(`Secret ${where} has no kubernetes.io/service-account.name annotation`);
+  if (!serviceAccount)
+    throw new KubeconfigScriptError(`Secret ${where} has no kubernetes.io/service-account.name annotation`);
   const encoded = secret.data?.token ?? '';
   const token = Buffer.from(encoded, 'base64').toString('utf8').trim();
   if (token === '') {
@@ -166,7 +185,12 @@ export interface ScopedKubeconfig {
  * A kubeconfig with exactly one cluster, one user (the ServiceAccount's bearer token) and one context, which is its
  * current-context: so `clusters.<name>.context` can be left out of relay.config.yaml.
  */
-export function buildScopedKubeconfig(input: { cluster: ClusterEndpoint; serviceAccount: string; token: string; namespace: string }): ScopedKubeconfig {
+export function buildScopedKubeconfig(input: {
+  cluster: ClusterEndpoint;
+  serviceAccount: string;
+  token: string;
+  namespace: string;
+}): ScopedKubeconfig {
   const { cluster } = input;
   const userName = input.serviceAccount;
   const contextName = `${input.serviceAccount}@${cluster.name}`;
@@ -199,7 +223,9 @@ export type SecretWrite = { action: 'create' | 'update'; value: string } | { act
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -210,7 +236,12 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
  * kubeconfig becomes that key of a JSON object and every other key is kept; without one it is the whole value, and a
  * JSON secret of other keys is refused rather than overwritten.
  */
-export function planSecretWrite(existing: string | undefined, kubeconfig: string, secret: string, key?: string): SecretWrite {
+export function planSecretWrite(
+  existing: string | undefined,
+  kubeconfig: string,
+  secret: string,
+  key?: string,
+): SecretWrite {
   if (key === undefined) {
     if (existing === undefined) return { action: 'create', value: kubeconfig };
     if (existing === kubeconfig) return { action: 'unchanged' };
@@ -225,13 +256,19 @@ export function planSecretWrite(existing: string | undefined, kubeconfig: string
   }
   if (existing === undefined) return { action: 'create', value: JSON.stringify({ [key]: kubeconfig }) };
   const json = parseJsonObject(existing);
-  if (!json) throw new KubeconfigScriptError(`secret ${secret} is not a JSON object, so --key ${key} cannot be stored in it`);
+  if (!json)
+    throw new KubeconfigScriptError(`secret ${secret} is not a JSON object, so --key ${key} cannot be stored in it`);
   if (json[key] === kubeconfig) return { action: 'unchanged' };
   return { action: 'update', value: JSON.stringify({ ...json, [key]: kubeconfig }) };
 }
 
 /** The one-line reason a verification list failed, with what to do about it. */
-export function verificationFailure(status: number | undefined, detail: string, scope: string, manifest: string): string {
+export function verificationFailure(
+  status: number | undefined,
+  detail: string,
+  scope: string,
+  manifest: string,
+): string {
   const what = `verification failed: the relay's kubeconfig cannot list GitRepositories ${scope}`;
   if (status === 401) {
     return `${what}: the API server rejected the ServiceAccount token (${detail}); the token Secret may belong to a deleted ServiceAccount: apply ${manifest} again and re-run`;

@@ -10,7 +10,12 @@ export function statusMessage(body: unknown): string | undefined {
   }
   if (parsed && typeof parsed === 'object' && (parsed as { kind?: unknown }).kind === 'Status') {
     const { reason, message } = parsed as { reason?: unknown; message?: unknown };
-    return [reason, message].filter((s): s is string => typeof s === 'string').join(': ').slice(0, 300) || undefined;
+    return (
+      [reason, message]
+        .filter((s): s is string => typeof s === 'string')
+        .join(': ')
+        .slice(0, 300) || undefined
+    );
   }
   return undefined;
 }

@@ -126,23 +126,27 @@ export function artifactMatches(sources: ArtifactSources, pushed: readonly Pushe
 
   for (const repo of sources.ociRepositories ?? []) {
     const candidates = repo.key ? byKey.get(repo.key) : undefined;
-    if (candidates?.some((p) => ociRefMatches(repo.ref, p))) add({ kind: 'OCIRepository', namespace: repo.namespace, name: repo.name, ...uidOf(repo) });
+    if (candidates?.some((p) => ociRefMatches(repo.ref, p)))
+      add({ kind: 'OCIRepository', namespace: repo.namespace, name: repo.name, ...uidOf(repo) });
   }
   for (const image of sources.imageRepositories ?? []) {
     const candidates = image.key ? byKey.get(image.key) : undefined;
-    if (candidates?.some((p) => imageTagWanted(image.exclusionList, p))) add({ kind: 'ImageRepository', namespace: image.namespace, name: image.name, ...uidOf(image) });
+    if (candidates?.some((p) => imageTagWanted(image.exclusionList, p)))
+      add({ kind: 'ImageRepository', namespace: image.namespace, name: image.name, ...uidOf(image) });
   }
   // An OCI HelmRepository has no artifact of its own: its HelmCharts (same namespace, sourceRef by name) pull
   // `<spec.url>/<spec.chart>`.
   const ociHelmRepositories = new Map<string, string>();
-  for (const repo of sources.helmRepositories ?? []) if (repo.oci) ociHelmRepositories.set(`${repo.namespace}/${repo.name}`, repo.url);
+  for (const repo of sources.helmRepositories ?? [])
+    if (repo.oci) ociHelmRepositories.set(`${repo.namespace}/${repo.name}`, repo.url);
   for (const chart of sources.helmCharts ?? []) {
     if (chart.sourceKind !== 'HelmRepository') continue;
     const url = ociHelmRepositories.get(`${chart.namespace}/${chart.sourceName}`);
     if (url === undefined) continue;
     const key = artifactKey(`${url.replace(/\/+$/, '')}/${chart.chart}`);
     const candidates = key ? byKey.get(key) : undefined;
-    if (candidates?.some((p) => chartVersionMatches(chart.version, p))) add({ kind: 'HelmChart', namespace: chart.namespace, name: chart.name, ...uidOf(chart) });
+    if (candidates?.some((p) => chartVersionMatches(chart.version, p)))
+      add({ kind: 'HelmChart', namespace: chart.namespace, name: chart.name, ...uidOf(chart) });
   }
   return [...out.values()];
 }

@@ -34,7 +34,12 @@ export const maxSemverRangeLength = 256;
 export function refMatches(ref: GitRepositoryRef | undefined, pushedRef: string): boolean {
   if (ref?.commit) return false;
   if (ref?.name) return ref.name === pushedRef;
-  if (ref?.semver) return pushedRef.startsWith(tags) && ref.semver.length <= maxSemverRangeLength && tagSatisfies(pushedRef.slice(tags.length), ref.semver);
+  if (ref?.semver)
+    return (
+      pushedRef.startsWith(tags) &&
+      ref.semver.length <= maxSemverRangeLength &&
+      tagSatisfies(pushedRef.slice(tags.length), ref.semver)
+    );
   if (ref?.tag) return pushedRef === `${tags}${ref.tag}`;
   return pushedRef === `${heads}${ref?.branch || 'master'}`;
 }

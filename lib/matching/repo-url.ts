@@ -55,7 +55,10 @@ function computeRepoKey(url: string): string | undefined {
     host = scp[1];
     path = scp[2];
   }
-  host = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/^(alt)?ssh\./, '');
+  host = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/^(alt)?ssh\./, '');
   path = decodeSafely(path)
     .toLowerCase()
     .replace(/\/{2,}/g, '/')

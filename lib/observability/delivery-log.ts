@@ -61,5 +61,7 @@ function redactAndBound(value: string): string {
 }
 
 function bound(value: string): string {
-  return value.length > maxLoggedChars ? `${value.slice(0, maxLoggedChars)}…(${value.length - maxLoggedChars} more)` : value;
+  return value.length > maxLoggedChars
+    ? `${value.slice(0, maxLoggedChars)}…(${value.length - maxLoggedChars} more)`
+    : value;
 }

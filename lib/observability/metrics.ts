@@ -29,9 +29,13 @@ export function deliveryMetrics(summary: DeliverySummary): MetricBatch[] {
   };
   // Patches that failed for a passing reason and went to the retry queue: not failures yet (the DLQ alarm says when
   // they become one). Only when there are some, so the common document keeps its shape.
-  if (summary.queued?.length) perProvider.metrics.push({ name: 'PatchesQueued', unit: 'Count', value: summary.queued.length });
+  if (summary.queued?.length)
+    perProvider.metrics.push({ name: 'PatchesQueued', unit: 'Count', value: summary.queued.length });
   if (summary.status === 401) perProvider.metrics.push({ name: 'SignatureRejections', unit: 'Count', value: 1 });
-  return [{ dimensions: { provider, outcome: summary.outcome }, metrics: [{ name: 'Deliveries', unit: 'Count', value: 1 }] }, perProvider];
+  return [
+    { dimensions: { provider, outcome: summary.outcome }, metrics: [{ name: 'Deliveries', unit: 'Count', value: 1 }] },
+    perProvider,
+  ];
 }
 
 /** The metrics of one sync run: changes per provider and action, failures per provider. */
@@ -41,12 +45,17 @@ export function syncMetrics(report: SyncReport): MetricBatch[] {
   for (const r of report.registrations) {
     if (!report.dryRun) {
       for (const action of ['create', 'update', 'reenable', 'delete'] as const) {
-        if (r.actions[action] > 0) batches.push({ dimensions: { provider: r.provider, action }, metrics: [{ name: 'SyncActions', unit: 'Count', value: r.actions[action] }] });
+        if (r.actions[action] > 0)
+          batches.push({
+            dimensions: { provider: r.provider, action },
+            metrics: [{ name: 'SyncActions', unit: 'Count', value: r.actions[action] }],
+          });
       }
     }
     failures.set(r.provider, (failures.get(r.provider) ?? 0) + r.failures.length);
   }
-  for (const [provider, count] of failures) batches.push({ dimensions: { provider }, metrics: [{ name: 'SyncFailures', unit: 'Count', value: count }] });
+  for (const [provider, count] of failures)
+    batches.push({ dimensions: { provider }, metrics: [{ name: 'SyncFailures', unit: 'Count', value: count }] });
   return batches;
 }
 
@@ -65,7 +74,11 @@ export function retryMetrics(records: readonly RetryRecordSummary[]): MetricBatc
       metrics: [
         { name: 'RetryAttempts', unit: 'Count', value: records.length },
         { name: 'RetryApplied', unit: 'Count', value: count((r) => r.outcome === 'applied') },
-        { name: 'RetryExhausted', unit: 'Count', value: count((r) => r.outcome === 'dead_letter' && r.exhausted === true) },
+        {
+          name: 'RetryExhausted',
+          unit: 'Count',
+          value: count((r) => r.outcome === 'dead_letter' && r.exhausted === true),
+        },
         { name: 'RetryDeadLettered', unit: 'Count', value: count((r) => r.outcome === 'dead_letter') },
       ],
     },

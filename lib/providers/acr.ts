@@ -47,7 +47,8 @@ export const acr: Provider = {
 
   eventAfterAuthentication(body: Buffer): string {
     const action = stringAt(parseJsonBody(body, what), 'action', what);
-    if (action.length > 100) throw new PayloadLimitExceeded(`${what}: action is ${action.length} characters long; at most 100 are read`);
+    if (action.length > 100)
+      throw new PayloadLimitExceeded(`${what}: action is ${action.length} characters long; at most 100 are read`);
     return action;
   },
 
@@ -64,6 +65,9 @@ export const acr: Provider = {
     const tag = optionalString(target, 'tag');
     const digest = optionalString(target, 'digest');
     const reference = `${host}/${repository}`;
-    return boundedArtifactPush({ repository: reference, artifacts: [{ reference, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }] }, what);
+    return boundedArtifactPush(
+      { repository: reference, artifacts: [{ reference, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }] },
+      what,
+    );
   },
 };

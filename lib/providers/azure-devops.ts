@@ -1,7 +1,20 @@
 import { equalTokens } from './crypto';
 import { BadSignature, MalformedPayload, MissingSignature, PayloadLimitExceeded } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
-import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
+import {
+  boundedArray,
+  boundedPush,
+  isZeroSha,
+  type JsonObject,
+  maxRefChanges,
+  objectAt,
+  optionalString,
+  parseJsonBody,
+  requireJson,
+  requireRef,
+  stringAt,
+  urlsAt,
+} from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -48,7 +61,10 @@ export const azureDevops: Provider = {
     const event = stringAt(parseJsonBody(body, 'Azure DevOps payload'), 'eventType', 'Azure DevOps payload');
     // The event is answered and logged; the other providers' event headers are cut at 100 characters before use
     // (lib/delivery/relay.ts claimedIdentity), and documented event types are under 40 (`git.pullrequest.merge.attempted`).
-    if (event.length > 100) throw new PayloadLimitExceeded(`Azure DevOps payload: eventType is ${event.length} characters long; at most 100 are read`);
+    if (event.length > 100)
+      throw new PayloadLimitExceeded(
+        `Azure DevOps payload: eventType is ${event.length} characters long; at most 100 are read`,
+      );
     return event;
   },
 
@@ -61,19 +77,30 @@ export const azureDevops: Provider = {
     const resource = objectAt(parseJsonBody(body, what), 'resource', what);
     const refUpdates = resource.refUpdates;
     // Missing with "Resource details to send" Minimal or None; an empty list moves no ref and is answered as such.
-    if (!Array.isArray(refUpdates)) throw new MalformedPayload(`${what}: resource.refUpdates is missing (set "Resource details to send" to All)`);
+    if (!Array.isArray(refUpdates))
+      throw new MalformedPayload(`${what}: resource.refUpdates is missing (set "Resource details to send" to All)`);
     // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
-    const changes = boundedArray(refUpdates, maxRefChanges, `${what}: resource.refUpdates`).map((update: unknown, i): RefChange => {
-      if (update === null || typeof update !== 'object' || Array.isArray(update)) throw new MalformedPayload(`${what}: refUpdates[${i}] must be an object`);
-      const u = update as JsonObject;
-      const commit = optionalString(u, 'newObjectId');
-      return { ref: requireRef(stringAt(u, 'name', `${what} refUpdates[${i}]`), what), ...(commit ? { commit } : {}), deleted: isZeroSha(commit) };
-    });
+    const changes = boundedArray(refUpdates, maxRefChanges, `${what}: resource.refUpdates`).map(
+      (update: unknown, i): RefChange => {
+        if (update === null || typeof update !== 'object' || Array.isArray(update))
+          throw new MalformedPayload(`${what}: refUpdates[${i}] must be an object`);
+        const u = update as JsonObject;
+        const commit = optionalString(u, 'newObjectId');
+        return {
+          ref: requireRef(stringAt(u, 'name', `${what} refUpdates[${i}]`), what),
+          ...(commit ? { commit } : {}),
+          deleted: isZeroSha(commit),
+        };
+      },
+    );
     const repository = objectAt(resource, 'repository', `${what} resource`);
     const repositoryUrls = urlsAt(repository, ['remoteUrl', 'sshUrl', 'webUrl']);
     if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: resource.repository has no remoteUrl`);
     const name = optionalString(repository, 'name');
-    const project = typeof repository.project === 'object' && repository.project !== null ? optionalString(repository.project as JsonObject, 'name') : undefined;
+    const project =
+      typeof repository.project === 'object' && repository.project !== null
+        ? optionalString(repository.project as JsonObject, 'name')
+        : undefined;
     return boundedPush(
       {
         repository: name ? (project ? `${project}/${name}` : name) : repositoryUrls[0]!,
@@ -99,7 +126,8 @@ function basicCredentials(header: string | undefined): string {
   // padding, is accepted. The credential must be UTF-8 (RFC 7617 section 2.1) and contain the `:` separator.
   const canonical = bytes.toString('base64');
   const decoded = bytes.toString('utf8');
-  const wellFormed = (encoded === canonical || encoded === canonical.replace(/=+$/, '')) && Buffer.from(decoded, 'utf8').equals(bytes);
+  const wellFormed =
+    (encoded === canonical || encoded === canonical.replace(/=+$/, '')) && Buffer.from(decoded, 'utf8').equals(bytes);
   if (!wellFormed || !decoded.includes(':')) {
     throw new BadSignature('Authorization must be Basic <base64 of user:password>');
   }

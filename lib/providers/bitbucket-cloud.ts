@@ -1,7 +1,15 @@
 import { MalformedPayload } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
-import { boundedArray, boundedPush, type JsonObject, maxRefChanges, objectAt, optionalString, parseJsonBody } from './payload';
+import {
+  boundedArray,
+  boundedPush,
+  type JsonObject,
+  maxRefChanges,
+  objectAt,
+  optionalString,
+  parseJsonBody,
+} from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -44,10 +52,15 @@ export const bitbucketCloud: Provider = {
     const repository = objectAt(payload, 'repository', what);
     const fullName = optionalString(repository, 'full_name');
     if (fullName !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(fullName)) {
-      throw new MalformedPayload(`${what}: repository.full_name ${JSON.stringify(fullName.slice(0, 100))} is not workspace/repo_slug`);
+      throw new MalformedPayload(
+        `${what}: repository.full_name ${JSON.stringify(fullName.slice(0, 100))} is not workspace/repo_slug`,
+      );
     }
-    const repositoryUrls = [...new Set([...(fullName ? [`https://bitbucket.org/${fullName}`] : []), ...htmlLink(repository)])];
-    if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: repository has neither full_name nor links.html.href`);
+    const repositoryUrls = [
+      ...new Set([...(fullName ? [`https://bitbucket.org/${fullName}`] : []), ...htmlLink(repository)]),
+    ];
+    if (repositoryUrls.length === 0)
+      throw new MalformedPayload(`${what}: repository has neither full_name nor links.html.href`);
 
     // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
     const changes = boundedArray(objectAt(payload, 'push', what).changes, maxRefChanges, `${what}: push.changes`);
@@ -85,7 +98,8 @@ function refState(value: unknown, what: string): { ref: string; target: JsonObje
   if (!isObject(value)) throw new MalformedPayload(`${what} must be an object or null`);
   const type = value.type;
   const prefix = typeof type === 'string' && Object.hasOwn(refPrefix, type) ? refPrefix[type] : undefined;
-  if (!prefix) throw new MalformedPayload(`${what}.type ${JSON.stringify(String(type).slice(0, 50))} is neither branch nor tag`);
+  if (!prefix)
+    throw new MalformedPayload(`${what}.type ${JSON.stringify(String(type).slice(0, 50))} is neither branch nor tag`);
   const name = optionalString(value, 'name');
   if (!name) throw new MalformedPayload(`${what}.name must be a non-empty string`);
   return { ref: `${prefix}${name}`, target: isObject(value.target) ? value.target : {} };

@@ -1,7 +1,18 @@
 import { MalformedPayload } from '../delivery/errors';
 import type { WebhookRequest } from '../http/request';
 import { inspectBitbucket } from './hmac-signature';
-import { boundedArray, boundedPush, isZeroSha, type JsonObject, maxLinks, maxRefChanges, objectAt, optionalString, parseJsonBody, requireRef } from './payload';
+import {
+  boundedArray,
+  boundedPush,
+  isZeroSha,
+  type JsonObject,
+  maxLinks,
+  maxRefChanges,
+  objectAt,
+  optionalString,
+  parseJsonBody,
+  requireRef,
+} from './payload';
 import type { Inspection, Provider, PushEvent, RefChange } from './provider';
 
 /*
@@ -54,7 +65,8 @@ export const bitbucketServer: Provider = {
     const slug = optionalString(repository, 'slug');
     const project = isObject(repository.project) ? optionalString(repository.project, 'key') : undefined;
     const repositoryUrls = candidateUrls(repository, project, slug, what);
-    if (repositoryUrls.length === 0) throw new MalformedPayload(`${what}: repository.links has no clone or self link to identify it by`);
+    if (repositoryUrls.length === 0)
+      throw new MalformedPayload(`${what}: repository.links has no clone or self link to identify it by`);
 
     // Bounded before anything iterates it (lib/providers/payload.ts maxRefChanges).
     const changes = boundedArray(payload.changes, maxRefChanges, `${what}: changes`);
@@ -70,18 +82,30 @@ export const bitbucketServer: Provider = {
 };
 
 /** The clone links as given, then the SSH form of `<key>/<slug>` on every host the links name (see above). */
-function candidateUrls(repository: JsonObject, project: string | undefined, slug: string | undefined, what: string): string[] {
+function candidateUrls(
+  repository: JsonObject,
+  project: string | undefined,
+  slug: string | undefined,
+  what: string,
+): string[] {
   const links = isObject(repository.links) ? repository.links : {};
   const clone = hrefs(links.clone, `${what}: repository.links.clone`);
-  const hosts = [...clone, ...hrefs(links.self, `${what}: repository.links.self`)].map(hostOf).filter((h): h is string => h !== undefined);
-  const derived = project && slug && pathSegment.test(project) && pathSegment.test(slug) ? hosts.map((host) => `ssh://git@${host}/${project}/${slug}.git`) : [];
+  const hosts = [...clone, ...hrefs(links.self, `${what}: repository.links.self`)]
+    .map(hostOf)
+    .filter((h): h is string => h !== undefined);
+  const derived =
+    project && slug && pathSegment.test(project) && pathSegment.test(slug)
+      ? hosts.map((host) => `ssh://git@${host}/${project}/${slug}.git`)
+      : [];
   return [...new Set([...clone, ...derived])];
 }
 
 function hrefs(list: unknown, what: string): string[] {
   if (!Array.isArray(list)) return [];
   // Real payloads carry one or two links of each kind; each is parsed as a URL, so the count is bounded first.
-  return boundedArray(list, maxLinks, what).map((link) => (isObject(link) ? optionalString(link, 'href') : undefined)).filter((h): h is string => h !== undefined);
+  return boundedArray(list, maxLinks, what)
+    .map((link) => (isObject(link) ? optionalString(link, 'href') : undefined))
+    .filter((h): h is string => h !== undefined);
 }
 
 function hostOf(url: string): string | undefined {
@@ -99,7 +123,9 @@ function refChange(change: unknown, what: string): RefChange {
   const id = requireRef(ref ?? optionalString(change, 'refId') ?? '', what);
   const type = change.type;
   if (typeof type !== 'string' || !changeTypes.has(type)) {
-    throw new MalformedPayload(`${what}: type ${JSON.stringify(String(type).slice(0, 50))} is not ADD, UPDATE or DELETE`);
+    throw new MalformedPayload(
+      `${what}: type ${JSON.stringify(String(type).slice(0, 50))} is not ADD, UPDATE or DELETE`,
+    );
   }
   const toHash = optionalString(change, 'toHash');
   return { ref: id, ...(toHash ? { commit: toHash } : {}), deleted: type === 'DELETE' || isZeroSha(toHash) };

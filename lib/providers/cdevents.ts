@@ -22,14 +22,24 @@ const what = 'CDEvent';
 
 export const cdevents: Provider = {
   name: 'cdevents',
-  defaultEvents: ['dev.cdevents.artifact.published.0.1.0', 'dev.cdevents.artifact.published.0.1.1', 'dev.cdevents.artifact.published.0.2.0'],
+  defaultEvents: [
+    'dev.cdevents.artifact.published.0.1.0',
+    'dev.cdevents.artifact.published.0.1.1',
+    'dev.cdevents.artifact.published.0.2.0',
+  ],
   eventHeader: 'ce-type',
   deliveryHeaders: ['ce-id'],
 
   inspect(request: WebhookRequest, body: Buffer): Inspection {
     requireJson(request);
     if (request.pathToken !== undefined) return pathTokenInspection(request);
-    return { verify: hmacVerifier(request, body, { header: 'x-signature', display: 'X-Signature', prefixes: { 'sha256=': 'sha256', 'sha512=': 'sha512' } }) };
+    return {
+      verify: hmacVerifier(request, body, {
+        header: 'x-signature',
+        display: 'X-Signature',
+        prefixes: { 'sha256=': 'sha256', 'sha512=': 'sha512' },
+      }),
+    };
   },
 
   isPing: () => false,
@@ -39,9 +49,16 @@ export const cdevents: Provider = {
   parseArtifactPush(_request: WebhookRequest, body: Buffer): ArtifactPushEvent {
     const payload = parseJsonBody(body, what);
     const purl = stringAt(objectAt(payload, 'subject', what), 'id', `${what} subject`);
-    if (purl.length > 4096) throw new PayloadLimitExceeded(`${what}: subject.id is ${purl.length} characters long; at most 4096 are read`);
+    if (purl.length > 4096)
+      throw new PayloadLimitExceeded(`${what}: subject.id is ${purl.length} characters long; at most 4096 are read`);
     const artifact = ociArtifactOfPurl(purl);
-    return boundedArtifactPush({ repository: artifact ? artifact.reference.replace(/[:@].*$/, '') : purl.slice(0, 200), artifacts: artifact ? [artifact] : [] }, what);
+    return boundedArtifactPush(
+      {
+        repository: artifact ? artifact.reference.replace(/[:@].*$/, '') : purl.slice(0, 200),
+        artifacts: artifact ? [artifact] : [],
+      },
+      what,
+    );
   },
 };
 

@@ -57,7 +57,11 @@ export function repositoryOf(payload: JsonObject, what: string): Pick<PushEvent,
 export function giteaFamilyProvider(options: GiteaFamilyOptions): Provider {
   const { name, display, pushEvents, parseOther } = options;
   const prefix = `x-${display.toLowerCase()}`;
-  const signature = { header: `${prefix}-signature`, display: `X-${display}-Signature`, prefixes: { '': 'sha256' } } as const;
+  const signature = {
+    header: `${prefix}-signature`,
+    display: `X-${display}-Signature`,
+    prefixes: { '': 'sha256' },
+  } as const;
 
   return {
     name,
@@ -70,7 +74,8 @@ export function giteaFamilyProvider(options: GiteaFamilyOptions): Provider {
       const content = signedContent(request, body);
       // Header shape first (missing, empty, prefixed, upper-case, truncated → 401), then the form's payload field.
       const verify = hmacVerifier(request, content ?? body, signature);
-      if (!content) throw new BadSignature(`form-encoded delivery has no payload field for ${signature.display} to cover`);
+      if (!content)
+        throw new BadSignature(`form-encoded delivery has no payload field for ${signature.display} to cover`);
       return { verify };
     },
 
@@ -97,8 +102,15 @@ export function parseGogsCreate(payload: JsonObject, what: string): PushEvent {
   const refType = stringAt(payload, 'ref_type', what);
   const repository = repositoryOf(payload, what);
   if (refType === 'branch') return { ...repository, changes: [] };
-  if (refType !== 'tag') throw new MalformedPayload(`${what}: ref_type ${JSON.stringify(refType.slice(0, 100))} is neither tag nor branch`);
-  if (ref.startsWith('refs/') && !ref.startsWith('refs/tags/')) throw new MalformedPayload(`${what}: tag ref ${JSON.stringify(ref.slice(0, 100))} is not under refs/tags/`);
+  if (refType !== 'tag')
+    throw new MalformedPayload(`${what}: ref_type ${JSON.stringify(refType.slice(0, 100))} is neither tag nor branch`);
+  if (ref.startsWith('refs/') && !ref.startsWith('refs/tags/'))
+    throw new MalformedPayload(`${what}: tag ref ${JSON.stringify(ref.slice(0, 100))} is not under refs/tags/`);
   const sha = optionalString(payload, 'sha');
-  return { ...repository, changes: [{ ref: ref.startsWith('refs/tags/') ? ref : `refs/tags/${ref}`, ...(sha ? { commit: sha } : {}), deleted: false }] };
+  return {
+    ...repository,
+    changes: [
+      { ref: ref.startsWith('refs/tags/') ? ref : `refs/tags/${ref}`, ...(sha ? { commit: sha } : {}), deleted: false },
+    ],
+  };
 }

@@ -22,9 +22,17 @@ export function parseGitHubPackage(request: WebhookRequest, body: Buffer): Artif
   const action = stringAt(payload, 'action', what);
   const pkg = objectAt(payload, 'package', what);
   const name = stringAt(pkg, 'name', `${what} package`);
-  const container = [pkg.package_type, pkg.ecosystem].some((v) => typeof v === 'string' && /^(container|docker)$/i.test(v));
+  const container = [pkg.package_type, pkg.ecosystem].some(
+    (v) => typeof v === 'string' && /^(container|docker)$/i.test(v),
+  );
   const version = pkg.package_version;
-  if (!routedActions.has(action) || !container || version === null || typeof version !== 'object' || Array.isArray(version)) {
+  if (
+    !routedActions.has(action) ||
+    !container ||
+    version === null ||
+    typeof version !== 'object' ||
+    Array.isArray(version)
+  ) {
     return { repository: name.slice(0, 200), artifacts: [] };
   }
   const v = version as JsonObject;
@@ -36,7 +44,9 @@ export function parseGitHubPackage(request: WebhookRequest, body: Buffer): Artif
   const metadata = v.container_metadata as { tag?: { name?: unknown; digest?: unknown } } | null | undefined;
   const tagName = metadata?.tag?.name;
   const tag = typeof tagName === 'string' && tagName !== '' ? tagName : undefined;
-  const digest = [v.version, metadata?.tag?.digest].find((d): d is string => typeof d === 'string' && d.length <= 200 && digestPattern.test(d));
+  const digest = [v.version, metadata?.tag?.digest].find(
+    (d): d is string => typeof d === 'string' && d.length <= 200 && digestPattern.test(d),
+  );
   const artifact: PushedArtifactReport = { reference, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
   return boundedArtifactPush({ repository: reference.replace(/[:@].*$/, ''), artifacts: [artifact] }, what);
 }

@@ -1,6 +1,16 @@
 import { MalformedPayload, UnsupportedMediaType } from '../delivery/errors';
 import { mediaType, type WebhookRequest } from '../http/request';
-import { boundedPush, decodeUtf8, isZeroSha, objectAt, optionalString, parseJsonObject, requireRef, stringAt, urlsAt } from './payload';
+import {
+  boundedPush,
+  decodeUtf8,
+  isZeroSha,
+  objectAt,
+  optionalString,
+  parseJsonObject,
+  requireRef,
+  stringAt,
+  urlsAt,
+} from './payload';
 import type { PushEvent } from './provider';
 
 const json = 'application/json';
@@ -42,7 +52,7 @@ export function jsonDocument(request: WebhookRequest, body: Buffer, what = 'the 
  * fields it decodes.
  */
 function strictFormField(text: string, name: string, what: string): string | null {
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= text.length;) {
     const amp = text.indexOf('&', start);
     const end = amp === -1 ? text.length : amp;
     if (end > start) {

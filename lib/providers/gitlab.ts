@@ -1,7 +1,17 @@
 import { MalformedPayload, MissingSignature } from '../delivery/errors';
 import { equalTokens } from './crypto';
 import type { WebhookRequest } from '../http/request';
-import { boundedPush, isZeroSha, objectAt, optionalString, parseJsonBody, requireJson, requireRef, stringAt, urlsAt } from './payload';
+import {
+  boundedPush,
+  isZeroSha,
+  objectAt,
+  optionalString,
+  parseJsonBody,
+  requireJson,
+  requireRef,
+  stringAt,
+  urlsAt,
+} from './payload';
 import type { Inspection, Provider, PushEvent } from './provider';
 
 /*
@@ -39,7 +49,10 @@ export const gitlab: Provider = {
     const ref = requireRef(stringAt(payload, 'ref', what), what);
     const project = objectAt(payload, 'project', what);
     // `repository` is deprecated but still sent; older GitLab versions carry only some of these fields.
-    const repository = typeof payload.repository === 'object' && payload.repository !== null ? (payload.repository as Record<string, unknown>) : {};
+    const repository =
+      typeof payload.repository === 'object' && payload.repository !== null
+        ? (payload.repository as Record<string, unknown>)
+        : {};
     const repositoryUrls = [
       ...urlsAt(project, ['git_http_url', 'git_ssh_url', 'web_url', 'http_url', 'ssh_url']),
       ...urlsAt(repository, ['git_http_url', 'git_ssh_url', 'homepage', 'url']),

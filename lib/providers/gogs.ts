@@ -13,4 +13,9 @@ import { giteaFamilyProvider, parseGogsCreate } from './gitea-family';
  *   event enabled for tags (Gogs' API defaults a new hook to `push` only).
  * - No ping: "Test delivery" sends a `push` of the default branch, routed like any push.
  */
-export const gogs = giteaFamilyProvider({ name: 'gogs', display: 'Gogs', pushEvents: ['push', 'create'], parseOther: parseGogsCreate });
+export const gogs = giteaFamilyProvider({
+  name: 'gogs',
+  display: 'Gogs',
+  pushEvents: ['push', 'create'],
+  parseOther: parseGogsCreate,
+});

@@ -2,7 +2,17 @@ import { MalformedPayload, MissingSignature, PayloadLimitExceeded } from '../del
 import type { WebhookRequest } from '../http/request';
 import { artifactKey } from '../matching/artifact-ref';
 import { equalTokens } from './crypto';
-import { boundedArray, boundedArtifactPush, maxRefChanges, objectAt, optionalString, parseJsonBody, requireJson, stringAt, type JsonObject } from './payload';
+import {
+  boundedArray,
+  boundedArtifactPush,
+  maxRefChanges,
+  objectAt,
+  optionalString,
+  parseJsonBody,
+  requireJson,
+  stringAt,
+  type JsonObject,
+} from './payload';
 import type { ArtifactPushEvent, Inspection, Provider, PushEvent } from './provider';
 import { notRouted } from './generic';
 
@@ -35,7 +45,8 @@ export const harbor: Provider = {
 
   eventAfterAuthentication(body: Buffer): string {
     const event = stringAt(parseJsonBody(body, what), 'type', what);
-    if (event.length > 100) throw new PayloadLimitExceeded(`${what}: type is ${event.length} characters long; at most 100 are read`);
+    if (event.length > 100)
+      throw new PayloadLimitExceeded(`${what}: type is ${event.length} characters long; at most 100 are read`);
     return event;
   },
 
@@ -48,13 +59,21 @@ export const harbor: Provider = {
     const data = objectAt(payload, 'event_data', what);
     const repository = optionalString(objectAt(data, 'repository', `${what} event_data`), 'repo_full_name');
     const artifacts = boundedArray(data.resources, maxRefChanges, `${what} event_data.resources`).map((entry, i) => {
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new MalformedPayload(`${what}: event_data.resources[${i}] must be an object`);
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+        throw new MalformedPayload(`${what}: event_data.resources[${i}] must be an object`);
       const resource = entry as JsonObject;
       const tag = optionalString(resource, 'tag');
       const digest = optionalString(resource, 'digest');
-      return { reference: stringAt(resource, 'resource_url', `${what} event_data.resources[${i}]`), ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+      return {
+        reference: stringAt(resource, 'resource_url', `${what} event_data.resources[${i}]`),
+        ...(tag ? { tag } : {}),
+        ...(digest ? { digest } : {}),
+      };
     });
     const first = artifacts[0] ? artifactKey(artifacts[0].reference) : undefined;
-    return boundedArtifactPush({ repository: first ?? repository ?? '(unnamed)', artifacts }, `${what} ${pushArtifact}`);
+    return boundedArtifactPush(
+      { repository: first ?? repository ?? '(unnamed)', artifacts },
+      `${what} ${pushArtifact}`,
+    );
   },
 };

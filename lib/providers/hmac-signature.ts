@@ -25,7 +25,11 @@ export interface SignatureFormat {
  * Reads an HMAC signature header in one of the documented forms and returns a verifier over the raw body. Throws
  * MissingSignature (no or empty header) or BadSignature (any other form) before a secret is needed.
  */
-export function hmacVerifier(request: WebhookRequest, body: Buffer, format: SignatureFormat): (secret: string) => boolean {
+export function hmacVerifier(
+  request: WebhookRequest,
+  body: Buffer,
+  format: SignatureFormat,
+): (secret: string) => boolean {
   const value = request.headers[format.header];
   if (value === undefined || value === '') throw new MissingSignature(format.display);
   for (const [prefix, algorithm] of Object.entries(format.prefixes)) {
@@ -45,5 +49,11 @@ export function hmacVerifier(request: WebhookRequest, body: Buffer, format: Sign
  */
 export function inspectBitbucket(request: WebhookRequest, body: Buffer): Inspection {
   requireJson(request);
-  return { verify: hmacVerifier(request, body, { header: 'x-hub-signature', display: 'X-Hub-Signature', prefixes: { 'sha256=': 'sha256' } }) };
+  return {
+    verify: hmacVerifier(request, body, {
+      header: 'x-hub-signature',
+      display: 'X-Hub-Signature',
+      prefixes: { 'sha256=': 'sha256' },
+    }),
+  };
 }

@@ -87,7 +87,8 @@ export function checkJsonDepth(text: string, what: string): void {
 /** An array of at most `max` entries, checked before anything iterates it. */
 export function boundedArray(value: unknown, max: number, what: string): unknown[] {
   if (!Array.isArray(value)) throw new MalformedPayload(`${what} must be an array`);
-  if (value.length > max) throw new PayloadLimitExceeded(`${what} has ${value.length} entries; at most ${max} are read`);
+  if (value.length > max)
+    throw new PayloadLimitExceeded(`${what} has ${value.length} entries; at most ${max} are read`);
   return value;
 }
 
@@ -98,16 +99,23 @@ export function boundedArray(value: unknown, max: number, what: string): unknown
  */
 export function boundedPush(push: PushEvent, what: string): PushEvent {
   const long = (value: string, max: number, field: string) => {
-    if (value.length > max) throw new PayloadLimitExceeded(`${what}: ${field} is ${value.length} characters long; at most ${max} are read`);
+    if (value.length > max)
+      throw new PayloadLimitExceeded(`${what}: ${field} is ${value.length} characters long; at most ${max} are read`);
   };
   long(push.repository, maxNameLength, 'the repository name');
-  if (push.repositoryUrls.length > maxLinks) throw new PayloadLimitExceeded(`${what}: ${push.repositoryUrls.length} repository URLs; at most ${maxLinks} are read`);
+  if (push.repositoryUrls.length > maxLinks)
+    throw new PayloadLimitExceeded(
+      `${what}: ${push.repositoryUrls.length} repository URLs; at most ${maxLinks} are read`,
+    );
   for (const url of push.repositoryUrls) long(url, maxUrlLength, 'a repository URL');
-  if (push.changes.length > maxRefChanges) throw new PayloadLimitExceeded(`${what}: ${push.changes.length} ref changes; at most ${maxRefChanges} are read`);
+  if (push.changes.length > maxRefChanges)
+    throw new PayloadLimitExceeded(`${what}: ${push.changes.length} ref changes; at most ${maxRefChanges} are read`);
   for (const change of push.changes) {
     long(change.ref, maxNameLength, 'a ref');
     if (change.commit !== undefined && !objectId.test(change.commit)) {
-      throw new MalformedPayload(`${what}: commit ${JSON.stringify(change.commit.slice(0, 70))} is not a hex object id`);
+      throw new MalformedPayload(
+        `${what}: commit ${JSON.stringify(change.commit.slice(0, 70))} is not a hex object id`,
+      );
     }
   }
   return push;
@@ -121,19 +129,22 @@ export function parseJsonObject(text: string, what: string): JsonObject {
   } catch {
     throw new MalformedPayload(`${what} is not valid JSON`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MalformedPayload(`${what} is not a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new MalformedPayload(`${what} is not a JSON object`);
   return value as JsonObject;
 }
 
 export function objectAt(obj: JsonObject, key: string, what: string): JsonObject {
   const value = obj[key];
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MalformedPayload(`${what}: ${key} must be an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new MalformedPayload(`${what}: ${key} must be an object`);
   return value as JsonObject;
 }
 
 export function stringAt(obj: JsonObject, key: string, what: string): string {
   const value = obj[key];
-  if (typeof value !== 'string' || value === '') throw new MalformedPayload(`${what}: ${key} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new MalformedPayload(`${what}: ${key} must be a non-empty string`);
   return value;
 }
 
@@ -148,7 +159,8 @@ export function urlsAt(obj: JsonObject, keys: readonly string[]): string[] {
 }
 
 export function requireRef(ref: string, what: string): string {
-  if (!ref.startsWith('refs/')) throw new MalformedPayload(`${what}: ref ${JSON.stringify(ref.slice(0, 100))} is not a full ref`);
+  if (!ref.startsWith('refs/'))
+    throw new MalformedPayload(`${what}: ref ${JSON.stringify(ref.slice(0, 100))} is not a full ref`);
   return ref;
 }
 
@@ -168,11 +180,19 @@ export function requireJson(request: WebhookRequest): void {
  * `maxRefChanges` artifacts, each reference at most `maxUrlLength`, each tag an OCI tag and each digest an OCI digest.
  */
 export function boundedArtifactPush(push: ArtifactPushEvent, what: string): ArtifactPushEvent {
-  if (push.repository.length > maxNameLength) throw new PayloadLimitExceeded(`${what}: the repository name is ${push.repository.length} characters long; at most ${maxNameLength} are read`);
-  if (push.artifacts.length > maxRefChanges) throw new PayloadLimitExceeded(`${what}: ${push.artifacts.length} artifacts; at most ${maxRefChanges} are read`);
+  if (push.repository.length > maxNameLength)
+    throw new PayloadLimitExceeded(
+      `${what}: the repository name is ${push.repository.length} characters long; at most ${maxNameLength} are read`,
+    );
+  if (push.artifacts.length > maxRefChanges)
+    throw new PayloadLimitExceeded(`${what}: ${push.artifacts.length} artifacts; at most ${maxRefChanges} are read`);
   for (const a of push.artifacts) {
-    if (a.reference.length > maxUrlLength) throw new PayloadLimitExceeded(`${what}: an artifact reference is ${a.reference.length} characters long; at most ${maxUrlLength} are read`);
-    if (a.tag !== undefined && !tagPattern.test(a.tag)) throw new MalformedPayload(`${what}: tag ${JSON.stringify(a.tag.slice(0, 140))} is not an OCI tag`);
+    if (a.reference.length > maxUrlLength)
+      throw new PayloadLimitExceeded(
+        `${what}: an artifact reference is ${a.reference.length} characters long; at most ${maxUrlLength} are read`,
+      );
+    if (a.tag !== undefined && !tagPattern.test(a.tag))
+      throw new MalformedPayload(`${what}: tag ${JSON.stringify(a.tag.slice(0, 140))} is not an OCI tag`);
     if (a.digest !== undefined && (a.digest.length > 200 || !digestPattern.test(a.digest))) {
       throw new MalformedPayload(`${what}: digest ${JSON.stringify(a.digest.slice(0, 80))} is not an OCI digest`);
     }

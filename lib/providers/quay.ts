@@ -46,9 +46,13 @@ export const quay: Provider = {
     const raw = payload.updated_tags;
     const tags = Array.isArray(raw) ? raw : raw !== null && typeof raw === 'object' ? Object.keys(raw) : undefined;
     if (!tags) throw new MalformedPayload(`${what}: updated_tags must be a list of tags`);
-    if (tags.length > maxRefChanges) throw new PayloadLimitExceeded(`${what}: updated_tags has ${tags.length} entries; at most ${maxRefChanges} are read`);
+    if (tags.length > maxRefChanges)
+      throw new PayloadLimitExceeded(
+        `${what}: updated_tags has ${tags.length} entries; at most ${maxRefChanges} are read`,
+      );
     const artifacts = tags.map((tag, i) => {
-      if (typeof tag !== 'string' || tag === '') throw new MalformedPayload(`${what}: updated_tags[${i}] must be a non-empty string`);
+      if (typeof tag !== 'string' || tag === '')
+        throw new MalformedPayload(`${what}: updated_tags[${i}] must be a non-empty string`);
       return { reference, tag };
     });
     return boundedArtifactPush({ repository: reference, artifacts }, what);

@@ -17,7 +17,11 @@ export interface BackoffPolicy {
 export const defaultBackoff: BackoffPolicy = { baseSeconds: 30, capSeconds: 900 };
 
 /** Seconds before attempt `attempt + 1`, after attempt `attempt` (1-based) failed. `random` returns [0, 1). */
-export function backoffSeconds(attempt: number, random: () => number = Math.random, policy: BackoffPolicy = defaultBackoff): number {
+export function backoffSeconds(
+  attempt: number,
+  random: () => number = Math.random,
+  policy: BackoffPolicy = defaultBackoff,
+): number {
   const step = Math.min(policy.capSeconds, policy.baseSeconds * 2 ** Math.max(0, attempt - 1));
   return Math.min(policy.capSeconds, Math.ceil(step / 2 + random() * (step / 2)));
 }

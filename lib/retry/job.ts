@@ -38,7 +38,9 @@ const target = z.string().check(
 const jobSchema = z.strictObject({
   receiver: name,
   cluster: name,
-  requestedAt: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'must be an RFC 3339 UTC timestamp')),
+  requestedAt: z
+    .string()
+    .check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'must be an RFC 3339 UTC timestamp')),
   // Only bounded by the message size: it names refs the payload bounds, and the Event cuts it to 1 KiB anyway.
   note: z.string().check(z.maxLength(262_144)),
   push: z.optional(
@@ -47,7 +49,9 @@ const jobSchema = z.strictObject({
       // (static targets still apply).
       keys: z.array(z.string().check(z.minLength(1), z.maxLength(maxUrlLength))).check(z.maxLength(4 * maxLinks)),
       // A push that reaches a cluster moved at least one ref.
-      refs: z.array(z.string().check(z.regex(/^refs\/\S+$/, 'must be a full ref (refs/...)'), z.maxLength(maxNameLength))).check(z.minLength(1), z.maxLength(maxRefChanges)),
+      refs: z
+        .array(z.string().check(z.regex(/^refs\/\S+$/, 'must be a full ref (refs/...)'), z.maxLength(maxNameLength)))
+        .check(z.minLength(1), z.maxLength(maxRefChanges)),
     }),
   ),
   // A registry push: each artifact as parseArtifactReference gives it (lib/matching/artifact-ref.ts), bounded like refs.
@@ -57,7 +61,9 @@ const jobSchema = z.strictObject({
         z.strictObject({
           key: z.string().check(z.minLength(1), z.maxLength(maxReferenceLength)),
           tag: z.optional(z.string().check(z.regex(tagPattern, 'must be an OCI tag'))),
-          digest: z.optional(z.string().check(z.maxLength(200), z.regex(digestPattern, 'must be an OCI digest (algorithm:hex)'))),
+          digest: z.optional(
+            z.string().check(z.maxLength(200), z.regex(digestPattern, 'must be an OCI digest (algorithm:hex)')),
+          ),
         }),
       )
       .check(z.minLength(1), z.maxLength(maxRefChanges)),
@@ -79,7 +85,10 @@ export type JobRejection =
  * (the retry function dead-letters it): a message may come from an older relay, a hand-made redrive, a bug, or anyone
  * who could send to the queue, and running half a job, or a forged one, is worse than not running it.
  */
-export function parseClusterJob(body: string, context: { config: Pick<RelayConfig, 'receivers' | 'clusters'>; nowNs: bigint }): { job: ClusterJob } | JobRejection {
+export function parseClusterJob(
+  body: string,
+  context: { config: Pick<RelayConfig, 'receivers' | 'clusters'>; nowNs: bigint },
+): { job: ClusterJob } | JobRejection {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -88,15 +97,22 @@ export function parseClusterJob(body: string, context: { config: Pick<RelayConfi
   }
   const parsed = jobSchema.safeParse(raw);
   if (!parsed.success) {
-    return { error: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '), kind: 'malformed' };
+    return {
+      error: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '),
+      kind: 'malformed',
+    };
   }
   const job = parsed.data;
   const ahead = parseRfc3339Nano(job.requestedAt)! - context.nowNs;
   if (ahead > BigInt(maxClockSkewSeconds) * 1_000_000_000n) {
-    return { error: `requestedAt is ${ahead / 1_000_000_000n} s in the future; at most ${maxClockSkewSeconds} s of clock skew is allowed`, kind: 'malformed' };
+    return {
+      error: `requestedAt is ${ahead / 1_000_000_000n} s in the future; at most ${maxClockSkewSeconds} s of clock skew is allowed`,
+      kind: 'malformed',
+    };
   }
   const foreign = (job.only ?? []).findIndex((t) => !t.startsWith(`${job.cluster}/`));
-  if (foreign >= 0) return { error: `only[${foreign}]: target is not on the job's cluster ${job.cluster}`, kind: 'malformed' };
+  if (foreign >= 0)
+    return { error: `only[${foreign}]: target is not on the job's cluster ${job.cluster}`, kind: 'malformed' };
 
   const clusterJob: ClusterJob = {
     receiver: job.receiver,
@@ -104,15 +120,28 @@ export function parseClusterJob(body: string, context: { config: Pick<RelayConfi
     requestedAt: job.requestedAt,
     note: job.note,
     ...(job.push ? { push: job.push } : {}),
-    ...(job.artifacts ? { artifacts: job.artifacts.map((a) => ({ key: a.key, ...(a.tag ? { tag: a.tag } : {}), ...(a.digest ? { digest: a.digest } : {}) })) } : {}),
+    ...(job.artifacts
+      ? {
+          artifacts: job.artifacts.map((a) => ({
+            key: a.key,
+            ...(a.tag ? { tag: a.tag } : {}),
+            ...(a.digest ? { digest: a.digest } : {}),
+          })),
+        }
+      : {}),
     ...(job.only ? { only: job.only } : {}),
     ...(job.deliveryId ? { deliveryId: job.deliveryId } : {}),
   };
   const { receivers, clusters } = context.config;
   const receiver = Object.hasOwn(receivers, job.receiver) ? receivers[job.receiver] : undefined;
-  if (!receiver) return { error: `receiver ${job.receiver} is no longer configured`, kind: 'unconfigured', job: clusterJob };
+  if (!receiver)
+    return { error: `receiver ${job.receiver} is no longer configured`, kind: 'unconfigured', job: clusterJob };
   if (!Object.hasOwn(clusters, job.cluster) || !(receiver.clusters ?? Object.keys(clusters)).includes(job.cluster)) {
-    return { error: `cluster ${job.cluster} is no longer a cluster of receiver ${job.receiver}`, kind: 'unconfigured', job: clusterJob };
+    return {
+      error: `cluster ${job.cluster} is no longer a cluster of receiver ${job.receiver}`,
+      kind: 'unconfigured',
+      job: clusterJob,
+    };
   }
   return { job: clusterJob };
 }

@@ -55,7 +55,8 @@ export const maxBatchBytes = 262_144;
 
 function sizeOf(m: OutgoingMessage): number {
   let size = Buffer.byteLength(m.body);
-  for (const [name, value] of Object.entries(m.attributes ?? {})) size += Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value);
+  for (const [name, value] of Object.entries(m.attributes ?? {}))
+    size += Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value);
   return size;
 }
 
@@ -104,7 +105,13 @@ export class SqsQueue {
                 Id: id,
                 MessageBody: m.body,
                 ...(m.delaySeconds !== undefined ? { DelaySeconds: m.delaySeconds } : {}),
-                ...(m.attributes ? { MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) } : {}),
+                ...(m.attributes
+                  ? {
+                      MessageAttributes: Object.fromEntries(
+                        Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+                      ),
+                    }
+                  : {}),
               })),
             }),
             signal ? { abortSignal: signal } : {},
@@ -112,7 +119,10 @@ export class SqsQueue {
           const failed = out.Failed ?? [];
           if (failed.length === 0) return;
           const retryable = round === 0 && failed.every((f) => !f.SenderFault);
-          if (!retryable) throw new Error(`SQS refused ${failed.length} of ${pending.length} messages (${[...new Set(failed.map((f) => `${f.Code}: ${f.Message}`))].join('; ')})`);
+          if (!retryable)
+            throw new Error(
+              `SQS refused ${failed.length} of ${pending.length} messages (${[...new Set(failed.map((f) => `${f.Code}: ${f.Message}`))].join('; ')})`,
+            );
           const again = new Set(failed.map((f) => f.Id));
           pending = pending.filter(({ id }) => again.has(id));
         }
@@ -123,7 +133,13 @@ export class SqsQueue {
   /** Makes a received message visible again `seconds` from now (0-43,200; ChangeMessageVisibility). */
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
     const { sdk, client } = await this.sqs.get();
-    await client.send(new sdk.ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    await client.send(
+      new sdk.ChangeMessageVisibilityCommand({
+        QueueUrl: this.url,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
   }
 }
 
@@ -138,7 +154,10 @@ export class SqsRetryQueue implements RetryQueue {
   ) {}
 
   enqueue(jobs: readonly ClusterJob[], signal?: AbortSignal): Promise<void> {
-    return this.queue.send(jobs.map((job) => ({ body: JSON.stringify(job), delaySeconds: this.delaySeconds })), signal);
+    return this.queue.send(
+      jobs.map((job) => ({ body: JSON.stringify(job), delaySeconds: this.delaySeconds })),
+      signal,
+    );
   }
 }
 

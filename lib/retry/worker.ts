@@ -2,7 +2,13 @@ import { withTimeout } from '../time/abort';
 import type { Clock } from '../time/clock';
 import type { RelayConfig } from '../config/schema';
 import { describeError } from '../delivery/errors';
-import { type ClusterJob, type ClusterOutcome, type ReconcileDeps, narrowedTo, reconcileCluster } from '../delivery/reconcile';
+import {
+  type ClusterJob,
+  type ClusterOutcome,
+  type ReconcileDeps,
+  narrowedTo,
+  reconcileCluster,
+} from '../delivery/reconcile';
 import { backoffSeconds } from './backoff';
 import { parseClusterJob } from './job';
 import type { OutgoingMessage } from './sqs';
@@ -92,9 +98,15 @@ export interface RetryBatchResult {
   records: RetryRecordSummary[];
 }
 
-export async function processRetryBatch(messages: readonly RetryMessage[], deps: RetryWorkerDeps): Promise<RetryBatchResult> {
+export async function processRetryBatch(
+  messages: readonly RetryMessage[],
+  deps: RetryWorkerDeps,
+): Promise<RetryBatchResult> {
   const records = await Promise.all(messages.map((message) => processRecord(message, deps)));
-  return { comeBack: records.filter((r) => r.comeBack).map((r) => r.summary.message_id), records: records.map((r) => r.summary) };
+  return {
+    comeBack: records.filter((r) => r.comeBack).map((r) => r.summary.message_id),
+    records: records.map((r) => r.summary),
+  };
 }
 
 /** What handling one record came to, before it is summarised. */
@@ -111,7 +123,10 @@ interface Handled {
   nextAttemptInS?: number;
 }
 
-async function processRecord(message: RetryMessage, deps: RetryWorkerDeps): Promise<{ summary: RetryRecordSummary; comeBack: boolean }> {
+async function processRecord(
+  message: RetryMessage,
+  deps: RetryWorkerDeps,
+): Promise<{ summary: RetryRecordSummary; comeBack: boolean }> {
   const started = deps.clock();
   const receiveCount = positiveInt(message.receiveCount) ?? 1;
   const prior = positiveInt(message.priorAttempts) ?? 0;
@@ -150,28 +165,55 @@ async function handleRecord(
   { receiveCount, prior, attempt }: { receiveCount: number; prior: number; attempt: number },
 ): Promise<Handled> {
   const attributes = (reason: string) => ({ reason: reason.slice(0, 1000), attempts: String(attempt) });
-  const deadLetter = async (known: Pick<Handled, 'job' | 'ran'>, messages: OutgoingMessage[], reason: string, exhausted = false): Promise<Handled> => {
-    const handled: Handled = { ...known, outcome: 'dead_letter', comeBack: false, reason, ...(exhausted ? { exhausted } : {}) };
+  const deadLetter = async (
+    known: Pick<Handled, 'job' | 'ran'>,
+    messages: OutgoingMessage[],
+    reason: string,
+    exhausted = false,
+  ): Promise<Handled> => {
+    const handled: Handled = {
+      ...known,
+      outcome: 'dead_letter',
+      comeBack: false,
+      reason,
+      ...(exhausted ? { exhausted } : {}),
+    };
     try {
       await deps.queue.deadLetter(messages);
       return handled;
     } catch (error) {
       // Could not reach the DLQ: keep the record; it comes back, and the redrive policy has the last word.
-      return { ...handled, comeBack: true, reason: `${reason}; could not be sent to the dead-letter queue (${describeError(error)})` };
+      return {
+        ...handled,
+        comeBack: true,
+        reason: `${reason}; could not be sent to the dead-letter queue (${describeError(error)})`,
+      };
     }
   };
 
   const parsed = parseClusterJob(message.body, { config: deps.config, nowNs: deps.clock() });
   if ('error' in parsed) {
     const reason = parsed.kind === 'malformed' ? `not a cluster job: ${parsed.error}` : parsed.error;
-    return deadLetter(parsed.kind === 'unconfigured' ? { job: parsed.job } : {}, [{ body: message.body, attributes: attributes(reason) }], reason);
+    return deadLetter(
+      parsed.kind === 'unconfigured' ? { job: parsed.job } : {},
+      [{ body: message.body, attributes: attributes(reason) }],
+      reason,
+    );
   }
   const { job } = parsed;
   // parseClusterJob has checked that both are configured.
   const receiver = deps.config.receivers[job.receiver]!;
 
-  const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) => reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }));
-  const ran = { matched: [...outcome.matched].sort(), patched: [...outcome.patched].sort(), failed: outcome.failed.map(({ target, error }) => ({ target, error })).sort((x, y) => x.target.localeCompare(y.target)) };
+  const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) =>
+    reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }),
+  );
+  const ran = {
+    matched: [...outcome.matched].sort(),
+    patched: [...outcome.patched].sort(),
+    failed: outcome.failed
+      .map(({ target, error }) => ({ target, error }))
+      .sort((x, y) => x.target.localeCompare(y.target)),
+  };
   const known = { job, ran };
   const retryable = outcome.failed.filter((f) => f.retryable);
   const permanent = outcome.failed.filter((f) => !f.retryable);
@@ -197,14 +239,21 @@ async function handleRecord(
       await deps.queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
       return { ...known, outcome: 'dead_letter', comeBack: true, exhausted: true, reason };
     }
-    return deadLetter(known, [...toDeadLetter, { body: JSON.stringify(next), attributes: attributes(reason) }], reason, true);
+    return deadLetter(
+      known,
+      [...toDeadLetter, { body: JSON.stringify(next), attributes: attributes(reason) }],
+      reason,
+      true,
+    );
   }
 
   const delay = backoffSeconds(attempt, deps.random);
   let reason: string | undefined;
   if (narrower) {
     try {
-      await deps.queue.requeue([{ body: JSON.stringify(next), delaySeconds: delay, attributes: { [priorAttemptsAttribute]: String(attempt) } }]);
+      await deps.queue.requeue([
+        { body: JSON.stringify(next), delaySeconds: delay, attributes: { [priorAttemptsAttribute]: String(attempt) } },
+      ]);
       if (toDeadLetter.length > 0) await deps.queue.deadLetter(toDeadLetter);
       return { ...known, outcome: 'retried', comeBack: false, nextAttemptInS: delay };
     } catch (error) {

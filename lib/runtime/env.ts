@@ -16,19 +16,24 @@ export function processEnv(): Environment {
 export const relayConfigPath = (env: Environment = processEnv()): string | undefined => env.RELAY_CONFIG || undefined;
 
 /** `RELAY_RETRY_QUEUE_URL`: the retry queue; unset means no durable retry (retryable failures are answered 502). */
-export const retryQueueUrl = (env: Environment = processEnv()): string | undefined => env.RELAY_RETRY_QUEUE_URL || undefined;
+export const retryQueueUrl = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_RETRY_QUEUE_URL || undefined;
 
 /** `RELAY_RETRY_DLQ_URL`: the retry queue's dead-letter queue (retry function; required there). */
-export const retryDeadLetterQueueUrl = (env: Environment = processEnv()): string | undefined => env.RELAY_RETRY_DLQ_URL || undefined;
+export const retryDeadLetterQueueUrl = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_RETRY_DLQ_URL || undefined;
 
 /** `RELAY_RETRY_MAX_RECEIVE_COUNT`: the retry queue's redrive maxReceiveCount (retry function; required there). */
-export const retryMaxReceiveCount = (env: Environment = processEnv()): string | undefined => env.RELAY_RETRY_MAX_RECEIVE_COUNT || undefined;
+export const retryMaxReceiveCount = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_RETRY_MAX_RECEIVE_COUNT || undefined;
 
 /** `RELAY_DEDUPE_TABLE`: replay protection's DynamoDB table; set only when some receiver has `dedupe`. */
-export const dedupeTableName = (env: Environment = processEnv()): string | undefined => env.RELAY_DEDUPE_TABLE || undefined;
+export const dedupeTableName = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_DEDUPE_TABLE || undefined;
 
 /** `RELAY_PUBLIC_URL`: the relay's public URL for the sync (the deploy sets the HTTP API's); wins over `sync.publicUrl`. */
-export const relayPublicUrl = (env: Environment = processEnv()): string | undefined => env.RELAY_PUBLIC_URL || undefined;
+export const relayPublicUrl = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_PUBLIC_URL || undefined;
 
 /**
  * `RELAY_FORMER_PUBLIC_URLS`: comma-separated URLs the relay was reachable at before (the deploy sets the HTTP API's
@@ -68,14 +73,18 @@ export function awsCredentials(env: Environment = processEnv()): AwsCredentials 
 }
 
 /** `AWS_REGION` (set by Lambda), else `AWS_DEFAULT_REGION`. */
-export const awsRegion = (env: Environment = processEnv()): string | undefined => env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+export const awsRegion = (env: Environment = processEnv()): string | undefined =>
+  env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
 
 /**
  * An explicit endpoint for an AWS service, as the SDKs read it: the service-specific variable (`AWS_ENDPOINT_URL_EKS`,
  * `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`), then `AWS_ENDPOINT_URL` ("Service-specific endpoints",
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html). The tests point these at loopback.
  */
-export function awsEndpointUrl(service: 'EKS' | 'STS' | 'SECRETS_MANAGER', env: Environment = processEnv()): string | undefined {
+export function awsEndpointUrl(
+  service: 'EKS' | 'STS' | 'SECRETS_MANAGER',
+  env: Environment = processEnv(),
+): string | undefined {
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 

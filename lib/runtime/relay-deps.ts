@@ -51,7 +51,9 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     // the signed client when it holds credentials, else the SDK (lib/secrets/secrets-manager-http.ts says why). Two
     // attempts of at most 2 s each either way, so a slow Secrets Manager cannot eat the provider's 10 s delivery
     // timeout: then the delivery gets a 503.
-    awsSecretsManager: secretsManagerBackend(options.secretsManager ? sdkGetSecretValue(options.secretsManager) : defaultGetSecretValue()),
+    awsSecretsManager: secretsManagerBackend(
+      options.secretsManager ? sdkGetSecretValue(options.secretsManager) : defaultGetSecretValue(),
+    ),
     clock,
     ttlMs: options.config.limits.secretCacheTtlSeconds * 1000,
     warn: warnOf(options),

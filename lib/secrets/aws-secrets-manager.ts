@@ -13,12 +13,14 @@ export function secretsManagerBackend(getSecretValue: GetSecretValue): SecretBac
     async read(ref, stage) {
       try {
         const out = await getSecretValue(ref.id, stage === 'current' ? 'AWSCURRENT' : 'AWSPREVIOUS');
-        const value = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary, 'base64').toString('utf8') : undefined);
+        const value =
+          out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary, 'base64').toString('utf8') : undefined);
         if (value === undefined) throw new Error(`secret ${ref.text} has no value`);
         return { value, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
       } catch (error) {
         // A secret that was never rotated has no AWSPREVIOUS version: that is normal, not a failure.
-        if (stage === 'previous' && error instanceof SecretsManagerError && error.type === 'ResourceNotFoundException') return undefined;
+        if (stage === 'previous' && error instanceof SecretsManagerError && error.type === 'ResourceNotFoundException')
+          return undefined;
         throw error;
       }
     },
@@ -34,9 +36,13 @@ const sdkClientOptions = { maxAttempts: 2, requestHandler: { connectionTimeout: 
  * resolves. Its errors are mapped to SecretsManagerError so the backend reads one error type.
  */
 export function sdkGetSecretValue(client?: SecretsManagerClient): GetSecretValue {
-  let loaded: Promise<{ sdk: typeof import('@aws-sdk/client-secrets-manager'); client: SecretsManagerClient }> | undefined;
+  let loaded:
+    Promise<{ sdk: typeof import('@aws-sdk/client-secrets-manager'); client: SecretsManagerClient }> | undefined;
   return async (secretId, stage) => {
-    loaded ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({ sdk, client: client ?? new sdk.SecretsManagerClient(sdkClientOptions) }));
+    loaded ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
+      sdk,
+      client: client ?? new sdk.SecretsManagerClient(sdkClientOptions),
+    }));
     loaded.catch(() => (loaded = undefined));
     const { sdk, client: c } = await loaded;
     try {
@@ -47,7 +53,8 @@ export function sdkGetSecretValue(client?: SecretsManagerClient): GetSecretValue
         ...(out.VersionId ? { VersionId: out.VersionId } : {}),
       };
     } catch (error) {
-      if (error instanceof sdk.SecretsManagerServiceException) throw new SecretsManagerError(error.name, error.message, error.$metadata.httpStatusCode ?? 0);
+      if (error instanceof sdk.SecretsManagerServiceException)
+        throw new SecretsManagerError(error.name, error.message, error.$metadata.httpStatusCode ?? 0);
       throw error;
     }
   };

@@ -1,4 +1,11 @@
-import { type Environment, awsCredentials, awsEndpointUrl, awsNonDefaultEndpoints, awsRegion, processEnv } from '../runtime/env';
+import {
+  type Environment,
+  awsCredentials,
+  awsEndpointUrl,
+  awsNonDefaultEndpoints,
+  awsRegion,
+  processEnv,
+} from '../runtime/env';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
@@ -45,7 +52,10 @@ export interface SignedClientOptions {
 }
 
 /** The client, or undefined when the environment has no credentials or no region (then the SDK's chain decides). */
-export function signedGetSecretValue(env: Environment = processEnv(), options: SignedClientOptions = {}): GetSecretValue | undefined {
+export function signedGetSecretValue(
+  env: Environment = processEnv(),
+  options: SignedClientOptions = {},
+): GetSecretValue | undefined {
   const credentials = awsCredentials(env);
   const region = awsRegion(env);
   if (!credentials || !region) return undefined;
@@ -53,7 +63,10 @@ export function signedGetSecretValue(env: Environment = processEnv(), options: S
   // amazonaws.com`. FIPS or dual-stack endpoints, China and the isolated partitions have other host names: the SDK's
   // endpoint rules decide those (unless an endpoint is given explicitly).
   const explicitEndpoint = awsEndpointUrl('SECRETS_MANAGER', env);
-  const otherEndpoint = awsNonDefaultEndpoints(env) || !/^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d+$/.test(region) || /-iso[a-z]*-/.test(region);
+  const otherEndpoint =
+    awsNonDefaultEndpoints(env) ||
+    !/^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d+$/.test(region) ||
+    /-iso[a-z]*-/.test(region);
   if (!explicitEndpoint && otherEndpoint) return undefined;
   const endpoint = new URL(explicitEndpoint ?? `https://secretsmanager.${region}.amazonaws.com`);
   const transport = endpoint.protocol === 'http:' ? http : https;
@@ -78,7 +91,15 @@ export function signedGetSecretValue(env: Environment = processEnv(), options: S
     );
     return new Promise<SecretValue>((resolve, reject) => {
       const req = transport.request(
-        { protocol: endpoint.protocol, hostname: endpoint.hostname, port: endpoint.port, path: '/', method: 'POST', agent, headers: signed.headers as http.OutgoingHttpHeaders },
+        {
+          protocol: endpoint.protocol,
+          hostname: endpoint.hostname,
+          port: endpoint.port,
+          path: '/',
+          method: 'POST',
+          agent,
+          headers: signed.headers as http.OutgoingHttpHeaders,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -100,10 +121,19 @@ export function signedGetSecretValue(env: Environment = processEnv(), options: S
           });
         },
       );
-      const overall = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })), requestTimeoutMs);
+      const overall = setTimeout(
+        () => req.destroy(Object.assign(new Error(`no answer within ${requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        requestTimeoutMs,
+      );
       req.on('socket', (socket) => {
         if (socket.connecting) {
-          const connect = setTimeout(() => req.destroy(Object.assign(new Error(`no connection within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), connectTimeoutMs);
+          const connect = setTimeout(
+            () =>
+              req.destroy(
+                Object.assign(new Error(`no connection within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }),
+              ),
+            connectTimeoutMs,
+          );
           socket.once('connect', () => clearTimeout(connect));
           socket.once('close', () => clearTimeout(connect));
         }
@@ -123,7 +153,8 @@ export function signedGetSecretValue(env: Environment = processEnv(), options: S
         return await once(body);
       } catch (error) {
         // Retried as the SDK's standard mode does: throttling, 5xx and transport errors; never 4xx answers.
-        const retryable = !(error instanceof SecretsManagerError) || error.status >= 500 || error.type === 'ThrottlingException';
+        const retryable =
+          !(error instanceof SecretsManagerError) || error.status >= 500 || error.type === 'ThrottlingException';
         if (!retryable || attempt >= maxAttempts) throw error;
       }
     }

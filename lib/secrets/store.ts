@@ -47,7 +47,11 @@ function cacheKeyOf(ref: SecretRef, stage: SecretStage): string {
 }
 
 function warningFields(ref: SecretRef, stage: SecretStage, reason: string): Record<string, unknown> {
-  return { secret: ref.text, stage: ref.scheme === 'aws-sm' ? (stage === 'current' ? 'AWSCURRENT' : 'AWSPREVIOUS') : stage, reason };
+  return {
+    secret: ref.text,
+    stage: ref.scheme === 'aws-sm' ? (stage === 'current' ? 'AWSCURRENT' : 'AWSPREVIOUS') : stage,
+    reason,
+  };
 }
 
 interface Entry {
@@ -125,7 +129,12 @@ export class SecretStore {
       try {
         version = await this.reread(ref, stage);
       } catch (error) {
-        this.warn('webhook secret could not be re-read; the cached versions stay in use', ref, stage, describeError(error));
+        this.warn(
+          'webhook secret could not be re-read; the cached versions stay in use',
+          ref,
+          stage,
+          describeError(error),
+        );
         return;
       }
       const value = this.usable(ref, stage, version, true);
@@ -159,7 +168,12 @@ export class SecretStore {
    * `candidates`). `rereading`: a current version that vanished on a forced re-read is skipped rather than an error,
    * as the cached one was already tried.
    */
-  private usable(ref: SecretRef, stage: SecretStage, version: SecretVersion | undefined, rereading = false): string | undefined {
+  private usable(
+    ref: SecretRef,
+    stage: SecretStage,
+    version: SecretVersion | undefined,
+    rereading = false,
+  ): string | undefined {
     if (!version) {
       if (stage === 'current' && !rereading) throw new Error(`secret ${ref.text} has no current version`);
       return undefined;
@@ -175,7 +189,13 @@ export class SecretStore {
       return undefined;
     }
     if (Buffer.byteLength(value, 'utf8') >= minWebhookSecretBytes) return value;
-    this.warnAbout(version, 'webhook secret version refused', ref, stage, value === '' ? 'the value is empty' : `the value is shorter than ${minWebhookSecretBytes} bytes`);
+    this.warnAbout(
+      version,
+      'webhook secret version refused',
+      ref,
+      stage,
+      value === '' ? 'the value is empty' : `the value is shorter than ${minWebhookSecretBytes} bytes`,
+    );
     return undefined;
   }
 
@@ -185,7 +205,11 @@ export class SecretStore {
 
   /** About a version, once (per message, reference, stage and version), not on every delivery that meets it. */
   private warnAbout(version: SecretVersion, message: string, ref: SecretRef, stage: SecretStage, reason: string): void {
-    this.warnOnce([message, ref.text, stage, version.versionId ?? ''].join('\u0000'), message, warningFields(ref, stage, reason));
+    this.warnOnce(
+      [message, ref.text, stage, version.versionId ?? ''].join('\u0000'),
+      message,
+      warningFields(ref, stage, reason),
+    );
   }
 
   private get(ref: SecretRef, stage: SecretStage): Promise<SecretVersion | undefined> {

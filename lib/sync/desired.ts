@@ -50,7 +50,13 @@ export async function wantedTargets(
   signal: AbortSignal,
 ): Promise<DiscoveryResult> {
   if (registration.organizations) {
-    return { targets: registration.organizations.map((path) => ({ target: { kind: 'organization', path }, sources: ['config'] })), failures: [] };
+    return {
+      targets: registration.organizations.map((path) => ({
+        target: { kind: 'organization', path },
+        sources: ['config'],
+      })),
+      failures: [],
+    };
   }
   const byKey = new Map<string, WantedTarget>();
   const add = (path: string, source: string) => {

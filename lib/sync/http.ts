@@ -41,7 +41,9 @@ export class ApiError extends Error {
  * and JSON-escaped (an error detail can quote the request body as JSON, where `"` or `\` in a secret are escaped).
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  const forms = secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  const forms = secrets
+    .filter((secret) => secret.length >= 4)
+    .flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
   return forms.reduce((out, form) => out.split(form).join('[REDACTED]'), text);
 }
 
@@ -106,7 +108,10 @@ export class ApiClient {
 
   constructor(private readonly options: ApiClientOptions) {
     const problem = apiUrlProblem(options.baseUrl, options.allowHttpLoopback ?? false);
-    if (problem) throw new Error(`API URL ${URL.canParse(options.baseUrl) ? new URL(options.baseUrl).origin : '(unparseable)'}: ${problem}`);
+    if (problem)
+      throw new Error(
+        `API URL ${URL.canParse(options.baseUrl) ? new URL(options.baseUrl).origin : '(unparseable)'}: ${problem}`,
+      );
     this.fetchFn = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -137,7 +142,10 @@ export class ApiClient {
           url = typeof next === 'string' && next !== '' ? next : undefined;
         } else {
           const { isLastPage, nextPageStart } = page as { isLastPage?: unknown; nextPageStart?: unknown };
-          url = isLastPage === false && typeof nextPageStart === 'number' ? this.url(path, { ...query, start: nextPageStart }) : undefined;
+          url =
+            isLastPage === false && typeof nextPageStart === 'number'
+              ? this.url(path, { ...query, start: nextPageStart })
+              : undefined;
         }
       }
       // A next link must stay on the API host: never send the token elsewhere.
@@ -154,13 +162,29 @@ export class ApiClient {
     return url.toString();
   }
 
-  private async send<T>(method: string, url: string, path: string, body?: unknown, secrets: readonly string[] = []): Promise<ApiResponse<T>> {
+  private async send<T>(
+    method: string,
+    url: string,
+    path: string,
+    body?: unknown,
+    secrets: readonly string[] = [],
+  ): Promise<ApiResponse<T>> {
     // Scrubbed before any cut, so no part of a secret is left where a cut fell inside it.
-    const failure = (status: number, detail: string) => new ApiError(method, path, status, scrubSecrets(detail, [...(this.options.secrets ?? []), ...secrets]).slice(0, 200));
+    const failure = (status: number, detail: string) =>
+      new ApiError(
+        method,
+        path,
+        status,
+        scrubSecrets(detail, [...(this.options.secrets ?? []), ...secrets]).slice(0, 200),
+      );
     const maxAttempts = this.options.maxAttempts ?? 4;
     const isWrite = writeMethods.has(method);
     for (let attempt = 1; ; attempt += 1) {
-      await this.waitUntil(Math.max(this.notBefore, isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0), method, path);
+      await this.waitUntil(
+        Math.max(this.notBefore, isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0),
+        method,
+        path,
+      );
       this.stats.calls += 1;
       if (isWrite) {
         this.stats.writes += 1;
@@ -168,7 +192,10 @@ export class ApiClient {
       }
       const remaining = this.options.deadline - this.now();
       // Header names are case-insensitive: the caller's `Accept` replaces the default instead of joining it.
-      const headers = new Headers({ accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) });
+      const headers = new Headers({
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      });
       for (const [name, value] of Object.entries(this.options.headers)) headers.set(name, value);
       const timedOut = (error: unknown): boolean => (error as { name?: string }).name === 'TimeoutError';
       const response = await this.fetchFn(url, {
@@ -182,22 +209,39 @@ export class ApiClient {
         redirect: 'manual',
       }).catch((error: unknown) => {
         if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
-        throw failure(0, `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`);
+        throw failure(
+          0,
+          `unreachable (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`,
+        );
       });
       this.noteRateLimit(response.headers);
       const text = await response.text().catch((error: unknown) => {
         if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
         throw failure(response.status, `response body unreadable (${(error as Error).message})`);
       });
-      if (response.status >= 300 && response.status < 400) throw failure(response.status, this.redirectRefused(response.headers.get('location'), url));
-      if (response.ok) return { status: response.status, headers: response.headers, body: (text === '' ? undefined : parseJson(text)) as T };
+      if (response.status >= 300 && response.status < 400)
+        throw failure(response.status, this.redirectRefused(response.headers.get('location'), url));
+      if (response.ok)
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: (text === '' ? undefined : parseJson(text)) as T,
+        };
 
       const wait = this.retryDelay(response, attempt);
       if (response.status === 429 && !this.saysWhen(response.headers)) {
         const reason = errorDetail(text).replace(/\s+/g, ' ').trim();
-        throw new RateLimited(scrubSecrets(`${method} ${path}: HTTP 429 without Retry-After${reason ? ` (${reason.slice(0, 120)})` : ''}: not retried in this run`, [...(this.options.secrets ?? []), ...secrets]));
+        throw new RateLimited(
+          scrubSecrets(
+            `${method} ${path}: HTTP 429 without Retry-After${reason ? ` (${reason.slice(0, 120)})` : ''}: not retried in this run`,
+            [...(this.options.secrets ?? []), ...secrets],
+          ),
+        );
       }
-      const retryable = response.status === 429 || (response.status === 403 && wait !== undefined) || (response.status >= 500 && safeMethods.has(method));
+      const retryable =
+        response.status === 429 ||
+        (response.status === 403 && wait !== undefined) ||
+        (response.status >= 500 && safeMethods.has(method));
       if (!retryable || attempt >= maxAttempts) throw failure(response.status, errorDetail(text));
       // Never earlier than a reset already noted from this response's rate-limit headers.
       this.notBefore = Math.max(this.notBefore, this.now() + (wait ?? backoff(attempt)));
@@ -228,7 +272,8 @@ export class ApiClient {
     }
     const remaining = response.headers.get('x-ratelimit-remaining') ?? response.headers.get('ratelimit-remaining');
     const reset = response.headers.get('x-ratelimit-reset') ?? response.headers.get('ratelimit-reset');
-    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset))) return Math.max(0, Number(reset) * 1000 - this.now());
+    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset)))
+      return Math.max(0, Number(reset) * 1000 - this.now());
     return response.status === 429 ? backoff(attempt) : undefined;
   }
 
@@ -244,13 +289,15 @@ export class ApiClient {
   private noteRateLimit(headers: Headers): void {
     const remaining = headers.get('x-ratelimit-remaining') ?? headers.get('ratelimit-remaining');
     const reset = headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
-    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset))) this.notBefore = Math.max(this.notBefore, Number(reset) * 1000);
+    if (remaining === '0' && reset !== null && Number.isFinite(Number(reset)))
+      this.notBefore = Math.max(this.notBefore, Number(reset) * 1000);
   }
 
   private async waitUntil(at: number, method: string, path: string): Promise<void> {
     const delay = at - this.now();
     if (delay <= 0) return;
-    if (at >= this.options.deadline) throw new BudgetExhausted(`${method} ${path} would have to wait past the run's deadline`);
+    if (at >= this.options.deadline)
+      throw new BudgetExhausted(`${method} ${path} would have to wait past the run's deadline`);
     await this.sleep(delay);
   }
 }
@@ -293,7 +340,11 @@ function errorDetail(text: string): string {
  */
 function describeBody(body: unknown): string {
   if (typeof body === 'string') return body;
-  if (Array.isArray(body)) return body.map(describeBody).filter((r) => r !== '').join('; ');
+  if (Array.isArray(body))
+    return body
+      .map(describeBody)
+      .filter((r) => r !== '')
+      .join('; ');
   if (body === null || typeof body !== 'object') return body === undefined ? '' : String(body);
   const { message, error, errors, field, code } = body as Record<string, unknown>;
   const head = message !== undefined ? describeBody(message) : error !== undefined ? describeBody(error) : '';

@@ -52,11 +52,24 @@ export function baseUrl(url: string): string {
  * - Under a former public URL (`formerHooksPrefixes`) the same rules hold: the wanted receiver's hook there is the
  *   relay's and is moved to the wanted URL (an update, which re-sends the secret), a stale receiver's is deleted.
  */
-export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonly HookState[], ownership: Ownership, expect: HookExpectations): SyncAction[] {
+export function planTarget(
+  target: HookTarget,
+  wanted: HookSpec,
+  actual: readonly HookState[],
+  ownership: Ownership,
+  expect: HookExpectations,
+): SyncAction[] {
   const wantedBase = baseUrl(wanted.url);
-  const prefixes = [ownership.hooksPrefix, ...(ownership.formerHooksPrefixes ?? []).filter((p) => p !== ownership.hooksPrefix)];
+  const prefixes = [
+    ownership.hooksPrefix,
+    ...(ownership.formerHooksPrefixes ?? []).filter((p) => p !== ownership.hooksPrefix),
+  ];
   // The receiver part of the wanted URL, as the relay writes it (percent-encoded), under every prefix.
-  const wantedBases = new Set(wantedBase.startsWith(ownership.hooksPrefix) ? prefixes.map((p) => `${p}${wantedBase.slice(ownership.hooksPrefix.length)}`) : [wantedBase]);
+  const wantedBases = new Set(
+    wantedBase.startsWith(ownership.hooksPrefix)
+      ? prefixes.map((p) => `${p}${wantedBase.slice(ownership.hooksPrefix.length)}`)
+      : [wantedBase],
+  );
   const actions: SyncAction[] = [];
   const mine: HookState[] = [];
   for (const hook of actual) {
@@ -67,20 +80,25 @@ export function planTarget(target: HookTarget, wanted: HookSpec, actual: readonl
     }
     const receiver = receiverUnder(base, prefixes);
     if (receiver === undefined) actions.push({ kind: 'foreign', target, id: hook.id, url: hook.url });
-    else if (!ownership.receivers.has(receiver)) actions.push({ kind: 'delete', target, id: hook.id, reason: `receiver ${receiver} no longer exists` });
+    else if (!ownership.receivers.has(receiver))
+      actions.push({ kind: 'delete', target, id: hook.id, reason: `receiver ${receiver} no longer exists` });
   }
   if (mine.length === 0) return [...actions, { kind: 'create', target, spec: wanted }];
 
   // Prefer the hook that already has the wanted URL, then one on the current public URL, then a former one.
   const keep = mine.find((h) => h.url === wanted.url) ?? mine.find((h) => baseUrl(h.url) === wantedBase) ?? mine[0]!;
-  for (const hook of mine) if (hook !== keep) actions.push({ kind: 'delete', target, id: hook.id, reason: 'duplicate relay hook' });
+  for (const hook of mine)
+    if (hook !== keep) actions.push({ kind: 'delete', target, id: hook.id, reason: 'duplicate relay hook' });
 
   const reasons: string[] = [];
   if (keep.url !== wanted.url) reasons.push(urlChange(keep.url, wanted.url));
-  if (!sameSet(keep.events, expect.events)) reasons.push(`events ${[...keep.events].sort().join(',') || '(none)'} → ${expect.events.join(',')}`);
+  if (!sameSet(keep.events, expect.events))
+    reasons.push(`events ${[...keep.events].sort().join(',') || '(none)'} → ${expect.events.join(',')}`);
   if (!keep.active) reasons.push('inactive');
-  if (expect.contentType !== undefined && keep.contentType !== expect.contentType) reasons.push(`content type ${keep.contentType ?? '(none)'} → ${expect.contentType}`);
-  if (keep.name !== undefined && keep.name !== wanted.name) reasons.push(`name ${keep.name || '(none)'} → ${wanted.name}`);
+  if (expect.contentType !== undefined && keep.contentType !== expect.contentType)
+    reasons.push(`content type ${keep.contentType ?? '(none)'} → ${expect.contentType}`);
+  if (keep.name !== undefined && keep.name !== wanted.name)
+    reasons.push(`name ${keep.name || '(none)'} → ${wanted.name}`);
   // Provider settings that break deliveries (branch filter, removed secret, unverified TLS): the update repairs them.
   reasons.push(...(keep.drift ?? []));
   if (reasons.length > 0) actions.push({ kind: 'update', target, id: keep.id, spec: wanted, reasons });

@@ -48,7 +48,14 @@ export interface SyncReport {
   plan: Array<{ registration: string; line: string; change: boolean }>;
 }
 
-const noActions = (): Record<SyncAction['kind'], number> => ({ create: 0, update: 0, reenable: 0, delete: 0, unchanged: 0, foreign: 0 });
+const noActions = (): Record<SyncAction['kind'], number> => ({
+  create: 0,
+  update: 0,
+  reenable: 0,
+  delete: 0,
+  unchanged: 0,
+  foreign: 0,
+});
 
 /**
  * One sync run: for every registration, work out the wanted hooks, read the actual ones target by target, plan, and
@@ -61,10 +68,24 @@ export async function runSync(deps: SyncDeps): Promise<SyncReport> {
   const registrations = Object.entries(deps.config.sync?.registrations ?? {});
   const prefixOf = (url: string) => `${withoutTrailingSlashes(url)}/hooks/`;
   const hooksPrefix = prefixOf(deps.publicUrl);
-  const ownership: Ownership = { hooksPrefix, formerHooksPrefixes: (deps.formerPublicUrls ?? []).map(prefixOf), receivers: new Set(Object.keys(deps.config.receivers)) };
+  const ownership: Ownership = {
+    hooksPrefix,
+    formerHooksPrefixes: (deps.formerPublicUrls ?? []).map(prefixOf),
+    receivers: new Set(Object.keys(deps.config.receivers)),
+  };
 
   for (const [name, registration] of registrations) {
-    const entry: RegistrationReport = { registration: name, provider: registration.provider, targets: 0, actions: noActions(), redelivered: 0, failures: [], deferred: 0, calls: 0, writes: 0 };
+    const entry: RegistrationReport = {
+      registration: name,
+      provider: registration.provider,
+      targets: 0,
+      actions: noActions(),
+      redelivered: 0,
+      failures: [],
+      deferred: 0,
+      calls: 0,
+      writes: 0,
+    };
     report.registrations.push(entry);
     try {
       await syncRegistration(name, registration, deps, ownership, entry, report);
@@ -88,13 +109,17 @@ async function syncRegistration(
   const webhookSecret = await deps.secrets.current(receiver.secret);
   // The relay refuses such a secret (lib/secrets/store.ts): a hook registered with it could never be verified.
   if (Buffer.byteLength(webhookSecret.value, 'utf8') < minWebhookSecretBytes) {
-    throw new Error(`webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`);
+    throw new Error(
+      `webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`,
+    );
   }
   const api = deps.hookApi(registration, token, deps.deadline);
   // A provider's cap on the secret (Bitbucket Cloud: 128 characters) would fail every create and update, every run.
   const secretLength = [...webhookSecret.value].length;
   if (api.maxSecretLength !== undefined && secretLength > api.maxSecretLength) {
-    throw new Error(`webhook secret ${receiver.secret.text} is ${secretLength} characters; ${api.provider} takes at most ${api.maxSecretLength}, so no hook is registered with it`);
+    throw new Error(
+      `webhook secret ${receiver.secret.text} is ${secretLength} characters; ${api.provider} takes at most ${api.maxSecretLength}, so no hook is registered with it`,
+    );
   }
   const marker = webhookSecret.versionId ? `?${secretVersionParam}=${encodeURIComponent(webhookSecret.versionId)}` : '';
   const spec: HookSpec = {
@@ -105,23 +130,43 @@ async function syncRegistration(
   };
 
   const clusterNames = receiver.clusters ?? Object.keys(deps.config.clusters);
-  const clusters = clusterNames.map((cluster) => ({ name: cluster, config: deps.config.clusters[cluster]!, client: () => deps.clusterClient(cluster) }));
-  const discovery = await wantedTargets(registration, api, clusters, AbortSignal.timeout(Math.max(1, deps.deadline - deps.now())));
-  for (const failure of discovery.failures) entry.failures.push({ target: `cluster ${failure.cluster}`, error: failure.error });
+  const clusters = clusterNames.map((cluster) => ({
+    name: cluster,
+    config: deps.config.clusters[cluster]!,
+    client: () => deps.clusterClient(cluster),
+  }));
+  const discovery = await wantedTargets(
+    registration,
+    api,
+    clusters,
+    AbortSignal.timeout(Math.max(1, deps.deadline - deps.now())),
+  );
+  for (const failure of discovery.failures)
+    entry.failures.push({ target: `cluster ${failure.cluster}`, error: failure.error });
   entry.targets = discovery.targets.length;
 
   const redeliverSince = deps.now() - (deps.config.sync?.redeliverMinutes ?? 0) * 60_000;
   for (const [index, { target }] of discovery.targets.entries()) {
     try {
       const actual = await api.listHooks(target);
-      const actions = planTarget(target, spec, actual, ownership, { events: api.relayEvents, ...(api.contentType ? { contentType: api.contentType } : {}) });
+      const actions = planTarget(target, spec, actual, ownership, {
+        events: api.relayEvents,
+        ...(api.contentType ? { contentType: api.contentType } : {}),
+      });
       for (const action of actions) {
         entry.actions[action.kind] += 1;
         const line = describeAction(registration.provider, action);
         report.plan.push({ registration: name, line, change: isChange(action) });
         if (deps.dryRun) continue;
         await apply(api, action);
-        if (isChange(action)) deps.log('info', 'hook change', { registration: name, provider: registration.provider, target: target.path, action: action.kind, change: line });
+        if (isChange(action))
+          deps.log('info', 'hook change', {
+            registration: name,
+            provider: registration.provider,
+            target: target.path,
+            action: action.kind,
+            change: line,
+          });
       }
       // GitHub never retries a failed delivery: redo the ones an outage lost, for hooks the provider says just failed.
       const kept = actions.find((a) => a.kind === 'unchanged' || a.kind === 'update');
@@ -132,7 +177,10 @@ async function syncRegistration(
     } catch (error) {
       if (error instanceof BudgetExhausted) {
         entry.deferred = discovery.targets.length - index;
-        entry.failures.push({ target: target.path, error: `${error.message}; ${entry.deferred} target(s) left for the next run` });
+        entry.failures.push({
+          target: target.path,
+          error: `${error.message}; ${entry.deferred} target(s) left for the next run`,
+        });
         break;
       }
       entry.failures.push({ target: target.path, error: describeError(error) });

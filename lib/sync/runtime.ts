@@ -26,7 +26,7 @@ export interface SyncRuntimeOptions {
 
 export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
   const publicUrl = options.publicUrl ?? options.config.sync?.publicUrl;
-  if (!publicUrl) throw new Error('the sync needs the relay\'s public URL: set sync.publicUrl or RELAY_PUBLIC_URL');
+  if (!publicUrl) throw new Error("the sync needs the relay's public URL: set sync.publicUrl or RELAY_PUBLIC_URL");
   const publicUrlIssue = apiUrlProblem(publicUrl, options.config.sync?.allowHttpLoopback ?? false);
   if (publicUrlIssue) throw new Error(`the relay's public URL ${publicUrl.slice(0, 200)} ${publicUrlIssue}`);
   const formerPublicUrls = options.formerPublicUrls ?? [];
@@ -42,7 +42,10 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
     clusterClient: (name) => options.relay.clusters.clientFor(name),
     // Loopback http: only by the configuration's explicit allowance, never by a test's client options.
     hookApi: (registration, token, deadline) =>
-      createHookApi(registration, token, deadline, { ...options.http, allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false }),
+      createHookApi(registration, token, deadline, {
+        ...options.http,
+        allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false,
+      }),
     now: options.now ?? Date.now,
     deadline: options.deadline,
     dryRun: options.dryRun,

@@ -48,7 +48,11 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): { signal: Abort
 }
 
 /** Runs `fn` with a signal that aborts after `ms` (or with `parent`), and always clears the timer afterwards. */
-export async function withTimeout<T>(ms: number, parent: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(
+  ms: number,
+  parent: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const { signal, dispose } = timeoutSignal(ms, parent);
   try {
     return await fn(signal);

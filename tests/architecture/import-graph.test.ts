@@ -20,9 +20,11 @@ function sourceFiles(dir: string): string[] {
 /** Relative imports and re-exports of a file, resolved to repository paths. */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"](\.[^'"]+)['"]|require\(\s*['"](\.[^'"]+)['"]\s*\)|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3]!,
-  );
+  const specifiers = [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"](\.[^'"]+)['"]|require\(\s*['"](\.[^'"]+)['"]\s*\)|import\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
   return specifiers.map((spec) => {
     const base = resolve(root, dirname(file), spec);
     const candidates = [base, `${base}.ts`, join(base, 'index.ts'), `${base}.cjs`];
@@ -88,22 +90,34 @@ test('lib/ and functions/ have no import cycle', () => {
 });
 
 test('lib/ imports nothing from functions/, scripts/, tests/ or dev/', () => {
-  const outward = [...graphOf(['lib'])].flatMap(([file, imports]) => imports.filter((i) => /^(functions|scripts|tests|dev)\//.test(i)).map((i) => `${file} -> ${i}`));
+  const outward = [...graphOf(['lib'])].flatMap(([file, imports]) =>
+    imports.filter((i) => /^(functions|scripts|tests|dev)\//.test(i)).map((i) => `${file} -> ${i}`),
+  );
   expect(outward).toEqual([]);
 });
 
 test('user-facing scripts import nothing from tests/', () => {
   const userFacing = sourceFiles('scripts').filter((f) => !/scripts\/bench\.ts$/.test(f));
-  const intoTests = userFacing.flatMap((file) => importsOf(file).filter((i) => i.startsWith('tests/')).map((i) => `${file} -> ${i}`));
+  const intoTests = userFacing.flatMap((file) =>
+    importsOf(file)
+      .filter((i) => i.startsWith('tests/'))
+      .map((i) => `${file} -> ${i}`),
+  );
   expect(intoTests).toEqual([]);
 });
 
 test('Lambda event types stop at functions/: lib/ never imports aws-lambda', () => {
-  const lambdaTypes = sourceFiles('lib').filter((file) => /from\s*['"]aws-lambda['"]/.test(readFileSync(join(root, file), 'utf8')));
+  const lambdaTypes = sourceFiles('lib').filter((file) =>
+    /from\s*['"]aws-lambda['"]/.test(readFileSync(join(root, file), 'utf8')),
+  );
   expect(lambdaTypes).toEqual([]);
 });
 
 test('the environment is read in one module (lib/runtime/env.ts), so every variable has its default and meaning there', () => {
-  const readers = [...sourceFiles('lib'), ...sourceFiles('functions')].filter((file) => file !== 'lib/runtime/env.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+  const readers = [...sourceFiles('lib'), ...sourceFiles('functions')].filter(
+    (file) =>
+      file !== 'lib/runtime/env.ts' &&
+      /process\.env\b/.test(readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
+  );
   expect(readers).toEqual([]);
 });

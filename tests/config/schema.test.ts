@@ -21,7 +21,12 @@ receivers:
 
 test('a valid file parses, with defaults filled in', () => {
   const config = parseConfig(valid, 'relay.config.yaml');
-  expect(config.limits).toEqual({ maxBodyBytes: 3 * 1024 * 1024, clusterTimeoutMs: 4000, deliveryBudgetMs: 8000, secretCacheTtlSeconds: 300 });
+  expect(config.limits).toEqual({
+    maxBodyBytes: 3 * 1024 * 1024,
+    clusterTimeoutMs: 4000,
+    deliveryBudgetMs: 8000,
+    secretCacheTtlSeconds: 300,
+  });
   expect(config.clusters.prod?.kubeconfig).toMatchObject({ scheme: 'aws-sm', id: 'flux-relay/prod-kubeconfig' });
   expect(config.clusters.staging?.kubeconfig).toMatchObject({
     scheme: 'aws-sm',
@@ -31,7 +36,13 @@ test('a valid file parses, with defaults filled in', () => {
   expect(config.receivers.github?.secret).toMatchObject({ scheme: 'aws-sm', id: 'flux-relay/github', key: 'secret' });
   expect(config.receivers.gitlab?.secret).toMatchObject({ scheme: 'env', id: 'GITLAB_TOKEN' });
   expect(config.receivers.github?.targets).toEqual([
-    { cluster: 'prod', kind: 'Kustomization', name: 'apps', namespace: 'flux-system', apiVersion: 'kustomize.toolkit.fluxcd.io/v1' },
+    {
+      cluster: 'prod',
+      kind: 'Kustomization',
+      name: 'apps',
+      namespace: 'flux-system',
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    },
   ]);
 });
 
@@ -45,34 +56,78 @@ function errorOf(text: string): string {
   throw new Error('expected the configuration to be refused');
 }
 
-test.each(([
-  ['provider: bitbucket', valid.replace('provider: gitlab', 'provider: bitbucket'), 'receivers.gitlab.provider'],
-  ['unknown cluster in receiver', valid.replace('clusters: [staging]', 'clusters: [nope]'), 'receivers.gitlab.clusters[0]: unknown cluster nope'],
-  ['unknown cluster in target', valid.replace('cluster: prod, kind', 'cluster: qa, kind'), 'receivers.github.targets[0].cluster: unknown cluster qa'],
-  ['target outside receiver clusters', valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    targets: [{ cluster: prod, kind: GitRepository, name: a, namespace: b }]\n'), 'receivers.gitlab.targets[0].cluster: cluster prod is not in'],
-  ['unknown kind', valid.replace('kind: Kustomization', 'kind: Deployment'), 'receivers.github.targets[0].kind'],
-  ['missing secret', valid.replace('    secret: env:GITLAB_TOKEN\n', ''), 'receivers.gitlab.secret'],
-  ['bad secret scheme', valid.replace('env:GITLAB_TOKEN', 'vault:x'), 'receivers.gitlab.secret: secret reference "vault:x" has an unknown scheme'],
-  ['empty #key', valid.replace('#secret', '#'), 'receivers.github.secret'],
-  ['typo in a field name', valid.replace('namespaces:', 'namespace:'), 'clusters.staging'],
-  ['receiver name not a DNS label', valid.replace('  github:\n', '  GitHub_Main:\n'), 'receivers.GitHub_Main'],
-  ['no clusters', 'clusters: {}\nreceivers: {}\n', 'clusters: at least one cluster is required'],
-  ['negative limit', `${valid}limits:\n  maxBodyBytes: -1\n`, 'limits.maxBodyBytes'],
-  ['cluster timeout over the budget', `${valid}limits:\n  clusterTimeoutMs: 9000\n`, 'limits.clusterTimeoutMs: must not exceed'],
-  ['answers not a mode', `${valid}answers: minimal\n`, 'answers: Invalid option: expected one of "detailed"|"counts"'],
-  ['a receiver\'s answers not a mode', valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: none\n'), 'receivers.gitlab.answers'],
-] as Array<[string, string, string]>).map(([name, text, field]) => [name, field, text]))('%s is refused naming %s', (_name, field, text) => {
+test.each(
+  (
+    [
+      ['provider: bitbucket', valid.replace('provider: gitlab', 'provider: bitbucket'), 'receivers.gitlab.provider'],
+      [
+        'unknown cluster in receiver',
+        valid.replace('clusters: [staging]', 'clusters: [nope]'),
+        'receivers.gitlab.clusters[0]: unknown cluster nope',
+      ],
+      [
+        'unknown cluster in target',
+        valid.replace('cluster: prod, kind', 'cluster: qa, kind'),
+        'receivers.github.targets[0].cluster: unknown cluster qa',
+      ],
+      [
+        'target outside receiver clusters',
+        valid.replace(
+          '    clusters: [staging]\n',
+          '    clusters: [staging]\n    targets: [{ cluster: prod, kind: GitRepository, name: a, namespace: b }]\n',
+        ),
+        'receivers.gitlab.targets[0].cluster: cluster prod is not in',
+      ],
+      ['unknown kind', valid.replace('kind: Kustomization', 'kind: Deployment'), 'receivers.github.targets[0].kind'],
+      ['missing secret', valid.replace('    secret: env:GITLAB_TOKEN\n', ''), 'receivers.gitlab.secret'],
+      [
+        'bad secret scheme',
+        valid.replace('env:GITLAB_TOKEN', 'vault:x'),
+        'receivers.gitlab.secret: secret reference "vault:x" has an unknown scheme',
+      ],
+      ['empty #key', valid.replace('#secret', '#'), 'receivers.github.secret'],
+      ['typo in a field name', valid.replace('namespaces:', 'namespace:'), 'clusters.staging'],
+      ['receiver name not a DNS label', valid.replace('  github:\n', '  GitHub_Main:\n'), 'receivers.GitHub_Main'],
+      ['no clusters', 'clusters: {}\nreceivers: {}\n', 'clusters: at least one cluster is required'],
+      ['negative limit', `${valid}limits:\n  maxBodyBytes: -1\n`, 'limits.maxBodyBytes'],
+      [
+        'cluster timeout over the budget',
+        `${valid}limits:\n  clusterTimeoutMs: 9000\n`,
+        'limits.clusterTimeoutMs: must not exceed',
+      ],
+      [
+        'answers not a mode',
+        `${valid}answers: minimal\n`,
+        'answers: Invalid option: expected one of "detailed"|"counts"',
+      ],
+      [
+        "a receiver's answers not a mode",
+        valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: none\n'),
+        'receivers.gitlab.answers',
+      ],
+    ] as Array<[string, string, string]>
+  ).map(([name, text, field]) => [name, field, text]),
+)('%s is refused naming %s', (_name, field, text) => {
   expect(errorOf(text)).toContain(field);
 });
 
 test('answers: detailed by default, counts where asked; a receiver without its own has none (the top-level one applies)', () => {
   expect(parseConfig(valid, 'relay.config.yaml').answers).toBe('detailed');
-  const config = parseConfig(`${valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: detailed\n')}answers: counts\n`, 'relay.config.yaml');
-  expect([config.answers, config.receivers.github?.answers, config.receivers.gitlab?.answers]).toEqual(['counts', undefined, 'detailed']);
+  const config = parseConfig(
+    `${valid.replace('    clusters: [staging]\n', '    clusters: [staging]\n    answers: detailed\n')}answers: counts\n`,
+    'relay.config.yaml',
+  );
+  expect([config.answers, config.receivers.github?.answers, config.receivers.gitlab?.answers]).toEqual([
+    'counts',
+    undefined,
+    'detailed',
+  ]);
 });
 
 test('all problems are reported at once', () => {
-  const message = errorOf(valid.replace('provider: gitlab', 'provider: svn').replace('kind: Kustomization', 'kind: Pod'));
+  const message = errorOf(
+    valid.replace('provider: gitlab', 'provider: svn').replace('kind: Kustomization', 'kind: Pod'),
+  );
   expect(message).toContain('receivers.gitlab.provider');
   expect(message).toContain('receivers.github.targets[0].kind');
 });
@@ -84,23 +139,56 @@ test('YAML syntax errors say so', () => {
 const withReceiver = (receiver: string) => `clusters:\n  c: { kubeconfig: k }\nreceivers:\n  r: ${receiver}\n`;
 
 test.each([
-  ['name "*" without matchLabels', '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n }] }', 'receivers.r.targets[0].matchLabels: is required with name "*"'],
-  ['matchLabels with a name', '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n, matchLabels: { a: b } }] }', 'receivers.r.targets[0].matchLabels: applies only with name "*"'],
-  ['allowSha1 on github', '{ provider: github, secret: s, allowSha1: true }', 'receivers.r.allowSha1: applies only to provider generic-hmac'],
-  ['a generic receiver without targets', '{ provider: generic, secret: s }', 'receivers.r.targets: provider generic routes nothing by payload'],
-  ['events on a generic receiver', '{ provider: generic, secret: s, events: [push], targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n }] }', 'receivers.r.events: provider generic has no events to choose from'],
-  ['a generic-hmac receiver without targets', '{ provider: generic-hmac, secret: s, allowSha1: true }', 'receivers.r.targets: provider generic-hmac routes nothing by payload'],
+  [
+    'name "*" without matchLabels',
+    '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n }] }',
+    'receivers.r.targets[0].matchLabels: is required with name "*"',
+  ],
+  [
+    'matchLabels with a name',
+    '{ provider: github, secret: s, targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n, matchLabels: { a: b } }] }',
+    'receivers.r.targets[0].matchLabels: applies only with name "*"',
+  ],
+  [
+    'allowSha1 on github',
+    '{ provider: github, secret: s, allowSha1: true }',
+    'receivers.r.allowSha1: applies only to provider generic-hmac',
+  ],
+  [
+    'a generic receiver without targets',
+    '{ provider: generic, secret: s }',
+    'receivers.r.targets: provider generic routes nothing by payload',
+  ],
+  [
+    'events on a generic receiver',
+    '{ provider: generic, secret: s, events: [push], targets: [{ cluster: c, kind: GitRepository, name: a, namespace: n }] }',
+    'receivers.r.events: provider generic has no events to choose from',
+  ],
+  [
+    'a generic-hmac receiver without targets',
+    '{ provider: generic-hmac, secret: s, allowSha1: true }',
+    'receivers.r.targets: provider generic-hmac routes nothing by payload',
+  ],
 ])('%s is refused', (_name, receiver, message) => {
   expect(errorOf(withReceiver(receiver))).toContain(message);
 });
 
 test('label-selected targets and generic receivers with targets are accepted', () => {
   const config = parseConfig(
-    withReceiver('{ provider: generic-hmac, secret: s, allowSha1: true, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n, matchLabels: { team: a } }] }'),
+    withReceiver(
+      '{ provider: generic-hmac, secret: s, allowSha1: true, targets: [{ cluster: c, kind: GitRepository, name: "*", namespace: n, matchLabels: { team: a } }] }',
+    ),
     'x.yaml',
   );
   expect(config.receivers.r?.targets).toEqual([
-    { cluster: 'c', kind: 'GitRepository', name: '*', namespace: 'n', matchLabels: { team: 'a' }, apiVersion: 'source.toolkit.fluxcd.io/v1' },
+    {
+      cluster: 'c',
+      kind: 'GitRepository',
+      name: '*',
+      namespace: 'n',
+      matchLabels: { team: 'a' },
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+    },
   ]);
 });
 
@@ -120,7 +208,12 @@ sync:
     return '';
   };
 
-  test.each(['http://gitlab.example.com/api/v4', 'http://127.0.0.1:8080/api/v4', 'http://localhost/api/v4', 'ftp://gitlab.example.com/api/v4'])('%s is refused, naming the field', (apiUrl) => {
+  test.each([
+    'http://gitlab.example.com/api/v4',
+    'http://127.0.0.1:8080/api/v4',
+    'http://localhost/api/v4',
+    'ftp://gitlab.example.com/api/v4',
+  ])('%s is refused, naming the field', (apiUrl) => {
     expect(problem(withRegistration(apiUrl))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
   });
 
@@ -128,8 +221,14 @@ sync:
     for (const apiUrl of ['http://127.0.0.1:8080/api/v4', 'http://[::1]:8080/api/v4', 'http://localhost:8080/api/v4']) {
       expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toBe('');
     }
-    for (const apiUrl of ['http://gitlab.example.com/api/v4', 'http://127.0.0.1.nip.io/api/v4', 'http://10.0.0.1/api/v4']) {
-      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
+    for (const apiUrl of [
+      'http://gitlab.example.com/api/v4',
+      'http://127.0.0.1.nip.io/api/v4',
+      'http://10.0.0.1/api/v4',
+    ]) {
+      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toMatch(
+        /sync\.registrations\.gl\.apiUrl: must be an https: URL/,
+      );
     }
   });
 
@@ -137,32 +236,82 @@ sync:
     expect(problem(withRegistration('https://gitlab.example.com/api/v4'))).toBe('');
   });
 
-  test('the relay\'s public URL (where providers post the webhook secret) is held to the same rule', () => {
-    const withPublicUrl = (url: string, extra = '') => withRegistration('https://gitlab.example.com/api/v4', extra).replace('publicUrl: https://relay.example', `publicUrl: '${url}'`);
+  test("the relay's public URL (where providers post the webhook secret) is held to the same rule", () => {
+    const withPublicUrl = (url: string, extra = '') =>
+      withRegistration('https://gitlab.example.com/api/v4', extra).replace(
+        'publicUrl: https://relay.example',
+        `publicUrl: '${url}'`,
+      );
     expect(problem(withPublicUrl('http://relay.example'))).toMatch(/sync\.publicUrl: must be an https: URL/);
-    expect(problem(withPublicUrl('http://relay.example', '\n  allowHttpLoopback: true'))).toMatch(/sync\.publicUrl: must be an https: URL/);
+    expect(problem(withPublicUrl('http://relay.example', '\n  allowHttpLoopback: true'))).toMatch(
+      /sync\.publicUrl: must be an https: URL/,
+    );
     expect(problem(withPublicUrl('http://127.0.0.1:3000', '\n  allowHttpLoopback: true'))).toBe('');
     expect(problem(withPublicUrl('https://hooks.example.com'))).toBe('');
   });
 });
 
-const withCluster = (cluster: string) => `clusters:\n  c: ${cluster}\nreceivers:\n  r: { provider: github, secret: s }\n`;
+const withCluster = (cluster: string) =>
+  `clusters:\n  c: ${cluster}\nreceivers:\n  r: { provider: github, secret: s }\n`;
 
 test('an EKS cluster needs no kubeconfig', () => {
-  const config = parseConfig(withCluster('{ eks: { cluster: prod_EKS-1, region: eu-west-1, roleArn: "arn:aws:iam::210987654321:role/relay-access" }, namespaces: [flux-system] }'), 'x.yaml');
-  expect(config.clusters.c).toEqual({ eks: { cluster: 'prod_EKS-1', region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/relay-access' }, namespaces: ['flux-system'] });
-  expect(parseConfig(withCluster('{ eks: { cluster: p, endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", certificateAuthority: "LS0tLS1CRUdJTg==" } }'), 'x.yaml').clusters.c?.eks).toMatchObject({ endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com' });
+  const config = parseConfig(
+    withCluster(
+      '{ eks: { cluster: prod_EKS-1, region: eu-west-1, roleArn: "arn:aws:iam::210987654321:role/relay-access" }, namespaces: [flux-system] }',
+    ),
+    'x.yaml',
+  );
+  expect(config.clusters.c).toEqual({
+    eks: { cluster: 'prod_EKS-1', region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/relay-access' },
+    namespaces: ['flux-system'],
+  });
+  expect(
+    parseConfig(
+      withCluster(
+        '{ eks: { cluster: p, endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", certificateAuthority: "LS0tLS1CRUdJTg==" } }',
+      ),
+      'x.yaml',
+    ).clusters.c?.eks,
+  ).toMatchObject({ endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com' });
 });
 
 test.each([
-  ['neither kubeconfig nor eks', '{ namespaces: [a] }', 'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required'],
-  ['both kubeconfig and eks', '{ kubeconfig: k, eks: { cluster: p } }', 'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required'],
+  [
+    'neither kubeconfig nor eks',
+    '{ namespaces: [a] }',
+    'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required',
+  ],
+  [
+    'both kubeconfig and eks',
+    '{ kubeconfig: k, eks: { cluster: p } }',
+    'clusters.c.kubeconfig: exactly one of kubeconfig and eks is required',
+  ],
   ['a context with eks', '{ eks: { cluster: p }, context: x }', 'clusters.c.context: applies only with kubeconfig'],
-  ['an EKS cluster name with a slash', '{ eks: { cluster: "a/b" } }', 'clusters.c.eks.cluster: must be an EKS cluster name'],
-  ['a region that is not one', '{ eks: { cluster: p, region: "eu west" } }', 'clusters.c.eks.region: must be an AWS region'],
-  ['a role ARN that is a user', '{ eks: { cluster: p, roleArn: "arn:aws:iam::123456789012:user/bob" } }', 'clusters.c.eks.roleArn: must be an IAM role ARN'],
-  ['an http endpoint', '{ eks: { cluster: p, endpoint: "http://x", certificateAuthority: "QQ==" } }', 'clusters.c.eks.endpoint: must be an https:// URL'],
-  ['an endpoint without its CA', '{ eks: { cluster: p, endpoint: "https://x" } }', 'clusters.c.eks.certificateAuthority: endpoint and certificateAuthority go together'],
+  [
+    'an EKS cluster name with a slash',
+    '{ eks: { cluster: "a/b" } }',
+    'clusters.c.eks.cluster: must be an EKS cluster name',
+  ],
+  [
+    'a region that is not one',
+    '{ eks: { cluster: p, region: "eu west" } }',
+    'clusters.c.eks.region: must be an AWS region',
+  ],
+  [
+    'a role ARN that is a user',
+    '{ eks: { cluster: p, roleArn: "arn:aws:iam::123456789012:user/bob" } }',
+    'clusters.c.eks.roleArn: must be an IAM role ARN',
+  ],
+  [
+    'an http endpoint',
+    '{ eks: { cluster: p, endpoint: "http://x", certificateAuthority: "QQ==" } }',
+    'clusters.c.eks.endpoint: must be an https:// URL',
+  ],
+  [
+    'an endpoint without its CA',
+    '{ eks: { cluster: p, endpoint: "https://x" } }',
+    'clusters.c.eks.certificateAuthority: endpoint and certificateAuthority go together',
+  ],
   ['an unknown eks field', '{ eks: { cluster: p, profile: x } }', 'clusters.c.eks'],
 ])('%s is refused', (_name, cluster, message) => {
   expect(errorOf(withCluster(cluster))).toContain(message);

@@ -30,7 +30,14 @@ import {
   useSecretsManager,
 } from '../support/relay-harness';
 import { SqsEventSource, type DrainReport } from '../retry/event-source';
-import { createRetryQueues, loadRelayHandlerWithClock, loadRetryHandler, maxReceiveCount, useSqs, type RetryQueues } from '../retry/support';
+import {
+  createRetryQueues,
+  loadRelayHandlerWithClock,
+  loadRetryHandler,
+  maxReceiveCount,
+  useSqs,
+  type RetryQueues,
+} from '../retry/support';
 
 const push = githubBranchPush;
 const body = JSON.stringify(push);
@@ -119,7 +126,12 @@ const relayClock = () => systemClock();
 const prodKubeconfig = (token: string) => prod.kubeconfig(token).replace(prod.url, `https://127.0.0.1:${proxy.port}`);
 
 beforeAll(async () => {
-  [prod, staging, sm, sqs] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), SecretsManagerTestServer.start(), SqsTestServer.start()]);
+  [prod, staging, sm, sqs] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    SqsTestServer.start(),
+  ]);
   proxy = await TcpProxy.start(Number(new URL(prod.url).port));
   prod.addServiceAccount(prodToken, relayUser, relayRules);
   staging.addServiceAccount(stagingToken, relayUser, relayRules);
@@ -132,7 +144,14 @@ beforeAll(async () => {
   relay = loadRelayHandlerWithClock(config, relayClock);
   const retry = loadRetryHandler(config);
   sqsClient = new SQSClient({ maxAttempts: 1 });
-  eventSource = new SqsEventSource({ server: sqs, client: sqsClient, queueName: queues.queue.name, queueUrl: queues.queue.url, queueArn: queues.queue.arn, handler: retry });
+  eventSource = new SqsEventSource({
+    server: sqs,
+    client: sqsClient,
+    queueName: queues.queue.name,
+    queueUrl: queues.queue.url,
+    queueArn: queues.queue.arn,
+    handler: retry,
+  });
 });
 
 afterAll(async () => {
@@ -170,7 +189,11 @@ async function deliver(): Promise<{ status: number; answer: Record<string, unkno
     ),
   );
   const [line] = deliveryLines(lines);
-  return { status: result.statusCode!, answer: JSON.parse(result.body!) as Record<string, unknown>, durationMs: line!.duration_ms as number };
+  return {
+    status: result.statusCode!,
+    answer: JSON.parse(result.body!) as Record<string, unknown>,
+    durationMs: line!.duration_ms as number,
+  };
 }
 
 async function drain(): Promise<{ report: DrainReport; retries: Array<Record<string, unknown>> }> {
@@ -179,7 +202,12 @@ async function drain(): Promise<{ report: DrainReport; retries: Array<Record<str
 }
 
 /** Applies `fault`, delivers, checks the 202 answer, removes the fault, works the queue off, checks prod is patched. */
-async function faultThenRecover(name: string, fault: () => void | Promise<void>, recover: () => void | Promise<void>, queued: string[]) {
+async function faultThenRecover(
+  name: string,
+  fault: () => void | Promise<void>,
+  recover: () => void | Promise<void>,
+  queued: string[],
+) {
   await fault();
   const delivery = await deliver();
   expect(delivery.status).toBe(202);
@@ -198,7 +226,13 @@ async function faultThenRecover(name: string, fault: () => void | Promise<void>,
   expect(requestedAt(prod, 'flux-system', 'hello')).toBe(requested);
   expect(sqs.messages(queues.queue.name)).toEqual([]);
   expect(sqs.messages(queues.dlq.name)).toEqual([]);
-  expect(retries.at(-1)).toMatchObject({ outcome: 'applied', cluster: 'prod', patched: [prodTarget], requestedAt: requested, delivery_id: expect.any(String) });
+  expect(retries.at(-1)).toMatchObject({
+    outcome: 'applied',
+    cluster: 'prod',
+    patched: [prodTarget],
+    requestedAt: requested,
+    delivery_id: expect.any(String),
+  });
   recordFigure(`cluster fault: ${name}`, {
     status: delivery.status,
     answer_ms: delivery.durationMs,
@@ -219,19 +253,37 @@ test('no failure, no queue: a healthy delivery answers 200 and never loads or ca
 });
 
 test('cluster down (connection refused): 202, prod queued whole, applied once it is back', async () => {
-  const { retries } = await faultThenRecover('down', () => proxy.down(), () => proxy.up(), ['prod/*/GitRepository/*']);
+  const { retries } = await faultThenRecover(
+    'down',
+    () => proxy.down(),
+    () => proxy.up(),
+    ['prod/*/GitRepository/*'],
+  );
   expect(retries).toHaveLength(1);
 });
 
 test('cluster slower than limits.clusterTimeoutMs: 202 at the timeout, applied later', async () => {
-  const { delivery } = await faultThenRecover('slow', () => prod.fault({ delayMs: 20_000 }), () => prod.fault(undefined), ['prod/*/GitRepository/*']);
+  const { delivery } = await faultThenRecover(
+    'slow',
+    () => prod.fault({ delayMs: 20_000 }),
+    () => prod.fault(undefined),
+    ['prod/*/GitRepository/*'],
+  );
   // It waited for the cluster timeout, not for the cluster.
   expect(delivery.durationMs).toBeGreaterThanOrEqual(clusterTimeoutMs);
 });
 
 test('503 on the patch: only that target is queued, applied when the API server recovers', async () => {
-  const { retries } = await faultThenRecover('503', () => prod.fault({ match: (r) => r.method === 'PATCH', status: 503 }), () => prod.fault(undefined), [prodTarget]);
-  const sent = sqs.calls.find((c) => c.operation === 'SendMessageBatch')!.input.Entries as Array<{ MessageBody: string; DelaySeconds: number }>;
+  const { retries } = await faultThenRecover(
+    '503',
+    () => prod.fault({ match: (r) => r.method === 'PATCH', status: 503 }),
+    () => prod.fault(undefined),
+    [prodTarget],
+  );
+  const sent = sqs.calls.find((c) => c.operation === 'SendMessageBatch')!.input.Entries as Array<{
+    MessageBody: string;
+    DelaySeconds: number;
+  }>;
   expect(sent).toHaveLength(1);
   expect(sent[0]!.DelaySeconds).toBe(5);
   const job: unknown = JSON.parse(sent[0]!.MessageBody);
@@ -246,7 +298,11 @@ test('connection reset on the patch: queued, applied after two more resets', asy
     () => undefined, // the fault clears itself after the relay's try and two retries
     [prodTarget],
   );
-  expect(retries.map((r) => [r.attempt, r.outcome])).toEqual([[1, 'retried'], [2, 'retried'], [3, 'applied']]);
+  expect(retries.map((r) => [r.attempt, r.outcome])).toEqual([
+    [1, 'retried'],
+    [2, 'retried'],
+    [3, 'applied'],
+  ]);
   // Backoff with jitter: within [step/2, step] of 30 s doubling.
   expect(retries[0]!.next_attempt_in_s).toBeGreaterThanOrEqual(15);
   expect(retries[0]!.next_attempt_in_s).toBeLessThanOrEqual(30);
@@ -262,7 +318,11 @@ test('a fault that outlasts maxReceiveCount: 8 attempts with growing backoff, th
   const { report, retries } = await drain();
   expect(report.deliveries.map((d) => d.receiveCount)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   expect(retries.map((r) => r.outcome)).toEqual([...Array(7).fill('retried'), 'dead_letter']);
-  expect(retries.at(-1)).toMatchObject({ exhausted: true, attempt: maxReceiveCount, reason: expect.stringContaining('HTTP 503') });
+  expect(retries.at(-1)).toMatchObject({
+    exhausted: true,
+    attempt: maxReceiveCount,
+    reason: expect.stringContaining('HTTP 503'),
+  });
   const waits = retries.slice(0, -1).map((r) => r.next_attempt_in_s as number);
   waits.forEach((w, i) => {
     const step = Math.min(900, 30 * 2 ** i);
@@ -270,8 +330,14 @@ test('a fault that outlasts maxReceiveCount: 8 attempts with growing backoff, th
     expect(w).toBeLessThanOrEqual(step);
   });
   const dead = sqs.messages(queues.dlq.name);
-  expect(dead).toEqual([expect.objectContaining({ messageId: sent.messageId, body: sent.body, deadLetterSourceArn: queues.queue.arn })]);
-  expect(JSON.parse(dead[0]!.body)).toMatchObject({ cluster: 'prod', only: [prodTarget], requestedAt: delivery.answer.requestedAt });
+  expect(dead).toEqual([
+    expect.objectContaining({ messageId: sent.messageId, body: sent.body, deadLetterSourceArn: queues.queue.arn }),
+  ]);
+  expect(JSON.parse(dead[0]!.body)).toMatchObject({
+    cluster: 'prod',
+    only: [prodTarget],
+    requestedAt: delivery.answer.requestedAt,
+  });
   expect(requestedAt(prod, 'flux-system', 'hello')).toBeUndefined();
   expect(patchRequests(prod).filter((r) => r.path.includes('gitrepositories'))).toHaveLength(1 + maxReceiveCount);
   recordFigure('cluster fault: 503 past maxReceiveCount', {
@@ -288,7 +354,11 @@ test('403 (RBAC) is not queued: 502 naming the target, nothing sent to SQS', asy
   prod.fault({ match: (r) => r.method === 'PATCH', status: 403 });
   const { status, answer } = await deliver();
   expect(status).toBe(502);
-  expect(answer).toMatchObject({ outcome: 'failed', patched: [stagingTarget], failed: [{ target: prodTarget, error: expect.stringContaining('403') }] });
+  expect(answer).toMatchObject({
+    outcome: 'failed',
+    patched: [stagingTarget],
+    failed: [{ target: prodTarget, error: expect.stringContaining('403') }],
+  });
   expect(answer.queued).toBeUndefined();
   expect(sqs.calls.filter((c) => c.operation === 'SendMessageBatch')).toHaveLength(0);
   expect(sqs.messages(queues.queue.name)).toEqual([]);
@@ -309,7 +379,11 @@ test('401 after token rotation: queued, and the next delivery succeeds with the 
 
   const rejected = await deliver();
   expect(rejected.status).toBe(202);
-  expect(rejected.answer).toMatchObject({ outcome: 'queued', patched: [stagingTarget], queued: ['prod/*/GitRepository/*'] });
+  expect(rejected.answer).toMatchObject({
+    outcome: 'queued',
+    patched: [stagingTarget],
+    queued: ['prod/*/GitRepository/*'],
+  });
   // ClusterRegistry.reportFailure dropped the client and SecretStore.invalidate the cached kubeconfig: the next
   // delivery reads the rotated one without waiting for the cache TTL.
   const next = await deliver();
@@ -319,7 +393,17 @@ test('401 after token rotation: queued, and the next delivery succeeds with the 
 
   // The queued job is applied too (with its own, earlier requestedAt: the retry writes what the delivery asked for).
   const { retries } = await drain();
-  expect(retries.at(-1)).toMatchObject({ outcome: 'applied', cluster: 'prod', requestedAt: rejected.answer.requestedAt });
+  expect(retries.at(-1)).toMatchObject({
+    outcome: 'applied',
+    cluster: 'prod',
+    requestedAt: rejected.answer.requestedAt,
+  });
   expect(sqs.messages(queues.dlq.name)).toEqual([]);
-  recordFigure('cluster fault: 401 after rotation', { status: rejected.status, answer_ms: rejected.durationMs, budget_ms: deliveryBudgetMs, next_delivery_status: next.status, attempts_until_applied: retries.length });
+  recordFigure('cluster fault: 401 after rotation', {
+    status: rejected.status,
+    answer_ms: rejected.durationMs,
+    budget_ms: deliveryBudgetMs,
+    next_delivery_status: next.status,
+    attempts_until_applied: retries.length,
+  });
 });

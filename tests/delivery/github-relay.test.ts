@@ -55,7 +55,11 @@ limits:
 `;
 
 beforeAll(async () => {
-  [prod, staging, sm] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  [prod, staging, sm] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+  ]);
   prod.addServiceAccount(prodToken, relayUser, relayRules);
   staging.addServiceAccount(stagingToken, relayUser, relayRules);
   sm.put('flux-relay/github', JSON.stringify({ secret: webhookSecret }));
@@ -82,23 +86,37 @@ beforeEach(() => {
   const hello = 'https://github.com/Codertocat/Hello-World';
   prod.put(gitRepository('flux-system', 'hello-https', hello, { branch: 'master' }));
   prod.put(gitRepository('flux-system', 'hello-ssh-no-ref', 'ssh://git@github.com/codertocat/hello-world.git'));
-  prod.put(gitRepository('apps', 'hello-apps', `${hello}.git/`, { branch: 'master' }, { 'team': 'apps' }));
+  prod.put(gitRepository('apps', 'hello-apps', `${hello}.git/`, { branch: 'master' }, { team: 'apps' }));
   prod.put(gitRepository('flux-system', 'hello-main', hello, { branch: 'main' }));
   prod.put(gitRepository('flux-system', 'hello-tag', hello, { tag: 'simple-tag' }));
   prod.put(gitRepository('flux-system', 'hello-semver', hello, { semver: '^1.0.0' }));
-  prod.put(gitRepository('flux-system', 'hello-pinned', hello, { branch: 'master', commit: '6113728f27ae82c7b1a177c8d03f9e96e0adf246' }));
-  prod.put(gitRepository('flux-system', 'other-repo', 'https://github.com/Codertocat/Hello-World-2', { branch: 'master' }));
+  prod.put(
+    gitRepository('flux-system', 'hello-pinned', hello, {
+      branch: 'master',
+      commit: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+    }),
+  );
+  prod.put(
+    gitRepository('flux-system', 'other-repo', 'https://github.com/Codertocat/Hello-World-2', { branch: 'master' }),
+  );
   prod.put({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
     metadata: { name: 'apps', namespace: 'flux-system' },
     spec: { interval: '10m', prune: true, sourceRef: { kind: 'GitRepository', name: 'hello-https' } },
   });
-  staging.put(gitRepository('flux-system', 'hello-staging', 'ssh://git@ssh.github.com:443/Codertocat/Hello-World.git', { branch: 'master' }));
+  staging.put(
+    gitRepository('flux-system', 'hello-staging', 'ssh://git@ssh.github.com:443/Codertocat/Hello-World.git', {
+      branch: 'master',
+    }),
+  );
   staging.put(gitRepository('other-ns', 'hello-elsewhere', hello, { branch: 'master' }));
 });
 
-function deliver(payload: unknown, opts: { event?: string; secret?: string; receiver?: string; headers?: Record<string, string> } = {}) {
+function deliver(
+  payload: unknown,
+  opts: { event?: string; secret?: string; receiver?: string; headers?: Record<string, string> } = {},
+) {
   const body = JSON.stringify(payload);
   return handler(
     apiGatewayEvent({
@@ -130,7 +148,13 @@ test('a signed push patches exactly the GitRepositories tracking that repository
     'prod/flux-system/Kustomization/apps',
     'staging/flux-system/GitRepository/hello-staging',
   ];
-  expect(body).toMatchObject({ outcome: 'patched', event: 'push', repository: 'Codertocat/Hello-World', ref: 'refs/heads/master', failed: [] });
+  expect(body).toMatchObject({
+    outcome: 'patched',
+    event: 'push',
+    repository: 'Codertocat/Hello-World',
+    ref: 'refs/heads/master',
+    failed: [],
+  });
   expect(body.matched).toEqual(expected);
   expect(body.patched).toEqual(expected);
   expect(body.delivery).toBe('72d3162e-cc78-11e3-81ab-4c9367dc0958');
@@ -164,13 +188,19 @@ test('a signed push patches exactly the GitRepositories tracking that repository
 
 test('a push to main patches only what tracks main', async () => {
   const result = await deliver({ ...branchPush, ref: 'refs/heads/main' });
-  expect(answer(result).matched).toEqual(['prod/flux-system/GitRepository/hello-main', 'prod/flux-system/Kustomization/apps']);
+  expect(answer(result).matched).toEqual([
+    'prod/flux-system/GitRepository/hello-main',
+    'prod/flux-system/Kustomization/apps',
+  ]);
 });
 
 test('a tag push patches the GitRepositories that follow that tag, not those that follow a branch', async () => {
   const result = await deliver(tagPush);
   expect(result.statusCode).toBe(200);
-  expect(answer(result).patched).toEqual(['prod/flux-system/GitRepository/hello-tag', 'prod/flux-system/Kustomization/apps']);
+  expect(answer(result).patched).toEqual([
+    'prod/flux-system/GitRepository/hello-tag',
+    'prod/flux-system/Kustomization/apps',
+  ]);
 });
 
 test('a deletion is acknowledged and patches nothing', async () => {
@@ -186,7 +216,11 @@ test('a form-encoded delivery is verified on the raw form body and routed', asyn
     apiGatewayEvent({
       receiver: 'github',
       body,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signGitHub(webhookSecret, body),
+      },
     }),
   );
   expect(result.statusCode).toBe(200);
@@ -200,7 +234,11 @@ test('a base64-encoded body (API Gateway binary passthrough) is verified on its 
       receiver: 'github',
       body: Buffer.from(raw).toString('base64'),
       isBase64Encoded: true,
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, raw) },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signGitHub(webhookSecret, raw),
+      },
     }),
   );
   expect(result.statusCode).toBe(200);
@@ -222,7 +260,10 @@ test('an unsigned ping is refused', async () => {
 test('an event the receiver does not handle gets a 2xx and no cluster call', async () => {
   const result = await deliver({ action: 'opened' }, { event: 'issues' });
   expect(result.statusCode).toBe(200);
-  expect(answer(result)).toMatchObject({ outcome: 'ignored', reason: 'event issues is not enabled on receiver github' });
+  expect(answer(result)).toMatchObject({
+    outcome: 'ignored',
+    reason: 'event issues is not enabled on receiver github',
+  });
   expect(prod.requests).toHaveLength(0);
 });
 
@@ -237,7 +278,11 @@ test.each([
   ['a truncated signature', { 'x-hub-signature-256': goodSignature.slice(0, -1) }],
   ['a missing header', { 'x-hub-signature-256': '' }],
 ] as Array<[string, Record<string, string>]>)('%s gets 401 and patches nothing', async (_name, signatureHeaders) => {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-github-event': 'push', ...signatureHeaders };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-github-event': 'push',
+    ...signatureHeaders,
+  };
   const result = await handler(apiGatewayEvent({ receiver: 'github', body: rawBranchPush, headers }));
   expect(result.statusCode).toBe(401);
   expect(answer(result).outcome).toBe('rejected');
@@ -248,7 +293,11 @@ test.each([
 test('a tampered body gets 401 and patches nothing', async () => {
   const tampered = rawBranchPush.replace('refs/heads/master', 'refs/heads/mastex');
   const result = await handler(
-    apiGatewayEvent({ receiver: 'github', body: tampered, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': goodSignature } }),
+    apiGatewayEvent({
+      receiver: 'github',
+      body: tampered,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': goodSignature },
+    }),
   );
   expect(result.statusCode).toBe(401);
   expect(prod.requests).toHaveLength(0);
@@ -262,7 +311,17 @@ test('requests that cannot be valid are refused before any secret is read', asyn
   expect(get.statusCode).toBe(405);
   expect(get.headers).toMatchObject({ allow: 'POST' });
   const huge = 'x'.repeat(3 * 1024 * 1024 + 1);
-  const tooLarge = await handler(apiGatewayEvent({ receiver: 'github', body: huge, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, huge) } }));
+  const tooLarge = await handler(
+    apiGatewayEvent({
+      receiver: 'github',
+      body: huge,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signGitHub(webhookSecret, huge),
+      },
+    }),
+  );
   expect(tooLarge.statusCode).toBe(413);
   const xml = await deliver(branchPush, { headers: { 'Content-Type': 'application/xml' } });
   expect(xml.statusCode).toBe(415);
@@ -270,12 +329,26 @@ test('requests that cannot be valid are refused before any secret is read', asyn
 });
 
 test('a malformed payload after authentication gets 400, not a 5xx', async () => {
-  for (const payload of [[1, 2], { ref: 'main', repository: { clone_url: 'https://github.com/o/r' } }, { ref: 'refs/heads/main' }]) {
+  for (const payload of [
+    [1, 2],
+    { ref: 'main', repository: { clone_url: 'https://github.com/o/r' } },
+    { ref: 'refs/heads/main' },
+  ]) {
     const result = await deliver(payload);
     expect(result.statusCode).toBe(400);
   }
   const notJson = 'not json';
-  const result = await handler(apiGatewayEvent({ receiver: 'github', body: notJson, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, notJson) } }));
+  const result = await handler(
+    apiGatewayEvent({
+      receiver: 'github',
+      body: notJson,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signGitHub(webhookSecret, notJson),
+      },
+    }),
+  );
   expect(result.statusCode).toBe(400);
   expect(prod.requests).toHaveLength(0);
 });
@@ -292,19 +365,32 @@ async function withStagingToken(token: string, fn: (relay: Handler) => Promise<v
 
 function signedPush(): Parameters<Handler>[0] {
   const body = JSON.stringify(branchPush);
-  return apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } });
+  return apiGatewayEvent({
+    receiver: 'github',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': signGitHub(webhookSecret, body),
+    },
+  });
 }
 
 test('a cluster whose token cannot patch is named in a 502; the other cluster is still patched', async () => {
   const readOnly = 'staging-read-only-token';
-  staging.addServiceAccount(readOnly, relayUser, [{ apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['get', 'list'] }]);
+  staging.addServiceAccount(readOnly, relayUser, [
+    { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['get', 'list'] },
+  ]);
   await withStagingToken(readOnly, async (relay) => {
     const result = await relay(signedPush());
     expect(result.statusCode).toBe(502);
     const a = answer(result);
     expect(a.outcome).toBe('failed');
     expect(a.failed).toEqual([
-      { target: 'staging/flux-system/GitRepository/hello-staging', error: expect.stringContaining('HTTP 403 Forbidden') },
+      {
+        target: 'staging/flux-system/GitRepository/hello-staging',
+        error: expect.stringContaining('HTTP 403 Forbidden'),
+      },
     ]);
     expect((a.failed as Array<{ error: string }>)[0]!.error).toContain('cannot patch resource "gitrepositories"');
     expect(a.patched).toHaveLength(4);
@@ -372,7 +458,15 @@ test('each delivery logs exactly one summary line, and no line carries a secret,
   });
   expect(summaries[2]).toMatchObject({ level: 'WARN', outcome: 'rejected', status: 404 });
   const all = lines.join('\n');
-  for (const secret of [webhookSecret, prodToken, stagingToken, signature.slice(7), 'attacker-guess', body.slice(0, 40), prod.caPem.split('\n')[1]!]) {
+  for (const secret of [
+    webhookSecret,
+    prodToken,
+    stagingToken,
+    signature.slice(7),
+    'attacker-guess',
+    body.slice(0, 40),
+    prod.caPem.split('\n')[1]!,
+  ]) {
     expect(all).not.toContain(secret);
   }
 });
@@ -382,7 +476,9 @@ test('a static target that does not exist is reported with the API server 404, a
   const result = await deliver(branchPush);
   expect(result.statusCode).toBe(502);
   const a = answer(result);
-  expect(a.failed).toEqual([{ target: 'prod/flux-system/Kustomization/apps', error: expect.stringContaining('HTTP 404 NotFound') }]);
+  expect(a.failed).toEqual([
+    { target: 'prod/flux-system/Kustomization/apps', error: expect.stringContaining('HTTP 404 NotFound') },
+  ]);
   expect(a.patched).toHaveLength(4);
 });
 
@@ -390,7 +486,9 @@ test('a cluster token the API server does not accept is reported as a 401 of tha
   await withStagingToken('revoked-token', async (relay) => {
     const result = await relay(signedPush());
     expect(result.statusCode).toBe(502);
-    expect(answer(result).failed).toEqual([{ target: 'staging/*/GitRepository/*', error: expect.stringContaining('HTTP 401') }]);
+    expect(answer(result).failed).toEqual([
+      { target: 'staging/*/GitRepository/*', error: expect.stringContaining('HTTP 401') },
+    ]);
   });
 });
 
@@ -400,7 +498,18 @@ test('each delivery publishes CloudWatch metrics as EMF: by provider and outcome
     await deliver(branchPush, { secret: 'attacker-guess' });
   });
   const emf = lines
-    .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws?: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } })
+    .map(
+      (l) =>
+        JSON.parse(l) as Record<string, unknown> & {
+          _aws?: {
+            CloudWatchMetrics: Array<{
+              Namespace: string;
+              Dimensions: string[][];
+              Metrics: Array<{ Name: string; Unit: string }>;
+            }>;
+          };
+        },
+    )
     .filter((l) => l._aws);
   const documents = emf.map((doc) => ({
     namespace: doc._aws!.CloudWatchMetrics[0]!.Namespace,
@@ -409,18 +518,37 @@ test('each delivery publishes CloudWatch metrics as EMF: by provider and outcome
     values: Object.fromEntries(doc._aws!.CloudWatchMetrics[0]!.Dimensions.flat().map((d) => [d, doc[d]])),
   }));
   expect(documents).toEqual([
-    { namespace: 'FluxWebhookRelay', dimensions: ['outcome', 'provider', 'service'], metrics: { Deliveries: ['Count', 1] }, values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'patched' } },
+    {
+      namespace: 'FluxWebhookRelay',
+      dimensions: ['outcome', 'provider', 'service'],
+      metrics: { Deliveries: ['Count', 1] },
+      values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'patched' },
+    },
     {
       namespace: 'FluxWebhookRelay',
       dimensions: ['provider', 'service'],
-      metrics: { Patches: ['Count', 5], PatchFailures: ['Count', 0], DeliveryDuration: ['Milliseconds', expect.any(Number)] },
+      metrics: {
+        Patches: ['Count', 5],
+        PatchFailures: ['Count', 0],
+        DeliveryDuration: ['Milliseconds', expect.any(Number)],
+      },
       values: { service: 'flux-webhook-relay', provider: 'github' },
     },
-    { namespace: 'FluxWebhookRelay', dimensions: ['outcome', 'provider', 'service'], metrics: { Deliveries: ['Count', 1] }, values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'rejected' } },
+    {
+      namespace: 'FluxWebhookRelay',
+      dimensions: ['outcome', 'provider', 'service'],
+      metrics: { Deliveries: ['Count', 1] },
+      values: { service: 'flux-webhook-relay', provider: 'github', outcome: 'rejected' },
+    },
     {
       namespace: 'FluxWebhookRelay',
       dimensions: ['provider', 'service'],
-      metrics: { Patches: ['Count', 0], PatchFailures: ['Count', 0], DeliveryDuration: ['Milliseconds', expect.any(Number)], SignatureRejections: ['Count', 1] },
+      metrics: {
+        Patches: ['Count', 0],
+        PatchFailures: ['Count', 0],
+        DeliveryDuration: ['Milliseconds', expect.any(Number)],
+        SignatureRejections: ['Count', 1],
+      },
       values: { service: 'flux-webhook-relay', provider: 'github' },
     },
   ]);
@@ -433,21 +561,35 @@ test('each delivery publishes CloudWatch metrics as EMF: by provider and outcome
 test('each patched source gets a Kubernetes Event that says why it reconciled', async () => {
   const result = await deliver(branchPush);
   expect(result.statusCode).toBe(200);
-  const events = prod.list('v1', 'Event', 'flux-system').filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === 'hello-https');
+  const events = prod
+    .list('v1', 'Event', 'flux-system')
+    .filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === 'hello-https');
   expect(events).toHaveLength(1);
   const hello = prod.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'hello-https')!;
   expect(events[0]).toMatchObject({
     reason: 'WebhookReceived',
     type: 'Normal',
     source: { component: 'flux-webhook-relay' },
-    involvedObject: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'hello-https', namespace: 'flux-system', uid: hello.metadata.uid },
+    involvedObject: {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      name: 'hello-https',
+      namespace: 'flux-system',
+      uid: hello.metadata.uid,
+    },
     message: `Reconcile requested by flux-webhook-relay: github push of Codertocat/Hello-World refs/heads/master at ${branchPush.after} (delivery 72d3162e-cc78-11e3-81ab-4c9367dc0958)`,
   });
   // Every patched object got one (the static Kustomization included).
-  const all = [...prod.list('v1', 'Event'), ...staging.list('v1', 'Event')] as unknown as Array<{ involvedObject: { kind: string; name: string } }>;
-  expect(all.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}`).sort()).toEqual(
-    ['GitRepository/hello-apps', 'GitRepository/hello-https', 'GitRepository/hello-ssh-no-ref', 'GitRepository/hello-staging', 'Kustomization/apps'],
-  );
+  const all = [...prod.list('v1', 'Event'), ...staging.list('v1', 'Event')] as unknown as Array<{
+    involvedObject: { kind: string; name: string };
+  }>;
+  expect(all.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}`).sort()).toEqual([
+    'GitRepository/hello-apps',
+    'GitRepository/hello-https',
+    'GitRepository/hello-ssh-no-ref',
+    'GitRepository/hello-staging',
+    'Kustomization/apps',
+  ]);
 });
 
 test('a token that may not create Events still patches; the log line counts the missing Events', async () => {

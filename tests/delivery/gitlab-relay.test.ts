@@ -2,7 +2,17 @@ import push from '../fixtures/gitlab/push.json';
 import tagPush from '../fixtures/gitlab/tag-push.json';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, gitRepository, loadRelayHandler, patchRequests, relayRules, relayUser, requestedAt, useSecretsManager, type Handler } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  gitRepository,
+  loadRelayHandler,
+  patchRequests,
+  relayRules,
+  relayUser,
+  requestedAt,
+  useSecretsManager,
+  type Handler,
+} from '../support/relay-harness';
 
 const token = 'gl-hook-token-9f8e7d6c';
 const saToken = 'cluster-sa-token-abcdef';
@@ -23,11 +33,23 @@ receivers:
   gitlab: { provider: gitlab, secret: relay/gitlab-token }
 `);
   // The documented payloads are for example.com/mike/diaspora (push) and example.com/jsmith/example (tag push).
-  cluster.put(gitRepository('flux-system', 'diaspora-ssh', 'ssh://git@example.com/mike/diaspora.git', { branch: 'master' }));
-  cluster.put(gitRepository('flux-system', 'diaspora-https', 'https://example.com/Mike/Diaspora', { branch: 'master' }));
-  cluster.put(gitRepository('flux-system', 'diaspora-develop', 'https://example.com/mike/diaspora', { branch: 'develop' }));
-  cluster.put(gitRepository('flux-system', 'example-semver', 'ssh://git@example.com:2222/jsmith/example.git', { semver: '>=1.0.0' }));
-  cluster.put(gitRepository('flux-system', 'example-main', 'https://example.com/jsmith/example.git', { branch: 'master' }));
+  cluster.put(
+    gitRepository('flux-system', 'diaspora-ssh', 'ssh://git@example.com/mike/diaspora.git', { branch: 'master' }),
+  );
+  cluster.put(
+    gitRepository('flux-system', 'diaspora-https', 'https://example.com/Mike/Diaspora', { branch: 'master' }),
+  );
+  cluster.put(
+    gitRepository('flux-system', 'diaspora-develop', 'https://example.com/mike/diaspora', { branch: 'develop' }),
+  );
+  cluster.put(
+    gitRepository('flux-system', 'example-semver', 'ssh://git@example.com:2222/jsmith/example.git', {
+      semver: '>=1.0.0',
+    }),
+  );
+  cluster.put(
+    gitRepository('flux-system', 'example-main', 'https://example.com/jsmith/example.git', { branch: 'master' }),
+  );
 });
 
 afterAll(async () => {
@@ -41,7 +63,12 @@ function deliver(payload: unknown, event: string, presented = token) {
     apiGatewayEvent({
       receiver: 'gitlab',
       body: JSON.stringify(payload),
-      headers: { 'Content-Type': 'application/json', 'X-Gitlab-Event': event, 'X-Gitlab-Token': presented, 'Idempotency-Key': 'f2a5b1c0-delivery' },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Gitlab-Event': event,
+        'X-Gitlab-Token': presented,
+        'Idempotency-Key': 'f2a5b1c0-delivery',
+      },
     }),
   );
 }
@@ -85,7 +112,13 @@ test.each([
 });
 
 test('a missing token gets 401', async () => {
-  const result = await handler(apiGatewayEvent({ receiver: 'gitlab', body: JSON.stringify(push), headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook' } }));
+  const result = await handler(
+    apiGatewayEvent({
+      receiver: 'gitlab',
+      body: JSON.stringify(push),
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook' },
+    }),
+  );
   expect(result.statusCode).toBe(401);
 });
 

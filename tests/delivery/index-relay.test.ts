@@ -1,5 +1,13 @@
 import type { KubeApiTestServer } from '../support/kube-api-server';
-import { gitRepository, githubRelayConfig, type Handler, loadRelayHandler, relayRulesWithWatch, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
+import {
+  gitRepository,
+  githubRelayConfig,
+  type Handler,
+  loadRelayHandler,
+  relayRulesWithWatch,
+  signedBranchPush,
+  startGitHubRelayFixture,
+} from '../support/relay-harness';
 
 // The relay as deployed with infra/kubernetes's RBAC (watch granted): deliveries are answered from the client's
 // watch-fed GitRepository index, and objects created or deleted after it was seeded still count.
@@ -19,13 +27,17 @@ afterAll(() => close());
 
 async function deliver(): Promise<{ status: number; patched: string[] }> {
   const result = await handler(signedBranchPush());
-  return { status: result.statusCode as number, patched: (JSON.parse(result.body as string) as { patched: string[] }).patched };
+  return {
+    status: result.statusCode as number,
+    patched: (JSON.parse(result.body as string) as { patched: string[] }).patched,
+  };
 }
 
 const lists = () => cluster.requests.filter((r) => r.verb === 'list').length;
 
 async function watchOpen(): Promise<void> {
-  while (!cluster.requests.some((r) => r.verb === 'watch' && r.status === 200)) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (!cluster.requests.some((r) => r.verb === 'watch' && r.status === 200))
+    await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 test('the first delivery lists and starts the watch; later ones list nothing, and see objects created and deleted since', async () => {
@@ -35,7 +47,10 @@ test('the first delivery lists and starts the watch; later ones list nothing, an
 
   expect(await deliver()).toEqual({ status: 200, patched: ['prod/flux-system/GitRepository/hello'] });
   cluster.put(gitRepository('apps', 'hello-too', `${url}.git`, { branch: 'master' }));
-  expect(await deliver()).toEqual({ status: 200, patched: ['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello'] });
+  expect(await deliver()).toEqual({
+    status: 200,
+    patched: ['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello'],
+  });
   cluster.remove('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'hello');
   expect(await deliver()).toEqual({ status: 200, patched: ['prod/apps/GitRepository/hello-too'] });
   // All of it from the index: still the one list of the first delivery.
@@ -49,7 +64,10 @@ test('recordEvents: false patches without recording Events (one API write per ob
   cluster.clearRequests();
   const result = await quiet(signedBranchPush());
   expect(result.statusCode).toBe(200);
-  expect(JSON.parse(result.body as string).patched).toEqual(['prod/apps/GitRepository/hello-too', 'prod/flux-system/GitRepository/hello']);
+  expect(JSON.parse(result.body as string).patched).toEqual([
+    'prod/apps/GitRepository/hello-too',
+    'prod/flux-system/GitRepository/hello',
+  ]);
   expect(cluster.requests.filter((r) => r.method === 'POST')).toEqual([]);
   expect(cluster.list('v1', 'Event')).toHaveLength(eventsBefore);
 });

@@ -7,7 +7,18 @@
 import { createHmac } from 'node:crypto';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { apiGatewayEvent, captureOutput, type Handler, loadRelayHandler, logLines, patchRequests, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  captureOutput,
+  type Handler,
+  loadRelayHandler,
+  logLines,
+  patchRequests,
+  relayRules,
+  relayUser,
+  requestedAt,
+  useSecretsManager,
+} from '../support/relay-harness';
 
 const authHeader = 'harbor-auth-header-0123456789';
 const quayToken = 'quay-path-token-5f0c2b7e9a41d8c6';
@@ -19,25 +30,44 @@ const otherSecrets = {
 };
 const digest = `sha256:${'c'.repeat(64)}`;
 
-const harborPush = (resources: Array<{ resource_url: string; tag?: string; digest?: string }>, type = 'PUSH_ARTIFACT') =>
+const harborPush = (
+  resources: Array<{ resource_url: string; tag?: string; digest?: string }>,
+  type = 'PUSH_ARTIFACT',
+) =>
   JSON.stringify({
     type,
     occur_at: 1586922308,
     operator: 'admin',
-    event_data: { resources, repository: { name: 'podinfo', namespace: 'charts', repo_full_name: 'charts/podinfo', repo_type: 'private' } },
+    event_data: {
+      resources,
+      repository: { name: 'podinfo', namespace: 'charts', repo_full_name: 'charts/podinfo', repo_type: 'private' },
+    },
   });
 
-const source = (kind: string, apiVersion: string, namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+const source = (
+  kind: string,
+  apiVersion: string,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): KubeObject => ({
   apiVersion,
   kind,
   metadata: { name, namespace },
   spec: { interval: '5m', ...spec },
 });
-const oci = (namespace: string, name: string, url: string, ref?: Record<string, string>) => source('OCIRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(ref ? { ref } : {}) });
-const helmRepo = (namespace: string, name: string, url: string, type?: string) => source('HelmRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(type ? { type } : {}) });
+const oci = (namespace: string, name: string, url: string, ref?: Record<string, string>) =>
+  source('OCIRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(ref ? { ref } : {}) });
+const helmRepo = (namespace: string, name: string, url: string, type?: string) =>
+  source('HelmRepository', 'source.toolkit.fluxcd.io/v1', namespace, name, { url, ...(type ? { type } : {}) });
 const chart = (namespace: string, name: string, chartName: string, repo: string, version?: string) =>
-  source('HelmChart', 'source.toolkit.fluxcd.io/v1', namespace, name, { chart: chartName, sourceRef: { kind: 'HelmRepository', name: repo }, ...(version ? { version } : {}) });
-const image = (namespace: string, name: string, imageRef: string) => source('ImageRepository', 'image.toolkit.fluxcd.io/v1', namespace, name, { image: imageRef });
+  source('HelmChart', 'source.toolkit.fluxcd.io/v1', namespace, name, {
+    chart: chartName,
+    sourceRef: { kind: 'HelmRepository', name: repo },
+    ...(version ? { version } : {}),
+  });
+const image = (namespace: string, name: string, imageRef: string) =>
+  source('ImageRepository', 'image.toolkit.fluxcd.io/v1', namespace, name, { image: imageRef });
 
 const objectsA: KubeObject[] = [
   oci('apps', 'manifests-semver', 'oci://harbor.example.com/apps/manifests', { semver: '>=1.0.0 <2.0.0' }),
@@ -53,7 +83,12 @@ const objectsA: KubeObject[] = [
   chart('apps', 'podinfo', 'podinfo', 'charts', '6.x'),
   chart('apps', 'podinfo-5', 'podinfo', 'charts', '5.x'),
   chart('apps', 'redis', 'redis', 'charts'),
-  { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'static', namespace: 'apps' }, spec: { interval: '10m', prune: true, sourceRef: { kind: 'OCIRepository', name: 'x' } } },
+  {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name: 'static', namespace: 'apps' },
+    spec: { interval: '10m', prune: true, sourceRef: { kind: 'OCIRepository', name: 'x' } },
+  },
 ];
 const objectsB: KubeObject[] = [
   oci('flux-system', 'manifests', 'oci://HARBOR.example.com:443/apps/manifests', { tag: 'v1.2.0' }),
@@ -76,10 +111,17 @@ let sm: SecretsManagerTestServer;
 let handler: Handler;
 
 beforeAll(async () => {
-  [a, b, sm] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
+  [a, b, sm] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+  ]);
   a.addServiceAccount('sa-a', relayUser, relayRules);
   // Cluster b has no image automation RBAC: its ImageRepositories cannot be listed.
-  b.addServiceAccount('sa-b', relayUser, [{ ...relayRules[0]!, apiGroups: ['source.toolkit.fluxcd.io'] }, relayRules[1]!]);
+  b.addServiceAccount('sa-b', relayUser, [
+    { ...relayRules[0]!, apiGroups: ['source.toolkit.fluxcd.io'] },
+    relayRules[1]!,
+  ]);
   sm.put('relay/a', a.kubeconfig('sa-a'));
   sm.put('relay/b', b.kubeconfig('sa-b'));
   sm.put('relay/harbor', authHeader);
@@ -109,7 +151,10 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const [server, objects] of [[a, objectsA], [b, objectsB]] as const) {
+  for (const [server, objects] of [
+    [a, objectsA],
+    [b, objectsB],
+  ] as const) {
     for (const obj of objects) {
       server.remove(obj.apiVersion, obj.kind, obj.metadata.namespace!, obj.metadata.name);
       server.put(structuredClone(obj));
@@ -119,18 +164,21 @@ beforeEach(() => {
 });
 
 const send = (body: string, authorization = authHeader) =>
-  captureOutput(() => handler(apiGatewayEvent({ receiver: 'harbor', body, headers: { 'content-type': 'application/json', authorization } })));
+  captureOutput(() =>
+    handler(
+      apiGatewayEvent({ receiver: 'harbor', body, headers: { 'content-type': 'application/json', authorization } }),
+    ),
+  );
 
 const patched = () =>
-  [
-    ...patchRequests(a).map((r) => `a${r.path}`),
-    ...patchRequests(b).map((r) => `b${r.path}`),
-  ]
+  [...patchRequests(a).map((r) => `a${r.path}`), ...patchRequests(b).map((r) => `b${r.path}`)]
     .map((p) => p.replace(/\/apis\/[^/]+\/v\d+\/namespaces\//, ' '))
     .sort();
 
 test('an image tag in range: the semver OCIRepository and the ImageRepository on a, the tag-pinned one on b; static targets too', async () => {
-  const { result, lines } = await send(harborPush([{ resource_url: `harbor.example.com/apps/manifests:v1.2.0@${digest}`, tag: 'v1.2.0', digest }]));
+  const { result, lines } = await send(
+    harborPush([{ resource_url: `harbor.example.com/apps/manifests:v1.2.0@${digest}`, tag: 'v1.2.0', digest }]),
+  );
   const answer = JSON.parse(result.body as string);
   expect(answer.patched).toEqual([
     'a/apps/ImageRepository/manifests',
@@ -145,13 +193,25 @@ test('an image tag in range: the semver OCIRepository and the ImageRepository on
   expect(requestedAt(a, 'apps', 'manifests-latest', 'OCIRepository')).toBeUndefined();
   expect(requestedAt(a, 'apps', 'manifests-digest', 'OCIRepository')).toBeUndefined();
   const [line] = logLines(lines, 'delivery');
-  expect(line).toMatchObject({ provider: 'harbor', event: 'PUSH_ARTIFACT', repository: 'harbor.example.com/apps/manifests', tag: 'v1.2.0', digest });
+  expect(line).toMatchObject({
+    provider: 'harbor',
+    event: 'PUSH_ARTIFACT',
+    repository: 'harbor.example.com/apps/manifests',
+    tag: 'v1.2.0',
+    digest,
+  });
 });
 
 test('a chart version: the HelmCharts of the OCI HelmRepositories whose chart and version fit, on both clusters; never the HelmRepository, never an HTTP one', async () => {
-  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/charts/podinfo:6.5.0', tag: '6.5.0', digest }]));
+  const { result } = await send(
+    harborPush([{ resource_url: 'harbor.example.com/charts/podinfo:6.5.0', tag: '6.5.0', digest }]),
+  );
   const answer = JSON.parse(result.body as string);
-  expect(answer.patched).toEqual(['a/apps/HelmChart/podinfo', 'a/apps/Kustomization/static', 'b/flux-system/HelmChart/podinfo']);
+  expect(answer.patched).toEqual([
+    'a/apps/HelmChart/podinfo',
+    'a/apps/Kustomization/static',
+    'b/flux-system/HelmChart/podinfo',
+  ]);
   expect(patched()).toEqual([
     'a apps/helmcharts/podinfo',
     'a apps/kustomizations/static',
@@ -160,17 +220,25 @@ test('a chart version: the HelmCharts of the OCI HelmRepositories whose chart an
 });
 
 test('an event that is not a push (PULL_ARTIFACT) is acknowledged and touches no cluster', async () => {
-  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }], 'PULL_ARTIFACT'));
+  const { result } = await send(
+    harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }], 'PULL_ARTIFACT'),
+  );
   expect(result.statusCode).toBe(200);
   expect(JSON.parse(result.body as string).outcome).toBe('ignored');
   expect([...a.requests, ...b.requests]).toEqual([]);
 });
 
 test.each([
-  ['resources is not an array', JSON.stringify({ type: 'PUSH_ARTIFACT', event_data: { resources: {}, repository: {} } })],
+  [
+    'resources is not an array',
+    JSON.stringify({ type: 'PUSH_ARTIFACT', event_data: { resources: {}, repository: {} } }),
+  ],
   ['a resource without resource_url', harborPush([{ resource_url: '' }])],
   ['a tag that is not an OCI tag', harborPush([{ resource_url: 'harbor.example.com/apps/manifests', tag: '../etc' }])],
-  ['a digest that is not a digest', harborPush([{ resource_url: 'harbor.example.com/apps/manifests', digest: 'md5:x' }])],
+  [
+    'a digest that is not a digest',
+    harborPush([{ resource_url: 'harbor.example.com/apps/manifests', digest: 'md5:x' }]),
+  ],
   ['no event_data', JSON.stringify({ type: 'PUSH_ARTIFACT' })],
 ])('an authenticated push with %s is a 400 and touches no cluster', async (_what, body) => {
   const { result } = await send(body);
@@ -179,27 +247,51 @@ test.each([
 });
 
 test('a wrong Auth Header is a 401 and touches no cluster', async () => {
-  const { result } = await send(harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }]), `Bearer ${authHeader}`);
+  const { result } = await send(
+    harborPush([{ resource_url: 'harbor.example.com/apps/manifests:latest', tag: 'latest' }]),
+    `Bearer ${authHeader}`,
+  );
   expect(result.statusCode).toBe(401);
   expect([...a.requests, ...b.requests]).toEqual([]);
 });
 
 test('a resource_url that is no registry reference routes nothing but the static targets', async () => {
-  const { result } = await send(harborPush([{ resource_url: 'https://harbor.example.com/apps/manifests', tag: 'latest' }]));
+  const { result } = await send(
+    harborPush([{ resource_url: 'https://harbor.example.com/apps/manifests', tag: 'latest' }]),
+  );
   expect(JSON.parse(result.body as string).patched).toEqual(['a/apps/Kustomization/static']);
   // No artifact to route: no list of the artifact kinds either.
   expect(b.requests).toEqual([]);
 });
 
 describe('a path-token receiver (Quay)', () => {
-  const quayPush = JSON.stringify({ name: 'repository', repository: 'org/app', namespace: 'org', docker_url: 'quay.io/org/app', updated_tags: ['v1.2.0', 'latest'] });
+  const quayPush = JSON.stringify({
+    name: 'repository',
+    repository: 'org/app',
+    namespace: 'org',
+    docker_url: 'quay.io/org/app',
+    updated_tags: ['v1.2.0', 'latest'],
+  });
   const sendQuay = (token: string | undefined) =>
-    captureOutput(() => handler(apiGatewayEvent({ receiver: 'quay', body: quayPush, headers: { 'content-type': 'application/json' }, ...(token !== undefined ? { pathToken: token } : {}) })));
+    captureOutput(() =>
+      handler(
+        apiGatewayEvent({
+          receiver: 'quay',
+          body: quayPush,
+          headers: { 'content-type': 'application/json' },
+          ...(token !== undefined ? { pathToken: token } : {}),
+        }),
+      ),
+    );
 
   test('the right token: every tag of the push routes on both clusters', async () => {
     const { result } = await sendQuay(quayToken);
     const answer = JSON.parse(result.body as string);
-    expect(answer.patched).toEqual(['a/apps/OCIRepository/quay-app', 'b/flux-system/OCIRepository/quay-app', 'b/flux-system/OCIRepository/quay-app-latest']);
+    expect(answer.patched).toEqual([
+      'a/apps/OCIRepository/quay-app',
+      'b/flux-system/OCIRepository/quay-app',
+      'b/flux-system/OCIRepository/quay-app-latest',
+    ]);
     expect(answer).toMatchObject({ repository: 'quay.io/org/app', tag: 'v1.2.0,latest' });
   });
 
@@ -217,7 +309,16 @@ describe('a path-token receiver (Quay)', () => {
 
   test('a header receiver reached on the token route is a 404 and reads no secret', async () => {
     const before = sm.calls.length;
-    const { result } = await captureOutput(() => handler(apiGatewayEvent({ receiver: 'harbor', body: '{}', headers: { 'content-type': 'application/json', authorization: authHeader }, pathToken: authHeader })));
+    const { result } = await captureOutput(() =>
+      handler(
+        apiGatewayEvent({
+          receiver: 'harbor',
+          body: '{}',
+          headers: { 'content-type': 'application/json', authorization: authHeader },
+          pathToken: authHeader,
+        }),
+      ),
+    );
     expect(result.statusCode).toBe(404);
     expect(sm.calls.length).toBe(before);
   });
@@ -226,33 +327,64 @@ describe('a path-token receiver (Quay)', () => {
 describe('every other registry receiver routes its push on both clusters', () => {
   const json = { 'content-type': 'application/json' };
   const hmac = (key: string, body: string) => createHmac('sha256', key).update(body).digest('hex');
-  const cdeBody = JSON.stringify({ context: { type: 'dev.cdevents.artifact.published.0.1.1' }, subject: { id: 'pkg:oci/app?repository_url=cd.example.com%2Fteam%2Fapp&tag=v2' } });
+  const cdeBody = JSON.stringify({
+    context: { type: 'dev.cdevents.artifact.published.0.1.1' },
+    subject: { id: 'pkg:oci/app?repository_url=cd.example.com%2Fteam%2Fapp&tag=v2' },
+  });
   const ghcrBody = JSON.stringify({
     action: 'published',
-    package: { name: 'app', package_type: 'CONTAINER', owner: { login: 'Org' }, package_version: { package_url: 'ghcr.io/Org/app:v2', container_metadata: { tag: { name: 'v2' } } } },
+    package: {
+      name: 'app',
+      package_type: 'CONTAINER',
+      owner: { login: 'Org' },
+      package_version: { package_url: 'ghcr.io/Org/app:v2', container_metadata: { tag: { name: 'v2' } } },
+    },
   });
   const cases: Array<[string, { body: string; headers: Record<string, string>; pathToken?: string }, string[]]> = [
     [
       'dockerhub',
-      { body: JSON.stringify({ push_data: { tag: 'v2' }, repository: { repo_name: 'org/app' } }), headers: json, pathToken: otherSecrets.dockerhub },
+      {
+        body: JSON.stringify({ push_data: { tag: 'v2' }, repository: { repo_name: 'org/app' } }),
+        headers: json,
+        pathToken: otherSecrets.dockerhub,
+      },
       ['a/apps/OCIRepository/hub-app', 'b/flux-system/OCIRepository/hub-app'],
     ],
     [
       'acr',
       {
-        body: JSON.stringify({ action: 'push', target: { repository: 'team/app', tag: 'v2', digest }, request: { host: 'reg.azurecr.io' } }),
+        body: JSON.stringify({
+          action: 'push',
+          target: { repository: 'team/app', tag: 'v2', digest },
+          request: { host: 'reg.azurecr.io' },
+        }),
         headers: { ...json, 'x-relay-token': 'acr-header-value-7c1d0e93' },
       },
       ['a/apps/OCIRepository/acr-app', 'b/flux-system/OCIRepository/acr-app'],
     ],
     [
       'cdevents',
-      { body: cdeBody, headers: { ...json, 'ce-type': 'dev.cdevents.artifact.published.0.1.1', 'ce-id': 'e-1', 'x-signature': `sha256=${hmac(otherSecrets.cdevents, cdeBody)}` } },
+      {
+        body: cdeBody,
+        headers: {
+          ...json,
+          'ce-type': 'dev.cdevents.artifact.published.0.1.1',
+          'ce-id': 'e-1',
+          'x-signature': `sha256=${hmac(otherSecrets.cdevents, cdeBody)}`,
+        },
+      },
       ['a/apps/OCIRepository/cde-app', 'b/flux-system/OCIRepository/cde-app'],
     ],
     [
       'github',
-      { body: ghcrBody, headers: { ...json, 'x-github-event': 'package', 'x-hub-signature-256': `sha256=${hmac(otherSecrets.github, ghcrBody)}` } },
+      {
+        body: ghcrBody,
+        headers: {
+          ...json,
+          'x-github-event': 'package',
+          'x-hub-signature-256': `sha256=${hmac(otherSecrets.github, ghcrBody)}`,
+        },
+      },
       ['a/apps/OCIRepository/ghcr-app', 'b/flux-system/OCIRepository/ghcr-app'],
     ],
   ];

@@ -6,7 +6,17 @@ import { DynamoDbTestServer } from '../support/dynamodb-server';
 import { recordFigure } from '../support/figures';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { recordCapturedOutput } from '../support/log-scan';
-import { apiGatewayEvent, captureOutput, gitRepository, loadRelayHandler, patchRequests, relayRules, relayUser, useSecretsManager, type Handler } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  captureOutput,
+  gitRepository,
+  loadRelayHandler,
+  patchRequests,
+  relayRules,
+  relayUser,
+  useSecretsManager,
+  type Handler,
+} from '../support/relay-harness';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 
 /*
@@ -65,7 +75,8 @@ interface Spec {
 }
 
 const sha = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
-const hmacHex = (secret: string, body: Buffer, algorithm = 'sha256') => createHmac(algorithm, secret).update(body).digest('hex');
+const hmacHex = (secret: string, body: Buffer, algorithm = 'sha256') =>
+  createHmac(algorithm, secret).update(body).digest('hex');
 const hmacForgeries = (prefix: string) => (signed: Buffer, secret: string) => {
   const hex = hmacHex(secret, signed);
   return [
@@ -86,7 +97,12 @@ const tokenForgeries = (scheme: string) => (_signed: Buffer, secret: string) => 
   `${scheme}${secret} `.trimStart() + 'x',
   scheme === '' ? `Bearer ${secret}` : `Token ${secret}`,
 ];
-const githubStyle = (name: string, url: string) => ({ ref: 'refs/heads/main', before: sha, after: sha, repository: { full_name: name, clone_url: url } });
+const githubStyle = (name: string, url: string) => ({
+  ref: 'refs/heads/main',
+  before: sha,
+  after: sha,
+  repository: { full_name: name, clone_url: url },
+});
 const githubStyleWrong: Spec['wrongShapes'] = [
   ({ ref: _ref, ...rest }) => rest,
   (p) => ({ ...p, ref: 'main' }),
@@ -146,14 +162,37 @@ const specs: Spec[] = [
     forgeries: hmacForgeries('sha256='),
     payload: {
       action: 'published',
-      package: { name: 'app', package_type: 'CONTAINER', owner: { login: 'Fuzz' }, package_version: { version: `sha256:${'f'.repeat(64)}`, package_url: 'ghcr.io/Fuzz/app:v1', container_metadata: { tag: { name: 'v1' } } } },
+      package: {
+        name: 'app',
+        package_type: 'CONTAINER',
+        owner: { login: 'Fuzz' },
+        package_version: {
+          version: `sha256:${'f'.repeat(64)}`,
+          package_url: 'ghcr.io/Fuzz/app:v1',
+          container_metadata: { tag: { name: 'v1' } },
+        },
+      },
     },
     wrongShapes: [
       ({ action: _a, ...rest }) => rest,
       ({ package: _p, ...rest }) => rest,
       (p) => ({ ...p, package: { name: 42 } }),
-      (p) => ({ ...p, package: { name: 'app', package_type: 'CONTAINER', package_version: { package_url: 'ghcr.io/fuzz/app', container_metadata: { tag: { name: 'a b' } } } } }),
-      (p) => ({ ...p, package: { name: 'app', package_type: 'CONTAINER', package_version: { package_url: `ghcr.io/${'a'.repeat(3000)}` } } }),
+      (p) => ({
+        ...p,
+        package: {
+          name: 'app',
+          package_type: 'CONTAINER',
+          package_version: { package_url: 'ghcr.io/fuzz/app', container_metadata: { tag: { name: 'a b' } } },
+        },
+      }),
+      (p) => ({
+        ...p,
+        package: {
+          name: 'app',
+          package_type: 'CONTAINER',
+          package_version: { package_url: `ghcr.io/${'a'.repeat(3000)}` },
+        },
+      }),
     ],
     events: ['push', 'package'],
     patches: 'c/flux-system/ImageRepository/github-package',
@@ -168,7 +207,12 @@ const specs: Spec[] = [
     credentialHeader: 'X-Gitlab-Token',
     credential: (_signed, secret) => secret,
     forgeries: tokenForgeries(''),
-    payload: { ref: 'refs/heads/main', after: sha, checkout_sha: sha, project: { path_with_namespace: 'fuzz/gitlab', git_http_url: 'https://gitlab.com/fuzz/gitlab.git' } },
+    payload: {
+      ref: 'refs/heads/main',
+      after: sha,
+      checkout_sha: sha,
+      project: { path_with_namespace: 'fuzz/gitlab', git_http_url: 'https://gitlab.com/fuzz/gitlab.git' },
+    },
     wrongShapes: [
       ({ ref: _ref, ...rest }) => rest,
       (p) => ({ ...p, ref: 'main' }),
@@ -218,7 +262,10 @@ const specs: Spec[] = [
       (p) => ({ ...p, changes: [{ ref: { id: 'refs/heads/main' }, type: 'MOVE', toHash: sha }] }),
       (p) => ({ ...p, changes: [{ ref: { id: 'main' }, type: 'UPDATE', toHash: sha }] }),
       (p) => ({ ...p, repository: { slug: 'bbs', project: { key: 'FUZZ' } } }),
-      (p) => ({ ...p, repository: { links: { clone: Array(500).fill({ href: 'https://bbs.example/scm/fuzz/bbs.git' }) } } }),
+      (p) => ({
+        ...p,
+        repository: { links: { clone: Array(500).fill({ href: 'https://bbs.example/scm/fuzz/bbs.git' }) } },
+      }),
     ],
     patches: 'c/flux-system/GitRepository/bitbucket-server',
   },
@@ -249,8 +296,17 @@ const specs: Spec[] = [
       (p) => ({ ...p, eventType: 42 }),
       (p) => ({ ...p, resource: null }),
       (p) => ({ ...p, resource: { repository: { remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' } } }),
-      (p) => ({ ...p, resource: { refUpdates: ['x'], repository: { remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' } } }),
-      (p) => ({ ...p, resource: { refUpdates: [{ name: 'main', newObjectId: sha }], repository: { remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' } } }),
+      (p) => ({
+        ...p,
+        resource: { refUpdates: ['x'], repository: { remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' } },
+      }),
+      (p) => ({
+        ...p,
+        resource: {
+          refUpdates: [{ name: 'main', newObjectId: sha }],
+          repository: { remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' },
+        },
+      }),
       (p) => ({ ...p, eventType: 'e'.repeat(500) }),
     ],
     patches: 'c/flux-system/GitRepository/azure-devops',
@@ -273,9 +329,21 @@ const specs: Spec[] = [
       (p) => ({ ...p, event_data: null }),
       (p) => ({ ...p, event_data: { resources: 'x', repository: {} } }),
       (p) => ({ ...p, event_data: { resources: [{ tag: 'latest' }], repository: {} } }),
-      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', tag: 'a b' }], repository: {} } }),
-      (p) => ({ ...p, event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', digest: 'sha256:zz' }], repository: {} } }),
-      (p) => ({ ...p, event_data: { resources: [{ resource_url: `harbor.fuzz.example/${'a'.repeat(3000)}` }], repository: {} } }),
+      (p) => ({
+        ...p,
+        event_data: { resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', tag: 'a b' }], repository: {} },
+      }),
+      (p) => ({
+        ...p,
+        event_data: {
+          resources: [{ resource_url: 'harbor.fuzz.example/fuzz/app', digest: 'sha256:zz' }],
+          repository: {},
+        },
+      }),
+      (p) => ({
+        ...p,
+        event_data: { resources: [{ resource_url: `harbor.fuzz.example/${'a'.repeat(3000)}` }], repository: {} },
+      }),
     ],
     patches: 'c/flux-system/OCIRepository/harbor',
   },
@@ -289,7 +357,10 @@ const specs: Spec[] = [
     credentialIn: 'path',
     credential: (_signed, secret) => secret,
     forgeries: tokenForgeries(''),
-    payload: { push_data: { pushed_at: 1417566161, pusher: 'fuzz', tag: 'latest' }, repository: { repo_name: 'fuzz/dockerhub', name: 'dockerhub', namespace: 'fuzz' } },
+    payload: {
+      push_data: { pushed_at: 1417566161, pusher: 'fuzz', tag: 'latest' },
+      repository: { repo_name: 'fuzz/dockerhub', name: 'dockerhub', namespace: 'fuzz' },
+    },
     wrongShapes: [
       ({ push_data: _p, ...rest }) => rest,
       (p) => ({ ...p, push_data: { tag: '' } }),
@@ -311,7 +382,13 @@ const specs: Spec[] = [
     credentialIn: 'path',
     credential: (_signed, secret) => secret,
     forgeries: tokenForgeries(''),
-    payload: { name: 'repository', repository: 'fuzz/quay', namespace: 'fuzz', docker_url: 'quay.io/fuzz/quay', updated_tags: ['latest'] },
+    payload: {
+      name: 'repository',
+      repository: 'fuzz/quay',
+      namespace: 'fuzz',
+      docker_url: 'quay.io/fuzz/quay',
+      updated_tags: ['latest'],
+    },
     wrongShapes: [
       ({ docker_url: _d, ...rest }) => rest,
       (p) => ({ ...p, docker_url: 42 }),
@@ -333,7 +410,12 @@ const specs: Spec[] = [
     credentialHeader: 'X-Relay-Token',
     credential: (_signed, secret) => secret.slice('X-Relay-Token: '.length),
     forgeries: (signed, secret) => tokenForgeries('')(signed, secret.slice('X-Relay-Token: '.length)),
-    payload: { id: 'fuzz', action: 'push', target: { digest: `sha256:${'a'.repeat(64)}`, repository: 'fuzz/acr', tag: 'v1' }, request: { host: 'fuzz.azurecr.io', method: 'PUT' } },
+    payload: {
+      id: 'fuzz',
+      action: 'push',
+      target: { digest: `sha256:${'a'.repeat(64)}`, repository: 'fuzz/acr', tag: 'v1' },
+      request: { host: 'fuzz.azurecr.io', method: 'PUT' },
+    },
     wrongShapes: [
       ({ action: _a, ...rest }) => rest,
       ({ target: _t, ...rest }) => rest,
@@ -354,7 +436,13 @@ const specs: Spec[] = [
     credentialHeader: 'X-Signature',
     credential: (signed, secret) => `sha256=${hmacHex(secret, signed)}`,
     forgeries: hmacForgeries('sha256='),
-    payload: { context: { type: 'dev.cdevents.artifact.published.0.1.1' }, subject: { id: `pkg:oci/app@sha256%3A${'c'.repeat(64)}?repository_url=cd.example%2Ffuzz%2Fapp&tag=v1`, type: 'artifact' } },
+    payload: {
+      context: { type: 'dev.cdevents.artifact.published.0.1.1' },
+      subject: {
+        id: `pkg:oci/app@sha256%3A${'c'.repeat(64)}?repository_url=cd.example%2Ffuzz%2Fapp&tag=v1`,
+        type: 'artifact',
+      },
+    },
     wrongShapes: [
       ({ subject: _s, ...rest }) => rest,
       (p) => ({ ...p, subject: { id: 42 } }),
@@ -371,7 +459,10 @@ const specs: Spec[] = [
     headers: {},
     credentialHeader: 'X-Signature',
     credential: (signed, secret) => `sha256=${hmacHex(secret, signed)}`,
-    forgeries: (signed, secret) => [...hmacForgeries('sha256=')(signed, secret), `sha512=${hmacHex(`${secret}x`, signed, 'sha512')}`],
+    forgeries: (signed, secret) => [
+      ...hmacForgeries('sha256=')(signed, secret),
+      `sha512=${hmacHex(`${secret}x`, signed, 'sha512')}`,
+    ],
     patches: 'c/flux-system/Kustomization/generic-hmac',
   },
   {
@@ -387,23 +478,42 @@ const specs: Spec[] = [
 ];
 
 function bitbucketCloud(n: number): Record<string, unknown> {
-  const change = { new: { type: 'branch', name: 'main', target: { hash: sha } }, old: { type: 'branch', name: 'main', target: { hash: sha } } };
+  const change = {
+    new: { type: 'branch', name: 'main', target: { hash: sha } },
+    old: { type: 'branch', name: 'main', target: { hash: sha } },
+  };
   return { repository: { full_name: 'fuzz/bitbucket-cloud' }, push: { changes: Array(n).fill(change) } };
 }
 function bitbucketServer(n: number): Record<string, unknown> {
   return {
-    repository: { slug: 'bbs', project: { key: 'FUZZ' }, links: { clone: [{ href: 'https://bbs.example/scm/fuzz/bbs.git', name: 'http' }] } },
+    repository: {
+      slug: 'bbs',
+      project: { key: 'FUZZ' },
+      links: { clone: [{ href: 'https://bbs.example/scm/fuzz/bbs.git', name: 'http' }] },
+    },
     changes: Array(n).fill({ ref: { id: 'refs/heads/main', type: 'BRANCH' }, type: 'UPDATE', toHash: sha }),
   };
 }
 function harbor(n: number): Record<string, unknown> {
-  const resource = { digest: `sha256:${'d'.repeat(64)}`, tag: 'latest', resource_url: 'harbor.fuzz.example/fuzz/app:latest' };
-  return { type: 'PUSH_ARTIFACT', occur_at: 1586922308, operator: 'admin', event_data: { resources: Array(n).fill(resource), repository: { repo_full_name: 'fuzz/app' } } };
+  const resource = {
+    digest: `sha256:${'d'.repeat(64)}`,
+    tag: 'latest',
+    resource_url: 'harbor.fuzz.example/fuzz/app:latest',
+  };
+  return {
+    type: 'PUSH_ARTIFACT',
+    occur_at: 1586922308,
+    operator: 'admin',
+    event_data: { resources: Array(n).fill(resource), repository: { repo_full_name: 'fuzz/app' } },
+  };
 }
 function azure(n: number): Record<string, unknown> {
   return {
     eventType: 'git.push',
-    resource: { refUpdates: Array(n).fill({ name: 'refs/heads/main', newObjectId: sha }), repository: { name: 'azure', project: { name: 'fuzz' }, remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' } },
+    resource: {
+      refUpdates: Array(n).fill({ name: 'refs/heads/main', newObjectId: sha }),
+      repository: { name: 'azure', project: { name: 'fuzz' }, remoteUrl: 'https://dev.azure.com/fuzz/fuzz/_git/azure' },
+    },
   };
 }
 
@@ -411,26 +521,50 @@ function azure(n: number): Record<string, unknown> {
  * Receivers with replay protection: a signed push is applied once before the fuzz (beforeAll), and the fuzz replays
  * its exact bytes. One provider that signs the body (HMAC) and one that sends a token.
  */
-const replaySpecs: Spec[] = specs.filter((s) => s.receiver === 'github' || s.receiver === 'gitlab').map((s) => ({ ...s, receiver: `${s.receiver}-dedupe` }));
+const replaySpecs: Spec[] = specs
+  .filter((s) => s.receiver === 'github' || s.receiver === 'gitlab')
+  .map((s) => ({ ...s, receiver: `${s.receiver}-dedupe` }));
 const dedupeTable = 'relay-fuzz-dedupe';
 
 const objects: KubeObject[] = [
   gitRepository('flux-system', 'github', 'https://github.com/fuzz/github', { branch: 'main' }),
   gitRepository('flux-system', 'gitlab', 'https://gitlab.com/fuzz/gitlab', { branch: 'main' }),
-  gitRepository('flux-system', 'bitbucket-cloud', 'ssh://git@bitbucket.org/fuzz/bitbucket-cloud.git', { branch: 'main' }),
+  gitRepository('flux-system', 'bitbucket-cloud', 'ssh://git@bitbucket.org/fuzz/bitbucket-cloud.git', {
+    branch: 'main',
+  }),
   gitRepository('flux-system', 'bitbucket-server', 'https://bbs.example/scm/fuzz/bbs.git', { branch: 'main' }),
   gitRepository('flux-system', 'gitea', 'https://git.example/fuzz/gitea', { branch: 'main' }),
   gitRepository('flux-system', 'forgejo', 'https://git.example/fuzz/forgejo', { branch: 'main' }),
   gitRepository('flux-system', 'gogs', 'https://git.example/fuzz/gogs', { branch: 'main' }),
   gitRepository('flux-system', 'azure-devops', 'https://dev.azure.com/fuzz/fuzz/_git/azure', { branch: 'main' }),
-  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'harbor', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' } },
-  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'cdevents', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://cd.example/fuzz/app', ref: { tag: 'v1' } } },
-  { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'acr', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } } },
+  {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'harbor', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://harbor.fuzz.example/fuzz/app' },
+  },
+  {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'cdevents', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://cd.example/fuzz/app', ref: { tag: 'v1' } },
+  },
+  {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'acr', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } },
+  },
   ...[
     ['dockerhub', 'docker.io/fuzz/dockerhub'],
     ['github-package', 'ghcr.io/fuzz/app'],
     ['quay', 'quay.io/fuzz/quay'],
-  ].map(([name, image]) => ({ apiVersion: 'image.toolkit.fluxcd.io/v1', kind: 'ImageRepository', metadata: { name: name!, namespace: 'flux-system' }, spec: { interval: '5m', image } })),
+  ].map(([name, image]) => ({
+    apiVersion: 'image.toolkit.fluxcd.io/v1',
+    kind: 'ImageRepository',
+    metadata: { name: name!, namespace: 'flux-system' },
+    spec: { interval: '5m', image },
+  })),
   ...['generic-hmac', 'generic'].map((name) => ({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -444,11 +578,15 @@ const config = [
   '  c: { kubeconfig: fuzz/kubeconfig }',
   'receivers:',
   ...specs.map((s) => {
-    const targets = s.payload ? '' : `, targets: [{ cluster: c, kind: Kustomization, name: ${s.receiver}, namespace: flux-system }]`;
+    const targets = s.payload
+      ? ''
+      : `, targets: [{ cluster: c, kind: Kustomization, name: ${s.receiver}, namespace: flux-system }]`;
     const events = s.events ? `, events: [${s.events.join(', ')}]` : '';
     return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets}${events} }`;
   }),
-  ...replaySpecs.map((s) => `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}, dedupe: { windowSeconds: 3600 } }`),
+  ...replaySpecs.map(
+    (s) => `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}, dedupe: { windowSeconds: 3600 } }`,
+  ),
   'limits:',
   `  maxBodyBytes: ${maxBodyBytes}`,
   '  clusterTimeoutMs: 3000',
@@ -464,7 +602,11 @@ let handler: Handler;
 const applied = new Map<string, Delivery>();
 
 beforeAll(async () => {
-  [cluster, sm, ddb] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start(), DynamoDbTestServer.start()]);
+  [cluster, sm, ddb] = await Promise.all([
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    DynamoDbTestServer.start(),
+  ]);
   cluster.addServiceAccount('fuzz-sa-token-5b1f0c9e', relayUser, relayRules);
   for (const obj of objects) cluster.put(obj);
   sm.put('fuzz/kubeconfig', cluster.kubeconfig('fuzz-sa-token-5b1f0c9e'));
@@ -490,19 +632,36 @@ afterAll(async () => {
 type Transport = 'json' | 'form' | 'base64';
 
 /** The body, the bytes the credential covers, and the content type, for a payload text sent over `transport`. */
-function encode(spec: Spec, text: string | Buffer, transport: Transport): { body: string; isBase64Encoded: boolean; signed: Buffer; contentType: string } {
+function encode(
+  spec: Spec,
+  text: string | Buffer,
+  transport: Transport,
+): { body: string; isBase64Encoded: boolean; signed: Buffer; contentType: string } {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   if (transport === 'form') {
     const body = `payload=${encodeURIComponent(bytes.toString('utf8'))}`;
     const field = new URLSearchParams(body).get('payload') ?? '';
-    return { body, isBase64Encoded: false, signed: spec.signsFormPayload ? Buffer.from(field, 'utf8') : Buffer.from(body), contentType: 'application/x-www-form-urlencoded' };
+    return {
+      body,
+      isBase64Encoded: false,
+      signed: spec.signsFormPayload ? Buffer.from(field, 'utf8') : Buffer.from(body),
+      contentType: 'application/x-www-form-urlencoded',
+    };
   }
-  if (transport === 'base64') return { body: bytes.toString('base64'), isBase64Encoded: true, signed: bytes, contentType: 'application/json' };
+  if (transport === 'base64')
+    return { body: bytes.toString('base64'), isBase64Encoded: true, signed: bytes, contentType: 'application/json' };
   return { body: bytes.toString('utf8'), isBase64Encoded: false, signed: bytes, contentType: 'application/json' };
 }
 
 /** API Gateway adds these to every event; they count against the header limits like the sender's own. */
-const gatewayHeaders = { host: 'relay.example', 'user-agent': 'fuzz/1', 'x-amzn-trace-id': 'Root=1-0-0', 'x-forwarded-for': '192.0.2.1', 'x-forwarded-port': '443', 'x-forwarded-proto': 'https' };
+const gatewayHeaders = {
+  host: 'relay.example',
+  'user-agent': 'fuzz/1',
+  'x-amzn-trace-id': 'Root=1-0-0',
+  'x-forwarded-for': '192.0.2.1',
+  'x-forwarded-port': '443',
+  'x-forwarded-proto': 'https',
+};
 
 interface Delivery {
   spec: Spec;
@@ -524,7 +683,13 @@ function signed(spec: Spec, transport: Transport = 'json', text?: string | Buffe
   const id = spec.deliveryHeader ? { [spec.deliveryHeader]: `fuzz-${seed}-${deliveries}` } : {};
   return {
     spec,
-    headers: { ...gatewayHeaders, 'Content-Type': contentType ?? encoded.contentType, ...spec.headers, ...id, [spec.credentialHeader]: spec.credential(encoded.signed, spec.secret) },
+    headers: {
+      ...gatewayHeaders,
+      'Content-Type': contentType ?? encoded.contentType,
+      ...spec.headers,
+      ...id,
+      [spec.credentialHeader]: spec.credential(encoded.signed, spec.secret),
+    },
     body: encoded.body,
     isBase64Encoded: encoded.isBase64Encoded,
   };
@@ -539,7 +704,14 @@ function toEvent(d: Delivery): APIGatewayProxyEventV2 {
     if (names.length > 0) pathToken = names.map((k) => headers[k]).join(', ');
     headers = withoutKey(headers, pathTokenHeader);
   }
-  const event = apiGatewayEvent({ receiver: d.receiver ?? d.spec.receiver, headers: {}, body: d.body, method: d.method ?? 'POST', isBase64Encoded: d.isBase64Encoded, ...(pathToken !== undefined ? { pathToken } : {}) });
+  const event = apiGatewayEvent({
+    receiver: d.receiver ?? d.spec.receiver,
+    headers: {},
+    body: d.body,
+    method: d.method ?? 'POST',
+    isBase64Encoded: d.isBase64Encoded,
+    ...(pathToken !== undefined ? { pathToken } : {}),
+  });
   event.headers = { ...headers, 'content-length': String(Buffer.byteLength(d.body)) };
   return event;
 }
@@ -547,7 +719,8 @@ function toEvent(d: Delivery): APIGatewayProxyEventV2 {
 const anySpec = fc.constantFrom(...specs);
 const bodySpecs = specs.filter((s) => s.payload);
 const bodySpec = fc.constantFrom(...bodySpecs);
-const withoutKey = (headers: Record<string, string>, name: string) => Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== name.toLowerCase()));
+const withoutKey = (headers: Record<string, string>, name: string) =>
+  Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== name.toLowerCase()));
 const receiverNames = new Set(specs.map((s) => s.receiver));
 
 interface Case {
@@ -559,7 +732,9 @@ interface Case {
   beforeSecrets?: boolean;
   delivery: Delivery;
 }
-const kase = (category: string, expect: Case['expect'], extra: Pick<Case, 'outcome' | 'beforeSecrets'> = {}) => (delivery: Delivery): Case => ({ category, expect, delivery, ...extra });
+const kase =
+  (category: string, expect: Case['expect'], extra: Pick<Case, 'outcome' | 'beforeSecrets'> = {}) =>
+  (delivery: Delivery): Case => ({ category, expect, delivery, ...extra });
 const early = { beforeSecrets: true };
 
 /** Random printable-or-not text, including astral characters and lone surrogates. */
@@ -568,22 +743,71 @@ const anyText = (maxLength: number) => fc.string({ unit: 'binary', maxLength });
 const categories: Array<fc.Arbitrary<Case>> = [
   // Not POST: 405, before anything else is read.
   fc
-    .tuple(anySpec, fc.oneof(fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'post ', 'P0ST'), anyText(300)))
+    .tuple(
+      anySpec,
+      fc.oneof(
+        fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'post ', 'P0ST'),
+        anyText(300),
+      ),
+    )
     .filter(([, method]) => method.toUpperCase() !== 'POST')
     .map(([spec, method]) => kase('method', 405, early)({ ...signed(spec), method })),
   // No such receiver: 404, before any secret is read.
   fc
-    .tuple(anySpec, fc.oneof(anyText(60), fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'GITHUB', 'github/', '../github', ' github', 'github%00', ''), fc.integer({ min: 1000, max: 8000 }).map((n) => 'r'.repeat(n))))
+    .tuple(
+      anySpec,
+      fc.oneof(
+        anyText(60),
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'hasOwnProperty',
+          'GITHUB',
+          'github/',
+          '../github',
+          ' github',
+          'github%00',
+          '',
+        ),
+        fc.integer({ min: 1000, max: 8000 }).map((n) => 'r'.repeat(n)),
+      ),
+    )
     .filter(([, name]) => !receiverNames.has(name))
     .map(([spec, receiver]) => kase('receiver', 404, early)({ ...signed(spec), receiver })),
   // A receiver's name with a percent-escape, a separator or another case, and a forged credential: 404, and no
   // secret read (the name is looked up as given; nothing decodes or normalises it into a real receiver's).
   fc
-    .tuple(anySpec, fc.constantFrom((n: string) => encodeURIComponent(n).replace(/^(.)/, (c) => `%${c.charCodeAt(0).toString(16)}`), (n: string) => `${n}%2F..`, (n: string) => `${n}%00`, (n: string) => `${n}/`, (n: string) => `./${n}`, (n: string) => `${n};x=1`, (n: string) => `${n}?x`, (n: string) => n.toUpperCase(), (n: string) => `${n}\u200b`, (n: string) => `%2e%2e/${n}`), fc.nat())
+    .tuple(
+      anySpec,
+      fc.constantFrom(
+        (n: string) => encodeURIComponent(n).replace(/^(.)/, (c) => `%${c.charCodeAt(0).toString(16)}`),
+        (n: string) => `${n}%2F..`,
+        (n: string) => `${n}%00`,
+        (n: string) => `${n}/`,
+        (n: string) => `./${n}`,
+        (n: string) => `${n};x=1`,
+        (n: string) => `${n}?x`,
+        (n: string) => n.toUpperCase(),
+        (n: string) => `${n}\u200b`,
+        (n: string) => `%2e%2e/${n}`,
+      ),
+      fc.nat(),
+    )
     .map(([spec, odd, i]) => {
       const d = signed(spec);
-      const forgeries = spec.forgeries(encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed, spec.secret);
-      return kase('odd_path_forged', 404, early)({ ...d, receiver: odd(spec.receiver), headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
+      const forgeries = spec.forgeries(
+        encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed,
+        spec.secret,
+      );
+      return kase(
+        'odd_path_forged',
+        404,
+        early,
+      )({
+        ...d,
+        receiver: odd(spec.receiver),
+        headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! },
+      });
     }),
   // More header fields than allowed: 431.
   fc.tuple(anySpec, fc.integer({ min: 101, max: 400 })).map(([spec, n]) => {
@@ -594,7 +818,7 @@ const categories: Array<fc.Arbitrary<Case>> = [
   // More header bytes than allowed, in one field or spread, ASCII or multi-byte: 431.
   fc.tuple(anySpec, fc.integer({ min: 1, max: 8 }), fc.constantFrom('x', 'é', '𝄞')).map(([spec, fields, unit]) => {
     const d = signed(spec);
-    const perField = Math.ceil(16 * 1024 / fields / Buffer.byteLength(unit)) + 1;
+    const perField = Math.ceil((16 * 1024) / fields / Buffer.byteLength(unit)) + 1;
     for (let i = 0; i < fields; i++) d.headers[`X-Fuzz-Large-${i}`] = unit.repeat(perField);
     return kase('headers_too_large', 431, early)(d);
   }),
@@ -602,7 +826,11 @@ const categories: Array<fc.Arbitrary<Case>> = [
   fc.tuple(anySpec, fc.boolean()).map(([spec, same]) => {
     const d = signed(spec);
     const value = d.headers[spec.credentialHeader]!;
-    d.headers[spec.credentialHeader.toLowerCase() === spec.credentialHeader ? spec.credentialHeader.toUpperCase() : spec.credentialHeader.toLowerCase()] = same ? value : `${value}0`;
+    d.headers[
+      spec.credentialHeader.toLowerCase() === spec.credentialHeader
+        ? spec.credentialHeader.toUpperCase()
+        : spec.credentialHeader.toLowerCase()
+    ] = same ? value : `${value}0`;
     return kase('duplicate_credential', refused(spec))(d);
   }),
   // No credential: 401.
@@ -613,20 +841,45 @@ const categories: Array<fc.Arbitrary<Case>> = [
   // A credential in a form the provider never sends, or made with another secret: 401.
   fc.tuple(anySpec, fc.nat()).map(([spec, i]) => {
     const d = signed(spec);
-    const forgeries = spec.forgeries(encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed, spec.secret);
-    return kase('forged_credential', refused(spec))({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
+    const forgeries = spec.forgeries(
+      encode(spec, JSON.stringify(spec.payload ?? { any: 'body' }), 'json').signed,
+      spec.secret,
+    );
+    return kase(
+      'forged_credential',
+      refused(spec),
+    )({ ...d, headers: { ...d.headers, [spec.credentialHeader]: forgeries[i % forgeries.length]! } });
   }),
   // A content type the provider does not post (or none): 415, before any secret is read.
   fc
-    .tuple(bodySpec, fc.oneof(fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/jsonx', 'json', ''), anyText(80)))
+    .tuple(
+      bodySpec,
+      fc.oneof(
+        fc.constantFrom(
+          'text/plain',
+          'application/xml',
+          'multipart/form-data; boundary=x',
+          'application/json-patch+json',
+          'application/jsonx',
+          'json',
+          '',
+        ),
+        anyText(80),
+      ),
+    )
     .filter(([spec, type]) => !spec.accepts!.includes(type.split(';')[0]!.trim().toLowerCase()))
     .map(([spec, type]) => kase('content_type', 415, early)(signed(spec, 'json', undefined, type))),
   // isBase64Encoded with a body that is not strict base64: 400, before any secret is read.
-  fc.tuple(anySpec, fc.nat(), fc.constantFrom('*', '-', '_', ' ', '\n', '.', 'é', '=', 'truncate')).map(([spec, at, junk]) => {
-    const d = signed(spec, 'base64');
-    const body = junk === 'truncate' ? d.body.slice(0, -1 - (at % 3)) : `${d.body.slice(0, at % (d.body.length - 2))}${junk}${d.body.slice(at % (d.body.length - 2))}`;
-    return kase('invalid_base64', 400, early)({ ...d, body });
-  }),
+  fc
+    .tuple(anySpec, fc.nat(), fc.constantFrom('*', '-', '_', ' ', '\n', '.', 'é', '=', 'truncate'))
+    .map(([spec, at, junk]) => {
+      const d = signed(spec, 'base64');
+      const body =
+        junk === 'truncate'
+          ? d.body.slice(0, -1 - (at % 3))
+          : `${d.body.slice(0, at % (d.body.length - 2))}${junk}${d.body.slice(at % (d.body.length - 2))}`;
+      return kase('invalid_base64', 400, early)({ ...d, body });
+    }),
   // Larger than limits.maxBodyBytes, plain or base64: 413.
   fc.tuple(anySpec, fc.integer({ min: 1, max: 4096 }), fc.boolean()).map(([spec, extra, base64]) => {
     const text = 'x'.repeat(maxBodyBytes + extra);
@@ -635,13 +888,27 @@ const categories: Array<fc.Arbitrary<Case>> = [
   // Correctly signed with the REAL secret, but the payload is broken: 400 and no patch.
   fc
     .tuple(bodySpec, fc.uint8Array({ maxLength: 600 }), fc.nat())
-    .map(([spec, bytes, i]) => kase('signed_random_bytes', 400)(signed(spec, 'base64', Buffer.concat([Buffer.from(bytes), Buffer.from([0xff])]).subarray(i % 2)))),
+    .map(([spec, bytes, i]) =>
+      kase(
+        'signed_random_bytes',
+        400,
+      )(signed(spec, 'base64', Buffer.concat([Buffer.from(bytes), Buffer.from([0xff])]).subarray(i % 2))),
+    ),
   fc.tuple(bodySpec, anyText(400)).map(([spec, text]) => kase('signed_random_text', 400)(signed(spec, 'json', text))),
-  fc.tuple(bodySpec, fc.nat(), fc.constantFrom([0xff], [0xc0, 0x80], [0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82])).map(([spec, at, bad]) => {
-    const text = Buffer.from(JSON.stringify(spec.payload));
-    const cut = 2 + (at % (text.length - 4));
-    return kase('signed_invalid_utf8', 400)(signed(spec, 'base64', Buffer.concat([text.subarray(0, cut), Buffer.from(bad), text.subarray(cut)])));
-  }),
+  fc
+    .tuple(
+      bodySpec,
+      fc.nat(),
+      fc.constantFrom([0xff], [0xc0, 0x80], [0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]),
+    )
+    .map(([spec, at, bad]) => {
+      const text = Buffer.from(JSON.stringify(spec.payload));
+      const cut = 2 + (at % (text.length - 4));
+      return kase(
+        'signed_invalid_utf8',
+        400,
+      )(signed(spec, 'base64', Buffer.concat([text.subarray(0, cut), Buffer.from(bad), text.subarray(cut)])));
+    }),
   fc.tuple(bodySpec, fc.nat(), fc.constantFrom<Transport>('json', 'base64')).map(([spec, at, transport]) => {
     const text = JSON.stringify(spec.payload);
     return kase('signed_truncated_json', 400)(signed(spec, transport, text.slice(0, at % text.length)));
@@ -649,11 +916,44 @@ const categories: Array<fc.Arbitrary<Case>> = [
   fc.tuple(bodySpec, fc.nat(), fc.constantFrom<Transport>('json', 'base64', 'form')).map(([spec, i, transport]) => {
     const shapes = spec.wrongShapes!;
     const shape = shapes[i % shapes.length]!(structuredClone(spec.payload!));
-    return kase('signed_wrong_shape', 400)(signed(spec, spec.accepts!.includes('application/x-www-form-urlencoded') ? transport : 'json', JSON.stringify(shape)));
+    return kase(
+      'signed_wrong_shape',
+      400,
+    )(
+      signed(
+        spec,
+        spec.accepts!.includes('application/x-www-form-urlencoded') ? transport : 'json',
+        JSON.stringify(shape),
+      ),
+    );
   }),
   fc.tuple(bodySpec, fc.jsonValue({ maxDepth: 4 })).map(([spec, value]) => {
     // Random JSON without the top-level fields a push is recognised by: never a valid push, always a 400.
-    const stripped = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => !['ref', 'repository', 'project', 'push', 'changes', 'resource', 'eventType', 'type', 'docker_url', 'push_data', 'action', 'package', 'target', 'request', 'subject'].includes(k))) : value;
+    const stripped =
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(
+            Object.entries(value).filter(
+              ([k]) =>
+                ![
+                  'ref',
+                  'repository',
+                  'project',
+                  'push',
+                  'changes',
+                  'resource',
+                  'eventType',
+                  'type',
+                  'docker_url',
+                  'push_data',
+                  'action',
+                  'package',
+                  'target',
+                  'request',
+                  'subject',
+                ].includes(k),
+            ),
+          )
+        : value;
     return kase('signed_random_json', 400)(signed(spec, 'json', JSON.stringify(stripped) ?? 'null'));
   }),
   fc.tuple(bodySpec, fc.integer({ min: 65, max: 30_000 }), fc.constantFrom('[', '{"a":')).map(([spec, depth, open]) => {
@@ -667,22 +967,45 @@ const categories: Array<fc.Arbitrary<Case>> = [
     .map(([spec, n]) => {
       // Tiny entries: the count alone must be refused, before any entry is read.
       const payload = spec.withChanges!(1);
-      const text = JSON.stringify(payload).replace(/\[\{"(new|ref|name|digest)"[^\]]*\]/, `[${Array(n).fill('0').join(',')}]`);
+      const text = JSON.stringify(payload).replace(
+        /\[\{"(new|ref|name|digest)"[^\]]*\]/,
+        `[${Array(n).fill('0').join(',')}]`,
+      );
       return kase('signed_huge_array', 400)(signed(spec, 'json', text));
     }),
   // (Payloads with a `ref` field, which the broken escape goes into.)
-  fc.tuple(fc.constantFrom(...specs.filter((s) => s.accepts?.includes('application/x-www-form-urlencoded') && JSON.stringify(s.payload).includes('"ref"'))), fc.constantFrom('%zz', '%', '%F', '%FF', '%C0%80', '%ED%A0%80')).map(([spec, escape]) => {
-    // The form's payload field has a broken escape; URLSearchParams repairs it, so the signature (over the repaired
-    // field for Gitea, Forgejo, Gogs; over the raw form for GitHub) verifies, and the strict reader must refuse it.
-    const body = `payload=${encodeURIComponent(JSON.stringify(spec.payload)).replace('%22ref%22', `%22ref${escape}%22`)}`;
-    const covered = spec.signsFormPayload ? Buffer.from(new URLSearchParams(body).get('payload')!, 'utf8') : Buffer.from(body);
-    return kase('signed_bad_form_escape', 400)({
-      spec,
-      headers: { ...gatewayHeaders, 'content-type': 'application/x-www-form-urlencoded', ...spec.headers, [spec.credentialHeader]: spec.credential(covered, spec.secret) },
-      body,
-      isBase64Encoded: false,
-    });
-  }),
+  fc
+    .tuple(
+      fc.constantFrom(
+        ...specs.filter(
+          (s) =>
+            s.accepts?.includes('application/x-www-form-urlencoded') && JSON.stringify(s.payload).includes('"ref"'),
+        ),
+      ),
+      fc.constantFrom('%zz', '%', '%F', '%FF', '%C0%80', '%ED%A0%80'),
+    )
+    .map(([spec, escape]) => {
+      // The form's payload field has a broken escape; URLSearchParams repairs it, so the signature (over the repaired
+      // field for Gitea, Forgejo, Gogs; over the raw form for GitHub) verifies, and the strict reader must refuse it.
+      const body = `payload=${encodeURIComponent(JSON.stringify(spec.payload)).replace('%22ref%22', `%22ref${escape}%22`)}`;
+      const covered = spec.signsFormPayload
+        ? Buffer.from(new URLSearchParams(body).get('payload')!, 'utf8')
+        : Buffer.from(body);
+      return kase(
+        'signed_bad_form_escape',
+        400,
+      )({
+        spec,
+        headers: {
+          ...gatewayHeaders,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...spec.headers,
+          [spec.credentialHeader]: spec.credential(covered, spec.secret),
+        },
+        body,
+        isBase64Encoded: false,
+      });
+    }),
 ];
 
 /**
@@ -696,7 +1019,12 @@ const replays: fc.Arbitrary<Case> = fc
   .map(([spec, id, upper]) => {
     const first = applied.get(spec.receiver)!;
     const deliveryHeader = spec.deliveryHeader!;
-    const headers = id === 'same' ? first.headers : id === 'missing' ? withoutKey(first.headers, deliveryHeader) : { ...first.headers, [deliveryHeader]: `replay-${seed}-${(deliveries += 1)}` };
+    const headers =
+      id === 'same'
+        ? first.headers
+        : id === 'missing'
+          ? withoutKey(first.headers, deliveryHeader)
+          : { ...first.headers, [deliveryHeader]: `replay-${seed}-${(deliveries += 1)}` };
     const cased = upper ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v])) : headers;
     return kase('replayed', 200, { outcome: 'duplicate' })({ ...first, headers: cased });
   });
@@ -714,20 +1042,30 @@ function deliveryLinesIn(text: string): Array<Record<string, unknown>> {
 }
 
 test('the harness is live: a correctly signed push of every provider patches (so the fuzz cannot pass by being broken)', async () => {
-  const { lines } = await captureOutput(() => fc.assert(
-    fc.asyncProperty(anySpec, fc.constantFrom<Transport>('json', 'base64', 'form'), fc.boolean(), async (spec, transport, upper) => {
-      const usable = transport === 'form' && !spec.accepts?.includes('application/x-www-form-urlencoded') ? 'json' : transport;
-      const d = signed(spec, usable);
-      const headers = upper ? Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toUpperCase(), v])) : d.headers;
-      const before = patchRequests(cluster).length;
-      const result = await handler(toEvent({ ...d, headers }));
-      const answer = JSON.parse(result.body as string) as Record<string, unknown>;
-      expect(answer).toMatchObject({ outcome: 'patched', patched: [spec.patches] });
-      expect(result.statusCode).toBe(200);
-      expect(patchRequests(cluster).length).toBe(before + 1);
-    }),
-    { seed, numRuns: 60 },
-  ));
+  const { lines } = await captureOutput(() =>
+    fc.assert(
+      fc.asyncProperty(
+        anySpec,
+        fc.constantFrom<Transport>('json', 'base64', 'form'),
+        fc.boolean(),
+        async (spec, transport, upper) => {
+          const usable =
+            transport === 'form' && !spec.accepts?.includes('application/x-www-form-urlencoded') ? 'json' : transport;
+          const d = signed(spec, usable);
+          const headers = upper
+            ? Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toUpperCase(), v]))
+            : d.headers;
+          const before = patchRequests(cluster).length;
+          const result = await handler(toEvent({ ...d, headers }));
+          const answer = JSON.parse(result.body as string) as Record<string, unknown>;
+          expect(answer).toMatchObject({ outcome: 'patched', patched: [spec.patches] });
+          expect(result.statusCode).toBe(200);
+          expect(patchRequests(cluster).length).toBe(before + 1);
+        },
+      ),
+      { seed, numRuns: 60 },
+    ),
+  );
   expect(lines.filter((l) => l.includes('"outcome":"patched"') && l.includes('"message":"delivery"'))).toHaveLength(60);
 });
 
@@ -737,7 +1075,12 @@ test('with a cold secret cache, nothing is read from Secrets Manager for unknown
   const { result } = await captureOutput(async () => {
     const statuses: number[] = [];
     for (const spec of [...specs, ...replaySpecs]) {
-      for (const receiver of [`${spec.receiver}x`, spec.receiver.toUpperCase(), `%${spec.receiver.charCodeAt(0).toString(16)}${spec.receiver.slice(1)}`, '__proto__']) {
+      for (const receiver of [
+        `${spec.receiver}x`,
+        spec.receiver.toUpperCase(),
+        `%${spec.receiver.charCodeAt(0).toString(16)}${spec.receiver.slice(1)}`,
+        '__proto__',
+      ]) {
         statuses.push((await cold(toEvent({ ...signed(spec), receiver }))).statusCode!);
       }
       statuses.push((await cold(toEvent({ ...signed(spec), method: 'GET' }))).statusCode!);
@@ -768,33 +1111,44 @@ test(`${runs} malformed, forged or replayed deliveries: each a documented 4xx (a
   const started = performance.now();
   try {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(...weighted), async ({ category, expect: expected, outcome = 'rejected', beforeSecrets, delivery }) => {
-        const from = chunks.length;
-        const secretReads = sm.calls.length;
-        requests += 1;
-        let result;
-        try {
-          result = await handler(toEvent(delivery));
-        } catch (error) {
-          throws += 1;
-          throw error;
-        }
-        byStatus.set(result.statusCode ?? 0, (byStatus.get(result.statusCode ?? 0) ?? 0) + 1);
-        byCategory.set(category, (byCategory.get(category) ?? 0) + 1);
-        const answer = JSON.parse(result.body as string) as Record<string, unknown>;
-        const lines = deliveryLinesIn(chunks.slice(from).join(''));
-        expect({ category, receiver: delivery.spec.receiver, status: result.statusCode, outcome: answer.outcome, reason: typeof answer.reason, lines: lines.length }).toEqual({
-          category,
-          receiver: delivery.spec.receiver,
-          status: expected,
-          outcome,
-          reason: 'string',
-          lines: 1,
-        });
-        expect(lines[0]).toMatchObject({ status: expected, outcome });
-        if (outcome === 'rejected') expect(documentedRejections).toContain(result.statusCode);
-        if (beforeSecrets) expect({ category, secretReads: sm.calls.length - secretReads }).toEqual({ category, secretReads: 0 });
-      }),
+      fc.asyncProperty(
+        fc.oneof(...weighted),
+        async ({ category, expect: expected, outcome = 'rejected', beforeSecrets, delivery }) => {
+          const from = chunks.length;
+          const secretReads = sm.calls.length;
+          requests += 1;
+          let result;
+          try {
+            result = await handler(toEvent(delivery));
+          } catch (error) {
+            throws += 1;
+            throw error;
+          }
+          byStatus.set(result.statusCode ?? 0, (byStatus.get(result.statusCode ?? 0) ?? 0) + 1);
+          byCategory.set(category, (byCategory.get(category) ?? 0) + 1);
+          const answer = JSON.parse(result.body as string) as Record<string, unknown>;
+          const lines = deliveryLinesIn(chunks.slice(from).join(''));
+          expect({
+            category,
+            receiver: delivery.spec.receiver,
+            status: result.statusCode,
+            outcome: answer.outcome,
+            reason: typeof answer.reason,
+            lines: lines.length,
+          }).toEqual({
+            category,
+            receiver: delivery.spec.receiver,
+            status: expected,
+            outcome,
+            reason: 'string',
+            lines: 1,
+          });
+          expect(lines[0]).toMatchObject({ status: expected, outcome });
+          if (outcome === 'rejected') expect(documentedRejections).toContain(result.statusCode);
+          if (beforeSecrets)
+            expect({ category, secretReads: sm.calls.length - secretReads }).toEqual({ category, secretReads: 0 });
+        },
+      ),
       { seed, numRuns: runs },
     );
   } finally {
@@ -806,7 +1160,10 @@ test(`${runs} malformed, forged or replayed deliveries: each a documented 4xx (a
   const fivexx = [...byStatus].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
   recordFigure('relay fuzz', {
     requests,
-    'by status': [...byStatus].sort(([a], [b]) => a - b).map(([s, c]) => `${s}×${c}`).join(' '),
+    'by status': [...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([s, c]) => `${s}×${c}`)
+      .join(' '),
     '5xx': fivexx,
     throws,
     patches,

@@ -28,7 +28,15 @@ afterAll(() => close());
 
 function tagPush(tag: string) {
   const body = JSON.stringify({ ...githubBranchPush, ref: `refs/tags/${tag}`, base_ref: null });
-  return apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(githubWebhookSecret, body) } });
+  return apiGatewayEvent({
+    receiver: 'github',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': signGitHub(githubWebhookSecret, body),
+    },
+  });
 }
 
 test('a semver range longer than 256 characters matches no tag, and is reported once, not on every push', async () => {
@@ -37,7 +45,10 @@ test('a semver range longer than 256 characters matches no tag, and is reported 
   cluster.put(gitRepository('flux-system', 'bounded', url, { semver: `>=1.0.0${' '.repeat(249)}` }));
   const handler = loadRelayHandler(githubRelayConfig);
   cluster.clearRequests();
-  const { result, lines } = await captureOutput(async () => [await handler(tagPush('v1.2.3')), await handler(tagPush('v1.2.4'))]);
+  const { result, lines } = await captureOutput(async () => [
+    await handler(tagPush('v1.2.3')),
+    await handler(tagPush('v1.2.4')),
+  ]);
   for (const answer of result) {
     expect(answer.statusCode).toBe(200);
     // The 256-character range is read and matches; the longer one does not.

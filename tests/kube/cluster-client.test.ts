@@ -23,7 +23,11 @@ test('lists follow the API server continue token across pages (500 per page)', a
   const repos = await cluster.listGitRepositories(signal);
   expect(repos).toHaveLength(620);
   expect(new Set(repos.map((r) => r.name)).size).toBe(620);
-  const names = await cluster.listNames({ cluster: 'c', apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: 'flux-system' }, { tier: 'gold' }, signal);
+  const names = await cluster.listNames(
+    { cluster: 'c', apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: 'flux-system' },
+    { tier: 'gold' },
+    signal,
+  );
   expect(names).toHaveLength(207);
   const lists = server.requests.filter((r) => r.verb === 'list');
   expect(lists.map((r) => Boolean(r.query.continue))).toEqual([false, true, false]);

@@ -14,12 +14,24 @@ import { relayRules } from '../support/relay-harness';
 
 const region = 'eu-west-1';
 const group = 'flux-webhook-relay';
-const credentials = { accessKeyId: 'ASIARELAYEXAMPLE', secretAccessKey: 'relay/Secret+Key/EXAMPLEKEYexamplekey03', sessionToken: 'relay-session-token-EXAMPLE' };
+const credentials = {
+  accessKeyId: 'ASIARELAYEXAMPLE',
+  secretAccessKey: 'relay/Secret+Key/EXAMPLEKEYexamplekey03',
+  sessionToken: 'relay-session-token-EXAMPLE',
+};
 const unmapped = { accessKeyId: 'ASIAUNMAPPEDEXAMPLE', secretAccessKey: 'unmapped/Secret+Key/EXAMPLEKEYexample04' };
 const role = 'arn:aws:iam::210987654321:role/relay-access';
 const sessions = [
-  { accessKeyId: 'ASIASESSIONONE', secretAccessKey: 'session/One+Secret/EXAMPLEKEYexample05', sessionToken: 'session-one-token' },
-  { accessKeyId: 'ASIASESSIONTWO', secretAccessKey: 'session/Two+Secret/EXAMPLEKEYexample06', sessionToken: 'session-two-token' },
+  {
+    accessKeyId: 'ASIASESSIONONE',
+    secretAccessKey: 'session/One+Secret/EXAMPLEKEYexample05',
+    sessionToken: 'session-one-token',
+  },
+  {
+    accessKeyId: 'ASIASESSIONTWO',
+    secretAccessKey: 'session/Two+Secret/EXAMPLEKEYexample06',
+    sessionToken: 'session-two-token',
+  },
 ];
 const t0 = Date.parse('2026-12-03T08:00:00Z');
 const minutes = (n: number) => n * 60_000;
@@ -34,7 +46,11 @@ beforeAll(async () => {
   for (const server of [kube, eks, sts]) server.now = () => now;
   kube.eksAuthentication({ clusterName: 'prod-eks' });
   kube.addEksAccessEntry({ credentials, principalArn: 'arn:aws:iam::123456789012:role/relay', groups: [group] });
-  kube.addEksAccessEntry({ credentials: unmapped, principalArn: 'arn:aws:iam::123456789012:role/someone-else', groups: ['nobody'] });
+  kube.addEksAccessEntry({
+    credentials: unmapped,
+    principalArn: 'arn:aws:iam::123456789012:role/someone-else',
+    groups: ['nobody'],
+  });
   kube.addEksAccessEntry({ credentials: sessions[0]!, principalArn: role, username: 'session-one', groups: [group] });
   kube.addEksAccessEntry({ credentials: sessions[1]!, principalArn: role, username: 'session-two', groups: [group] });
   kube.bindGroup(group, relayRules);
@@ -59,7 +75,11 @@ function list(token: string): Promise<{ status: number; rejected?: string; user?
       res.resume();
       res.on('end', () => {
         const rec = kube.requests.at(-1);
-        resolve({ status: res.statusCode ?? 0, ...(rec?.eksToken?.rejected ? { rejected: rec.eksToken.rejected } : {}), ...(rec?.user ? { user: rec.user } : {}) });
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(rec?.eksToken?.rejected ? { rejected: rec.eksToken.rejected } : {}),
+          ...(rec?.user ? { user: rec.user } : {}),
+        });
       });
     });
     req.on('error', reject);
@@ -68,11 +88,25 @@ function list(token: string): Promise<{ status: number; rejected?: string; user?
 }
 
 /** A presigned STS URL made by hand (aws4), to build the tokens a correct client would never send. */
-function handmade(options: { host?: string; query?: string; headers?: Record<string, string>; with?: typeof credentials | typeof unmapped; at?: number }): string {
+function handmade(options: {
+  host?: string;
+  query?: string;
+  headers?: Record<string, string>;
+  with?: typeof credentials | typeof unmapped;
+  at?: number;
+}): string {
   const host = options.host ?? `sts.${region}.amazonaws.com`;
   const date = new Date(options.at ?? now).toISOString().replace(/[:-]|\.\d{3}/g, '');
   const signed = aws4.sign(
-    { host, path: `/?${options.query ?? 'Action=GetCallerIdentity&Version=2011-06-15'}&X-Amz-Expires=60&X-Amz-Date=${date}`, method: 'GET', service: 'sts', region, signQuery: true, headers: options.headers ?? { 'x-k8s-aws-id': 'prod-eks' } },
+    {
+      host,
+      path: `/?${options.query ?? 'Action=GetCallerIdentity&Version=2011-06-15'}&X-Amz-Expires=60&X-Amz-Date=${date}`,
+      method: 'GET',
+      service: 'sts',
+      region,
+      signQuery: true,
+      headers: options.headers ?? { 'x-k8s-aws-id': 'prod-eks' },
+    },
     options.with ?? credentials,
   );
   return `k8s-aws-v1.${Buffer.from(`https://${host}${signed.path}`).toString('base64url')}`;
@@ -99,24 +133,71 @@ describe('the loopback API server authenticates EKS tokens as aws-iam-authentica
   });
 
   test('a valid token authenticates as the access entry, authorized by its group', async () => {
-    expect(await list(eksToken({ cluster: 'prod-eks', region, credentials, now }))).toEqual({ status: 200, user: 'arn:aws:iam::123456789012:role/relay' });
+    expect(await list(eksToken({ cluster: 'prod-eks', region, credentials, now }))).toEqual({
+      status: 200,
+      user: 'arn:aws:iam::123456789012:role/relay',
+    });
     expect(kube.requests.at(-1)).toMatchObject({ authentication: 'eks', groups: [group] });
     // Authenticated, but its group has no binding: RBAC refuses.
     expect((await list(eksToken({ cluster: 'prod-eks', region, credentials: unmapped, now }))).status).toBe(403);
   });
 
   test.each<[string, () => string, RegExp]>([
-    ['a token for another cluster', () => eksToken({ cluster: 'staging-eks', region, credentials, now }), /SignatureDoesNotMatch/],
-    ['a token signed more than 15 minutes ago', () => eksToken({ cluster: 'prod-eks', region, credentials, now: now - minutes(15) - 1000 }), /expired/],
-    ['a token without the signed x-k8s-aws-id header', () => handmade({ headers: {} }), /did not sign the x-k8s-aws-id header/],
-    ['a token for a host that is not STS', () => handmade({ host: 'sts.eu-west-1.amazonaws.com.attacker.example' }), /unexpected hostname/],
-    ['a token for another STS action', () => handmade({ query: 'Action=GetSessionToken&Version=2011-06-15' }), /unexpected action/],
-    ['a token with an extra query parameter', () => handmade({ query: 'Action=GetCallerIdentity&Version=2011-06-15&Foo=bar' }), /non-whitelisted query parameter/],
-    ['a token signed with a wrong secret key', () => handmade({ with: { ...credentials, secretAccessKey: 'not/the/right/key' } }), /SignatureDoesNotMatch/],
-    ['a token without the session token of its credentials', () => handmade({ with: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } }), /security token/],
-    ['a token in padded base64', () => `${eksToken({ cluster: 'prod-eks', region, credentials, now })}==`, /unpadded base64url/],
-    ['a token in standard base64', () => eksToken({ cluster: 'prod-eks', region, credentials, now }).replace(/-/g, '+').replace(/_/g, '/') + '+/', /unpadded base64url/],
-    ['a token without the prefix', () => eksToken({ cluster: 'prod-eks', region, credentials, now }).slice('k8s-aws-v1.'.length), /.*/],
+    [
+      'a token for another cluster',
+      () => eksToken({ cluster: 'staging-eks', region, credentials, now }),
+      /SignatureDoesNotMatch/,
+    ],
+    [
+      'a token signed more than 15 minutes ago',
+      () => eksToken({ cluster: 'prod-eks', region, credentials, now: now - minutes(15) - 1000 }),
+      /expired/,
+    ],
+    [
+      'a token without the signed x-k8s-aws-id header',
+      () => handmade({ headers: {} }),
+      /did not sign the x-k8s-aws-id header/,
+    ],
+    [
+      'a token for a host that is not STS',
+      () => handmade({ host: 'sts.eu-west-1.amazonaws.com.attacker.example' }),
+      /unexpected hostname/,
+    ],
+    [
+      'a token for another STS action',
+      () => handmade({ query: 'Action=GetSessionToken&Version=2011-06-15' }),
+      /unexpected action/,
+    ],
+    [
+      'a token with an extra query parameter',
+      () => handmade({ query: 'Action=GetCallerIdentity&Version=2011-06-15&Foo=bar' }),
+      /non-whitelisted query parameter/,
+    ],
+    [
+      'a token signed with a wrong secret key',
+      () => handmade({ with: { ...credentials, secretAccessKey: 'not/the/right/key' } }),
+      /SignatureDoesNotMatch/,
+    ],
+    [
+      'a token without the session token of its credentials',
+      () => handmade({ with: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } }),
+      /security token/,
+    ],
+    [
+      'a token in padded base64',
+      () => `${eksToken({ cluster: 'prod-eks', region, credentials, now })}==`,
+      /unpadded base64url/,
+    ],
+    [
+      'a token in standard base64',
+      () => eksToken({ cluster: 'prod-eks', region, credentials, now }).replace(/-/g, '+').replace(/_/g, '/') + '+/',
+      /unpadded base64url/,
+    ],
+    [
+      'a token without the prefix',
+      () => eksToken({ cluster: 'prod-eks', region, credentials, now }).slice('k8s-aws-v1.'.length),
+      /.*/,
+    ],
   ])('%s is refused with 401', async (_, make, reason) => {
     const result = await list(make());
     expect(result.status).toBe(401);
@@ -143,10 +224,20 @@ describe('the relay renews what expires, on an injected clock', () => {
     AWS_ENDPOINT_URL_STS: sts.endpoint,
   });
   // The registry never reads a secret for an EKS cluster: any use of the store would throw here.
-  const noSecrets = new Proxy({}, { get: () => { throw new Error('Secrets Manager must not be used for an EKS cluster'); } }) as SecretStore;
+  const noSecrets = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('Secrets Manager must not be used for an EKS cluster');
+      },
+    },
+  ) as SecretStore;
   const registryFor = (eksYaml: string) =>
     new ClusterRegistry(
-      parseConfig(`clusters:\n  prod:\n    eks: ${eksYaml}\nreceivers:\n  r: { provider: github, secret: env:X }\n`, 'test').clusters,
+      parseConfig(
+        `clusters:\n  prod:\n    eks: ${eksYaml}\nreceivers:\n  r: { provider: github, secret: env:X }\n`,
+        'test',
+      ).clusters,
       noSecrets,
       (o) => new HttpsCluster({ ...o, index: false }),
       { env: env(), now: () => now },

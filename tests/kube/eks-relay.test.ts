@@ -1,7 +1,17 @@
 import { EksTestServer, StsTestServer } from '../support/eks-sts-servers';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { gitRepository, githubWebhookSecret, type Handler, loadRelayHandler, loadRelayModule, patchRequests, relayRules, signedBranchPush, useSecretsManager } from '../support/relay-harness';
+import {
+  gitRepository,
+  githubWebhookSecret,
+  type Handler,
+  loadRelayHandler,
+  loadRelayModule,
+  patchRequests,
+  relayRules,
+  signedBranchPush,
+  useSecretsManager,
+} from '../support/relay-harness';
 
 // The relay reaching EKS clusters with its own IAM identity only: DescribeCluster on the loopback EKS, tokens signed
 // by the relay and verified by the loopback API server (signature re-computed with the SDK's signer, cluster name,
@@ -11,9 +21,17 @@ const region = 'eu-west-1';
 const group = 'flux-webhook-relay';
 const lambdaRole = 'arn:aws:iam::123456789012:role/flux-webhook-relay-prod-relay';
 /** What Lambda puts in the function's environment: the execution role's session credentials. */
-const lambdaCredentials = { accessKeyId: 'ASIALAMBDAEXAMPLE', secretAccessKey: 'lambda/Secret+Key/EXAMPLEKEYexamplekey01', sessionToken: 'lambda-session-token-EXAMPLE' };
+const lambdaCredentials = {
+  accessKeyId: 'ASIALAMBDAEXAMPLE',
+  secretAccessKey: 'lambda/Secret+Key/EXAMPLEKEYexamplekey01',
+  sessionToken: 'lambda-session-token-EXAMPLE',
+};
 const crossAccountRole = 'arn:aws:iam::210987654321:role/flux-webhook-relay-access';
-const assumedCredentials = { accessKeyId: 'ASIAASSUMEDEXAMPLE', secretAccessKey: 'assumed/Secret+Key/EXAMPLEKEYexample02', sessionToken: 'assumed-session-token-EXAMPLE' };
+const assumedCredentials = {
+  accessKeyId: 'ASIAASSUMEDEXAMPLE',
+  secretAccessKey: 'assumed/Secret+Key/EXAMPLEKEYexample02',
+  sessionToken: 'assumed-session-token-EXAMPLE',
+};
 
 let prod: KubeApiTestServer;
 let other: KubeApiTestServer;
@@ -22,7 +40,13 @@ let sts: StsTestServer;
 let sm: SecretsManagerTestServer;
 
 beforeAll(async () => {
-  [prod, other, eks, sts, sm] = await Promise.all([KubeApiTestServer.start(), KubeApiTestServer.start(), EksTestServer.start(), StsTestServer.start(), SecretsManagerTestServer.start()]);
+  [prod, other, eks, sts, sm] = await Promise.all([
+    KubeApiTestServer.start(),
+    KubeApiTestServer.start(),
+    EksTestServer.start(),
+    StsTestServer.start(),
+    SecretsManagerTestServer.start(),
+  ]);
   for (const [server, name, principal, credentials] of [
     [prod, 'prod-eks', lambdaRole, lambdaCredentials],
     [other, 'other-eks', crossAccountRole, assumedCredentials],
@@ -30,7 +54,9 @@ beforeAll(async () => {
     server.eksAuthentication({ clusterName: name });
     server.addEksAccessEntry({ credentials, principalArn: principal, groups: [group] });
     server.bindGroup(group, relayRules);
-    server.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
+    server.put(
+      gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }),
+    );
     eks.put({ name, endpoint: server.url, caPem: server.caPem });
   }
   eks.addCredentials(lambdaCredentials);
@@ -87,7 +113,13 @@ test('a push reconciles through the real handler on a cluster reached by signed 
   // Every API request authenticated by an EKS token, as the access entry's principal with its group.
   expect(prod.requests.length).toBeGreaterThanOrEqual(4);
   // (relayRules has no `watch`: the GitRepository watch is refused by RBAC, after authentication, and the client lists.)
-  for (const r of prod.requests) expect(r).toMatchObject({ authorized: r.verb !== 'watch', authentication: 'eks', user: lambdaRole, groups: [group] });
+  for (const r of prod.requests)
+    expect(r).toMatchObject({
+      authorized: r.verb !== 'watch',
+      authentication: 'eks',
+      user: lambdaRole,
+      groups: [group],
+    });
   expect(patchRequests(prod).map((r) => r.status)).toEqual([200, 200]);
   // DescribeCluster once per container, signed with the Lambda's own credentials; no AssumeRole without roleArn.
   expect(eks.calls).toEqual([{ cluster: 'prod-eks', accessKeyId: lambdaCredentials.accessKeyId }]);
@@ -97,7 +129,9 @@ test('a push reconciles through the real handler on a cluster reached by signed 
 
 test('with endpoint and certificateAuthority in the configuration, DescribeCluster is not called', async () => {
   const ca = Buffer.from(prod.caPem).toString('base64');
-  const handler = loadRelayHandler(config(`{ cluster: prod-eks, region: ${region}, endpoint: "${prod.url}", certificateAuthority: "${ca}" }`));
+  const handler = loadRelayHandler(
+    config(`{ cluster: prod-eks, region: ${region}, endpoint: "${prod.url}", certificateAuthority: "${ca}" }`),
+  );
   expect((await handler(signedBranchPush())).statusCode).toBe(200);
   expect(eks.calls).toEqual([]);
   expect(patchRequests(prod).map((r) => r.authentication)).toEqual(['eks']);
@@ -117,32 +151,59 @@ test('an API server that refuses every token is a failure after one renewal, not
   prod.fault({ match: (r) => r.method === 'PATCH', status: 401 });
   const result = await handler(signedBranchPush());
   expect(result.statusCode).toBe(502);
-  expect(body(result).failed).toEqual([{ target: 'prod/flux-system/GitRepository/hello', error: expect.stringMatching(/HTTP 401/) }]);
+  expect(body(result).failed).toEqual([
+    { target: 'prod/flux-system/GitRepository/hello', error: expect.stringMatching(/HTTP 401/) },
+  ]);
   expect(patchRequests(prod).map((r) => r.status)).toEqual([401, 401]);
 });
 
-test('DescribeCluster failing: the 502 names the cluster and AWS\'s reason, and nothing is patched', async () => {
+test("DescribeCluster failing: the 502 names the cluster and AWS's reason, and nothing is patched", async () => {
   const handler = loadRelayHandler(config(`{ cluster: no-such-eks, region: ${region} }`));
   const result = await handler(signedBranchPush());
   expect(result.statusCode).toBe(502);
   expect(body(result).failed).toEqual([
-    { target: 'prod/*', error: 'cluster prod: eks:DescribeCluster of no-such-eks in eu-west-1 failed (ResourceNotFoundException: No cluster found for name: no-such-eks.)' },
+    {
+      target: 'prod/*',
+      error:
+        'cluster prod: eks:DescribeCluster of no-such-eks in eu-west-1 failed (ResourceNotFoundException: No cluster found for name: no-such-eks.)',
+    },
   ]);
   expect(prod.requests).toEqual([]);
 
   // Access denied is reported the same way (the role lacks eks:DescribeCluster on the cluster).
-  eks.fail({ status: 403, code: 'AccessDeniedException', message: 'User is not authorized to perform: eks:DescribeCluster' });
+  eks.fail({
+    status: 403,
+    code: 'AccessDeniedException',
+    message: 'User is not authorized to perform: eks:DescribeCluster',
+  });
   const denied = await loadRelayHandler(config(`{ cluster: prod-eks, region: ${region} }`))(signedBranchPush());
   expect(denied.statusCode).toBe(502);
-  expect(body(denied).failed).toEqual([{ target: 'prod/*', error: expect.stringContaining('cluster prod: eks:DescribeCluster of prod-eks in eu-west-1 failed (AccessDeniedException: User is not authorized') }]);
+  expect(body(denied).failed).toEqual([
+    {
+      target: 'prod/*',
+      error: expect.stringContaining(
+        'cluster prod: eks:DescribeCluster of prod-eks in eu-west-1 failed (AccessDeniedException: User is not authorized',
+      ),
+    },
+  ]);
 });
 
 test('a cluster in another account: AssumeRole first (signed with the Lambda credentials), then DescribeCluster and tokens as that role', async () => {
-  const handler = loadRelayHandler(config(`{ cluster: other-eks, region: ${region}, roleArn: "${crossAccountRole}" }`, 'other'));
+  const handler = loadRelayHandler(
+    config(`{ cluster: other-eks, region: ${region}, roleArn: "${crossAccountRole}" }`, 'other'),
+  );
   expect((await handler(signedBranchPush())).statusCode).toBe(200);
   expect((await handler(signedBranchPush())).statusCode).toBe(200);
   // Assumed once and cached (the session lasts an hour).
-  expect(sts.calls).toEqual([{ action: 'AssumeRole', accessKeyId: lambdaCredentials.accessKeyId, roleArn: crossAccountRole, roleSessionName: 'flux-webhook-relay', durationSeconds: 3600 }]);
+  expect(sts.calls).toEqual([
+    {
+      action: 'AssumeRole',
+      accessKeyId: lambdaCredentials.accessKeyId,
+      roleArn: crossAccountRole,
+      roleSessionName: 'flux-webhook-relay',
+      durationSeconds: 3600,
+    },
+  ]);
   expect(eks.calls).toEqual([{ cluster: 'other-eks', accessKeyId: assumedCredentials.accessKeyId }]);
   expect(patchRequests(other).map((r) => [r.status, r.user])).toEqual([
     [200, crossAccountRole],
@@ -150,12 +211,22 @@ test('a cluster in another account: AssumeRole first (signed with the Lambda cre
   ]);
 });
 
-test('AssumeRole refused: the 502 names the cluster, the role and STS\'s reason', async () => {
-  const handler = loadRelayHandler(config(`{ cluster: other-eks, region: ${region}, roleArn: "arn:aws:iam::210987654321:role/not-trusting-us" }`, 'other'));
+test("AssumeRole refused: the 502 names the cluster, the role and STS's reason", async () => {
+  const handler = loadRelayHandler(
+    config(
+      `{ cluster: other-eks, region: ${region}, roleArn: "arn:aws:iam::210987654321:role/not-trusting-us" }`,
+      'other',
+    ),
+  );
   const result = await handler(signedBranchPush());
   expect(result.statusCode).toBe(502);
   expect(body(result).failed).toEqual([
-    { target: 'other/*', error: expect.stringMatching(/^cluster other: sts:AssumeRole of arn:aws:iam::210987654321:role\/not-trusting-us failed \(AccessDenied: User: .* is not authorized to perform: sts:AssumeRole/) },
+    {
+      target: 'other/*',
+      error: expect.stringMatching(
+        /^cluster other: sts:AssumeRole of arn:aws:iam::210987654321:role\/not-trusting-us failed \(AccessDenied: User: .* is not authorized to perform: sts:AssumeRole/,
+      ),
+    },
   ]);
   expect(other.requests).toEqual([]);
 });

@@ -4,7 +4,9 @@ import { KubeApiTestServer, type RbacRule } from '../support/kube-api-server';
 import { gitRepository, relayRules, relayUser } from '../support/relay-harness';
 
 /** The relay's rules plus `watch` on the Flux kinds: what infra must grant for the index to be used. */
-const watchingRules: RbacRule[] = relayRules.map((rule) => (rule.verbs.includes('list') ? { ...rule, verbs: [...rule.verbs, 'watch'] } : rule));
+const watchingRules: RbacRule[] = relayRules.map((rule) =>
+  rule.verbs.includes('list') ? { ...rule, verbs: [...rule.verbs, 'watch'] } : rule,
+);
 
 const apiVersion = 'source.toolkit.fluxcd.io/v1';
 const freshMs = 65_000;
@@ -47,7 +49,8 @@ async function warm(c: HttpsCluster): Promise<void> {
   await until(() => c.gitRepositoryIndexIsFresh(), 'the watch to open');
 }
 
-const names = (views: Array<{ namespace: string; name: string }>) => views.map((v) => `${v.namespace}/${v.name}`).sort();
+const names = (views: Array<{ namespace: string; name: string }>) =>
+  views.map((v) => `${v.namespace}/${v.name}`).sort();
 
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
@@ -58,7 +61,8 @@ beforeAll(async () => {
 
 beforeEach(() => {
   now = 0;
-  for (const name of server.list(apiVersion, 'GitRepository').map((o) => o.metadata)) server.remove(apiVersion, 'GitRepository', name.namespace as string, name.name);
+  for (const name of server.list(apiVersion, 'GitRepository').map((o) => o.metadata))
+    server.remove(apiVersion, 'GitRepository', name.namespace as string, name.name);
   server.put(gitRepository('flux-system', 'app', 'https://github.com/acme/app', { branch: 'main' }));
   server.put(gitRepository('flux-system', 'infra', 'ssh://git@github.com/acme/infra.git', { branch: 'main' }));
   server.put(gitRepository('team-a', 'app-a', 'https://github.com/acme/app', { tag: 'v1' }));
@@ -78,7 +82,10 @@ afterAll(async () => {
 
 test('a warm index answers without listing; a GitRepository created, modified or deleted later is seen through the watch alone', async () => {
   const c = client();
-  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal))).toEqual(['flux-system/app', 'team-a/app-a']);
+  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal))).toEqual([
+    'flux-system/app',
+    'team-a/app-a',
+  ]);
   expect(lists()).toBe(1);
   await until(() => c.gitRepositoryIndexIsFresh(), 'the watch to open');
   const watch = watches()[0]!;
@@ -86,21 +93,43 @@ test('a warm index answers without listing; a GitRepository created, modified or
   expect(watch.query.resourceVersion).toMatch(/^[0-9]+$/);
 
   // Created after the index is warm: matched by the next delivery without a list.
-  const created = server.put(gitRepository('flux-system', 'new-app', 'ssh://git@github.com/acme/new-app.git', { branch: 'main' }));
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/new-app'), signal)).length === 1, 'the new GitRepository');
+  const created = server.put(
+    gitRepository('flux-system', 'new-app', 'ssh://git@github.com/acme/new-app.git', { branch: 'main' }),
+  );
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/new-app'), signal)).length === 1,
+    'the new GitRepository',
+  );
   const [view] = await c.gitRepositoriesFor(keys('https://github.com/acme/new-app'), signal);
-  expect(view).toEqual({ namespace: 'flux-system', name: 'new-app', url: 'ssh://git@github.com/acme/new-app.git', ref: { branch: 'main' }, uid: created.metadata.uid, key: 'github.com/acme/new-app' });
+  expect(view).toEqual({
+    namespace: 'flux-system',
+    name: 'new-app',
+    url: 'ssh://git@github.com/acme/new-app.git',
+    ref: { branch: 'main' },
+    uid: created.metadata.uid,
+    key: 'github.com/acme/new-app',
+  });
 
   // spec.url and spec.ref modified: the old key no longer finds it, the new one does, with the new ref.
   server.put(gitRepository('flux-system', 'new-app', 'https://github.com/acme/renamed', { tag: 'v2' }));
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/renamed'), signal)).length === 1, 'the modified GitRepository');
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/renamed'), signal)).length === 1,
+    'the modified GitRepository',
+  );
   expect(await c.gitRepositoriesFor(keys('https://github.com/acme/new-app'), signal)).toEqual([]);
   expect((await c.gitRepositoriesFor(keys('https://github.com/acme/renamed'), signal))[0]?.ref).toEqual({ tag: 'v2' });
 
   // Deleted: dropped.
   server.remove(apiVersion, 'GitRepository', 'team-a', 'app-a');
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal)).length === 1, 'the deletion');
-  expect(names(await c.listGitRepositories(signal))).toEqual(['flux-system/app', 'flux-system/infra', 'flux-system/new-app']);
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal)).length === 1,
+    'the deletion',
+  );
+  expect(names(await c.listGitRepositories(signal))).toEqual([
+    'flux-system/app',
+    'flux-system/infra',
+    'flux-system/new-app',
+  ]);
 
   expect(lists()).toBe(1);
   expect(watches()).toHaveLength(1);
@@ -112,7 +141,10 @@ test('an ERROR 410 Gone on the watch makes the index relist (in the background) 
   server.expireWatches();
   await until(() => lists() === 2 && c.gitRepositoryIndexIsFresh(), 'the relist and the new watch');
   server.put(gitRepository('flux-system', 'after-410', 'https://github.com/acme/after-410', { branch: 'main' }));
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/after-410'), signal)).length === 1, 'the GitRepository created after the relist');
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/after-410'), signal)).length === 1,
+    'the GitRepository created after the relist',
+  );
   expect(lists()).toBe(2);
 });
 
@@ -131,7 +163,9 @@ test('a re-watch from a compacted resourceVersion (HTTP 410) relists, and nothin
   await until(() => watches().some((w) => w.status === 410), 'the 410 answer');
   expect(c.gitRepositoryIndexIsFresh()).toBe(false);
   // Whether the background relist or this call lists first, the answer includes what was created in the gap.
-  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/during-gap'), signal))).toEqual(['flux-system/during-gap']);
+  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/during-gap'), signal))).toEqual([
+    'flux-system/during-gap',
+  ]);
   await until(() => c.gitRepositoryIndexIsFresh(), 'the new watch');
   expect(lists()).toBeGreaterThanOrEqual(2);
 });
@@ -140,7 +174,10 @@ test('a stream the server ends cleanly (timeoutSeconds) is re-watched from the l
   const c = client();
   await warm(c);
   const created = server.put(gitRepository('flux-system', 'seen', 'https://github.com/acme/seen', { branch: 'main' }));
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/seen'), signal)).length === 1, 'the watched GitRepository');
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/seen'), signal)).length === 1,
+    'the watched GitRepository',
+  );
   server.dropWatches();
   await until(() => watches().length === 2 && c.gitRepositoryIndexIsFresh(), 'the re-watch');
   expect(watches()[1]?.query.resourceVersion).toBe(created.metadata.resourceVersion);
@@ -148,7 +185,12 @@ test('a stream the server ends cleanly (timeoutSeconds) is re-watched from the l
 });
 
 test('timeoutSeconds ends the stream on the server; the client re-watches and stays fresh', async () => {
-  const c = new HttpsCluster({ name: 'short', kubeconfigYaml: server.kubeconfig('watcher'), now: () => now, index: { watchTimeoutSeconds: 1 } });
+  const c = new HttpsCluster({
+    name: 'short',
+    kubeconfigYaml: server.kubeconfig('watcher'),
+    now: () => now,
+    index: { watchTimeoutSeconds: 1 },
+  });
   clients.push(c);
   await warm(c);
   await until(() => watches().length >= 2 && c.gitRepositoryIndexIsFresh(), 'the second watch', 4000);
@@ -189,23 +231,40 @@ test('a watch connection reset by the server: the next call lists', async () => 
   server.dropWatches({ reset: true });
   await until(() => !c.gitRepositoryIndexIsFresh(), 'the reset to be noticed');
   server.put(gitRepository('flux-system', 'after-reset', 'https://github.com/acme/after-reset', { branch: 'main' }));
-  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/after-reset'), signal))).toEqual(['flux-system/after-reset']);
+  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/after-reset'), signal))).toEqual([
+    'flux-system/after-reset',
+  ]);
   expect(lists()).toBe(2);
 });
 
 test('namespaced: one list and one watch per namespace, nothing from other namespaces', async () => {
   server.put(gitRepository('team-b', 'app-b', 'https://github.com/acme/app', { branch: 'main' }));
   const c = client({ namespaces: ['flux-system', 'team-b'] });
-  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal))).toEqual(['flux-system/app', 'team-b/app-b']);
+  expect(names(await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal))).toEqual([
+    'flux-system/app',
+    'team-b/app-b',
+  ]);
   await until(() => c.gitRepositoryIndexIsFresh(), 'both watches');
-  expect(watches().map((w) => w.path).sort()).toEqual([
+  expect(
+    watches()
+      .map((w) => w.path)
+      .sort(),
+  ).toEqual([
     '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories',
     '/apis/source.toolkit.fluxcd.io/v1/namespaces/team-b/gitrepositories',
   ]);
   server.put(gitRepository('team-b', 'app-b2', 'https://github.com/acme/app', { branch: 'dev' }));
   server.put(gitRepository('team-a', 'app-a2', 'https://github.com/acme/app', { branch: 'dev' }));
-  await until(async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal)).length === 3, 'the namespaced event');
-  expect(names(await c.listGitRepositories(signal))).toEqual(['flux-system/app', 'flux-system/infra', 'team-b/app-b', 'team-b/app-b2']);
+  await until(
+    async () => (await c.gitRepositoriesFor(keys('https://github.com/acme/app'), signal)).length === 3,
+    'the namespaced event',
+  );
+  expect(names(await c.listGitRepositories(signal))).toEqual([
+    'flux-system/app',
+    'flux-system/infra',
+    'team-b/app-b',
+    'team-b/app-b2',
+  ]);
   expect(lists()).toBe(2);
 });
 

@@ -8,7 +8,13 @@ import { KubeApiTestServer } from '../support/kube-api-server';
 import { gitRepository, relayRules, relayUser } from '../support/relay-harness';
 
 const token = 'relay-token-0123456789abcdef';
-const app: FluxObjectRef = { cluster: 'c', apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: 'flux-system', name: 'app' };
+const app: FluxObjectRef = {
+  cluster: 'c',
+  apiVersion: 'source.toolkit.fluxcd.io/v1',
+  kind: 'GitRepository',
+  namespace: 'flux-system',
+  name: 'app',
+};
 const signal = new AbortController().signal;
 
 let server: KubeApiTestServer;
@@ -67,7 +73,10 @@ test('the patch is a merge patch of the one annotation; the Event follows; one k
   expect(event).toMatchObject({ method: 'POST', path: '/api/v1/namespaces/flux-system/events', status: 201 });
   expect(event?.body).toMatchObject({
     metadata: { generateName: 'app.', namespace: 'flux-system' },
-    involvedObject: { ...{ apiVersion: app.apiVersion, kind: 'GitRepository', name: 'app', namespace: 'flux-system' }, uid },
+    involvedObject: {
+      ...{ apiVersion: app.apiVersion, kind: 'GitRepository', name: 'app', namespace: 'flux-system' },
+      uid,
+    },
     reason: 'WebhookReceived',
     message: 'why',
     type: 'Normal',
@@ -79,9 +88,13 @@ test('the patch is a merge patch of the one annotation; the Event follows; one k
 });
 
 test('an HTTP error carries the Status reason and message', async () => {
-  const e = await failureOf(client(server.kubeconfig(token)).requestReconcile({ ...app, name: 'missing' }, 'x', signal));
+  const e = await failureOf(
+    client(server.kubeconfig(token)).requestReconcile({ ...app, name: 'missing' }, 'x', signal),
+  );
   expect(e).toMatchObject({ status: 404, failure: 'http', retryable: false });
-  expect(e.message).toBe('patch GitRepository flux-system/missing: HTTP 404 NotFound: gitrepositories.source.toolkit.fluxcd.io "missing" not found');
+  expect(e.message).toBe(
+    'patch GitRepository flux-system/missing: HTTP 404 NotFound: gitrepositories.source.toolkit.fluxcd.io "missing" not found',
+  );
   const denied = await failureOf(client(server.kubeconfig('revoked')).listGitRepositories(signal));
   expect(denied).toMatchObject({ status: 401, failure: 'http', retryable: true, credentialsRejected: true });
 });
@@ -90,12 +103,15 @@ test('a server certificate the kubeconfig CA does not vouch for is a tls failure
   const e = await failureOf(client(server.kubeconfig(token, { caPem: other.caPem })).listGitRepositories(signal));
   expect(e).toMatchObject({ failure: 'tls', status: undefined, retryable: true, credentialsRejected: true });
   // Both test CAs have the same subject, so OpenSSL finds "the" issuer and then fails its signature.
-  expect(e.message).toMatch(/^list GitRepositories: cluster c TLS failed \((CERT_SIGNATURE_FAILURE|UNABLE_TO_VERIFY_LEAF_SIGNATURE): /);
+  expect(e.message).toMatch(
+    /^list GitRepositories: cluster c TLS failed \((CERT_SIGNATURE_FAILURE|UNABLE_TO_VERIFY_LEAF_SIGNATURE): /,
+  );
   expect(e.message).not.toContain(other.caPem.split('\n')[1]!);
 });
 
 test('tls-server-name is both the SNI and the name checked against the certificate', async () => {
-  const named = (name: string) => server.kubeconfig(token).replace(/(certificate-authority-data: .*)/, `$1\n    tls-server-name: ${name}`);
+  const named = (name: string) =>
+    server.kubeconfig(token).replace(/(certificate-authority-data: .*)/, `$1\n    tls-server-name: ${name}`);
   await expect(client(named('localhost')).listGitRepositories(signal)).resolves.toHaveLength(1);
   const e = await failureOf(client(named('elsewhere.example')).listGitRepositories(signal));
   expect(e.failure).toBe('tls');
@@ -120,11 +136,18 @@ test('an aborted call is a timeout', async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(new DOMException('timed out after 50 ms', 'TimeoutError')), 50);
   const e = await failureOf(client(server.kubeconfig(token)).requestReconcile(app, 'x', controller.signal));
-  expect(e).toMatchObject({ failure: 'timeout', retryable: true, message: 'patch GitRepository flux-system/app: timed out' });
+  expect(e).toMatchObject({
+    failure: 'timeout',
+    retryable: true,
+    message: 'patch GitRepository flux-system/app: timed out',
+  });
 });
 
 test('an answer larger than the bound is refused instead of read into memory', async () => {
-  server.put({ ...gitRepository('flux-system', 'huge', 'https://github.com/acme/huge'), spec: { url: 'https://github.com/acme/huge', interval: '5m', ignore: 'x'.repeat(5 * 1024 * 1024) } });
+  server.put({
+    ...gitRepository('flux-system', 'huge', 'https://github.com/acme/huge'),
+    spec: { url: 'https://github.com/acme/huge', interval: '5m', ignore: 'x'.repeat(5 * 1024 * 1024) },
+  });
   const e = await failureOf(client(server.kubeconfig(token)).requestReconcile({ ...app, name: 'huge' }, 'x', signal));
   expect(e).toMatchObject({ failure: 'http', status: 200 });
   expect(e.message).toBe('patch GitRepository flux-system/huge: answer larger than 4194304 bytes');
@@ -136,25 +159,39 @@ test('a tokenFile is re-read once a minute, so a rotated projected token is pick
   const file = join(dir, 'token');
   writeFileSync(file, `${token}\n`);
   let now = 0;
-  const c = client(server.kubeconfig(token).replace(`token: "${token}"`, `tokenFile: ${JSON.stringify(file)}`), { now: () => now });
+  const c = client(server.kubeconfig(token).replace(`token: "${token}"`, `tokenFile: ${JSON.stringify(file)}`), {
+    now: () => now,
+  });
   await c.listGitRepositories(signal);
   writeFileSync(file, 'second-token');
   now = 59_000;
   await c.listGitRepositories(signal);
   now = 60_000;
   await c.listGitRepositories(signal);
-  expect(server.requests.map((r) => r.user)).toEqual([relayUser, relayUser, 'system:serviceaccount:flux-system:second']);
+  expect(server.requests.map((r) => r.user)).toEqual([
+    relayUser,
+    relayUser,
+    'system:serviceaccount:flux-system:second',
+  ]);
 
-  const missing = client(server.kubeconfig(token).replace(`token: "${token}"`, `tokenFile: ${JSON.stringify(join(dir, 'nope'))}`));
+  const missing = client(
+    server.kubeconfig(token).replace(`token: "${token}"`, `tokenFile: ${JSON.stringify(join(dir, 'nope'))}`),
+  );
   const e = await failureOf(missing.listGitRepositories(signal));
-  expect(e).toMatchObject({ failure: 'config', message: `cluster c: kubeconfig tokenFile ${join(dir, 'nope')} could not be read (ENOENT)` });
+  expect(e).toMatchObject({
+    failure: 'config',
+    message: `cluster c: kubeconfig tokenFile ${join(dir, 'nope')} could not be read (ENOENT)`,
+  });
 });
 
 test('a client certificate or key that does not load is a config failure at construction', () => {
   const b64 = (text: string) => JSON.stringify(Buffer.from(text).toString('base64'));
   const broken = server
     .kubeconfig(token)
-    .replace(`token: "${token}"`, `client-certificate-data: ${b64(server.caPem)}\n    client-key-data: ${b64('-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n')}`);
+    .replace(
+      `token: "${token}"`,
+      `client-certificate-data: ${b64(server.caPem)}\n    client-key-data: ${b64('-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n')}`,
+    );
   let error: unknown;
   try {
     client(broken);
@@ -163,5 +200,7 @@ test('a client certificate or key that does not load is a config failure at cons
   }
   expect(error).toBeInstanceOf(ClusterCallError);
   expect(error).toMatchObject({ failure: 'config' });
-  expect((error as Error).message).toMatch(/^cluster c: kubeconfig certificate authority or client certificate\/key could not be loaded \(/);
+  expect((error as Error).message).toMatch(
+    /^cluster c: kubeconfig certificate authority or client certificate\/key could not be loaded \(/,
+  );
 });

@@ -8,7 +8,18 @@
 import { KubeApiTestServer, type Fault } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { SqsTestServer } from '../support/sqs-server';
-import { apiGatewayEvent, githubBranchPush, gitRepository, type Handler, patchRequests, relayRules, relayUser, requestedAt, signGitHub, useSecretsManager } from '../support/relay-harness';
+import {
+  apiGatewayEvent,
+  githubBranchPush,
+  gitRepository,
+  type Handler,
+  patchRequests,
+  relayRules,
+  relayUser,
+  requestedAt,
+  signGitHub,
+  useSecretsManager,
+} from '../support/relay-harness';
 import { createRetryQueues, loadRelayHandlerMocking, type RetryQueues, useSqs } from '../retry/support';
 
 const webhookSecret = 'gh-webhook-s3cret-value';
@@ -37,7 +48,11 @@ let handler: Handler;
 const sleeps: number[] = [];
 
 beforeAll(async () => {
-  [prod, sm, sqs] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start(), SqsTestServer.start()]);
+  [prod, sm, sqs] = await Promise.all([
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    SqsTestServer.start(),
+  ]);
   prod.addServiceAccount(token, relayUser, relayRules);
   sm.put('flux-relay/github', JSON.stringify({ secret: webhookSecret }));
   sm.put('flux-relay/prod-kubeconfig', prod.kubeconfig(token));
@@ -56,7 +71,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const key of ['AWS_ENDPOINT_URL_SQS', 'RELAY_RETRY_QUEUE_URL', 'RELAY_RETRY_DLQ_URL', 'RELAY_RETRY_MAX_RECEIVE_COUNT']) delete process.env[key];
+  for (const key of [
+    'AWS_ENDPOINT_URL_SQS',
+    'RELAY_RETRY_QUEUE_URL',
+    'RELAY_RETRY_DLQ_URL',
+    'RELAY_RETRY_MAX_RECEIVE_COUNT',
+  ])
+    delete process.env[key];
   await Promise.all([prod.close(), sm.close(), sqs.close()]);
 });
 
@@ -71,7 +92,17 @@ beforeEach(() => {
 
 async function deliver(fault: Fault) {
   prod.fault({ match: (r) => r.method === 'PATCH', status: 429, ...fault });
-  const result = await handler(apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(webhookSecret, body) } }));
+  const result = await handler(
+    apiGatewayEvent({
+      receiver: 'github',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signGitHub(webhookSecret, body),
+      },
+    }),
+  );
   return { status: result.statusCode, answer: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 

@@ -8,7 +8,11 @@ test.each<[string, string, string | undefined]>([
   ['a Docker Hub user image', 'stefanprodan/podinfo', 'docker.io/stefanprodan/podinfo'],
   ['docker.io single name', 'docker.io/nginx', 'docker.io/library/nginx'],
   ['index.docker.io is Docker Hub', 'index.docker.io/library/nginx', 'docker.io/library/nginx'],
-  ['registry-1.docker.io is Docker Hub', 'registry-1.docker.io/stefanprodan/podinfo:6.0.0', 'docker.io/stefanprodan/podinfo'],
+  [
+    'registry-1.docker.io is Docker Hub',
+    'registry-1.docker.io/stefanprodan/podinfo:6.0.0',
+    'docker.io/stefanprodan/podinfo',
+  ],
   ['an oci:// URL', 'oci://ghcr.io/stefanprodan/manifests/podinfo', 'ghcr.io/stefanprodan/manifests/podinfo'],
   ['OCI:// in upper case', 'OCI://ghcr.io/org/app', 'ghcr.io/org/app'],
   ['the host is lower-cased', 'GHCR.IO/org/app', 'ghcr.io/org/app'],
@@ -20,7 +24,11 @@ test.each<[string, string, string | undefined]>([
   ['a digest is stripped', `ghcr.io/org/app@${digest}`, 'ghcr.io/org/app'],
   ['a tag and a digest are stripped', `ghcr.io/org/app:v1@${digest}`, 'ghcr.io/org/app'],
   ['a trailing slash is ignored', 'oci://ghcr.io/org/charts/', 'ghcr.io/org/charts'],
-  ['an ECR repository', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1.0', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app'],
+  [
+    'an ECR repository',
+    '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1.0',
+    '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app',
+  ],
   ['an IPv6 host', '[::1]:5000/app', '[::1]:5000/app'],
   ['another scheme is not a reference', 'https://ghcr.io/org/app', undefined],
   ['an empty path component', 'ghcr.io//app', undefined],
@@ -35,7 +43,11 @@ test.each<[string, string, string | undefined]>([
 });
 
 test('the tag and digest are reported beside the key', () => {
-  expect(parseArtifactReference(`harbor.example.com/library/app:v1.0@${digest}`)).toEqual({ key: 'harbor.example.com/library/app', tag: 'v1.0', digest });
+  expect(parseArtifactReference(`harbor.example.com/library/app:v1.0@${digest}`)).toEqual({
+    key: 'harbor.example.com/library/app',
+    tag: 'v1.0',
+    digest,
+  });
   expect(parseArtifactReference('nginx:1.27')).toEqual({ key: 'docker.io/library/nginx', tag: '1.27' });
   expect(parseArtifactReference('localhost:5000/app')).toEqual({ key: 'localhost:5000/app' });
 });

@@ -1,4 +1,12 @@
-import { artifactMatches, chartVersionMatches, imageTagWanted, ociRefMatches, re2Finds, type ArtifactSources, type OciRef } from '../../lib/matching/artifact-routing';
+import {
+  artifactMatches,
+  chartVersionMatches,
+  imageTagWanted,
+  ociRefMatches,
+  re2Finds,
+  type ArtifactSources,
+  type OciRef,
+} from '../../lib/matching/artifact-routing';
 
 test.each<[string, OciRef | undefined, string | undefined, boolean]>([
   ['no ref means latest', undefined, 'latest', true],
@@ -42,7 +50,12 @@ test.each<[string, string[] | undefined, string | undefined, boolean]>([
   ['Flux default keeps a version', ['^.*\\.sig$'], 'v1.0.0', true],
   ['unanchored, as Go MatchString', ['rc'], 'v1.0.0-rc.1', false],
   ['an invalid pattern excludes nothing', ['('], 'v1', true],
-  ['a pattern that backtracks catastrophically in JavaScript runs in linear time under RE2', ['^(a+)+$'], `${'a'.repeat(128)}`, false],
+  [
+    'a pattern that backtracks catastrophically in JavaScript runs in linear time under RE2',
+    ['^(a+)+$'],
+    `${'a'.repeat(128)}`,
+    false,
+  ],
   ['no tag: scanned', ['.*'], undefined, true],
 ])('ImageRepository exclusionList: %s', (_name, list, tag, expected) => {
   expect(imageTagWanted(list, tag === undefined ? {} : { tag })).toBe(expected);
@@ -68,12 +81,38 @@ const sources: ArtifactSources = {
     { namespace: 'other', name: 'oci-charts', oci: true, url: 'oci://ghcr.io/elsewhere' },
   ],
   helmCharts: [
-    { namespace: 'apps', name: 'podinfo', chart: 'podinfo', version: '6.x', sourceKind: 'HelmRepository', sourceName: 'oci-charts' },
-    { namespace: 'apps', name: 'podinfo-old', chart: 'podinfo', version: '5.x', sourceKind: 'HelmRepository', sourceName: 'oci-charts' },
-    { namespace: 'apps', name: 'podinfo-http', chart: 'podinfo', sourceKind: 'HelmRepository', sourceName: 'http-charts' },
+    {
+      namespace: 'apps',
+      name: 'podinfo',
+      chart: 'podinfo',
+      version: '6.x',
+      sourceKind: 'HelmRepository',
+      sourceName: 'oci-charts',
+    },
+    {
+      namespace: 'apps',
+      name: 'podinfo-old',
+      chart: 'podinfo',
+      version: '5.x',
+      sourceKind: 'HelmRepository',
+      sourceName: 'oci-charts',
+    },
+    {
+      namespace: 'apps',
+      name: 'podinfo-http',
+      chart: 'podinfo',
+      sourceKind: 'HelmRepository',
+      sourceName: 'http-charts',
+    },
     { namespace: 'apps', name: 'other-chart', chart: 'redis', sourceKind: 'HelmRepository', sourceName: 'oci-charts' },
     { namespace: 'other', name: 'podinfo', chart: 'podinfo', sourceKind: 'HelmRepository', sourceName: 'oci-charts' },
-    { namespace: 'apps', name: 'from-git', chart: './charts/podinfo', sourceKind: 'GitRepository', sourceName: 'oci-charts' },
+    {
+      namespace: 'apps',
+      name: 'from-git',
+      chart: './charts/podinfo',
+      sourceKind: 'GitRepository',
+      sourceName: 'oci-charts',
+    },
   ],
   imageRepositories: [
     { namespace: 'apps', name: 'app', key: 'ghcr.io/org/app', exclusionList: ['^.*\\.sig$'] },
@@ -88,14 +127,37 @@ const names = (pushed: Parameters<typeof artifactMatches>[1]) =>
     .sort();
 
 test.each<[string, Parameters<typeof artifactMatches>[1], string[]]>([
-  ['a semver tag: the semver source, and the image scan', [{ key: 'ghcr.io/org/app', tag: 'v1.2.0' }], ['apps/ImageRepository/app', 'apps/OCIRepository/semver']],
-  ['the pinned tag', [{ key: 'ghcr.io/org/app', tag: 'v1.0.0' }], ['apps/ImageRepository/app', 'apps/OCIRepository/pinned-tag', 'apps/OCIRepository/semver']],
+  [
+    'a semver tag: the semver source, and the image scan',
+    [{ key: 'ghcr.io/org/app', tag: 'v1.2.0' }],
+    ['apps/ImageRepository/app', 'apps/OCIRepository/semver'],
+  ],
+  [
+    'the pinned tag',
+    [{ key: 'ghcr.io/org/app', tag: 'v1.0.0' }],
+    ['apps/ImageRepository/app', 'apps/OCIRepository/pinned-tag', 'apps/OCIRepository/semver'],
+  ],
   ['latest', [{ key: 'ghcr.io/org/app', tag: 'latest' }], ['apps/ImageRepository/app', 'apps/OCIRepository/latest']],
   ['an excluded signature tag: only what its ref names', [{ key: 'ghcr.io/org/app', tag: 'sha256-1.sig' }], []],
-  ['a chart version: HelmCharts by chart name and constraint, and the image scan', [{ key: 'ghcr.io/org/charts/podinfo', tag: '6.5.0' }], ['apps/HelmChart/podinfo', 'apps/ImageRepository/charts']],
-  ['another chart of the same HelmRepository', [{ key: 'ghcr.io/org/charts/redis', tag: '1.0.0' }], ['apps/HelmChart/other-chart']],
+  [
+    'a chart version: HelmCharts by chart name and constraint, and the image scan',
+    [{ key: 'ghcr.io/org/charts/podinfo', tag: '6.5.0' }],
+    ['apps/HelmChart/podinfo', 'apps/ImageRepository/charts'],
+  ],
+  [
+    'another chart of the same HelmRepository',
+    [{ key: 'ghcr.io/org/charts/redis', tag: '1.0.0' }],
+    ['apps/HelmChart/other-chart'],
+  ],
   ['another repository', [{ key: 'ghcr.io/org/unknown', tag: 'latest' }], []],
-  ['two artifacts in one push', [{ key: 'ghcr.io/org/app', tag: 'latest' }, { key: 'ghcr.io/org/other', tag: 'latest' }], ['apps/ImageRepository/app', 'apps/ImageRepository/other', 'apps/OCIRepository/latest', 'apps/OCIRepository/other']],
+  [
+    'two artifacts in one push',
+    [
+      { key: 'ghcr.io/org/app', tag: 'latest' },
+      { key: 'ghcr.io/org/other', tag: 'latest' },
+    ],
+    ['apps/ImageRepository/app', 'apps/ImageRepository/other', 'apps/OCIRepository/latest', 'apps/OCIRepository/other'],
+  ],
 ])('routing: %s', (_name, pushed, expected) => {
   expect(names(pushed)).toEqual(expected);
 });

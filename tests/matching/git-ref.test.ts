@@ -1,4 +1,9 @@
-import { maxSemverRangeLength, refMatches, semverRangeProblem, type GitRepositoryRef } from '../../lib/matching/git-ref';
+import {
+  maxSemverRangeLength,
+  refMatches,
+  semverRangeProblem,
+  type GitRepositoryRef,
+} from '../../lib/matching/git-ref';
 
 const main = 'refs/heads/main';
 const master = 'refs/heads/master';
@@ -21,7 +26,12 @@ test.each<[string, GitRepositoryRef | undefined, string, boolean]>([
   ['semver range with a pre-release admits one', { semver: '>=1.3.0-rc.0' }, 'refs/tags/v1.3.0-rc.1', true],
   ['semver ignores non-version tags', { semver: '*' }, 'refs/tags/latest', false],
   ['semver never matches a branch', { semver: '*' }, 'refs/heads/1.0.0', false],
-  ['semver takes precedence over tag and branch', { semver: '^2', tag: 'v1.0.0', branch: 'main' }, 'refs/tags/v1.0.0', false],
+  [
+    'semver takes precedence over tag and branch',
+    { semver: '^2', tag: 'v1.0.0', branch: 'main' },
+    'refs/tags/v1.0.0',
+    false,
+  ],
   ['invalid semver range matches nothing', { semver: 'not a range' }, 'refs/tags/v1.0.0', false],
   ['name is a full ref', { name: 'refs/heads/main' }, main, true],
   ['name of a tag', { name: 'refs/tags/v1.0.0' }, 'refs/tags/v1.0.0', true],
@@ -52,7 +62,9 @@ describe('a semver range is bounded (it comes from a GitRepository any tenant ma
     expect(refMatches({ semver: padded(256) }, tag)).toBe(true);
     expect(semverRangeProblem({ semver: padded(256) })).toBeUndefined();
     expect(refMatches({ semver: padded(257) }, tag)).toBe(false);
-    expect(semverRangeProblem({ semver: padded(257) })).toBe('spec.ref.semver is 257 characters long; a range longer than 256 matches no tag');
+    expect(semverRangeProblem({ semver: padded(257) })).toBe(
+      'spec.ref.semver is 257 characters long; a range longer than 256 matches no tag',
+    );
     // Only a range that would be used is a problem: `name` and `commit` take precedence.
     expect(semverRangeProblem({ semver: padded(257), name: 'refs/tags/v1' })).toBeUndefined();
     expect(semverRangeProblem(undefined)).toBeUndefined();

@@ -56,8 +56,14 @@ test.each([
   // An organization named v3 is read from the HTTPS form, not mistaken for the SSH one.
   ['https://dev.azure.com/v3/project/_git/repo', 'dev.azure.com/v3/project/_git/repo'],
   // Azure DevOps Server keeps one path over HTTPS and SSH; the generic rules equate them.
-  ['https://tfs.example.com/tfs/DefaultCollection/project/_git/repo', 'tfs.example.com/tfs/defaultcollection/project/_git/repo'],
-  ['ssh://tfs.example.com:22/tfs/DefaultCollection/project/_git/repo', 'tfs.example.com/tfs/defaultcollection/project/_git/repo'],
+  [
+    'https://tfs.example.com/tfs/DefaultCollection/project/_git/repo',
+    'tfs.example.com/tfs/defaultcollection/project/_git/repo',
+  ],
+  [
+    'ssh://tfs.example.com:22/tfs/DefaultCollection/project/_git/repo',
+    'tfs.example.com/tfs/defaultcollection/project/_git/repo',
+  ],
   // Other Azure URLs are left alone.
   ['https://dev.azure.com/org/project', 'dev.azure.com/org/project'],
   ['https://org.visualstudio.com/project', 'org.visualstudio.com/project'],

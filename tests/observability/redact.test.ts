@@ -1,4 +1,10 @@
-import { clearRegisteredSecrets, redact, redactDeep, registerSecret, registeredSecretCount } from '../../lib/observability/redact';
+import {
+  clearRegisteredSecrets,
+  redact,
+  redactDeep,
+  registerSecret,
+  registeredSecretCount,
+} from '../../lib/observability/redact';
 import { loggableSummary, maxLoggedChars, type DeliverySummary } from '../../lib/observability/delivery-log';
 import { SecretStore } from '../../lib/secrets/store';
 import { parseSecretRef } from '../../lib/secrets/ref';
@@ -10,20 +16,48 @@ const R = '[REDACTED]';
 
 describe('credential shapes', () => {
   test.each([
-    ['a bearer token', 'request failed: Authorization header Bearer abc.DEF-123_x~+/= was refused', `request failed: Authorization header Bearer ${R} was refused`],
-    ['an Authorization: header value', 'sent Authorization: token ghp_0123456789 to the API', `sent Authorization: ${R}`],
-    ['an authorization JSON field', '{"authorization":"Basic Zmx1eDpzM2NyZXQ=","x":1}', `{"authorization":"${R}","x":1}`],
+    [
+      'a bearer token',
+      'request failed: Authorization header Bearer abc.DEF-123_x~+/= was refused',
+      `request failed: Authorization header Bearer ${R} was refused`,
+    ],
+    [
+      'an Authorization: header value',
+      'sent Authorization: token ghp_0123456789 to the API',
+      `sent Authorization: ${R}`,
+    ],
+    [
+      'an authorization JSON field',
+      '{"authorization":"Basic Zmx1eDpzM2NyZXQ=","x":1}',
+      `{"authorization":"${R}","x":1}`,
+    ],
     ['Basic credentials', 'tried basic Zmx1eDpzM2NyZXQ= and failed', `tried basic ${R} and failed`],
-    ['a PEM block', 'bad key -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\nabc\n-----END RSA PRIVATE KEY----- end', `bad key ${R} end`],
+    [
+      'a PEM block',
+      'bad key -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\nabc\n-----END RSA PRIVATE KEY----- end',
+      `bad key ${R} end`,
+    ],
     ['a PEM block cut off', 'bad key -----BEGIN PRIVATE KEY-----\nMIIBOgIBAAJBAK', `bad key ${R}`],
-    ['two PEM blocks', 'a -----BEGIN CERTIFICATE-----x-----END CERTIFICATE----- b -----BEGIN CERTIFICATE-----y-----END CERTIFICATE----- c', `a ${R} b ${R} c`],
+    [
+      'two PEM blocks',
+      'a -----BEGIN CERTIFICATE-----x-----END CERTIFICATE----- b -----BEGIN CERTIFICATE-----y-----END CERTIFICATE----- c',
+      `a ${R} b ${R} c`,
+    ],
     ['a JWT', 'token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl expired', `token ${R} expired`],
     ['an unsigned JWT', 'got eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0. back', `got ${R} back`],
     ['token=', 'GET https://api.example/x?token=abc123&page=2', `GET https://api.example/x?token=${R}&page=2`],
     ['private_token=', 'GET /api/v4/projects?private_token=glpat-xyz', `GET /api/v4/projects?private_token=${R}`],
     ['access_token=', 'POST /hooks#access_token=ya29.abc', `POST /hooks#access_token=${R}`],
-    ['a password in URL userinfo', 'clone https://flux:hunter2hunter2@git.example/org/repo failed', `clone https://flux:${R}@git.example/org/repo failed`],
-    ['a token as URL user', 'clone https://ghp_0123456789abcdefghij0123456789abcdefgh@github.com/o/r', `clone https://${R}@github.com/o/r`],
+    [
+      'a password in URL userinfo',
+      'clone https://flux:hunter2hunter2@git.example/org/repo failed',
+      `clone https://flux:${R}@git.example/org/repo failed`,
+    ],
+    [
+      'a token as URL user',
+      'clone https://ghp_0123456789abcdefghij0123456789abcdefgh@github.com/o/r',
+      `clone https://${R}@github.com/o/r`,
+    ],
     ['an AWS access key id', 'credentials AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A', `credentials ${R} and ${R}`],
   ])('%s', (_name, input, expected) => {
     expect(redact(input)).toBe(expected);
@@ -45,7 +79,9 @@ describe('registered values', () => {
   test('a registered value is scrubbed wherever it appears; short values are not registered', () => {
     registerSecret('gh-webhook-s3cret-value');
     registerSecret('short');
-    expect(redact('secret gh-webhook-s3cret-value and again gh-webhook-s3cret-value')).toBe(`secret ${R} and again ${R}`);
+    expect(redact('secret gh-webhook-s3cret-value and again gh-webhook-s3cret-value')).toBe(
+      `secret ${R} and again ${R}`,
+    );
     expect(redact('a short word')).toBe('a short word');
   });
 
@@ -82,12 +118,15 @@ describe('registered values', () => {
         kube: cluster.kubeconfig(token),
       };
       const store = new SecretStore({
-        awsSecretsManager: { read: async (ref, stage) => (stage === 'current' ? { value: secrets[ref.id]! } : undefined) },
+        awsSecretsManager: {
+          read: async (ref, stage) => (stage === 'current' ? { value: secrets[ref.id]! } : undefined),
+        },
         clock: () => 0n,
         ttlMs: 1000,
       });
       expect(registeredSecretCount()).toBe(0);
-      for await (const candidate of store.candidates(parseSecretRef('aws-sm:hook#secret'))) expect(redact(candidate)).toBe(R);
+      for await (const candidate of store.candidates(parseSecretRef('aws-sm:hook#secret')))
+        expect(redact(candidate)).toBe(R);
       await store.current(parseSecretRef('aws-sm:kube'));
       expect(redact(`Bearer-less ${token}`)).toBe(`Bearer-less ${R}`);
       const caLine = cluster.caPem.split('\n')[1]!;
@@ -100,8 +139,18 @@ describe('registered values', () => {
 
 test('redactDeep scrubs every string of an answer, nested failures included, and keeps the rest', () => {
   registerSecret('answer-secret-value');
-  const answer = { outcome: 'failed', matched: ['c/ns/GitRepository/x'], failed: [{ target: 'c/*', error: 'bad answer-secret-value Bearer abcdef' }], n: 3 };
-  expect(redactDeep(answer)).toEqual({ outcome: 'failed', matched: ['c/ns/GitRepository/x'], failed: [{ target: 'c/*', error: `bad ${R} Bearer ${R}` }], n: 3 });
+  const answer = {
+    outcome: 'failed',
+    matched: ['c/ns/GitRepository/x'],
+    failed: [{ target: 'c/*', error: 'bad answer-secret-value Bearer abcdef' }],
+    n: 3,
+  };
+  expect(redactDeep(answer)).toEqual({
+    outcome: 'failed',
+    matched: ['c/ns/GitRepository/x'],
+    failed: [{ target: 'c/*', error: `bad ${R} Bearer ${R}` }],
+    n: 3,
+  });
   expect(answer.failed[0]!.error).toContain('answer-secret-value');
 });
 

@@ -22,7 +22,10 @@ function req(headers: Record<string, string>): WebhookRequest {
 }
 
 function verdict(authorization: string | undefined, key = secret): string {
-  const headers = { 'content-type': 'application/json; charset=utf-8', ...(authorization === undefined ? {} : { authorization }) };
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    ...(authorization === undefined ? {} : { authorization }),
+  };
   return verdictOf(azureDevops, headers, documented, key, receiver);
 }
 
@@ -45,7 +48,11 @@ test.each([
   ['malformed base64', 'malformed', 'Basic cmVsYXk6c3Nj*3I='],
   ['base64 with stray bits in its last character', 'malformed', basic(secret).replace('IQ==', 'IR==')],
   ['base64 of impossible length', 'malformed', basic(secret).replace('IQ==', 'I')],
-  ['base64 of bytes that are not UTF-8', 'malformed', `Basic ${Buffer.from([0x72, 0x3a, 0xff, 0xfe]).toString('base64')}`],
+  [
+    'base64 of bytes that are not UTF-8',
+    'malformed',
+    `Basic ${Buffer.from([0x72, 0x3a, 0xff, 0xfe]).toString('base64')}`,
+  ],
   ['base64 of a credential without a colon', 'malformed', basic('relays3cr3t!')],
   ['a trailing space', 'malformed', `${basic(secret)} `],
 ])('%s → %s', (_name, expected, authorization) => {
@@ -63,14 +70,28 @@ test.each([
   expect(verdict(basic(`${user}x:${password.join(':')}`), credentials)).toBe('mismatch');
 });
 
-test.each([undefined, 'text/plain', 'application/x-www-form-urlencoded'])('content type %s is refused before any secret is read', (type) => {
-  const headers: Record<string, string> = { authorization: basic(secret) };
-  const request: WebhookRequest = { method: 'POST', receiver: 'r', headers: type ? { ...headers, 'content-type': type } : headers, body: '', isBase64Encoded: false };
-  expect(() => azureDevops.inspect(request, documented, receiver)).toThrow(UnsupportedMediaType);
-});
+test.each([undefined, 'text/plain', 'application/x-www-form-urlencoded'])(
+  'content type %s is refused before any secret is read',
+  (type) => {
+    const headers: Record<string, string> = { authorization: basic(secret) };
+    const request: WebhookRequest = {
+      method: 'POST',
+      receiver: 'r',
+      headers: type ? { ...headers, 'content-type': type } : headers,
+      body: '',
+      isBase64Encoded: false,
+    };
+    expect(() => azureDevops.inspect(request, documented, receiver)).toThrow(UnsupportedMediaType);
+  },
+);
 
 test('the delivery id is X-Vss-ActivityId, and no event is read before authentication', () => {
-  expect(claimedIdentity(azureDevops, req({ authorization: basic(secret), 'x-vss-activityid': 'a-1', 'x-event-key': 'git.push' }))).toEqual({ deliveryId: 'a-1' });
+  expect(
+    claimedIdentity(
+      azureDevops,
+      req({ authorization: basic(secret), 'x-vss-activityid': 'a-1', 'x-event-key': 'git.push' }),
+    ),
+  ).toEqual({ deliveryId: 'a-1' });
 });
 
 test.each([
@@ -91,7 +112,8 @@ test.each([
   expect(() => azureDevops.eventAfterAuthentication!(Buffer.from(body))).toThrow(MalformedPayload);
 });
 
-const parse = (body: Buffer | string) => azureDevops.parsePush(req({}), Buffer.isBuffer(body) ? body : Buffer.from(body), 'git.push');
+const parse = (body: Buffer | string) =>
+  azureDevops.parsePush(req({}), Buffer.isBuffer(body) ? body : Buffer.from(body), 'git.push');
 
 test("Microsoft's documented git.push sample", () => {
   expect(parse(documented)).toEqual({
@@ -109,7 +131,11 @@ test("Argo CD's captured git.push matches the repository's SSH and legacy URLs",
     changes: [{ ref: 'refs/heads/master', commit: '298a79aa1552799a70718a0ee914d153d5a1a76b', deleted: false }],
   });
   const key = repoKey(push.repositoryUrls[0]!);
-  for (const url of ['ssh://git@ssh.dev.azure.com/v3/my-org/my-project/my-repo', 'my-org@vs-ssh.visualstudio.com:v3/my-org/my-project/my-repo', 'https://my-org.visualstudio.com/DefaultCollection/my-project/_git/my-repo']) {
+  for (const url of [
+    'ssh://git@ssh.dev.azure.com/v3/my-org/my-project/my-repo',
+    'my-org@vs-ssh.visualstudio.com:v3/my-org/my-project/my-repo',
+    'https://my-org.visualstudio.com/DefaultCollection/my-project/_git/my-repo',
+  ]) {
     expect(repoKey(url)).toBe(key);
   }
 });
@@ -124,8 +150,16 @@ const zeros = '0'.repeat(40);
 const sha = (c: string) => c.repeat(40);
 
 test.each([
-  ['a tag', [{ name: 'refs/tags/v1.2.0', oldObjectId: zeros, newObjectId: sha('a') }], [{ ref: 'refs/tags/v1.2.0', commit: sha('a'), deleted: false }]],
-  ['a branch deletion', [{ name: 'refs/heads/feature', oldObjectId: sha('b'), newObjectId: zeros }], [{ ref: 'refs/heads/feature', commit: zeros, deleted: true }]],
+  [
+    'a tag',
+    [{ name: 'refs/tags/v1.2.0', oldObjectId: zeros, newObjectId: sha('a') }],
+    [{ ref: 'refs/tags/v1.2.0', commit: sha('a'), deleted: false }],
+  ],
+  [
+    'a branch deletion',
+    [{ name: 'refs/heads/feature', oldObjectId: sha('b'), newObjectId: zeros }],
+    [{ ref: 'refs/heads/feature', commit: zeros, deleted: true }],
+  ],
   [
     'several refUpdates in one push',
     [
@@ -157,17 +191,34 @@ test('sshUrl and webUrl are matched too when the payload has them, each URL once
   });
   const push = parse(body);
   expect(push.repository).toBe('project/repo');
-  expect(push.repositoryUrls).toEqual(['https://org@dev.azure.com/org/project/_git/repo', 'git@ssh.dev.azure.com:v3/org/project/repo', 'https://dev.azure.com/org/project/_git/repo']);
+  expect(push.repositoryUrls).toEqual([
+    'https://org@dev.azure.com/org/project/_git/repo',
+    'git@ssh.dev.azure.com:v3/org/project/repo',
+    'https://dev.azure.com/org/project/_git/repo',
+  ]);
   expect(new Set(push.repositoryUrls.map(repoKey))).toEqual(new Set(['dev.azure.com/org/project/_git/repo']));
 });
 
 test.each([
   ['no resource (Resource details to send: None)', (p: Record<string, unknown>) => delete p.resource],
-  ['no refUpdates (Resource details to send: Minimal)', (p: Record<string, unknown>) => delete (p.resource as Record<string, unknown>).refUpdates],
-  ['a short ref name', (p: Record<string, unknown>) => ((p.resource as Record<string, unknown>).refUpdates = [{ name: 'master', newObjectId: sha('a') }])],
-  ['a refUpdate that is not an object', (p: Record<string, unknown>) => ((p.resource as Record<string, unknown>).refUpdates = ['refs/heads/master'])],
+  [
+    'no refUpdates (Resource details to send: Minimal)',
+    (p: Record<string, unknown>) => delete (p.resource as Record<string, unknown>).refUpdates,
+  ],
+  [
+    'a short ref name',
+    (p: Record<string, unknown>) =>
+      ((p.resource as Record<string, unknown>).refUpdates = [{ name: 'master', newObjectId: sha('a') }]),
+  ],
+  [
+    'a refUpdate that is not an object',
+    (p: Record<string, unknown>) => ((p.resource as Record<string, unknown>).refUpdates = ['refs/heads/master']),
+  ],
   ['no repository', (p: Record<string, unknown>) => delete (p.resource as Record<string, unknown>).repository],
-  ['a repository without URLs', (p: Record<string, unknown>) => ((p.resource as Record<string, unknown>).repository = { name: 'repo' })],
+  [
+    'a repository without URLs',
+    (p: Record<string, unknown>) => ((p.resource as Record<string, unknown>).repository = { name: 'repo' }),
+  ],
 ])('%s: 400', (_name, change) => {
   const payload = JSON.parse(documented.toString('utf8')) as Record<string, unknown>;
   change(payload);

@@ -33,7 +33,13 @@ describe('signature', () => {
     (
       [
         ['the documented construction', { 'x-hub-signature': documented }, 'ok'],
-        ['a fixture signed as sent', { 'x-hub-signature': `sha256=${createHmac('sha256', 'k').update(fixture('repo-push.json')).digest('hex')}` }, 'ok', fixture('repo-push.json'), 'k'],
+        [
+          'a fixture signed as sent',
+          { 'x-hub-signature': `sha256=${createHmac('sha256', 'k').update(fixture('repo-push.json')).digest('hex')}` },
+          'ok',
+          fixture('repo-push.json'),
+          'k',
+        ],
         ['wrong secret', { 'x-hub-signature': documented }, 'mismatch', body, 'another secret'],
         ['tampered byte', { 'x-hub-signature': documented }, 'mismatch', Buffer.from('Hello, World?')],
         ['missing header', {}, 'missing'],
@@ -63,7 +69,13 @@ describe('signature', () => {
   });
 
   test('no content type is refused before any secret is needed', () => {
-    const request: WebhookRequest = { method: 'POST', receiver: 'r', headers: { 'x-hub-signature': documented }, body: '', isBase64Encoded: false };
+    const request: WebhookRequest = {
+      method: 'POST',
+      receiver: 'r',
+      headers: { 'x-hub-signature': documented },
+      body: '',
+      isBase64Encoded: false,
+    };
     expect(() => bitbucketCloud.inspect(request, body, receiver)).toThrow(UnsupportedMediaType);
   });
 });
@@ -72,7 +84,13 @@ describe('events', () => {
   test('the event comes from X-Event-Key and the delivery id from X-Request-UUID, not the hook UUID', () => {
     const claimed = claimedIdentity(
       bitbucketCloud,
-      req({ 'x-hub-signature': documented, 'x-event-key': 'repo:push', 'x-request-uuid': 'req-1', 'x-hook-uuid': 'hook-1', 'x-attempt-number': '2' }),
+      req({
+        'x-hub-signature': documented,
+        'x-event-key': 'repo:push',
+        'x-request-uuid': 'req-1',
+        'x-hook-uuid': 'hook-1',
+        'x-attempt-number': '2',
+      }),
     );
     expect(claimed).toEqual({ event: 'repo:push', deliveryId: 'req-1' });
     expect(claimedIdentity(bitbucketCloud, req({ 'x-hub-signature': documented }))).toEqual({});
@@ -98,9 +116,21 @@ describe('push payloads', () => {
   const parse = (payload: Buffer | string) => bitbucketCloud.parsePush(req({}), Buffer.from(payload), 'repo:push');
 
   test.each([
-    ['repo-push.json', 'team_name/repo_name', [{ ref: 'refs/heads/name-of-branch', commit: '709d658dc5b6d6afcd46049c2f332ee3f515a67d', deleted: false }]],
-    ['repo-push-tag.json', 'kolaszek/repository-name', [{ ref: 'refs/tags/a', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: false }]],
-    ['repo-push-tag-v1.2.0.json', 'kolaszek/repository-name', [{ ref: 'refs/tags/v1.2.0', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: false }]],
+    [
+      'repo-push.json',
+      'team_name/repo_name',
+      [{ ref: 'refs/heads/name-of-branch', commit: '709d658dc5b6d6afcd46049c2f332ee3f515a67d', deleted: false }],
+    ],
+    [
+      'repo-push-tag.json',
+      'kolaszek/repository-name',
+      [{ ref: 'refs/tags/a', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: false }],
+    ],
+    [
+      'repo-push-tag-v1.2.0.json',
+      'kolaszek/repository-name',
+      [{ ref: 'refs/tags/v1.2.0', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: false }],
+    ],
     ['repo-push-branch-deleted.json', 'kolaszek/repository-name', [{ ref: 'refs/heads/master', deleted: true }]],
     ['repo-push-tag-deleted.json', 'kolaszek/repository-name', [{ ref: 'refs/tags/a', deleted: true }]],
     [
@@ -118,9 +148,14 @@ describe('push payloads', () => {
   });
 
   test('the repository is identified by full_name on bitbucket.org and by links.html.href', () => {
-    expect(parse(fixture('repo-push-tag.json')).repositoryUrls).toEqual(['https://bitbucket.org/kolaszek/repository-name']);
+    expect(parse(fixture('repo-push-tag.json')).repositoryUrls).toEqual([
+      'https://bitbucket.org/kolaszek/repository-name',
+    ]);
     // The documented example's html link points elsewhere than its full_name; both are kept, full_name first.
-    expect(parse(fixture('repo-push.json')).repositoryUrls).toEqual(['https://bitbucket.org/team_name/repo_name', 'https://api.bitbucket.org/bitbucket/bitbucket']);
+    expect(parse(fixture('repo-push.json')).repositoryUrls).toEqual([
+      'https://bitbucket.org/team_name/repo_name',
+      'https://api.bitbucket.org/bitbucket/bitbucket',
+    ]);
   });
 
   test.each([
@@ -145,7 +180,9 @@ describe('push payloads', () => {
 
   test('closed: true marks a change deleted even if new is present', () => {
     const parsed = parse(variant((p) => ({ ...p, push: { changes: [{ ...change, closed: true }] } })));
-    expect(parsed.changes).toEqual([{ ref: 'refs/tags/a', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: true }]);
+    expect(parsed.changes).toEqual([
+      { ref: 'refs/tags/a', commit: '450118afff93569d1ce362174e9f1a7f104f9166', deleted: true },
+    ]);
   });
 
   test('a push without changes parses to no changes', () => {
@@ -154,7 +191,10 @@ describe('push payloads', () => {
 
   test('without full_name the html link alone identifies the repository', () => {
     const parsed = parse(variant((p) => ({ ...p, repository: { ...p.repository, full_name: undefined } })));
-    expect(parsed).toMatchObject({ repository: 'https://bitbucket.org/kolaszek/repository-name', repositoryUrls: ['https://bitbucket.org/kolaszek/repository-name'] });
+    expect(parsed).toMatchObject({
+      repository: 'https://bitbucket.org/kolaszek/repository-name',
+      repositoryUrls: ['https://bitbucket.org/kolaszek/repository-name'],
+    });
   });
 
   test.each([
@@ -163,13 +203,25 @@ describe('push payloads', () => {
     ['an empty body', ''],
     ['no repository', variant((p) => ({ push: p.push }))],
     ['a repository with neither full_name nor html link', variant((p) => ({ ...p, repository: { name: 'x' } }))],
-    ['a full_name that is not workspace/slug', variant((p) => ({ ...p, repository: { ...p.repository, full_name: 'a/b/c' } }))],
+    [
+      'a full_name that is not workspace/slug',
+      variant((p) => ({ ...p, repository: { ...p.repository, full_name: 'a/b/c' } })),
+    ],
     ['no push', variant((p) => ({ repository: p.repository }))],
     ['push.changes not an array', variant((p) => ({ ...p, push: { changes: {} } }))],
     ['a change that is not an object', variant((p) => ({ ...p, push: { changes: ['x'] } }))],
     ['new and old both null', variant((p) => ({ ...p, push: { changes: [{ ...change, new: null, old: null }] } }))],
-    ['a ref type other than branch or tag', variant((p) => ({ ...p, push: { changes: [{ ...change, new: { ...(change.new as object), type: 'bookmark' } }] } }))],
-    ['a ref without a name', variant((p) => ({ ...p, push: { changes: [{ ...change, new: { ...(change.new as object), name: '' } }] } }))],
+    [
+      'a ref type other than branch or tag',
+      variant((p) => ({
+        ...p,
+        push: { changes: [{ ...change, new: { ...(change.new as object), type: 'bookmark' } }] },
+      })),
+    ],
+    [
+      'a ref without a name',
+      variant((p) => ({ ...p, push: { changes: [{ ...change, new: { ...(change.new as object), name: '' } }] } })),
+    ],
   ])('%s is malformed', (_name, payload) => {
     expect(() => parse(payload)).toThrow(MalformedPayload);
   });

@@ -22,7 +22,13 @@ function req(headers: Record<string, string>, payload: Buffer = body): WebhookRe
 }
 
 function verdict(headers: Record<string, string>, payload: Buffer = body, key = secret): string {
-  return verdictOf(bitbucketServer, { 'content-type': 'application/json; charset=utf-8', ...headers }, payload, key, receiver);
+  return verdictOf(
+    bitbucketServer,
+    { 'content-type': 'application/json; charset=utf-8', ...headers },
+    payload,
+    key,
+    receiver,
+  );
 }
 
 describe('signature', () => {
@@ -31,7 +37,15 @@ describe('signature', () => {
     (
       [
         ['the documented construction', { 'x-hub-signature': documented }, 'ok'],
-        ['a fixture signed as sent', { 'x-hub-signature': `sha256=${createHmac('sha256', 'k').update(fixture('repo-refs-changed.json')).digest('hex')}` }, 'ok', fixture('repo-refs-changed.json'), 'k'],
+        [
+          'a fixture signed as sent',
+          {
+            'x-hub-signature': `sha256=${createHmac('sha256', 'k').update(fixture('repo-refs-changed.json')).digest('hex')}`,
+          },
+          'ok',
+          fixture('repo-refs-changed.json'),
+          'k',
+        ],
         ['wrong secret', { 'x-hub-signature': documented }, 'mismatch', body, 'another secret'],
         ['tampered byte', { 'x-hub-signature': documented }, 'mismatch', Buffer.from('Hello, World?')],
         ['missing header', {}, 'missing'],
@@ -60,7 +74,10 @@ describe('signature', () => {
 
 describe('events', () => {
   test('the event comes from X-Event-Key and the delivery id from X-Request-Id', () => {
-    const claimed = claimedIdentity(bitbucketServer, req({ 'x-hub-signature': documented, 'x-event-key': 'repo:refs_changed', 'x-request-id': 'd872ad25' }));
+    const claimed = claimedIdentity(
+      bitbucketServer,
+      req({ 'x-hub-signature': documented, 'x-event-key': 'repo:refs_changed', 'x-request-id': 'd872ad25' }),
+    );
     expect(claimed).toEqual({ event: 'repo:refs_changed', deliveryId: 'd872ad25' });
   });
 
@@ -81,13 +98,30 @@ describe('events', () => {
 });
 
 describe('push payloads', () => {
-  const parse = (payload: Buffer | string) => bitbucketServer.parsePush(req({}), Buffer.from(payload), 'repo:refs_changed');
+  const parse = (payload: Buffer | string) =>
+    bitbucketServer.parsePush(req({}), Buffer.from(payload), 'repo:refs_changed');
 
   test.each([
-    ['repo-refs-changed.json', 'MYPROJECT/test-repo', [{ ref: 'refs/heads/master', commit: '22671f0349857934857983457983475ec39f196b', deleted: false }]],
-    ['repo-refs-changed-tag.json', 'MYPROJECT/test-repo', [{ ref: 'refs/tags/v1.2.0', commit: '22671f0349857934857983457983475ec39f196b', deleted: false }]],
-    ['repo-refs-changed-delete.json', '~gopher/webhook-test', [{ ref: 'refs/heads/feature/wip', commit: '0'.repeat(40), deleted: true }]],
-    ['repo-refs-changed-delete-tag.json', 'SBOX/sandbox', [{ ref: 'refs/tags/test-tag', commit: '0'.repeat(40), deleted: true }]],
+    [
+      'repo-refs-changed.json',
+      'MYPROJECT/test-repo',
+      [{ ref: 'refs/heads/master', commit: '22671f0349857934857983457983475ec39f196b', deleted: false }],
+    ],
+    [
+      'repo-refs-changed-tag.json',
+      'MYPROJECT/test-repo',
+      [{ ref: 'refs/tags/v1.2.0', commit: '22671f0349857934857983457983475ec39f196b', deleted: false }],
+    ],
+    [
+      'repo-refs-changed-delete.json',
+      '~gopher/webhook-test',
+      [{ ref: 'refs/heads/feature/wip', commit: '0'.repeat(40), deleted: true }],
+    ],
+    [
+      'repo-refs-changed-delete-tag.json',
+      'SBOX/sandbox',
+      [{ ref: 'refs/tags/test-tag', commit: '0'.repeat(40), deleted: true }],
+    ],
     [
       'repo-refs-changed-multiple.json',
       'SBOX/sandbox',
@@ -105,7 +139,11 @@ describe('push payloads', () => {
   test.each([
     [
       'repo-refs-changed.json',
-      ['ssh://git@bitbucketserver:7999/myproject/test-repo.git', 'https://bitbucketserver/scm/myproject/test-repo.git', 'ssh://git@bitbucketserver/MYPROJECT/test-repo.git'],
+      [
+        'ssh://git@bitbucketserver:7999/myproject/test-repo.git',
+        'https://bitbucketserver/scm/myproject/test-repo.git',
+        'ssh://git@bitbucketserver/MYPROJECT/test-repo.git',
+      ],
     ],
     [
       'repo-refs-changed-delete.json',
@@ -117,7 +155,11 @@ describe('push payloads', () => {
     ],
     [
       'repo-refs-changed-multiple.json',
-      ['ssh://git@139.59.64.214:7999/sbox/sandbox.git', 'http://139.59.64.214:7990/scm/sbox/sandbox.git', 'ssh://git@139.59.64.214/SBOX/sandbox.git'],
+      [
+        'ssh://git@139.59.64.214:7999/sbox/sandbox.git',
+        'http://139.59.64.214:7990/scm/sbox/sandbox.git',
+        'ssh://git@139.59.64.214/SBOX/sandbox.git',
+      ],
     ],
   ])('%s: the clone links, then the SSH form on each host', (name, urls) => {
     expect(parse(fixture(name)).repositoryUrls).toEqual(urls);
@@ -138,7 +180,10 @@ describe('push payloads', () => {
   });
 
   const base = JSON.parse(fixture('repo-refs-changed.json').toString('utf8')) as {
-    repository: { links: { clone: Array<{ href: string; name: string }>; self: Array<{ href: string }> } } & Record<string, unknown>;
+    repository: { links: { clone: Array<{ href: string; name: string }>; self: Array<{ href: string }> } } & Record<
+      string,
+      unknown
+    >;
     changes: Array<Record<string, unknown>>;
   };
   const change = base.changes[0]!;
@@ -161,13 +206,22 @@ describe('push payloads', () => {
       })),
     );
     const keys = parsed.repositoryUrls.map(repoKey);
-    expect(keys).toEqual(expect.arrayContaining(['git-ssh.example.com/myproject/test-repo', 'code.example.com/bitbucket/scm/myproject/test-repo']));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'git-ssh.example.com/myproject/test-repo',
+        'code.example.com/bitbucket/scm/myproject/test-repo',
+      ]),
+    );
     expect(keys).toContain(repoKey('ssh://git@code.example.com:7999/myproject/test-repo.git'));
   });
 
   test('only the http link: a GitRepository using the SSH URL still matches', () => {
-    const parsed = parse(variant((p) => ({ ...p, repository: { ...p.repository, links: { clone: [p.repository.links.clone[1]] } } })));
-    expect(parsed.repositoryUrls.map(repoKey)).toContain(repoKey('ssh://git@bitbucketserver:7999/myproject/test-repo.git'));
+    const parsed = parse(
+      variant((p) => ({ ...p, repository: { ...p.repository, links: { clone: [p.repository.links.clone[1]] } } })),
+    );
+    expect(parsed.repositoryUrls.map(repoKey)).toContain(
+      repoKey('ssh://git@bitbucketserver:7999/myproject/test-repo.git'),
+    );
   });
 
   test('a project key or slug that is not a URL path segment adds no derived URL', () => {
@@ -176,7 +230,9 @@ describe('push payloads', () => {
   });
 
   test('refId stands in for a missing ref.id, and an all-zero toHash is a deletion', () => {
-    const parsed = parse(variant((p) => ({ ...p, changes: [{ refId: 'refs/heads/x', toHash: '0'.repeat(40), type: 'UPDATE' }] })));
+    const parsed = parse(
+      variant((p) => ({ ...p, changes: [{ refId: 'refs/heads/x', toHash: '0'.repeat(40), type: 'UPDATE' }] })),
+    );
     expect(parsed.changes).toEqual([{ ref: 'refs/heads/x', commit: '0'.repeat(40), deleted: true }]);
   });
 

@@ -9,12 +9,20 @@ import { verdictOf, webhookRequest } from '../support/provider-verdict';
 
 const secret = 'generic-s3cr3t';
 const body = Buffer.from('{"image":"ghcr.io/org/app:v1.0.0"}');
-const hmac = (algorithm: string, payload: Buffer = body, key = secret) => createHmac(algorithm, key).update(payload).digest('hex');
+const hmac = (algorithm: string, payload: Buffer = body, key = secret) =>
+  createHmac(algorithm, key).update(payload).digest('hex');
 
 const request = webhookRequest;
 
-function verdict(provider: Provider, headers: Record<string, string>, options: { payload?: Buffer; key?: string; allowSha1?: boolean } = {}): string {
-  const receiver = receiverConfig(provider.name, options.allowSha1 === undefined ? {} : { allowSha1: options.allowSha1 });
+function verdict(
+  provider: Provider,
+  headers: Record<string, string>,
+  options: { payload?: Buffer; key?: string; allowSha1?: boolean } = {},
+): string {
+  const receiver = receiverConfig(
+    provider.name,
+    options.allowSha1 === undefined ? {} : { allowSha1: options.allowSha1 },
+  );
   return verdictOf(provider, headers, options.payload ?? body, options.key ?? secret, receiver);
 }
 
@@ -26,10 +34,20 @@ describe('generic-hmac: X-Signature', () => {
     ['sha1 without allowSha1', 'malformed', { 'x-signature': `sha1=${hmac('sha1')}` }, {}],
     ['sha1 with allowSha1: false', 'malformed', { 'x-signature': `sha1=${hmac('sha1')}` }, { allowSha1: false }],
     ['sha1 with allowSha1: true', 'ok', { 'x-signature': `sha1=${hmac('sha1')}` }, { allowSha1: true }],
-    ['a wrong sha1 with allowSha1: true', 'mismatch', { 'x-signature': `sha1=${hmac('sha1', body, 'other')}` }, { allowSha1: true }],
+    [
+      'a wrong sha1 with allowSha1: true',
+      'mismatch',
+      { 'x-signature': `sha1=${hmac('sha1', body, 'other')}` },
+      { allowSha1: true },
+    ],
     ['sha256 with allowSha1: true', 'ok', { 'x-signature': sha256 }, { allowSha1: true }],
     ['a wrong secret', 'mismatch', { 'x-signature': sha256 }, { key: 'other' }],
-    ['a tampered body', 'mismatch', { 'x-signature': sha256 }, { payload: Buffer.from('{"image":"ghcr.io/org/app:v1.0.1"}') }],
+    [
+      'a tampered body',
+      'mismatch',
+      { 'x-signature': sha256 },
+      { payload: Buffer.from('{"image":"ghcr.io/org/app:v1.0.1"}') },
+    ],
     ['upper-case hex', 'malformed', { 'x-signature': `sha256=${hmac('sha256').toUpperCase()}` }, {}],
     ['upper-case prefix', 'malformed', { 'x-signature': `SHA256=${hmac('sha256')}` }, {}],
     ['bare hex', 'malformed', { 'x-signature': hmac('sha256') }, {}],
@@ -40,9 +58,12 @@ describe('generic-hmac: X-Signature', () => {
     ['no header', 'missing', {}, {}],
     ['an empty header', 'missing', { 'x-signature': '' }, {}],
     ["GitHub's header instead", 'missing', { 'x-hub-signature-256': sha256 }, {}],
-  ] as Array<[string, string, Record<string, string>, { allowSha1?: boolean; key?: string; payload?: Buffer }]>)('%s → %s', (_name, expected, headers, options) => {
-    expect(verdict(genericHmac, headers, options)).toBe(expected);
-  });
+  ] as Array<[string, string, Record<string, string>, { allowSha1?: boolean; key?: string; payload?: Buffer }]>)(
+    '%s → %s',
+    (_name, expected, headers, options) => {
+      expect(verdict(genericHmac, headers, options)).toBe(expected);
+    },
+  );
 
   test.each([
     ['no content type', {}],
@@ -81,17 +102,31 @@ describe('generic: Authorization: Bearer', () => {
 
   test('no header → missing; any content type and an empty body are accepted', () => {
     expect(verdict(generic, {})).toBe('missing');
-    expect(verdict(generic, { authorization: `Bearer ${secret}`, 'content-type': 'text/plain' }, { payload: Buffer.alloc(0) })).toBe('ok');
+    expect(
+      verdict(
+        generic,
+        { authorization: `Bearer ${secret}`, 'content-type': 'text/plain' },
+        { payload: Buffer.alloc(0) },
+      ),
+    ).toBe('ok');
   });
 });
 
-test.each([genericHmac, generic])('$name routes nothing by payload: one fixed event, static targets only', (provider) => {
-  expect(routesStaticTargetsOnly(provider.name)).toBe(true);
-  expect(provider.defaultEvents).toEqual([genericTriggerEvent]);
-  expect(provider.isPush(genericTriggerEvent)).toBe(true);
-  expect(provider.isPing(genericTriggerEvent)).toBe(false);
-  const headers: Record<string, string> = provider === generic ? { authorization: `Bearer ${secret}` } : { 'x-signature': `sha256=${hmac('sha256')}` };
-  expect(provider.inspect(request(headers, body), body, receiverConfig(provider.name)).verify(secret)).toBe(true);
-  expect(claimedIdentity(provider, request({ ...headers, 'x-github-event': 'push' }, body))).toEqual({ event: genericTriggerEvent });
-  expect(() => provider.parsePush(request(headers, body), body, genericTriggerEvent)).toThrow(/routes nothing by payload/);
-});
+test.each([genericHmac, generic])(
+  '$name routes nothing by payload: one fixed event, static targets only',
+  (provider) => {
+    expect(routesStaticTargetsOnly(provider.name)).toBe(true);
+    expect(provider.defaultEvents).toEqual([genericTriggerEvent]);
+    expect(provider.isPush(genericTriggerEvent)).toBe(true);
+    expect(provider.isPing(genericTriggerEvent)).toBe(false);
+    const headers: Record<string, string> =
+      provider === generic ? { authorization: `Bearer ${secret}` } : { 'x-signature': `sha256=${hmac('sha256')}` };
+    expect(provider.inspect(request(headers, body), body, receiverConfig(provider.name)).verify(secret)).toBe(true);
+    expect(claimedIdentity(provider, request({ ...headers, 'x-github-event': 'push' }, body))).toEqual({
+      event: genericTriggerEvent,
+    });
+    expect(() => provider.parsePush(request(headers, body), body, genericTriggerEvent)).toThrow(
+      /routes nothing by payload/,
+    );
+  },
+);

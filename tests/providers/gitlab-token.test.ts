@@ -8,7 +8,13 @@ import tagPush from '../fixtures/gitlab/tag-push.json';
 const receiver = receiverConfig('gitlab');
 
 function req(headers: Record<string, string>, body = '{}'): WebhookRequest {
-  return { method: 'POST', receiver: 'r', headers: { 'content-type': 'application/json', ...headers }, body, isBase64Encoded: false };
+  return {
+    method: 'POST',
+    receiver: 'r',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    isBase64Encoded: false,
+  };
 }
 
 test.each([
@@ -17,22 +23,32 @@ test.each([
   ['a prefix of it', 's3cr3t', false],
   ['it with a trailing newline', 's3cr3t-token\n', false],
 ])('%s verifies: %s', (_name, presented, expected) => {
-  expect(gitlab.inspect(req({ 'x-gitlab-token': presented, 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver).verify('s3cr3t-token')).toBe(expected);
+  expect(
+    gitlab
+      .inspect(req({ 'x-gitlab-token': presented, 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver)
+      .verify('s3cr3t-token'),
+  ).toBe(expected);
 });
 
 test('a missing token is refused before any secret is read', () => {
-  expect(() => gitlab.inspect(req({ 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver)).toThrow(MissingSignature);
+  expect(() => gitlab.inspect(req({ 'x-gitlab-event': 'Push Hook' }), Buffer.alloc(0), receiver)).toThrow(
+    MissingSignature,
+  );
 });
 
 test('only JSON is accepted', () => {
-  expect(() => gitlab.inspect(req({ 'content-type': 'text/plain', 'x-gitlab-token': 't' }), Buffer.alloc(0), receiver)).toThrow(UnsupportedMediaType);
+  expect(() =>
+    gitlab.inspect(req({ 'content-type': 'text/plain', 'x-gitlab-token': 't' }), Buffer.alloc(0), receiver),
+  ).toThrow(UnsupportedMediaType);
 });
 
 test("GitLab's documented push example", () => {
   const parsed = gitlab.parsePush(req({}), Buffer.from(JSON.stringify(push)), 'Push Hook');
   expect(parsed.repository).toBe('mike/diaspora');
   expect(parsed.changes).toEqual([{ ref: 'refs/heads/master', commit: push.checkout_sha, deleted: false }]);
-  expect(parsed.repositoryUrls).toEqual(expect.arrayContaining(['git@example.com:mike/diaspora.git', 'http://example.com/mike/diaspora.git']));
+  expect(parsed.repositoryUrls).toEqual(
+    expect.arrayContaining(['git@example.com:mike/diaspora.git', 'http://example.com/mike/diaspora.git']),
+  );
 });
 
 test("GitLab's documented tag push example", () => {

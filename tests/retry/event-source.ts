@@ -27,7 +27,15 @@ export interface DrainReport {
 
 export class SqsEventSource {
   constructor(
-    private readonly options: { server: SqsTestServer; client: SQSClient; queueName: string; queueUrl: string; queueArn: string; handler: SqsHandler; batchSize?: number },
+    private readonly options: {
+      server: SqsTestServer;
+      client: SQSClient;
+      queueName: string;
+      queueUrl: string;
+      queueArn: string;
+      handler: SqsHandler;
+      batchSize?: number;
+    },
   ) {}
 
   /** One poll: receive, invoke, delete. Undefined when nothing was visible. */
@@ -47,7 +55,12 @@ export class SqsEventSource {
     const event: SQSEvent = { Records: messages.map((m) => this.record(m)) };
     if (report) {
       report.invocations += 1;
-      for (const r of event.Records) report.deliveries.push({ messageId: r.messageId, receiveCount: Number(r.attributes.ApproximateReceiveCount), body: r.body });
+      for (const r of event.Records)
+        report.deliveries.push({
+          messageId: r.messageId,
+          receiveCount: Number(r.attributes.ApproximateReceiveCount),
+          body: r.body,
+        });
     }
     let failedIds: Set<string>;
     try {
@@ -61,8 +74,14 @@ export class SqsEventSource {
     }
     const done = messages.filter((m) => !failedIds.has(m.MessageId!));
     if (done.length > 0) {
-      const result = await client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })) }));
-      if ((result.Failed ?? []).length > 0) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(result.Failed)}`);
+      const result = await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+      if ((result.Failed ?? []).length > 0)
+        throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(result.Failed)}`);
     }
     return { records: messages.length, failed: failedIds.size };
   }
@@ -72,7 +91,8 @@ export class SqsEventSource {
     const { server, queueName } = this.options;
     const report: DrainReport = { invocations: 0, deliveries: [], waitedSeconds: 0 };
     for (;;) {
-      if (report.invocations >= maxInvocations) throw new Error(`queue ${queueName} not drained after ${maxInvocations} invocations`);
+      if (report.invocations >= maxInvocations)
+        throw new Error(`queue ${queueName} not drained after ${maxInvocations} invocations`);
       const polled = await this.poll(report);
       if (polled) continue;
       const wait = server.nextVisibleIn(queueName);
@@ -95,12 +115,19 @@ export class SqsEventSource {
         SentTimestamp: attributes.SentTimestamp!,
         SenderId: attributes.SenderId!,
         ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp!,
-        ...(attributes.DeadLetterQueueSourceArn ? { DeadLetterQueueSourceArn: attributes.DeadLetterQueueSourceArn } : {}),
+        ...(attributes.DeadLetterQueueSourceArn
+          ? { DeadLetterQueueSourceArn: attributes.DeadLetterQueueSourceArn }
+          : {}),
       },
       messageAttributes: Object.fromEntries(
         Object.entries(m.MessageAttributes ?? {}).map(([name, a]) => [
           name,
-          { dataType: a.DataType!, ...(a.StringValue !== undefined ? { stringValue: a.StringValue } : {}), stringListValues: [], binaryListValues: [] },
+          {
+            dataType: a.DataType!,
+            ...(a.StringValue !== undefined ? { stringValue: a.StringValue } : {}),
+            stringListValues: [],
+            binaryListValues: [],
+          },
         ]),
       ),
       md5OfBody: m.MD5OfBody!,

@@ -8,7 +8,15 @@ import type { ClusterJob } from '../../lib/delivery/reconcile';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { SqsTestServer } from '../support/sqs-server';
-import { captureOutput, gitRepository, logLines, relayRules, relayUser, requestedAt, useSecretsManager } from '../support/relay-harness';
+import {
+  captureOutput,
+  gitRepository,
+  logLines,
+  relayRules,
+  relayUser,
+  requestedAt,
+  useSecretsManager,
+} from '../support/relay-harness';
 import { SqsEventSource } from './event-source';
 import { createRetryQueues, loadRetryHandler, useSqs, type RetryQueues } from './support';
 
@@ -46,7 +54,11 @@ let client: SQSClient;
 let source: SqsEventSource;
 
 beforeAll(async () => {
-  [prod, sm, sqs] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start(), SqsTestServer.start()]);
+  [prod, sm, sqs] = await Promise.all([
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    SqsTestServer.start(),
+  ]);
   // As the relay's RBAC, except that namespace `locked` allows no patch (the namespaced-Role setup without a Role there).
   prod.addServiceAccount(token, relayUser, [
     ...relayRules.map((r) => (r.verbs.includes('patch') ? { ...r, verbs: ['get', 'list'] } : r)),
@@ -57,7 +69,14 @@ beforeAll(async () => {
   queues = createRetryQueues(sqs);
   useSqs(sqs, queues);
   client = new SQSClient({ maxAttempts: 1 });
-  source = new SqsEventSource({ server: sqs, client, queueName: queues.queue.name, queueUrl: queues.queue.url, queueArn: queues.queue.arn, handler: loadRetryHandler(config) });
+  source = new SqsEventSource({
+    server: sqs,
+    client,
+    queueName: queues.queue.name,
+    queueUrl: queues.queue.url,
+    queueArn: queues.queue.arn,
+    handler: loadRetryHandler(config),
+  });
 });
 
 afterAll(async () => {
@@ -76,7 +95,12 @@ beforeEach(() => {
 });
 
 async function send(bodies: string[]): Promise<void> {
-  await client.send(new SendMessageBatchCommand({ QueueUrl: queues.queue.url, Entries: bodies.map((b, i) => ({ Id: `m${i}`, MessageBody: b })) }));
+  await client.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queues.queue.url,
+      Entries: bodies.map((b, i) => ({ Id: `m${i}`, MessageBody: b })),
+    }),
+  );
 }
 
 async function drain() {
@@ -85,10 +109,16 @@ async function drain() {
   return { report: result, retries: logLines(lines, 'retry'), metrics };
 }
 
-const patchesOf = (name: string) => prod.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/gitrepositories/${name}`));
+const patchesOf = (name: string) =>
+  prod.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/gitrepositories/${name}`));
 
 test('a batch with messages that are not jobs: those go to the DLQ with the reason, the good one is applied, the batch does not fail', async () => {
-  await send(['not json', JSON.stringify({ receiver: 'github', cluster: 'prod' }), JSON.stringify(job({ receiver: 'gone' })), JSON.stringify(job({ only: [a] }))]);
+  await send([
+    'not json',
+    JSON.stringify({ receiver: 'github', cluster: 'prod' }),
+    JSON.stringify(job({ receiver: 'gone' })),
+    JSON.stringify(job({ only: [a] })),
+  ]);
   const { report, retries, metrics } = await drain();
   expect(report.invocations).toBe(1);
   expect(requestedAt(prod, 'flux-system', 'a')).toBe(job().requestedAt);
@@ -96,22 +126,48 @@ test('a batch with messages that are not jobs: those go to the DLQ with the reas
   expect(sqs.messages(queues.queue.name)).toEqual([]);
   const dead = sqs.messages(queues.dlq.name);
   // Records run in parallel: the DLQ's order is theirs to finish.
-  expect(dead.map((m) => [m.body, m.messageAttributes.reason?.StringValue]).sort(([x], [y]) => x!.localeCompare(y!))).toEqual([
-    [JSON.stringify({ receiver: 'github', cluster: 'prod' }), 'not a cluster job: requestedAt: Invalid input: expected string, received undefined; note: Invalid input: expected string, received undefined'],
+  expect(
+    dead.map((m) => [m.body, m.messageAttributes.reason?.StringValue]).sort(([x], [y]) => x!.localeCompare(y!)),
+  ).toEqual([
+    [
+      JSON.stringify({ receiver: 'github', cluster: 'prod' }),
+      'not a cluster job: requestedAt: Invalid input: expected string, received undefined; note: Invalid input: expected string, received undefined',
+    ],
     [JSON.stringify(job({ receiver: 'gone' })), 'receiver gone is no longer configured'],
     ['not json', 'not a cluster job: the body is not JSON'],
   ]);
   expect(retries.map((r) => r.outcome).sort()).toEqual(['applied', 'dead_letter', 'dead_letter', 'dead_letter']);
-  expect(retries.find((r) => r.outcome === 'applied')).toMatchObject({ delivery_id: 'd-1', receiver: 'github', cluster: 'prod', attempt: 1, max_attempts: 8, patched: [a], failed: [] });
+  expect(retries.find((r) => r.outcome === 'applied')).toMatchObject({
+    delivery_id: 'd-1',
+    receiver: 'github',
+    cluster: 'prod',
+    attempt: 1,
+    max_attempts: 8,
+    patched: [a],
+    failed: [],
+  });
   // One EMF document for the batch.
   expect(metrics).toHaveLength(1);
-  expect(metrics[0]).toMatchObject({ service: 'flux-webhook-relay-retry', RetryAttempts: 4, RetryApplied: 1, RetryExhausted: 0, RetryDeadLettered: 3 });
+  expect(metrics[0]).toMatchObject({
+    service: 'flux-webhook-relay-retry',
+    RetryAttempts: 4,
+    RetryApplied: 1,
+    RetryExhausted: 0,
+    RetryDeadLettered: 3,
+  });
 });
 
 test('a registry push job (artifacts) is read back whole and routes on the cluster: the OCIRepository of the pushed tag is patched', async () => {
-  prod.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'app', namespace: 'flux-system' }, spec: { interval: '5m', url: 'oci://ghcr.io/org/app', ref: { tag: 'v1' } } });
+  prod.put({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'app', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://ghcr.io/org/app', ref: { tag: 'v1' } },
+  });
   const { push: _git, ...rest } = job();
-  await send([JSON.stringify({ ...rest, artifacts: [{ key: 'ghcr.io/org/app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }] })]);
+  await send([
+    JSON.stringify({ ...rest, artifacts: [{ key: 'ghcr.io/org/app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }] }),
+  ]);
   const { retries } = await drain();
   expect(retries.map((r) => [r.outcome, r.patched])).toEqual([['applied', ['prod/flux-system/OCIRepository/app']]]);
   expect(requestedAt(prod, 'flux-system', 'app', 'OCIRepository')).toBe(job().requestedAt);
@@ -157,7 +213,10 @@ test('part fails for good (403), part for a passing reason (503): the 403 is dea
   expect(dead).toHaveLength(1);
   expect(JSON.parse(dead[0]!.body)).toEqual(job({ only: [c] }));
   expect(dead[0]!.messageAttributes).toEqual({
-    reason: { DataType: 'String', StringValue: expect.stringMatching(/^failed for good: prod\/locked\/GitRepository\/c: .*403/) },
+    reason: {
+      DataType: 'String',
+      StringValue: expect.stringMatching(/^failed for good: prod\/locked\/GitRepository\/c: .*403/),
+    },
     attempts: { DataType: 'String', StringValue: '1' },
   });
   expect(requestedAt(prod, 'flux-system', 'b')).toBe(job().requestedAt);
@@ -168,7 +227,10 @@ test('part fails for good (403), part for a passing reason (503): the 403 is dea
 test('a retry leaves a later requestedAt alone (a newer delivery got there first) and writes over an earlier one', async () => {
   const later = '2026-11-24T21:23:35.9Z';
   const earlier = '2026-11-24T21:00:00Z';
-  for (const [name, value] of [['a', later], ['b', earlier]] as const) {
+  for (const [name, value] of [
+    ['a', later],
+    ['b', earlier],
+  ] as const) {
     const obj = gitRepository('flux-system', name, 'https://github.com/Codertocat/Hello-World', { branch: 'master' });
     obj.metadata.annotations = { 'reconcile.fluxcd.io/requestedAt': value };
     prod.put(obj);
@@ -185,11 +247,18 @@ test('a retry leaves a later requestedAt alone (a newer delivery got there first
 
 test('a retry log line whose cluster error echoes a registered secret (the service-account token) is redacted', async () => {
   // An API server (or a proxy before it) that quotes the credential it was given in its error.
-  prod.fault({ match: (r) => r.method === 'PATCH' && r.path.endsWith('/gitrepositories/b'), status: 503, times: 1, message: `upstream refused credential ${token}` });
+  prod.fault({
+    match: (r) => r.method === 'PATCH' && r.path.endsWith('/gitrepositories/b'),
+    status: 503,
+    times: 1,
+    message: `upstream refused credential ${token}`,
+  });
   await send([JSON.stringify(job({ only: [b] }))]);
   const { retries } = await drain();
   expect(retries.map((r) => r.outcome)).toEqual(['retried', 'applied']);
-  expect(retries[0]!.failed).toEqual([{ target: b, error: expect.stringContaining('upstream refused credential [REDACTED]') }]);
+  expect(retries[0]!.failed).toEqual([
+    { target: b, error: expect.stringContaining('upstream refused credential [REDACTED]') },
+  ]);
   expect(JSON.stringify(retries)).not.toContain(token);
   expect(JSON.stringify(retries[0]!.failed)).toContain('[REDACTED]');
 });
@@ -199,12 +268,20 @@ test('a job whose requestedAt is further in the future than the clock skew allow
   const future = new Date(Date.now() + 3600_000).toISOString();
   const nearFuture = new Date(Date.now() + 60_000).toISOString();
   prod.clearRequests();
-  await send([JSON.stringify(job({ requestedAt: future, only: [a] })), JSON.stringify(job({ requestedAt: nearFuture, only: [b] }))]);
+  await send([
+    JSON.stringify(job({ requestedAt: future, only: [a] })),
+    JSON.stringify(job({ requestedAt: nearFuture, only: [b] })),
+  ]);
   const { retries } = await drain();
   expect(retries.map((r) => r.outcome).sort()).toEqual(['applied', 'dead_letter']);
   const dead = sqs.messages(queues.dlq.name);
   expect(dead.map((m) => [JSON.parse(m.body).requestedAt, m.messageAttributes.reason?.StringValue])).toEqual([
-    [future, expect.stringMatching(/^not a cluster job: requestedAt is \d+ s in the future; at most 300 s of clock skew is allowed$/)],
+    [
+      future,
+      expect.stringMatching(
+        /^not a cluster job: requestedAt is \d+ s in the future; at most 300 s of clock skew is allowed$/,
+      ),
+    ],
   ]);
   // Within the skew: a relay whose clock runs a little ahead of this one's.
   expect(requestedAt(prod, 'flux-system', 'b')).toBe(nearFuture);
@@ -213,15 +290,47 @@ test('a job whose requestedAt is further in the future than the clock skew allow
 });
 
 test.each([
-  ['a target of a kind that is not Flux', { only: ['prod/flux-system/Secret/a'] }, /^not a cluster job: only\[0\]: .*Flux kind/],
-  ['a target on another cluster', { only: ['staging/flux-system/GitRepository/a'] }, /^not a cluster job: only\[0\]: .*cluster prod/],
-  ['a target whose name is not a Kubernetes name', { only: ['prod/flux-system/GitRepository/A_B'] }, /^not a cluster job: only\[0\]: /],
-  ['a cluster that is not configured', { cluster: 'elsewhere' }, /^cluster elsewhere is no longer a cluster of receiver github$/],
+  [
+    'a target of a kind that is not Flux',
+    { only: ['prod/flux-system/Secret/a'] },
+    /^not a cluster job: only\[0\]: .*Flux kind/,
+  ],
+  [
+    'a target on another cluster',
+    { only: ['staging/flux-system/GitRepository/a'] },
+    /^not a cluster job: only\[0\]: .*cluster prod/,
+  ],
+  [
+    'a target whose name is not a Kubernetes name',
+    { only: ['prod/flux-system/GitRepository/A_B'] },
+    /^not a cluster job: only\[0\]: /,
+  ],
+  [
+    'a cluster that is not configured',
+    { cluster: 'elsewhere' },
+    /^cluster elsewhere is no longer a cluster of receiver github$/,
+  ],
   ['a receiver name that is not a name', { receiver: '../github' }, /^not a cluster job: receiver: /],
-  ['a push without refs', { push: { keys: ['github.com/codertocat/hello-world'], refs: [] } }, /^not a cluster job: push\.refs: /],
-  ['a ref that is not a ref', { push: { keys: ['github.com/codertocat/hello-world'], refs: ['master'] } }, /^not a cluster job: push\.refs\[0\]: /],
-  ['an artifact whose tag is not an OCI tag', { push: undefined, artifacts: [{ key: 'ghcr.io/org/app', tag: '-x y' }] } as Partial<ClusterJob>, /^not a cluster job: artifacts\[0\]\.tag: /],
-  ['an artifact whose digest is not a digest', { artifacts: [{ key: 'ghcr.io/org/app', digest: 'sha256:../' }] }, /^not a cluster job: artifacts\[0\]\.digest: /],
+  [
+    'a push without refs',
+    { push: { keys: ['github.com/codertocat/hello-world'], refs: [] } },
+    /^not a cluster job: push\.refs: /,
+  ],
+  [
+    'a ref that is not a ref',
+    { push: { keys: ['github.com/codertocat/hello-world'], refs: ['master'] } },
+    /^not a cluster job: push\.refs\[0\]: /,
+  ],
+  [
+    'an artifact whose tag is not an OCI tag',
+    { push: undefined, artifacts: [{ key: 'ghcr.io/org/app', tag: '-x y' }] } as Partial<ClusterJob>,
+    /^not a cluster job: artifacts\[0\]\.tag: /,
+  ],
+  [
+    'an artifact whose digest is not a digest',
+    { artifacts: [{ key: 'ghcr.io/org/app', digest: 'sha256:../' }] },
+    /^not a cluster job: artifacts\[0\]\.digest: /,
+  ],
   ['an empty artifact list', { artifacts: [] }, /^not a cluster job: artifacts: /],
   ['an unknown field', { extra: true } as Partial<ClusterJob>, /^not a cluster job: .*extra/],
 ])('a job with %s is dead-lettered with the reason and touches no cluster', async (_what, change, reason) => {

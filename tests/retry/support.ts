@@ -17,7 +17,13 @@ export interface RetryQueues {
 /** The stack's two queues (serverless.yml): the retry queue, 180 s visibility, redriving to the DLQ after 8 receives. */
 export function createRetryQueues(sqs: SqsTestServer): RetryQueues {
   const dlq = { name: 'relay-retry-dlq', ...sqs.createQueue('relay-retry-dlq', { messageRetentionPeriod: 1_209_600 }) };
-  const queue = { name: 'relay-retry', ...sqs.createQueue('relay-retry', { visibilityTimeout: 180, redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount } }) };
+  const queue = {
+    name: 'relay-retry',
+    ...sqs.createQueue('relay-retry', {
+      visibilityTimeout: 180,
+      redrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount },
+    }),
+  };
   return { queue, dlq };
 }
 
@@ -44,7 +50,10 @@ function writeConfig(configYaml: string): void {
  */
 export function loadRelayHandlerWithClock(configYaml: string, clock: Clock): Handler {
   return loadRelayHandlerMocking(configYaml, () => {
-    jest.doMock('../../lib/time/clock', () => ({ ...jest.requireActual<typeof import('../../lib/time/clock')>('../../lib/time/clock'), systemClock: clock }));
+    jest.doMock('../../lib/time/clock', () => ({
+      ...jest.requireActual<typeof import('../../lib/time/clock')>('../../lib/time/clock'),
+      systemClock: clock,
+    }));
   });
 }
 
@@ -73,4 +82,3 @@ export function loadRetryHandler(configYaml: string): RetryHandler {
   });
   return handler!;
 }
-

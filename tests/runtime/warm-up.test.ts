@@ -1,6 +1,12 @@
 import type { KubeApiTestServer } from '../support/kube-api-server';
 import type { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { githubRelayConfig as config, loadRelayHandler, loadRelayModule, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
+import {
+  githubRelayConfig as config,
+  loadRelayHandler,
+  loadRelayModule,
+  signedBranchPush,
+  startGitHubRelayFixture,
+} from '../support/relay-harness';
 
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;

@@ -11,7 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, runTool } from '../support/run-tool';
 
-const copied = ['functions', 'lib', 'dev', 'scripts', 'infra', 'local', 'serverless.yml', 'package.json', 'relay.local.yaml', 'tsconfig.json', '.npmrc'];
+const copied = [
+  'functions',
+  'lib',
+  'dev',
+  'scripts',
+  'infra',
+  'local',
+  'serverless.yml',
+  'package.json',
+  'relay.local.yaml',
+  'tsconfig.json',
+  '.npmrc',
+];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,27 +69,49 @@ afterAll(async () => {
 
 test('without a kubeconfig, npm start serves against the demo cluster and a sample push patches it', async () => {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'));
-  start = spawn(join(dir, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)], {
-    cwd: dir,
-    env: { ...env, HOME: home, CI: 'true', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'),
+  );
+  start = spawn(
+    join(dir, 'node_modules', '.bin', 'tsx'),
+    ['scripts/start.ts', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+    {
+      cwd: dir,
+      env: { ...env, HOME: home, CI: 'true', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   start.stdout!.setEncoding('utf8').on('data', (c: string) => (startOutput += c));
   start.stderr!.setEncoding('utf8').on('data', (c: string) => (startOutput += c));
   await waitFor(start, 'Server ready', () => startOutput);
   expect(startOutput).toContain('DEMO CLUSTER: no kubeconfig at');
   expect(existsSync(join(dir, '.demo', 'kubeconfig'))).toBe(true);
 
-  const send = await runTool('tsx', ['scripts/send.ts', 'github', 'push', '--url', `http://localhost:${httpPort}/hooks/github`], { cwd: dir, env: { HOME: home } });
+  const send = await runTool(
+    'tsx',
+    ['scripts/send.ts', 'github', 'push', '--url', `http://localhost:${httpPort}/hooks/github`],
+    { cwd: dir, env: { HOME: home } },
+  );
   expect(send.status).toBe(0);
-  const answer = JSON.parse(send.output.slice(send.output.indexOf('{'), send.output.lastIndexOf('}') + 1)) as Record<string, unknown>;
+  const answer = JSON.parse(send.output.slice(send.output.indexOf('{'), send.output.lastIndexOf('}') + 1)) as Record<
+    string,
+    unknown
+  >;
   expect(answer).toMatchObject({ outcome: 'patched', patched: ['demo/flux-system/GitRepository/hello-world'] });
   expect(send.output).toContain('embedded DEMO cluster');
 
   const get = await runTool('tsx', ['scripts/demo.ts', 'get', 'gitrepositories'], { cwd: dir, env: { HOME: home } });
   expect(get.status).toBe(0);
-  const rows = Object.fromEntries(get.output.trim().split('\n').slice(1).map((line) => { const cells = line.split(/ {3,}/); return [cells[1], cells[4]]; }));
+  const rows = Object.fromEntries(
+    get.output
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => {
+        const cells = line.split(/ {3,}/);
+        return [cells[1], cells[4]];
+      }),
+  );
   expect(rows).toEqual({ 'hello-world': answer.requestedAt, diaspora: '<none>', podinfo: '<none>' });
 
   start.kill('SIGINT');

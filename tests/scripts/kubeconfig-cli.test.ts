@@ -21,10 +21,17 @@ import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 
 /** The rules of the first Role/ClusterRole in a manifest, as the test API server's RBAC (namespaces: like RoleBindings). */
 function rulesFrom(file: string, namespaces?: string[]): RbacRule[] {
-  const docs = parseAllDocuments(readFileSync(join('infra/kubernetes', file), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: RbacRule[] });
+  const docs = parseAllDocuments(readFileSync(join('infra/kubernetes', file), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; rules?: RbacRule[] },
+  );
   const role = docs.find((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
   if (!role?.rules) throw new Error(`${file} has no role`);
-  return role.rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(namespaces ? { namespaces } : {}) }));
+  return role.rules.map((r) => ({
+    apiGroups: r.apiGroups,
+    resources: r.resources,
+    verbs: r.verbs,
+    ...(namespaces ? { namespaces } : {}),
+  }));
 }
 
 const token = () => `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}`;
@@ -45,7 +52,10 @@ function putTokenSecret(name: string, serviceAccount: string, value: string): vo
     relayIdentity.namespace,
     name,
     { token: value, 'ca.crt': cluster.caPem, namespace: relayIdentity.namespace },
-    { type: 'kubernetes.io/service-account-token', annotations: { 'kubernetes.io/service-account.name': serviceAccount } },
+    {
+      type: 'kubernetes.io/service-account-token',
+      annotations: { 'kubernetes.io/service-account.name': serviceAccount },
+    },
   );
 }
 
@@ -55,9 +65,15 @@ beforeAll(async () => {
   cluster.addServiceAccount(adminToken, 'kubernetes-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
   // The cluster-wide variant, and the namespaced one bound in flux-system and apps only.
   cluster.addServiceAccount(relayToken, relayUser, rulesFrom('relay-rbac.yaml'));
-  cluster.addServiceAccount(scopedToken, 'system:serviceaccount:flux-system:relay-scoped', rulesFrom('relay-role.yaml', ['flux-system', 'apps']));
+  cluster.addServiceAccount(
+    scopedToken,
+    'system:serviceaccount:flux-system:relay-scoped',
+    rulesFrom('relay-role.yaml', ['flux-system', 'apps']),
+  );
   // May record events but not list anything.
-  cluster.addServiceAccount(weakToken, 'system:serviceaccount:flux-system:weak', [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+  cluster.addServiceAccount(weakToken, 'system:serviceaccount:flux-system:weak', [
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  ]);
   putTokenSecret(relayIdentity.tokenSecret, relayIdentity.serviceAccount, relayToken);
   putTokenSecret('relay-scoped-token', 'relay-scoped', scopedToken);
   putTokenSecret('weak-token', 'weak', weakToken);
@@ -67,7 +83,10 @@ beforeAll(async () => {
 
   // The operator's KUBECONFIG: two files, as kubectl merges them; the second holds the target context.
   const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-script-'));
-  writeFileSync(join(dir, 'other'), cluster.kubeconfig(token(), { context: 'dev' }).replace(/"https:\/\/127\.0\.0\.1:\d+"/, '"https://127.0.0.1:1"'));
+  writeFileSync(
+    join(dir, 'other'),
+    cluster.kubeconfig(token(), { context: 'dev' }).replace(/"https:\/\/127\.0\.0\.1:\d+"/, '"https://127.0.0.1:1"'),
+  );
   writeFileSync(join(dir, 'prod'), cluster.kubeconfig(adminToken, { context: 'prod-admin', namespace: 'default' }));
   kubeconfigEnv = [join(dir, 'other'), join(dir, 'prod')].join(delimiter);
 });
@@ -100,7 +119,9 @@ async function listWithClientNode(kubeconfigYaml: string): Promise<string[]> {
   kc.loadFromString(kubeconfigYaml);
   const list = (await kc
     .makeApiClient(CustomObjectsApi)
-    .listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' })) as { items: Array<{ metadata: { namespace: string; name: string } }> };
+    .listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' })) as {
+    items: Array<{ metadata: { namespace: string; name: string } }>;
+  };
   return list.items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
 }
 
@@ -119,11 +140,17 @@ describe('npm run kubeconfig', () => {
     const stored = versions[0]!.secretString;
     const doc = parse(stored) as Kubeconfig;
     expect(doc.clusters).toEqual([
-      { name: 'prod-admin', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } },
+      {
+        name: 'prod-admin',
+        cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') },
+      },
     ]);
     expect(doc.users).toEqual([{ name: 'flux-webhook-relay', user: { token: relayToken } }]);
     expect(doc.contexts).toEqual([
-      { name: 'flux-webhook-relay@prod-admin', context: { cluster: 'prod-admin', user: 'flux-webhook-relay', namespace: 'flux-system' } },
+      {
+        name: 'flux-webhook-relay@prod-admin',
+        context: { cluster: 'prod-admin', user: 'flux-webhook-relay', namespace: 'flux-system' },
+      },
     ]);
     expect(doc['current-context']).toBe('flux-webhook-relay@prod-admin');
     expect(stored).not.toContain(adminToken);
@@ -148,7 +175,9 @@ describe('npm run kubeconfig', () => {
     expect(sm.versions('flux-relay/prod-kubeconfig').map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
     expect(sm.value('flux-relay/prod-kubeconfig', 'AWSPREVIOUS')).toBe(first);
     const current = sm.value('flux-relay/prod-kubeconfig')!;
-    expect((parse(current) as Kubeconfig).users).toEqual([{ name: 'flux-webhook-relay', user: { token: rotatedToken } }]);
+    expect((parse(current) as Kubeconfig).users).toEqual([
+      { name: 'flux-webhook-relay', user: { token: rotatedToken } },
+    ]);
     expect(await listWithClientNode(current)).toHaveLength(3);
 
     // Nothing changed since: nothing is written, and AWSPREVIOUS keeps the last real previous value.
@@ -169,7 +198,9 @@ describe('npm run kubeconfig', () => {
     const value = JSON.parse(sm.value('flux-relay/kubeconfigs')!) as Record<string, string>;
     expect(Object.keys(value)).toEqual(['staging', 'prod']);
     expect(value.staging).toBe('apiVersion: v1\nkind: Config\n');
-    expect(sm.value('flux-relay/kubeconfigs', 'AWSPREVIOUS')).toBe(JSON.stringify({ staging: 'apiVersion: v1\nkind: Config\n' }));
+    expect(sm.value('flux-relay/kubeconfigs', 'AWSPREVIOUS')).toBe(
+      JSON.stringify({ staging: 'apiVersion: v1\nkind: Config\n' }),
+    );
     const prod = selectKey(parseSecretRef('aws-sm:flux-relay/kubeconfigs#prod'), sm.value('flux-relay/kubeconfigs')!);
     expect(await listWithClientNode(prod)).toHaveLength(3);
 
@@ -182,7 +213,9 @@ describe('npm run kubeconfig', () => {
     const before = sm.versions('flux-relay/kubeconfigs');
     const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/kubeconfigs');
     expect(code).toBe(1);
-    expect(err).toContain('error: secret flux-relay/kubeconfigs holds a JSON object (keys: staging, prod), not a kubeconfig; pass --key');
+    expect(err).toContain(
+      'error: secret flux-relay/kubeconfigs holds a JSON object (keys: staging, prod), not a kubeconfig; pass --key',
+    );
     expect(sm.versions('flux-relay/kubeconfigs')).toEqual(before);
   });
 
@@ -207,12 +240,18 @@ describe('npm run kubeconfig', () => {
     const ok = await run(...scoped, '--namespaces', 'flux-system,apps');
     expect(ok.code).toBe(0);
     expect(ok.err).toContain('lists GitRepositories in namespaces flux-system, apps (2 found)');
-    expect((parse(sm.value('flux-relay/scoped')!) as Kubeconfig).users).toEqual([{ name: 'relay-scoped', user: { token: scopedToken } }]);
+    expect((parse(sm.value('flux-relay/scoped')!) as Kubeconfig).users).toEqual([
+      { name: 'relay-scoped', user: { token: scopedToken } },
+    ]);
 
     const wide = await run(...scoped.slice(0, 4), '--secret', 'flux-relay/scoped-wide');
     expect(wide.code).toBe(1);
-    expect(wide.err).toContain('error: verification failed: the relay\'s kubeconfig cannot list GitRepositories cluster-wide: RBAC denies it');
-    expect(wide.err).toContain('HTTP 403 Forbidden: gitrepositories.source.toolkit.fluxcd.io is forbidden: User "system:serviceaccount:flux-system:relay-scoped" cannot list resource "gitrepositories"');
+    expect(wide.err).toContain(
+      "error: verification failed: the relay's kubeconfig cannot list GitRepositories cluster-wide: RBAC denies it",
+    );
+    expect(wide.err).toContain(
+      'HTTP 403 Forbidden: gitrepositories.source.toolkit.fluxcd.io is forbidden: User "system:serviceaccount:flux-system:relay-scoped" cannot list resource "gitrepositories"',
+    );
     expect(wide.err).toContain('pass --namespaces');
     expect(sm.has('flux-relay/scoped-wide')).toBe(false);
   });
@@ -225,10 +264,21 @@ describe('npm run kubeconfig', () => {
       .replace(/certificate-authority-data: .*/, 'certificate-authority: ca.pem\n    tls-server-name: localhost');
     writeFileSync(join(dir, 'config'), operator);
     const out: string[] = [];
-    const code = await main(['--context', 'sni', '--dry-run'], { ...process.env, KUBECONFIG: join(dir, 'config') }, { out: (t) => out.push(t), err: () => undefined });
+    const code = await main(
+      ['--context', 'sni', '--dry-run'],
+      { ...process.env, KUBECONFIG: join(dir, 'config') },
+      { out: (t) => out.push(t), err: () => undefined },
+    );
     expect(code).toBe(0);
     expect((parse(out.join('')) as Kubeconfig).clusters).toEqual([
-      { name: 'sni', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64'), 'tls-server-name': 'localhost' } },
+      {
+        name: 'sni',
+        cluster: {
+          server: cluster.url,
+          'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64'),
+          'tls-server-name': 'localhost',
+        },
+      },
     ]);
   });
 
@@ -250,31 +300,64 @@ describe('npm run kubeconfig', () => {
     test('a token Secret that does not exist', async () => {
       const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/x', '--secret-name', 'nope');
       expect(code).toBe(1);
-      expect(err).toContain('error: Secret flux-system/nope not found on context prod-admin (HTTP 404 NotFound: secrets "nope" not found): apply infra/kubernetes/relay-rbac.yaml (or relay-serviceaccount.yaml) and relay-token.yaml first');
+      expect(err).toContain(
+        'error: Secret flux-system/nope not found on context prod-admin (HTTP 404 NotFound: secrets "nope" not found): apply infra/kubernetes/relay-rbac.yaml (or relay-serviceaccount.yaml) and relay-token.yaml first',
+      );
     });
 
     test('a token Secret the token controller has not filled', async () => {
-      cluster.putSecret('flux-system', 'empty-token', {}, { type: 'kubernetes.io/service-account-token', annotations: { 'kubernetes.io/service-account.name': 'ghost' } });
-      const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/x', '--secret-name', 'empty-token');
+      cluster.putSecret(
+        'flux-system',
+        'empty-token',
+        {},
+        { type: 'kubernetes.io/service-account-token', annotations: { 'kubernetes.io/service-account.name': 'ghost' } },
+      );
+      const { code, err } = await run(
+        '--context',
+        'prod-admin',
+        '--secret',
+        'flux-relay/x',
+        '--secret-name',
+        'empty-token',
+      );
       expect(code).toBe(1);
-      expect(err).toContain('error: Secret flux-system/empty-token has an empty token: Kubernetes fills data.token only when ServiceAccount ghost exists');
+      expect(err).toContain(
+        'error: Secret flux-system/empty-token has an empty token: Kubernetes fills data.token only when ServiceAccount ghost exists',
+      );
     });
 
     test('operator credentials that may not read the Secret', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-script-'));
       writeFileSync(join(dir, 'config'), cluster.kubeconfig(weakToken, { context: 'weak' }));
       const out: string[] = [];
-      const code = await main(['--context', 'weak', '--secret', 'flux-relay/x'], { ...process.env, KUBECONFIG: join(dir, 'config') }, { out: (t) => out.push(t), err: (t) => out.push(t) });
+      const code = await main(
+        ['--context', 'weak', '--secret', 'flux-relay/x'],
+        { ...process.env, KUBECONFIG: join(dir, 'config') },
+        { out: (t) => out.push(t), err: (t) => out.push(t) },
+      );
       expect(code).toBe(1);
-      expect(out.join('\n')).toContain('error: your credentials for context weak cannot read Secret flux-system/flux-webhook-relay-token (HTTP 403 Forbidden: secrets "flux-webhook-relay-token" is forbidden');
+      expect(out.join('\n')).toContain(
+        'error: your credentials for context weak cannot read Secret flux-system/flux-webhook-relay-token (HTTP 403 Forbidden: secrets "flux-webhook-relay-token" is forbidden',
+      );
       expect(out.join('\n')).not.toContain(weakToken);
     });
 
     test('a ServiceAccount without list permission', async () => {
-      const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/x', '--secret-name', 'weak-token');
+      const { code, err } = await run(
+        '--context',
+        'prod-admin',
+        '--secret',
+        'flux-relay/x',
+        '--secret-name',
+        'weak-token',
+      );
       expect(code).toBe(1);
-      expect(err).toContain('error: verification failed: the relay\'s kubeconfig cannot list GitRepositories cluster-wide: RBAC denies it (list GitRepositories: HTTP 403 Forbidden');
-      expect(err).toContain('cannot list resource "gitrepositories" in API group "source.toolkit.fluxcd.io" at the cluster scope); apply infra/kubernetes/relay-rbac.yaml');
+      expect(err).toContain(
+        "error: verification failed: the relay's kubeconfig cannot list GitRepositories cluster-wide: RBAC denies it (list GitRepositories: HTTP 403 Forbidden",
+      );
+      expect(err).toContain(
+        'cannot list resource "gitrepositories" in API group "source.toolkit.fluxcd.io" at the cluster scope); apply infra/kubernetes/relay-rbac.yaml',
+      );
     });
 
     test('bad arguments', async () => {
@@ -282,15 +365,22 @@ describe('npm run kubeconfig', () => {
       expect((await run('--context', 'prod-admin')).err).toContain('--secret is required');
       const hash = await run('--context', 'prod-admin', '--secret', 'flux-relay/kubeconfigs#prod');
       expect(hash).toMatchObject({ code: 2 });
-      expect(hash.err).toContain("pass --secret <name> --key <key>");
+      expect(hash.err).toContain('pass --secret <name> --key <key>');
     });
   });
 
   test('a Secrets Manager error is reported with its AWS error name', async () => {
-    sm.fault({ status: 400, type: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/ops is not authorized to perform: secretsmanager:GetSecretValue', times: 1 });
+    sm.fault({
+      status: 400,
+      type: 'AccessDeniedException',
+      message: 'User: arn:aws:iam::123456789012:user/ops is not authorized to perform: secretsmanager:GetSecretValue',
+      times: 1,
+    });
     const { code, err } = await run('--context', 'prod-admin', '--secret', 'flux-relay/denied');
     expect(code).toBe(1);
-    expect(err).toContain('error: Secrets Manager GetSecretValue on flux-relay/denied failed: AccessDeniedException: User: arn:aws:iam::123456789012:user/ops is not authorized');
+    expect(err).toContain(
+      'error: Secrets Manager GetSecretValue on flux-relay/denied failed: AccessDeniedException: User: arn:aws:iam::123456789012:user/ops is not authorized',
+    );
     expect(sm.has('flux-relay/denied')).toBe(false);
   });
 });
@@ -304,7 +394,19 @@ describe('scoped-kubeconfig (pure parts)', () => {
       secretName: 'flux-webhook-relay-token',
       dryRun: false,
     });
-    expect(parseKubeconfigArgs(['--context', 'c', '--dry-run', '--namespaces', 'a, b,,a', '--key', 'k', '--region', 'eu-west-1'])).toEqual({
+    expect(
+      parseKubeconfigArgs([
+        '--context',
+        'c',
+        '--dry-run',
+        '--namespaces',
+        'a, b,,a',
+        '--key',
+        'k',
+        '--region',
+        'eu-west-1',
+      ]),
+    ).toEqual({
       context: 'c',
       key: 'k',
       namespaces: ['a', 'b'],
@@ -314,7 +416,12 @@ describe('scoped-kubeconfig (pure parts)', () => {
       dryRun: true,
     });
     expect(parseKubeconfigArgs(['-h'])).toBe('help');
-    for (const bad of [['--context', 'c', '--secret', 'aws-sm:s'], ['--context', 'c', '--dry-run', '--namespaces', 'Apps'], ['--context', 'c', '--dry-run', '--nope'], ['pos']]) {
+    for (const bad of [
+      ['--context', 'c', '--secret', 'aws-sm:s'],
+      ['--context', 'c', '--dry-run', '--namespaces', 'Apps'],
+      ['--context', 'c', '--dry-run', '--nope'],
+      ['pos'],
+    ]) {
       expect(() => parseKubeconfigArgs(bad)).toThrow(KubeconfigScriptError);
     }
   });
@@ -326,11 +433,22 @@ describe('scoped-kubeconfig (pure parts)', () => {
 
   test('the token Secret must be a filled service-account token', () => {
     const annotations = { 'kubernetes.io/service-account.name': 'sa' };
-    expect(tokenFromSecret({ type: 'kubernetes.io/service-account-token', metadata: { annotations }, data: { token: Buffer.from('t0k').toString('base64') } }, 'ns/s')).toEqual({
+    expect(
+      tokenFromSecret(
+        {
+          type: 'kubernetes.io/service-account-token',
+          metadata: { annotations },
+          data: { token: Buffer.from('t0k').toString('base64') },
+        },
+        'ns/s',
+      ),
+    ).toEqual({
       token: 't0k',
       serviceAccount: 'sa',
     });
-    expect(() => tokenFromSecret({ type: 'Opaque', metadata: { annotations }, data: {} }, 'ns/s')).toThrow('Secret ns/s is of type Opaque, not kubernetes.io/service-account-token');
+    expect(() => tokenFromSecret({ type: 'Opaque', metadata: { annotations }, data: {} }, 'ns/s')).toThrow(
+      'Secret ns/s is of type Opaque, not kubernetes.io/service-account-token',
+    );
   });
 
   test('planSecretWrite', () => {
@@ -340,8 +458,13 @@ describe('scoped-kubeconfig (pure parts)', () => {
     // A kubeconfig written as JSON is still a kubeconfig.
     expect(planSecretWrite('{"clusters":[]}', 'kc', 's')).toEqual({ action: 'update', value: 'kc' });
     expect(planSecretWrite(undefined, 'kc', 's', 'k')).toEqual({ action: 'create', value: '{"k":"kc"}' });
-    expect(planSecretWrite('{"a":"1","k":"old"}', 'kc', 's', 'k')).toEqual({ action: 'update', value: '{"a":"1","k":"kc"}' });
+    expect(planSecretWrite('{"a":"1","k":"old"}', 'kc', 's', 'k')).toEqual({
+      action: 'update',
+      value: '{"a":"1","k":"kc"}',
+    });
     expect(planSecretWrite('{"k":"kc"}', 'kc', 's', 'k')).toEqual({ action: 'unchanged' });
-    expect(() => planSecretWrite('apiVersion: v1', 'kc', 's', 'k')).toThrow('secret s is not a JSON object, so --key k cannot be stored in it');
+    expect(() => planSecretWrite('apiVersion: v1', 'kc', 's', 'k')).toThrow(
+      'secret s is not a JSON object, so --key k cannot be stored in it',
+    );
   });
 });

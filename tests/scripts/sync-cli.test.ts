@@ -16,7 +16,10 @@ beforeAll(async () => {
   cluster.addServiceAccount('sa', relayUser, relayRules);
   cluster.put(gitRepository('flux-system', 'app', 'https://github.com/acme/app', { branch: 'main' }));
   github.addToken('ghp_cli', { repos: ['acme/app', 'acme/docs'] });
-  github.addHook({ kind: 'repository', path: 'acme/docs' }, { url: 'https://ci.example/hook', events: ['push'], contentType: 'json' });
+  github.addHook(
+    { kind: 'repository', path: 'acme/docs' },
+    { url: 'https://ci.example/hook', events: ['push'], contentType: 'json' },
+  );
 });
 
 afterAll(async () => {
@@ -33,7 +36,11 @@ test('npm run sync -- --dry-run prints a readable plan and changes nothing', asy
     `clusters:\n  c: { kubeconfig: 'file:${dir}/kubeconfig' }\nreceivers:\n  github: { provider: github, secret: 'file:${dir}/hook-secret' }\n` +
       `sync:\n  publicUrl: https://relay.example\n  allowHttpLoopback: true\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'file:${dir}/token', receiver: github, repositories: [acme/docs] }\n`,
   );
-  const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), 'scripts/sync.ts', '--dry-run', '--config', join(dir, 'relay.yaml')], { timeout: 60_000 });
+  const { stdout } = await run(
+    process.execPath,
+    [require.resolve('tsx/cli'), 'scripts/sync.ts', '--dry-run', '--config', join(dir, 'relay.yaml')],
+    { timeout: 60_000 },
+  );
   expect(stdout.split('\n').filter(Boolean)).toEqual([
     'gh               create   github acme/app: hook → https://relay.example/hooks/github',
     "gh               foreign  github acme/docs: hook 1000001 → ci.example (not the relay's; left alone)",

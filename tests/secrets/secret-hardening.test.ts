@@ -75,7 +75,10 @@ describe('empty and short webhook secrets verify nothing', () => {
     expect(JSON.parse(result.body as string).reason).toBe('bad_signature');
     expect(result.body).not.toContain('relay/short');
     expect(patchRequests(cluster)).toHaveLength(0);
-    expect(logLines(lines, 'webhook secret version refused')[0]).toMatchObject({ secret: 'relay/short', stage: 'AWSCURRENT' });
+    expect(logLines(lines, 'webhook secret version refused')[0]).toMatchObject({
+      secret: 'relay/short',
+      stage: 'AWSCURRENT',
+    });
     expect(String(deliveryLines(lines)[0]!.reason)).toMatch(/webhook secret relay\/short has no usable value/);
   });
 
@@ -95,7 +98,10 @@ describe('empty and short webhook secrets verify nothing', () => {
     const { result, lines } = await captureOutput(() => handler(signedBranchPush('')));
     expect(result.statusCode).toBe(401);
     expect(patchRequests(cluster)).toHaveLength(0);
-    expect(logLines(lines, 'webhook secret version refused')[0]).toMatchObject({ secret: 'relay/forced', stage: 'AWSCURRENT' });
+    expect(logLines(lines, 'webhook secret version refused')[0]).toMatchObject({
+      secret: 'relay/forced',
+      stage: 'AWSCURRENT',
+    });
   });
 
   test('a local (env:) secret the relay will refuse is reported when it starts, before any delivery', async () => {
@@ -112,7 +118,12 @@ receivers:
         await warmedUp;
       });
       expect(logLines(lines, 'webhook secret version refused')).toEqual([
-        expect.objectContaining({ level: 'WARN', secret: 'env:RELAY_TEST_SHORT_WEBHOOK_SECRET', stage: 'current', reason: 'the value is shorter than 16 bytes' }),
+        expect.objectContaining({
+          level: 'WARN',
+          secret: 'env:RELAY_TEST_SHORT_WEBHOOK_SECRET',
+          stage: 'current',
+          reason: 'the value is shorter than 16 bytes',
+        }),
       ]);
       // Outside Lambda's init, Secrets Manager is not called at start.
       expect(sm.calls).toHaveLength(before);
@@ -135,13 +146,18 @@ receivers:
   azure: { provider: azure-devops, secret: relay/short-basic }
 `);
     cluster.clearRequests();
-    const bearer = await handler(apiGatewayEvent({ receiver: 'trigger', body: '', headers: { authorization: 'Bearer tok' } }));
+    const bearer = await handler(
+      apiGatewayEvent({ receiver: 'trigger', body: '', headers: { authorization: 'Bearer tok' } }),
+    );
     expect(bearer.statusCode).toBe(401);
     const basic = await handler(
       apiGatewayEvent({
         receiver: 'azure',
         body: JSON.stringify({ eventType: 'git.push' }),
-        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('u:p').toString('base64')}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('u:p').toString('base64')}`,
+        },
       }),
     );
     expect(basic.statusCode).toBe(401);
@@ -158,7 +174,10 @@ describe('a previous version without the #key', () => {
     const { result, lines } = await captureOutput(() => handler(signedBranchPush('never-the-secret-value')));
     expect(result.statusCode).toBe(401);
     expect(JSON.parse(result.body as string).reason).toBe('bad_signature');
-    expect(logLines(lines, 'previous webhook secret version ignored')[0]).toMatchObject({ secret: 'relay/gained-key#github', stage: 'AWSPREVIOUS' });
+    expect(logLines(lines, 'previous webhook secret version ignored')[0]).toMatchObject({
+      secret: 'relay/gained-key#github',
+      stage: 'AWSPREVIOUS',
+    });
     expect((await handler(signedBranchPush(longSecret))).statusCode).toBe(200);
   });
 
@@ -206,7 +225,9 @@ describe('a Secrets Manager outage', () => {
     const { result, lines } = await captureOutput(() => handler(signedBranchPush('never-the-secret-value')));
     // Both cached versions were tried: the forced re-read failing does not turn a forgery into a 503.
     expect(result.statusCode).toBe(401);
-    expect(logLines(lines, 'webhook secret could not be re-read; the cached versions stay in use')[0]).toMatchObject({ secret: 'relay/outage' });
+    expect(logLines(lines, 'webhook secret could not be re-read; the cached versions stay in use')[0]).toMatchObject({
+      secret: 'relay/outage',
+    });
     // The forced re-read happened (and failed): it must not have cost the cached versions.
     expect(callsFor('relay/outage').length).toBeGreaterThan(2);
     expect((await handler(signedBranchPush(longSecret))).statusCode).toBe(200);
@@ -232,7 +253,8 @@ describe('the forced re-read limit', () => {
   test('holds with secretCacheTtlSeconds: 0: ten bad signatures cost one forced re-read, not ten', async () => {
     sm.put('relay/ttl0', longSecret);
     const handler = relayWith('relay/ttl0', 'limits: { secretCacheTtlSeconds: 0 }');
-    for (let i = 0; i < 10; i += 1) expect((await handler(signedBranchPush('never-the-secret-value'))).statusCode).toBe(401);
+    for (let i = 0; i < 10; i += 1)
+      expect((await handler(signedBranchPush('never-the-secret-value'))).statusCode).toBe(401);
     // With a TTL of 0 every delivery reads both stages (2 calls); only the first adds a forced re-read of both (2
     // more): 10 × 2 + 2. Without the floor, each delivery re-read again: 40.
     expect(callsFor('relay/ttl0')).toHaveLength(22);

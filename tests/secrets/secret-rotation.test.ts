@@ -1,6 +1,14 @@
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { gitRepository, type Handler, loadRelayHandler, relayRules, relayUser, signedBranchPush, useSecretsManager } from '../support/relay-harness';
+import {
+  gitRepository,
+  type Handler,
+  loadRelayHandler,
+  relayRules,
+  relayUser,
+  signedBranchPush,
+  useSecretsManager,
+} from '../support/relay-harness';
 
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
@@ -62,8 +70,7 @@ receivers:
   github: { provider: github, secret: relay/rotating }
 limits: { secretCacheTtlSeconds: 0 }
 `);
-  const send = (secret: string) =>
-    fresh(signedBranchPush(secret));
+  const send = (secret: string) => fresh(signedBranchPush(secret));
   sm.put('relay/rotating', 'old-webhook-secret');
   sm.put('relay/rotating', 'new-webhook-secret');
   // During the window: both verify.

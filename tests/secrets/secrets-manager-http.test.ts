@@ -28,7 +28,12 @@ beforeAll(async () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const answer = answers.shift() ?? { status: 200, body: { Name: 's', SecretString: 'value', VersionId: 'v1' } };
       const text = JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text) }).end(text);
+      res
+        .writeHead(answer.status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'content-length': Buffer.byteLength(text),
+        })
+        .end(text);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,7 +50,11 @@ beforeEach(() => {
   answers = [];
 });
 
-const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token-example' };
+const credentials = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session-token-example',
+};
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   AWS_ACCESS_KEY_ID: credentials.accessKeyId,
   AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -59,13 +68,37 @@ async function sdkAuthorization(request: Seen): Promise<string> {
   const authorization = String(request.headers.authorization);
   const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)![1]!.split(';');
   const amzDate = String(request.headers['x-amz-date']);
-  const signingDate = new Date(Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15)));
+  const signingDate = new Date(
+    Date.UTC(
+      +amzDate.slice(0, 4),
+      +amzDate.slice(4, 6) - 1,
+      +amzDate.slice(6, 8),
+      +amzDate.slice(9, 11),
+      +amzDate.slice(11, 13),
+      +amzDate.slice(13, 15),
+    ),
+  );
   // applyChecksum: false, as the SDK's JSON-protocol clients sign (no x-amz-content-sha256 header).
-  const signer = new SignatureV4({ service: 'secretsmanager', region: 'eu-west-1', credentials, sha256: Sha256, applyChecksum: false });
+  const signer = new SignatureV4({
+    service: 'secretsmanager',
+    region: 'eu-west-1',
+    credentials,
+    sha256: Sha256,
+    applyChecksum: false,
+  });
   const url = new URL(endpoint);
   const headers = Object.fromEntries(signedHeaders.map((name) => [name, String(request.headers[name])]));
   const signed = await signer.sign(
-    { method: request.method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: request.url, query: {}, headers, body: request.body },
+    {
+      method: request.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: request.url,
+      query: {},
+      headers,
+      body: request.body,
+    },
     { signingDate },
   );
   return String(signed.headers.authorization ?? signed.headers.Authorization);
@@ -78,16 +111,30 @@ test('each request is signed exactly as the SDK signs it, over the JSON 1.1 GetS
   expect(seen).toHaveLength(2);
   for (const request of seen) {
     expect(request).toMatchObject({ method: 'POST', url: '/' });
-    expect(request.headers).toMatchObject({ 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue', 'x-amz-security-token': credentials.sessionToken });
-    expect(String(request.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+    expect(request.headers).toMatchObject({
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'secretsmanager.GetSecretValue',
+      'x-amz-security-token': credentials.sessionToken,
+    });
+    expect(String(request.headers.authorization)).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+    );
     expect(request.headers.authorization).toBe(await sdkAuthorization(request));
   }
-  expect(JSON.parse(seen[1]!.body)).toEqual({ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay/üñí-AbCdEf', VersionStage: 'AWSPREVIOUS' });
+  expect(JSON.parse(seen[1]!.body)).toEqual({
+    SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay/üñí-AbCdEf',
+    VersionStage: 'AWSPREVIOUS',
+  });
 });
 
 test('errors carry the exception name; 5xx and throttling are tried twice, 4xx once', async () => {
   const get = signedGetSecretValue(env())!;
-  answers = [{ status: 400, body: { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." } }];
+  answers = [
+    {
+      status: 400,
+      body: { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." },
+    },
+  ];
   await expect(get('missing', 'AWSCURRENT')).rejects.toMatchObject({ type: 'ResourceNotFoundException', status: 400 });
   expect(seen).toHaveLength(1);
 
@@ -120,9 +167,12 @@ test('without credentials or a region in the environment there is no such client
 });
 
 test('regions and settings whose endpoint is not secretsmanager.<region>.amazonaws.com are left to the SDK', () => {
-  const noEndpoint = (extra: NodeJS.ProcessEnv) => env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: undefined, AWS_ENDPOINT_URL: undefined, ...extra });
-  for (const region of ['eu-west-1', 'us-gov-west-1', 'ap-southeast-4', 'il-central-1']) expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeDefined();
-  for (const region of ['cn-north-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'mars-1']) expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeUndefined();
+  const noEndpoint = (extra: NodeJS.ProcessEnv) =>
+    env({ AWS_ENDPOINT_URL_SECRETS_MANAGER: undefined, AWS_ENDPOINT_URL: undefined, ...extra });
+  for (const region of ['eu-west-1', 'us-gov-west-1', 'ap-southeast-4', 'il-central-1'])
+    expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeDefined();
+  for (const region of ['cn-north-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'mars-1'])
+    expect(signedGetSecretValue(noEndpoint({ AWS_REGION: region }))).toBeUndefined();
   expect(signedGetSecretValue(noEndpoint({ AWS_USE_FIPS_ENDPOINT: 'true' }))).toBeUndefined();
   expect(signedGetSecretValue(noEndpoint({ AWS_USE_DUALSTACK_ENDPOINT: 'TRUE' }))).toBeUndefined();
   expect(signedGetSecretValue(noEndpoint({ AWS_USE_FIPS_ENDPOINT: 'false' }))).toBeDefined();

@@ -2,7 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecretsManagerTestServer } from '../support/secrets-manager-server';
-import { githubRelayConfig, loadRelayHandler, signedBranchPush, startGitHubRelayFixture } from '../support/relay-harness';
+import {
+  githubRelayConfig,
+  loadRelayHandler,
+  signedBranchPush,
+  startGitHubRelayFixture,
+} from '../support/relay-harness';
 
 // On Lambda the credentials are in the environment and the relay signs GetSecretValue itself
 // (lib/secrets/secrets-manager-http.ts). Without them (a developer's profile, SSO), the real AWS SDK and its credential
@@ -15,12 +20,27 @@ const saved: NodeJS.ProcessEnv = {};
 beforeAll(async () => {
   ({ sm, close } = await startGitHubRelayFixture());
   const dir = mkdtempSync(join(tmpdir(), 'aws-profile-'));
-  writeFileSync(join(dir, 'credentials'), '[relay-dev]\naws_access_key_id = AKIDPROFILEONLY\naws_secret_access_key = profile-secret-key-example\n');
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE']) saved[name] = process.env[name];
+  writeFileSync(
+    join(dir, 'credentials'),
+    '[relay-dev]\naws_access_key_id = AKIDPROFILEONLY\naws_secret_access_key = profile-secret-key-example\n',
+  );
+  for (const name of [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+  ])
+    saved[name] = process.env[name];
   delete process.env.AWS_ACCESS_KEY_ID;
   delete process.env.AWS_SECRET_ACCESS_KEY;
   delete process.env.AWS_SESSION_TOKEN;
-  Object.assign(process.env, { AWS_PROFILE: 'relay-dev', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_CONFIG_FILE: join(dir, 'config') });
+  Object.assign(process.env, {
+    AWS_PROFILE: 'relay-dev',
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+    AWS_CONFIG_FILE: join(dir, 'config'),
+  });
 });
 
 afterAll(async () => {
@@ -44,7 +64,10 @@ test('without credentials in the environment, the SDK reads the secrets with the
 });
 
 test('with credentials in the environment (as on Lambda), the relay signs GetSecretValue itself: no SDK request', async () => {
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDENVIRONMENT', AWS_SECRET_ACCESS_KEY: 'environment-secret-key-example' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIDENVIRONMENT',
+    AWS_SECRET_ACCESS_KEY: 'environment-secret-key-example',
+  });
   try {
     sm.requests.length = 0;
     const handler = loadRelayHandler(githubRelayConfig);

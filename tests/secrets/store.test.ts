@@ -7,7 +7,10 @@ import { SecretStore, type SecretBackend, type SecretStage } from '../../lib/sec
 test.each([
   ['flux-relay/github', { scheme: 'aws-sm', id: 'flux-relay/github' }],
   ['aws-sm:flux-relay/github#token', { scheme: 'aws-sm', id: 'flux-relay/github', key: 'token' }],
-  ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf', { scheme: 'aws-sm', id: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf' }],
+  [
+    'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf',
+    { scheme: 'aws-sm', id: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf' },
+  ],
   ['env:GITHUB_SECRET', { scheme: 'env', id: 'GITHUB_SECRET' }],
   ['file:~/.kube/config', { scheme: 'file', id: '~/.kube/config' }],
 ])('%s parses', (text, expected) => {
@@ -43,7 +46,10 @@ async function all(gen: AsyncGenerator<string>): Promise<string[]> {
 
 test('candidates are current then previous, fetched lazily, cached for the TTL', async () => {
   let now = 0n;
-  const values: Record<SecretStage, string | undefined> = { current: 'new-secret-value-0001', previous: 'old-secret-value-0001' };
+  const values: Record<SecretStage, string | undefined> = {
+    current: 'new-secret-value-0001',
+    previous: 'old-secret-value-0001',
+  };
   const { backend, reads } = fakeBackend(values);
   const store = new SecretStore({ awsSecretsManager: backend, clock: () => now, ttlMs: 1000 });
   const ref = parseSecretRef('s');
@@ -92,7 +98,9 @@ test('env: and file: secrets read locally', async () => {
   process.env.RELAY_TEST_SECRET = 'from-env';
   const store = new SecretStore({ clock: () => 0n, ttlMs: 1 });
   expect((await store.current(parseSecretRef('env:RELAY_TEST_SECRET'))).value).toBe('from-env');
-  expect((await store.current(parseSecretRef(`file:${__filename}`))).value).toContain('env: and file: secrets read locally');
+  expect((await store.current(parseSecretRef(`file:${__filename}`))).value).toContain(
+    'env: and file: secrets read locally',
+  );
   await expect(store.current(parseSecretRef('env:RELAY_TEST_UNSET'))).rejects.toThrow('RELAY_TEST_UNSET is not set');
   await expect(store.current(parseSecretRef('aws-sm:x'))).rejects.toThrow('no AWS Secrets Manager backend');
 });
@@ -110,7 +118,11 @@ describe('hardening', () => {
 
   /** A backend whose versions and failures the test sets, counting reads; versions carry ids so warnings dedupe. */
   function scriptedBackend() {
-    const state = { values: { current: undefined, previous: undefined } as Record<SecretStage, string | undefined>, failing: false, reads: 0 };
+    const state = {
+      values: { current: undefined, previous: undefined } as Record<SecretStage, string | undefined>,
+      failing: false,
+      reads: 0,
+    };
     const backend: SecretBackend = {
       async read(_ref, stage) {
         state.reads += 1;
@@ -124,7 +136,12 @@ describe('hardening', () => {
 
   function storeWith(backend: SecretBackend, clock: () => bigint, ttlMs = 300_000) {
     const warnings: Array<{ message: string; fields: Record<string, unknown> }> = [];
-    const store = new SecretStore({ awsSecretsManager: backend, clock, ttlMs, warn: (message, fields) => warnings.push({ message, fields }) });
+    const store = new SecretStore({
+      awsSecretsManager: backend,
+      clock,
+      ttlMs,
+      warn: (message, fields) => warnings.push({ message, fields }),
+    });
     return { store, warnings };
   }
 
@@ -132,31 +149,45 @@ describe('hardening', () => {
     ['empty', ''],
     ['15 bytes', 'x'.repeat(15)],
     ['15 bytes of which 5 characters', 'ééééééé€'.slice(0, 5) + 'x'.repeat(5)],
-  ])('a %s value is never offered, in any stage, and the warning names the reference, not the value', async (_name, weak) => {
-    expect(Buffer.byteLength(weak)).toBeLessThan(16);
-    let now = 0n;
-    const { backend, state } = scriptedBackend();
-    const { store, warnings } = storeWith(backend, () => now);
-    const ref = parseSecretRef('aws-sm:hooks#github');
-    state.values = { current: JSON.stringify({ github: weak }), previous: JSON.stringify({ github: weak }) };
-    expect(await all(store.candidates(ref))).toEqual([]);
-    expect(warnings.map((w) => w.fields)).toEqual([
-      { secret: 'aws-sm:hooks#github', stage: 'AWSCURRENT', reason: weak === '' ? 'the value is empty' : 'the value is shorter than 16 bytes' },
-      { secret: 'aws-sm:hooks#github', stage: 'AWSPREVIOUS', reason: weak === '' ? 'the value is empty' : 'the value is shorter than 16 bytes' },
-    ]);
-    // Reported once per version, not on every delivery that meets it.
-    expect(await all(store.candidates(ref))).toEqual([]);
-    expect(warnings).toHaveLength(2);
-    // The forced re-read is checked too: a weak value that arrives by a rotation is refused like a cached one.
-    state.values = { current: long(1), previous: undefined };
-    now = ms(31_000);
-    expect(await all(store.candidates(parseSecretRef('aws-sm:plain')))).toEqual([long(1)]);
-    state.values = { current: weak, previous: long(1) };
-    now = ms(62_000);
-    expect(await all(store.candidates(parseSecretRef('aws-sm:plain')))).toEqual([long(1)]);
-    expect(warnings.at(-1)).toMatchObject({ message: 'webhook secret version refused', fields: { secret: 'aws-sm:plain', stage: 'AWSCURRENT' } });
-    if (weak !== '') expect(JSON.stringify(warnings)).not.toContain(weak);
-  });
+  ])(
+    'a %s value is never offered, in any stage, and the warning names the reference, not the value',
+    async (_name, weak) => {
+      expect(Buffer.byteLength(weak)).toBeLessThan(16);
+      let now = 0n;
+      const { backend, state } = scriptedBackend();
+      const { store, warnings } = storeWith(backend, () => now);
+      const ref = parseSecretRef('aws-sm:hooks#github');
+      state.values = { current: JSON.stringify({ github: weak }), previous: JSON.stringify({ github: weak }) };
+      expect(await all(store.candidates(ref))).toEqual([]);
+      expect(warnings.map((w) => w.fields)).toEqual([
+        {
+          secret: 'aws-sm:hooks#github',
+          stage: 'AWSCURRENT',
+          reason: weak === '' ? 'the value is empty' : 'the value is shorter than 16 bytes',
+        },
+        {
+          secret: 'aws-sm:hooks#github',
+          stage: 'AWSPREVIOUS',
+          reason: weak === '' ? 'the value is empty' : 'the value is shorter than 16 bytes',
+        },
+      ]);
+      // Reported once per version, not on every delivery that meets it.
+      expect(await all(store.candidates(ref))).toEqual([]);
+      expect(warnings).toHaveLength(2);
+      // The forced re-read is checked too: a weak value that arrives by a rotation is refused like a cached one.
+      state.values = { current: long(1), previous: undefined };
+      now = ms(31_000);
+      expect(await all(store.candidates(parseSecretRef('aws-sm:plain')))).toEqual([long(1)]);
+      state.values = { current: weak, previous: long(1) };
+      now = ms(62_000);
+      expect(await all(store.candidates(parseSecretRef('aws-sm:plain')))).toEqual([long(1)]);
+      expect(warnings.at(-1)).toMatchObject({
+        message: 'webhook secret version refused',
+        fields: { secret: 'aws-sm:plain', stage: 'AWSCURRENT' },
+      });
+      if (weak !== '') expect(JSON.stringify(warnings)).not.toContain(weak);
+    },
+  );
 
   test('exactly 16 bytes is offered; env: and file: secrets obey the same minimum', async () => {
     const { backend, state } = scriptedBackend();
@@ -165,7 +196,11 @@ describe('hardening', () => {
     process.env.RELAY_TEST_SHORT_SECRET = 'short';
     const { store, warnings } = storeWith(backend, () => 0n);
     expect(await all(store.candidates(parseSecretRef('env:RELAY_TEST_SHORT_SECRET')))).toEqual([]);
-    expect(warnings[0]!.fields).toEqual({ secret: 'env:RELAY_TEST_SHORT_SECRET', stage: 'current', reason: 'the value is shorter than 16 bytes' });
+    expect(warnings[0]!.fields).toEqual({
+      secret: 'env:RELAY_TEST_SHORT_SECRET',
+      stage: 'current',
+      reason: 'the value is shorter than 16 bytes',
+    });
   });
 
   test('a previous version without the #key (or not JSON) is no previous version; the current one lacking it is an error', async () => {
@@ -173,9 +208,19 @@ describe('hardening', () => {
     const { backend, state } = scriptedBackend();
     const { store, warnings } = storeWith(backend, () => now);
     const ref = parseSecretRef('hooks#github');
-    state.values = { current: JSON.stringify({ github: long(1), gitlab: long(2) }), previous: JSON.stringify({ gitlab: long(2) }) };
+    state.values = {
+      current: JSON.stringify({ github: long(1), gitlab: long(2) }),
+      previous: JSON.stringify({ gitlab: long(2) }),
+    };
     expect(await all(store.candidates(ref))).toEqual([long(1)]);
-    expect(warnings[0]).toEqual({ message: 'previous webhook secret version ignored', fields: { secret: 'hooks#github', stage: 'AWSPREVIOUS', reason: 'secret hooks#github: key github is missing or not a string' } });
+    expect(warnings[0]).toEqual({
+      message: 'previous webhook secret version ignored',
+      fields: {
+        secret: 'hooks#github',
+        stage: 'AWSPREVIOUS',
+        reason: 'secret hooks#github: key github is missing or not a string',
+      },
+    });
     // A rotation after the keyless previous version was cached: once the re-read interval allows, the new one verifies.
     state.values = { current: JSON.stringify({ github: long(3) }), previous: state.values.current };
     now = ms(31_000);
@@ -183,7 +228,10 @@ describe('hardening', () => {
     state.values = { current: JSON.stringify({ github: long(4) }), previous: 'not json' };
     now = ms(62_000);
     expect(await all(store.candidates(ref))).toEqual([long(3), long(1), long(4)]);
-    expect(warnings.at(-1)).toMatchObject({ message: 'previous webhook secret version ignored', fields: { reason: expect.stringContaining('not a JSON object') } });
+    expect(warnings.at(-1)).toMatchObject({
+      message: 'previous webhook secret version ignored',
+      fields: { reason: expect.stringContaining('not a JSON object') },
+    });
     state.values = { current: JSON.stringify({ gitlab: long(2) }), previous: undefined };
     const fresh = storeWith(backend, () => now).store;
     await expect(all(fresh.candidates(ref))).rejects.toThrow('key github is missing');
@@ -202,7 +250,12 @@ describe('hardening', () => {
     const again = parseSecretRef('aws-sm:s');
     expect(await all(store.candidates(again))).toEqual([long(1), long(0)]);
     expect(state.reads).toBe(reads + 1);
-    expect(warnings).toEqual([{ message: 'webhook secret could not be re-read; the cached versions stay in use', fields: { secret: 'aws-sm:s', stage: 'AWSCURRENT', reason: 'Error: Secrets Manager is down' } }]);
+    expect(warnings).toEqual([
+      {
+        message: 'webhook secret could not be re-read; the cached versions stay in use',
+        fields: { secret: 'aws-sm:s', stage: 'AWSCURRENT', reason: 'Error: Secrets Manager is down' },
+      },
+    ]);
     // Still cached: no read, no error.
     expect(await all(store.candidates(ref))).toEqual([long(1), long(0)]);
     expect((await store.current(ref)).value).toBe(long(1));

@@ -45,7 +45,10 @@ export class ApiDescription {
 
   /** Loads `tests/fixtures/<name>/hooks.json`. */
   static load(name: string): ApiDescription {
-    return new ApiDescription(name, JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', name, 'hooks.json'), 'utf8')) as Json);
+    return new ApiDescription(
+      name,
+      JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', name, 'hooks.json'), 'utf8')) as Json,
+    );
   }
 
   private constructor(
@@ -58,7 +61,10 @@ export class ApiDescription {
     this.ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.ajv);
     this.ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
-    this.ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });
+    this.ajv.addFormat('int32', {
+      type: 'number',
+      validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
+    });
     this.ajv.addSchema({ $id: this.root, definitions: doc.definitions ?? {}, components: doc.components ?? {} });
     const paths = doc.paths as Record<string, Record<string, Operation>>;
     this.operations = Object.entries(paths).map(([template, methods]) => ({
@@ -94,7 +100,8 @@ export class ApiDescription {
     }
     const documented = op.responses[String(exchange.status)] ?? op.responses.default;
     if (!documented) {
-      if (exchange.status >= 200 && exchange.status < 300) problems.push(`${where}: status not in the description (${Object.keys(op.responses).join(', ')})`);
+      if (exchange.status >= 200 && exchange.status < 300)
+        problems.push(`${where}: status not in the description (${Object.keys(op.responses).join(', ')})`);
       return problems;
     }
     const schema = this.responseSchema(documented);
@@ -141,13 +148,20 @@ export class ApiDescription {
     if (Array.isArray(node)) return node.map((x) => this.rebase(x));
     if (node === null || typeof node !== 'object') return node;
     const out: Json = {};
-    for (const [key, value] of Object.entries(node)) out[key] = key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${this.root}${value}` : this.rebase(value);
+    for (const [key, value] of Object.entries(node))
+      out[key] =
+        key === '$ref' && typeof value === 'string' && value.startsWith('#/')
+          ? `${this.root}${value}`
+          : this.rebase(value);
     return out;
   }
 }
 
 function describeErrors(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? [])
-    .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+    )
     .join('; ');
 }

@@ -22,30 +22,56 @@ export class AwsFrontEndError extends Error {
   constructor(
     readonly status: number,
     /** The exception name (`__type`). */
-    readonly type: 'UnknownOperationException' | 'MissingAuthenticationTokenException' | 'IncompleteSignatureException' | 'SerializationException',
+    readonly type:
+      | 'UnknownOperationException'
+      | 'MissingAuthenticationTokenException'
+      | 'IncompleteSignatureException'
+      | 'SerializationException',
     message: string,
   ) {
     super(message);
   }
 }
 
-export function parseAwsJsonRequest(req: IncomingMessage, rawBody: string, protocol: AwsJsonProtocol): { operation: string; target: string; input: Record<string, unknown> } {
+export function parseAwsJsonRequest(
+  req: IncomingMessage,
+  rawBody: string,
+  protocol: AwsJsonProtocol,
+): { operation: string; target: string; input: Record<string, unknown> } {
   if (req.method !== 'POST' || (req.url ?? '') !== '/') {
-    throw new AwsFrontEndError(400, 'UnknownOperationException', `Only POST / is served (got ${req.method} ${req.url})`);
+    throw new AwsFrontEndError(
+      400,
+      'UnknownOperationException',
+      `Only POST / is served (got ${req.method} ${req.url})`,
+    );
   }
   const authorization = firstHeader(req, 'authorization');
-  if (!authorization) throw new AwsFrontEndError(400, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
-  if (!authorization.startsWith('AWS4-HMAC-SHA256 Credential=') || !/SignedHeaders=.*Signature=[0-9a-f]{64}/.test(authorization)) {
-    throw new AwsFrontEndError(400, 'IncompleteSignatureException', `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'. Authorization=${authorization}`);
+  if (!authorization)
+    throw new AwsFrontEndError(400, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
+  if (
+    !authorization.startsWith('AWS4-HMAC-SHA256 Credential=') ||
+    !/SignedHeaders=.*Signature=[0-9a-f]{64}/.test(authorization)
+  ) {
+    throw new AwsFrontEndError(
+      400,
+      'IncompleteSignatureException',
+      `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'. Authorization=${authorization}`,
+    );
   }
   if (!firstHeader(req, 'x-amz-date')) {
-    throw new AwsFrontEndError(400, 'IncompleteSignatureException', `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`);
+    throw new AwsFrontEndError(
+      400,
+      'IncompleteSignatureException',
+      `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`,
+    );
   }
   const contentType = (firstHeader(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType !== protocol.contentType) throw new AwsFrontEndError(400, 'SerializationException', `Unsupported Content-Type: ${contentType || '(none)'}`);
+  if (contentType !== protocol.contentType)
+    throw new AwsFrontEndError(400, 'SerializationException', `Unsupported Content-Type: ${contentType || '(none)'}`);
   const target = firstHeader(req, 'x-amz-target') ?? '';
   const operation = target.startsWith(protocol.targetPrefix) ? target.slice(protocol.targetPrefix.length) : '';
-  if (!protocol.knows(operation)) throw new AwsFrontEndError(400, 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
+  if (!protocol.knows(operation))
+    throw new AwsFrontEndError(400, 'UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
   let input: Record<string, unknown>;
   try {
     const parsed: unknown = rawBody === '' && protocol.emptyBodyIsEmptyObject ? {} : JSON.parse(rawBody);

@@ -95,11 +95,26 @@ export interface CloudStoredHook {
 
 /** Event keys Bitbucket Cloud knows (GET /hook_events/repository), enough to refuse made-up ones. */
 const KNOWN_EVENTS = new Set([
-  'repo:push', 'repo:fork', 'repo:updated', 'repo:commit_comment_created', 'repo:commit_status_created', 'repo:commit_status_updated',
-  'issue:created', 'issue:updated', 'issue:comment_created',
-  'pullrequest:created', 'pullrequest:updated', 'pullrequest:approved', 'pullrequest:unapproved', 'pullrequest:fulfilled',
-  'pullrequest:rejected', 'pullrequest:comment_created', 'pullrequest:comment_updated', 'pullrequest:comment_deleted',
-  'pullrequest:changes_request_created', 'pullrequest:changes_request_removed',
+  'repo:push',
+  'repo:fork',
+  'repo:updated',
+  'repo:commit_comment_created',
+  'repo:commit_status_created',
+  'repo:commit_status_updated',
+  'issue:created',
+  'issue:updated',
+  'issue:comment_created',
+  'pullrequest:created',
+  'pullrequest:updated',
+  'pullrequest:approved',
+  'pullrequest:unapproved',
+  'pullrequest:fulfilled',
+  'pullrequest:rejected',
+  'pullrequest:comment_created',
+  'pullrequest:comment_updated',
+  'pullrequest:comment_deleted',
+  'pullrequest:changes_request_created',
+  'pullrequest:changes_request_removed',
 ]);
 const WRITABLE_FIELDS = new Set(['description', 'url', 'active', 'events', 'secret']);
 const SECRET_MAX = 128;
@@ -149,7 +164,8 @@ export class BitbucketCloudTestServer {
     this.apiUrl = `${this.url}/2.0`;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) this.send(res, undefined, 500, { type: 'error', error: { message: `Internal error: ${String(err)}` } });
+        if (!res.headersSent)
+          this.send(res, undefined, 500, { type: 'error', error: { message: `Internal error: ${String(err)}` } });
       });
     });
   }
@@ -168,7 +184,8 @@ export class BitbucketCloudTestServer {
 
   addToken(token: string, access: CloudAccess): void {
     // A `user:secret` credential: its secret part alone is as secret.
-    for (const value of [token, token.slice(token.indexOf(':') + 1)]) registerTestSecret(value, 'bitbucket-cloud-api-server token');
+    for (const value of [token, token.slice(token.indexOf(':') + 1)])
+      registerTestSecret(value, 'bitbucket-cloud-api-server token');
     this.tokens.set(token, credential(access));
   }
 
@@ -177,9 +194,13 @@ export class BitbucketCloudTestServer {
   }
 
   /** Seed a hook as if created through the UI; returns its uuid. */
-  addHook(subject: string, hook: { url: string; description?: string; events?: string[]; active?: boolean; secret?: string | null }): string {
+  addHook(
+    subject: string,
+    hook: { url: string; description?: string; events?: string[]; active?: boolean; secret?: string | null },
+  ): string {
     const subjectType = subject.includes('/') ? 'repository' : 'workspace';
-    if (subjectType === 'repository' ? !this.repositories.has(subject) : !this.workspaces.has(subject)) throw new Error(`addHook: unknown ${subjectType} ${subject}`);
+    if (subjectType === 'repository' ? !this.repositories.has(subject) : !this.workspaces.has(subject))
+      throw new Error(`addHook: unknown ${subjectType} ${subject}`);
     const stored: CloudStoredHook = {
       uuid: `{${randomUUID()}}`,
       subjectType,
@@ -224,7 +245,11 @@ export class BitbucketCloudTestServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const rec: CloudRecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) };
+    const rec: CloudRecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    };
     if (req.headers.authorization !== undefined) rec.authorization = req.headers.authorization;
     if (req.headers['content-type'] !== undefined) rec.contentType = req.headers['content-type'];
     this.requests.push(rec);
@@ -239,7 +264,13 @@ export class BitbucketCloudTestServer {
     try {
       const who = this.authenticate(req.headers.authorization);
       const fault = this.faults.take(rec);
-      if (fault) throw new CloudError(fault.status, fault.message ?? (fault.status === 429 ? RATE_LIMITED : `Injected fault ${fault.status}`), {}, fault.headers ?? {});
+      if (fault)
+        throw new CloudError(
+          fault.status,
+          fault.message ?? (fault.status === 429 ? RATE_LIMITED : `Injected fault ${fault.status}`),
+          {},
+          fault.headers ?? {},
+        );
       const { status, body, headers } = this.route(rec, url, raw, who);
       this.send(res, rec, status, body, headers);
     } catch (error) {
@@ -249,19 +280,43 @@ export class BitbucketCloudTestServer {
 
   private fail(res: ServerResponse, rec: CloudRecordedRequest, error: unknown): void {
     if (!(error instanceof CloudError)) throw error;
-    this.send(res, rec, error.status, { type: 'error', error: { message: error.message, ...error.extra } }, error.headers);
+    this.send(
+      res,
+      rec,
+      error.status,
+      { type: 'error', error: { message: error.message, ...error.extra } },
+      error.headers,
+    );
   }
 
   private authenticate(header: string | undefined): Credential {
     const bearer = /^Bearer (.+)$/.exec(header ?? '');
     const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
-    const who = bearer ? this.tokens.get(bearer[1] as string) : basic ? this.basicUsers.get(Buffer.from(basic[1] as string, 'base64').toString('utf8')) : undefined;
-    if (!who) throw new CloudError(401, header ? 'Token is invalid, expired, or not supported for this endpoint.' : 'This API is only accessible with the following authentication types: session, password, apppassword, api_token, repository_access_token, workspace_access_token, project_access_token');
+    const who = bearer
+      ? this.tokens.get(bearer[1] as string)
+      : basic
+        ? this.basicUsers.get(Buffer.from(basic[1] as string, 'base64').toString('utf8'))
+        : undefined;
+    if (!who)
+      throw new CloudError(
+        401,
+        header
+          ? 'Token is invalid, expired, or not supported for this endpoint.'
+          : 'This API is only accessible with the following authentication types: session, password, apppassword, api_token, repository_access_token, workspace_access_token, project_access_token',
+      );
     return who;
   }
 
-  private route(rec: CloudRecordedRequest, url: URL, raw: string, who: Credential): { status: number; body?: unknown; headers?: Record<string, string> } {
-    const segments = rec.path.split('/').slice(1).map((segment) => safeDecode(segment));
+  private route(
+    rec: CloudRecordedRequest,
+    url: URL,
+    raw: string,
+    who: Credential,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
+    const segments = rec.path
+      .split('/')
+      .slice(1)
+      .map((segment) => safeDecode(segment));
     if (segments[0] !== '2.0') throw new CloudError(404, 'Resource not found');
     let subject: string;
     let subjectType: 'repository' | 'workspace';
@@ -271,18 +326,22 @@ export class BitbucketCloudTestServer {
       subjectType = 'repository';
       rest = segments.slice(5);
       if (!this.repositories.has(subject)) throw new CloudError(404, NO_REPOSITORY);
-      if (!who.repositories.includes(subject) && !who.workspaces.includes(segments[2] as string)) throw new CloudError(403, 'Access denied. You must have write or admin access.');
+      if (!who.repositories.includes(subject) && !who.workspaces.includes(segments[2] as string))
+        throw new CloudError(403, 'Access denied. You must have write or admin access.');
     } else if (segments[1] === 'workspaces' && segments.length >= 4 && segments[3] === 'hooks') {
       subject = segments[2] as string;
       subjectType = 'workspace';
       rest = segments.slice(4);
       if (!this.workspaces.has(subject)) throw new CloudError(404, `No workspace with identifier '${subject}'.`);
-      if (!who.workspaces.includes(subject) || !who.owner) throw new CloudError(403, 'Only workspace owners can manage workspace webhooks.');
+      if (!who.workspaces.includes(subject) || !who.owner)
+        throw new CloudError(403, 'Only workspace owners can manage workspace webhooks.');
     } else {
       throw new CloudError(404, 'Resource not found');
     }
     if (!who.scopes.includes('webhook')) {
-      throw new CloudError(403, 'Your credentials lack one or more required privilege scopes.', { detail: { granted: who.scopes, required: ['webhook'] } });
+      throw new CloudError(403, 'Your credentials lack one or more required privilege scopes.', {
+        detail: { granted: who.scopes, required: ['webhook'] },
+      });
     }
     if (rest.length > 1) throw new CloudError(404, 'Resource not found');
 
@@ -324,7 +383,8 @@ export class BitbucketCloudTestServer {
       if (fields.active !== undefined) hook.active = fields.active as boolean;
       if (fields.events !== undefined) hook.events = [...new Set(fields.events as string[])];
       // "Leaving out the secret field during updates will leave the secret unchanged"; null or "" removes it.
-      if ('secret' in fields) hook.secret = typeof fields.secret === 'string' && fields.secret !== '' ? fields.secret : null;
+      if ('secret' in fields)
+        hook.secret = typeof fields.secret === 'string' && fields.secret !== '' ? fields.secret : null;
       return { status: 200, body: this.view(hook) };
     }
     throw new CloudError(405, `Method ${method} not allowed`);
@@ -334,8 +394,14 @@ export class BitbucketCloudTestServer {
     const pagelen = integerParam(url, 'pagelen', 10);
     const page = integerParam(url, 'page', 1);
     const max = this.options.maxPagelen ?? 100;
-    if (pagelen < 1 || pagelen > max) throw new CloudError(400, `Invalid pagelen: must be between 1 and ${max}`, { fields: { pagelen: [`Ensure this value is less than or equal to ${max}.`] } });
-    if (page < 1) throw new CloudError(400, 'Invalid page', { fields: { page: ['Ensure this value is greater than or equal to 1.'] } });
+    if (pagelen < 1 || pagelen > max)
+      throw new CloudError(400, `Invalid pagelen: must be between 1 and ${max}`, {
+        fields: { pagelen: [`Ensure this value is less than or equal to ${max}.`] },
+      });
+    if (page < 1)
+      throw new CloudError(400, 'Invalid page', {
+        fields: { page: ['Ensure this value is greater than or equal to 1.'] },
+      });
     const size = Math.min(pagelen, this.options.pageSize ?? pagelen);
     const all = this.hooks.filter((hook) => hook.subject === subject);
     const values = all.slice((page - 1) * size, page * size).map((hook) => this.view(hook));
@@ -351,9 +417,11 @@ export class BitbucketCloudTestServer {
 
   /** Validates a POST (all required) or PUT (all optional) body; returns its fields. */
   private writeBody(rec: CloudRecordedRequest, raw: string, create: boolean): Record<string, unknown> {
-    if (!/^application\/json\b/i.test(rec.contentType ?? '')) throw new CloudError(415, 'Unsupported Media Type: expected application/json');
+    if (!/^application\/json\b/i.test(rec.contentType ?? ''))
+      throw new CloudError(415, 'Unsupported Media Type: expected application/json');
     const body = parseJson(raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CloudError(400, 'Bad request: the body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new CloudError(400, 'Bad request: the body must be a JSON object');
     const fields = body as Record<string, unknown>;
     const errors: Record<string, string[]> = {};
     for (const key of Object.keys(fields)) if (!WRITABLE_FIELDS.has(key)) errors[key] = ['Unknown field.'];
@@ -374,9 +442,11 @@ export class BitbucketCloudTestServer {
     if (create && !present('description')) errors.description = ['This field is required.'];
     if (present('description') && typeof fields.description !== 'string') errors.description = ['Not a valid string.'];
     if (present('active') && typeof fields.active !== 'boolean') errors.active = ['Must be a valid boolean.'];
-    if ('secret' in fields && fields.secret !== null && typeof fields.secret !== 'string') errors.secret = ['Not a valid string.'];
+    if ('secret' in fields && fields.secret !== null && typeof fields.secret !== 'string')
+      errors.secret = ['Not a valid string.'];
     // Bitbucket Cloud refuses a secret over 128 characters (a cap its OpenAPI does not state; see the file comment).
-    else if (typeof fields.secret === 'string' && [...fields.secret].length > SECRET_MAX) errors.secret = [`Ensure this value has at most ${SECRET_MAX} characters.`];
+    else if (typeof fields.secret === 'string' && [...fields.secret].length > SECRET_MAX)
+      errors.secret = [`Ensure this value has at most ${SECRET_MAX} characters.`];
     if (Object.keys(errors).length > 0) throw new CloudError(400, 'Bad request', { fields: errors });
     return fields;
   }
@@ -389,7 +459,10 @@ export class BitbucketCloudTestServer {
       url: hook.url,
       description: hook.description,
       subject_type: hook.subjectType,
-      subject: hook.subjectType === 'repository' ? { type: 'repository', full_name: hook.subject } : { type: 'workspace', slug: hook.subject },
+      subject:
+        hook.subjectType === 'repository'
+          ? { type: 'repository', full_name: hook.subject }
+          : { type: 'workspace', slug: hook.subject },
       active: hook.active,
       created_at: hook.createdAt,
       events: [...hook.events],
@@ -403,20 +476,36 @@ export class BitbucketCloudTestServer {
     return new Date(this.clock).toISOString().replace('Z', '+00:00');
   }
 
-  private send(res: ServerResponse, rec: CloudRecordedRequest | undefined, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    rec: CloudRecordedRequest | undefined,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (rec) rec.status = status;
     if (rec?.path.startsWith('/2.0/')) {
       // The description documents no request body for these operations (only responses), so only answers are checked.
-      this.violations.push(...DESCRIPTION.check({ method: rec.method, path: rec.path.slice('/2.0'.length), status, responseBody: body }));
+      this.violations.push(
+        ...DESCRIPTION.check({ method: rec.method, path: rec.path.slice('/2.0'.length), status, responseBody: body }),
+      );
     }
     const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, { ...(text !== '' ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...headers });
+    res.writeHead(status, {
+      ...(text !== '' ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      ...headers,
+    });
     res.end(text);
   }
 }
 
 function credential(access: CloudAccess): Credential {
-  return { repositories: access.repositories ?? [], workspaces: access.workspaces ?? [], owner: access.owner ?? false, scopes: access.scopes ?? ['webhook', 'repository'] };
+  return {
+    repositories: access.repositories ?? [],
+    workspaces: access.workspaces ?? [],
+    owner: access.owner ?? false,
+    scopes: access.scopes ?? ['webhook', 'repository'],
+  };
 }
 
 function hookSelf(hook: CloudStoredHook): string {
@@ -428,7 +517,8 @@ function hookSelf(hook: CloudStoredHook): string {
 function integerParam(url: URL, name: string, fallback: number): number {
   const value = url.searchParams.get(name);
   if (value === null) return fallback;
-  if (!/^-?[0-9]+$/.test(value)) throw new CloudError(400, `Invalid ${name}`, { fields: { [name]: ['A valid integer is required.'] } });
+  if (!/^-?[0-9]+$/.test(value))
+    throw new CloudError(400, `Invalid ${name}`, { fields: { [name]: ['A valid integer is required.'] } });
   return Number(value);
 }
 

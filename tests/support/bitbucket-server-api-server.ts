@@ -105,12 +105,39 @@ interface DcErrorMessage {
 
 /** Data Center webhook event keys (Atlassian "Event payload"), enough to refuse made-up ones. */
 const KNOWN_EVENTS = new Set([
-  'repo:refs_changed', 'repo:modified', 'repo:forked', 'repo:comment:added', 'repo:comment:edited', 'repo:comment:deleted', 'repo:secret_detected',
-  'mirror:repo_synchronized', 'project:modified',
-  'pr:opened', 'pr:from_ref_updated', 'pr:to_ref_updated', 'pr:modified', 'pr:reviewer:updated', 'pr:reviewer:approved', 'pr:reviewer:unapproved',
-  'pr:reviewer:needs_work', 'pr:merged', 'pr:declined', 'pr:deleted', 'pr:comment:added', 'pr:comment:edited', 'pr:comment:deleted',
+  'repo:refs_changed',
+  'repo:modified',
+  'repo:forked',
+  'repo:comment:added',
+  'repo:comment:edited',
+  'repo:comment:deleted',
+  'repo:secret_detected',
+  'mirror:repo_synchronized',
+  'project:modified',
+  'pr:opened',
+  'pr:from_ref_updated',
+  'pr:to_ref_updated',
+  'pr:modified',
+  'pr:reviewer:updated',
+  'pr:reviewer:approved',
+  'pr:reviewer:unapproved',
+  'pr:reviewer:needs_work',
+  'pr:merged',
+  'pr:declined',
+  'pr:deleted',
+  'pr:comment:added',
+  'pr:comment:edited',
+  'pr:comment:deleted',
 ]);
-const WRITABLE_FIELDS = new Set(['name', 'url', 'events', 'active', 'configuration', 'sslVerificationRequired', 'credentials']);
+const WRITABLE_FIELDS = new Set([
+  'name',
+  'url',
+  'events',
+  'active',
+  'configuration',
+  'sslVerificationRequired',
+  'credentials',
+]);
 /** Atlassian's Bitbucket Data Center OpenAPI description of the webhook endpoints (scripts/extract-bitbucket-openapi.mjs). */
 const DESCRIPTION = ApiDescription.load('bitbucket-server-openapi');
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -192,7 +219,17 @@ export class BitbucketServerTestServer {
   }
 
   /** Seed a webhook; `place` is `KEY` (project hook) or `KEY/slug`. Returns its id. */
-  addHook(place: string, hook: { name?: string; url: string; events?: string[]; active?: boolean; secret?: string; sslVerificationRequired?: boolean }): number {
+  addHook(
+    place: string,
+    hook: {
+      name?: string;
+      url: string;
+      events?: string[];
+      active?: boolean;
+      secret?: string;
+      sslVerificationRequired?: boolean;
+    },
+  ): number {
     const [key, slug] = place.split('/') as [string, string | undefined];
     const stored = this.store({
       scopeType: slug === undefined ? 'project' : 'repository',
@@ -237,7 +274,11 @@ export class BitbucketServerTestServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const rec: DcRecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) };
+    const rec: DcRecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    };
     if (req.headers.authorization !== undefined) rec.authorization = req.headers.authorization;
     if (req.headers['content-type'] !== undefined) rec.contentType = req.headers['content-type'];
     this.requests.push(rec);
@@ -248,7 +289,11 @@ export class BitbucketServerTestServer {
       const fault = this.faults.take(rec);
       if (fault) {
         const headers = { ...(fault.status === 429 ? { 'retry-after': '1' } : {}), ...lowerKeys(fault.headers ?? {}) };
-        const message = fault.message ?? (fault.status === 429 ? 'You have been rate limited. Please try again later.' : `Injected fault ${fault.status}`);
+        const message =
+          fault.message ??
+          (fault.status === 429
+            ? 'You have been rate limited. Please try again later.'
+            : `Injected fault ${fault.status}`);
         throw new DcError(fault.status, message, null, headers);
       }
       const { status, body } = this.route(rec, url, raw, who);
@@ -260,25 +305,47 @@ export class BitbucketServerTestServer {
   }
 
   private authenticate(header: string | undefined): { projects: string[]; repositories: string[] } {
-    if (header === undefined) throw new DcError(401, 'You are not permitted to access this resource', `${EXC}.AuthorisationException`);
+    if (header === undefined)
+      throw new DcError(401, 'You are not permitted to access this resource', `${EXC}.AuthorisationException`);
     const bearer = /^Bearer (.+)$/.exec(header);
     const who = bearer ? this.tokens.get(bearer[1] as string) : undefined;
-    if (!who) throw new DcError(401, 'Authentication failed. Please check your credentials and try again.', `${EXC}.auth.IncorrectPasswordAuthenticationException`);
+    if (!who)
+      throw new DcError(
+        401,
+        'Authentication failed. Please check your credentials and try again.',
+        `${EXC}.auth.IncorrectPasswordAuthenticationException`,
+      );
     return who;
   }
 
-  private route(rec: DcRecordedRequest, url: URL, raw: string, who: { projects: string[]; repositories: string[] }): { status: number; body?: unknown } {
+  private route(
+    rec: DcRecordedRequest,
+    url: URL,
+    raw: string,
+    who: { projects: string[]; repositories: string[] },
+  ): { status: number; body?: unknown } {
     const prefixes = [`${this.contextPath}/rest/api/latest/`, `${this.contextPath}/rest/api/1.0/`];
     const prefix = prefixes.find((p) => rec.path.startsWith(p));
     if (!prefix) throw new DcError(404, `Not found: ${rec.path}`);
-    const segments = rec.path.slice(prefix.length).split('/').map((segment) => safeDecode(segment));
+    const segments = rec.path
+      .slice(prefix.length)
+      .split('/')
+      .map((segment) => safeDecode(segment));
     const method = rec.method;
     const visible = (project: Project) =>
       who.projects.includes(project.key) || who.repositories.some((repo) => repo.split('/')[0] === project.key);
 
     if (segments.length === 1 && segments[0] === 'projects') {
       if (method !== 'GET') throw methodNotAllowed(method);
-      return { status: 200, body: this.page(url, this.projects.filter(visible).map((p) => ({ key: p.key, id: p.id, name: p.name, public: false, type: 'NORMAL' }))) };
+      return {
+        status: 200,
+        body: this.page(
+          url,
+          this.projects
+            .filter(visible)
+            .map((p) => ({ key: p.key, id: p.id, name: p.name, public: false, type: 'NORMAL' })),
+        ),
+      };
     }
     if (segments[0] !== 'projects' || segments.length < 3) throw new DcError(404, `Not found: ${rec.path}`);
     const project = this.findProject(segments[1] as string);
@@ -286,8 +353,15 @@ export class BitbucketServerTestServer {
 
     if (rest[0] === 'repos' && rest.length === 1) {
       if (method !== 'GET') throw methodNotAllowed(method);
-      if (!visible(project)) throw new DcError(404, `Project ${segments[1]} does not exist.`, `${EXC}.project.NoSuchProjectException`);
-      return { status: 200, body: this.page(url, project.repos.map((slug) => ({ slug, name: slug, project: { key: project.key }, scmId: 'git' }))) };
+      if (!visible(project))
+        throw new DcError(404, `Project ${segments[1]} does not exist.`, `${EXC}.project.NoSuchProjectException`);
+      return {
+        status: 200,
+        body: this.page(
+          url,
+          project.repos.map((slug) => ({ slug, name: slug, project: { key: project.key }, scmId: 'git' })),
+        ),
+      };
     }
 
     let slug: string | undefined;
@@ -298,14 +372,22 @@ export class BitbucketServerTestServer {
     } else if (rest[0] === 'repos' && rest[2] === 'webhooks') {
       slug = this.findSlug(project, rest[1] as string);
       hookPath = rest.slice(3);
-      if (!who.projects.includes(project.key) && !who.repositories.includes(`${project.key}/${slug}`)) throw forbidden();
+      if (!who.projects.includes(project.key) && !who.repositories.includes(`${project.key}/${slug}`))
+        throw forbidden();
     } else {
       throw new DcError(404, `Not found: ${rec.path}`);
     }
     if (hookPath.length > 1) throw new DcError(404, `Not found: ${rec.path}`);
 
     if (hookPath.length === 0) {
-      if (method === 'GET') return { status: 200, body: this.page(url, this.hooks.filter((h) => h.projectKey === project.key && h.slug === slug).map((h) => this.view(h))) };
+      if (method === 'GET')
+        return {
+          status: 200,
+          body: this.page(
+            url,
+            this.hooks.filter((h) => h.projectKey === project.key && h.slug === slug).map((h) => this.view(h)),
+          ),
+        };
       if (method === 'POST') {
         const fields = this.writeBody(rec, raw, true);
         const stored = this.store({
@@ -327,7 +409,9 @@ export class BitbucketServerTestServer {
     }
 
     const idText = hookPath[0] as string;
-    const hook = /^[0-9]+$/.test(idText) ? this.hooks.find((h) => h.id === Number(idText) && h.projectKey === project.key && h.slug === slug) : undefined;
+    const hook = /^[0-9]+$/.test(idText)
+      ? this.hooks.find((h) => h.id === Number(idText) && h.projectKey === project.key && h.slug === slug)
+      : undefined;
     if (!hook) throw new DcError(404, `No webhook with id ${idText} exists.`, `${EXC}.webhook.NoSuchWebhookException`);
     if (method === 'GET') return { status: 200, body: this.view(hook) };
     if (method === 'DELETE') {
@@ -340,9 +424,12 @@ export class BitbucketServerTestServer {
       if (fields.url !== undefined) hook.url = fields.url as string;
       if (fields.events !== undefined) hook.events = [...new Set(fields.events as string[])];
       if (fields.active !== undefined) hook.active = fields.active as boolean;
-      if (fields.configuration !== undefined) hook.configuration = { ...(fields.configuration as Record<string, string>) };
-      if (fields.sslVerificationRequired !== undefined) hook.sslVerificationRequired = fields.sslVerificationRequired as boolean;
-      if (fields.credentials !== undefined) hook.credentials = fields.credentials as { username: string; password: string };
+      if (fields.configuration !== undefined)
+        hook.configuration = { ...(fields.configuration as Record<string, string>) };
+      if (fields.sslVerificationRequired !== undefined)
+        hook.sslVerificationRequired = fields.sslVerificationRequired as boolean;
+      if (fields.credentials !== undefined)
+        hook.credentials = fields.credentials as { username: string; password: string };
       hook.updatedDate = this.tick();
       return { status: 200, body: this.view(hook) };
     }
@@ -350,31 +437,53 @@ export class BitbucketServerTestServer {
   }
 
   private findProject(key: string): Project {
-    const project = this.projects.find((p) => (this.options.caseInsensitiveKeys ? p.key.toUpperCase() === key.toUpperCase() : p.key === key));
+    const project = this.projects.find((p) =>
+      this.options.caseInsensitiveKeys ? p.key.toUpperCase() === key.toUpperCase() : p.key === key,
+    );
     if (!project) throw new DcError(404, `Project ${key} does not exist.`, `${EXC}.project.NoSuchProjectException`);
     return project;
   }
 
   private findSlug(project: Project, slug: string): string {
-    const found = project.repos.find((s) => (this.options.caseInsensitiveKeys ? s.toLowerCase() === slug.toLowerCase() : s === slug));
-    if (found === undefined) throw new DcError(404, `Repository ${project.key}/${slug} does not exist.`, `${EXC}.repository.NoSuchRepositoryException`);
+    const found = project.repos.find((s) =>
+      this.options.caseInsensitiveKeys ? s.toLowerCase() === slug.toLowerCase() : s === slug,
+    );
+    if (found === undefined)
+      throw new DcError(
+        404,
+        `Repository ${project.key}/${slug} does not exist.`,
+        `${EXC}.repository.NoSuchRepositoryException`,
+      );
     return found;
   }
 
   private page(url: URL, all: unknown[]): Record<string, unknown> {
     const start = integerParam(url, 'start', 0);
     const asked = integerParam(url, 'limit', 25);
-    if (start < 0 || asked < 1) throw new DcError(400, 'start must be >= 0 and limit >= 1', `${EXC}.validation.ArgumentValidationException`);
+    if (start < 0 || asked < 1)
+      throw new DcError(400, 'start must be >= 0 and limit >= 1', `${EXC}.validation.ArgumentValidationException`);
     const limit = Math.min(asked, this.options.pageSize ?? 1000);
     const values = all.slice(start, start + limit);
     const isLastPage = start + values.length >= all.length;
-    return { size: values.length, limit, isLastPage, values, start, ...(isLastPage ? {} : { nextPageStart: start + values.length }) };
+    return {
+      size: values.length,
+      limit,
+      isLastPage,
+      values,
+      start,
+      ...(isLastPage ? {} : { nextPageStart: start + values.length }),
+    };
   }
 
   private writeBody(rec: DcRecordedRequest, raw: string, create: boolean): Record<string, unknown> {
     if (!/^application\/json\b/i.test(rec.contentType ?? '')) throw new DcError(415, 'Unsupported Media Type', null);
     const body = parseJson(raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new DcError(400, 'The request body must be a JSON object.', `${EXC}.validation.ArgumentValidationException`);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new DcError(
+        400,
+        'The request body must be a JSON object.',
+        `${EXC}.validation.ArgumentValidationException`,
+      );
     const fields = body as Record<string, unknown>;
     const errors: DcErrorMessage[] = [];
     const invalid = (context: string, message: string) => errors.push({ context, message });
@@ -392,21 +501,43 @@ export class BitbucketServerTestServer {
     if (create || present('events')) {
       const events = fields.events;
       if (!Array.isArray(events) || events.length === 0) invalid('events', 'At least one event must be selected.');
-      else for (const e of events) if (typeof e !== 'string' || !KNOWN_EVENTS.has(e)) invalid('events', `"${String(e)}" is not a valid event.`);
+      else
+        for (const e of events)
+          if (typeof e !== 'string' || !KNOWN_EVENTS.has(e)) invalid('events', `"${String(e)}" is not a valid event.`);
     }
     if (present('active') && typeof fields.active !== 'boolean') invalid('active', 'active must be a boolean.');
-    if (present('sslVerificationRequired') && typeof fields.sslVerificationRequired !== 'boolean') invalid('sslVerificationRequired', 'sslVerificationRequired must be a boolean.');
+    if (present('sslVerificationRequired') && typeof fields.sslVerificationRequired !== 'boolean')
+      invalid('sslVerificationRequired', 'sslVerificationRequired must be a boolean.');
     if (present('configuration')) {
       const c = fields.configuration;
-      if (typeof c !== 'object' || c === null || Array.isArray(c) || !Object.values(c).every((v) => typeof v === 'string')) invalid('configuration', 'configuration must map names to strings.');
+      if (
+        typeof c !== 'object' ||
+        c === null ||
+        Array.isArray(c) ||
+        !Object.values(c).every((v) => typeof v === 'string')
+      )
+        invalid('configuration', 'configuration must map names to strings.');
     }
     if (present('credentials')) {
       const c = fields.credentials as { username?: unknown; password?: unknown } | null;
-      if (typeof c !== 'object' || c === null || typeof c.username !== 'string' || typeof c.password !== 'string') invalid('credentials', 'credentials must have a username and a password.');
+      if (typeof c !== 'object' || c === null || typeof c.username !== 'string' || typeof c.password !== 'string')
+        invalid('credentials', 'credentials must have a username and a password.');
     }
-    if (errors.length > 0) throw new DcError(400, errors[0]!.message, null, {}, errors.map((e) => ({ ...e, exceptionName: `${EXC}.validation.ArgumentValidationException` })));
+    if (errors.length > 0)
+      throw new DcError(
+        400,
+        errors[0]!.message,
+        null,
+        {},
+        errors.map((e) => ({ ...e, exceptionName: `${EXC}.validation.ArgumentValidationException` })),
+      );
     // argo-events: "Bitbucket Server sends 500 response because of empty string value in the hook.Configuration.Secret".
-    if ((fields.configuration as Record<string, string> | undefined)?.secret === '') throw new DcError(500, 'An error occurred while processing the request. Check the server logs for more information.', null);
+    if ((fields.configuration as Record<string, string> | undefined)?.secret === '')
+      throw new DcError(
+        500,
+        'An error occurred while processing the request. Check the server logs for more information.',
+        null,
+      );
     return fields;
   }
 
@@ -440,12 +571,27 @@ export class BitbucketServerTestServer {
     return this.clock;
   }
 
-  private send(res: ServerResponse, rec: DcRecordedRequest | undefined, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    rec: DcRecordedRequest | undefined,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (rec) rec.status = status;
     const rest = `${this.contextPath}/rest`;
     if (rec?.path.startsWith(`${rest}/`)) {
-      const requestBody = rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
-      this.violations.push(...DESCRIPTION.check({ method: rec.method, path: rec.path.slice(rest.length), requestBody, status, responseBody: body }));
+      const requestBody =
+        rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
+      this.violations.push(
+        ...DESCRIPTION.check({
+          method: rec.method,
+          path: rec.path.slice(rest.length),
+          requestBody,
+          status,
+          responseBody: body,
+        }),
+      );
     }
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text !== '' ? { 'content-type': 'application/json;charset=UTF-8' } : {}), ...headers });
@@ -464,7 +610,8 @@ function methodNotAllowed(method: string): DcError {
 function integerParam(url: URL, name: string, fallback: number): number {
   const value = url.searchParams.get(name);
   if (value === null) return fallback;
-  if (!/^-?[0-9]+$/.test(value)) throw new DcError(400, `${name} must be an integer`, `${EXC}.validation.ArgumentValidationException`);
+  if (!/^-?[0-9]+$/.test(value))
+    throw new DcError(400, `${name} must be an integer`, `${EXC}.validation.ArgumentValidationException`);
   return Number(value);
 }
 

@@ -11,7 +11,13 @@
  *   record with a GetItem instead (IdempotencyHandler's fallback); one request more, the same outcome.
  */
 import { startOnLoopback } from '../../dev/loopback';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { closeServer } from './http-body';
@@ -162,7 +168,13 @@ export class DynamoDbTestServer {
       if (res.destroyed) return;
     }
     const forward = httpRequest(
-      { host: '127.0.0.1', port: this.backPort, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${this.backPort}` } },
+      {
+        host: '127.0.0.1',
+        port: this.backPort,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: `127.0.0.1:${this.backPort}` },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(res);

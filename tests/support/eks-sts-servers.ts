@@ -47,7 +47,11 @@ abstract class LoopbackAws {
   }
 
   protected async authenticate(req: IncomingMessage, body: string, service: string): Promise<TestCredentials> {
-    const result = await verifySignedRequest(req, body, { service, known: (id) => this.known.get(id), now: this.now() });
+    const result = await verifySignedRequest(req, body, {
+      service,
+      known: (id) => this.known.get(id),
+      now: this.now(),
+    });
     if (!result.ok) throw new AwsError(403, result.code, result.message);
     return result.credentials;
   }
@@ -93,11 +97,16 @@ export class EksTestServer extends LoopbackAws {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const body = await readBoundedBody(req, 64 * 1024, () => new AwsError(413, 'BadRequestException', 'Request too large'));
+      const body = await readBoundedBody(
+        req,
+        64 * 1024,
+        () => new AwsError(413, 'BadRequestException', 'Request too large'),
+      );
       const credentials = await this.authenticate(req, body, 'eks');
       const url = new URL(req.url ?? '/', this.endpoint);
       const m = /^\/clusters\/([^/]+)$/.exec(url.pathname);
-      if (req.method !== 'GET' || !m) throw new AwsError(404, 'UnknownOperationException', `No operation for ${req.method} ${url.pathname}`);
+      if (req.method !== 'GET' || !m)
+        throw new AwsError(404, 'UnknownOperationException', `No operation for ${req.method} ${url.pathname}`);
       const name = decodeURIComponent(m[1]!);
       this.calls.push({ cluster: name, accessKeyId: credentials.accessKeyId });
       if (this.failure) throw new AwsError(this.failure.status, this.failure.code, this.failure.message);
@@ -117,7 +126,9 @@ export class EksTestServer extends LoopbackAws {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     } catch (error) {
       const e = error instanceof AwsError ? error : new AwsError(500, 'ServerException', String(error));
-      res.writeHead(e.status, { 'content-type': 'application/json', 'x-amzn-errortype': e.code }).end(JSON.stringify({ message: e.message }));
+      res
+        .writeHead(e.status, { 'content-type': 'application/json', 'x-amzn-errortype': e.code })
+        .end(JSON.stringify({ message: e.message }));
     }
   }
 }
@@ -156,14 +167,24 @@ export class StsTestServer extends LoopbackAws {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const body = await readBoundedBody(req, 64 * 1024, () => new AwsError(413, 'RequestEntityTooLarge', 'Request too large'));
-      if (req.method !== 'POST' || (req.url ?? '') !== '/') throw new AwsError(400, 'InvalidAction', `Only POST / is served here (got ${req.method} ${req.url})`);
-      const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (contentType !== 'application/x-www-form-urlencoded') throw new AwsError(400, 'InvalidParameterValue', `Unsupported content type ${contentType || '(none)'}`);
+      const body = await readBoundedBody(
+        req,
+        64 * 1024,
+        () => new AwsError(413, 'RequestEntityTooLarge', 'Request too large'),
+      );
+      if (req.method !== 'POST' || (req.url ?? '') !== '/')
+        throw new AwsError(400, 'InvalidAction', `Only POST / is served here (got ${req.method} ${req.url})`);
+      const contentType = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
+      if (contentType !== 'application/x-www-form-urlencoded')
+        throw new AwsError(400, 'InvalidParameterValue', `Unsupported content type ${contentType || '(none)'}`);
       const caller = await this.authenticate(req, body, 'sts');
       const form = new URLSearchParams(body);
       const action = form.get('Action') ?? '';
-      if (form.get('Version') !== '2011-06-15') throw new AwsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
+      if (form.get('Version') !== '2011-06-15')
+        throw new AwsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
       const roleArn = form.get('RoleArn') ?? undefined;
       const roleSessionName = form.get('RoleSessionName') ?? undefined;
       const duration = form.get('DurationSeconds');
@@ -174,16 +195,28 @@ export class StsTestServer extends LoopbackAws {
         ...(roleSessionName ? { roleSessionName } : {}),
         ...(duration ? { durationSeconds: Number(duration) } : {}),
       });
-      if (action !== 'AssumeRole') throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`);
-      if (!roleArn || !roleSessionName || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) throw new AwsError(400, 'ValidationError', 'RoleArn and a valid RoleSessionName are required');
+      if (action !== 'AssumeRole')
+        throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`);
+      if (!roleArn || !roleSessionName || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName))
+        throw new AwsError(400, 'ValidationError', 'RoleArn and a valid RoleSessionName are required');
       const seconds = duration ? Number(duration) : 3600;
-      if (!(seconds >= 900 && seconds <= 3600)) throw new AwsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+      if (!(seconds >= 900 && seconds <= 3600))
+        throw new AwsError(
+          400,
+          'ValidationError',
+          'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+        );
       const role = this.roles.get(roleArn);
       if (!role || !role.trusted.has(caller.accessKeyId)) {
-        throw new AwsError(403, 'AccessDenied', `User: arn:aws:sts::123456789012:assumed-role/relay/${caller.accessKeyId} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+        throw new AwsError(
+          403,
+          'AccessDenied',
+          `User: arn:aws:sts::123456789012:assumed-role/relay/${caller.accessKeyId} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+        );
       }
       const expiration = new Date(this.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const { accessKeyId, secretAccessKey, sessionToken } = role.credentials[Math.min(role.issued, role.credentials.length - 1)]!;
+      const { accessKeyId, secretAccessKey, sessionToken } =
+        role.credentials[Math.min(role.issued, role.credentials.length - 1)]!;
       role.issued += 1;
       const xml = [
         '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">',
@@ -210,5 +243,8 @@ export class StsTestServer extends LoopbackAws {
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }

@@ -15,7 +15,12 @@ class FiguresReporter {
       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (!line) continue;
         const { name, figures } = JSON.parse(line);
-        rows.push([name, Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')]);
+        rows.push([
+          name,
+          Object.entries(figures)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ]);
       }
     }
     const dir = process.env.RELAY_LOG_SCAN_DIR;

@@ -127,24 +127,68 @@ class HttpError extends Error {
     readonly body: unknown,
     readonly headers: Record<string, string> = {},
   ) {
-    super(typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : `HTTP ${status}`);
+    super(
+      typeof body === 'object' && body !== null && 'message' in body
+        ? String((body as { message: unknown }).message)
+        : `HTTP ${status}`,
+    );
   }
 }
 
-const GITEA_TYPES = ['dingtalk', 'discord', 'gitea', 'gogs', 'msteams', 'slack', 'telegram', 'feishu', 'matrix', 'wechatwork', 'packagist'];
+const GITEA_TYPES = [
+  'dingtalk',
+  'discord',
+  'gitea',
+  'gogs',
+  'msteams',
+  'slack',
+  'telegram',
+  'feishu',
+  'matrix',
+  'wechatwork',
+  'packagist',
+];
 const FORGEJO_TYPES = ['forgejo', ...GITEA_TYPES, 'sourcehut_builds'];
 const KNOWN_EVENTS = new Set([
-  'create', 'delete', 'fork', 'push', 'issues', 'issues_only', 'issue_assign', 'issue_label', 'issue_milestone', 'issue_comment',
-  'pull_request', 'pull_request_only', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment',
-  'pull_request_review', 'pull_request_review_approved', 'pull_request_review_rejected', 'pull_request_review_comment',
-  'pull_request_review_request', 'pull_request_sync', 'wiki', 'repository', 'release', 'package', 'status', 'workflow_run', 'workflow_job',
+  'create',
+  'delete',
+  'fork',
+  'push',
+  'issues',
+  'issues_only',
+  'issue_assign',
+  'issue_label',
+  'issue_milestone',
+  'issue_comment',
+  'pull_request',
+  'pull_request_only',
+  'pull_request_assign',
+  'pull_request_label',
+  'pull_request_milestone',
+  'pull_request_comment',
+  'pull_request_review',
+  'pull_request_review_approved',
+  'pull_request_review_rejected',
+  'pull_request_review_comment',
+  'pull_request_review_request',
+  'pull_request_sync',
+  'wiki',
+  'repository',
+  'release',
+  'package',
+  'status',
+  'workflow_run',
+  'workflow_job',
 ]);
 const SWAGGER_URL = '/api/swagger';
 /**
  * The servers' own API descriptions of the hook endpoints (Gitea's templates/swagger/v1_json.tmpl, Forgejo 11.0.3's
  * served swagger.v1.json), extracted into tests/fixtures/{gitea,forgejo}-openapi by scripts/extract-gitea-swagger.mjs.
  */
-const DESCRIPTIONS: Record<GiteaFlavor, ApiDescription> = { gitea: ApiDescription.load('gitea-openapi'), forgejo: ApiDescription.load('forgejo-openapi') };
+const DESCRIPTIONS: Record<GiteaFlavor, ApiDescription> = {
+  gitea: ApiDescription.load('gitea-openapi'),
+  forgejo: ApiDescription.load('forgejo-openapi'),
+};
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export class GiteaApiTestServer {
@@ -206,8 +250,14 @@ export class GiteaApiTestServer {
   /** A repository `owner/name`; its owner (a user or an organisation's owners) and `admins` may manage its hooks. */
   addRepo(fullName: string, options: { private?: boolean; admins?: string[] } = {}): void {
     const [owner, name, ...rest] = fullName.split('/');
-    if (!owner || !name || rest.length > 0) throw new Error(`GiteaApiTestServer.addRepo: "${fullName}" is not owner/name`);
-    this.repos.set(fullName.toLowerCase(), { owner, name, private: options.private ?? false, admins: new Set((options.admins ?? []).map((a) => a.toLowerCase())) });
+    if (!owner || !name || rest.length > 0)
+      throw new Error(`GiteaApiTestServer.addRepo: "${fullName}" is not owner/name`);
+    this.repos.set(fullName.toLowerCase(), {
+      owner,
+      name,
+      private: options.private ?? false,
+      admins: new Set((options.admins ?? []).map((a) => a.toLowerCase())),
+    });
   }
 
   addOrg(name: string, options: { owners?: string[] } = {}): void {
@@ -241,7 +291,9 @@ export class GiteaApiTestServer {
   /** The hooks of a repository or organisation, in id order (internal view, secret included). */
   hooks(owner: HookOwner): StoredHook[] {
     const key = owner.path.toLowerCase();
-    return [...this.hooksById.values()].filter((h) => h.owner.kind === owner.kind && h.owner.path.toLowerCase() === key).map((h) => structuredClone(h));
+    return [...this.hooksById.values()]
+      .filter((h) => h.owner.kind === owner.kind && h.owner.path.toLowerCase() === key)
+      .map((h) => structuredClone(h));
   }
 
   /** A hook's secret, which the API never returns; undefined for an unknown id. */
@@ -270,14 +322,19 @@ export class GiteaApiTestServer {
   }
 
   private ownerOrThrow(owner: HookOwner): void {
-    const exists = owner.kind === 'repository' ? this.repos.has(owner.path.toLowerCase()) : this.orgs.has(owner.path.toLowerCase());
+    const exists =
+      owner.kind === 'repository' ? this.repos.has(owner.path.toLowerCase()) : this.orgs.has(owner.path.toLowerCase());
     if (!exists) throw new Error(`GiteaApiTestServer: no ${owner.kind} ${owner.path}`);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const raw = await readBody(req);
-    const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) };
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    };
     if (req.headers.authorization !== undefined) rec.authorization = req.headers.authorization;
     if (req.headers['content-type'] !== undefined) rec.contentType = req.headers['content-type'];
     if (raw !== '') rec.body = parseJson(raw);
@@ -286,7 +343,13 @@ export class GiteaApiTestServer {
     const fault = this.faults.take(rec);
     if (fault) {
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {};
-      this.send(res, rec, fault.status, { message: fault.message ?? (fault.status === 429 ? 'Too Many Requests' : 'injected fault'), url: SWAGGER_URL }, headers);
+      this.send(
+        res,
+        rec,
+        fault.status,
+        { message: fault.message ?? (fault.status === 429 ? 'Too Many Requests' : 'injected fault'), url: SWAGGER_URL },
+        headers,
+      );
       return;
     }
 
@@ -299,7 +362,12 @@ export class GiteaApiTestServer {
     }
   }
 
-  private route(rec: RecordedRequest, url: URL, raw: string, contentType: string | undefined): { status: number; body?: unknown; headers?: Record<string, string> } {
+  private route(
+    rec: RecordedRequest,
+    url: URL,
+    raw: string,
+    contentType: string | undefined,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const m = /^\/api\/v1\/(?:repos\/([^/]+)\/([^/]+)|orgs\/([^/]+))\/hooks(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!m) throw notFound();
     const [, ownerSeg, repoSeg, orgSeg, idSeg] = m;
@@ -318,19 +386,24 @@ export class GiteaApiTestServer {
       const repo = this.repos.get(`${decodeURIComponent(ownerSeg!)}/${decodeURIComponent(repoSeg!)}`.toLowerCase());
       if (!repo || (repo.private && !this.canRead(user, repo))) throw notFound();
       if (!user) throw unauthorized();
-      if (!this.isRepoAdmin(user, repo)) throw forbidden('user should be an owner or a collaborator with admin write of a repository');
+      if (!this.isRepoAdmin(user, repo))
+        throw forbidden('user should be an owner or a collaborator with admin write of a repository');
       owner = { kind: 'repository', path: `${repo.owner}/${repo.name}` };
     }
 
     if (idSeg === undefined) {
       if (rec.method === 'GET') return this.list(owner, url);
-      if (rec.method === 'POST') return { status: 201, body: this.toApi(this.create(owner, jsonForm(raw, contentType))) };
+      if (rec.method === 'POST')
+        return { status: 201, body: this.toApi(this.create(owner, jsonForm(raw, contentType))) };
       throw methodNotAllowed();
     }
     // The id is an int64 path parameter (`ctx.PathParamInt64`): anything else is 0, which matches no hook.
     const id = /^[0-9]+$/.test(idSeg) ? Number(idSeg) : 0;
     const hook = this.hooksById.get(id);
-    const owned = hook && hook.owner.kind === owner.kind && hook.owner.path.toLowerCase() === owner.path.toLowerCase() ? hook : undefined;
+    const owned =
+      hook && hook.owner.kind === owner.kind && hook.owner.path.toLowerCase() === owner.path.toLowerCase()
+        ? hook
+        : undefined;
     switch (rec.method) {
       case 'GET':
         if (!owned) throw notFound();
@@ -370,7 +443,9 @@ export class GiteaApiTestServer {
     let limit = formInt(url.searchParams.get('limit'));
     if (limit <= 0) limit = this.defaultPagingNum;
     else if (limit > this.maxResponseItems) limit = this.maxResponseItems;
-    const all = [...this.hooksById.values()].filter((h) => h.owner.kind === owner.kind && h.owner.path.toLowerCase() === owner.path.toLowerCase());
+    const all = [...this.hooksById.values()].filter(
+      (h) => h.owner.kind === owner.kind && h.owner.path.toLowerCase() === owner.path.toLowerCase(),
+    );
     const slice = all.slice((page - 1) * limit, page * limit);
     const headers: Record<string, string> = { 'X-Total-Count': String(all.length) };
     // Gitea: repo ListHooks sets the total only, ListOwnerHooks both. Forgejo: repo ListHooks both
@@ -402,8 +477,10 @@ export class GiteaApiTestServer {
   /** utils.addHook with checkCreateHookOption. */
   private create(owner: HookOwner, form: Record<string, unknown>): StoredHook {
     const binding: BindingError[] = [];
-    if (typeof form.type !== 'string' || form.type === '') binding.push({ fieldNames: ['Type'], classification: 'RequiredError', message: 'Required' });
-    if (!isObject(form.config)) binding.push({ fieldNames: ['Config'], classification: 'RequiredError', message: 'Required' });
+    if (typeof form.type !== 'string' || form.type === '')
+      binding.push({ fieldNames: ['Type'], classification: 'RequiredError', message: 'Required' });
+    if (!isObject(form.config))
+      binding.push({ fieldNames: ['Config'], classification: 'RequiredError', message: 'Required' });
     if (binding.length > 0) throw new HttpError(422, binding);
     const type = form.type as string;
     const config = stringMap(form.config, 'config');
@@ -411,18 +488,25 @@ export class GiteaApiTestServer {
     const branchFilter = optionalString(form.branch_filter, 'branch_filter');
     const authorizationHeader = optionalString(form.authorization_header, 'authorization_header');
     const name = optionalString(form.name, 'name');
-    if (form.active !== undefined && form.active !== null && typeof form.active !== 'boolean') throw deserialization('active');
-    if (!validGlob(branchFilter)) throw new HttpError(422, [{ fieldNames: ['BranchFilter'], classification: 'GlobPatternError', message: 'GlobPattern' }]);
+    if (form.active !== undefined && form.active !== null && typeof form.active !== 'boolean')
+      throw deserialization('active');
+    if (!validGlob(branchFilter))
+      throw new HttpError(422, [
+        { fieldNames: ['BranchFilter'], classification: 'GlobPatternError', message: 'GlobPattern' },
+      ]);
 
-    if (!(this.flavor === 'gitea' ? GITEA_TYPES : FORGEJO_TYPES).includes(type)) throw unprocessable(`Invalid hook type: ${type}`);
-    for (const key of ['url', 'content_type']) if (!(key in config)) throw unprocessable(`Missing config option: ${key}`);
+    if (!(this.flavor === 'gitea' ? GITEA_TYPES : FORGEJO_TYPES).includes(type))
+      throw unprocessable(`Invalid hook type: ${type}`);
+    for (const key of ['url', 'content_type'])
+      if (!(key in config)) throw unprocessable(`Missing config option: ${key}`);
     if (config.content_type !== 'json' && config.content_type !== 'form') throw unprocessable('Invalid content type');
     if (!validUrl(config.url!)) throw unprocessable('Invalid url');
     let meta: Record<string, string> | undefined;
     if (type === 'slack') {
       if (!('channel' in config)) throw unprocessable('Missing config option: channel');
       const channel = config.channel!.trim();
-      if (!/^#?[^\s#]+$/.test(channel)) throw new HttpError(400, { message: 'Invalid slack channel name', url: SWAGGER_URL });
+      if (!/^#?[^\s#]+$/.test(channel))
+        throw new HttpError(400, { message: 'Invalid slack channel name', url: SWAGGER_URL });
       meta = { channel, username: config.username ?? '', icon_url: config.icon_url ?? '', color: config.color ?? '' };
     }
 
@@ -454,9 +538,13 @@ export class GiteaApiTestServer {
     const events = stringList(form.events, 'events');
     const branchFilter = optionalString(form.branch_filter, 'branch_filter');
     const authorizationHeader = optionalString(form.authorization_header, 'authorization_header');
-    if (form.active !== undefined && form.active !== null && typeof form.active !== 'boolean') throw deserialization('active');
+    if (form.active !== undefined && form.active !== null && typeof form.active !== 'boolean')
+      throw deserialization('active');
     if (form.name !== undefined && form.name !== null && typeof form.name !== 'string') throw deserialization('name');
-    if (!validGlob(branchFilter)) throw new HttpError(422, [{ fieldNames: ['BranchFilter'], classification: 'GlobPatternError', message: 'GlobPattern' }]);
+    if (!validGlob(branchFilter))
+      throw new HttpError(422, [
+        { fieldNames: ['BranchFilter'], classification: 'GlobPatternError', message: 'GlobPattern' },
+      ]);
 
     if (config) {
       if (config.url !== undefined) {
@@ -464,12 +552,18 @@ export class GiteaApiTestServer {
         hook.url = config.url;
       }
       if (config.content_type !== undefined) {
-        if (config.content_type !== 'json' && config.content_type !== 'form') throw unprocessable('Invalid content type');
+        if (config.content_type !== 'json' && config.content_type !== 'form')
+          throw unprocessable('Invalid content type');
         hook.contentType = config.content_type;
       }
       // config.secret: never read by editHook.
       if (hook.type === 'slack' && config.channel !== undefined) {
-        hook.meta = { channel: config.channel, username: config.username ?? '', icon_url: config.icon_url ?? '', color: config.color ?? '' };
+        hook.meta = {
+          channel: config.channel,
+          username: config.username ?? '',
+          icon_url: config.icon_url ?? '',
+          color: config.color ?? '',
+        };
       }
     }
     hook.events = normaliseEvents(events);
@@ -483,7 +577,11 @@ export class GiteaApiTestServer {
 
   /** webhook_service.ToHook. */
   private toApi(hook: StoredHook): Record<string, unknown> {
-    const config: Record<string, string> = { url: hook.url, content_type: hook.contentType, ...(hook.type === 'slack' && hook.meta ? hook.meta : {}) };
+    const config: Record<string, string> = {
+      url: hook.url,
+      content_type: hook.contentType,
+      ...(hook.type === 'slack' && hook.meta ? hook.meta : {}),
+    };
     if (this.flavor === 'forgejo') {
       return {
         id: hook.id,
@@ -515,7 +613,13 @@ export class GiteaApiTestServer {
     };
   }
 
-  private send(res: ServerResponse, rec: RecordedRequest | undefined, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    rec: RecordedRequest | undefined,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (rec) {
       rec.status = status;
       if (headers.Link !== undefined) rec.link = headers.Link;
@@ -523,8 +627,17 @@ export class GiteaApiTestServer {
     }
     const description = DESCRIPTIONS[this.flavor];
     if (rec && rec.path.startsWith('/api/v1/')) {
-      const requestBody = rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
-      this.violations.push(...description.check({ method: rec.method, path: rec.path.slice('/api/v1'.length), requestBody, status, responseBody: body }));
+      const requestBody =
+        rec.contentType?.startsWith('application/json') && typeof rec.body === 'object' ? rec.body : undefined;
+      this.violations.push(
+        ...description.check({
+          method: rec.method,
+          path: rec.path.slice('/api/v1'.length),
+          requestBody,
+          status,
+          responseBody: body,
+        }),
+      );
     }
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text !== '' ? { 'Content-Type': 'application/json;charset=utf-8' } : {}), ...headers });
@@ -565,9 +678,11 @@ function deserialization(field: string): HttpError {
 
 /** The JSON binding: a JSON object body with a JSON content type, else a 422 binding error. */
 function jsonForm(raw: string, contentType: string | undefined): Record<string, unknown> {
-  if (!/^application\/json\b/i.test(contentType ?? '')) throw new HttpError(422, [{ classification: 'ContentTypeError', message: 'Unsupported Content-Type' }]);
+  if (!/^application\/json\b/i.test(contentType ?? ''))
+    throw new HttpError(422, [{ classification: 'ContentTypeError', message: 'Unsupported Content-Type' }]);
   const parsed = parseJson(raw);
-  if (!isObject(parsed)) throw new HttpError(422, [{ classification: 'DeserializationError', message: 'invalid JSON object' }]);
+  if (!isObject(parsed))
+    throw new HttpError(422, [{ classification: 'DeserializationError', message: 'invalid JSON object' }]);
   return parsed;
 }
 

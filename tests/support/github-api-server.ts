@@ -195,7 +195,9 @@ interface OpenApiDocument {
   };
 }
 
-export const githubOpenApi = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'github-openapi', 'hooks.json'), 'utf8')) as OpenApiDocument;
+export const githubOpenApi = JSON.parse(
+  readFileSync(join(__dirname, '..', 'fixtures', 'github-openapi', 'hooks.json'), 'utf8'),
+) as OpenApiDocument;
 
 const SCHEMA_ROOT = 'https://github-openapi.test/hooks.json';
 // Strict, except for types: GitHub's description puts `additionalProperties` on a string (hook-delivery payload).
@@ -212,7 +214,9 @@ function rebase(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebase);
   if (!isObject(node)) return node;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${SCHEMA_ROOT}${value}` : rebase(value);
+  for (const [key, value] of Object.entries(node))
+    out[key] =
+      key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${SCHEMA_ROOT}${value}` : rebase(value);
   return out;
 }
 
@@ -226,7 +230,9 @@ function validator(schema: object): ValidateFunction {
 function resolveRef<T>(node: T | { $ref: string }): T {
   if (isObject(node) && typeof node.$ref === 'string') {
     const [, section, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(node.$ref) ?? [];
-    const target = (githubOpenApi.components as unknown as Record<string, Record<string, unknown>>)[section ?? '']?.[name ?? ''];
+    const target = (githubOpenApi.components as unknown as Record<string, Record<string, unknown>>)[section ?? '']?.[
+      name ?? ''
+    ];
     if (target === undefined) throw new Error(`github-openapi: dangling ${node.$ref}`);
     return target as T;
   }
@@ -234,7 +240,12 @@ function resolveRef<T>(node: T | { $ref: string }): T {
 }
 
 function describeErrors(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`).join('; ');
+  return (errors ?? [])
+    .map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+    )
+    .join('; ');
 }
 
 // Compile every request and response schema now: a description Ajv cannot read fails loudly, not mid-test.
@@ -259,7 +270,9 @@ interface Route {
 
 const ROUTES: Route[] = Object.entries(githubOpenApi.paths).map(([template, methods]) => {
   const names: string[] = [];
-  const pattern = new RegExp(`^${template.replace(/\{([^}]+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`);
+  const pattern = new RegExp(
+    `^${template.replace(/\{([^}]+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`,
+  );
   return { template, pattern, names, methods };
 });
 
@@ -278,10 +291,45 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Webhook event names GitHub accepts (a subset of its list: enough to tell a typo from an event). */
 const KNOWN_EVENTS = new Set([
-  '*', 'branch_protection_rule', 'check_run', 'check_suite', 'code_scanning_alert', 'commit_comment', 'create', 'delete', 'deployment', 'deployment_status',
-  'discussion', 'discussion_comment', 'fork', 'gollum', 'issue_comment', 'issues', 'label', 'member', 'meta', 'milestone', 'package', 'page_build', 'ping',
-  'public', 'pull_request', 'pull_request_review', 'pull_request_review_comment', 'pull_request_review_thread', 'push', 'registry_package', 'release',
-  'repository', 'repository_dispatch', 'star', 'status', 'watch', 'workflow_dispatch', 'workflow_job', 'workflow_run',
+  '*',
+  'branch_protection_rule',
+  'check_run',
+  'check_suite',
+  'code_scanning_alert',
+  'commit_comment',
+  'create',
+  'delete',
+  'deployment',
+  'deployment_status',
+  'discussion',
+  'discussion_comment',
+  'fork',
+  'gollum',
+  'issue_comment',
+  'issues',
+  'label',
+  'member',
+  'meta',
+  'milestone',
+  'package',
+  'page_build',
+  'ping',
+  'public',
+  'pull_request',
+  'pull_request_review',
+  'pull_request_review_comment',
+  'pull_request_review_thread',
+  'push',
+  'registry_package',
+  'release',
+  'repository',
+  'repository_dispatch',
+  'star',
+  'status',
+  'watch',
+  'workflow_dispatch',
+  'workflow_job',
+  'workflow_run',
 ]);
 
 class HttpError extends Error {
@@ -294,7 +342,12 @@ class HttpError extends Error {
   }
 }
 
-function errorBody(status: number, message: string, documentationUrl = DOCS, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function errorBody(
+  status: number,
+  message: string,
+  documentationUrl = DOCS,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { message, documentation_url: documentationUrl, status: String(status), ...extra };
 }
 
@@ -395,7 +448,8 @@ export class GitHubApiServer {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) this.write(res, undefined, { status: 500, body: errorBody(500, `test server error: ${String(err)}`) });
+        if (!res.headersSent && !res.destroyed)
+          this.write(res, undefined, { status: 500, body: errorBody(500, `test server error: ${String(err)}`) });
       });
     });
   }
@@ -414,7 +468,13 @@ export class GitHubApiServer {
     for (const repo of grant.repos ?? []) owners.add(this.ensureOwner('repository', repo).name.toLowerCase());
     for (const org of grant.orgs ?? []) owners.add(`org:${this.ensureOwner('organization', org).name.toLowerCase()}`);
     registerTestSecret(token, 'github-api-server token');
-    this.tokens.set(token, { login: grant.login ?? 'relay-bot', userId: 4_000_000 + this.tokens.size, owners, windowStart: this.now(), used: 0 });
+    this.tokens.set(token, {
+      login: grant.login ?? 'relay-bot',
+      userId: 4_000_000 + this.tokens.size,
+      owners,
+      windowStart: this.now(),
+      used: 0,
+    });
   }
 
   /** A repository (`owner/repo`) or organisation that exists; no token sees it unless granted. */
@@ -455,8 +515,19 @@ export class GitHubApiServer {
   addDelivery(target: GitHubHookTarget, hookId: string | number, seed: SeedDelivery = {}): number {
     const owner = this.ensureOwner(target.kind, target.path);
     const hook = this.storedHook(target, hookId);
-    const at = seed.deliveredAt === undefined ? this.now() : typeof seed.deliveredAt === 'number' ? seed.deliveredAt : Date.parse(seed.deliveredAt);
-    return this.deliver(owner, hook, { event: seed.event ?? 'push', guid: seed.guid ?? randomUUID(), at, statusCode: seed.statusCode ?? 200, redelivery: seed.redelivery ?? false }).id;
+    const at =
+      seed.deliveredAt === undefined
+        ? this.now()
+        : typeof seed.deliveredAt === 'number'
+          ? seed.deliveredAt
+          : Date.parse(seed.deliveredAt);
+    return this.deliver(owner, hook, {
+      event: seed.event ?? 'push',
+      guid: seed.guid ?? randomUUID(),
+      at,
+      statusCode: seed.statusCode ?? 200,
+      redelivery: seed.redelivery ?? false,
+    }).id;
   }
 
   /** A hook's deliveries, oldest first. */
@@ -496,7 +567,8 @@ export class GitHubApiServer {
 
   private ensureOwner(kind: 'repository' | 'organization', path: string): Owner {
     const segments = path.split('/');
-    if (kind === 'repository' ? segments.length !== 2 : segments.length !== 1) throw new Error(`GitHubApiServer: bad ${kind} "${path}"`);
+    if (kind === 'repository' ? segments.length !== 2 : segments.length !== 1)
+      throw new Error(`GitHubApiServer: bad ${kind} "${path}"`);
     const key = ownerKey(kind, path);
     let owner = this.owners.get(key);
     if (!owner) this.owners.set(key, (owner = { kind, name: path, id: 700_000 + this.owners.size, hooks: new Map() }));
@@ -527,7 +599,11 @@ export class GitHubApiServer {
     return hook;
   }
 
-  private deliver(owner: Owner, hook: StoredHook, d: { event: string; guid: string; at: number; statusCode: number; redelivery: boolean }): StoredDelivery {
+  private deliver(
+    owner: Owner,
+    hook: StoredHook,
+    d: { event: string; guid: string; at: number; statusCode: number; redelivery: boolean },
+  ): StoredDelivery {
     const ok = d.statusCode >= 200 && d.statusCode < 300;
     const delivery: StoredDelivery = {
       id: this.nextDeliveryId++,
@@ -546,7 +622,11 @@ export class GitHubApiServer {
     hook.deliveries.push(delivery);
     hook.deliveries.sort((a, b) => Date.parse(a.delivered_at) - Date.parse(b.delivered_at) || a.id - b.id);
     const newest = hook.deliveries[hook.deliveries.length - 1] as StoredDelivery;
-    hook.last_response = { code: newest.status_code === 0 ? null : newest.status_code, status: newest.status_code === 0 ? 'failed' : 'active', message: newest.status };
+    hook.last_response = {
+      code: newest.status_code === 0 ? null : newest.status_code,
+      status: newest.status_code === 0 ? 'failed' : 'active',
+      message: newest.status,
+    };
     return delivery;
   }
 
@@ -560,7 +640,12 @@ export class GitHubApiServer {
   private rateState(t: Token): { limit: number; remaining: number; used: number; reset: number } {
     this.rollWindow(t);
     const limit = this.options.rateLimit ?? 5000;
-    return { limit, remaining: Math.max(0, limit - t.used), used: t.used, reset: Math.ceil((t.windowStart + 3_600_000) / 1000) };
+    return {
+      limit,
+      remaining: Math.max(0, limit - t.used),
+      used: t.used,
+      reset: Math.ceil((t.windowStart + 3_600_000) / 1000),
+    };
   }
 
   private rateHeaders(t: Token): Record<string, string> {
@@ -612,7 +697,8 @@ export class GitHubApiServer {
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = k === 'authorization' ? v.split(' ')[0] ?? '' : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string') headers[k] = k === 'authorization' ? (v.split(' ')[0] ?? '') : v;
     const raw = await this.readBody(req);
     const text = raw === 'too-large' ? '' : raw.toString('utf8');
     let body: unknown;
@@ -644,13 +730,23 @@ export class GitHubApiServer {
       if (!req.headers['user-agent']) {
         throw new HttpError(
           403,
-          errorBody(403, 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required).'),
+          errorBody(
+            403,
+            'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required).',
+          ),
         );
       }
       if (!token) throw new HttpError(401, errorBody(401, 'Bad credentials'));
       const version = req.headers['x-github-api-version'];
       if (typeof version === 'string' && !SUPPORTED_API_VERSIONS.has(version)) {
-        throw new HttpError(400, errorBody(400, `API version ${version} is not supported.`, 'https://docs.github.com/rest/about-the-rest-api/api-versions'));
+        throw new HttpError(
+          400,
+          errorBody(
+            400,
+            `API version ${version} is not supported.`,
+            'https://docs.github.com/rest/about-the-rest-api/api-versions',
+          ),
+        );
       }
       answer = this.serve(rec, token, fault, method, url.pathname, query, body, unparsable, raw === 'too-large');
     } catch (err) {
@@ -679,25 +775,36 @@ export class GitHubApiServer {
     if (fault?.kind === 'primary-rate-limit') {
       const reset = Math.ceil(this.now() / 1000) + (fault.resetInSeconds ?? 60);
       const status = fault.status ?? 403;
-      throw new HttpError(status, errorBody(status, `API rate limit exceeded for user ID ${token.userId}.`, RATE_LIMIT_DOCS), {
-        'x-ratelimit-limit': String(limit),
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset': String(reset),
-        'x-ratelimit-used': String(limit),
-        'x-ratelimit-resource': 'core',
-      });
+      throw new HttpError(
+        status,
+        errorBody(status, `API rate limit exceeded for user ID ${token.userId}.`, RATE_LIMIT_DOCS),
+        {
+          'x-ratelimit-limit': String(limit),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(reset),
+          'x-ratelimit-used': String(limit),
+          'x-ratelimit-resource': 'core',
+        },
+      );
     }
     if (token.used >= limit) {
-      throw new HttpError(403, errorBody(403, `API rate limit exceeded for user ID ${token.userId}.`, RATE_LIMIT_DOCS), {
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset': String(resetSeconds),
-      });
+      throw new HttpError(
+        403,
+        errorBody(403, `API rate limit exceeded for user ID ${token.userId}.`, RATE_LIMIT_DOCS),
+        {
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(resetSeconds),
+        },
+      );
     }
     token.used += 1;
     if (fault?.kind === 'secondary-rate-limit') throw secondaryLimit(fault.status ?? 403, fault.retryAfterSeconds);
     if (fault?.kind === 'status') {
       const message = typeof fault.message === 'function' ? fault.message(rec) : fault.message;
-      throw new HttpError(fault.status, errorBody(fault.status, message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')));
+      throw new HttpError(
+        fault.status,
+        errorBody(fault.status, message ?? (fault.status >= 500 ? 'Server Error' : 'injected fault')),
+      );
     }
 
     const spacing = this.options.minWriteIntervalMs ?? 1000;
@@ -738,15 +845,23 @@ export class GitHubApiServer {
       const value = p.in === 'path' ? params[p.name] : p.in === 'query' ? query[p.name] : undefined;
       if (value === undefined) continue;
       const v = validator(p.schema);
-      const typed = (p.schema as { type?: string }).type === 'integer' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
+      const typed =
+        (p.schema as { type?: string }).type === 'integer' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
       if (!v(typed)) {
         if (p.in === 'path') throw new HttpError(404, errorBody(404, 'Not Found', docs));
         this.violations.push(`${method} ${pathname}: query ${p.name}=${value}: ${describeErrors(v.errors)}`);
         throw validationFailed(docs, [{ resource: 'Hook', field: p.name, code: 'invalid' }]);
       }
     }
-    const known = new Set((op.parameters ?? []).map((x) => resolveRef<OpenApiParameter>(x)).filter((p) => p.in === 'query').map((p) => p.name));
-    for (const name of Object.keys(query)) if (!known.has(name)) this.violations.push(`${method} ${pathname}: query parameter ${name} is not in the description`);
+    const known = new Set(
+      (op.parameters ?? [])
+        .map((x) => resolveRef<OpenApiParameter>(x))
+        .filter((p) => p.in === 'query')
+        .map((p) => p.name),
+    );
+    for (const name of Object.keys(query))
+      if (!known.has(name))
+        this.violations.push(`${method} ${pathname}: query parameter ${name} is not in the description`);
 
     // Visibility: what the token cannot administer does not exist.
     const ownerPath = 'org' in params ? (params.org as string) : `${params.owner}/${params.repo}`;
@@ -782,7 +897,9 @@ export class GitHubApiServer {
       token,
       owner,
       base,
-      linkBase: linkBase ?? (kind === 'repository' && this.options.repositoryIdLinks !== false ? `/repositories/${owner.id}` : base),
+      linkBase:
+        linkBase ??
+        (kind === 'repository' && this.options.repositoryIdLinks !== false ? `/repositories/${owner.id}` : base),
       op,
       params,
       query,
@@ -815,13 +932,25 @@ export class GitHubApiServer {
         return this.updateConfig(ctx, hook(), docs);
       case 'POST /hooks/{hook_id}/pings': {
         const h = hook();
-        this.deliver(ctx.owner, h, { event: 'ping', guid: randomUUID(), at: this.now(), statusCode: this.options.deliveryStatusCode ?? 200, redelivery: false });
+        this.deliver(ctx.owner, h, {
+          event: 'ping',
+          guid: randomUUID(),
+          at: this.now(),
+          statusCode: this.options.deliveryStatusCode ?? 200,
+          redelivery: false,
+        });
         return { status: 204 };
       }
       case 'POST /hooks/{hook_id}/tests': {
         const h = hook();
         if (h.events.includes('push') || h.events.includes('*')) {
-          this.deliver(ctx.owner, h, { event: 'push', guid: randomUUID(), at: this.now(), statusCode: this.options.deliveryStatusCode ?? 200, redelivery: false });
+          this.deliver(ctx.owner, h, {
+            event: 'push',
+            guid: randomUUID(),
+            at: this.now(),
+            statusCode: this.options.deliveryStatusCode ?? 200,
+            redelivery: false,
+          });
         }
         return { status: 204 };
       }
@@ -832,7 +961,12 @@ export class GitHubApiServer {
         if (!d) throw new HttpError(404, errorBody(404, 'Not Found', docs));
         return {
           status: 200,
-          body: { ...d, url: `${this.url}${ctx.base}/hooks/${ctx.params.hook_id}/deliveries/${d.id}`, request: { headers: { 'X-GitHub-Delivery': d.guid, 'X-GitHub-Event': d.event }, payload: {} }, response: { headers: {}, payload: null } },
+          body: {
+            ...d,
+            url: `${this.url}${ctx.base}/hooks/${ctx.params.hook_id}/deliveries/${d.id}`,
+            request: { headers: { 'X-GitHub-Delivery': d.guid, 'X-GitHub-Event': d.event }, payload: {} },
+            response: { headers: {}, payload: null },
+          },
         };
       }
       case 'POST /hooks/{hook_id}/deliveries/{delivery_id}/attempts': {
@@ -840,7 +974,13 @@ export class GitHubApiServer {
         const d = h.deliveries.find((x) => x.id === Number(ctx.params.delivery_id));
         if (!d) throw new HttpError(404, errorBody(404, 'Not Found', docs));
         if (this.now() - Date.parse(d.delivered_at) > 30 * 24 * 3_600_000) {
-          throw validationFailed(docs, [{ resource: 'HookDelivery', code: 'custom', message: 'Deliveries older than 30 days cannot be redelivered' }]);
+          throw validationFailed(docs, [
+            {
+              resource: 'HookDelivery',
+              code: 'custom',
+              message: 'Deliveries older than 30 days cannot be redelivered',
+            },
+          ]);
         }
         const statusCode = this.options.redeliveryStatusCode?.(structuredClone(d)) ?? 200;
         this.deliver(ctx.owner, h, { event: d.event, guid: d.guid, at: this.now(), statusCode, redelivery: true });
@@ -866,7 +1006,9 @@ export class GitHubApiServer {
       ping_url: `${self}/pings`,
       deliveries_url: `${self}/deliveries`,
     };
-    return owner.kind === 'repository' ? { ...common, test_url: `${self}/test`, last_response: { ...hook.last_response } } : common;
+    return owner.kind === 'repository'
+      ? { ...common, test_url: `${self}/test`, last_response: { ...hook.last_response } }
+      : common;
   }
 
   private page(ctx: Context): { perPage: number; page: number } {
@@ -892,8 +1034,10 @@ export class GitHubApiServer {
   private listDeliveries(ctx: Context, hook: StoredHook, docs: string): Answer {
     const { perPage } = this.page(ctx);
     let newestFirst = [...hook.deliveries].reverse();
-    if (ctx.query.status === 'success') newestFirst = newestFirst.filter((d) => d.status_code >= 200 && d.status_code < 300);
-    if (ctx.query.status === 'failure') newestFirst = newestFirst.filter((d) => !(d.status_code >= 200 && d.status_code < 300));
+    if (ctx.query.status === 'success')
+      newestFirst = newestFirst.filter((d) => d.status_code >= 200 && d.status_code < 300);
+    if (ctx.query.status === 'failure')
+      newestFirst = newestFirst.filter((d) => !(d.status_code >= 200 && d.status_code < 300));
     let start = 0;
     if (ctx.query.cursor !== undefined) {
       const m = /^v1_([0-9]+)$/.exec(ctx.query.cursor);
@@ -913,10 +1057,16 @@ export class GitHubApiServer {
   }
 
   /** Checks GitHub applies beyond the schema, to a hook as it would be stored. */
-  private checkHook(ctx: Context, docs: string, candidate: { config: Record<string, unknown>; events: string[] }, self?: StoredHook): void {
+  private checkHook(
+    ctx: Context,
+    docs: string,
+    candidate: { config: Record<string, unknown>; events: string[] },
+    self?: StoredHook,
+  ): void {
     const resource = 'Hook';
     const url = candidate.config.url;
-    if (typeof url !== 'string' || url === '') throw validationFailed(docs, [{ resource, code: 'missing_field', field: 'url' }]);
+    if (typeof url !== 'string' || url === '')
+      throw validationFailed(docs, [{ resource, code: 'missing_field', field: 'url' }]);
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -924,32 +1074,47 @@ export class GitHubApiServer {
       parsed = undefined;
     }
     if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
-      throw validationFailed(docs, [{ resource, code: 'custom', field: 'url', message: "The URL you've entered is not valid." }]);
+      throw validationFailed(docs, [
+        { resource, code: 'custom', field: 'url', message: "The URL you've entered is not valid." },
+      ]);
     }
     const contentType = candidate.config.content_type;
-    if (contentType !== 'json' && contentType !== 'form') throw validationFailed(docs, [{ resource, code: 'invalid', field: 'content_type' }]);
+    if (contentType !== 'json' && contentType !== 'form')
+      throw validationFailed(docs, [{ resource, code: 'invalid', field: 'content_type' }]);
     const insecure = candidate.config.insecure_ssl;
-    if (insecure !== '0' && insecure !== '1') throw validationFailed(docs, [{ resource, code: 'invalid', field: 'insecure_ssl' }]);
+    if (insecure !== '0' && insecure !== '1')
+      throw validationFailed(docs, [{ resource, code: 'invalid', field: 'insecure_ssl' }]);
     for (const event of candidate.events) {
       if (!KNOWN_EVENTS.has(event)) {
-        throw validationFailed(docs, [{ resource, code: 'invalid', field: 'events', message: `Invalid event: "${event}"` }]);
+        throw validationFailed(docs, [
+          { resource, code: 'invalid', field: 'events', message: `Invalid event: "${event}"` },
+        ]);
       }
     }
     const others = [...ctx.owner.hooks.values()].filter((h) => h !== self);
     const where = ctx.owner.kind === 'repository' ? 'repository' : 'organization';
-    if (others.some((h) => h.config.url === url && h.events.some((e) => candidate.events.includes(e) || e === '*' || candidate.events.includes('*')))) {
+    if (
+      others.some(
+        (h) =>
+          h.config.url === url &&
+          h.events.some((e) => candidate.events.includes(e) || e === '*' || candidate.events.includes('*')),
+      )
+    ) {
       throw validationFailed(docs, [{ resource, code: 'custom', message: `Hook already exists on this ${where}` }]);
     }
     for (const event of candidate.events) {
       if (others.filter((h) => h.events.includes(event)).length >= 20) {
-        throw validationFailed(docs, [{ resource, code: 'custom', message: `The "${event}" event cannot have more than 20 hooks` }]);
+        throw validationFailed(docs, [
+          { resource, code: 'custom', message: `The "${event}" event cannot have more than 20 hooks` },
+        ]);
       }
     }
   }
 
   private createHook(ctx: Context, docs: string): Answer {
     const body = isObject(ctx.body) ? ctx.body : {};
-    if (body.name !== undefined && body.name !== 'web') throw validationFailed(docs, [{ resource: 'Hook', code: 'invalid', field: 'name' }]);
+    if (body.name !== undefined && body.name !== 'web')
+      throw validationFailed(docs, [{ resource: 'Hook', code: 'invalid', field: 'name' }]);
     const config = isObject(body.config) ? body.config : {};
     const stored = {
       url: config.url as string,
@@ -963,7 +1128,13 @@ export class GitHubApiServer {
     hook.events = [...new Set(events)];
     hook.active = body.active !== false;
     // GitHub pings a new hook.
-    this.deliver(ctx.owner, hook, { event: 'ping', guid: randomUUID(), at: this.now(), statusCode: this.options.deliveryStatusCode ?? 200, redelivery: false });
+    this.deliver(ctx.owner, hook, {
+      event: 'ping',
+      guid: randomUUID(),
+      at: this.now(),
+      statusCode: this.options.deliveryStatusCode ?? 200,
+      redelivery: false,
+    });
     const presented = this.present(ctx.owner, hook);
     return { status: 201, body: presented, headers: { location: String(presented.url) } };
   }
@@ -1014,7 +1185,8 @@ export class GitHubApiServer {
     if (documented) {
       const response = resolveRef<OpenApiResponse>(documented);
       schema = response.content?.['application/json']?.schema;
-      if (!response.content && answer.body !== undefined) this.violations.push(`${where}: a body where the description has none`);
+      if (!response.content && answer.body !== undefined)
+        this.violations.push(`${where}: a body where the description has none`);
     } else if (answer.status === 422) {
       schema = VALIDATION_ERROR;
       if (op) this.violations.push(`${where}: status not in the description`);

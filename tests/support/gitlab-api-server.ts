@@ -281,7 +281,8 @@ export class GitlabApiTestServer {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) this.send(res, undefined, 500, { message: `500 Internal Server Error: ${String(err)}` });
+        if (!res.headersSent && !res.destroyed)
+          this.send(res, undefined, 500, { message: `500 Internal Server Error: ${String(err)}` });
       });
     });
   }
@@ -298,7 +299,11 @@ export class GitlabApiTestServer {
   /** A token for `name` with roles on projects and groups by full path (inherited by everything below a group). */
   addUser(token: string, name: string, access: Record<string, Role> = {}, opts: { admin?: boolean } = {}): void {
     registerTestSecret(token, 'gitlab-api-server token');
-    this.users.set(token, { name, admin: opts.admin ?? false, access: new Map(Object.entries(access).map(([p, r]) => [p.toLowerCase(), r])) });
+    this.users.set(token, {
+      name,
+      admin: opts.admin ?? false,
+      access: new Map(Object.entries(access).map(([p, r]) => [p.toLowerCase(), r])),
+    });
   }
 
   /** A group (and its ancestors). Returns the numeric id. */
@@ -321,7 +326,8 @@ export class GitlabApiTestServer {
     const ns = this.namespace(kind, parent);
     if (!ns) throw new Error(`GitlabApiTestServer.addHook: no ${kind} ${parent}`);
     const flags: Record<string, boolean> = {};
-    for (const flag of FLAGS[kind]) flags[flag] = seed.events ? seed.events.includes(flag) : DEFAULT_TRUE_FLAGS.has(flag);
+    for (const flag of FLAGS[kind])
+      flags[flag] = seed.events ? seed.events.includes(flag) : DEFAULT_TRUE_FLAGS.has(flag);
     const hook: StoredHook = {
       id: this.nextHookId++,
       kind,
@@ -351,7 +357,9 @@ export class GitlabApiTestServer {
   /** The stored hooks of a project or group, by id. */
   hooksOf(kind: HookKind, parent: string): StoredHook[] {
     const ns = this.namespace(kind, parent);
-    return [...this.hooks.values()].filter((h) => h.kind === kind && ns && h.parent === ns.fullPath).map((h) => structuredClone(h));
+    return [...this.hooks.values()]
+      .filter((h) => h.kind === kind && ns && h.parent === ns.fullPath)
+      .map((h) => structuredClone(h));
   }
 
   /** The hook's real token: what GitLab would send as `X-Gitlab-Token`. */
@@ -364,7 +372,10 @@ export class GitlabApiTestServer {
    * (`temporarily_disabled`: 4, and `disabled_until` one minute ahead unless given; `disabled`: 40; `executable`: 0);
    * `disabledUntil` (epoch ms or null) sets the column as is. `alert_status` is then derived as GitLab does.
    */
-  setHookHealth(id: number, health: { alertStatus?: AlertStatus; disabledUntil?: number | null; recentFailures?: number }): void {
+  setHookHealth(
+    id: number,
+    health: { alertStatus?: AlertStatus; disabledUntil?: number | null; recentFailures?: number },
+  ): void {
     const hook = this.hooks.get(id);
     if (!hook) throw new Error(`GitlabApiTestServer.setHookHealth: no hook ${id}`);
     if (health.alertStatus === 'executable') {
@@ -418,7 +429,8 @@ export class GitlabApiTestServer {
 
   /** By full path (case-insensitive, like `find_by_full_path`) or numeric id. */
   private namespace(kind: HookKind, id: string): Namespace | undefined {
-    if (/^[0-9]+$/.test(id)) return [...this.namespaces.values()].find((ns) => ns.kind === kind && ns.id === Number(id));
+    if (/^[0-9]+$/.test(id))
+      return [...this.namespaces.values()].find((ns) => ns.kind === kind && ns.id === Number(id));
     return this.namespaces.get(`${kind}:${id.toLowerCase()}`);
   }
 
@@ -454,7 +466,8 @@ export class GitlabApiTestServer {
     const next = Math.min(Math.max(hook.recentFailures + 1, 1), PERMANENTLY_DISABLED_FAILURE_THRESHOLD + 1);
     if (next > TEMPORARILY_DISABLED_FAILURE_THRESHOLD) {
       const backoffCount = hook.recentFailures - TEMPORARILY_DISABLED_FAILURE_THRESHOLD;
-      hook.disabledUntil = this.now() + Math.min(MAX_BACKOFF_MS, Math.max(INITIAL_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** backoffCount));
+      hook.disabledUntil =
+        this.now() + Math.min(MAX_BACKOFF_MS, Math.max(INITIAL_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** backoffCount));
     }
     hook.recentFailures = next;
   }
@@ -506,7 +519,13 @@ export class GitlabApiTestServer {
     return { headers, throttled: entry.count > limit, retryAfter: Math.max(1, Math.ceil((resetMs - now) / 1000)) };
   }
 
-  private send(res: ServerResponse, rec: GitlabRecordedRequest | undefined, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    rec: GitlabRecordedRequest | undefined,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (rec) rec.status = status;
     const isText = typeof body === 'string';
     const text = body === undefined ? '' : isText ? body : JSON.stringify(body);
@@ -525,7 +544,8 @@ export class GitlabApiTestServer {
     const queryStart = target.indexOf('?');
     const rawPath = queryStart === -1 ? target : target.slice(0, queryStart);
     const query: Record<string, string> = {};
-    for (const [k, v] of new URLSearchParams(queryStart === -1 ? '' : target.slice(queryStart + 1))) if (!(k in query)) query[k] = v;
+    for (const [k, v] of new URLSearchParams(queryStart === -1 ? '' : target.slice(queryStart + 1)))
+      if (!(k in query)) query[k] = v;
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -547,7 +567,12 @@ export class GitlabApiTestServer {
     const bearer = /^bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
     const token = privateToken ?? bearer;
     const user = token !== undefined ? this.users.get(token) : undefined;
-    const rec: GitlabRecordedRequest = { method, rawPath, query, auth: privateToken !== undefined ? 'private-token' : bearer !== undefined ? 'bearer' : 'none' };
+    const rec: GitlabRecordedRequest = {
+      method,
+      rawPath,
+      query,
+      auth: privateToken !== undefined ? 'private-token' : bearer !== undefined ? 'bearer' : 'none',
+    };
     if (user) rec.user = user.name;
     const contentType = header(req, 'content-type');
     if (contentType !== undefined) rec.contentType = contentType;
@@ -558,15 +583,34 @@ export class GitlabApiTestServer {
     const fault = this.faults.take(rec);
     if (fault) {
       if (fault.location !== undefined) {
-        this.send(res, rec, fault.status, { message: `${fault.status} Moved` }, { ...rate.headers, Location: fault.location });
+        this.send(
+          res,
+          rec,
+          fault.status,
+          { message: `${fault.status} Moved` },
+          { ...rate.headers, Location: fault.location },
+        );
       } else if (fault.status === 429) {
         const retryAfter = fault.retryAfter === undefined ? rate.retryAfter : fault.retryAfter;
-        this.send(res, rec, 429, 'Retry later\n', { ...rate.headers, ...(retryAfter === null ? {} : { 'Retry-After': String(retryAfter) }) });
-      } else {
-        this.send(res, rec, fault.status, { message: `${fault.status} ${fault.status === 503 ? 'Service Unavailable' : fault.status === 502 ? 'Bad Gateway' : 'Internal Server Error'}` }, {
+        this.send(res, rec, 429, 'Retry later\n', {
           ...rate.headers,
-          ...(fault.retryAfter !== undefined && fault.retryAfter !== null ? { 'Retry-After': String(fault.retryAfter) } : {}),
+          ...(retryAfter === null ? {} : { 'Retry-After': String(retryAfter) }),
         });
+      } else {
+        this.send(
+          res,
+          rec,
+          fault.status,
+          {
+            message: `${fault.status} ${fault.status === 503 ? 'Service Unavailable' : fault.status === 502 ? 'Bad Gateway' : 'Internal Server Error'}`,
+          },
+          {
+            ...rate.headers,
+            ...(fault.retryAfter !== undefined && fault.retryAfter !== null
+              ? { 'Retry-After': String(fault.retryAfter) }
+              : {}),
+          },
+        );
       }
       return;
     }
@@ -589,7 +633,14 @@ export class GitlabApiTestServer {
     // ['', 'api', 'v4', 'projects'|'groups', ':id', 'hooks', ...]
     if (segments[0] !== '' || segments[1] !== 'api' || segments[2] !== 'v4') return undefined;
     const [resource, id, hooks, hookId, test, trigger, ...rest] = segments.slice(3);
-    if ((resource !== 'projects' && resource !== 'groups') || id === undefined || id === '' || hooks !== 'hooks' || rest.length > 0) return undefined;
+    if (
+      (resource !== 'projects' && resource !== 'groups') ||
+      id === undefined ||
+      id === '' ||
+      hooks !== 'hooks' ||
+      rest.length > 0
+    )
+      return undefined;
     let decoded: string;
     try {
       decoded = decodeURIComponent(id);
@@ -617,27 +668,34 @@ export class GitlabApiTestServer {
   ): [number, unknown, Record<string, string>?] {
     const route = this.parseRoute(rawPath);
     if (!route || (route.kind === 'group' && this.options.groupHooks === false)) throw routeNotFound();
-    const allowed = route.trigger !== undefined ? ['POST'] : route.hookId !== undefined ? ['GET', 'PUT', 'DELETE'] : ['GET', 'POST'];
-    if (!allowed.includes(method)) throw new ApiFailure(405, { error: '405 Not Allowed' }, { Allow: [...allowed, 'OPTIONS'].join(', ') });
+    const allowed =
+      route.trigger !== undefined ? ['POST'] : route.hookId !== undefined ? ['GET', 'PUT', 'DELETE'] : ['GET', 'POST'];
+    if (!allowed.includes(method))
+      throw new ApiFailure(405, { error: '405 Not Allowed' }, { Allow: [...allowed, 'OPTIONS'].join(', ') });
 
     // before { authenticate! }
     if (!user) throw new ApiFailure(401, { message: '401 Unauthorized' });
     // before { authorize! ..., user_project / user_group }
     const ns = this.namespace(route.kind, route.id);
-    const notFound = new ApiFailure(404, { message: route.kind === 'project' ? '404 Project Not Found' : '404 Group Not Found' });
+    const notFound = new ApiFailure(404, {
+      message: route.kind === 'project' ? '404 Project Not Found' : '404 Group Not Found',
+    });
     if (!ns) throw notFound;
     const level = this.role(user, ns);
     if (level === 0) throw notFound;
-    if (level < ROLE_LEVEL[route.kind === 'project' ? 'maintainer' : 'owner']) throw new ApiFailure(403, { message: '403 Forbidden' });
+    if (level < ROLE_LEVEL[route.kind === 'project' ? 'maintainer' : 'owner'])
+      throw new ApiFailure(403, { message: '403 Forbidden' });
 
     // Params (Grape validations).
     const params = method === 'POST' || method === 'PUT' ? this.bodyParams(contentType, rawBody, body) : {};
-    if (route.hookId !== undefined && !/^[0-9]+$/.test(route.hookId)) throw new ApiFailure(400, { error: 'hook_id is invalid' });
+    if (route.hookId !== undefined && !/^[0-9]+$/.test(route.hookId))
+      throw new ApiFailure(400, { error: 'hook_id is invalid' });
     const hook = route.hookId !== undefined ? this.hooks.get(Number(route.hookId)) : undefined;
     const hookHere = hook && hook.kind === route.kind && hook.parent === ns.fullPath ? hook : undefined;
 
     if (route.trigger !== undefined) {
-      if (!TEST_TRIGGERS.has(route.trigger)) throw new ApiFailure(400, { error: 'trigger does not have a valid value' });
+      if (!TEST_TRIGGERS.has(route.trigger))
+        throw new ApiFailure(400, { error: 'trigger does not have a valid value' });
       if (!hookHere) throw new ApiFailure(404, { message: '404 Not found' });
       return this.test(hookHere, ns, user, route.trigger);
     }
@@ -660,8 +718,10 @@ export class GitlabApiTestServer {
   private bodyParams(contentType: string | undefined, rawBody: string, body: unknown): Record<string, unknown> {
     if (rawBody === '') return {};
     const media = contentType?.split(';')[0]?.trim().toLowerCase();
-    if (media !== 'application/json') throw new ApiFailure(415, { error: `The provided content-type '${media ?? ''}' is not supported.` });
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body === 'string') throw new ApiFailure(400, { error: 'The request body is not valid JSON.' });
+    if (media !== 'application/json')
+      throw new ApiFailure(415, { error: `The provided content-type '${media ?? ''}' is not supported.` });
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body === 'string')
+      throw new ApiFailure(400, { error: 'The request body is not valid JSON.' });
     return body as Record<string, unknown>;
   }
 
@@ -670,13 +730,15 @@ export class GitlabApiTestServer {
     const errors: string[] = [];
     if (create && params.url === undefined) errors.push('url is missing');
     for (const key of ['url', 'token', 'name', 'description', 'push_events_branch_filter', 'custom_webhook_template']) {
-      if (params[key] !== undefined && params[key] !== null && typeof params[key] !== 'string') errors.push(`${key} is invalid`);
+      if (params[key] !== undefined && params[key] !== null && typeof params[key] !== 'string')
+        errors.push(`${key} is invalid`);
     }
     for (const key of [...FLAGS[kind], 'enable_ssl_verification']) {
       if (params[key] !== undefined && coerceBoolean(params[key]) === undefined) errors.push(`${key} is invalid`);
     }
     const strategy = params.branch_filter_strategy;
-    if (strategy !== undefined && (typeof strategy !== 'string' || !BRANCH_FILTER_STRATEGIES.has(strategy))) errors.push('branch_filter_strategy does not have a valid value');
+    if (strategy !== undefined && (typeof strategy !== 'string' || !BRANCH_FILTER_STRATEGIES.has(strategy)))
+      errors.push('branch_filter_strategy does not have a valid value');
     return errors;
   }
 
@@ -702,14 +764,22 @@ export class GitlabApiTestServer {
     );
   }
 
-  private list(kind: HookKind, ns: Namespace, rawPath: string, query: Record<string, string>): [number, unknown, Record<string, string>] {
+  private list(
+    kind: HookKind,
+    ns: Namespace,
+    rawPath: string,
+    query: Record<string, string>,
+  ): [number, unknown, Record<string, string>] {
     for (const key of ['page', 'per_page']) {
-      if (query[key] !== undefined && !/^-?[0-9]+$/.test(query[key])) throw new ApiFailure(400, { error: `${key} is invalid` });
+      if (query[key] !== undefined && !/^-?[0-9]+$/.test(query[key]))
+        throw new ApiFailure(400, { error: `${key} is invalid` });
     }
     const maxPerPage = this.options.maxPerPage ?? 100;
     const perPage = Math.min(Math.max(query.per_page !== undefined ? Number(query.per_page) : 20, 1), maxPerPage);
     const page = Math.max(query.page !== undefined ? Number(query.page) : 1, 1);
-    const all = [...this.hooks.values()].filter((h) => h.kind === kind && h.parent === ns.fullPath).sort((a, b) => a.id - b.id);
+    const all = [...this.hooks.values()]
+      .filter((h) => h.kind === kind && h.parent === ns.fullPath)
+      .sort((a, b) => a.id - b.id);
     const totalPages = Math.max(1, Math.ceil(all.length / perPage));
     const items = all.slice((page - 1) * perPage, page * perPage).map((h) => this.entity(h, ns));
     const link = (p: number) => {
@@ -749,7 +819,8 @@ export class GitlabApiTestServer {
     if (errors.length > 0) throw new ApiFailure(400, { error: errors.join(', ') });
     const url = params.url as string;
     if (!this.urlAllowed(url)) throw new ApiFailure(422, { message: 'Invalid url given' });
-    if (typeof params.token === 'string' && params.token.includes('\n')) throw new ApiFailure(422, { message: 'Token is invalid' });
+    if (typeof params.token === 'string' && params.token.includes('\n'))
+      throw new ApiFailure(422, { message: 'Token is invalid' });
     const id = this.addHook(kind, ns.fullPath, { url });
     const hook = this.hooks.get(id) as StoredHook;
     this.assign(hook, params);
@@ -759,8 +830,10 @@ export class GitlabApiTestServer {
   private update(hook: StoredHook, ns: Namespace, params: Record<string, unknown>): [number, unknown] {
     const declared = Object.keys(params).filter((key) => this.declared(hook.kind, key));
     if (declared.length === 0) throw new ApiFailure(400, { message: 'No parameters provided' });
-    if (typeof params.url === 'string' && !this.urlAllowed(params.url)) throw new ApiFailure(422, { message: 'Invalid url given' });
-    if (typeof params.token === 'string' && params.token.includes('\n')) throw new ApiFailure(422, { message: { token: ['is invalid'] } });
+    if (typeof params.url === 'string' && !this.urlAllowed(params.url))
+      throw new ApiFailure(422, { message: 'Invalid url given' });
+    if (typeof params.token === 'string' && params.token.includes('\n'))
+      throw new ApiFailure(422, { message: { token: ['is invalid'] } });
     // `WebHooks::Hook#reset_token`: `self.token = nil if url_changed? && !encrypted_token_changed?`.
     const urlChanged = typeof params.url === 'string' && params.url !== hook.url;
     const tokenSent = params.token !== undefined;
@@ -772,23 +845,37 @@ export class GitlabApiTestServer {
   private declared(kind: HookKind, key: string): boolean {
     return (
       FLAGS[kind].includes(key) ||
-      ['url', 'token', 'name', 'description', 'enable_ssl_verification', 'push_events_branch_filter', 'branch_filter_strategy', 'custom_webhook_template'].includes(key)
+      [
+        'url',
+        'token',
+        'name',
+        'description',
+        'enable_ssl_verification',
+        'push_events_branch_filter',
+        'branch_filter_strategy',
+        'custom_webhook_template',
+      ].includes(key)
     );
   }
 
   private assign(hook: StoredHook, params: Record<string, unknown>): void {
     if (typeof params.url === 'string') hook.url = params.url;
-    if (params.token !== undefined) hook.token = typeof params.token === 'string' && params.token !== '' ? params.token : null;
+    if (params.token !== undefined)
+      hook.token = typeof params.token === 'string' && params.token !== '' ? params.token : null;
     if (params.name !== undefined) hook.name = typeof params.name === 'string' ? params.name : null;
-    if (params.description !== undefined) hook.description = typeof params.description === 'string' ? params.description : null;
+    if (params.description !== undefined)
+      hook.description = typeof params.description === 'string' ? params.description : null;
     for (const flag of FLAGS[hook.kind]) {
       const value = coerceBoolean(params[flag]);
       if (value !== undefined) hook.flags[flag] = value;
     }
     const ssl = coerceBoolean(params.enable_ssl_verification);
     if (ssl !== undefined) hook.enableSslVerification = ssl;
-    if (params.push_events_branch_filter !== undefined) hook.pushEventsBranchFilter = typeof params.push_events_branch_filter === 'string' ? params.push_events_branch_filter : null;
-    if (typeof params.branch_filter_strategy === 'string') hook.branchFilterStrategy = params.branch_filter_strategy as StoredHook['branchFilterStrategy'];
+    if (params.push_events_branch_filter !== undefined)
+      hook.pushEventsBranchFilter =
+        typeof params.push_events_branch_filter === 'string' ? params.push_events_branch_filter : null;
+    if (typeof params.branch_filter_strategy === 'string')
+      hook.branchFilterStrategy = params.branch_filter_strategy as StoredHook['branchFilterStrategy'];
     // `before_validation :set_branch_filter_nil, if: :branch_filter_strategy_all_branches?`
     if (hook.branchFilterStrategy === 'all_branches') hook.pushEventsBranchFilter = null;
   }
@@ -801,7 +888,9 @@ export class GitlabApiTestServer {
       const recent = (this.testRequests.get(key) ?? []).filter((at) => at > now - 60_000);
       if (recent.length >= limit) {
         this.testRequests.set(key, recent);
-        throw new ApiFailure(429, { message: { error: 'This endpoint has been requested too many times. Try again later.' } });
+        throw new ApiFailure(429, {
+          message: { error: 'This endpoint has been requested too many times. Try again later.' },
+        });
       }
       this.testRequests.set(key, [...recent, now]);
     }

@@ -30,7 +30,9 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number, tooLarge
  */
 export function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.close((error) => (error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve()));
+    server.close((error) =>
+      error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve(),
+    );
     server.closeAllConnections();
   });
 }

@@ -28,7 +28,12 @@ interface KubeList {
   items: KubeObject[];
 }
 
-function gitRepository(namespace: string, name: string, labels: Record<string, string> = {}, annotations?: Record<string, string>): KubeObject {
+function gitRepository(
+  namespace: string,
+  name: string,
+  labels: Record<string, string> = {},
+  annotations?: Record<string, string>,
+): KubeObject {
   return {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
@@ -51,7 +56,10 @@ async function apiError(call: Promise<unknown>): Promise<{ code: number; status:
   } catch (err) {
     if (!(err instanceof ApiException)) throw err;
     const body: unknown = err.body;
-    return { code: err.code, status: typeof body === 'string' && body !== '' ? (JSON.parse(body) as KubeStatus) : undefined };
+    return {
+      code: err.code,
+      status: typeof body === 'string' && body !== '' ? (JSON.parse(body) as KubeStatus) : undefined,
+    };
   }
   throw new Error('expected the call to fail');
 }
@@ -62,11 +70,19 @@ let relay: CustomObjectsApi;
 beforeAll(async () => {
   server = await KubeApiTestServer.start();
   server.addServiceAccount(RELAY_TOKEN, RELAY_USER, [
-    { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories', 'helmrepositories'], verbs: ['get', 'list', 'patch'] },
+    {
+      apiGroups: ['source.toolkit.fluxcd.io'],
+      resources: ['gitrepositories', 'helmrepositories'],
+      verbs: ['get', 'list', 'patch'],
+    },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] },
   ]);
-  server.addServiceAccount(READONLY_TOKEN, READONLY_USER, [{ apiGroups: ['source.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list'] }]);
-  server.addServiceAccount(TEAM_TOKEN, TEAM_USER, [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'], namespaces: ['team-a'] }]);
+  server.addServiceAccount(READONLY_TOKEN, READONLY_USER, [
+    { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list'] },
+  ]);
+  server.addServiceAccount(TEAM_TOKEN, TEAM_USER, [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'], namespaces: ['team-a'] },
+  ]);
   server.addServiceAccount(ADMIN_TOKEN, 'kubernetes-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
   server.put(gitRepository('flux-system', 'infra', { tier: 'platform', env: 'prod' }, { 'example.com/keep': 'yes' }));
   server.put(gitRepository('team-a', 'app-a', { tier: 'app', env: 'prod' }));
@@ -84,23 +100,43 @@ describe('real client over verified HTTPS', () => {
     const all = (await relay.listClusterCustomObject({ ...SOURCE })) as KubeList;
     expect(all.apiVersion).toBe('source.toolkit.fluxcd.io/v1');
     expect(all.kind).toBe('GitRepositoryList');
-    expect(all.items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['flux-system/infra', 'team-a/app-a', 'team-b/app-b', 'team-b/tools']);
+    expect(all.items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'flux-system/infra',
+      'team-a/app-a',
+      'team-b/app-b',
+      'team-b/tools',
+    ]);
     expect(Number(all.metadata.resourceVersion)).toBeGreaterThan(0);
     expect(all.metadata.continue).toBeUndefined();
 
     const teamB = (await relay.listNamespacedCustomObject({ ...SOURCE, namespace: 'team-b' })) as KubeList;
     expect(teamB.items.map((o) => o.metadata.name)).toEqual(['app-b', 'tools']);
 
-    const one = (await relay.getNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a' })) as KubeObject;
+    const one = (await relay.getNamespacedCustomObject({
+      ...SOURCE,
+      namespace: 'team-a',
+      name: 'app-a',
+    })) as KubeObject;
     expect(one.metadata).toMatchObject({ name: 'app-a', namespace: 'team-a', generation: 1 });
     expect(one.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(server.requests.at(-1)).toMatchObject({ method: 'GET', path: '/apis/source.toolkit.fluxcd.io/v1/namespaces/team-a/gitrepositories/app-a', authorized: true, user: RELAY_USER, status: 200 });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: 'GET',
+      path: '/apis/source.toolkit.fluxcd.io/v1/namespaces/team-a/gitrepositories/app-a',
+      authorized: true,
+      user: RELAY_USER,
+      status: 200,
+    });
   });
 
   it('merge patch adds the annotation, keeps other annotations and spec, bumps resourceVersion, keeps generation', async () => {
     const before = server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'infra') as KubeObject;
     const patched = (await relay.patchNamespacedCustomObject(
-      { ...SOURCE, namespace: 'flux-system', name: 'infra', body: { metadata: { annotations: { [REQUESTED_AT]: '2025-01-01T00:00:00Z' } } } },
+      {
+        ...SOURCE,
+        namespace: 'flux-system',
+        name: 'infra',
+        body: { metadata: { annotations: { [REQUESTED_AT]: '2025-01-01T00:00:00Z' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as KubeObject;
     expect(patched.metadata.annotations).toEqual({ 'example.com/keep': 'yes', [REQUESTED_AT]: '2025-01-01T00:00:00Z' });
@@ -108,18 +144,36 @@ describe('real client over verified HTTPS', () => {
     expect(Number(patched.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
     expect(patched.metadata.generation).toBe(before.metadata.generation);
     expect(server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'infra')).toEqual(patched);
-    expect(server.requests.at(-1)).toMatchObject({ method: 'PATCH', contentType: 'application/merge-patch+json', status: 200 });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      status: 200,
+    });
 
     // Patching the same value again is a no-op: like the real server, nothing is written.
     const again = (await relay.patchNamespacedCustomObject(
-      { ...SOURCE, namespace: 'flux-system', name: 'infra', body: { metadata: { annotations: { [REQUESTED_AT]: '2025-01-01T00:00:00Z' } } } },
+      {
+        ...SOURCE,
+        namespace: 'flux-system',
+        name: 'infra',
+        body: { metadata: { annotations: { [REQUESTED_AT]: '2025-01-01T00:00:00Z' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as KubeObject;
     expect(again.metadata.resourceVersion).toBe(patched.metadata.resourceVersion);
 
     // null deletes (RFC 7386); a spec change bumps generation; status cannot be changed through the main resource.
     const specChange = (await relay.patchNamespacedCustomObject(
-      { ...SOURCE, namespace: 'flux-system', name: 'infra', body: { metadata: { annotations: { 'example.com/keep': null } }, spec: { interval: '10m' }, status: { observedGeneration: 99 } } },
+      {
+        ...SOURCE,
+        namespace: 'flux-system',
+        name: 'infra',
+        body: {
+          metadata: { annotations: { 'example.com/keep': null } },
+          spec: { interval: '10m' },
+          status: { observedGeneration: 99 },
+        },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as KubeObject;
     expect(specChange.metadata.annotations).toEqual({ [REQUESTED_AT]: '2025-01-01T00:00:00Z' });
@@ -142,13 +196,23 @@ describe('real client over verified HTTPS', () => {
     expect(server.requests.at(-1)?.contentType).toBe('application/json-patch+json');
 
     const failed = await apiError(
-      relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-b', name: 'tools', body: [{ op: 'test', path: '/spec/interval', value: '1h' }] }),
+      relay.patchNamespacedCustomObject({
+        ...SOURCE,
+        namespace: 'team-b',
+        name: 'tools',
+        body: [{ op: 'test', path: '/spec/interval', value: '1h' }],
+      }),
     );
     expect(failed.code).toBe(422);
     expect(failed.status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Invalid', code: 422 });
 
     const badPath = await apiError(
-      relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-b', name: 'tools', body: [{ op: 'replace', path: '/spec/nope/deeper', value: 1 }] }),
+      relay.patchNamespacedCustomObject({
+        ...SOURCE,
+        namespace: 'team-b',
+        name: 'tools',
+        body: [{ op: 'replace', path: '/spec/nope/deeper', value: 1 }],
+      }),
     );
     expect(badPath.code).toBe(422);
   });
@@ -159,7 +223,9 @@ describe('real client over verified HTTPS', () => {
     expect(server.requests.at(-1)).toMatchObject({ authorized: false, status: 401 });
     expect(server.requests.at(-1)?.user).toBeUndefined();
 
-    const unknown = await apiError(client(server, 'who-knows').getNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a' }));
+    const unknown = await apiError(
+      client(server, 'who-knows').getNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a' }),
+    );
     expect(unknown.code).toBe(401);
   });
 
@@ -185,7 +251,9 @@ describe('real client over verified HTTPS', () => {
         code: 403,
       },
     });
-    expect(server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'team-a', 'app-a')?.metadata.annotations).toBeUndefined();
+    expect(
+      server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'team-a', 'app-a')?.metadata.annotations,
+    ).toBeUndefined();
 
     const team = client(server, TEAM_TOKEN);
     await expect(team.listNamespacedCustomObject({ ...SOURCE, namespace: 'team-a' })).resolves.toBeDefined();
@@ -215,12 +283,17 @@ describe('real client over verified HTTPS', () => {
       },
     });
     const patchMissing = await apiError(
-      relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'x', body: {} }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+      relay.patchNamespacedCustomObject(
+        { ...SOURCE, namespace: 'team-a', name: 'x', body: {} },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
     );
     expect(patchMissing.code).toBe(404);
 
     const admin = client(server, ADMIN_TOKEN);
-    const unknown = await apiError(admin.listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepos' }));
+    const unknown = await apiError(
+      admin.listClusterCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepos' }),
+    );
     expect(unknown.code).toBe(404);
     expect(unknown.status?.message).toBe('the server could not find the requested resource');
   });
@@ -244,36 +317,65 @@ describe('real client over verified HTTPS', () => {
     expect(del.code).toBe(405);
     expect(del.status?.reason).toBe('MethodNotAllowed');
     // Authorization comes first, as on the real server.
-    const relayDelete = await apiError(relay.deleteNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a' }));
+    const relayDelete = await apiError(
+      relay.deleteNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a' }),
+    );
     expect(relayDelete.code).toBe(403);
   });
 
   it('rejects patches that change identity, carry a stale resourceVersion or break the schema', async () => {
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    const rename = await apiError(relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a', body: { metadata: { name: 'other' } } }, merge));
+    const rename = await apiError(
+      relay.patchNamespacedCustomObject(
+        { ...SOURCE, namespace: 'team-a', name: 'app-a', body: { metadata: { name: 'other' } } },
+        merge,
+      ),
+    );
     expect(rename.code).toBe(422);
     expect(rename.status?.message).toContain('metadata.name');
 
     const stale = await apiError(
-      relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a', body: { metadata: { resourceVersion: '1', annotations: { a: 'b' } } } }, merge),
+      relay.patchNamespacedCustomObject(
+        {
+          ...SOURCE,
+          namespace: 'team-a',
+          name: 'app-a',
+          body: { metadata: { resourceVersion: '1', annotations: { a: 'b' } } },
+        },
+        merge,
+      ),
     );
     expect(stale.code).toBe(409);
     expect(stale.status?.reason).toBe('Conflict');
 
-    const schema = await apiError(relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a', body: { spec: { interval: 'soon' } } }, merge));
+    const schema = await apiError(
+      relay.patchNamespacedCustomObject(
+        { ...SOURCE, namespace: 'team-a', name: 'app-a', body: { spec: { interval: 'soon' } } },
+        merge,
+      ),
+    );
     expect(schema.code).toBe(422);
-    expect(schema.status?.message).toMatch(/^GitRepository\.source\.toolkit\.fluxcd\.io "app-a" is invalid: spec\.interval/);
+    expect(schema.status?.message).toMatch(
+      /^GitRepository\.source\.toolkit\.fluxcd\.io "app-a" is invalid: spec\.interval/,
+    );
 
     const annotationType = await apiError(
-      relay.patchNamespacedCustomObject({ ...SOURCE, namespace: 'team-a', name: 'app-a', body: { metadata: { annotations: { [REQUESTED_AT]: 5 } } } }, merge),
+      relay.patchNamespacedCustomObject(
+        { ...SOURCE, namespace: 'team-a', name: 'app-a', body: { metadata: { annotations: { [REQUESTED_AT]: 5 } } } },
+        merge,
+      ),
     );
     expect(annotationType.code).toBe(422);
-    expect(server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'team-a', 'app-a')?.metadata.annotations).toBeUndefined();
+    expect(
+      server.get('source.toolkit.fluxcd.io/v1', 'GitRepository', 'team-a', 'app-a')?.metadata.annotations,
+    ).toBeUndefined();
   });
 
   it('filters by label selector (equality- and set-based)', async () => {
     const names = async (labelSelector: string) =>
-      ((await relay.listClusterCustomObject({ ...SOURCE, labelSelector })) as KubeList).items.map((o) => o.metadata.name);
+      ((await relay.listClusterCustomObject({ ...SOURCE, labelSelector })) as KubeList).items.map(
+        (o) => o.metadata.name,
+      );
     expect(await names('tier=app')).toEqual(['app-a', 'app-b']);
     expect(await names('tier==platform')).toEqual(['infra']);
     expect(await names('tier!=app')).toEqual(['infra', 'tools']);
@@ -301,7 +403,12 @@ describe('real client over verified HTTPS', () => {
     const seen = [...first.items];
     let token = first.metadata.continue;
     while (token) {
-      const page = (await admin.listNamespacedCustomObject({ ...SOURCE, namespace: 'paging', limit: 2, _continue: token })) as KubeList;
+      const page = (await admin.listNamespacedCustomObject({
+        ...SOURCE,
+        namespace: 'paging',
+        limit: 2,
+        _continue: token,
+      })) as KubeList;
       expect(page.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
       seen.push(...page.items);
       token = page.metadata.continue;
@@ -311,7 +418,9 @@ describe('real client over verified HTTPS', () => {
     const fresh = (await admin.listNamespacedCustomObject({ ...SOURCE, namespace: 'paging' })) as KubeList;
     expect(fresh.items.map((o) => o.metadata.name)).toEqual(['repo-0', 'repo-1', 'repo-2', 'repo-2a', 'repo-4']);
 
-    const badToken = await apiError(admin.listNamespacedCustomObject({ ...SOURCE, namespace: 'paging', _continue: 'garbage' }));
+    const badToken = await apiError(
+      admin.listNamespacedCustomObject({ ...SOURCE, namespace: 'paging', _continue: 'garbage' }),
+    );
     expect(badToken.code).toBe(400);
   });
 
@@ -323,7 +432,12 @@ describe('real client over verified HTTPS', () => {
       namespace: 'team-a',
       body: {
         metadata: { generateName: 'app-a.' },
-        involvedObject: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'app-a', namespace: 'team-a' },
+        involvedObject: {
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'GitRepository',
+          name: 'app-a',
+          namespace: 'team-a',
+        },
         reason: 'ReconcileRequested',
         message: 'push to main',
         type: 'Normal',
@@ -338,7 +452,11 @@ describe('real client over verified HTTPS', () => {
     const mismatch = await apiError(
       core.createNamespacedEvent({
         namespace: 'team-a',
-        body: { metadata: { name: 'wrong-ns' }, involvedObject: { kind: 'GitRepository', name: 'app-b', namespace: 'team-b' }, reason: 'X' },
+        body: {
+          metadata: { name: 'wrong-ns' },
+          involvedObject: { kind: 'GitRepository', name: 'app-b', namespace: 'team-b' },
+          reason: 'X',
+        },
       }),
     );
     expect(mismatch.code).toBe(422);
@@ -347,7 +465,10 @@ describe('real client over verified HTTPS', () => {
     const reader = new KubeConfig();
     reader.loadFromString(server.kubeconfig(READONLY_TOKEN));
     const denied = await apiError(
-      reader.makeApiClient(CoreV1Api).createNamespacedEvent({ namespace: 'team-a', body: { metadata: { name: 'e1' }, involvedObject: { namespace: 'team-a' } } }),
+      reader.makeApiClient(CoreV1Api).createNamespacedEvent({
+        namespace: 'team-a',
+        body: { metadata: { name: 'e1' }, involvedObject: { namespace: 'team-a' } },
+      }),
     );
     expect(denied.status?.message).toBe(
       `events is forbidden: User "${READONLY_USER}" cannot create resource "events" in API group "" in the namespace "team-a"`,
@@ -385,10 +506,14 @@ describe('real client over verified HTTPS', () => {
     const get = () =>
       new Promise<number>((resolve, reject) => {
         https
-          .get(`${server.url}/apis/source.toolkit.fluxcd.io/v1/gitrepositories`, { agent, headers: { Authorization: `Bearer ${RELAY_TOKEN}` } }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          })
+          .get(
+            `${server.url}/apis/source.toolkit.fluxcd.io/v1/gitrepositories`,
+            { agent, headers: { Authorization: `Bearer ${RELAY_TOKEN}` } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          )
           .on('error', reject);
       });
     const countBefore = server.connectionCount();
@@ -409,16 +534,27 @@ describe('real client over verified HTTPS', () => {
     const kc = new KubeConfig();
     kc.loadFromString(server.kubeconfig(RELAY_TOKEN, { caPem: otherCa.cert }));
     const count = server.requests.length;
-    await expect(kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ ...SOURCE })).rejects.toThrow(/certificate/i);
+    await expect(kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ ...SOURCE })).rejects.toThrow(
+      /certificate/i,
+    );
     expect(server.requests.length).toBe(count);
   });
 
   it('put() validates fixtures with the Flux models', () => {
     expect(() =>
-      server.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'bad', namespace: 'x' }, spec: { interval: '1m' } }),
+      server.put({
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'GitRepository',
+        metadata: { name: 'bad', namespace: 'x' },
+        spec: { interval: '1m' },
+      }),
     ).toThrow(/spec\.url: Required value/);
-    expect(() => server.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Nope', metadata: { name: 'x', namespace: 'x' } })).toThrow(/no resource served/);
-    expect(() => server.put({ ...gitRepository('x', 'Upper_Case'), metadata: { name: 'Upper_Case', namespace: 'x' } })).toThrow(/metadata\.name/);
+    expect(() =>
+      server.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Nope', metadata: { name: 'x', namespace: 'x' } }),
+    ).toThrow(/no resource served/);
+    expect(() =>
+      server.put({ ...gitRepository('x', 'Upper_Case'), metadata: { name: 'Upper_Case', namespace: 'x' } }),
+    ).toThrow(/metadata\.name/);
   });
 });
 
@@ -430,10 +566,21 @@ describe('housekeeping (for long runs such as the bench)', () => {
       own.put(gitRepository('flux-system', 'kept', {}, { [REQUESTED_AT]: 'second version' }));
       own.put(gitRepository('flux-system', 'gone'));
       own.remove('source.toolkit.fluxcd.io/v1', 'GitRepository', 'flux-system', 'gone');
-      own.put({ apiVersion: 'v1', kind: 'Event', metadata: { name: 'kept.1', namespace: 'flux-system' }, involvedObject: { kind: 'GitRepository', name: 'kept', namespace: 'flux-system' }, reason: 'WebhookReceived', message: 'm' });
+      own.put({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'kept.1', namespace: 'flux-system' },
+        involvedObject: { kind: 'GitRepository', name: 'kept', namespace: 'flux-system' },
+        reason: 'WebhookReceived',
+        message: 'm',
+      });
       expect(own.list('v1', 'Event', 'flux-system')).toHaveLength(1);
       own.housekeeping();
-      expect(own.list('source.toolkit.fluxcd.io/v1', 'GitRepository').map((o) => [o.metadata.name, o.metadata.annotations?.[REQUESTED_AT]])).toEqual([['kept', 'second version']]);
+      expect(
+        own
+          .list('source.toolkit.fluxcd.io/v1', 'GitRepository')
+          .map((o) => [o.metadata.name, o.metadata.annotations?.[REQUESTED_AT]]),
+      ).toEqual([['kept', 'second version']]);
       expect(own.list('v1', 'Event', 'flux-system')).toEqual([]);
       expect(own.requests).toEqual([]);
     } finally {

@@ -20,7 +20,8 @@ function collect(dir) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line) continue;
         const { value, origin } = JSON.parse(line);
-        if (typeof value === 'string' && value.length >= minSecretLength && !secrets.has(value)) secrets.set(value, origin);
+        if (typeof value === 'string' && value.length >= minSecretLength && !secrets.has(value))
+          secrets.set(value, origin);
       }
     } else if (name.startsWith('output-') && name.endsWith('.log')) {
       outputs.push({ file: name, text: readFileSync(path, 'utf8') });
@@ -43,7 +44,13 @@ function scanLogs(outputs, secrets) {
     for (const [index, { value, origin }] of secrets.entries()) {
       if (!value || !text.includes(value)) continue;
       fileLines.forEach((line, i) => {
-        if (line.includes(value)) leaks.push({ file, line: i + 1, secret: `#${index} (${origin ?? 'unknown'}, ${value.length} chars)`, excerpt: redactLine(line, secrets) });
+        if (line.includes(value))
+          leaks.push({
+            file,
+            line: i + 1,
+            secret: `#${index} (${origin ?? 'unknown'}, ${value.length} chars)`,
+            excerpt: redactLine(line, secrets),
+          });
       });
     }
   }
@@ -53,7 +60,8 @@ function scanLogs(outputs, secrets) {
 /** The line with every secret replaced and cut to 300 characters, so the report itself leaks nothing. */
 function redactLine(line, secrets) {
   let out = line;
-  for (const [index, { value }] of secrets.entries()) if (value && out.includes(value)) out = out.split(value).join(`[SECRET #${index}]`);
+  for (const [index, { value }] of secrets.entries())
+    if (value && out.includes(value)) out = out.split(value).join(`[SECRET #${index}]`);
   return out.length > 300 ? `${out.slice(0, 300)}…` : out;
 }
 

@@ -1,6 +1,15 @@
 import type { ProviderName } from '../../lib/config/schema';
 import { KubeApiTestServer, type KubeObject } from './kube-api-server';
-import { apiGatewayEvent, captureOutput, loadRelayHandler, patchRequests, relayRules, relayUser, useSecretsManager, type Handler } from './relay-harness';
+import {
+  apiGatewayEvent,
+  captureOutput,
+  loadRelayHandler,
+  patchRequests,
+  relayRules,
+  relayUser,
+  useSecretsManager,
+  type Handler,
+} from './relay-harness';
 import { SecretsManagerTestServer } from './secrets-manager-server';
 
 /** A delivery as a provider would send it: its exact body bytes (never re-serialised) and its non-credential headers. */
@@ -60,9 +69,19 @@ export function describeProviderContract(spec: ProviderContract): void {
   // A path-token provider's refusals look like an unknown receiver's.
   const refused = inPath ? 404 : 401;
   const send = (delivery: Delivery, credential: Record<string, string>) => {
-    if (!inPath) return handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...credential } }));
+    if (!inPath)
+      return handler(
+        apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...credential } }),
+      );
     const { token, ...headers } = credential;
-    return handler(apiGatewayEvent({ receiver: 'hook', body: delivery.body, headers: { ...delivery.headers, ...headers }, ...(token !== undefined ? { pathToken: token } : {}) }));
+    return handler(
+      apiGatewayEvent({
+        receiver: 'hook',
+        body: delivery.body,
+        headers: { ...delivery.headers, ...headers },
+        ...(token !== undefined ? { pathToken: token } : {}),
+      }),
+    );
   };
   const answer = (result: Awaited<ReturnType<Handler>>) => JSON.parse(result.body as string) as Record<string, unknown>;
 
@@ -74,8 +93,14 @@ export function describeProviderContract(spec: ProviderContract): void {
       sm.put('relay/hook', previousSecret);
       sm.put('relay/hook', currentSecret);
       useSecretsManager(sm);
-      const fields = [`provider: ${spec.provider}`, 'secret: relay/hook', ...(spec.receiverFields ? [spec.receiverFields] : [])];
-      handler = loadRelayHandler(`clusters:\n  c: { kubeconfig: relay/kubeconfig }\nreceivers:\n  hook: { ${fields.join(', ')} }\n`);
+      const fields = [
+        `provider: ${spec.provider}`,
+        'secret: relay/hook',
+        ...(spec.receiverFields ? [spec.receiverFields] : []),
+      ];
+      handler = loadRelayHandler(
+        `clusters:\n  c: { kubeconfig: relay/kubeconfig }\nreceivers:\n  hook: { ${fields.join(', ')} }\n`,
+      );
     });
 
     afterAll(async () => {
@@ -93,7 +118,12 @@ export function describeProviderContract(spec: ProviderContract): void {
     const annotated = () =>
       spec.objects
         .filter((o) => o.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'] === undefined)
-        .filter((o) => cluster.get(o.apiVersion, o.kind, o.metadata.namespace!, o.metadata.name)?.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'])
+        .filter(
+          (o) =>
+            cluster.get(o.apiVersion, o.kind, o.metadata.namespace!, o.metadata.name)?.metadata.annotations?.[
+              'reconcile.fluxcd.io/requestedAt'
+            ],
+        )
         .map((o) => `c/${o.metadata.namespace}/${o.kind}/${o.metadata.name}`)
         .sort();
 
@@ -123,24 +153,32 @@ export function describeProviderContract(spec: ProviderContract): void {
       expect(cluster.requests).toHaveLength(0);
     });
 
-    test.each(spec.forgeries.map(([name, credential]) => ({ name, credential })))(`$name gets ${refused} and patches nothing`, async ({ credential }) => {
-      const result = await send(spec.push, credential(spec.push.body, currentSecret));
-      expect(result.statusCode).toBe(refused);
-      expect(cluster.requests).toHaveLength(0);
-    });
-
-    test(spec.signsBody ? 'a tampered body gets 401 and patches nothing' : 'the credential does not cover the body (no body integrity in this scheme)', async () => {
-      const credential = spec.credential(spec.push.body, currentSecret);
-      const index = spec.push.body.lastIndexOf('"');
-      const tampered = `${spec.push.body.slice(0, index)} "${spec.push.body.slice(index + 1)}`;
-      const result = await send({ ...spec.push, body: tampered }, credential);
-      if (spec.signsBody) {
-        expect(result.statusCode).toBe(401);
+    test.each(spec.forgeries.map(([name, credential]) => ({ name, credential })))(
+      `$name gets ${refused} and patches nothing`,
+      async ({ credential }) => {
+        const result = await send(spec.push, credential(spec.push.body, currentSecret));
+        expect(result.statusCode).toBe(refused);
         expect(cluster.requests).toHaveLength(0);
-      } else {
-        expect(result.statusCode).not.toBe(401);
-      }
-    });
+      },
+    );
+
+    test(
+      spec.signsBody
+        ? 'a tampered body gets 401 and patches nothing'
+        : 'the credential does not cover the body (no body integrity in this scheme)',
+      async () => {
+        const credential = spec.credential(spec.push.body, currentSecret);
+        const index = spec.push.body.lastIndexOf('"');
+        const tampered = `${spec.push.body.slice(0, index)} "${spec.push.body.slice(index + 1)}`;
+        const result = await send({ ...spec.push, body: tampered }, credential);
+        if (spec.signsBody) {
+          expect(result.statusCode).toBe(401);
+          expect(cluster.requests).toHaveLength(0);
+        } else {
+          expect(result.statusCode).not.toBe(401);
+        }
+      },
+    );
 
     test(`an authenticated empty body gets ${spec.emptyBodyStatus}`, async () => {
       const result = await send({ ...spec.push, body: '' }, spec.credential('', currentSecret));
@@ -151,8 +189,17 @@ export function describeProviderContract(spec: ProviderContract): void {
     if (inPath) {
       test('a wrong token is answered exactly as a receiver that does not exist, and the token is in no log line', async () => {
         const wrongToken = `${currentSecret}-wrong`;
-        const { result: wrong, lines } = await captureOutput(() => send(spec.push, spec.credential(spec.push.body, wrongToken)));
-        const unknown = await handler(apiGatewayEvent({ receiver: 'hook-that-does-not-exist', body: spec.push.body, headers: spec.push.headers, pathToken: wrongToken }));
+        const { result: wrong, lines } = await captureOutput(() =>
+          send(spec.push, spec.credential(spec.push.body, wrongToken)),
+        );
+        const unknown = await handler(
+          apiGatewayEvent({
+            receiver: 'hook-that-does-not-exist',
+            body: spec.push.body,
+            headers: spec.push.headers,
+            pathToken: wrongToken,
+          }),
+        );
         expect(wrong.statusCode).toBe(404);
         expect(unknown.statusCode).toBe(404);
         expect(wrong.body).toBe((unknown.body as string).replace('hook-that-does-not-exist', 'hook'));
@@ -162,12 +209,19 @@ export function describeProviderContract(spec: ProviderContract): void {
       });
 
       // Not for a provider with an optional token: the route without one is its header route, tested above.
-      if (!spec.pathTokenOptional) test('the right token on the route without a token segment is a 404, as is a header receiver reached with one', async () => {
-        const { token, ...headers } = spec.credential(spec.push.body, currentSecret);
-        const result = await handler(apiGatewayEvent({ receiver: 'hook', body: spec.push.body, headers: { ...spec.push.headers, ...headers, authorization: `Bearer ${token}` } }));
-        expect(result.statusCode).toBe(404);
-        expect(cluster.requests).toHaveLength(0);
-      });
+      if (!spec.pathTokenOptional)
+        test('the right token on the route without a token segment is a 404, as is a header receiver reached with one', async () => {
+          const { token, ...headers } = spec.credential(spec.push.body, currentSecret);
+          const result = await handler(
+            apiGatewayEvent({
+              receiver: 'hook',
+              body: spec.push.body,
+              headers: { ...spec.push.headers, ...headers, authorization: `Bearer ${token}` },
+            }),
+          );
+          expect(result.statusCode).toBe(404);
+          expect(cluster.requests).toHaveLength(0);
+        });
     }
 
     if (spec.eventNotAllowed) {

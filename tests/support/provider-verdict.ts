@@ -16,7 +16,13 @@ export function webhookRequest(headers: Record<string, string>, body: Buffer): W
  * Inspects a delivery and verifies it against `secret`: `ok` or `mismatch` from verify, or the refusal inspect threw
  * (`missing` credential, `malformed` credential, unsupported `media` type). Anything else is a bug and is rethrown.
  */
-export function verdictOf(provider: Provider, headers: Record<string, string>, body: Buffer, secret: string, receiver: ReceiverConfig = receiverConfig(provider.name)): Verdict {
+export function verdictOf(
+  provider: Provider,
+  headers: Record<string, string>,
+  body: Buffer,
+  secret: string,
+  receiver: ReceiverConfig = receiverConfig(provider.name),
+): Verdict {
   try {
     return provider.inspect(webhookRequest(headers, body), body, receiver).verify(secret) ? 'ok' : 'mismatch';
   } catch (error) {

@@ -13,7 +13,12 @@ export const relayUser = 'system:serviceaccount:flux-system:flux-webhook-relay';
 /** What infra/ grants the relay, less the GitRepository watch (see relayRulesWithWatch): get, list, patch on Flux kinds, create on Events. */
 export const relayRules: RbacRule[] = [
   {
-    apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io', 'image.toolkit.fluxcd.io'],
+    apiGroups: [
+      'source.toolkit.fluxcd.io',
+      'kustomize.toolkit.fluxcd.io',
+      'helm.toolkit.fluxcd.io',
+      'image.toolkit.fluxcd.io',
+    ],
     resources: ['*'],
     verbs: ['get', 'list', 'patch'],
   },
@@ -40,7 +45,9 @@ export function githubExamples(event: string): Array<Record<string, unknown>> {
 }
 
 /** The documented push to refs/heads/master of Codertocat/Hello-World that most relay tests deliver. */
-export const githubBranchPush: Record<string, unknown> = githubExamples('push').find((p) => p.ref === 'refs/heads/master' && p.deleted === false)!;
+export const githubBranchPush: Record<string, unknown> = githubExamples('push').find(
+  (p) => p.ref === 'refs/heads/master' && p.deleted === false,
+)!;
 
 export type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -58,7 +65,9 @@ export const githubWebhookSecret = 'github-webhook-secret';
  * the webhook secret stored, one GitRepository (flux-system/hello) tracking githubBranchPush's repository and branch,
  * and the AWS SDK environment pointed at the loopback Secrets Manager.
  */
-export async function startGitHubRelayFixture(rules: RbacRule[] = relayRules): Promise<{ cluster: KubeApiTestServer; sm: SecretsManagerTestServer; close(): Promise<void> }> {
+export async function startGitHubRelayFixture(
+  rules: RbacRule[] = relayRules,
+): Promise<{ cluster: KubeApiTestServer; sm: SecretsManagerTestServer; close(): Promise<void> }> {
   const [cluster, sm] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start()]);
   cluster.addServiceAccount('sa', relayUser, rules);
   sm.put('relay/kubeconfig', cluster.kubeconfig('sa'));
@@ -71,7 +80,15 @@ export async function startGitHubRelayFixture(rules: RbacRule[] = relayRules): P
 /** githubBranchPush as GitHub delivers it to the `github` receiver, signed with `secret`. */
 export function signedBranchPush(secret = githubWebhookSecret): APIGatewayProxyEventV2 {
   const body = JSON.stringify(githubBranchPush);
-  return apiGatewayEvent({ receiver: 'github', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signGitHub(secret, body) } });
+  return apiGatewayEvent({
+    receiver: 'github',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': signGitHub(secret, body),
+    },
+  });
 }
 
 /** Loads functions/relay.ts afresh, with its other exports (e.g. `warmedUp`). */
@@ -153,7 +170,13 @@ export function apiGatewayEvent(options: {
   };
 }
 
-export function gitRepository(namespace: string, name: string, url: string, ref?: Record<string, string>, annotations?: Record<string, string>): KubeObject {
+export function gitRepository(
+  namespace: string,
+  name: string,
+  url: string,
+  ref?: Record<string, string>,
+  annotations?: Record<string, string>,
+): KubeObject {
   return {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
@@ -162,7 +185,13 @@ export function gitRepository(namespace: string, name: string, url: string, ref?
   };
 }
 
-export function requestedAt(server: KubeApiTestServer, namespace: string, name: string, kind = 'GitRepository', apiVersion = 'source.toolkit.fluxcd.io/v1'): string | undefined {
+export function requestedAt(
+  server: KubeApiTestServer,
+  namespace: string,
+  name: string,
+  kind = 'GitRepository',
+  apiVersion = 'source.toolkit.fluxcd.io/v1',
+): string | undefined {
   return server.get(apiVersion, kind, namespace, name)?.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'];
 }
 
@@ -181,7 +210,13 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
   );
   try {
     const result = await fn();
-    return { result, lines: chunks.join('').split('\n').filter((l) => l.trim() !== '') };
+    return {
+      result,
+      lines: chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    };
   } finally {
     spies.forEach((s) => s.mockRestore());
     // The spies kept these lines from the whole-run log scan's capture: hand them over (tests/support/log-scan.ts).

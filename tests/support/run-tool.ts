@@ -15,11 +15,24 @@ export interface ToolRun {
  * Runs one of the project's own CLIs (node_modules/.bin: osls, tsx) in `cwd` as CI does: no AWS credentials at all,
  * HOME a scratch dir so nothing from ~/.aws or ~/.serverless is used, no telemetry, no prompts.
  */
-export function runTool(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<ToolRun> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'));
+export function runTool(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<ToolRun> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'RELAY_CONFIG'),
+  );
   const child = spawn(join(root, 'node_modules', '.bin', command), args, {
     cwd: options.cwd ?? root,
-    env: { ...clean, HOME: mkdtempSync(join(tmpdir(), 'relay-home-')), CI: 'true', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ...options.env },
+    env: {
+      ...clean,
+      HOME: mkdtempSync(join(tmpdir(), 'relay-home-')),
+      CI: 'true',
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,
   });

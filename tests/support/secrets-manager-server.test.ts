@@ -15,7 +15,13 @@ let server: SecretsManagerTestServer;
 const clients: SecretsManagerClient[] = [];
 
 function client(extra: Partial<SecretsManagerClientConfig> = {}): SecretsManagerClient {
-  const c = new SecretsManagerClient({ region: REGION, endpoint: server.endpoint, credentials, maxAttempts: 1, ...extra });
+  const c = new SecretsManagerClient({
+    region: REGION,
+    endpoint: server.endpoint,
+    credentials,
+    maxAttempts: 1,
+    ...extra,
+  });
   clients.push(c);
   return c;
 }
@@ -41,12 +47,20 @@ afterEach(async () => {
 describe('SecretsManagerTestServer with the real SecretsManagerClient', () => {
   it('returns a secret by name with the AWSCURRENT version by default', async () => {
     const { arn, versionId } = server.put('github/webhook', 's3cr3t');
-    expect(arn).toMatch(new RegExp(`^arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:github/webhook-[A-Za-z0-9]{6}$`));
+    expect(arn).toMatch(
+      new RegExp(`^arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:github/webhook-[A-Za-z0-9]{6}$`),
+    );
     expect(server.arn('github/webhook')).toBe(arn);
 
     const out = await client().send(new GetSecretValueCommand({ SecretId: 'github/webhook' }));
 
-    expect(out).toMatchObject({ ARN: arn, Name: 'github/webhook', VersionId: versionId, SecretString: 's3cr3t', VersionStages: ['AWSCURRENT'] });
+    expect(out).toMatchObject({
+      ARN: arn,
+      Name: 'github/webhook',
+      VersionId: versionId,
+      SecretString: 's3cr3t',
+      VersionStages: ['AWSCURRENT'],
+    });
     expect(out.CreatedDate).toBeInstanceOf(Date);
     expect(out.$metadata.httpStatusCode).toBe(200);
     expect(out.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -63,7 +77,9 @@ describe('SecretsManagerTestServer with the real SecretsManagerClient', () => {
     expect(req?.headers['content-type']).toBe('application/x-amz-json-1.1');
     expect(req?.headers['x-amz-target']).toBe('secretsmanager.GetSecretValue');
     expect(req?.headers['authorization']).toMatch(
-      new RegExp(`^AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/\\d{8}/${REGION}/secretsmanager/aws4_request, `),
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/\\d{8}/${REGION}/secretsmanager/aws4_request, `,
+      ),
     );
     expect(req?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
   });
@@ -105,7 +121,9 @@ describe('SecretsManagerTestServer with the real SecretsManagerClient', () => {
 
   it('rejects AWSPREVIOUS before any rotation with a typed ResourceNotFoundException', async () => {
     server.put('fresh', 'v1');
-    const err = await rejection(client().send(new GetSecretValueCommand({ SecretId: 'fresh', VersionStage: 'AWSPREVIOUS' })));
+    const err = await rejection(
+      client().send(new GetSecretValueCommand({ SecretId: 'fresh', VersionStage: 'AWSPREVIOUS' })),
+    );
     expect(err).toBeInstanceOf(ResourceNotFoundException);
     expect(err).toBeInstanceOf(SecretsManagerServiceException);
     const e = err as ResourceNotFoundException;
@@ -156,7 +174,9 @@ describe('SecretsManagerTestServer with the real SecretsManagerClient', () => {
     expect((err as Error).name).toBe('ThrottlingException');
     expect((err as Error).message).toBe('Rate exceeded');
     server.fault(undefined);
-    await expect(client().send(new GetSecretValueCommand({ SecretId: 's' }))).resolves.toMatchObject({ SecretString: 'v' });
+    await expect(client().send(new GetSecretValueCommand({ SecretId: 's' }))).resolves.toMatchObject({
+      SecretString: 'v',
+    });
   });
 
   it('is retried by the SDK when maxAttempts allows it', async () => {
@@ -220,12 +240,18 @@ describe('SecretsManagerTestServer strictness (raw HTTP)', () => {
     'Content-Type': 'application/x-amz-json-1.1',
     'X-Amz-Target': 'secretsmanager.GetSecretValue',
     'X-Amz-Date': '20250101T000000Z',
-    Authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=' + '0'.repeat(64),
+    Authorization:
+      'AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=' +
+      '0'.repeat(64),
   };
 
   async function post(headers: Record<string, string>, body = '{"SecretId":"s"}') {
     const res = await fetch(`${server.endpoint}/`, { method: 'POST', headers, body });
-    return { status: res.status, errorType: res.headers.get('x-amzn-errortype'), body: (await res.json()) as Record<string, unknown> };
+    return {
+      status: res.status,
+      errorType: res.headers.get('x-amzn-errortype'),
+      body: (await res.json()) as Record<string, unknown>,
+    };
   }
 
   beforeEach(() => {
@@ -251,7 +277,9 @@ describe('SecretsManagerTestServer strictness (raw HTTP)', () => {
   });
 
   it('rejects a non-SigV4 Authorization header and a missing X-Amz-Date', async () => {
-    expect((await post({ ...signedHeaders, Authorization: 'Bearer x' })).errorType).toBe('IncompleteSignatureException');
+    expect((await post({ ...signedHeaders, Authorization: 'Bearer x' })).errorType).toBe(
+      'IncompleteSignatureException',
+    );
     const { 'X-Amz-Date': _omit, ...noDate } = signedHeaders;
     const res = await post(noDate);
     expect(res.status).toBe(400);

@@ -79,10 +79,28 @@ const TARGET_PREFIX = 'secretsmanager.';
 const KNOWN_OPERATIONS = new Set([
   // Real operations this server does not implement answer differently from made-up ones, so a test that reaches
   // one learns it needs to extend this server rather than that it misspelled the target.
-  'BatchGetSecretValue', 'CancelRotateSecret', 'CreateSecret', 'DeleteResourcePolicy', 'DeleteSecret', 'DescribeSecret',
-  'GetRandomPassword', 'GetResourcePolicy', 'ListSecretVersionIds', 'ListSecrets', 'PutResourcePolicy', 'PutSecretValue',
-  'RemoveRegionsFromReplication', 'ReplicateSecretToRegions', 'RestoreSecret', 'RotateSecret', 'StopReplicationToReplica',
-  'TagResource', 'UntagResource', 'UpdateSecret', 'UpdateSecretVersionStage', 'ValidateResourcePolicy',
+  'BatchGetSecretValue',
+  'CancelRotateSecret',
+  'CreateSecret',
+  'DeleteResourcePolicy',
+  'DeleteSecret',
+  'DescribeSecret',
+  'GetRandomPassword',
+  'GetResourcePolicy',
+  'ListSecretVersionIds',
+  'ListSecrets',
+  'PutResourcePolicy',
+  'PutSecretValue',
+  'RemoveRegionsFromReplication',
+  'ReplicateSecretToRegions',
+  'RestoreSecret',
+  'RotateSecret',
+  'StopReplicationToReplica',
+  'TagResource',
+  'UntagResource',
+  'UpdateSecret',
+  'UpdateSecretVersionStage',
+  'ValidateResourcePolicy',
 ]);
 const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -94,16 +112,24 @@ function randomSuffix(): string {
   return out;
 }
 
-
 function readBody(req: IncomingMessage): Promise<string> {
-  return readBoundedBody(req, MAX_BODY_BYTES, () => new HttpError(413, 'SerializationException', 'Request body too large', 'message'));
+  return readBoundedBody(
+    req,
+    MAX_BODY_BYTES,
+    () => new HttpError(413, 'SerializationException', 'Request body too large', 'message'),
+  );
 }
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') {
-    throw new HttpError(400, 'SerializationException', `Start of structure or map found where not expected (${key})`, 'message');
+    throw new HttpError(
+      400,
+      'SerializationException',
+      `Start of structure or map found where not expected (${key})`,
+      'message',
+    );
   }
   return v;
 }
@@ -114,7 +140,8 @@ export class SecretsManagerTestServer {
   readonly accountId: string;
   readonly calls: SecretsManagerCall[] = [];
   /** Every request that reached the server, including rejected ones (method, url, lower-cased headers). */
-  readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> = [];
+  readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> =
+    [];
 
   private readonly secrets = new Map<string, StoredSecret>(); // by name
   private readonly faults = new FaultSlot<SecretsManagerFault, unknown>();
@@ -164,7 +191,11 @@ export class SecretsManagerTestServer {
 
   /** Every version of the secret, oldest first, with its staging labels (empty when it does not exist). */
   versions(name: string): StoredSecretVersion[] {
-    return (this.secrets.get(name)?.versions ?? []).map((v) => ({ versionId: v.versionId, secretString: v.secretString, stages: [...v.stages] }));
+    return (this.secrets.get(name)?.versions ?? []).map((v) => ({
+      versionId: v.versionId,
+      secretString: v.secretString,
+      stages: [...v.stages],
+    }));
   }
 
   /** The SecretString labelled `stage` (default AWSCURRENT), or undefined. */
@@ -275,7 +306,12 @@ export class SecretsManagerTestServer {
     }
 
     if (!IMPLEMENTED.has(operation)) {
-      throw new HttpError(400, 'UnknownOperationException', `SecretsManagerTestServer does not implement ${operation}`, 'message');
+      throw new HttpError(
+        400,
+        'UnknownOperationException',
+        `SecretsManagerTestServer does not implement ${operation}`,
+        'message',
+      );
     }
     if (secretId === undefined || secretId === '') {
       const member = operation === 'CreateSecret' ? 'name' : 'secretId';
@@ -297,13 +333,19 @@ export class SecretsManagerTestServer {
   }
 
   private findSecret(secretId: string): StoredSecret | undefined {
-    return secretId.startsWith('arn:') ? [...this.secrets.values()].find((s) => s.arn === secretId) : this.secrets.get(secretId);
+    return secretId.startsWith('arn:')
+      ? [...this.secrets.values()].find((s) => s.arn === secretId)
+      : this.secrets.get(secretId);
   }
 
   /** SecretString and ClientRequestToken of a CreateSecret/PutSecretValue body, validated like the service. */
   private writeInput(body: Record<string, unknown>): { secretString: string | undefined; token: string } {
     if (body.SecretBinary !== undefined) {
-      throw new HttpError(400, 'InvalidParameterException', 'SecretsManagerTestServer stores SecretString only, not SecretBinary');
+      throw new HttpError(
+        400,
+        'InvalidParameterException',
+        'SecretsManagerTestServer stores SecretString only, not SecretBinary',
+      );
     }
     const secretString = optionalString(body, 'SecretString');
     const token = optionalString(body, 'ClientRequestToken') ?? randomUUID();
@@ -316,19 +358,33 @@ export class SecretsManagerTestServer {
       );
     }
     if (secretString !== undefined && Buffer.byteLength(secretString) > 65536) {
-      throw new HttpError(400, 'ValidationException', "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536", 'message');
+      throw new HttpError(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536",
+        'message',
+      );
     }
     return { secretString, token };
   }
 
   private createSecret(name: string, body: Record<string, unknown>): unknown {
     if (!NAME_PATTERN.test(name)) {
-      throw new HttpError(400, 'ValidationException', "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9/_+=.@-]+$", 'message');
+      throw new HttpError(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9/_+=.@-]+$",
+        'message',
+      );
     }
     const { secretString, token } = this.writeInput(body);
     const description = optionalString(body, 'Description');
     if (this.secrets.has(name)) {
-      throw new HttpError(400, 'ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+      throw new HttpError(
+        400,
+        'ResourceExistsException',
+        `The operation failed because the secret ${name} already exists.`,
+      );
     }
     const secret = this.create(name, description);
     if (secretString === undefined) return { ARN: secret.arn, Name: secret.name };
@@ -338,14 +394,25 @@ export class SecretsManagerTestServer {
 
   private putSecretValue(secretId: string, body: Record<string, unknown>): unknown {
     const secret = this.findSecret(secretId);
-    if (!secret) throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     const { secretString, token } = this.writeInput(body);
-    if (secretString === undefined) throw new HttpError(400, 'InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+    if (secretString === undefined)
+      throw new HttpError(400, 'InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
     const rawStages = body.VersionStages;
     let stages = ['AWSCURRENT'];
     if (rawStages !== undefined && rawStages !== null) {
-      if (!Array.isArray(rawStages) || rawStages.length === 0 || !rawStages.every((s) => typeof s === 'string' && s !== '')) {
-        throw new HttpError(400, 'SerializationException', 'VersionStages must be a non-empty list of strings', 'message');
+      if (
+        !Array.isArray(rawStages) ||
+        rawStages.length === 0 ||
+        !rawStages.every((s) => typeof s === 'string' && s !== '')
+      ) {
+        throw new HttpError(
+          400,
+          'SerializationException',
+          'VersionStages must be a non-empty list of strings',
+          'message',
+        );
       }
       stages = [...new Set(rawStages as string[])];
     }
@@ -353,7 +420,11 @@ export class SecretsManagerTestServer {
     if (same) {
       // The idempotency rule: a retry with the same token and data is a no-op, other data is refused.
       if (same.secretString !== secretString) {
-        throw new HttpError(400, 'ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+        throw new HttpError(
+          400,
+          'ResourceExistsException',
+          "You can't modify an existing version, you can only create a new version.",
+        );
       }
       return { ARN: secret.arn, Name: secret.name, VersionId: same.versionId, VersionStages: [...same.stages] };
     }
@@ -363,13 +434,18 @@ export class SecretsManagerTestServer {
 
   private getSecretValue(secretId: string, versionId: string | undefined, versionStage: string | undefined): unknown {
     const secret = this.findSecret(secretId);
-    if (!secret) throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      throw new HttpError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
 
     let version: SecretVersion | undefined;
     if (versionId !== undefined) {
       version = secret.versions.find((v) => v.versionId === versionId);
       if (!version) {
-        throw new HttpError(400, 'ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+        throw new HttpError(
+          400,
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`,
+        );
       }
       if (versionStage !== undefined && !version.stages.includes(versionStage)) {
         throw new HttpError(

@@ -139,21 +139,47 @@ class SqsError extends Error {
   }
 }
 
-const invalidParameter = (message: string) => new SqsError(400, 'InvalidParameterValue', 'InvalidParameterValue', message);
-const missingParameter = (name: string) => new SqsError(400, 'MissingParameter', 'MissingParameter', `The request must contain the parameter ${name}.`);
-const queueDoesNotExist = () => new SqsError(400, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+const invalidParameter = (message: string) =>
+  new SqsError(400, 'InvalidParameterValue', 'InvalidParameterValue', message);
+const missingParameter = (name: string) =>
+  new SqsError(400, 'MissingParameter', 'MissingParameter', `The request must contain the parameter ${name}.`);
+const queueDoesNotExist = () =>
+  new SqsError(
+    400,
+    'QueueDoesNotExist',
+    'AWS.SimpleQueueService.NonExistentQueue',
+    'The specified queue does not exist.',
+  );
 
 const JSON_10 = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'AmazonSQS.';
 const IMPLEMENTED = new Set([
-  'SendMessage', 'SendMessageBatch', 'ReceiveMessage', 'DeleteMessage', 'DeleteMessageBatch', 'ChangeMessageVisibility',
-  'GetQueueUrl', 'GetQueueAttributes',
+  'SendMessage',
+  'SendMessageBatch',
+  'ReceiveMessage',
+  'DeleteMessage',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibility',
+  'GetQueueUrl',
+  'GetQueueAttributes',
 ]);
 const KNOWN_OPERATIONS = new Set([
   // Real operations this server does not implement answer differently from made-up ones.
-  'AddPermission', 'CancelMessageMoveTask', 'ChangeMessageVisibilityBatch', 'CreateQueue', 'DeleteQueue',
-  'ListDeadLetterSourceQueues', 'ListMessageMoveTasks', 'ListQueueTags', 'ListQueues', 'PurgeQueue', 'RemovePermission',
-  'SetQueueAttributes', 'StartMessageMoveTask', 'TagQueue', 'UntagQueue',
+  'AddPermission',
+  'CancelMessageMoveTask',
+  'ChangeMessageVisibilityBatch',
+  'CreateQueue',
+  'DeleteQueue',
+  'ListDeadLetterSourceQueues',
+  'ListMessageMoveTasks',
+  'ListQueueTags',
+  'ListQueues',
+  'PurgeQueue',
+  'RemovePermission',
+  'SetQueueAttributes',
+  'StartMessageMoveTask',
+  'TagQueue',
+  'UntagQueue',
 ]);
 const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -161,11 +187,31 @@ const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 // eslint-disable-next-line no-control-regex -- the control characters SQS allows are exactly what this class names
 const INVALID_BODY_CHAR = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const ATTRIBUTE_NAMES = [
-  'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed',
-  'CreatedTimestamp', 'DelaySeconds', 'LastModifiedTimestamp', 'MaximumMessageSize', 'MessageRetentionPeriod', 'QueueArn',
-  'ReceiveMessageWaitTimeSeconds', 'RedrivePolicy', 'SqsManagedSseEnabled', 'VisibilityTimeout',
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesNotVisible',
+  'ApproximateNumberOfMessagesDelayed',
+  'CreatedTimestamp',
+  'DelaySeconds',
+  'LastModifiedTimestamp',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'QueueArn',
+  'ReceiveMessageWaitTimeSeconds',
+  'RedrivePolicy',
+  'SqsManagedSseEnabled',
+  'VisibilityTimeout',
 ];
-const SYSTEM_ATTRIBUTES = ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SentTimestamp', 'SenderId', 'DeadLetterQueueSourceArn', 'AWSTraceHeader', 'MessageDeduplicationId', 'MessageGroupId', 'SequenceNumber'];
+const SYSTEM_ATTRIBUTES = [
+  'ApproximateReceiveCount',
+  'ApproximateFirstReceiveTimestamp',
+  'SentTimestamp',
+  'SenderId',
+  'DeadLetterQueueSourceArn',
+  'AWSTraceHeader',
+  'MessageDeduplicationId',
+  'MessageGroupId',
+  'SequenceNumber',
+];
 
 const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
 
@@ -200,7 +246,11 @@ const frontEndQueryCodes: Record<AwsFrontEndError['type'], string> = {
 };
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return readBoundedBody(req, MAX_REQUEST_BYTES, () => new SqsError(413, 'RequestEntityTooLarge', 'RequestEntityTooLarge', 'Request body too large'));
+  return readBoundedBody(
+    req,
+    MAX_REQUEST_BYTES,
+    () => new SqsError(413, 'RequestEntityTooLarge', 'RequestEntityTooLarge', 'Request body too large'),
+  );
 }
 
 function str(input: Record<string, unknown>, key: string, required: true): string;
@@ -211,14 +261,22 @@ function str(input: Record<string, unknown>, key: string, required = false): str
     if (required) throw missingParameter(key);
     return undefined;
   }
-  if (typeof v !== 'string') throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be a string`);
+  if (typeof v !== 'string')
+    throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be a string`);
   return v;
 }
 
-function int(input: Record<string, unknown>, key: string, min: number, max: number, reason: string): number | undefined {
+function int(
+  input: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  reason: string,
+): number | undefined {
   const v = input[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be an integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be an integer`);
   if (v < min || v > max) throw invalidParameter(`Value ${v} for parameter ${key} is invalid. Reason: ${reason}`);
   return v;
 }
@@ -226,7 +284,8 @@ function int(input: Record<string, unknown>, key: string, min: number, max: numb
 function stringList(input: Record<string, unknown>, key: string): string[] {
   const v = input[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be a list of strings`);
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw new SqsError(400, 'SerializationException', 'SerializationException', `${key} must be a list of strings`);
   return v as string[];
 }
 
@@ -237,7 +296,8 @@ export class SqsTestServer {
   /** Every request that parsed far enough to name an operation, in order. */
   readonly calls: SqsCall[] = [];
   /** Every request that reached the server (method, url, lower-cased headers), including refused ones. */
-  readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> = [];
+  readonly requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }> =
+    [];
 
   private readonly queues = new Map<string, Queue>(); // by name
   private readonly handles = new Map<string, { queue: string; messageId: string }>();
@@ -265,11 +325,14 @@ export class SqsTestServer {
 
   /** Creates (or replaces, emptied) a standard queue. A redrive target must exist already. */
   createQueue(name: string, options: SqsQueueOptions = {}): { url: string; arn: string } {
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new Error(`SqsTestServer: ${name} is not a valid standard queue name`);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
+      throw new Error(`SqsTestServer: ${name} is not a valid standard queue name`);
     if (options.redrivePolicy) {
       const { deadLetterTargetArn, maxReceiveCount } = options.redrivePolicy;
-      if (![...this.queues.values()].some((q) => q.arn === deadLetterTargetArn)) throw new Error(`SqsTestServer: no queue ${deadLetterTargetArn}`);
-      if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) throw new Error('SqsTestServer: maxReceiveCount must be 1-1000');
+      if (![...this.queues.values()].some((q) => q.arn === deadLetterTargetArn))
+        throw new Error(`SqsTestServer: no queue ${deadLetterTargetArn}`);
+      if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000)
+        throw new Error('SqsTestServer: maxReceiveCount must be 1-1000');
     }
     const queue: Queue = {
       name,
@@ -296,7 +359,12 @@ export class SqsTestServer {
       body: m.body,
       messageAttributes: structuredClone(m.messageAttributes),
       receiveCount: m.receiveCount,
-      state: m.visibleAt <= this.nowMs ? 'visible' : m.delayedUntil > this.nowMs && m.receiveCount === 0 ? 'delayed' : 'inflight',
+      state:
+        m.visibleAt <= this.nowMs
+          ? 'visible'
+          : m.delayedUntil > this.nowMs && m.receiveCount === 0
+            ? 'delayed'
+            : 'inflight',
       visibleAt: m.visibleAt,
       sentAt: m.sentAt,
       ...(m.deadLetterSourceArn ? { deadLetterSourceArn: m.deadLetterSourceArn } : {}),
@@ -352,9 +420,20 @@ export class SqsTestServer {
           : new SqsError(500, 'InternalError', 'InternalError', err instanceof Error ? err.message : String(err));
       if (call) call.status = e.status;
       // Framework-level errors (auth, serialization, unknown operation) come from the AWS front end, not the service.
-      const framework = ['MissingAuthenticationTokenException', 'IncompleteSignatureException', 'SerializationException', 'UnknownOperationException'].includes(e.type);
+      const framework = [
+        'MissingAuthenticationTokenException',
+        'IncompleteSignatureException',
+        'SerializationException',
+        'UnknownOperationException',
+      ].includes(e.type);
       const type = framework ? e.type : `com.amazonaws.sqs#${e.type}`;
-      this.send(res, e.status, requestId, { __type: type, message: e.message }, `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`);
+      this.send(
+        res,
+        e.status,
+        requestId,
+        { __type: type, message: e.message },
+        `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`,
+      );
     }
   }
 
@@ -369,14 +448,22 @@ export class SqsTestServer {
     res.writeHead(status, headers).end(payload);
   }
 
-  private parse(req: IncomingMessage, rawBody: string): { operation: string; input: Record<string, unknown>; call: SqsCall } {
+  private parse(
+    req: IncomingMessage,
+    rawBody: string,
+  ): { operation: string; input: Record<string, unknown>; call: SqsCall } {
     let operation: string;
     let input: Record<string, unknown>;
     try {
-      ({ operation, input } = parseAwsJsonRequest(req, rawBody, { contentType: JSON_10, targetPrefix: TARGET_PREFIX, knows: (op) => IMPLEMENTED.has(op) || KNOWN_OPERATIONS.has(op) }));
+      ({ operation, input } = parseAwsJsonRequest(req, rawBody, {
+        contentType: JSON_10,
+        targetPrefix: TARGET_PREFIX,
+        knows: (op) => IMPLEMENTED.has(op) || KNOWN_OPERATIONS.has(op),
+      }));
     } catch (error) {
       // The query-compatible error code SQS adds for these front-end errors (x-amzn-query-error).
-      if (error instanceof AwsFrontEndError) throw new SqsError(error.status, error.type, frontEndQueryCodes[error.type], error.message);
+      if (error instanceof AwsFrontEndError)
+        throw new SqsError(error.status, error.type, frontEndQueryCodes[error.type], error.message);
       throw error;
     }
     const queueUrl = typeof input.QueueUrl === 'string' ? input.QueueUrl : undefined;
@@ -390,7 +477,12 @@ export class SqsTestServer {
       throw new SqsError(status, fault.type ?? fault.code, fault.code, fault.message ?? `Injected ${fault.code}`);
     }
     if (!IMPLEMENTED.has(operation)) {
-      throw new SqsError(400, 'UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', `SqsTestServer does not implement ${operation}`);
+      throw new SqsError(
+        400,
+        'UnsupportedOperation',
+        'AWS.SimpleQueueService.UnsupportedOperation',
+        `SqsTestServer does not implement ${operation}`,
+      );
     }
     if (operation === 'GetQueueUrl') return this.getQueueUrl(input);
     const queue = this.queueOf(input);
@@ -422,7 +514,8 @@ export class SqsTestServer {
       throw invalidParameter(`Value ${url} for parameter QueueUrl is invalid. Reason: Queue URL is not a valid URL.`);
     }
     const [, account, name, ...rest] = path.split('/');
-    const queue = name !== undefined && rest.length === 0 && account === this.accountId ? this.queues.get(name) : undefined;
+    const queue =
+      name !== undefined && rest.length === 0 && account === this.accountId ? this.queues.get(name) : undefined;
     if (!queue) throw queueDoesNotExist();
     return queue;
   }
@@ -440,19 +533,33 @@ export class SqsTestServer {
     const body = str(input, 'MessageBody', true);
     if (body.length === 0) throw invalidParameter('The request must contain the parameter MessageBody.');
     if (INVALID_BODY_CHAR.test(body)) {
-      throw new SqsError(400, 'InvalidMessageContents', 'InvalidMessageContents', 'Invalid binary character in the message body');
+      throw new SqsError(
+        400,
+        'InvalidMessageContents',
+        'InvalidMessageContents',
+        'Invalid binary character in the message body',
+      );
     }
     const delay = int(input, 'DelaySeconds', 0, 900, 'DelaySeconds must be >= 0 and <= 900.') ?? queue.delaySeconds;
     if (input.MessageGroupId !== undefined || input.MessageDeduplicationId !== undefined) {
-      throw invalidParameter('The request include parameter that is not valid for this queue type. Reason: MessageGroupId and MessageDeduplicationId are for FIFO queues.');
+      throw invalidParameter(
+        'The request include parameter that is not valid for this queue type. Reason: MessageGroupId and MessageDeduplicationId are for FIFO queues.',
+      );
     }
     const attributes = this.messageAttributes(input.MessageAttributes);
     let size = Buffer.byteLength(body);
     for (const [name, a] of Object.entries(attributes)) {
-      size += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + (a.BinaryValue !== undefined ? Buffer.from(a.BinaryValue, 'base64').length : Buffer.byteLength(a.StringValue ?? ''));
+      size +=
+        Buffer.byteLength(name) +
+        Buffer.byteLength(a.DataType) +
+        (a.BinaryValue !== undefined
+          ? Buffer.from(a.BinaryValue, 'base64').length
+          : Buffer.byteLength(a.StringValue ?? ''));
     }
     if (size > queue.maximumMessageSize) {
-      throw invalidParameter(`One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`);
+      throw invalidParameter(
+        `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`,
+      );
     }
     const message: Message = {
       messageId: randomUUID(),
@@ -470,25 +577,39 @@ export class SqsTestServer {
 
   private messageAttributes(raw: unknown): Record<string, SqsMessageAttribute> {
     if (raw === undefined || raw === null) return {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new SqsError(400, 'SerializationException', 'SerializationException', 'MessageAttributes must be a map');
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new SqsError(400, 'SerializationException', 'SerializationException', 'MessageAttributes must be a map');
     const entries = Object.entries(raw as Record<string, unknown>);
-    if (entries.length > 10) throw invalidParameter('Number of message attributes [' + entries.length + '] exceeds the allowed maximum [10].');
+    if (entries.length > 10)
+      throw invalidParameter('Number of message attributes [' + entries.length + '] exceeds the allowed maximum [10].');
     const out: Record<string, SqsMessageAttribute> = {};
     for (const [name, value] of entries) {
-      if (!/^[A-Za-z0-9_.-]{1,256}$/.test(name) || name.startsWith('.') || name.endsWith('.') || /^(aws|amazon)\./i.test(name)) {
+      if (
+        !/^[A-Za-z0-9_.-]{1,256}$/.test(name) ||
+        name.startsWith('.') ||
+        name.endsWith('.') ||
+        /^(aws|amazon)\./i.test(name)
+      ) {
         throw invalidParameter(`Message attribute name '${name}' is invalid.`);
       }
       const a = value as Record<string, unknown>;
       const dataType = typeof a?.DataType === 'string' ? a.DataType : '';
       const base = dataType.split('.')[0];
-      if (base !== 'String' && base !== 'Number' && base !== 'Binary') throw invalidParameter(`The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);
+      if (base !== 'String' && base !== 'Number' && base !== 'Binary')
+        throw invalidParameter(
+          `The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`,
+        );
       const hasString = typeof a.StringValue === 'string';
       const hasBinary = typeof a.BinaryValue === 'string';
-      if (base === 'Binary' ? !hasBinary || hasString : !hasString || hasBinary) throw invalidParameter(`Message (user) attribute '${name}' must contain a non-empty value of type '${base}'.`);
+      if (base === 'Binary' ? !hasBinary || hasString : !hasString || hasBinary)
+        throw invalidParameter(`Message (user) attribute '${name}' must contain a non-empty value of type '${base}'.`);
       if (base === 'Number' && !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(a.StringValue as string)) {
         throw invalidParameter(`Can't cast the value of message (user) attribute '${name}' to a number.`);
       }
-      out[name] = { DataType: dataType, ...(hasString ? { StringValue: a.StringValue as string } : { BinaryValue: a.BinaryValue as string }) };
+      out[name] = {
+        DataType: dataType,
+        ...(hasString ? { StringValue: a.StringValue as string } : { BinaryValue: a.BinaryValue as string }),
+      };
     }
     return out;
   }
@@ -529,7 +650,12 @@ export class SqsTestServer {
     // "The maximum allowed individual message size and the maximum total payload size (the sum of the individual
     // lengths of all of the batched messages) are both" the queue's limit: the whole request is refused.
     if (total > queue.maximumMessageSize) {
-      throw new SqsError(400, 'BatchRequestTooLong', 'AWS.SimpleQueueService.BatchRequestTooLong', `Batch requests cannot be longer than ${queue.maximumMessageSize} bytes. You have sent ${total} bytes.`);
+      throw new SqsError(
+        400,
+        'BatchRequestTooLong',
+        'AWS.SimpleQueueService.BatchRequestTooLong',
+        `Batch requests cannot be longer than ${queue.maximumMessageSize} bytes. You have sent ${total} bytes.`,
+      );
     }
     queue.messages.push(...accepted);
     return { Successful: successful, Failed: failed };
@@ -538,16 +664,40 @@ export class SqsTestServer {
   private batchEntries(input: Record<string, unknown>): Array<Record<string, unknown>> {
     const raw = input.Entries;
     if (raw === undefined || raw === null) throw missingParameter('Entries');
-    if (!Array.isArray(raw)) throw new SqsError(400, 'SerializationException', 'SerializationException', 'Entries must be a list');
-    if (raw.length === 0) throw new SqsError(400, 'EmptyBatchRequest', 'AWS.SimpleQueueService.EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
-    if (raw.length > 10) throw new SqsError(400, 'TooManyEntriesInBatchRequest', 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${raw.length}.`);
+    if (!Array.isArray(raw))
+      throw new SqsError(400, 'SerializationException', 'SerializationException', 'Entries must be a list');
+    if (raw.length === 0)
+      throw new SqsError(
+        400,
+        'EmptyBatchRequest',
+        'AWS.SimpleQueueService.EmptyBatchRequest',
+        'There should be at least one SendMessageBatchRequestEntry in the request.',
+      );
+    if (raw.length > 10)
+      throw new SqsError(
+        400,
+        'TooManyEntriesInBatchRequest',
+        'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+        `Maximum number of entries per request are 10. You have sent ${raw.length}.`,
+      );
     const ids = new Set<string>();
     for (const entry of raw as Array<Record<string, unknown>>) {
       const id = entry?.Id;
       if (typeof id !== 'string' || !BATCH_ID.test(id)) {
-        throw new SqsError(400, 'InvalidBatchEntryId', 'AWS.SimpleQueueService.InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+        throw new SqsError(
+          400,
+          'InvalidBatchEntryId',
+          'AWS.SimpleQueueService.InvalidBatchEntryId',
+          'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+        );
       }
-      if (ids.has(id)) throw new SqsError(400, 'BatchEntryIdsNotDistinct', 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
+      if (ids.has(id))
+        throw new SqsError(
+          400,
+          'BatchEntryIdsNotDistinct',
+          'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+          `Id ${id} repeated.`,
+        );
       ids.add(id);
     }
     return raw as Array<Record<string, unknown>>;
@@ -555,10 +705,17 @@ export class SqsTestServer {
 
   private receiveMessage(queue: Queue, input: Record<string, unknown>): unknown {
     const max = int(input, 'MaxNumberOfMessages', 1, 10, 'Must be between 1 and 10, if provided.') ?? 1;
-    const visibility = int(input, 'VisibilityTimeout', 0, 43_200, 'Must be between 0 and 43200, if provided.') ?? queue.visibilityTimeout;
+    const visibility =
+      int(input, 'VisibilityTimeout', 0, 43_200, 'Must be between 0 and 43200, if provided.') ??
+      queue.visibilityTimeout;
     int(input, 'WaitTimeSeconds', 0, 20, 'Must be >= 0 and <= 20, if provided.');
-    const systemNames = new Set([...stringList(input, 'AttributeNames'), ...stringList(input, 'MessageSystemAttributeNames')]);
-    for (const n of systemNames) if (n !== 'All' && !SYSTEM_ATTRIBUTES.includes(n)) throw new SqsError(400, 'InvalidAttributeName', 'InvalidAttributeName', `Unknown Attribute ${n}.`);
+    const systemNames = new Set([
+      ...stringList(input, 'AttributeNames'),
+      ...stringList(input, 'MessageSystemAttributeNames'),
+    ]);
+    for (const n of systemNames)
+      if (n !== 'All' && !SYSTEM_ATTRIBUTES.includes(n))
+        throw new SqsError(400, 'InvalidAttributeName', 'InvalidAttributeName', `Unknown Attribute ${n}.`);
     const wantedAttributes = stringList(input, 'MessageAttributeNames');
     const out: unknown[] = [];
     for (const message of [...queue.messages]) {
@@ -592,7 +749,9 @@ export class SqsTestServer {
     const attributes = Object.fromEntries(Object.entries(system).filter(([k]) => all || systemNames.has(k)));
     const pickAll = wanted.includes('All') || wanted.includes('.*');
     const messageAttributes = Object.fromEntries(
-      Object.entries(m.messageAttributes).filter(([k]) => pickAll || wanted.includes(k) || wanted.some((w) => w.endsWith('.*') && k.startsWith(w.slice(0, -1)))),
+      Object.entries(m.messageAttributes).filter(
+        ([k]) => pickAll || wanted.includes(k) || wanted.some((w) => w.endsWith('.*') && k.startsWith(w.slice(0, -1))),
+      ),
     );
     return {
       MessageId: m.messageId,
@@ -600,7 +759,9 @@ export class SqsTestServer {
       MD5OfBody: m.md5OfBody,
       Body: m.body,
       ...(Object.keys(attributes).length > 0 ? { Attributes: attributes } : {}),
-      ...(Object.keys(messageAttributes).length > 0 ? { MessageAttributes: messageAttributes, MD5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) } : {}),
+      ...(Object.keys(messageAttributes).length > 0
+        ? { MessageAttributes: messageAttributes, MD5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
+        : {}),
     };
   }
 
@@ -629,10 +790,22 @@ export class SqsTestServer {
     const known = this.handles.get(handle);
     if (!known) {
       // Not a handle this server ever issued (real handles are long opaque base64 strings).
-      if (!/^[A-Za-z0-9+/=]{64}$/.test(handle)) throw new SqsError(404, 'ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
+      if (!/^[A-Za-z0-9+/=]{64}$/.test(handle))
+        throw new SqsError(
+          404,
+          'ReceiptHandleIsInvalid',
+          'ReceiptHandleIsInvalid',
+          `The input receipt handle "${handle}" is not a valid receipt handle.`,
+        );
       return { message: undefined, current: false };
     }
-    if (known.queue !== queue.name) throw new SqsError(404, 'ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid for this queue.`);
+    if (known.queue !== queue.name)
+      throw new SqsError(
+        404,
+        'ReceiptHandleIsInvalid',
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${handle}" is not a valid for this queue.`,
+      );
     const message = queue.messages.find((m) => m.messageId === known.messageId);
     return { message, current: message?.handle === handle };
   }
@@ -665,14 +838,22 @@ export class SqsTestServer {
 
   private changeMessageVisibility(queue: Queue, input: Record<string, unknown>): unknown {
     const handle = str(input, 'ReceiptHandle', true);
-    if (input.VisibilityTimeout === undefined || input.VisibilityTimeout === null) throw missingParameter('VisibilityTimeout');
+    if (input.VisibilityTimeout === undefined || input.VisibilityTimeout === null)
+      throw missingParameter('VisibilityTimeout');
     const timeout = int(input, 'VisibilityTimeout', 0, 43_200, 'Must be between 0 and 43200.')!;
     const { message, current } = this.byHandle(queue, handle);
     if (!message) {
-      throw invalidParameter(`Value ${handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
+      throw invalidParameter(
+        `Value ${handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`,
+      );
     }
     if (!current || message.visibleAt <= this.nowMs) {
-      throw new SqsError(400, 'MessageNotInflight', 'AWS.SimpleQueueService.MessageNotInflight', 'The message referred to is not in flight.');
+      throw new SqsError(
+        400,
+        'MessageNotInflight',
+        'AWS.SimpleQueueService.MessageNotInflight',
+        'The message referred to is not in flight.',
+      );
     }
     // The new timeout counts from now, not from the receive (ChangeMessageVisibility, SQS API reference).
     message.visibleAt = this.nowMs + timeout * 1000;
@@ -681,12 +862,18 @@ export class SqsTestServer {
 
   private getQueueAttributes(queue: Queue, input: Record<string, unknown>): unknown {
     const names = stringList(input, 'AttributeNames');
-    for (const n of names) if (n !== 'All' && !ATTRIBUTE_NAMES.includes(n)) throw new SqsError(400, 'InvalidAttributeName', 'InvalidAttributeName', `Unknown Attribute ${n}.`);
+    for (const n of names)
+      if (n !== 'All' && !ATTRIBUTE_NAMES.includes(n))
+        throw new SqsError(400, 'InvalidAttributeName', 'InvalidAttributeName', `Unknown Attribute ${n}.`);
     const now = this.nowMs;
     const all: Record<string, string> = {
       ApproximateNumberOfMessages: String(queue.messages.filter((m) => m.visibleAt <= now).length),
-      ApproximateNumberOfMessagesNotVisible: String(queue.messages.filter((m) => m.visibleAt > now && m.receiveCount > 0).length),
-      ApproximateNumberOfMessagesDelayed: String(queue.messages.filter((m) => m.visibleAt > now && m.receiveCount === 0).length),
+      ApproximateNumberOfMessagesNotVisible: String(
+        queue.messages.filter((m) => m.visibleAt > now && m.receiveCount > 0).length,
+      ),
+      ApproximateNumberOfMessagesDelayed: String(
+        queue.messages.filter((m) => m.visibleAt > now && m.receiveCount === 0).length,
+      ),
       CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
       DelaySeconds: String(queue.delaySeconds),
       LastModifiedTimestamp: String(Math.floor(queue.createdAt / 1000)),
@@ -698,7 +885,9 @@ export class SqsTestServer {
       VisibilityTimeout: String(queue.visibilityTimeout),
       ...(queue.redrivePolicy ? { RedrivePolicy: JSON.stringify(queue.redrivePolicy) } : {}),
     };
-    const picked = names.includes('All') ? all : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
+    const picked = names.includes('All')
+      ? all
+      : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
     return Object.keys(picked).length > 0 ? { Attributes: picked } : {};
   }
 }

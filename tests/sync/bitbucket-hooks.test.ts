@@ -23,7 +23,13 @@ function fakeClock() {
 }
 
 function spec(overrides: Partial<HookSpec> = {}): HookSpec {
-  return { url: `${RELAY}/bitbucket?relay-secret-version=1`, events: ['repo:push'], secret: 'hook-secret-1', name: 'flux-webhook-relay', ...overrides };
+  return {
+    url: `${RELAY}/bitbucket?relay-secret-version=1`,
+    events: ['repo:push'],
+    secret: 'hook-secret-1',
+    name: 'flux-webhook-relay',
+    ...overrides,
+  };
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
@@ -50,7 +56,14 @@ describe('Bitbucket Cloud hooks', () => {
   let time: ReturnType<typeof fakeClock>;
 
   function api(token = TOKEN, deadlineIn = 60_000): HookApi {
-    return bitbucketCloudHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep, allowHttpLoopback: true });
+    return bitbucketCloudHooks({
+      apiUrl: server.apiUrl,
+      token,
+      deadline: time.clock.t + deadlineIn,
+      now: time.now,
+      sleep: time.sleep,
+      allowHttpLoopback: true,
+    });
   }
 
   beforeEach(async () => {
@@ -76,43 +89,90 @@ describe('Bitbucket Cloud hooks', () => {
     expect(hooks.contentType).toBeUndefined();
     expect(hooks.repositoryPath('acme/app')).toBe('acme/app');
     expect(hooks.repositoryPath('acme/app.config')).toBe('acme/app.config');
-    for (const bad of ['acme', 'acme/app/extra', '', 'acme/', '/app', 'acme/..', 'ac me/app']) expect(hooks.repositoryPath(bad)).toBeUndefined();
+    for (const bad of ['acme', 'acme/app/extra', '', 'acme/', '/app', 'acme/..', 'ac me/app'])
+      expect(hooks.repositoryPath(bad)).toBeUndefined();
   });
 
   it('lists hooks across pages, following next, and never sees a secret', async () => {
-    for (let i = 1; i <= 5; i++) server.addHook('acme/app', { url: `${RELAY}/${i}`, description: `hook ${i}`, events: ['repo:push', 'issue:created'], secret: `s${i}` });
+    for (let i = 1; i <= 5; i++)
+      server.addHook('acme/app', {
+        url: `${RELAY}/${i}`,
+        description: `hook ${i}`,
+        events: ['repo:push', 'issue:created'],
+        secret: `s${i}`,
+      });
     server.addHook('acme/other', { url: `${RELAY}/elsewhere` });
     const hooks = await api().listHooks(repo('acme/app'));
 
     expect(hooks.map((h) => h.url)).toEqual([1, 2, 3, 4, 5].map((i) => `${RELAY}/${i}`));
-    expect(hooks[0]).toEqual({ id: expect.stringMatching(/^\{[0-9a-f-]{36}\}$/), url: `${RELAY}/1`, events: ['issue:created', 'repo:push'], active: true, name: 'hook 1' });
+    expect(hooks[0]).toEqual({
+      id: expect.stringMatching(/^\{[0-9a-f-]{36}\}$/),
+      url: `${RELAY}/1`,
+      events: ['issue:created', 'repo:push'],
+      active: true,
+      name: 'hook 1',
+    });
     expect(JSON.stringify(hooks)).not.toMatch(/"s[1-5]"|secret/);
     const gets = server.requests.filter((r) => r.method === 'GET');
     expect(gets).toHaveLength(3);
-    expect(gets.map((r) => r.query)).toEqual([{ pagelen: '50' }, { pagelen: '50', page: '2' }, { pagelen: '50', page: '3' }]);
-    expect(gets.every((r) => r.path === '/2.0/repositories/acme/app/hooks' && r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(gets.map((r) => r.query)).toEqual([
+      { pagelen: '50' },
+      { pagelen: '50', page: '2' },
+      { pagelen: '50', page: '3' },
+    ]);
+    expect(
+      gets.every((r) => r.path === '/2.0/repositories/acme/app/hooks' && r.authorization === `Bearer ${TOKEN}`),
+    ).toBe(true);
   });
 
   it('creates a hook with description, url, active, events and secret', async () => {
     await api().createHook(repo('acme/app'), spec());
     const post = server.requests.find((r) => r.method === 'POST');
-    expect(post?.body).toEqual({ description: 'flux-webhook-relay', url: spec().url, active: true, events: ['repo:push'], secret: 'hook-secret-1' });
+    expect(post?.body).toEqual({
+      description: 'flux-webhook-relay',
+      url: spec().url,
+      active: true,
+      events: ['repo:push'],
+      secret: 'hook-secret-1',
+    });
     expect(post?.status).toBe(201);
     const [stored] = server.storedHooks('acme/app');
     expect(stored?.secret).toBe('hook-secret-1');
-    expect(await api().listHooks(repo('acme/app'))).toEqual([{ id: stored?.uuid, url: spec().url, events: ['repo:push'], active: true, name: 'flux-webhook-relay' }]);
+    expect(await api().listHooks(repo('acme/app'))).toEqual([
+      { id: stored?.uuid, url: spec().url, events: ['repo:push'], active: true, name: 'flux-webhook-relay' },
+    ]);
   });
 
   it('updates with the secret every time: the same secret stays, a new one replaces it', async () => {
-    const uuid = server.addHook('acme/app', { url: `${RELAY}/old`, description: 'old', events: ['repo:push', 'pullrequest:created'], active: false, secret: 'hook-secret-1' });
+    const uuid = server.addHook('acme/app', {
+      url: `${RELAY}/old`,
+      description: 'old',
+      events: ['repo:push', 'pullrequest:created'],
+      active: false,
+      secret: 'hook-secret-1',
+    });
     await api().updateHook(repo('acme/app'), uuid, spec());
     expect(server.secretOf(uuid)).toBe('hook-secret-1');
-    await api().updateHook(repo('acme/app'), uuid, spec({ secret: 'hook-secret-2', url: `${RELAY}/bitbucket?relay-secret-version=2` }));
+    await api().updateHook(
+      repo('acme/app'),
+      uuid,
+      spec({ secret: 'hook-secret-2', url: `${RELAY}/bitbucket?relay-secret-version=2` }),
+    );
     expect(server.secretOf(uuid)).toBe('hook-secret-2');
     const put = server.requests.filter((r) => r.method === 'PUT').at(-1);
     expect(put?.path).toBe(`/2.0/repositories/acme/app/hooks/${encodeURIComponent(uuid)}`);
-    expect(put?.body).toEqual({ description: 'flux-webhook-relay', url: `${RELAY}/bitbucket?relay-secret-version=2`, active: true, events: ['repo:push'], secret: 'hook-secret-2' });
-    expect(server.storedHooks('acme/app')[0]).toMatchObject({ active: true, events: ['repo:push'], description: 'flux-webhook-relay' });
+    expect(put?.body).toEqual({
+      description: 'flux-webhook-relay',
+      url: `${RELAY}/bitbucket?relay-secret-version=2`,
+      active: true,
+      events: ['repo:push'],
+      secret: 'hook-secret-2',
+    });
+    expect(server.storedHooks('acme/app')[0]).toMatchObject({
+      active: true,
+      events: ['repo:push'],
+      description: 'flux-webhook-relay',
+    });
   });
 
   it('server: a PUT without secret keeps it, null removes it (what the client must not rely on)', async () => {
@@ -133,7 +193,13 @@ describe('Bitbucket Cloud hooks', () => {
 
   it('a hook whose secret was removed (secret_set: false) is drift, and the update gives it the secret again', async () => {
     // Removed in the UI or by a PUT with `secret: null`: deliveries then come unsigned and the relay refuses them all.
-    const uuid = server.addHook('acme/app', { url: spec().url, description: 'flux-webhook-relay', events: ['repo:push'], active: true, secret: null });
+    const uuid = server.addHook('acme/app', {
+      url: spec().url,
+      description: 'flux-webhook-relay',
+      events: ['repo:push'],
+      active: true,
+      secret: null,
+    });
     const hooks = api();
     expect((await hooks.listHooks(repo('acme/app')))[0]!.drift).toEqual(['no secret set']);
     const [action] = await plan(hooks, repo('acme/app'), spec());
@@ -169,9 +235,15 @@ describe('Bitbucket Cloud hooks', () => {
 
   it('refuses an empty secret, a malformed hook id and a malformed path without calling', async () => {
     const hooks = api();
-    expect((await failure(hooks.createHook(repo('acme/app'), spec({ secret: '' })))).message).toMatch(/^bitbucket-cloud acme\/app: refusing to send an empty secret/);
-    expect((await failure(hooks.deleteHook(repo('acme/app'), '42'))).message).toMatch(/^bitbucket-cloud acme\/app: hook id "42" is not a \{uuid\}/);
-    expect((await failure(hooks.listHooks(repo('acme')))).message).toMatch(/^bitbucket-cloud acme: a repository path must be exactly workspace\/repo_slug/);
+    expect((await failure(hooks.createHook(repo('acme/app'), spec({ secret: '' })))).message).toMatch(
+      /^bitbucket-cloud acme\/app: refusing to send an empty secret/,
+    );
+    expect((await failure(hooks.deleteHook(repo('acme/app'), '42'))).message).toMatch(
+      /^bitbucket-cloud acme\/app: hook id "42" is not a \{uuid\}/,
+    );
+    expect((await failure(hooks.listHooks(repo('acme')))).message).toMatch(
+      /^bitbucket-cloud acme: a repository path must be exactly workspace\/repo_slug/,
+    );
     expect(server.requests).toHaveLength(0);
   });
 
@@ -192,7 +264,9 @@ describe('Bitbucket Cloud hooks', () => {
     expect(server.secretOf(listed!.id)).toBe('hook-secret-2');
     await hooks.deleteHook(org('acme'), listed!.id);
     expect(server.storedHooks('acme')).toEqual([]);
-    expect(new Set(server.requests.map((r) => r.path.replace(/\/%7B.*$/, '')))).toEqual(new Set(['/2.0/workspaces/acme/hooks']));
+    expect(new Set(server.requests.map((r) => r.path.replace(/\/%7B.*$/, '')))).toEqual(
+      new Set(['/2.0/workspaces/acme/hooks']),
+    );
   });
 
   it('says clearly when a repository token cannot manage workspace hooks', async () => {
@@ -218,7 +292,9 @@ describe('Bitbucket Cloud hooks', () => {
   it('uses Basic authentication for a user:secret token (API token or app password)', async () => {
     server.addBasicUser('me@example.com', 'ATATT-api-token', { repositories: ['acme/app'] });
     await api('me@example.com:ATATT-api-token').listHooks(repo('acme/app'));
-    expect(server.requests[0]?.authorization).toBe(`Basic ${Buffer.from('me@example.com:ATATT-api-token').toString('base64')}`);
+    expect(server.requests[0]?.authorization).toBe(
+      `Basic ${Buffer.from('me@example.com:ATATT-api-token').toString('base64')}`,
+    );
     expect(server.requests[0]?.status).toBe(200);
   });
 
@@ -234,7 +310,9 @@ describe('Bitbucket Cloud hooks', () => {
     const error = await failure(hooks.listHooks(repo('acme/app')));
     expect(error).toBeInstanceOf(RateLimited);
     expect(error).toBeInstanceOf(BudgetExhausted);
-    expect(error.message).toMatch(/^bitbucket-cloud acme\/app: GET .*HTTP 429 without Retry-After .*not retried in this run$/);
+    expect(error.message).toMatch(
+      /^bitbucket-cloud acme\/app: GET .*HTTP 429 without Retry-After .*not retried in this run$/,
+    );
     expect(server.requests.map((r) => r.status)).toEqual([429]);
     expect(time.clock.sleeps).toEqual([]);
   });
@@ -260,7 +338,14 @@ describe('Bitbucket Data Center hooks', () => {
   let time: ReturnType<typeof fakeClock>;
 
   function api(token = TOKEN, deadlineIn = 60_000): HookApi {
-    return bitbucketServerHooks({ apiUrl: server.apiUrl, token, deadline: time.clock.t + deadlineIn, now: time.now, sleep: time.sleep, allowHttpLoopback: true });
+    return bitbucketServerHooks({
+      apiUrl: server.apiUrl,
+      token,
+      deadline: time.clock.t + deadlineIn,
+      now: time.now,
+      sleep: time.sleep,
+      allowHttpLoopback: true,
+    });
   }
   const dcSpec = (overrides: Partial<HookSpec> = {}) => spec({ events: ['repo:refs_changed'], ...overrides });
   const base = () => `${server.apiUrl.slice(server.url.length)}/rest/api/latest`;
@@ -290,25 +375,58 @@ describe('Bitbucket Data Center hooks', () => {
     expect(hooks.repositoryPath('~jdoe/dotfiles')).toBe('~JDOE/dotfiles');
     expect(hooks.repositoryPath('bitbucket/scm/~jdoe/dotfiles')).toBe('~JDOE/dotfiles');
     // Without the context path the http form is not this server's; other shapes are not repositories.
-    for (const bad of ['scm/proj/app', 'other/scm/proj/app', 'bitbucket/proj/app/x', 'proj', 'proj/app/extra/more', 'proj/..', '']) {
+    for (const bad of [
+      'scm/proj/app',
+      'other/scm/proj/app',
+      'bitbucket/proj/app/x',
+      'proj',
+      'proj/app/extra/more',
+      'proj/..',
+      '',
+    ]) {
       expect(hooks.repositoryPath(bad)).toBeUndefined();
     }
-    const rootServer = bitbucketServerHooks({ apiUrl: server.url, token: TOKEN, deadline: time.clock.t + 1000, allowHttpLoopback: true });
+    const rootServer = bitbucketServerHooks({
+      apiUrl: server.url,
+      token: TOKEN,
+      deadline: time.clock.t + 1000,
+      allowHttpLoopback: true,
+    });
     expect(rootServer.repositoryPath('scm/proj/app')).toBe('PROJ/app');
     expect(rootServer.repositoryPath('bitbucket/scm/proj/app')).toBeUndefined();
   });
 
   it('lists hooks across pages with start/limit and keeps the echoed secret out of HookState', async () => {
-    for (let i = 1; i <= 5; i++) server.addHook('PROJ/app', { name: `hook ${i}`, url: `${RELAY}/${i}`, events: ['repo:refs_changed', 'pr:opened'], secret: `s${i}` });
+    for (let i = 1; i <= 5; i++)
+      server.addHook('PROJ/app', {
+        name: `hook ${i}`,
+        url: `${RELAY}/${i}`,
+        events: ['repo:refs_changed', 'pr:opened'],
+        secret: `s${i}`,
+      });
     server.addHook('PROJ', { url: `${RELAY}/project-level` });
     const hooks = await api().listHooks(repo('PROJ/app'));
 
     expect(hooks.map((h) => h.url)).toEqual([1, 2, 3, 4, 5].map((i) => `${RELAY}/${i}`));
-    expect(hooks[0]).toEqual({ id: '1', url: `${RELAY}/1`, events: ['pr:opened', 'repo:refs_changed'], active: true, name: 'hook 1' });
+    expect(hooks[0]).toEqual({
+      id: '1',
+      url: `${RELAY}/1`,
+      events: ['pr:opened', 'repo:refs_changed'],
+      active: true,
+      name: 'hook 1',
+    });
     expect(JSON.stringify(hooks)).not.toMatch(/"s[1-5]"|secret/);
     const gets = server.requests.filter((r) => r.method === 'GET');
-    expect(gets.map((r) => r.query)).toEqual([{ limit: '100' }, { limit: '100', start: '2' }, { limit: '100', start: '4' }]);
-    expect(gets.every((r) => r.path === `${base()}/projects/PROJ/repos/app/webhooks` && r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(gets.map((r) => r.query)).toEqual([
+      { limit: '100' },
+      { limit: '100', start: '2' },
+      { limit: '100', start: '4' },
+    ]);
+    expect(
+      gets.every(
+        (r) => r.path === `${base()}/projects/PROJ/repos/app/webhooks` && r.authorization === `Bearer ${TOKEN}`,
+      ),
+    ).toBe(true);
   });
 
   it('creates a hook with name, url, events, configuration.secret and TLS verification', async () => {
@@ -324,12 +442,22 @@ describe('Bitbucket Data Center hooks', () => {
       sslVerificationRequired: true,
     });
     const [stored] = server.storedHooks('PROJ/app');
-    expect(stored).toMatchObject({ scopeType: 'repository', configuration: { secret: 'hook-secret-1' }, sslVerificationRequired: true });
+    expect(stored).toMatchObject({
+      scopeType: 'repository',
+      configuration: { secret: 'hook-secret-1' },
+      sslVerificationRequired: true,
+    });
   });
 
   it('a hook with TLS verification off is drift, and the update switches it back on', async () => {
     // Unverified TLS lets anyone on the path read the signed deliveries and answer in the relay's place.
-    const id = server.addHook('PROJ/app', { name: 'flux-webhook-relay', url: dcSpec().url, events: ['repo:refs_changed'], secret: 'hook-secret-1', sslVerificationRequired: false });
+    const id = server.addHook('PROJ/app', {
+      name: 'flux-webhook-relay',
+      url: dcSpec().url,
+      events: ['repo:refs_changed'],
+      secret: 'hook-secret-1',
+      sslVerificationRequired: false,
+    });
     const hooks = api();
     expect((await hooks.listHooks(repo('PROJ/app')))[0]!.drift).toEqual(['TLS verification off']);
     const [action] = await plan(hooks, repo('PROJ/app'), dcSpec());
@@ -342,7 +470,13 @@ describe('Bitbucket Data Center hooks', () => {
   });
 
   it('updates with the whole configuration: the same secret stays, a new one replaces it', async () => {
-    const id = server.addHook('PROJ/app', { name: 'old', url: `${RELAY}/old`, events: ['pr:opened'], active: false, secret: 'hook-secret-1' });
+    const id = server.addHook('PROJ/app', {
+      name: 'old',
+      url: `${RELAY}/old`,
+      events: ['pr:opened'],
+      active: false,
+      secret: 'hook-secret-1',
+    });
     await api().updateHook(repo('PROJ/app'), String(id), dcSpec());
     expect(server.secretOf(id)).toBe('hook-secret-1');
     await api().updateHook(repo('PROJ/app'), String(id), dcSpec({ secret: 'hook-secret-2' }));
@@ -351,7 +485,12 @@ describe('Bitbucket Data Center hooks', () => {
       `${base()}/projects/PROJ/repos/app/webhooks/${id}`,
       `${base()}/projects/PROJ/repos/app/webhooks/${id}`,
     ]);
-    expect(server.storedHooks('PROJ/app')[0]).toMatchObject({ name: 'flux-webhook-relay', active: true, events: ['repo:refs_changed'], url: dcSpec().url });
+    expect(server.storedHooks('PROJ/app')[0]).toMatchObject({
+      name: 'flux-webhook-relay',
+      active: true,
+      events: ['repo:refs_changed'],
+      url: dcSpec().url,
+    });
   });
 
   it('deletes a hook', async () => {
@@ -366,12 +505,17 @@ describe('Bitbucket Data Center hooks', () => {
     await hooks.createHook(org('proj'), dcSpec());
     const [listed] = await hooks.listHooks(org('PROJ'));
     expect(listed).toMatchObject({ url: dcSpec().url, name: 'flux-webhook-relay' });
-    expect(server.storedHooks('PROJ')[0]).toMatchObject({ scopeType: 'project', configuration: { secret: 'hook-secret-1' } });
+    expect(server.storedHooks('PROJ')[0]).toMatchObject({
+      scopeType: 'project',
+      configuration: { secret: 'hook-secret-1' },
+    });
     await hooks.updateHook(org('PROJ'), listed!.id, dcSpec({ secret: 'hook-secret-2' }));
     expect(server.secretOf(Number(listed!.id))).toBe('hook-secret-2');
     await hooks.deleteHook(org('PROJ'), listed!.id);
     expect(server.storedHooks('PROJ')).toEqual([]);
-    expect(new Set(server.requests.map((r) => r.path.replace(/\/[0-9]+$/, '')))).toEqual(new Set([`${base()}/projects/PROJ/webhooks`]));
+    expect(new Set(server.requests.map((r) => r.path.replace(/\/[0-9]+$/, '')))).toEqual(
+      new Set([`${base()}/projects/PROJ/webhooks`]),
+    );
 
     // A repository-admin token may not touch project hooks.
     const denied = await failure(api().listHooks(org('PROJ')));
@@ -382,13 +526,18 @@ describe('Bitbucket Data Center hooks', () => {
   it('handles personal repositories', async () => {
     const path = api().repositoryPath('~jdoe/dotfiles') as string;
     await api().createHook(repo(path), dcSpec());
-    expect(server.requests.at(-1)).toMatchObject({ path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`, status: 200 });
+    expect(server.requests.at(-1)).toMatchObject({
+      path: `${base()}/projects/~JDOE/repos/dotfiles/webhooks`,
+      status: 200,
+    });
   });
 
   it('401 and 404 name the repository, never the token', async () => {
     const unauthorized = await failure(api('wrong-token-value').listHooks(repo('PROJ/app')));
     expect((unauthorized as ApiError).status).toBe(401);
-    expect(unauthorized.message).toMatch(/^bitbucket-server PROJ\/app: GET \/rest\/api\/latest\/projects\/PROJ\/repos\/app\/webhooks: HTTP 401/);
+    expect(unauthorized.message).toMatch(
+      /^bitbucket-server PROJ\/app: GET \/rest\/api\/latest\/projects\/PROJ\/repos\/app\/webhooks: HTTP 401/,
+    );
     expect(unauthorized.message).toContain('Authentication failed');
     expect(unauthorized.message).not.toContain('wrong-token-value');
 
@@ -429,7 +578,9 @@ describe('Bitbucket Data Center hooks', () => {
     it('an upper-cased key works on a server that compares keys exactly, with no lookup', async () => {
       const hooks = api();
       await hooks.listHooks(repo(hooks.repositoryPath('bitbucket/scm/proj/app') as string));
-      expect(server.requests.map((r) => [r.path, r.status])).toEqual([[`${base()}/projects/PROJ/repos/app/webhooks`, 200]]);
+      expect(server.requests.map((r) => [r.path, r.status])).toEqual([
+        [`${base()}/projects/PROJ/repos/app/webhooks`, 200],
+      ]);
     });
 
     it('a lower-case target path is upper-cased before the call', async () => {
@@ -451,7 +602,9 @@ describe('Bitbucket Data Center hooks', () => {
       ]);
       server.clearRequests();
       expect(await hooks.listHooks(target)).toHaveLength(1);
-      expect(server.requests.map((r) => r.path.slice(base().length))).toEqual(['/projects/Legacy_Proj/repos/svc/webhooks']);
+      expect(server.requests.map((r) => r.path.slice(base().length))).toEqual([
+        '/projects/Legacy_Proj/repos/svc/webhooks',
+      ]);
     });
 
     it('a repository that does not exist in any case keeps its 404, looked up only once per run', async () => {
@@ -459,7 +612,9 @@ describe('Bitbucket Data Center hooks', () => {
       for (let i = 0; i < 2; i++) {
         const error = await failure(hooks.listHooks(repo('PROJ/missing')));
         expect((error as ApiError).status).toBe(404);
-        expect(error.message).toMatch(/^bitbucket-server PROJ\/missing: GET \/rest\/api\/latest\/projects\/PROJ\/repos\/missing\/webhooks: HTTP 404/);
+        expect(error.message).toMatch(
+          /^bitbucket-server PROJ\/missing: GET \/rest\/api\/latest\/projects\/PROJ\/repos\/missing\/webhooks: HTTP 404/,
+        );
       }
       expect(server.requests.filter((r) => r.path.endsWith('/projects') || r.path.endsWith('/repos'))).toHaveLength(2);
     });
@@ -470,7 +625,9 @@ describe('Bitbucket Data Center hooks', () => {
       server.addRepository('PROJ', 'app');
       server.addToken(TOKEN, { repositories: ['PROJ/app'] });
       server.addHook('PROJ/app', { url: `${RELAY}/1`, secret: 's1' });
-      const raw = await fetch(`${server.apiUrl}/rest/api/latest/projects/proj/repos/APP/webhooks`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const raw = await fetch(`${server.apiUrl}/rest/api/latest/projects/proj/repos/APP/webhooks`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(((await raw.json()) as { values: Array<{ configuration: object }> }).values[0]?.configuration).toEqual({});
       server.clearRequests();
       expect(await api().listHooks(repo('proj/app'))).toHaveLength(1);

@@ -49,7 +49,10 @@ async function start(flavor: GiteaFlavor, options: Omit<GiteaServerOptions, 'fla
   server.addRepo('acme/other');
 }
 
-function api(provider: GiteaFlavor, extra: { token?: string; deadline?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}): HookApi {
+function api(
+  provider: GiteaFlavor,
+  extra: { token?: string; deadline?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+): HookApi {
   const time = fakeClock();
   return giteaHooks({
     provider,
@@ -74,10 +77,31 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
     it('reads every page by number until X-Total-Count, whatever Link says, with a server page smaller than asked', async () => {
       await start(flavor, { maxResponseItems: 2 });
       server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: spec('v1').url, secret: 's', events: ['push'] });
-      server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://ci.example.com/hook', events: ['pull_request', 'push', 'create'], active: false, contentType: 'form' });
-      server.seedHook({ kind: 'repository', path: 'acme/app' }, { type: 'slack', url: 'https://hooks.slack.com/services/T/B/x', meta: { channel: '#ci', username: '', icon_url: '', color: '' } });
-      server.seedHook({ kind: 'repository', path: 'acme/app' }, { type: 'gogs', url: 'https://legacy.example.com/gogs' });
-      server.seedHook({ kind: 'repository', path: 'acme/app' }, { type: 'matrix', url: 'https://matrix.example.com/_matrix/x' });
+      server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        {
+          url: 'https://ci.example.com/hook',
+          events: ['pull_request', 'push', 'create'],
+          active: false,
+          contentType: 'form',
+        },
+      );
+      server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        {
+          type: 'slack',
+          url: 'https://hooks.slack.com/services/T/B/x',
+          meta: { channel: '#ci', username: '', icon_url: '', color: '' },
+        },
+      );
+      server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        { type: 'gogs', url: 'https://legacy.example.com/gogs' },
+      );
+      server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        { type: 'matrix', url: 'https://matrix.example.com/_matrix/x' },
+      );
       server.seedHook({ kind: 'repository', path: 'acme/other' }, { url: 'https://elsewhere.example.com/' });
 
       const hooks = await api(flavor).listHooks(repo);
@@ -89,8 +113,18 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
         'https://legacy.example.com/gogs',
         'https://matrix.example.com/_matrix/x',
       ]);
-      expect(hooks[0]).toEqual({ id: expect.stringMatching(/^[0-9]+$/), url: spec('v1').url, events: ['push'], active: true, contentType: 'json' });
-      expect(hooks[1]).toMatchObject({ events: ['create', 'pull_request', 'push'], active: false, contentType: 'form' });
+      expect(hooks[0]).toEqual({
+        id: expect.stringMatching(/^[0-9]+$/),
+        url: spec('v1').url,
+        events: ['push'],
+        active: true,
+        contentType: 'json',
+      });
+      expect(hooks[1]).toMatchObject({
+        events: ['create', 'pull_request', 'push'],
+        active: false,
+        contentType: 'form',
+      });
       const lists = server.requests.filter((r) => r.method === 'GET');
       expect(lists.map((r) => r.query)).toEqual([
         { page: '1', limit: '50' },
@@ -106,29 +140,44 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
     it('ignores a Link header built on a different ROOT_URL (pages by number on the configured API host)', async () => {
       await start(flavor, { maxResponseItems: 1, appUrl: 'https://git.public.example.com/' });
-      for (let i = 0; i < 3; i++) server.seedHook({ kind: 'organization', path: 'acme' }, { url: `https://h${i}.example.com/` });
+      for (let i = 0; i < 3; i++)
+        server.seedHook({ kind: 'organization', path: 'acme' }, { url: `https://h${i}.example.com/` });
 
       const hooks = await api(flavor).listHooks(org);
 
       expect(hooks).toHaveLength(3);
       const lists = server.requests.filter((r) => r.method === 'GET');
       expect(lists.map((r) => r.path)).toEqual(Array(3).fill('/api/v1/orgs/acme/hooks'));
-      if (flavor === 'gitea') expect(lists[0]!.link).toContain('<https://git.public.example.com/api/v1/orgs/acme/hooks?');
+      if (flavor === 'gitea')
+        expect(lists[0]!.link).toContain('<https://git.public.example.com/api/v1/orgs/acme/hooks?');
     });
 
     it('without X-Total-Count, stops at a page shorter than the first; a server ignoring `page` cannot make it loop', async () => {
       await start(flavor, { maxResponseItems: 2 });
-      for (let i = 0; i < 3; i++) server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: `https://h${i}.example.com/` });
+      for (let i = 0; i < 3; i++)
+        server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: `https://h${i}.example.com/` });
       const time = fakeClock();
-      const through = (rewrite: (url: URL) => void, strip: string[]): typeof fetch => async (input, init) => {
-        const url = new URL(String(input));
-        rewrite(url);
-        const res = await fetch(url, init);
-        const headers = new Headers(res.headers);
-        for (const h of strip) headers.delete(h);
-        return new Response(await res.text(), { status: res.status, headers });
-      };
-      const withFetch = (f: typeof fetch) => giteaHooks({ provider: flavor, apiUrl: server.apiUrl, token: TOKEN, now: time.now, sleep: time.sleep, deadline: time.now() + 60_000, fetch: f, allowHttpLoopback: true });
+      const through =
+        (rewrite: (url: URL) => void, strip: string[]): typeof fetch =>
+        async (input, init) => {
+          const url = new URL(String(input));
+          rewrite(url);
+          const res = await fetch(url, init);
+          const headers = new Headers(res.headers);
+          for (const h of strip) headers.delete(h);
+          return new Response(await res.text(), { status: res.status, headers });
+        };
+      const withFetch = (f: typeof fetch) =>
+        giteaHooks({
+          provider: flavor,
+          apiUrl: server.apiUrl,
+          token: TOKEN,
+          now: time.now,
+          sleep: time.sleep,
+          deadline: time.now() + 60_000,
+          fetch: f,
+          allowHttpLoopback: true,
+        });
 
       // No total, no Link, and a server page (2) below the 50 asked for: a page shorter than the first is the last.
       const short = await withFetch(through(() => {}, ['x-total-count', 'link'])).listHooks(repo);
@@ -159,7 +208,14 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
       const [stored, ...rest] = server.hooks({ kind: 'repository', path: 'acme/app' });
       expect(rest).toEqual([]);
-      expect(stored).toMatchObject({ type: flavor, url: spec('v1').url, contentType: 'json', events: ['push'], active: true, branchFilter: '*' });
+      expect(stored).toMatchObject({
+        type: flavor,
+        url: spec('v1').url,
+        contentType: 'json',
+        events: ['push'],
+        active: true,
+        branchFilter: '*',
+      });
       expect(server.secretOf(stored!.id)).toBe('secret-v1');
       const post = server.requests.find((r) => r.method === 'POST')!;
       expect(post.body).toEqual({
@@ -176,7 +232,14 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
       // The secret never comes back; everything the sync compares does.
       const listed = await a.listHooks(repo);
       expect(listed).toEqual([
-        { id: String(stored!.id), url: spec('v1').url, events: ['push'], active: true, contentType: 'json', ...(flavor === 'gitea' ? { name: 'flux-webhook-relay' } : {}) },
+        {
+          id: String(stored!.id),
+          url: spec('v1').url,
+          events: ['push'],
+          active: true,
+          contentType: 'json',
+          ...(flavor === 'gitea' ? { name: 'flux-webhook-relay' } : {}),
+        },
       ]);
       const responses = server.requests.filter((r) => r.method === 'GET');
       expect(JSON.stringify(responses)).not.toContain('secret-v1');
@@ -185,7 +248,9 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
     it('creates organisation hooks under /orgs/{org}/hooks', async () => {
       await start(flavor);
       await api(flavor).createHook(org, spec('v1'));
-      expect(server.hooks({ kind: 'organization', path: 'acme' })).toMatchObject([{ type: flavor, active: true, url: spec('v1').url }]);
+      expect(server.hooks({ kind: 'organization', path: 'acme' })).toMatchObject([
+        { type: flavor, active: true, url: spec('v1').url },
+      ]);
       expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v1/orgs/acme/hooks']);
     });
   });
@@ -202,18 +267,30 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
       const hooks = server.hooks({ kind: 'repository', path: 'acme/app' });
       expect(hooks).toHaveLength(1);
-      expect(hooks[0]).toMatchObject({ url: spec('v2').url, active: true, contentType: 'json', events: ['push'], type: flavor });
+      expect(hooks[0]).toMatchObject({
+        url: spec('v2').url,
+        active: true,
+        contentType: 'json',
+        events: ['push'],
+        type: flavor,
+      });
       expect(hooks[0]!.id).not.toBe(old!.id);
       expect(server.secretOf(hooks[0]!.id)).toBe('secret-v2');
       expect(server.secretOf(old!.id)).toBeUndefined();
       // Create first: the repository is never without a working hook.
-      expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v1/repos/acme/app/hooks', `DELETE /api/v1/repos/acme/app/hooks/${old!.id}`]);
+      expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /api/v1/repos/acme/app/hooks',
+        `DELETE /api/v1/repos/acme/app/hooks/${old!.id}`,
+      ]);
     });
 
     it('keeps the secret when only the rest changes (same spec, new hook, same secret)', async () => {
       await start(flavor);
       const a = api(flavor);
-      const stored = server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: spec('v1').url, secret: 'secret-v1', active: false, contentType: 'form', events: ['push', 'create'] });
+      const stored = server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        { url: spec('v1').url, secret: 'secret-v1', active: false, contentType: 'form', events: ['push', 'create'] },
+      );
 
       await a.updateHook(repo, String(stored.id), spec('v1'));
 
@@ -225,7 +302,10 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
     it('updates organisation hooks the same way', async () => {
       await start(flavor);
-      const stored = server.seedHook({ kind: 'organization', path: 'acme' }, { url: spec('v1').url, secret: 'secret-v1' });
+      const stored = server.seedHook(
+        { kind: 'organization', path: 'acme' },
+        { url: spec('v1').url, secret: 'secret-v1' },
+      );
       await api(flavor).updateHook(org, String(stored.id), spec('v2'));
       const hooks = server.hooks({ kind: 'organization', path: 'acme' });
       expect(hooks.map((h) => h.url)).toEqual([spec('v2').url]);
@@ -234,7 +314,10 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
     it('leaves the old hook alone when creating its replacement fails', async () => {
       await start(flavor);
-      const stored = server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: spec('v1').url, secret: 'secret-v1' });
+      const stored = server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        { url: spec('v1').url, secret: 'secret-v1' },
+      );
       server.fault({ status: 500, times: 1, match: (r) => r.method === 'POST' });
 
       const err = await rejection(api(flavor).updateHook(repo, String(stored.id), spec('v2')));
@@ -248,7 +331,11 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
   describe('branch filter (services/webhook/webhook.go checkBranch: a push to a branch the filter does not match is not sent)', () => {
     const ownership = { hooksPrefix: 'https://relay.example.com/hooks/', receivers: new Set(['main']) };
-    const plan = async (hooks: HookApi) => planTarget(repo, spec('v1'), await hooks.listHooks(repo), ownership, { events: hooks.relayEvents, contentType: hooks.contentType });
+    const plan = async (hooks: HookApi) =>
+      planTarget(repo, spec('v1'), await hooks.listHooks(repo), ownership, {
+        events: hooks.relayEvents,
+        contentType: hooks.contentType,
+      });
 
     it('reports a filter other than "" or "*" as drift, and the update leaves the hook on every branch', async () => {
       await start(flavor);
@@ -269,7 +356,10 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
     it('an empty filter and "*" both mean every branch: no drift', async () => {
       await start(flavor);
       server.seedHook(repo, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '' });
-      server.seedHook({ kind: 'repository', path: 'acme/other' }, { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '*' });
+      server.seedHook(
+        { kind: 'repository', path: 'acme/other' },
+        { url: spec('v1').url, secret: 'secret-v1', events: ['push'], branchFilter: '*' },
+      );
       const hooks = api(flavor);
       expect((await hooks.listHooks(repo))[0]!.drift).toBeUndefined();
       expect((await hooks.listHooks({ kind: 'repository', path: 'acme/other' }))[0]!.drift).toBeUndefined();
@@ -303,7 +393,9 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
     it('refuses an id that is not a number before calling', async () => {
       await start(flavor);
-      await expect(api(flavor).deleteHook(repo, '../../other')).rejects.toThrow(`${flavor} acme/app: hook id "../../other" is not a ${flavor} hook id`);
+      await expect(api(flavor).deleteHook(repo, '../../other')).rejects.toThrow(
+        `${flavor} acme/app: hook id "../../other" is not a ${flavor} hook id`,
+      );
       expect(server.requests).toEqual([]);
     });
   });
@@ -324,7 +416,9 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
       await start(flavor);
       const err = await rejection(api(flavor).createHook({ kind: 'repository', path: 'acme/missing' }, spec('v1')));
       expect((err as ApiError).status).toBe(404);
-      expect(err.message).toBe(`${flavor} acme/missing: POST /repos/acme/missing/hooks: HTTP 404 The target couldn't be found.`);
+      expect(err.message).toBe(
+        `${flavor} acme/missing: POST /repos/acme/missing/hooks: HTTP 404 The target couldn't be found.`,
+      );
       expect(err.message).not.toContain(TOKEN);
     });
 
@@ -337,8 +431,12 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 
     it('refuses a path that is not owner/repo before calling', async () => {
       await start(flavor);
-      await expect(api(flavor).listHooks({ kind: 'repository', path: 'acme/app/extra' })).rejects.toThrow(`${flavor}: "acme/app/extra" is not an owner/repository path`);
-      await expect(api(flavor).listHooks({ kind: 'organization', path: 'acme/app' })).rejects.toThrow(`${flavor}: "acme/app" is not an organization name`);
+      await expect(api(flavor).listHooks({ kind: 'repository', path: 'acme/app/extra' })).rejects.toThrow(
+        `${flavor}: "acme/app/extra" is not an owner/repository path`,
+      );
+      await expect(api(flavor).listHooks({ kind: 'organization', path: 'acme/app' })).rejects.toThrow(
+        `${flavor}: "acme/app" is not an organization name`,
+      );
       expect(server.requests).toEqual([]);
     });
   });
@@ -376,7 +474,9 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
       const err = await rejection(api(flavor, { now, sleep, deadline: now() + 30_000 }).listHooks(repo));
 
       expect(err).toBeInstanceOf(BudgetExhausted);
-      expect(err.message).toBe(`${flavor} acme/app: GET /repos/acme/app/hooks would have to wait past the run's deadline`);
+      expect(err.message).toBe(
+        `${flavor} acme/app: GET /repos/acme/app/hooks would have to wait past the run's deadline`,
+      );
       expect(clock.sleeps).toEqual([]);
       expect(server.requests).toHaveLength(1);
     });
@@ -401,7 +501,8 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
     const a = api(flavor);
     expect(a.repositoryPath('acme/app')).toBe('acme/app');
     expect(a.repositoryPath('my-org/my.repo_1')).toBe('my-org/my.repo_1');
-    for (const bad of ['acme', 'acme/app/extra', 'group/sub/app', '/app', 'acme/', 'acme/..', 'a b/c', 'acme/app?x']) expect(a.repositoryPath(bad)).toBeUndefined();
+    for (const bad of ['acme', 'acme/app/extra', 'group/sub/app', '/app', 'acme/', 'acme/..', 'a b/c', 'acme/app?x'])
+      expect(a.repositoryPath(bad)).toBeUndefined();
     expect(a.provider).toBe(flavor);
     expect(a.relayEvents).toEqual(['push']);
     expect(a.contentType).toBe('json');
@@ -409,10 +510,18 @@ describe.each(['gitea', 'forgejo'] as const)('giteaHooks (%s)', (flavor) => {
 });
 
 describe('the Gitea API test server itself (where the client’s choices come from)', () => {
-  async function call(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: unknown }> {
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    token: string | null = TOKEN,
+  ): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${server.apiUrl}${path}`, {
       method,
-      headers: { ...(token ? { authorization: `token ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { authorization: `token ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -421,48 +530,96 @@ describe('the Gitea API test server itself (where the client’s choices come fr
 
   it.each(['gitea', 'forgejo'] as const)('%s: a hook created without `active` is inactive', async (flavor) => {
     await start(flavor);
-    const res = await call('POST', '/repos/acme/app/hooks', { type: 'gitea', config: { url: 'https://x.example.com/', content_type: 'json' } });
+    const res = await call('POST', '/repos/acme/app/hooks', {
+      type: 'gitea',
+      config: { url: 'https://x.example.com/', content_type: 'json' },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ active: false, events: ['push'], type: 'gitea' });
   });
 
-  it.each(['gitea', 'forgejo'] as const)('%s: PATCH ignores config.secret, and keeps it when omitted', async (flavor) => {
-    await start(flavor);
-    const hook = server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://x.example.com/', secret: 'old', branchFilter: 'main', authorizationHeader: 'Bearer abc' });
+  it.each(['gitea', 'forgejo'] as const)(
+    '%s: PATCH ignores config.secret, and keeps it when omitted',
+    async (flavor) => {
+      await start(flavor);
+      const hook = server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        { url: 'https://x.example.com/', secret: 'old', branchFilter: 'main', authorizationHeader: 'Bearer abc' },
+      );
 
-    const sent = await call('PATCH', `/repos/acme/app/hooks/${hook.id}`, { config: { url: 'https://y.example.com/', content_type: 'json', secret: 'new' }, events: ['push'], active: true });
-    expect(sent.status).toBe(200);
-    expect(server.secretOf(hook.id)).toBe('old');
-    expect(JSON.stringify(sent.json)).not.toContain('old');
-    // And what a PATCH leaves out is overwritten with "", not kept.
-    expect(server.hooks({ kind: 'repository', path: 'acme/app' })[0]).toMatchObject({ url: 'https://y.example.com/', branchFilter: '', authorizationHeader: '' });
+      const sent = await call('PATCH', `/repos/acme/app/hooks/${hook.id}`, {
+        config: { url: 'https://y.example.com/', content_type: 'json', secret: 'new' },
+        events: ['push'],
+        active: true,
+      });
+      expect(sent.status).toBe(200);
+      expect(server.secretOf(hook.id)).toBe('old');
+      expect(JSON.stringify(sent.json)).not.toContain('old');
+      // And what a PATCH leaves out is overwritten with "", not kept.
+      expect(server.hooks({ kind: 'repository', path: 'acme/app' })[0]).toMatchObject({
+        url: 'https://y.example.com/',
+        branchFilter: '',
+        authorizationHeader: '',
+      });
 
-    await call('PATCH', `/repos/acme/app/hooks/${hook.id}`, { active: false });
-    expect(server.secretOf(hook.id)).toBe('old');
-  });
+      await call('PATCH', `/repos/acme/app/hooks/${hook.id}`, { active: false });
+      expect(server.secretOf(hook.id)).toBe('old');
+    },
+  );
 
   it.each([
     ['gitea', ''],
     ['forgejo', 'Bearer abc-0123456789'],
-  ] as const)('%s: authorization_header comes back as %j (Gitea main blanks it, Forgejo decrypts it); branch_filter always', async (flavor, shown) => {
-    await start(flavor);
-    server.seedHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://x.example.com/', secret: 'old', branchFilter: 'main', authorizationHeader: 'Bearer abc-0123456789' });
-    const listed = await call('GET', '/repos/acme/app/hooks');
-    expect(listed.json).toEqual([expect.objectContaining({ authorization_header: shown, branch_filter: 'main' })]);
-  });
+  ] as const)(
+    '%s: authorization_header comes back as %j (Gitea main blanks it, Forgejo decrypts it); branch_filter always',
+    async (flavor, shown) => {
+      await start(flavor);
+      server.seedHook(
+        { kind: 'repository', path: 'acme/app' },
+        {
+          url: 'https://x.example.com/',
+          secret: 'old',
+          branchFilter: 'main',
+          authorizationHeader: 'Bearer abc-0123456789',
+        },
+      );
+      const listed = await call('GET', '/repos/acme/app/hooks');
+      expect(listed.json).toEqual([expect.objectContaining({ authorization_header: shown, branch_filter: 'main' })]);
+    },
+  );
 
   it.each(['gitea', 'forgejo'] as const)('%s: validates the create body like the real server', async (flavor) => {
     await start(flavor);
     const valid = { type: 'gitea', config: { url: 'https://x.example.com/', content_type: 'json' } };
-    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, config: { ...valid.config, content_type: 'xml' } })).toEqual({ status: 422, json: { message: 'Invalid content type', url: '/api/swagger' } });
-    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, config: { content_type: 'json' } })).toEqual({ status: 422, json: { message: 'Missing config option: url', url: '/api/swagger' } });
-    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, config: { url: 'ftp://x/', content_type: 'json' } })).toMatchObject({ status: 422, json: { message: 'Invalid url' } });
-    expect(await call('POST', '/repos/acme/app/hooks', { config: valid.config })).toEqual({ status: 422, json: [{ fieldNames: ['Type'], classification: 'RequiredError', message: 'Required' }] });
-    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, type: 'jenkins' })).toMatchObject({ status: 422, json: { message: 'Invalid hook type: jenkins' } });
-    expect((await call('POST', '/repos/acme/app/hooks', { ...valid, type: 'forgejo' })).status).toBe(flavor === 'forgejo' ? 201 : 422);
-    expect(await call('POST', '/repos/acme/app/hooks', valid, null)).toEqual({ status: 401, json: { message: 'token is required', url: '/api/swagger' } });
+    expect(
+      await call('POST', '/repos/acme/app/hooks', { ...valid, config: { ...valid.config, content_type: 'xml' } }),
+    ).toEqual({ status: 422, json: { message: 'Invalid content type', url: '/api/swagger' } });
+    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, config: { content_type: 'json' } })).toEqual({
+      status: 422,
+      json: { message: 'Missing config option: url', url: '/api/swagger' },
+    });
+    expect(
+      await call('POST', '/repos/acme/app/hooks', { ...valid, config: { url: 'ftp://x/', content_type: 'json' } }),
+    ).toMatchObject({ status: 422, json: { message: 'Invalid url' } });
+    expect(await call('POST', '/repos/acme/app/hooks', { config: valid.config })).toEqual({
+      status: 422,
+      json: [{ fieldNames: ['Type'], classification: 'RequiredError', message: 'Required' }],
+    });
+    expect(await call('POST', '/repos/acme/app/hooks', { ...valid, type: 'jenkins' })).toMatchObject({
+      status: 422,
+      json: { message: 'Invalid hook type: jenkins' },
+    });
+    expect((await call('POST', '/repos/acme/app/hooks', { ...valid, type: 'forgejo' })).status).toBe(
+      flavor === 'forgejo' ? 201 : 422,
+    );
+    expect(await call('POST', '/repos/acme/app/hooks', valid, null)).toEqual({
+      status: 401,
+      json: { message: 'token is required', url: '/api/swagger' },
+    });
     expect((await call('POST', '/repos/acme/missing/hooks', valid, null)).status).toBe(404);
-    expect((await call('POST', '/repos/acme/app/hooks', valid, 'gt_bob_has_no_admin_rights_on_acme_app')).status).toBe(403);
+    expect((await call('POST', '/repos/acme/app/hooks', valid, 'gt_bob_has_no_admin_rights_on_acme_app')).status).toBe(
+      403,
+    );
   });
 
   it('a Gitea server refuses a Forgejo client: the error names the repository', async () => {

@@ -13,7 +13,13 @@ const org: HookTarget = { kind: 'organization', path: 'acme' };
 const hidden: HookTarget = { kind: 'repository', path: 'acme/secret-plans' };
 
 function spec(overrides: Partial<HookSpec> = {}): HookSpec {
-  return { url: 'https://relay.example.com/hook/github/acme-widgets?v=3', events: ['push'], secret: 'whsec-version-3', name: 'flux-webhook-relay', ...overrides };
+  return {
+    url: 'https://relay.example.com/hook/github/acme-widgets?v=3',
+    events: ['push'],
+    secret: 'whsec-version-3',
+    name: 'flux-webhook-relay',
+    ...overrides,
+  };
 }
 
 let server: GitHubApiServer;
@@ -34,7 +40,14 @@ async function startServer(options: GitHubApiServerOptions = {}): Promise<void> 
 }
 
 function client(overrides: { token?: string; deadline?: number } = {}): HookApi {
-  return githubHooks({ apiUrl: server.url, token: overrides.token ?? TOKEN, deadline: overrides.deadline ?? START + 15 * MINUTE, now, sleep, allowHttpLoopback: true });
+  return githubHooks({
+    apiUrl: server.url,
+    token: overrides.token ?? TOKEN,
+    deadline: overrides.deadline ?? START + 15 * MINUTE,
+    now,
+    sleep,
+    allowHttpLoopback: true,
+  });
 }
 
 beforeEach(async () => {
@@ -61,11 +74,19 @@ async function raw(method: string, path: string, body?: unknown, token: string |
   if (method !== 'GET') clock += 1000;
   const response = await fetch(`${server.url}${path}`, {
     method,
-    headers: { 'user-agent': 'test', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      'user-agent': 'test',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 describe('githubHooks: shape', () => {
@@ -79,14 +100,27 @@ describe('githubHooks: shape', () => {
   it('takes exactly owner/repo as a repository path', () => {
     expect(api.repositoryPath('acme/widgets')).toBe('acme/widgets');
     expect(api.repositoryPath('acme.io/my_repo.js')).toBe('acme.io/my_repo.js');
-    for (const bad of ['acme', 'acme/widgets/extra', 'group/sub/project', '/widgets', 'acme/', '', 'acme/..', './x', 'a b/c', 'acme/w?x']) {
+    for (const bad of [
+      'acme',
+      'acme/widgets/extra',
+      'group/sub/project',
+      '/widgets',
+      'acme/',
+      '',
+      'acme/..',
+      './x',
+      'a b/c',
+      'acme/w?x',
+    ]) {
       expect(api.repositoryPath(bad)).toBeUndefined();
     }
   });
 
   it('refuses malformed targets and hook ids before calling', async () => {
     await expect(api.listHooks({ kind: 'repository', path: 'acme' })).rejects.toThrow(/not an owner\/repository path/);
-    await expect(api.listHooks({ kind: 'organization', path: 'acme/widgets' })).rejects.toThrow(/not an organization name/);
+    await expect(api.listHooks({ kind: 'organization', path: 'acme/widgets' })).rejects.toThrow(
+      /not an organization name/,
+    );
     await expect(api.deleteHook(repo, '../1')).rejects.toThrow(/not a GitHub hook id/);
     expect(server.requests).toEqual([]);
   });
@@ -95,8 +129,16 @@ describe('githubHooks: shape', () => {
 describe('githubHooks: repository hooks', () => {
   it('lists hooks across Link pages and maps them to HookState', async () => {
     const ids = [
-      server.addHook(repo, { url: 'https://ci.example.com/a', events: ['push', 'create', 'pull_request'], contentType: 'form' }),
-      server.addHook(repo, { url: 'https://relay.example.com/hook/github/acme-widgets?v=2', secret: 's3cr3t-value', contentType: 'json' }),
+      server.addHook(repo, {
+        url: 'https://ci.example.com/a',
+        events: ['push', 'create', 'pull_request'],
+        contentType: 'form',
+      }),
+      server.addHook(repo, {
+        url: 'https://relay.example.com/hook/github/acme-widgets?v=2',
+        secret: 's3cr3t-value',
+        contentType: 'json',
+      }),
       server.addHook(repo, { url: 'https://ci.example.com/c', active: false, events: ['release'] }),
       server.addHook(repo, { url: 'https://ci.example.com/d' }),
       server.addHook(repo, { url: 'https://ci.example.com/e', events: ['*'] }),
@@ -106,11 +148,46 @@ describe('githubHooks: repository hooks', () => {
 
     const hooks = await api.listHooks(repo);
     expect(hooks).toEqual([
-      { id: ids[0], url: 'https://ci.example.com/a', events: ['create', 'pull_request', 'push'], active: true, contentType: 'form', lastDeliveryFailed: false },
-      { id: ids[1], url: 'https://relay.example.com/hook/github/acme-widgets?v=2', events: ['push'], active: true, contentType: 'json', lastDeliveryFailed: false },
-      { id: ids[2], url: 'https://ci.example.com/c', events: ['release'], active: false, contentType: 'form', lastDeliveryFailed: false },
-      { id: ids[3], url: 'https://ci.example.com/d', events: ['push'], active: true, contentType: 'form', lastDeliveryFailed: true },
-      { id: ids[4], url: 'https://ci.example.com/e', events: ['*'], active: true, contentType: 'form', lastDeliveryFailed: false },
+      {
+        id: ids[0],
+        url: 'https://ci.example.com/a',
+        events: ['create', 'pull_request', 'push'],
+        active: true,
+        contentType: 'form',
+        lastDeliveryFailed: false,
+      },
+      {
+        id: ids[1],
+        url: 'https://relay.example.com/hook/github/acme-widgets?v=2',
+        events: ['push'],
+        active: true,
+        contentType: 'json',
+        lastDeliveryFailed: false,
+      },
+      {
+        id: ids[2],
+        url: 'https://ci.example.com/c',
+        events: ['release'],
+        active: false,
+        contentType: 'form',
+        lastDeliveryFailed: false,
+      },
+      {
+        id: ids[3],
+        url: 'https://ci.example.com/d',
+        events: ['push'],
+        active: true,
+        contentType: 'form',
+        lastDeliveryFailed: true,
+      },
+      {
+        id: ids[4],
+        url: 'https://ci.example.com/e',
+        events: ['*'],
+        active: true,
+        contentType: 'form',
+        lastDeliveryFailed: false,
+      },
     ]);
     expect(JSON.stringify(hooks)).not.toContain('s3cr3t-value');
 
@@ -144,18 +221,49 @@ describe('githubHooks: repository hooks', () => {
       path: '/repos/acme/widgets/hooks',
       operationId: 'repos/create-webhook',
       status: 201,
-      body: { name: 'web', active: true, events: ['push'], config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: 'whsec-version-3' } },
+      body: {
+        name: 'web',
+        active: true,
+        events: ['push'],
+        config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: 'whsec-version-3' },
+      },
     });
-    expect((post?.responseBody as { config: Record<string, string> }).config).toEqual({ content_type: 'json', insecure_ssl: '0', secret: '********', url: spec().url });
+    expect((post?.responseBody as { config: Record<string, string> }).config).toEqual({
+      content_type: 'json',
+      insecure_ssl: '0',
+      secret: '********',
+      url: spec().url,
+    });
 
     const [stored] = server.hooks(repo);
-    expect(stored).toMatchObject({ type: 'Repository', name: 'web', active: true, events: ['push'], config: { url: spec().url, content_type: 'json', insecure_ssl: '0' } });
+    expect(stored).toMatchObject({
+      type: 'Repository',
+      name: 'web',
+      active: true,
+      events: ['push'],
+      config: { url: spec().url, content_type: 'json', insecure_ssl: '0' },
+    });
     expect(server.hookSecret(repo, stored?.id as number)).toBe('whsec-version-3');
-    await expect(api.listHooks(repo)).resolves.toEqual([{ id: String(stored?.id), url: spec().url, events: ['push'], active: true, contentType: 'json', lastDeliveryFailed: false }]);
+    await expect(api.listHooks(repo)).resolves.toEqual([
+      {
+        id: String(stored?.id),
+        url: spec().url,
+        events: ['push'],
+        active: true,
+        contentType: 'json',
+        lastDeliveryFailed: false,
+      },
+    ]);
   });
 
   it('updates with the whole config, so the secret is kept or replaced, never removed', async () => {
-    const id = server.addHook(repo, { url: 'https://relay.example.com/hook/github/acme-widgets?v=2', events: ['push', 'issues'], contentType: 'form', secret: 'whsec-version-2', active: false });
+    const id = server.addHook(repo, {
+      url: 'https://relay.example.com/hook/github/acme-widgets?v=2',
+      events: ['push', 'issues'],
+      contentType: 'form',
+      secret: 'whsec-version-2',
+      active: false,
+    });
 
     // Same secret, new URL: the secret survives.
     await api.updateHook(repo, id, spec({ secret: 'whsec-version-2' }));
@@ -167,16 +275,35 @@ describe('githubHooks: repository hooks', () => {
     const patches = sent('PATCH');
     expect(patches).toHaveLength(2);
     for (const patch of patches) {
-      expect(patch).toMatchObject({ path: `/repos/acme/widgets/hooks/${id}`, operationId: 'repos/update-webhook', status: 200 });
-      expect(patch.body).toEqual({ active: true, events: ['push'], config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: expect.any(String) } });
+      expect(patch).toMatchObject({
+        path: `/repos/acme/widgets/hooks/${id}`,
+        operationId: 'repos/update-webhook',
+        status: 200,
+      });
+      expect(patch.body).toEqual({
+        active: true,
+        events: ['push'],
+        config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: expect.any(String) },
+      });
     }
-    expect(server.hooks(repo)).toEqual([expect.objectContaining({ active: true, events: ['push'], config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: 'whsec-version-3' } })]);
+    expect(server.hooks(repo)).toEqual([
+      expect.objectContaining({
+        active: true,
+        events: ['push'],
+        config: { url: spec().url, content_type: 'json', insecure_ssl: '0', secret: 'whsec-version-3' },
+      }),
+    ]);
   });
 
   it('(the server) removes the secret on a PATCH without one, as GitHub documents', async () => {
     const id = server.addHook(repo, { url: 'https://ci.example.com/x', secret: 'keep-me-please' });
-    expect(githubOpenApi.paths['/repos/{owner}/{repo}/hooks/{hook_id}']?.patch).toMatchObject({ description: expect.stringContaining('or the secret will be removed') });
-    const answer = await raw('PATCH', `/repos/acme/widgets/hooks/${id}`, { active: true, config: { url: 'https://ci.example.com/x', content_type: 'json' } });
+    expect(githubOpenApi.paths['/repos/{owner}/{repo}/hooks/{hook_id}']?.patch).toMatchObject({
+      description: expect.stringContaining('or the secret will be removed'),
+    });
+    const answer = await raw('PATCH', `/repos/acme/widgets/hooks/${id}`, {
+      active: true,
+      config: { url: 'https://ci.example.com/x', content_type: 'json' },
+    });
     expect(answer.status).toBe(200);
     expect(server.hookSecret(repo, id)).toBeUndefined();
     expect((answer.body?.config as Record<string, string>).secret).toBeUndefined();
@@ -186,7 +313,13 @@ describe('githubHooks: repository hooks', () => {
     const keep = server.addHook(repo, { url: 'https://ci.example.com/keep' });
     const drop = server.addHook(repo, { url: 'https://relay.example.com/hook/github/old' });
     await api.deleteHook(repo, drop);
-    expect(sent('DELETE')).toEqual([expect.objectContaining({ path: `/repos/acme/widgets/hooks/${drop}`, status: 204, operationId: 'repos/delete-webhook' })]);
+    expect(sent('DELETE')).toEqual([
+      expect.objectContaining({
+        path: `/repos/acme/widgets/hooks/${drop}`,
+        status: 204,
+        operationId: 'repos/delete-webhook',
+      }),
+    ]);
     expect(server.hooks(repo).map((h) => String(h.id))).toEqual([keep]);
   });
 
@@ -208,22 +341,42 @@ describe('githubHooks: repository hooks', () => {
     const error = (await api.createHook(repo, spec()).catch((e: unknown) => e)) as ApiError;
     expect(error).toBeInstanceOf(ApiError);
     expect(error.status).toBe(422);
-    expect(error.message).toBe('github acme/widgets: POST /repos/acme/widgets/hooks: HTTP 422 Validation Failed: Hook already exists on this repository');
+    expect(error.message).toBe(
+      'github acme/widgets: POST /repos/acme/widgets/hooks: HTTP 422 Validation Failed: Hook already exists on this repository',
+    );
   });
 });
 
 describe('githubHooks: organisation hooks', () => {
   it('lists, creates, updates and deletes under /orgs/{org}/hooks', async () => {
-    const old = server.addHook(org, { url: 'https://relay.example.com/hook/github/acme?v=1', secret: 'org-secret-1', events: ['push', 'repository'] });
+    const old = server.addHook(org, {
+      url: 'https://relay.example.com/hook/github/acme?v=1',
+      secret: 'org-secret-1',
+      events: ['push', 'repository'],
+    });
     server.addHook(org, { url: 'https://audit.example.com/a' });
     server.addHook(org, { url: 'https://audit.example.com/b' });
 
     const listed = await api.listHooks(org);
-    expect(listed.map((h) => h.url)).toEqual(['https://relay.example.com/hook/github/acme?v=1', 'https://audit.example.com/a', 'https://audit.example.com/b']);
+    expect(listed.map((h) => h.url)).toEqual([
+      'https://relay.example.com/hook/github/acme?v=1',
+      'https://audit.example.com/a',
+      'https://audit.example.com/b',
+    ]);
     // Organisation hooks have no last_response: nothing to say about the last delivery.
-    expect(listed[0]).toEqual({ id: old, url: 'https://relay.example.com/hook/github/acme?v=1', events: ['push', 'repository'], active: true, contentType: 'form' });
+    expect(listed[0]).toEqual({
+      id: old,
+      url: 'https://relay.example.com/hook/github/acme?v=1',
+      events: ['push', 'repository'],
+      active: true,
+      contentType: 'form',
+    });
 
-    await api.updateHook(org, old, spec({ url: 'https://relay.example.com/hook/github/acme?v=2', secret: 'org-secret-2' }));
+    await api.updateHook(
+      org,
+      old,
+      spec({ url: 'https://relay.example.com/hook/github/acme?v=2', secret: 'org-secret-2' }),
+    );
     expect(server.hookSecret(org, old)).toBe('org-secret-2');
     await api.createHook(org, spec({ url: 'https://relay.example.com/hook/github/acme-extra?v=1' }));
     await api.deleteHook(org, old);
@@ -319,7 +472,9 @@ describe('githubHooks: rate limits and failures', () => {
     const notFound = (await api.createHook(hidden, spec()).catch((e: unknown) => e)) as ApiError;
     expect(notFound.status).toBe(404);
     expect(notFound.message).toBe('github acme/secret-plans: POST /repos/acme/secret-plans/hooks: HTTP 404 Not Found');
-    const missingOrg = (await api.listHooks({ kind: 'organization', path: 'umbrella' }).catch((e: unknown) => e)) as ApiError;
+    const missingOrg = (await api
+      .listHooks({ kind: 'organization', path: 'umbrella' })
+      .catch((e: unknown) => e)) as ApiError;
     expect(missingOrg.message).toBe('github umbrella: GET /orgs/umbrella/hooks: HTTP 404 Not Found');
 
     for (const e of [unauthorized, notFound, missingOrg]) {
@@ -334,7 +489,8 @@ describe('githubHooks: redelivering failed deliveries', () => {
   const T = START;
   function seedDeliveries(target: HookTarget, hookId: string) {
     const at = (minutesAgo: number) => T - minutesAgo * MINUTE;
-    const add = (guid: string, minutesAgo: number, statusCode: number, redelivery = false) => server.addDelivery(target, hookId, { guid, deliveredAt: at(minutesAgo), statusCode, redelivery });
+    const add = (guid: string, minutesAgo: number, statusCode: number, redelivery = false) =>
+      server.addDelivery(target, hookId, { guid, deliveredAt: at(minutesAgo), statusCode, redelivery });
     add('g1', 50, 503); //            failed, then redelivered successfully: done
     add('g1', 40, 200, true);
     add('g2', 30, 502); //            failed: redeliver
@@ -368,7 +524,12 @@ describe('githubHooks: redelivering failed deliveries', () => {
     ]);
     expect(sleeps).toEqual([1000]);
     // GitHub recorded the two redeliveries (same guids, newest last), and the receiver took them this time.
-    expect(server.deliveries(repo, id).slice(-2).map((d) => [d.guid, d.redelivery, d.status_code])).toEqual([
+    expect(
+      server
+        .deliveries(repo, id)
+        .slice(-2)
+        .map((d) => [d.guid, d.redelivery, d.status_code]),
+    ).toEqual([
       ['g2', true, 200],
       ['g4', true, 200],
     ]);
@@ -382,8 +543,16 @@ describe('githubHooks: redelivering failed deliveries', () => {
   it('counts only what GitHub accepted, and names the repository when a redelivery fails', async () => {
     const id = server.addHook(repo, { url: spec().url });
     server.addDelivery(repo, id, { guid: 'a', deliveredAt: T - 2 * MINUTE, statusCode: 500 });
-    server.fault({ kind: 'status', status: 422, message: 'Validation Failed', match: (r) => r.method === 'POST', times: 1 });
-    await expect(api.redeliverFailed?.(repo, id, T - 10 * MINUTE)).rejects.toThrow(/^github acme\/widgets: POST \/repos\/acme\/widgets\/hooks\/[0-9]+\/deliveries\/[0-9]+\/attempts: HTTP 422/);
+    server.fault({
+      kind: 'status',
+      status: 422,
+      message: 'Validation Failed',
+      match: (r) => r.method === 'POST',
+      times: 1,
+    });
+    await expect(api.redeliverFailed?.(repo, id, T - 10 * MINUTE)).rejects.toThrow(
+      /^github acme\/widgets: POST \/repos\/acme\/widgets\/hooks\/[0-9]+\/deliveries\/[0-9]+\/attempts: HTTP 422/,
+    );
   });
 
   it('works for organisation hooks', async () => {
@@ -392,7 +561,12 @@ describe('githubHooks: redelivering failed deliveries', () => {
     server.addDelivery(org, id, { guid: 'o2', deliveredAt: T - 2 * MINUTE, statusCode: 200 });
     await expect(api.redeliverFailed?.(org, id, T - 10 * MINUTE)).resolves.toBe(1);
     expect(sent('POST').map((r) => r.operationId)).toEqual(['orgs/redeliver-webhook-delivery']);
-    expect(server.deliveries(org, id).filter((d) => d.guid === 'o1').map((d) => d.redelivery)).toEqual([false, true]);
+    expect(
+      server
+        .deliveries(org, id)
+        .filter((d) => d.guid === 'o1')
+        .map((d) => d.redelivery),
+    ).toEqual([false, true]);
   });
 
   it('finds nothing to do on a hook without deliveries', async () => {
@@ -404,7 +578,11 @@ describe('githubHooks: redelivering failed deliveries', () => {
 
 describe('the GitHub test server', () => {
   it('validates against GitHub’s OpenAPI description, extracted with its source recorded', () => {
-    expect(githubOpenApi.source).toMatchObject({ package: '@octokit/openapi', version: expect.stringMatching(/^23\./), file: 'generated/api.github.com.json' });
+    expect(githubOpenApi.source).toMatchObject({
+      package: '@octokit/openapi',
+      version: expect.stringMatching(/^23\./),
+      file: 'generated/api.github.com.json',
+    });
     expect(Object.keys(githubOpenApi.paths)).toEqual(
       expect.arrayContaining([
         '/repos/{owner}/{repo}/hooks',
@@ -438,31 +616,66 @@ describe('the GitHub test server', () => {
   it('answers 422 with GitHub’s error shape for a hook it refuses, and defaults content_type to form', async () => {
     const noUrl = await raw('POST', '/repos/acme/widgets/hooks', { name: 'web', config: { content_type: 'json' } });
     expect(noUrl.status).toBe(422);
-    expect(noUrl.body).toMatchObject({ message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'missing_field', field: 'url' }], documentation_url: expect.stringContaining('docs.github.com') });
-    expect((await raw('POST', '/repos/acme/widgets/hooks', { name: 'jenkins', config: { url: 'https://x.test' } })).body).toMatchObject({ errors: [{ field: 'name', code: 'invalid' }] });
-    expect((await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test' }, events: ['pushh'] })).status).toBe(422);
-    expect((await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test', content_type: 'xml' } })).status).toBe(422);
+    expect(noUrl.body).toMatchObject({
+      message: 'Validation Failed',
+      errors: [{ resource: 'Hook', code: 'missing_field', field: 'url' }],
+      documentation_url: expect.stringContaining('docs.github.com'),
+    });
+    expect(
+      (await raw('POST', '/repos/acme/widgets/hooks', { name: 'jenkins', config: { url: 'https://x.test' } })).body,
+    ).toMatchObject({ errors: [{ field: 'name', code: 'invalid' }] });
+    expect(
+      (await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test' }, events: ['pushh'] })).status,
+    ).toBe(422);
+    expect(
+      (await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test', content_type: 'xml' } }))
+        .status,
+    ).toBe(422);
 
     const created = await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test/hook' } });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(created.body?.url);
-    expect(created.body).toMatchObject({ name: 'web', events: ['push'], active: true, config: { content_type: 'form', insecure_ssl: '0', url: 'https://x.test/hook' } });
+    expect(created.body).toMatchObject({
+      name: 'web',
+      events: ['push'],
+      active: true,
+      config: { content_type: 'form', insecure_ssl: '0', url: 'https://x.test/hook' },
+    });
     expect(server.violations).toEqual([]);
   });
 
   it('answers 400 for broken JSON and 422 "Invalid request" for a body off the schema (recorded as violations)', async () => {
-    expect((await raw('POST', '/repos/acme/widgets/hooks', '{"config":')).body).toMatchObject({ message: 'Problems parsing JSON' });
-    const offSchema = await raw('POST', '/repos/acme/widgets/hooks', { config: { url: 'https://x.test' }, events: 'push', colour: 'blue' });
+    expect((await raw('POST', '/repos/acme/widgets/hooks', '{"config":')).body).toMatchObject({
+      message: 'Problems parsing JSON',
+    });
+    const offSchema = await raw('POST', '/repos/acme/widgets/hooks', {
+      config: { url: 'https://x.test' },
+      events: 'push',
+      colour: 'blue',
+    });
     expect(offSchema.status).toBe(422);
     expect(offSchema.body?.message).toMatch(/^Invalid request\.\n\n/);
-    expect(server.violations).toEqual([expect.stringMatching(/request body: .*additional properties \(colour\).*\/events must be array/)]);
+    expect(server.violations).toEqual([
+      expect.stringMatching(/request body: .*additional properties \(colour\).*\/events must be array/),
+    ]);
     server.violations.length = 0;
   });
 
   it('refuses writes closer than a second apart with a secondary limit', async () => {
-    const hasty = new ApiClient({ baseUrl: server.url, headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': 'test' }, deadline: START + MINUTE, now, sleep, allowHttpLoopback: true });
-    await hasty.request('POST', '/repos/acme/widgets/hooks', { body: { config: { url: 'https://a.test', content_type: 'json' } } });
-    await hasty.request('POST', '/repos/acme/widgets/hooks', { body: { config: { url: 'https://b.test', content_type: 'json' } } });
+    const hasty = new ApiClient({
+      baseUrl: server.url,
+      headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': 'test' },
+      deadline: START + MINUTE,
+      now,
+      sleep,
+      allowHttpLoopback: true,
+    });
+    await hasty.request('POST', '/repos/acme/widgets/hooks', {
+      body: { config: { url: 'https://a.test', content_type: 'json' } },
+    });
+    await hasty.request('POST', '/repos/acme/widgets/hooks', {
+      body: { config: { url: 'https://b.test', content_type: 'json' } },
+    });
     expect(server.requests.map((r) => [r.status, r.responseHeaders?.['retry-after']])).toEqual([
       [201, undefined],
       [403, '1'],
@@ -480,19 +693,33 @@ describe('the GitHub test server', () => {
       'x-ratelimit-used': '1',
       'x-ratelimit-resource': 'core',
     });
-    const noAgent = await fetch(`${server.url}/repos/acme/widgets/hooks`, { headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': '' } });
+    const noAgent = await fetch(`${server.url}/repos/acme/widgets/hooks`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'user-agent': '' },
+    });
     expect(noAgent.status).toBe(403);
   });
 
   it('serves config, pings, tests and one delivery, keeping an omitted secret on PATCH .../config', async () => {
     const id = server.addHook(repo, { url: 'https://x.test/a', secret: 'cfg-secret' });
-    expect((await raw('GET', `/repos/acme/widgets/hooks/${id}/config`)).body).toEqual({ content_type: 'form', insecure_ssl: '0', secret: '********', url: 'https://x.test/a' });
-    expect((await raw('PATCH', `/repos/acme/widgets/hooks/${id}/config`, { url: 'https://x.test/b', content_type: 'json' })).status).toBe(200);
+    expect((await raw('GET', `/repos/acme/widgets/hooks/${id}/config`)).body).toEqual({
+      content_type: 'form',
+      insecure_ssl: '0',
+      secret: '********',
+      url: 'https://x.test/a',
+    });
+    expect(
+      (await raw('PATCH', `/repos/acme/widgets/hooks/${id}/config`, { url: 'https://x.test/b', content_type: 'json' }))
+        .status,
+    ).toBe(200);
     expect(server.hookSecret(repo, id)).toBe('cfg-secret');
     expect((await raw('POST', `/repos/acme/widgets/hooks/${id}/pings`)).status).toBe(204);
     expect((await raw('POST', `/repos/acme/widgets/hooks/${id}/tests`)).status).toBe(204);
     const [ping, push] = server.deliveries(repo, id);
     expect([ping?.event, push?.event]).toEqual(['ping', 'push']);
-    expect((await raw('GET', `/repos/acme/widgets/hooks/${id}/deliveries/${push?.id}`)).body).toMatchObject({ guid: push?.guid, event: 'push', request: { headers: expect.any(Object) } });
+    expect((await raw('GET', `/repos/acme/widgets/hooks/${id}/deliveries/${push?.id}`)).body).toMatchObject({
+      guid: push?.guid,
+      event: 'push',
+      request: { headers: expect.any(Object) },
+    });
   });
 });

@@ -42,7 +42,15 @@ afterEach(async () => {
 });
 
 function api(extra: Partial<HookApiOptions> = {}): HookApi {
-  return gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 600_000, now: clock.now, sleep: clock.sleep, allowHttpLoopback: true, ...extra });
+  return gitlabHooks({
+    apiUrl: server.apiUrl,
+    token: TOKEN,
+    deadline: clock.t + 600_000,
+    now: clock.now,
+    sleep: clock.sleep,
+    allowHttpLoopback: true,
+    ...extra,
+  });
 }
 
 function spec(extra: Partial<HookSpec> = {}): HookSpec {
@@ -55,7 +63,12 @@ function spec(extra: Partial<HookSpec> = {}): HookSpec {
   };
 }
 
-async function raw(method: string, path: string, body?: unknown, token = TOKEN): Promise<{ status: number; json: unknown; headers: Headers }> {
+async function raw(
+  method: string,
+  path: string,
+  body?: unknown,
+  token = TOKEN,
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   const res = await fetch(`${server.apiUrl}${path}`, {
     method,
     headers: { 'PRIVATE-TOKEN': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -104,7 +117,9 @@ describe('gitlabHooks basics', () => {
 
 describe('listHooks', () => {
   it('reads every page (X-Next-Page) with per_page=100 and the encoded nested path', async () => {
-    const ids = [1, 2, 3, 4, 5].map((n) => server.addHook('project', PROJECT, { url: `https://hooks.example.com/${n}`, token: `t${n}` }));
+    const ids = [1, 2, 3, 4, 5].map((n) =>
+      server.addHook('project', PROJECT, { url: `https://hooks.example.com/${n}`, token: `t${n}` }),
+    );
 
     const hooks = await api().listHooks(project);
 
@@ -119,28 +134,34 @@ describe('listHooks', () => {
     expect(server.requests.every((r) => r.auth === 'private-token' && r.user === 'relay-sync')).toBe(true);
   });
 
-  it('reads every page when GitLab\'s external_url is not the apiUrl: pages by X-Next-Page on the apiUrl, the token never leaves', async () => {
+  it("reads every page when GitLab's external_url is not the apiUrl: pages by X-Next-Page on the apiUrl, the token never leaves", async () => {
     // An internal name or a TLS-terminating proxy in front: GitLab builds Link on its configured host and port.
     await server.close();
     await startServer({ externalUrl: 'https://gitlab.example.com' });
-    for (let i = 1; i <= 5; i++) server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
+    for (let i = 1; i <= 5; i++)
+      server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
 
     const hooks = await api().listHooks(project);
     expect(hooks.map((h) => h.url)).toEqual([1, 2, 3, 4, 5].map((i) => `https://relay.example.com/h${i}`));
     const gets = server.requests.filter((r) => r.method === 'GET');
     expect(gets.map((r) => r.query.page ?? '1')).toEqual(['1', '2', '3']);
-    expect(gets.every((r) => r.rawPath === `/api/v4/projects/${ENCODED}/hooks` && r.query.per_page === '100')).toBe(true);
+    expect(gets.every((r) => r.rawPath === `/api/v4/projects/${ENCODED}/hooks` && r.query.per_page === '100')).toBe(
+      true,
+    );
   });
 
   it('refuses a malformed X-Next-Page, or one that does not move forward, instead of looping', async () => {
-    for (let i = 1; i <= 3; i++) server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
-    const fetchWith = (nextPage: string): typeof fetch => async (input, init) => {
-      const response = await fetch(input, init);
-      const headers = new Headers(response.headers);
-      headers.set('x-next-page', nextPage);
-      headers.delete('link');
-      return new Response(await response.text(), { status: response.status, headers });
-    };
+    for (let i = 1; i <= 3; i++)
+      server.addHook('project', PROJECT, { url: `https://relay.example.com/h${i}`, events: ['push_events'] });
+    const fetchWith =
+      (nextPage: string): typeof fetch =>
+      async (input, init) => {
+        const response = await fetch(input, init);
+        const headers = new Headers(response.headers);
+        headers.set('x-next-page', nextPage);
+        headers.delete('link');
+        return new Response(await response.text(), { status: response.status, headers });
+      };
     for (const next of ['1', '2; evil', 'https://elsewhere.example/2']) {
       const error = await rejection(api({ fetch: fetchWith(next) }).listHooks(project));
       expect(error).toBeInstanceOf(ApiError);
@@ -158,18 +179,33 @@ describe('listHooks', () => {
     expect(first.headers.get('x-total-pages')).toBe('2');
     expect(first.headers.get('x-next-page')).toBe('2');
     expect(first.headers.get('x-prev-page')).toBe('');
-    expect(first.headers.get('link')).toContain(`<${server.apiUrl}/projects/${ENCODED}/hooks?per_page=2&page=2>; rel="next"`);
+    expect(first.headers.get('link')).toContain(
+      `<${server.apiUrl}/projects/${ENCODED}/hooks?per_page=2&page=2>; rel="next"`,
+    );
     const last = await raw('GET', `/projects/${ENCODED}/hooks?per_page=100&page=2`);
     expect(last.headers.get('x-next-page')).toBe('');
     expect(last.headers.get('link')).not.toContain('rel="next"');
   });
 
   it('maps a relay hook to its state, and never sees the token', async () => {
-    const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/a', token: 'secret-abc', name: 'flux-webhook-relay', events: ['push_events', 'tag_push_events'], branchFilterStrategy: 'all_branches' });
+    const id = server.addHook('project', PROJECT, {
+      url: 'https://relay.example.com/a',
+      token: 'secret-abc',
+      name: 'flux-webhook-relay',
+      events: ['push_events', 'tag_push_events'],
+      branchFilterStrategy: 'all_branches',
+    });
 
     const [state] = await api().listHooks(project);
 
-    expect(state).toEqual({ id: String(id), url: 'https://relay.example.com/a', events: ['push_events', 'tag_push_events'], active: true, disabled: false, name: 'flux-webhook-relay' });
+    expect(state).toEqual({
+      id: String(id),
+      url: 'https://relay.example.com/a',
+      events: ['push_events', 'tag_push_events'],
+      active: true,
+      disabled: false,
+      name: 'flux-webhook-relay',
+    });
     const body = await raw('GET', `/projects/${ENCODED}/hooks/${id}`);
     expect(body.json).not.toHaveProperty('token');
     expect(JSON.stringify(body.json)).not.toContain('secret-abc');
@@ -184,7 +220,16 @@ describe('listHooks', () => {
       branchFilterStrategy: 'wildcard',
     });
     const [state] = await api().listHooks(project);
-    expect(state?.events).toEqual(['enable_ssl_verification:false', 'merge_requests_events', 'pipeline_events', 'push_events', `${BRANCH_FILTER_PREFIX}main`, 'tag_push_events'].sort());
+    expect(state?.events).toEqual(
+      [
+        'enable_ssl_verification:false',
+        'merge_requests_events',
+        'pipeline_events',
+        'push_events',
+        `${BRANCH_FILTER_PREFIX}main`,
+        'tag_push_events',
+      ].sort(),
+    );
     expect(state?.events).toContain(SSL_VERIFICATION_OFF);
   });
 
@@ -219,21 +264,63 @@ describe('createHook', () => {
 
     const [stored] = server.hooksOf('project', PROJECT);
     expect(stored).toBeDefined();
-    expect(stored).toMatchObject({ url: spec().url, token: spec().secret, name: 'flux-webhook-relay', enableSslVerification: true, pushEventsBranchFilter: null, branchFilterStrategy: 'all_branches' });
-    expect(Object.entries(stored?.flags ?? {}).filter(([, on]) => on).map(([flag]) => flag).sort()).toEqual(['push_events', 'tag_push_events']);
+    expect(stored).toMatchObject({
+      url: spec().url,
+      token: spec().secret,
+      name: 'flux-webhook-relay',
+      enableSslVerification: true,
+      pushEventsBranchFilter: null,
+      branchFilterStrategy: 'all_branches',
+    });
+    expect(
+      Object.entries(stored?.flags ?? {})
+        .filter(([, on]) => on)
+        .map(([flag]) => flag)
+        .sort(),
+    ).toEqual(['push_events', 'tag_push_events']);
 
     const [req] = server.requests;
-    expect(req).toMatchObject({ method: 'POST', rawPath: `/api/v4/projects/${ENCODED}/hooks`, status: 201, contentType: 'application/json' });
+    expect(req).toMatchObject({
+      method: 'POST',
+      rawPath: `/api/v4/projects/${ENCODED}/hooks`,
+      status: 201,
+      contentType: 'application/json',
+    });
     const body = req?.body as Record<string, unknown>;
-    expect(body).toMatchObject({ url: spec().url, token: spec().secret, name: 'flux-webhook-relay', enable_ssl_verification: true, push_events: true, tag_push_events: true });
+    expect(body).toMatchObject({
+      url: spec().url,
+      token: spec().secret,
+      name: 'flux-webhook-relay',
+      enable_ssl_verification: true,
+      push_events: true,
+      tag_push_events: true,
+    });
     // Every other flag is sent false, so GitLab defaults and old values cannot leak in.
-    for (const flag of ['merge_requests_events', 'issues_events', 'note_events', 'job_events', 'pipeline_events', 'wiki_page_events', 'releases_events', 'confidential_issues_events']) {
+    for (const flag of [
+      'merge_requests_events',
+      'issues_events',
+      'note_events',
+      'job_events',
+      'pipeline_events',
+      'wiki_page_events',
+      'releases_events',
+      'confidential_issues_events',
+    ]) {
       expect(body[flag]).toBe(false);
     }
     expect(Object.keys(body)).not.toContain('subgroup_events');
 
     const states = await api().listHooks(project);
-    expect(states).toEqual([{ id: String(stored?.id), url: spec().url, events: ['push_events', 'tag_push_events'], active: true, disabled: false, name: 'flux-webhook-relay' }]);
+    expect(states).toEqual([
+      {
+        id: String(stored?.id),
+        url: spec().url,
+        events: ['push_events', 'tag_push_events'],
+        active: true,
+        disabled: false,
+        name: 'flux-webhook-relay',
+      },
+    ]);
   });
 
   it('fails on a URL GitLab refuses, naming the project', async () => {
@@ -251,8 +338,13 @@ describe('createHook', () => {
   });
 
   it('the server validates like Grape: url missing, mistyped flags', async () => {
-    expect(await raw('POST', `/projects/${ENCODED}/hooks`, { push_events: true })).toMatchObject({ status: 400, json: { error: 'url is missing' } });
-    expect(await raw('POST', `/projects/${ENCODED}/hooks`, { url: 'https://relay.example.com/x', push_events: 'maybe' })).toMatchObject({
+    expect(await raw('POST', `/projects/${ENCODED}/hooks`, { push_events: true })).toMatchObject({
+      status: 400,
+      json: { error: 'url is missing' },
+    });
+    expect(
+      await raw('POST', `/projects/${ENCODED}/hooks`, { url: 'https://relay.example.com/x', push_events: 'maybe' }),
+    ).toMatchObject({
       status: 400,
       json: { error: 'push_events is invalid' },
     });
@@ -262,21 +354,39 @@ describe('createHook', () => {
 
 describe('updateHook', () => {
   it('changes the URL and keeps a secret, because the token goes with the URL', async () => {
-    const id = server.addHook('project', PROJECT, { url: 'https://old-relay.example.com/hook', token: spec().secret, events: ['push_events', 'merge_requests_events'] });
+    const id = server.addHook('project', PROJECT, {
+      url: 'https://old-relay.example.com/hook',
+      token: spec().secret,
+      events: ['push_events', 'merge_requests_events'],
+    });
 
     await api().updateHook(project, String(id), spec());
 
     expect(server.hook(id)).toMatchObject({ url: spec().url, token: spec().secret, name: 'flux-webhook-relay' });
     const [req] = server.requests;
     expect(req).toMatchObject({ method: 'PUT', rawPath: `/api/v4/projects/${ENCODED}/hooks/${id}`, status: 200 });
-    expect(req?.body).toMatchObject({ url: spec().url, token: spec().secret, push_events: true, tag_push_events: true, merge_requests_events: false, enable_ssl_verification: true });
+    expect(req?.body).toMatchObject({
+      url: spec().url,
+      token: spec().secret,
+      push_events: true,
+      tag_push_events: true,
+      merge_requests_events: false,
+      enable_ssl_verification: true,
+    });
     const [state] = await api().listHooks(project);
     expect(state?.events).toEqual(['push_events', 'tag_push_events']);
   });
 
   it('rotates the secret together with the URL', async () => {
-    const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/hook?sv=1', token: 'old-secret-1' });
-    await api().updateHook(project, String(id), spec({ url: 'https://relay.example.com/hook?sv=2', secret: 'new-secret-2' }));
+    const id = server.addHook('project', PROJECT, {
+      url: 'https://relay.example.com/hook?sv=1',
+      token: 'old-secret-1',
+    });
+    await api().updateHook(
+      project,
+      String(id),
+      spec({ url: 'https://relay.example.com/hook?sv=2', secret: 'new-secret-2' }),
+    );
     expect(server.hookToken(id)).toBe('new-secret-2');
     // What GitLab would now send to the relay.
     await api().reenableHook?.(project, String(id));
@@ -286,7 +396,10 @@ describe('updateHook', () => {
   it('the trap is real: a PUT that changes the URL without token clears the token; the same URL keeps it', async () => {
     const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/a', token: 'kept-secret' });
 
-    const same = await raw('PUT', `/projects/${ENCODED}/hooks/${id}`, { url: 'https://relay.example.com/a', push_events: true });
+    const same = await raw('PUT', `/projects/${ENCODED}/hooks/${id}`, {
+      url: 'https://relay.example.com/a',
+      push_events: true,
+    });
     expect(same.status).toBe(200);
     expect(server.hookToken(id)).toBe('kept-secret');
 
@@ -305,7 +418,11 @@ describe('updateHook', () => {
       pushEventsBranchFilter: 'release/*',
     });
     await api().updateHook(project, String(id), spec());
-    expect(server.hook(id)).toMatchObject({ enableSslVerification: true, pushEventsBranchFilter: null, branchFilterStrategy: 'all_branches' });
+    expect(server.hook(id)).toMatchObject({
+      enableSslVerification: true,
+      pushEventsBranchFilter: null,
+      branchFilterStrategy: 'all_branches',
+    });
     const [state] = await api().listHooks(project);
     expect(state?.events).toEqual(['push_events', 'tag_push_events']);
   });
@@ -331,7 +448,11 @@ describe('deleteHook', () => {
     await api().deleteHook(project, String(id));
 
     expect(server.hooksOf('project', PROJECT).map((h) => h.id)).toEqual([keep]);
-    expect(server.requests[0]).toMatchObject({ method: 'DELETE', rawPath: `/api/v4/projects/${ENCODED}/hooks/${id}`, status: 204 });
+    expect(server.requests[0]).toMatchObject({
+      method: 'DELETE',
+      rawPath: `/api/v4/projects/${ENCODED}/hooks/${id}`,
+      status: 204,
+    });
     const err = await rejection(api().deleteHook(project, String(id)));
     expect((err as ApiError).status).toBe(404);
     expect(err.message).toContain(`gitlab ${PROJECT}: DELETE`);
@@ -343,15 +464,33 @@ describe('group hooks', () => {
     const hooks = api();
     await hooks.createHook(group, spec());
     const [created] = await hooks.listHooks(group);
-    expect(created).toMatchObject({ url: spec().url, events: ['push_events', 'tag_push_events'], disabled: false, name: 'flux-webhook-relay' });
+    expect(created).toMatchObject({
+      url: spec().url,
+      events: ['push_events', 'tag_push_events'],
+      disabled: false,
+      name: 'flux-webhook-relay',
+    });
     const id = created?.id ?? '';
     const createBody = server.requests[0]?.body as Record<string, unknown>;
-    expect(createBody).toMatchObject({ subgroup_events: false, member_events: false, project_events: false, push_events: true });
+    expect(createBody).toMatchObject({
+      subgroup_events: false,
+      member_events: false,
+      project_events: false,
+      push_events: true,
+    });
     expect(Object.keys(createBody)).not.toContain('milestone_events');
 
-    const moved = spec({ url: 'https://relay.example.com/hook/gitlab/group/platform/teams?sv=2', secret: 'group-secret-2' });
+    const moved = spec({
+      url: 'https://relay.example.com/hook/gitlab/group/platform/teams?sv=2',
+      secret: 'group-secret-2',
+    });
     await hooks.updateHook(group, id, moved);
-    expect(server.hook(Number(id))).toMatchObject({ kind: 'group', parent: 'platform/teams', url: moved.url, token: 'group-secret-2' });
+    expect(server.hook(Number(id))).toMatchObject({
+      kind: 'group',
+      parent: 'platform/teams',
+      url: moved.url,
+      token: 'group-secret-2',
+    });
 
     server.setHookHealth(Number(id), { alertStatus: 'disabled' });
     await hooks.reenableHook?.(group, id);
@@ -433,16 +572,30 @@ describe('disabled hooks', () => {
 
 describe('reenableHook', () => {
   it('sends a push test, which re-enables the hook', async () => {
-    const id = server.addHook('project', PROJECT, { url: spec().url, token: spec().secret, events: ['push_events', 'tag_push_events'] });
+    const id = server.addHook('project', PROJECT, {
+      url: spec().url,
+      token: spec().secret,
+      events: ['push_events', 'tag_push_events'],
+    });
     server.setHookHealth(id, { alertStatus: 'disabled' });
 
     await api().reenableHook?.(project, String(id));
 
-    expect(server.requests[0]).toMatchObject({ method: 'POST', rawPath: `/api/v4/projects/${ENCODED}/hooks/${id}/test/push_events`, status: 201 });
+    expect(server.requests[0]).toMatchObject({
+      method: 'POST',
+      rawPath: `/api/v4/projects/${ENCODED}/hooks/${id}/test/push_events`,
+      status: 201,
+    });
     expect(server.alertStatus(id)).toBe('executable');
     expect(server.hook(id)).toMatchObject({ recentFailures: 0, disabledUntil: null });
     expect(server.deliveries).toEqual([
-      { hookId: id, kind: 'project', url: spec().url, trigger: 'push_events', headers: { 'Content-Type': 'application/json', 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Token': spec().secret } },
+      {
+        hookId: id,
+        kind: 'project',
+        url: spec().url,
+        trigger: 'push_events',
+        headers: { 'Content-Type': 'application/json', 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Token': spec().secret },
+      },
     ]);
     const [state] = await api().listHooks(project);
     expect(state?.disabled).toBe(false);
@@ -450,27 +603,35 @@ describe('reenableHook', () => {
 
   it('fails with 422 naming the project when the receiver does not answer 2xx, and the hook stays disabled', async () => {
     await server.close();
-    await startServer({ deliver: () => ({ error: 'Failed to open TCP connection to relay.example.com:443 (getaddrinfo: Name or service not known)' }) });
+    await startServer({
+      deliver: () => ({
+        error: 'Failed to open TCP connection to relay.example.com:443 (getaddrinfo: Name or service not known)',
+      }),
+    });
     const id = server.addHook('project', PROJECT, { url: spec().url, token: spec().secret });
     server.setHookHealth(id, { alertStatus: 'disabled' });
 
     const err = await rejection(api().reenableHook?.(project, String(id)) ?? Promise.resolve());
 
     expect((err as ApiError).status).toBe(422);
-    expect(err.message).toBe(`gitlab ${PROJECT}: POST /projects/${ENCODED}/hooks/${id}/test/push_events: HTTP 422 Failed to open TCP connection to relay.example.com:443 (getaddrinfo: Name or service not known)`);
+    expect(err.message).toBe(
+      `gitlab ${PROJECT}: POST /projects/${ENCODED}/hooks/${id}/test/push_events: HTTP 422 Failed to open TCP connection to relay.example.com:443 (getaddrinfo: Name or service not known)`,
+    );
     expect(server.alertStatus(id)).toBe('disabled');
   });
 
   it('cannot push-test a project without commits', async () => {
     server.addProject('platform/infra/empty', { emptyRepo: true });
     const id = server.addHook('project', 'platform/infra/empty', { url: spec().url });
-    const err = await rejection(api().reenableHook?.({ kind: 'repository', path: 'platform/infra/empty' }, String(id)) ?? Promise.resolve());
+    const err = await rejection(
+      api().reenableHook?.({ kind: 'repository', path: 'platform/infra/empty' }, String(id)) ?? Promise.resolve(),
+    );
     expect(err.message).toContain('HTTP 422 Ensure the project has at least one commit.');
   });
 });
 
 describe('rate limits and the run budget', () => {
-  it('the test endpoint\'s 429 (5 a minute, no Retry-After) is not retried: RateLimited, left for the next run', async () => {
+  it("the test endpoint's 429 (5 a minute, no Retry-After) is not retried: RateLimited, left for the next run", async () => {
     await server.close();
     await startServer({ testRequestsPerMinute: 1 });
     const id = server.addHook('project', PROJECT, { url: 'https://relay.example.com/h', token: 't' });
@@ -546,7 +707,9 @@ describe('rate limits and the run budget', () => {
     const err = await rejection(api({ deadline: clock.t + 5_000 }).listHooks(project));
 
     expect(err).toBeInstanceOf(BudgetExhausted);
-    expect(err.message).toBe(`gitlab ${PROJECT}: GET /projects/${ENCODED}/hooks would have to wait past the run's deadline`);
+    expect(err.message).toBe(
+      `gitlab ${PROJECT}: GET /projects/${ENCODED}/hooks would have to wait past the run's deadline`,
+    );
     expect(server.requests).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
   });
@@ -567,7 +730,9 @@ describe('authentication and access errors', () => {
   it('404 names the project and not the token', async () => {
     const err = await rejection(api().createHook({ kind: 'repository', path: 'platform/infra/gone' }, spec()));
     expect((err as ApiError).status).toBe(404);
-    expect(err.message).toBe('gitlab platform/infra/gone: POST /projects/platform%2Finfra%2Fgone/hooks: HTTP 404 404 Project Not Found');
+    expect(err.message).toBe(
+      'gitlab platform/infra/gone: POST /projects/platform%2Finfra%2Fgone/hooks: HTTP 404 404 Project Not Found',
+    );
     expect(err.message).not.toContain(TOKEN);
     expect(err.message).not.toContain(spec().secret);
   });
@@ -604,21 +769,36 @@ describe('redirects and plain http', () => {
     [302, 'GET', () => api().listHooks(project)],
     [307, 'POST', () => api().createHook(project, spec())],
     [308, 'PUT', () => api().updateHook(project, '1', spec())],
-  ])('a %i to another origin is refused before the token (or the hook secret) goes there', async (status, method, call) => {
-    server.fault({ status, location: `${foreign.apiUrl}/projects/${ENCODED}/hooks` });
-    const err = await rejection(call());
-    expect(foreign.requests.filter((r) => r.auth !== 'none')).toEqual([]);
-    expect(foreign.requests).toEqual([]);
-    expect(err).toBeInstanceOf(ApiError);
-    expect(err.message).toMatch(new RegExp(`^gitlab ${PROJECT}: ${method} /projects/${ENCODED}/hooks.*: HTTP ${status} redirect to ${foreign.url.replace(/\./g, '\\.')} refused`));
-    expect(err.message).not.toContain(TOKEN);
-  });
+  ])(
+    'a %i to another origin is refused before the token (or the hook secret) goes there',
+    async (status, method, call) => {
+      server.fault({ status, location: `${foreign.apiUrl}/projects/${ENCODED}/hooks` });
+      const err = await rejection(call());
+      expect(foreign.requests.filter((r) => r.auth !== 'none')).toEqual([]);
+      expect(foreign.requests).toEqual([]);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^gitlab ${PROJECT}: ${method} /projects/${ENCODED}/hooks.*: HTTP ${status} redirect to ${foreign.url.replace(/\./g, '\\.')} refused`,
+        ),
+      );
+      expect(err.message).not.toContain(TOKEN);
+    },
+  );
 
   it('http: is refused unless loopback http is allowed, and then only for a loopback host', () => {
-    expect(() => gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 60_000, now: clock.now })).toThrow(/must be an https: URL/);
-    expect(() => gitlabHooks({ apiUrl: 'http://gitlab.example.com/api/v4', token: TOKEN, deadline: clock.t + 60_000, now: clock.now, allowHttpLoopback: true })).toThrow(
-      /^API URL http:\/\/gitlab\.example\.com: must be an https: URL/,
-    );
+    expect(() =>
+      gitlabHooks({ apiUrl: server.apiUrl, token: TOKEN, deadline: clock.t + 60_000, now: clock.now }),
+    ).toThrow(/must be an https: URL/);
+    expect(() =>
+      gitlabHooks({
+        apiUrl: 'http://gitlab.example.com/api/v4',
+        token: TOKEN,
+        deadline: clock.t + 60_000,
+        now: clock.now,
+        allowHttpLoopback: true,
+      }),
+    ).toThrow(/^API URL http:\/\/gitlab\.example\.com: must be an https: URL/);
     expect(server.requests).toEqual([]);
   });
 });

@@ -18,7 +18,10 @@ const apiEndpoint = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 
 beforeAll(async () => {
   // The handler runs on the real clock: no write spacing, so a run right after another is not rate-limited (and retried).
-  [github, sm] = await Promise.all([GitHubApiServer.start({ minWriteIntervalMs: 0 }), SecretsManagerTestServer.start()]);
+  [github, sm] = await Promise.all([
+    GitHubApiServer.start({ minWriteIntervalMs: 0 }),
+    SecretsManagerTestServer.start(),
+  ]);
   github.addToken('ghp_domain_switch', { repos: ['acme/app'] });
   sm.put('relay/hook', 'hook-secret-of-the-domain-switch');
   sm.put('relay/github-token', 'ghp_domain_switch');
@@ -58,18 +61,30 @@ test('deployed without a domain, then with one: the same hook moves to the domai
   const [hook] = github.hooks({ kind: 'repository', path: 'acme/app' });
   expect(hook!.config.url).toMatch(/^https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/hooks\/github\?/);
 
-  const after = await scheduledRun({ RELAY_PUBLIC_URL: 'https://hooks.example.com', RELAY_FORMER_PUBLIC_URLS: apiEndpoint });
-  expect(after.registrations[0]).toMatchObject({ actions: { update: 1, create: 0, delete: 0, foreign: 0 }, writes: 1, failures: [] });
+  const after = await scheduledRun({
+    RELAY_PUBLIC_URL: 'https://hooks.example.com',
+    RELAY_FORMER_PUBLIC_URLS: apiEndpoint,
+  });
+  expect(after.registrations[0]).toMatchObject({
+    actions: { update: 1, create: 0, delete: 0, foreign: 0 },
+    writes: 1,
+    failures: [],
+  });
   const hooks = github.hooks({ kind: 'repository', path: 'acme/app' });
   expect(hooks.map((h) => h.id)).toEqual([hook!.id]);
   expect(hooks[0]!.config.url).toMatch(/^https:\/\/hooks\.example\.com\/hooks\/github\?relay-secret-version=/);
-  expect(github.hookSecret({ kind: 'repository', path: 'acme/app' }, hook!.id)).toBe('hook-secret-of-the-domain-switch');
+  expect(github.hookSecret({ kind: 'repository', path: 'acme/app' }, hook!.id)).toBe(
+    'hook-secret-of-the-domain-switch',
+  );
 });
 
 test('a former URL that is not https stops the run before any provider call', async () => {
   const writes = github.writeCount;
-  await expect(scheduledRun({ RELAY_PUBLIC_URL: 'https://hooks.example.com', RELAY_FORMER_PUBLIC_URLS: 'http://abc123.execute-api.eu-west-1.amazonaws.com' })).rejects.toThrow(
-    /former public URL http:\/\/abc123/,
-  );
+  await expect(
+    scheduledRun({
+      RELAY_PUBLIC_URL: 'https://hooks.example.com',
+      RELAY_FORMER_PUBLIC_URLS: 'http://abc123.execute-api.eu-west-1.amazonaws.com',
+    }),
+  ).rejects.toThrow(/former public URL http:\/\/abc123/);
   expect(github.writeCount).toBe(writes);
 });

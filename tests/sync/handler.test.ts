@@ -13,7 +13,11 @@ let github: GitHubApiServer;
 let sm: SecretsManagerTestServer;
 
 beforeAll(async () => {
-  [cluster, github, sm] = await Promise.all([KubeApiTestServer.start(), GitHubApiServer.start(), SecretsManagerTestServer.start()]);
+  [cluster, github, sm] = await Promise.all([
+    KubeApiTestServer.start(),
+    GitHubApiServer.start(),
+    SecretsManagerTestServer.start(),
+  ]);
   cluster.addServiceAccount('sa', relayUser, relayRules);
   cluster.put(gitRepository('flux-system', 'app', 'https://github.com/acme/app', { branch: 'main' }));
   github.addToken('ghp_handler', { repos: ['acme/app'] });
@@ -42,12 +46,25 @@ test('the scheduled handler runs the sync against the deployed URL and logs one 
   });
   const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context; // only this member is used
   const { result, lines } = await captureOutput(() => handler!({} as ScheduledEvent, context));
-  expect(result.registrations[0]).toMatchObject({ registration: 'gh', actions: { create: 1 }, writes: 1, failures: [] });
+  expect(result.registrations[0]).toMatchObject({
+    registration: 'gh',
+    actions: { create: 1 },
+    writes: 1,
+    failures: [],
+  });
   const [hook] = github.hooks({ kind: 'repository', path: 'acme/app' });
-  expect(hook!.config.url).toMatch(/^https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/hooks\/github\?relay-secret-version=/);
+  expect(hook!.config.url).toMatch(
+    /^https:\/\/abc123\.execute-api\.eu-west-1\.amazonaws\.com\/hooks\/github\?relay-secret-version=/,
+  );
   const summaries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'sync run');
   expect(summaries).toHaveLength(1);
-  expect(summaries[0]).toMatchObject({ level: 'INFO', dry_run: false, changes: 1, failures: [], registrations: [{ registration: 'gh', provider: 'github', actions: { create: 1 } }] });
+  expect(summaries[0]).toMatchObject({
+    level: 'INFO',
+    dry_run: false,
+    changes: 1,
+    failures: [],
+    registrations: [{ registration: 'gh', provider: 'github', actions: { create: 1 } }],
+  });
   expect(lines.join('\n')).not.toContain('ghp_handler');
   expect(lines.join('\n')).not.toContain('hook-secret');
 });
@@ -55,7 +72,12 @@ test('the scheduled handler runs the sync against the deployed URL and logs one 
 test('a provider error echoing the submitted hook secret reaches neither the report nor the summary line', async () => {
   github.addToken('ghp_handler', { repos: ['acme/app', 'acme/echo'] });
   cluster.put(gitRepository('flux-system', 'echo', 'https://github.com/acme/echo', { branch: 'main' }));
-  github.fault({ kind: 'status', status: 422, match: (r) => r.method === 'POST' && r.path === '/repos/acme/echo/hooks', message: (r) => `config.secret ${(r.body as { config: { secret: string } }).config.secret} is not valid` });
+  github.fault({
+    kind: 'status',
+    status: 422,
+    match: (r) => r.method === 'POST' && r.path === '/repos/acme/echo/hooks',
+    message: (r) => `config.secret ${(r.body as { config: { secret: string } }).config.secret} is not valid`,
+  });
   let handler: ((event: ScheduledEvent, context: Context) => Promise<SyncReport>) | undefined;
   jest.isolateModules(() => {
     handler = (require('../../functions/sync') as { handler: typeof handler }).handler;
@@ -63,9 +85,14 @@ test('a provider error echoing the submitted hook secret reaches neither the rep
   const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context; // only this member is used
   const { result, lines } = await captureOutput(() => handler!({} as ScheduledEvent, context));
   github.fault(undefined);
-  expect(result.registrations[0]!.failures).toEqual([{ target: 'acme/echo', error: expect.stringContaining('HTTP 422 config.secret') }]);
+  expect(result.registrations[0]!.failures).toEqual([
+    { target: 'acme/echo', error: expect.stringContaining('HTTP 422 config.secret') },
+  ]);
   expect(JSON.stringify(result)).not.toContain('hook-secret');
   const summary = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'sync run');
-  expect(summary).toMatchObject({ level: 'WARN', failures: [{ registration: 'gh', target: 'acme/echo', error: expect.stringContaining('[REDACTED]') }] });
+  expect(summary).toMatchObject({
+    level: 'WARN',
+    failures: [{ registration: 'gh', target: 'acme/echo', error: expect.stringContaining('[REDACTED]') }],
+  });
   expect(lines.join('\n')).not.toContain('hook-secret');
 });

@@ -22,7 +22,10 @@ const START = Date.parse('2026-03-01T12:00:00Z');
  * An ApiClient over a fake fetch that answers from a script (or a function of the call), on a fake clock that only
  * the injected sleep advances. Nothing waits for real.
  */
-function harness(script: Array<Scripted | Error | DOMException> | ((call: Call) => Scripted), options: Partial<ApiClientOptions> = {}) {
+function harness(
+  script: Array<Scripted | Error | DOMException> | ((call: Call) => Scripted),
+  options: Partial<ApiClientOptions> = {},
+) {
   let clock = START;
   const sleeps: number[] = [];
   const calls: Call[] = [];
@@ -68,11 +71,24 @@ describe('nextLink', () => {
 describe('ApiClient pagination', () => {
   it('follows Link headers across pages and keeps the query of the first request', async () => {
     const { client, calls } = harness([
-      { body: [1, 2], headers: { link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=2>; rel="next"' } },
-      { body: [3, 4], headers: { link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=3>; rel="next", <https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=1>; rel="first"' } },
-      { body: [5], headers: { link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=1>; rel="first"' } },
+      {
+        body: [1, 2],
+        headers: { link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=2>; rel="next"' },
+      },
+      {
+        body: [3, 4],
+        headers: {
+          link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=3>; rel="next", <https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=1>; rel="first"',
+        },
+      },
+      {
+        body: [5],
+        headers: { link: '<https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=1>; rel="first"' },
+      },
     ]);
-    await expect(client.list<number>('/repos/o/r/hooks', 'link', { per_page: 100, skipped: undefined })).resolves.toEqual([1, 2, 3, 4, 5]);
+    await expect(
+      client.list<number>('/repos/o/r/hooks', 'link', { per_page: 100, skipped: undefined }),
+    ).resolves.toEqual([1, 2, 3, 4, 5]);
     expect(calls.map((c) => c.url)).toEqual([
       'https://api.example.test/api/v3/repos/o/r/hooks?per_page=100',
       'https://api.example.test/api/v3/repositories/7/hooks?per_page=100&page=2',
@@ -82,7 +98,9 @@ describe('ApiClient pagination', () => {
   });
 
   it('refuses a next link to another host, before sending the token there', async () => {
-    const { client, calls } = harness([{ body: [1], headers: { link: '<https://evil.example.test/api/v3/repos/o/r/hooks?page=2>; rel="next"' } }]);
+    const { client, calls } = harness([
+      { body: [1], headers: { link: '<https://evil.example.test/api/v3/repos/o/r/hooks?page=2>; rel="next"' } },
+    ]);
     const error = await client.list('/repos/o/r/hooks', 'link').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as Error).message).toMatch(/another host/);
@@ -102,12 +120,20 @@ describe('ApiClient pagination', () => {
       ],
       {},
     );
-    await expect(client.list<string>('/repositories/w/r/hooks', 'bitbucket-cloud', { pagelen: 1 })).resolves.toEqual(['a', 'b']);
-    expect(calls.map((c) => c.url)).toEqual(['https://api.example.test/api/v3/repositories/w/r/hooks?pagelen=1', 'https://api.example.test/api/v3/repositories/w/r/hooks?page=2']);
+    await expect(client.list<string>('/repositories/w/r/hooks', 'bitbucket-cloud', { pagelen: 1 })).resolves.toEqual([
+      'a',
+      'b',
+    ]);
+    expect(calls.map((c) => c.url)).toEqual([
+      'https://api.example.test/api/v3/repositories/w/r/hooks?pagelen=1',
+      'https://api.example.test/api/v3/repositories/w/r/hooks?page=2',
+    ]);
   });
 
   it('refuses a Bitbucket Cloud `next` URL on another host', async () => {
-    const { client, calls } = harness([{ body: { values: ['a'], next: 'https://elsewhere.test/2.0/repositories/w/r/hooks?page=2' } }]);
+    const { client, calls } = harness([
+      { body: { values: ['a'], next: 'https://elsewhere.test/2.0/repositories/w/r/hooks?page=2' } },
+    ]);
     await expect(client.list('/repositories/w/r/hooks', 'bitbucket-cloud')).rejects.toThrow(/another host/);
     expect(calls).toHaveLength(1);
   });
@@ -118,22 +144,33 @@ describe('ApiClient pagination', () => {
       { body: { values: [3, 4], size: 2, isLastPage: false, start: 2, limit: 2, nextPageStart: 4 } },
       { body: { values: [5], size: 1, isLastPage: true, start: 4, limit: 2 } },
     ]);
-    await expect(client.list<number>('/projects/P/repos/r/webhooks', 'bitbucket-server', { limit: 2 })).resolves.toEqual([1, 2, 3, 4, 5]);
+    await expect(
+      client.list<number>('/projects/P/repos/r/webhooks', 'bitbucket-server', { limit: 2 }),
+    ).resolves.toEqual([1, 2, 3, 4, 5]);
     expect(calls.map((c) => new URL(c.url).search)).toEqual(['?limit=2', '?limit=2&start=2', '?limit=2&start=4']);
   });
 
   it('refuses a Bitbucket page without values', async () => {
     const { client } = harness([{ body: { size: 0 } }]);
-    await expect(client.list('/projects/P/repos/r/webhooks', 'bitbucket-server')).rejects.toThrow(/expected a page with values/);
+    await expect(client.list('/projects/P/repos/r/webhooks', 'bitbucket-server')).rejects.toThrow(
+      /expected a page with values/,
+    );
   });
 });
 
 describe('ApiClient requests', () => {
   it('sends JSON with the caller headers replacing the defaults case-insensitively', async () => {
     const { client, calls } = harness([{ status: 201, body: { id: 1 } }], {
-      headers: { Authorization: 'Bearer t0ken-value', Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' },
+      headers: {
+        Authorization: 'Bearer t0ken-value',
+        Accept: 'application/vnd.github+json',
+        'X-GitHub-Api-Version': '2022-11-28',
+      },
     });
-    const response = await client.request<{ id: number }>('POST', '/repos/o/r/hooks', { body: { name: 'web' }, query: { a: 1, b: undefined } });
+    const response = await client.request<{ id: number }>('POST', '/repos/o/r/hooks', {
+      body: { name: 'web' },
+      query: { a: 1, b: undefined },
+    });
     expect(response).toMatchObject({ status: 201, body: { id: 1 } });
     const [call] = calls;
     expect(call?.url).toBe('https://api.example.test/api/v3/repos/o/r/hooks?a=1');
@@ -145,28 +182,49 @@ describe('ApiClient requests', () => {
 
   it('answers an empty body (204) as undefined and a non-JSON body as text', async () => {
     const { client } = harness([{ status: 204 }, { text: 'plain words' }]);
-    await expect(client.request('DELETE', '/repos/o/r/hooks/1')).resolves.toMatchObject({ status: 204, body: undefined });
+    await expect(client.request('DELETE', '/repos/o/r/hooks/1')).resolves.toMatchObject({
+      status: 204,
+      body: undefined,
+    });
     await expect(client.request('GET', '/x')).resolves.toMatchObject({ body: 'plain words' });
   });
 
   it('names the call and the provider message in errors, GitHub validation reasons included', async () => {
     const { client } = harness([
-      { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }], documentation_url: 'https://docs' } },
-      { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'missing_field', field: 'url' }] } },
+      {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }],
+          documentation_url: 'https://docs',
+        },
+      },
+      {
+        status: 422,
+        body: { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'missing_field', field: 'url' }] },
+      },
       { status: 400, body: { message: { url: ['is blocked'] } } },
     ]);
     const first = (await client.request('POST', '/repos/o/r/hooks').catch((e: unknown) => e)) as ApiError;
     expect(first).toBeInstanceOf(ApiError);
     expect(first).toMatchObject({ method: 'POST', path: '/repos/o/r/hooks', status: 422 });
-    expect(first.message).toBe('POST /repos/o/r/hooks: HTTP 422 Validation Failed: Hook already exists on this repository');
-    await expect(client.request('POST', '/repos/o/r/hooks')).rejects.toThrow('HTTP 422 Validation Failed: url missing_field');
+    expect(first.message).toBe(
+      'POST /repos/o/r/hooks: HTTP 422 Validation Failed: Hook already exists on this repository',
+    );
+    await expect(client.request('POST', '/repos/o/r/hooks')).rejects.toThrow(
+      'HTTP 422 Validation Failed: url missing_field',
+    );
     await expect(client.request('POST', '/projects/1/hooks')).rejects.toThrow('HTTP 400 {"url":["is blocked"]}');
   });
 
   it('reports an unreachable server as ApiError status 0', async () => {
     const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     const { client } = harness([refused]);
-    await expect(client.request('GET', '/x')).rejects.toMatchObject({ name: 'ApiError', status: 0, message: 'GET /x: HTTP 0 unreachable (ECONNREFUSED)' });
+    await expect(client.request('GET', '/x')).rejects.toMatchObject({
+      name: 'ApiError',
+      status: 0,
+      message: 'GET /x: HTTP 0 unreachable (ECONNREFUSED)',
+    });
   });
 
   it('does not leak the token into error messages', async () => {
@@ -188,17 +246,25 @@ describe('ApiClient rate limits and retries', () => {
   it('does not retry a 429 that says nothing about when: RateLimited (a BudgetExhausted), so the next run resumes', async () => {
     // Bitbucket Cloud (an hour's window) and GitLab's hook test endpoint (a minute's) answer 429 without Retry-After:
     // jittered retries of a second or two cannot succeed, they only spend the budget and the run's time.
-    const { client, sleeps, calls } = harness([{ status: 429, body: { error: { message: 'Rate limit for this resource has been exceeded' } } }, { body: [] }]);
+    const { client, sleeps, calls } = harness([
+      { status: 429, body: { error: { message: 'Rate limit for this resource has been exceeded' } } },
+      { body: [] },
+    ]);
     const error = (await client.request('GET', '/x').catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(RateLimited);
     expect(error).toBeInstanceOf(BudgetExhausted);
-    expect(error.message).toBe('GET /x: HTTP 429 without Retry-After (Rate limit for this resource has been exceeded): not retried in this run');
+    expect(error.message).toBe(
+      'GET /x: HTTP 429 without Retry-After (Rate limit for this resource has been exceeded): not retried in this run',
+    );
     expect(calls).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
 
   it('waits until a Retry-After HTTP date', async () => {
-    const { client, sleeps } = harness([{ status: 503, headers: { 'retry-after': new Date(START + 5000).toUTCString() } }, { body: {} }]);
+    const { client, sleeps } = harness([
+      { status: 503, headers: { 'retry-after': new Date(START + 5000).toUTCString() } },
+      { body: {} },
+    ]);
     await client.request('GET', '/x');
     expect(sleeps).toEqual([5000]);
   });
@@ -216,19 +282,28 @@ describe('ApiClient rate limits and retries', () => {
 
   it('waits for x-ratelimit-reset when a 403 says the primary budget is spent', async () => {
     const reset = START / 1000 + 10;
-    const { client, sleeps } = harness([{ status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } }, { body: [] }]);
+    const { client, sleeps } = harness([
+      { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } },
+      { body: [] },
+    ]);
     await client.request('GET', '/x');
     expect(sleeps).toEqual([10_000]);
   });
 
   it('waits for GitLab ratelimit-reset on a 429', async () => {
-    const { client, sleeps } = harness([{ status: 429, headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': String(START / 1000 + 20) } }, { body: [] }]);
+    const { client, sleeps } = harness([
+      { status: 429, headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': String(START / 1000 + 20) } },
+      { body: [] },
+    ]);
     await client.request('GET', '/x');
     expect(sleeps).toEqual([20_000]);
   });
 
   it('holds the next call after a success that spent the budget, instead of provoking a limit', async () => {
-    const { client, sleeps, calls } = harness([{ body: [], headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(START / 1000 + 30) } }, { body: [] }]);
+    const { client, sleeps, calls } = harness([
+      { body: [], headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(START / 1000 + 30) } },
+      { body: [] },
+    ]);
     await client.request('GET', '/a');
     expect(sleeps).toEqual([]);
     await client.request('GET', '/b');
@@ -292,7 +367,9 @@ describe('ApiClient deadline', () => {
   });
 
   it('does not start a call once a noted reset lies past the deadline', async () => {
-    const { client, calls } = harness([{ body: [], headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(START / 1000 + 3600) } }]);
+    const { client, calls } = harness([
+      { body: [], headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(START / 1000 + 3600) } },
+    ]);
     await client.request('GET', '/a');
     await expect(client.request('GET', '/b')).rejects.toBeInstanceOf(BudgetExhausted);
     expect(calls).toHaveLength(1);
@@ -312,12 +389,30 @@ describe('ApiClient deadline', () => {
     };
     // A far deadline (a fake clock at 0, or a test's "no deadline") used to throw RangeError from AbortSignal.timeout
     // beyond 2^32-1 ms, and to fire at once beyond 2^31-1 ms.
-    const far = new ApiClient({ baseUrl: 'https://x.test', headers: {}, deadline: 1e13, now: () => 0, fetch: capture as typeof fetch });
+    const far = new ApiClient({
+      baseUrl: 'https://x.test',
+      headers: {},
+      deadline: 1e13,
+      now: () => 0,
+      fetch: capture as typeof fetch,
+    });
     await expect(far.request('GET', '/a')).resolves.toMatchObject({ status: 200 });
-    const near = new ApiClient({ baseUrl: 'https://x.test', headers: {}, deadline: 3e9, now: () => 0, fetch: capture as typeof fetch });
+    const near = new ApiClient({
+      baseUrl: 'https://x.test',
+      headers: {},
+      deadline: 3e9,
+      now: () => 0,
+      fetch: capture as typeof fetch,
+    });
     await expect(near.request('GET', '/b')).resolves.toMatchObject({ status: 200 });
     // A fractional clock (a fake one, after a jittered back-off) used to throw RangeError: the timeout must be whole.
-    const fractional = new ApiClient({ baseUrl: 'https://x.test', headers: {}, deadline: 60_000, now: () => 0.25, fetch: capture as typeof fetch });
+    const fractional = new ApiClient({
+      baseUrl: 'https://x.test',
+      headers: {},
+      deadline: 60_000,
+      now: () => 0.25,
+      fetch: capture as typeof fetch,
+    });
     await expect(fractional.request('GET', '/c')).resolves.toMatchObject({ status: 200 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(signals.map((s) => s?.aborted)).toEqual([false, false, false]);
@@ -338,11 +433,30 @@ describe('error bodies of every provider become one readable reason', () => {
     );
   };
   test.each<[string, unknown, string]>([
-    ['GitHub', { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }] }, 'Validation Failed: Hook already exists on this repository'],
-    ['GitLab', { message: { url: ['is blocked: Requests to localhost are not allowed'] } }, '{"url":["is blocked: Requests to localhost are not allowed"]}'],
+    [
+      'GitHub',
+      {
+        message: 'Validation Failed',
+        errors: [{ resource: 'Hook', code: 'custom', message: 'Hook already exists on this repository' }],
+      },
+      'Validation Failed: Hook already exists on this repository',
+    ],
+    [
+      'GitLab',
+      { message: { url: ['is blocked: Requests to localhost are not allowed'] } },
+      '{"url":["is blocked: Requests to localhost are not allowed"]}',
+    ],
     ['GitLab Grape', { error: 'url is missing' }, 'url is missing'],
-    ['Bitbucket Cloud', { type: 'error', error: { message: 'Bad request', fields: { url: ['Invalid URL'] } } }, 'Bad request'],
-    ['Bitbucket Data Center', { errors: [{ context: null, message: 'The webhook URL is invalid', exceptionName: 'x' }] }, 'The webhook URL is invalid'],
+    [
+      'Bitbucket Cloud',
+      { type: 'error', error: { message: 'Bad request', fields: { url: ['Invalid URL'] } } },
+      'Bad request',
+    ],
+    [
+      'Bitbucket Data Center',
+      { errors: [{ context: null, message: 'The webhook URL is invalid', exceptionName: 'x' }] },
+      'The webhook URL is invalid',
+    ],
     ['Gitea binding errors', [{ fieldNames: ['Config'], classification: 'Required', message: 'Required' }], 'Required'],
   ])('%s', async (_name, body, reason) => {
     expect(await failWith(body)).toBe(`POST /hooks: HTTP 422 ${reason}`);
@@ -352,8 +466,12 @@ describe('error bodies of every provider become one readable reason', () => {
 describe('ApiClient error scrubbing', () => {
   it('scrubs secrets before cutting the detail, so a cut never leaves part of one', async () => {
     const secret = 'hook-secret-straddling-the-cut';
-    const { client } = harness([{ status: 422, body: { message: `${'x'.repeat(185)} ${secret} rest` } }], { secrets: ['sekret-token-value'] });
-    const error = (await client.request('POST', '/hooks', { body: { secret }, secrets: [secret] }).catch((e: unknown) => e)) as ApiError;
+    const { client } = harness([{ status: 422, body: { message: `${'x'.repeat(185)} ${secret} rest` } }], {
+      secrets: ['sekret-token-value'],
+    });
+    const error = (await client
+      .request('POST', '/hooks', { body: { secret }, secrets: [secret] })
+      .catch((e: unknown) => e)) as ApiError;
     expect(error).toBeInstanceOf(ApiError);
     expect(error.message).not.toContain(secret.slice(0, 8));
     expect(error.message).toContain('[REDACTED]');
@@ -362,7 +480,9 @@ describe('ApiClient error scrubbing', () => {
   it('scrubs a secret quoted as JSON too (its quotes and backslashes escaped)', async () => {
     const secret = 'with"quote\\and-backslash';
     const { client } = harness([{ status: 400, body: { rejected: { secret } } }]);
-    const error = (await client.request('POST', '/hooks', { body: { secret }, secrets: [secret] }).catch((e: unknown) => e)) as ApiError;
+    const error = (await client
+      .request('POST', '/hooks', { body: { secret }, secrets: [secret] })
+      .catch((e: unknown) => e)) as ApiError;
     expect(error.message).toBe('POST /hooks: HTTP 400 {"rejected":{"secret":"[REDACTED]"}}');
   });
 });

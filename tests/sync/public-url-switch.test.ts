@@ -60,41 +60,87 @@ afterAll(async () => {
 /** One scheduled run, cold, with the public URL (and former ones) the deploy puts in the sync's environment. */
 async function run(publicUrl: string, formerPublicUrls: string[] = []): Promise<SyncReport> {
   const relay = createRelayDeps({ config, log: () => undefined });
-  return runSync(createSyncDeps({ config, relay, publicUrl, formerPublicUrls, deadline: clock + 280_000, dryRun: false, now, log: () => undefined, http: { now, sleep } }));
+  return runSync(
+    createSyncDeps({
+      config,
+      relay,
+      publicUrl,
+      formerPublicUrls,
+      deadline: clock + 280_000,
+      dryRun: false,
+      now,
+      log: () => undefined,
+      http: { now, sleep },
+    }),
+  );
 }
 
 test('hooks registered under the execute-api URL move to the custom domain in one run, secret re-sent, nothing else touched', async () => {
   // A hook of another tool on the same repository, and a hook on the old host for another path: not the relay's.
-  const foreign = github.addHook(target('acme/app'), { url: 'https://ci.example/hook', events: ['push'], contentType: 'json', secret: 'ci-secret' });
-  const lookalike = github.addHook(target('acme/app'), { url: `${apiEndpoint}/other/github`, events: ['push'], contentType: 'json', secret: 'other' });
+  const foreign = github.addHook(target('acme/app'), {
+    url: 'https://ci.example/hook',
+    events: ['push'],
+    contentType: 'json',
+    secret: 'ci-secret',
+  });
+  const lookalike = github.addHook(target('acme/app'), {
+    url: `${apiEndpoint}/other/github`,
+    events: ['push'],
+    contentType: 'json',
+    secret: 'other',
+  });
   const first = await run(apiEndpoint);
   expect(first.registrations[0]).toMatchObject({ failures: [], actions: { create: 2, foreign: 2 } });
-  const before = Object.fromEntries(repos.map((repo) => [repo, github.hooks(target(repo)).filter((h) => h.config.url.startsWith(`${apiEndpoint}/hooks/`))]));
+  const before = Object.fromEntries(
+    repos.map((repo) => [
+      repo,
+      github.hooks(target(repo)).filter((h) => h.config.url.startsWith(`${apiEndpoint}/hooks/`)),
+    ]),
+  );
   for (const repo of repos) expect(before[repo]).toHaveLength(1);
-  const untouched = github.hooks(target('acme/app')).filter((h) => String(h.id) === foreign || String(h.id) === lookalike);
+  const untouched = github
+    .hooks(target('acme/app'))
+    .filter((h) => String(h.id) === foreign || String(h.id) === lookalike);
 
   clock += 60_000;
   const switched = await run(domainUrl, [apiEndpoint]);
-  expect(switched.registrations[0]).toMatchObject({ failures: [], writes: 2, actions: { update: 2, create: 0, delete: 0, foreign: 2 } });
-  expect(switched.plan.filter((p) => p.change).map((p) => p.line)).toEqual(repos.map((repo) => expect.stringMatching(new RegExp(`^update +github ${repo}: hook \\d+ \\(url\\)$`))));
+  expect(switched.registrations[0]).toMatchObject({
+    failures: [],
+    writes: 2,
+    actions: { update: 2, create: 0, delete: 0, foreign: 2 },
+  });
+  expect(switched.plan.filter((p) => p.change).map((p) => p.line)).toEqual(
+    repos.map((repo) => expect.stringMatching(new RegExp(`^update +github ${repo}: hook \\d+ \\(url\\)$`))),
+  );
   for (const repo of repos) {
     const relayHooks = github.hooks(target(repo)).filter((h) => h.config.url.includes('/hooks/github'));
     // The same hook, now on the custom domain, still signing with the receiver's secret.
     expect(relayHooks.map((h) => h.id)).toEqual(before[repo]!.map((h) => h.id));
-    expect(relayHooks[0]!.config.url).toMatch(/^https:\/\/hooks\.example\.com\/hooks\/github\?relay-secret-version=.+$/);
+    expect(relayHooks[0]!.config.url).toMatch(
+      /^https:\/\/hooks\.example\.com\/hooks\/github\?relay-secret-version=.+$/,
+    );
     expect(github.hookSecret(target(repo), relayHooks[0]!.id)).toBe(hookSecret);
-    expect(relayHooks[0]).toMatchObject({ active: true, events: ['push'], config: { content_type: 'json', insecure_ssl: '0' } });
+    expect(relayHooks[0]).toMatchObject({
+      active: true,
+      events: ['push'],
+      config: { content_type: 'json', insecure_ssl: '0' },
+    });
   }
-  expect(github.hooks(target('acme/app')).filter((h) => String(h.id) === foreign || String(h.id) === lookalike)).toEqual(untouched);
+  expect(
+    github.hooks(target('acme/app')).filter((h) => String(h.id) === foreign || String(h.id) === lookalike),
+  ).toEqual(untouched);
   expect(github.violations).toEqual([]);
 
   // Settled: the next run writes nothing, with or without the former URL.
   clock += 60_000;
-  expect((await run(domainUrl, [apiEndpoint])).registrations[0]).toMatchObject({ writes: 0, actions: { unchanged: 2, foreign: 2 } });
+  expect((await run(domainUrl, [apiEndpoint])).registrations[0]).toMatchObject({
+    writes: 0,
+    actions: { unchanged: 2, foreign: 2 },
+  });
   expect((await run(domainUrl)).registrations[0]).toMatchObject({ writes: 0, actions: { unchanged: 2, foreign: 2 } });
 });
 
-test('without the former URL the old hooks are not the relay\'s: the run creates new ones and leaves the old ones delivering', async () => {
+test("without the former URL the old hooks are not the relay's: the run creates new ones and leaves the old ones delivering", async () => {
   // What a switch does when the deploy does not name the execute-api URL: every push would then be delivered twice.
   const fresh = 'https://relay.example.org';
   clock += 60_000;
@@ -104,28 +150,81 @@ test('without the former URL the old hooks are not the relay\'s: the run creates
 
 test('a former public URL must be https, like the public URL', () => {
   const relay = createRelayDeps({ config, log: () => undefined });
-  expect(() => createSyncDeps({ config, relay, publicUrl: domainUrl, formerPublicUrls: ['http://a1b2c3.execute-api.eu-west-1.amazonaws.com'], deadline: clock, dryRun: true, now, log: () => undefined })).toThrow(
-    /former public URL http:\/\/a1b2c3\.execute-api\.eu-west-1\.amazonaws\.com .*https/,
-  );
+  expect(() =>
+    createSyncDeps({
+      config,
+      relay,
+      publicUrl: domainUrl,
+      formerPublicUrls: ['http://a1b2c3.execute-api.eu-west-1.amazonaws.com'],
+      deadline: clock,
+      dryRun: true,
+      now,
+      log: () => undefined,
+    }),
+  ).toThrow(/former public URL http:\/\/a1b2c3\.execute-api\.eu-west-1\.amazonaws\.com .*https/);
 });
 
 describe('planTarget with a former public URL', () => {
   const repo: HookTarget = { kind: 'repository', path: 'org/repo' };
-  const ownership: Ownership = { hooksPrefix: 'https://hooks.example.com/hooks/', formerHooksPrefixes: [`${apiEndpoint}/hooks/`], receivers: new Set(['github', 'github-b']) };
-  const wanted: HookSpec = { url: 'https://hooks.example.com/hooks/github?relay-secret-version=v2', events: ['push'], secret: 's', name: 'flux-webhook-relay' };
-  const hook = (over: Partial<HookState> = {}): HookState => ({ id: '1', url: wanted.url, events: ['push'], active: true, contentType: 'json', ...over });
+  const ownership: Ownership = {
+    hooksPrefix: 'https://hooks.example.com/hooks/',
+    formerHooksPrefixes: [`${apiEndpoint}/hooks/`],
+    receivers: new Set(['github', 'github-b']),
+  };
+  const wanted: HookSpec = {
+    url: 'https://hooks.example.com/hooks/github?relay-secret-version=v2',
+    events: ['push'],
+    secret: 's',
+    name: 'flux-webhook-relay',
+  };
+  const hook = (over: Partial<HookState> = {}): HookState => ({
+    id: '1',
+    url: wanted.url,
+    events: ['push'],
+    active: true,
+    contentType: 'json',
+    ...over,
+  });
   const kinds = (actual: HookState[]) =>
     planTarget(repo, wanted, actual, ownership, { events: ['push'], contentType: 'json' }).map((a) =>
-      a.kind === 'update' ? `update:${a.id}:${a.reasons.join('|')}` : a.kind === 'delete' ? `delete:${a.id}:${a.reason}` : `${a.kind}${'id' in a ? `:${a.id}` : ''}`,
+      a.kind === 'update'
+        ? `update:${a.id}:${a.reasons.join('|')}`
+        : a.kind === 'delete'
+          ? `delete:${a.id}:${a.reason}`
+          : `${a.kind}${'id' in a ? `:${a.id}` : ''}`,
     );
 
   test.each<[string, HookState[], string[]]>([
-    ['our hook on the former URL: moved (an update, which re-sends the secret)', [hook({ url: `${apiEndpoint}/hooks/github?relay-secret-version=v2` })], ['update:1:url']],
-    ['on the former URL with an old secret version: moved and re-keyed', [hook({ url: `${apiEndpoint}/hooks/github?relay-secret-version=v1` })], ['update:1:secret rotated']],
-    ['on both: the current one is kept, the former one is a duplicate', [hook({ id: '1', url: `${apiEndpoint}/hooks/github?relay-secret-version=v2` }), hook({ id: '2' })], ['delete:1:duplicate relay hook', 'unchanged:2']],
-    ['a stale receiver on the former URL is deleted', [hook({ id: '9', url: `${apiEndpoint}/hooks/gone` }), hook()], ['delete:9:receiver gone no longer exists', 'unchanged:1']],
-    ["another registration's receiver on the former URL is left alone", [hook({ id: '5', url: `${apiEndpoint}/hooks/github-b` }), hook()], ['unchanged:1']],
-    ['another path on the former host is foreign', [hook({ id: '6', url: `${apiEndpoint}/other/github` }), hook()], ['foreign:6', 'unchanged:1']],
+    [
+      'our hook on the former URL: moved (an update, which re-sends the secret)',
+      [hook({ url: `${apiEndpoint}/hooks/github?relay-secret-version=v2` })],
+      ['update:1:url'],
+    ],
+    [
+      'on the former URL with an old secret version: moved and re-keyed',
+      [hook({ url: `${apiEndpoint}/hooks/github?relay-secret-version=v1` })],
+      ['update:1:secret rotated'],
+    ],
+    [
+      'on both: the current one is kept, the former one is a duplicate',
+      [hook({ id: '1', url: `${apiEndpoint}/hooks/github?relay-secret-version=v2` }), hook({ id: '2' })],
+      ['delete:1:duplicate relay hook', 'unchanged:2'],
+    ],
+    [
+      'a stale receiver on the former URL is deleted',
+      [hook({ id: '9', url: `${apiEndpoint}/hooks/gone` }), hook()],
+      ['delete:9:receiver gone no longer exists', 'unchanged:1'],
+    ],
+    [
+      "another registration's receiver on the former URL is left alone",
+      [hook({ id: '5', url: `${apiEndpoint}/hooks/github-b` }), hook()],
+      ['unchanged:1'],
+    ],
+    [
+      'another path on the former host is foreign',
+      [hook({ id: '6', url: `${apiEndpoint}/other/github` }), hook()],
+      ['foreign:6', 'unchanged:1'],
+    ],
   ])('%s', (_name, actual, expected) => {
     expect(kinds(actual)).toEqual(expected);
   });

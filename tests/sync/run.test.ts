@@ -48,7 +48,10 @@ beforeAll(async () => {
   c2.put(gitRepository('apps', 'tools', 'ssh://git@gitlab.example.com:2222/platform/tools.git', { branch: 'main' }));
 
   github.addToken(ghToken, { repos: ['acme/app', 'acme/infra', 'acme/listed'] });
-  github.addHook({ kind: 'repository', path: 'acme/app' }, { url: 'https://ci.example/hook/s3cr3t-path', events: ['push', 'pull_request'], contentType: 'json', secret: 'ci' });
+  github.addHook(
+    { kind: 'repository', path: 'acme/app' },
+    { url: 'https://ci.example/hook/s3cr3t-path', events: ['push', 'pull_request'], contentType: 'json', secret: 'ci' },
+  );
   gitlab.addProject('platform/tools');
   gitlab.addUser(glToken, 'relay-bot', { 'platform/tools': 'maintainer' });
 
@@ -85,11 +88,22 @@ afterAll(async () => {
 /** One run as the scheduled Lambda does it, cold (fresh secret cache and clients). */
 async function run(dryRun = false): Promise<SyncReport> {
   const relay = createRelayDeps({ config, log: () => undefined });
-  return runSync(createSyncDeps({ config, relay, deadline: clock + 280_000, dryRun, now, log: () => undefined, http: { now, sleep } }));
+  return runSync(
+    createSyncDeps({
+      config,
+      relay,
+      deadline: clock + 280_000,
+      dryRun,
+      now,
+      log: () => undefined,
+      http: { now, sleep },
+    }),
+  );
 }
 
 const byName = (report: SyncReport, name: string) => report.registrations.find((r) => r.registration === name)!;
-const relayHooks = (path: string) => github.hooks({ kind: 'repository', path }).filter((h) => h.config.url.startsWith(`${relayUrl}/hooks/`));
+const relayHooks = (path: string) =>
+  github.hooks({ kind: 'repository', path }).filter((h) => h.config.url.startsWith(`${relayUrl}/hooks/`));
 const versionOf = (url: string) => new URL(url).searchParams.get('relay-secret-version');
 
 test('the first run creates exactly one hook per repository, from discovery and config, and leaves the foreign hook alone', async () => {
@@ -100,12 +114,19 @@ test('the first run creates exactly one hook per repository, from discovery and 
   for (const repo of ['acme/app', 'acme/infra', 'acme/listed']) {
     const hooks = relayHooks(repo);
     expect(hooks).toHaveLength(1);
-    expect(hooks[0]).toMatchObject({ active: true, events: ['push'], config: { content_type: 'json', insecure_ssl: '0' } });
+    expect(hooks[0]).toMatchObject({
+      active: true,
+      events: ['push'],
+      config: { content_type: 'json', insecure_ssl: '0' },
+    });
     expect(hooks[0]!.config.url).toMatch(/^https:\/\/relay\.example\/hooks\/github\?relay-secret-version=.+$/);
     expect(github.hookSecret({ kind: 'repository', path: repo }, hooks[0]!.id)).toBe('github-hook-secret-1');
   }
   const [tools] = gitlab.hooksOf('project', 'platform/tools');
-  expect(tools).toMatchObject({ flags: { push_events: true, tag_push_events: true, merge_requests_events: false }, enableSslVerification: true });
+  expect(tools).toMatchObject({
+    flags: { push_events: true, tag_push_events: true, merge_requests_events: false },
+    enableSslVerification: true,
+  });
   expect(tools!.url).toMatch(/^https:\/\/relay\.example\/hooks\/gitlab\?relay-secret-version=/);
   expect(tools!.token).toBe('gitlab-hook-secret-1');
   expect(github.violations).toEqual([]);
@@ -121,14 +142,25 @@ test('a second run over the synced estate writes nothing', async () => {
 });
 
 test('drift is repaired in one run, with the secret kept; the foreign hook is never touched', async () => {
-  const foreignBefore = github.hooks({ kind: 'repository', path: 'acme/app' }).find((h) => !h.config.url.startsWith(relayUrl));
+  const foreignBefore = github
+    .hooks({ kind: 'repository', path: 'acme/app' })
+    .find((h) => !h.config.url.startsWith(relayUrl));
   const [infra] = relayHooks('acme/infra');
   // Someone edits the hook in the UI: form content type, an extra event, and the hook switched off.
   clock += 2000;
   const edit = await fetch(`${github.url}/repos/acme/infra/hooks/${infra!.id}`, {
     method: 'PATCH',
-    headers: { authorization: `Bearer ${ghToken}`, 'content-type': 'application/json', 'user-agent': 'test', 'x-github-api-version': '2022-11-28' },
-    body: JSON.stringify({ active: false, add_events: ['issues'], config: { url: infra!.config.url, content_type: 'form', secret: 'github-hook-secret-1' } }),
+    headers: {
+      authorization: `Bearer ${ghToken}`,
+      'content-type': 'application/json',
+      'user-agent': 'test',
+      'x-github-api-version': '2022-11-28',
+    },
+    body: JSON.stringify({
+      active: false,
+      add_events: ['issues'],
+      config: { url: infra!.config.url, content_type: 'form', secret: 'github-hook-secret-1' },
+    }),
   });
   expect([edit.status, await edit.text()]).toEqual([200, expect.any(String)]);
   clock += 2000;
@@ -136,17 +168,30 @@ test('drift is repaired in one run, with the secret kept; the foreign hook is ne
   gitlab.setHookHealth(tools!.id, { alertStatus: 'disabled' });
 
   const report = await run();
-  expect(byName(report, 'gh')).toMatchObject({ actions: { update: 1, unchanged: 2, foreign: 1 }, writes: 1, failures: [] });
+  expect(byName(report, 'gh')).toMatchObject({
+    actions: { update: 1, unchanged: 2, foreign: 1 },
+    writes: 1,
+    failures: [],
+  });
   expect(byName(report, 'gl')).toMatchObject({ actions: { reenable: 1 }, failures: [] });
-  expect(relayHooks('acme/infra')[0]).toMatchObject({ active: true, events: ['push'], config: { content_type: 'json' } });
+  expect(relayHooks('acme/infra')[0]).toMatchObject({
+    active: true,
+    events: ['push'],
+    config: { content_type: 'json' },
+  });
   expect(github.hookSecret({ kind: 'repository', path: 'acme/infra' }, infra!.id)).toBe('github-hook-secret-1');
   expect(gitlab.alertStatus(tools!.id)).toBe('executable');
-  expect(github.hooks({ kind: 'repository', path: 'acme/app' }).find((h) => h.id === foreignBefore!.id)).toEqual(foreignBefore);
+  expect(github.hooks({ kind: 'repository', path: 'acme/app' }).find((h) => h.id === foreignBefore!.id)).toEqual(
+    foreignBefore,
+  );
   expect((await run()).registrations.map((r) => r.writes)).toEqual([0, 0]);
 });
 
 test('a dry run prints the plan and changes nothing', async () => {
-  github.addHook({ kind: 'repository', path: 'acme/listed' }, { url: `${relayUrl}/hooks/github?relay-secret-version=old`, events: ['push'], contentType: 'json', secret: 'x' });
+  github.addHook(
+    { kind: 'repository', path: 'acme/listed' },
+    { url: `${relayUrl}/hooks/github?relay-secret-version=old`, events: ['push'], contentType: 'json', secret: 'x' },
+  );
   const report = await run(true);
   expect(byName(report, 'gh').writes).toBe(0);
   const lines = report.plan.filter((p) => p.change).map((p) => p.line);
@@ -175,18 +220,36 @@ test('no token or secret reaches the report or the log', async () => {
   const lines: string[] = [];
   const relay = createRelayDeps({ config, log: () => undefined });
   const report = await runSync(
-    createSyncDeps({ config, relay, deadline: clock + 280_000, dryRun: false, now, http: { now, sleep }, log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })) }),
+    createSyncDeps({
+      config,
+      relay,
+      deadline: clock + 280_000,
+      dryRun: false,
+      now,
+      http: { now, sleep },
+      log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })),
+    }),
   );
   const text = `${JSON.stringify(report)}\n${lines.join('\n')}`;
-  for (const secret of [ghToken, glToken, 'github-hook-secret-2', 'gitlab-hook-secret-2', 's3cr3t-path']) expect(text).not.toContain(secret);
+  for (const secret of [ghToken, glToken, 'github-hook-secret-2', 'gitlab-hook-secret-2', 's3cr3t-path'])
+    expect(text).not.toContain(secret);
 });
 
 test('a hook under the relay prefix whose URL does not parse is foreign: left alone, and the target still syncs', async () => {
-  const odd = gitlab.addHook('project', 'platform/tools', { url: `${relayUrl}/hooks/%E0%A4%A`, token: 'someone-elses-token' });
+  const odd = gitlab.addHook('project', 'platform/tools', {
+    url: `${relayUrl}/hooks/%E0%A4%A`,
+    token: 'someone-elses-token',
+  });
   const before = gitlab.hooksOf('project', 'platform/tools').find((h) => h.id === odd);
   const report = await run();
-  expect(byName(report, 'gl')).toMatchObject({ failures: [], writes: 0, actions: { foreign: 1, unchanged: 1, delete: 0 } });
-  expect(report.plan.map((p) => p.line)).toContain(`foreign  gitlab platform/tools: hook ${odd} → relay.example (not the relay's; left alone)`);
+  expect(byName(report, 'gl')).toMatchObject({
+    failures: [],
+    writes: 0,
+    actions: { foreign: 1, unchanged: 1, delete: 0 },
+  });
+  expect(report.plan.map((p) => p.line)).toContain(
+    `foreign  gitlab platform/tools: hook ${odd} → relay.example (not the relay's; left alone)`,
+  );
   expect(gitlab.hooksOf('project', 'platform/tools').find((h) => h.id === odd)).toEqual(before);
 });
 
@@ -198,7 +261,10 @@ test('an API that redirects elsewhere fails its target with the reason, and the 
     gitlab.fault({ status: 302, times: 1, location: `${elsewhere.apiUrl}/projects/platform%2Ftools/hooks` });
     const report = await run();
     expect(byName(report, 'gl').failures).toEqual([
-      { target: 'platform/tools', error: expect.stringMatching(new RegExp(`HTTP 302 redirect to ${elsewhere.url.replace(/\./g, '\\.')} refused`)) },
+      {
+        target: 'platform/tools',
+        error: expect.stringMatching(new RegExp(`HTTP 302 redirect to ${elsewhere.url.replace(/\./g, '\\.')} refused`)),
+      },
     ]);
     expect(elsewhere.requests).toEqual([]);
   } finally {
@@ -209,9 +275,17 @@ test('an API that redirects elsewhere fails its target with the reason, and the 
 
 test('RELAY_PUBLIC_URL over plain http to a remote host is refused before any provider call', () => {
   const relay = createRelayDeps({ config, log: () => undefined });
-  expect(() => createSyncDeps({ config, relay, publicUrl: 'http://relay.example', deadline: clock + 1000, dryRun: false, now, log: () => undefined })).toThrow(
-    "the relay's public URL http://relay.example must be an https: URL",
-  );
+  expect(() =>
+    createSyncDeps({
+      config,
+      relay,
+      publicUrl: 'http://relay.example',
+      deadline: clock + 1000,
+      dryRun: false,
+      now,
+      log: () => undefined,
+    }),
+  ).toThrow("the relay's public URL http://relay.example must be an https: URL");
 });
 
 test('a webhook secret the relay would refuse (under 16 bytes) registers no hook and says why', async () => {
@@ -220,7 +294,9 @@ test('a webhook secret the relay would refuse (under 16 bytes) registers no hook
   try {
     const report = await run();
     const gh = byName(report, 'gh');
-    expect(gh.failures).toEqual([{ target: '*', error: expect.stringContaining('webhook secret relay/github-hook is shorter than 16 bytes') }]);
+    expect(gh.failures).toEqual([
+      { target: '*', error: expect.stringContaining('webhook secret relay/github-hook is shorter than 16 bytes') },
+    ]);
     expect(gh.writes).toBe(0);
     expect(github.requests.slice(before)).toEqual([]);
   } finally {
@@ -228,21 +304,27 @@ test('a webhook secret the relay would refuse (under 16 bytes) registers no hook
   }
 });
 
-
 test('a 429 without Retry-After defers the registration to the next run, and the report says so', async () => {
   gitlab.fault({ status: 429, retryAfter: null, times: 1 });
   try {
     const report = await run();
     const gl = byName(report, 'gl');
     expect(gl.deferred).toBe(1);
-    expect(gl.failures).toEqual([{ target: 'platform/tools', error: expect.stringMatching(/HTTP 429 without Retry-After.*not retried in this run; 1 target\(s\) left for the next run$/) }]);
+    expect(gl.failures).toEqual([
+      {
+        target: 'platform/tools',
+        error: expect.stringMatching(
+          /HTTP 429 without Retry-After.*not retried in this run; 1 target\(s\) left for the next run$/,
+        ),
+      },
+    ]);
     expect(byName(report, 'gh').failures).toEqual([]);
   } finally {
     gitlab.fault(undefined);
   }
 });
 
-test('a webhook secret over Bitbucket Cloud\'s 128 characters fails the registration before any provider call, naming the limit', async () => {
+test("a webhook secret over Bitbucket Cloud's 128 characters fails the registration before any provider call, naming the limit", async () => {
   const bitbucket = await BitbucketCloudTestServer.start();
   try {
     bitbucket.addRepository('acme/app');
@@ -264,9 +346,24 @@ sync:
       'sync-bitbucket.yaml',
     );
     const relay = createRelayDeps({ config: bbConfig, log: () => undefined });
-    const report = await runSync(createSyncDeps({ config: bbConfig, relay, deadline: clock + 60_000, dryRun: false, now, log: () => undefined, http: { now, sleep } }));
+    const report = await runSync(
+      createSyncDeps({
+        config: bbConfig,
+        relay,
+        deadline: clock + 60_000,
+        dryRun: false,
+        now,
+        log: () => undefined,
+        http: { now, sleep },
+      }),
+    );
     expect(byName(report, 'bb').failures).toEqual([
-      { target: '*', error: expect.stringContaining('webhook secret relay/bitbucket-hook is 129 characters; bitbucket-cloud takes at most 128, so no hook is registered with it') },
+      {
+        target: '*',
+        error: expect.stringContaining(
+          'webhook secret relay/bitbucket-hook is 129 characters; bitbucket-cloud takes at most 128, so no hook is registered with it',
+        ),
+      },
     ]);
     expect(bitbucket.requests).toEqual([]);
   } finally {

@@ -45,34 +45,54 @@ afterAll(async () => {
   await closeServer(server);
 });
 
-const spec: HookSpec = { url: 'https://relay.example/hooks/r?relay-secret-version=v1', events: [], secret: SECRET, name: 'flux-webhook-relay' };
-const options = (): HookApiOptions => ({ apiUrl, token: TOKEN, deadline: Date.now() + 60_000, allowHttpLoopback: true });
+const spec: HookSpec = {
+  url: 'https://relay.example/hooks/r?relay-secret-version=v1',
+  events: [],
+  secret: SECRET,
+  name: 'flux-webhook-relay',
+};
+const options = (): HookApiOptions => ({
+  apiUrl,
+  token: TOKEN,
+  deadline: Date.now() + 60_000,
+  allowHttpLoopback: true,
+});
 
 const clients: Array<[string, () => HookApi, HookTarget, string]> = [
   ['github', () => githubHooks(options()), { kind: 'repository', path: 'acme/app' }, '1'],
   ['gitlab', () => gitlabHooks(options()), { kind: 'repository', path: 'acme/app' }, '1'],
   ['gitea', () => giteaHooks({ ...options(), provider: 'gitea' }), { kind: 'repository', path: 'acme/app' }, '1'],
-  ['bitbucket-cloud', () => bitbucketCloudHooks(options()), { kind: 'repository', path: 'acme/app' }, '{0b0e5f9c-3f0c-4d52-9a8a-6f8b1f2e7c11}'],
+  [
+    'bitbucket-cloud',
+    () => bitbucketCloudHooks(options()),
+    { kind: 'repository', path: 'acme/app' },
+    '{0b0e5f9c-3f0c-4d52-9a8a-6f8b1f2e7c11}',
+  ],
   ['bitbucket-server', () => bitbucketServerHooks(options()), { kind: 'repository', path: 'PROJ/app' }, '1'],
 ];
 
 describe.each(clients)('%s', (_name, make, target, id) => {
   const withEvents = (api: HookApi): HookSpec => ({ ...spec, events: api.relayEvents });
 
-  test.each(['create', 'update'] as const)('%s: an error echoing the request names the reason, not the token or the hook secret', async (call) => {
-    const api = make();
-    received.length = 0;
-    const error = await (call === 'create' ? api.createHook(target, withEvents(api)) : api.updateHook(target, id, withEvents(api))).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-    // The secret did go out (so the echo had it to give back).
-    expect(received.join('\n')).toContain(SECRET);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(422);
-    expect(error!.message).toContain('invalid hook');
-    expect(error!.message).not.toContain(SECRET);
-    expect(error!.message).not.toContain(TOKEN);
-    expect(error!.message).toContain('[REDACTED]');
-  });
+  test.each(['create', 'update'] as const)(
+    '%s: an error echoing the request names the reason, not the token or the hook secret',
+    async (call) => {
+      const api = make();
+      received.length = 0;
+      const error = await (
+        call === 'create' ? api.createHook(target, withEvents(api)) : api.updateHook(target, id, withEvents(api))
+      ).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      // The secret did go out (so the echo had it to give back).
+      expect(received.join('\n')).toContain(SECRET);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).status).toBe(422);
+      expect(error!.message).toContain('invalid hook');
+      expect(error!.message).not.toContain(SECRET);
+      expect(error!.message).not.toContain(TOKEN);
+      expect(error!.message).toContain('[REDACTED]');
+    },
+  );
 });

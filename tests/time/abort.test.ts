@@ -29,9 +29,19 @@ test.each([
 });
 
 test('withTimeout aborts after its time, follows its parent, and clears its timer', async () => {
-  await expect(withTimeout(5, undefined, (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))))).rejects.toMatchObject({ name: 'TimeoutError' });
+  await expect(
+    withTimeout(
+      5,
+      undefined,
+      (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    ),
+  ).rejects.toMatchObject({ name: 'TimeoutError' });
   const parent = new AbortController();
-  const child = withTimeout(60_000, parent.signal, (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+  const child = withTimeout(
+    60_000,
+    parent.signal,
+    (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+  );
   parent.abort(new DOMException('budget', 'TimeoutError'));
   await expect(child).rejects.toMatchObject({ message: 'budget' });
   await expect(withTimeout(60_000, undefined, async () => 'done')).resolves.toBe('done');

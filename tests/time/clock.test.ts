@@ -23,7 +23,14 @@ test('parseRfc3339Nano reads back what rfc3339Nano writes, offsets and short fra
   }
   expect(parseRfc3339Nano('2026-11-24T21:23:35.9Z')).toBe(parseRfc3339Nano('2026-11-24T21:23:35.900000000Z'));
   expect(parseRfc3339Nano('2026-11-24T22:23:35+01:00')).toBe(parseRfc3339Nano('2026-11-24T21:23:35Z'));
-  for (const bad of ['', 'now', '2026-11-24', '2026-11-24T21:23:35', '2026-11-24T21:23:35.1234567890Z', '2026-13-45T99:99:99Z']) {
+  for (const bad of [
+    '',
+    'now',
+    '2026-11-24',
+    '2026-11-24T21:23:35',
+    '2026-11-24T21:23:35.1234567890Z',
+    '2026-13-45T99:99:99Z',
+  ]) {
     expect(parseRfc3339Nano(bad)).toBeUndefined();
   }
 });

@@ -38,7 +38,10 @@ export type DedupeWarn = (message: string, fields: Record<string, unknown>) => v
  * keeps an id that looks like a hash from ever meeting a body's record.
  */
 export function dedupeKeys(delivery: DeliveryKey): string[] {
-  return [...(delivery.id !== undefined ? [`${delivery.receiver}#id#${delivery.id}`] : []), `${delivery.receiver}#body#${delivery.bodySha256}`];
+  return [
+    ...(delivery.id !== undefined ? [`${delivery.receiver}#id#${delivery.id}`] : []),
+    `${delivery.receiver}#body#${delivery.bodySha256}`,
+  ];
 }
 
 /** How a delivery is named in messages: its id, or else its body hash's first 16 hex digits. */

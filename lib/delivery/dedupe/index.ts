@@ -57,7 +57,11 @@ class LazyPowertoolsDedupe implements DeliveryDedupe {
 
   constructor(private readonly options: PowertoolsDedupeOptions) {}
 
-  async once<T>(delivery: DeliveryKey, apply: () => Promise<T>, remember: (result: T) => boolean): Promise<DedupeResult<T>> {
+  async once<T>(
+    delivery: DeliveryKey,
+    apply: () => Promise<T>,
+    remember: (result: T) => boolean,
+  ): Promise<DedupeResult<T>> {
     let dedupe: DeliveryDedupe;
     try {
       this.loaded ??= import('./powertools').then((m) => new m.PowertoolsDeliveryDedupe(this.options));
@@ -88,7 +92,9 @@ class UnconfiguredDedupe implements DeliveryDedupe {
   async once<T>(_delivery: DeliveryKey, apply: () => Promise<T>): Promise<DedupeResult<T>> {
     if (!this.warned) {
       this.warned = true;
-      this.warn(`RELAY_DEDUPE_TABLE is not set; receivers with dedupe apply every delivery`, { receivers: this.receivers });
+      this.warn(`RELAY_DEDUPE_TABLE is not set; receivers with dedupe apply every delivery`, {
+        receivers: this.receivers,
+      });
     }
     return { duplicate: false, result: await apply() };
   }

@@ -18,11 +18,22 @@
  * - The record's id is `<keyPrefix>#<hash of the JSON of the payload>`: here the payload is one of dedupeKeys'
  *   `receiver#id#<delivery id>` and `receiver#body#<body sha256>`.
  */
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../errors';
-import { dedupeKeys, deliveryLabel, type DedupeResult, type DedupeWarn, type DeliveryDedupe, type DeliveryKey } from './dedupe';
+import {
+  dedupeKeys,
+  deliveryLabel,
+  type DedupeResult,
+  type DedupeWarn,
+  type DeliveryDedupe,
+  type DeliveryKey,
+} from './dedupe';
 
 export interface PowertoolsDedupeOptions {
   tableName: string;
@@ -76,14 +87,24 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
    * is applied only if neither was remembered, and both are remembered (or both forgotten) with its outcome. A
    * duplicate by the inner key leaves the outer one remembered as well, which is right: it names the same delivery.
    */
-  async once<T>(delivery: DeliveryKey, apply: () => Promise<T>, remember: (result: T) => boolean): Promise<DedupeResult<T>> {
+  async once<T>(
+    delivery: DeliveryKey,
+    apply: () => Promise<T>,
+    remember: (result: T) => boolean,
+  ): Promise<DedupeResult<T>> {
     const unprotected = (): Promise<DedupeResult<T>> => apply().then((result) => ({ duplicate: false, result }));
     const run = (keys: readonly string[]): Promise<DedupeResult<T>> => {
       const [key, ...inner] = keys;
       if (key === undefined) return unprotected();
       // A store that failed for the outer key is not asked again for the inner one: one warning and one timeout per
       // delivery, not one per key.
-      return this.onceFor(key, delivery, () => run(inner), (r) => r.duplicate || remember(r.result), unprotected).then((r) => (r.duplicate ? r : r.result));
+      return this.onceFor(
+        key,
+        delivery,
+        () => run(inner),
+        (r) => r.duplicate || remember(r.result),
+        unprotected,
+      ).then((r) => (r.duplicate ? r : r.result));
     };
     return run(dedupeKeys(delivery));
   }
@@ -92,7 +113,13 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
    * One key's record around `apply`, or `failOpen` when the store cannot be reached; `delivery` only names the window
    * and what warnings and errors say.
    */
-  private async onceFor<T>(key: string, delivery: DeliveryKey, apply: () => Promise<T>, remember: (result: T) => boolean, failOpen: () => Promise<T>): Promise<DedupeResult<T>> {
+  private async onceFor<T>(
+    key: string,
+    delivery: DeliveryKey,
+    apply: () => Promise<T>,
+    remember: (result: T) => boolean,
+    failOpen: () => Promise<T>,
+  ): Promise<DedupeResult<T>> {
     // Asserted, not inferred: the closure below changes it, which TypeScript's narrowing does not see.
     let progress = { state: 'idle' } as Progress<T>;
     const applyOnce = async (_key: string): Promise<StoredDelivery> => {
@@ -119,7 +146,8 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
       if (progress.state === 'returned') {
         // Applied, but the outcome could not be stored (UpdateItem or DeleteItem failed): the record stays INPROGRESS
         // and expires after `inProgressMs`, when a redelivery is applied again.
-        if (!(error instanceof NotRemembered)) this.warnUnavailable(delivery, 'the outcome of the delivery could not be recorded', error);
+        if (!(error instanceof NotRemembered))
+          this.warnUnavailable(delivery, 'the outcome of the delivery could not be recorded', error);
         return { duplicate: false, result: progress.result };
       }
       if (error instanceof IdempotencyAlreadyInProgressError) throw this.options.inProgress(deliveryLabel(delivery));
@@ -155,7 +183,11 @@ export class PowertoolsDeliveryDedupe implements DeliveryDedupe {
   }
 
   private warnUnavailable(delivery: DeliveryKey, message: string, error: unknown): void {
-    this.options.warn(message, { receiver: delivery.receiver, ...(delivery.id !== undefined ? { delivery_id: delivery.id } : {}), error: describeError(causeOf(error)) });
+    this.options.warn(message, {
+      receiver: delivery.receiver,
+      ...(delivery.id !== undefined ? { delivery_id: delivery.id } : {}),
+      error: describeError(causeOf(error)),
+    });
   }
 }
 

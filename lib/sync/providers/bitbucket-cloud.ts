@@ -62,10 +62,20 @@ interface WebhookSubscription {
 export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
   const authorization = authorizationHeader(options.token);
   // A `user:secret` token: its secret part and the Basic credential made of it are as secret as the whole.
-  const client = hookApiClient(options, { authorization }, { secrets: [options.token.slice(options.token.indexOf(':') + 1), authorization.slice(authorization.indexOf(' ') + 1)] });
+  const client = hookApiClient(
+    options,
+    { authorization },
+    {
+      secrets: [
+        options.token.slice(options.token.indexOf(':') + 1),
+        authorization.slice(authorization.indexOf(' ') + 1),
+      ],
+    },
+  );
 
   /** Runs one call for a target; failures name the provider and target. */
-  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`${provider} ${target.path}`, call);
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> =>
+    labelled(`${provider} ${target.path}`, call);
 
   return {
     provider,
@@ -84,7 +94,9 @@ export function bitbucketCloudHooks(options: HookApiOptions): HookApi {
         const { path, subjectType } = hooksPath(target);
         const hooks = await client.list<WebhookSubscription>(path, 'bitbucket-cloud', { pagelen });
         // Defensive: a repository's list holds only its own hooks, a workspace's only the workspace's.
-        return hooks.filter((hook) => hook.subject_type === undefined || hook.subject_type === subjectType).map((hook) => hookState(hook));
+        return hooks
+          .filter((hook) => hook.subject_type === undefined || hook.subject_type === subjectType)
+          .map((hook) => hookState(hook));
       }),
 
     createHook: (target, spec) =>
@@ -110,10 +122,14 @@ function authorizationHeader(token: string): string {
 
 function hooksPath(target: HookTarget): { path: string; subjectType: 'repository' | 'workspace' } {
   const parts = target.path.split('/');
-  if (!parts.every((part) => segment.test(part))) throw new Error(`not a Bitbucket Cloud ${target.kind === 'organization' ? 'workspace' : 'repository'} path`);
+  if (!parts.every((part) => segment.test(part)))
+    throw new Error(`not a Bitbucket Cloud ${target.kind === 'organization' ? 'workspace' : 'repository'} path`);
   if (target.kind === 'repository') {
     if (parts.length !== 2) throw new Error('a repository path must be exactly workspace/repo_slug');
-    return { path: `/repositories/${encodeURIComponent(parts[0]!)}/${encodeURIComponent(parts[1]!)}/hooks`, subjectType: 'repository' };
+    return {
+      path: `/repositories/${encodeURIComponent(parts[0]!)}/${encodeURIComponent(parts[1]!)}/hooks`,
+      subjectType: 'repository',
+    };
   }
   if (parts.length !== 1) throw new Error('a workspace hook target must be a workspace ID alone');
   return { path: `/workspaces/${encodeURIComponent(parts[0]!)}/hooks`, subjectType: 'workspace' };
@@ -125,15 +141,20 @@ function hookPath(target: HookTarget, id: string): string {
 }
 
 function hookBody(spec: HookSpec): Record<string, unknown> {
-  if (spec.secret === '') throw new Error('refusing to send an empty secret: Bitbucket Cloud would remove the hook secret and sign nothing');
+  if (spec.secret === '')
+    throw new Error('refusing to send an empty secret: Bitbucket Cloud would remove the hook secret and sign nothing');
   const length = [...spec.secret].length;
-  if (length > secretMaxLength) throw new Error(`the webhook secret is ${length} characters; Bitbucket Cloud takes at most ${secretMaxLength}`);
+  if (length > secretMaxLength)
+    throw new Error(`the webhook secret is ${length} characters; Bitbucket Cloud takes at most ${secretMaxLength}`);
   return { description: spec.name, url: spec.url, active: true, events: [...spec.events].sort(), secret: spec.secret };
 }
 
 function hookState(hook: WebhookSubscription): HookState {
-  if (typeof hook.uuid !== 'string' || typeof hook.url !== 'string') throw new Error('the hook list holds a hook without uuid or url');
-  const events = Array.isArray(hook.events) ? hook.events.filter((event): event is string => typeof event === 'string').sort() : [];
+  if (typeof hook.uuid !== 'string' || typeof hook.url !== 'string')
+    throw new Error('the hook list holds a hook without uuid or url');
+  const events = Array.isArray(hook.events)
+    ? hook.events.filter((event): event is string => typeof event === 'string').sort()
+    : [];
   const state: HookState = { id: hook.uuid, url: hook.url, events, active: hook.active === true };
   if (typeof hook.description === 'string') state.name = hook.description;
   // `webhook_subscription.secret_set` (Atlassian's OpenAPI): false after the secret was removed in the UI or by a PUT
@@ -141,4 +162,3 @@ function hookState(hook: WebhookSubscription): HookState {
   if (hook.secret_set === false) state.drift = ['no secret set'];
   return state;
 }
-

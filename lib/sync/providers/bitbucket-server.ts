@@ -72,7 +72,10 @@ interface Place {
 export function bitbucketServerHooks(options: HookApiOptions): HookApi {
   const client = hookApiClient(options, { authorization: `Bearer ${options.token}` });
   /** The API's segments of the server's context path, lower-cased: `https://host/bitbucket` gives ['bitbucket']. */
-  const contextPath = new URL(options.apiUrl).pathname.toLowerCase().split('/').filter((part) => part !== '');
+  const contextPath = new URL(options.apiUrl).pathname
+    .toLowerCase()
+    .split('/')
+    .filter((part) => part !== '');
   /** Target (`kind:path`) to the server's own spelling, once a 404 made us look it up. */
   const resolved = new Map<string, Place>();
 
@@ -114,7 +117,11 @@ export function bitbucketServerHooks(options: HookApiOptions): HookApi {
       let key: string | undefined;
       let slug: string | undefined;
       if (parts.length === 2) [key, slug] = parts;
-      else if (parts.length === contextPath.length + 3 && contextPath.every((part, i) => parts[i] === part) && parts[contextPath.length] === 'scm') {
+      else if (
+        parts.length === contextPath.length + 3 &&
+        contextPath.every((part, i) => parts[i] === part) &&
+        parts[contextPath.length] === 'scm'
+      ) {
         [key, slug] = parts.slice(contextPath.length + 1);
       }
       if (!key || !slug || !keySegment.test(key) || !slugSegment.test(slug)) return undefined;
@@ -127,7 +134,9 @@ export function bitbucketServerHooks(options: HookApiOptions): HookApi {
         // Defensive: a repository's list is not expected to show the inherited project hooks, which could not be
         // updated or deleted through the repository's path anyway.
         const scope = place.slug === undefined ? 'project' : 'repository';
-        return hooks.filter((hook) => hook.scopeType === undefined || hook.scopeType === scope).map((hook) => hookState(hook));
+        return hooks
+          .filter((hook) => hook.scopeType === undefined || hook.scopeType === scope)
+          .map((hook) => hookState(hook));
       }),
 
     createHook: (target, spec) =>
@@ -152,11 +161,13 @@ function canonicalPlace(target: HookTarget): Place {
   const parts = target.path.split('/');
   if (target.kind === 'repository') {
     const [key, slug] = parts;
-    if (parts.length !== 2 || !key || !slug || !keySegment.test(key) || !slugSegment.test(slug)) throw new Error('a repository path must be PROJECT_KEY/repository-slug');
+    if (parts.length !== 2 || !key || !slug || !keySegment.test(key) || !slugSegment.test(slug))
+      throw new Error('a repository path must be PROJECT_KEY/repository-slug');
     return { key: key.toUpperCase(), slug };
   }
   const [key] = parts;
-  if (parts.length !== 1 || !key || !keySegment.test(key)) throw new Error('a project hook target must be a project key alone');
+  if (parts.length !== 1 || !key || !keySegment.test(key))
+    throw new Error('a project hook target must be a project key alone');
   return { key: key.toUpperCase() };
 }
 
@@ -164,19 +175,31 @@ function canonicalPlace(target: HookTarget): Place {
 async function lookUp(client: ApiClient, place: Place): Promise<Place | undefined> {
   if (place.key.startsWith('~')) return undefined;
   const wanted = place.key.toUpperCase();
-  const projects = await client.list<{ key?: unknown }>(`${apiRoot}/projects`, 'bitbucket-server', { limit: pageLimit });
-  const key = projects.map((project) => project.key).find((k): k is string => typeof k === 'string' && k.toUpperCase() === wanted);
+  const projects = await client.list<{ key?: unknown }>(`${apiRoot}/projects`, 'bitbucket-server', {
+    limit: pageLimit,
+  });
+  const key = projects
+    .map((project) => project.key)
+    .find((k): k is string => typeof k === 'string' && k.toUpperCase() === wanted);
   if (key === undefined) return undefined;
   if (place.slug === undefined) return { key };
   const wantedSlug = place.slug.toLowerCase();
-  const repos = await client.list<{ slug?: unknown }>(`${apiRoot}/projects/${encodeURIComponent(key)}/repos`, 'bitbucket-server', { limit: pageLimit });
-  const slug = repos.map((repo) => repo.slug).find((s): s is string => typeof s === 'string' && s.toLowerCase() === wantedSlug);
+  const repos = await client.list<{ slug?: unknown }>(
+    `${apiRoot}/projects/${encodeURIComponent(key)}/repos`,
+    'bitbucket-server',
+    { limit: pageLimit },
+  );
+  const slug = repos
+    .map((repo) => repo.slug)
+    .find((s): s is string => typeof s === 'string' && s.toLowerCase() === wantedSlug);
   return slug === undefined ? undefined : { key, slug };
 }
 
 function hooksPath(place: Place): string {
   const project = `${apiRoot}/projects/${encodeURIComponent(place.key)}`;
-  return place.slug === undefined ? `${project}/webhooks` : `${project}/repos/${encodeURIComponent(place.slug)}/webhooks`;
+  return place.slug === undefined
+    ? `${project}/webhooks`
+    : `${project}/repos/${encodeURIComponent(place.slug)}/webhooks`;
 }
 
 function hookPath(place: Place, id: string): string {
@@ -185,7 +208,8 @@ function hookPath(place: Place, id: string): string {
 }
 
 function hookBody(spec: HookSpec): Record<string, unknown> {
-  if (spec.secret === '') throw new Error('refusing to send an empty secret: the hook would sign nothing (and Data Center answers 500)');
+  if (spec.secret === '')
+    throw new Error('refusing to send an empty secret: the hook would sign nothing (and Data Center answers 500)');
   return {
     name: spec.name,
     url: spec.url,
@@ -197,12 +221,14 @@ function hookBody(spec: HookSpec): Record<string, unknown> {
 }
 
 function hookState(hook: RestWebhook): HookState {
-  if (typeof hook.id !== 'number' || typeof hook.url !== 'string') throw new Error('the hook list holds a hook without id or url');
-  const events = Array.isArray(hook.events) ? hook.events.filter((event): event is string => typeof event === 'string').sort() : [];
+  if (typeof hook.id !== 'number' || typeof hook.url !== 'string')
+    throw new Error('the hook list holds a hook without id or url');
+  const events = Array.isArray(hook.events)
+    ? hook.events.filter((event): event is string => typeof event === 'string').sort()
+    : [];
   const state: HookState = { id: String(hook.id), url: hook.url, events, active: hook.active === true };
   if (typeof hook.name === 'string') state.name = hook.name;
   // Unverified TLS: anyone on the path can read the signed deliveries, or answer them in the relay's place.
   if (hook.sslVerificationRequired === false) state.drift = ['TLS verification off'];
   return state;
 }
-

@@ -7,7 +7,11 @@ import type { HookApiOptions } from '../hook-api';
 import { ApiClient, type ApiClientOptions, ApiError, BudgetExhausted } from '../http';
 
 /** The ApiClient of one provider's hook API: the options every provider passes on, plus its own headers. */
-export function hookApiClient(options: HookApiOptions, headers: Record<string, string>, extra: Pick<ApiClientOptions, 'writeSpacingMs' | 'secrets'> = {}): ApiClient {
+export function hookApiClient(
+  options: HookApiOptions,
+  headers: Record<string, string>,
+  extra: Pick<ApiClientOptions, 'writeSpacingMs' | 'secrets'> = {},
+): ApiClient {
   return new ApiClient({
     baseUrl: options.apiUrl,
     headers,

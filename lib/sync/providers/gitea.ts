@@ -69,7 +69,8 @@ export function giteaHooks(options: HookApiOptions & { provider: GiteaFamily }):
   const client = hookApiClient(options, { authorization: `token ${options.token}` });
 
   /** Runs one call for a target; its error comes back naming the target. */
-  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`${provider} ${describeTarget(target)}`, call);
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> =>
+    labelled(`${provider} ${describeTarget(target)}`, call);
 
   function createBody(spec: HookSpec): Record<string, unknown> {
     return {
@@ -167,7 +168,11 @@ function totalCount(headers: Headers): number | undefined {
 
 function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   const hook = raw as Partial<GiteaHook> | null;
-  if (typeof hook?.id !== 'number' || typeof hook.type !== 'string' || (hook.events !== null && hook.events !== undefined && !Array.isArray(hook.events))) {
+  if (
+    typeof hook?.id !== 'number' ||
+    typeof hook.type !== 'string' ||
+    (hook.events !== null && hook.events !== undefined && !Array.isArray(hook.events))
+  ) {
     throw new ApiError('GET', path, 200, 'unexpected hook object');
   }
   const config = typeof hook.config === 'object' && hook.config !== null ? hook.config : {};
@@ -187,7 +192,7 @@ function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   // Forgejo): "" and `*` let every push through; any other filter drops pushes to branches it does not match, and a
   // Flux source may follow any branch. The update re-creates the hook with `branch_filter: '*'` (createBody).
   const filter = hook.branch_filter;
-  if (typeof filter === 'string' && filter !== '' && filter !== '*') state.drift = [`branch filter ${filter.slice(0, 80)} → *`];
+  if (typeof filter === 'string' && filter !== '' && filter !== '*')
+    state.drift = [`branch filter ${filter.slice(0, 80)} → *`];
   return state;
 }
-

@@ -52,7 +52,8 @@ export function githubHooks(options: HookApiOptions): HookApi {
   );
 
   /** Runs one call for a target; an ApiError comes back naming the target. */
-  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> => labelled(`github ${target.path}`, call);
+  const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> =>
+    labelled(`github ${target.path}`, call);
 
   function body(spec: HookSpec): Record<string, unknown> {
     return {
@@ -83,7 +84,10 @@ export function githubHooks(options: HookApiOptions): HookApi {
     async createHook(target, spec) {
       return forTarget(target, async () => {
         // `name` is create-only and must be "web".
-        await client.request('POST', hooksPath(target), { body: { name: 'web', ...body(spec) }, secrets: [spec.secret] });
+        await client.request('POST', hooksPath(target), {
+          body: { name: 'web', ...body(spec) },
+          secrets: [spec.secret],
+        });
       });
     },
 
@@ -105,10 +109,14 @@ export function githubHooks(options: HookApiOptions): HookApi {
         // Newest first. A redelivery keeps its delivery's guid, so the newest attempt of each guid says whether that
         // event still has to be delivered.
         const newestAttempt = new Map<string, GitHubDelivery>();
-        let page: { path: string; query: Record<string, string | number> } | undefined = { path: deliveries, query: { per_page: PAGE_SIZE } };
+        let page: { path: string; query: Record<string, string | number> } | undefined = {
+          path: deliveries,
+          query: { per_page: PAGE_SIZE },
+        };
         while (page) {
           const response: ApiResponse<unknown> = await client.request<unknown>('GET', page.path, { query: page.query });
-          if (!Array.isArray(response.body)) throw new ApiError('GET', deliveries, response.status, 'expected a JSON array');
+          if (!Array.isArray(response.body))
+            throw new ApiError('GET', deliveries, response.status, 'expected a JSON array');
           let reachedSince = false;
           for (const item of response.body) {
             const delivery = toDelivery(item, deliveries);
@@ -146,7 +154,12 @@ function hookPath(target: HookTarget, id: string): string {
 
 function toState(raw: unknown, path: string): HookState {
   const hook = raw as Partial<GitHubHook> | null;
-  if (typeof hook?.id !== 'number' || typeof hook.config !== 'object' || hook.config === null || !Array.isArray(hook.events)) {
+  if (
+    typeof hook?.id !== 'number' ||
+    typeof hook.config !== 'object' ||
+    hook.config === null ||
+    !Array.isArray(hook.events)
+  ) {
     throw new ApiError('GET', path, 200, 'unexpected hook object');
   }
   const state: HookState = {
@@ -160,17 +173,30 @@ function toState(raw: unknown, path: string): HookState {
   // `last_response` (repository hooks): code null and status "unused" when nothing was delivered in 30 days.
   const last = hook.last_response;
   if (last) {
-    state.lastDeliveryFailed = typeof last.code === 'number' ? !(last.code >= 200 && last.code < 300) : last.status !== null && last.status !== 'unused' && last.status !== 'active';
+    state.lastDeliveryFailed =
+      typeof last.code === 'number'
+        ? !(last.code >= 200 && last.code < 300)
+        : last.status !== null && last.status !== 'unused' && last.status !== 'active';
   }
   return state;
 }
 
 function toDelivery(raw: unknown, path: string): GitHubDelivery {
   const d = raw as Partial<GitHubDelivery> | null;
-  if (typeof d?.id !== 'number' || typeof d.guid !== 'string' || typeof d.delivered_at !== 'string' || Number.isNaN(Date.parse(d.delivered_at))) {
+  if (
+    typeof d?.id !== 'number' ||
+    typeof d.guid !== 'string' ||
+    typeof d.delivered_at !== 'string' ||
+    Number.isNaN(Date.parse(d.delivered_at))
+  ) {
     throw new ApiError('GET', path, 200, 'unexpected delivery object');
   }
-  return { id: d.id, guid: d.guid, delivered_at: d.delivered_at, status_code: typeof d.status_code === 'number' ? d.status_code : 0 };
+  return {
+    id: d.id,
+    guid: d.guid,
+    delivered_at: d.delivered_at,
+    status_code: typeof d.status_code === 'number' ? d.status_code : 0,
+  };
 }
 
 function isNewer(a: GitHubDelivery, b: GitHubDelivery): boolean {
@@ -184,13 +210,17 @@ function isNewer(a: GitHubDelivery, b: GitHubDelivery): boolean {
  * can make: its `list` cannot stop early, and deliveries go back 30 days. The link is followed as given (GitHub may
  * point it at `/repositories/{id}/...`), but only below the API root: never send the token elsewhere.
  */
-function nextPage(link: string | null, apiUrl: string, path: string): { path: string; query: Record<string, string> } | undefined {
+function nextPage(
+  link: string | null,
+  apiUrl: string,
+  path: string,
+): { path: string; query: Record<string, string> } | undefined {
   const next = nextLink(link);
   if (!next) return undefined;
   const url = new URL(next, apiUrl);
   const root = new URL(apiUrl);
   const prefix = withoutTrailingSlashes(root.pathname);
-  if (url.origin !== root.origin || !url.pathname.startsWith(`${prefix}/`)) throw new ApiError('GET', path, 200, 'next page points outside the API');
+  if (url.origin !== root.origin || !url.pathname.startsWith(`${prefix}/`))
+    throw new ApiError('GET', path, 200, 'next page points outside the API');
   return { path: url.pathname.slice(prefix.length), query: Object.fromEntries(url.searchParams) };
 }
-

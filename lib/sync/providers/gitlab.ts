@@ -93,7 +93,7 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
       return on(target, async () => {
         const path = hooksPath(target);
         const hooks: unknown[] = [];
-        for (let page: number | undefined; ; ) {
+        for (let page: number | undefined; ;) {
           const response = await client.request<unknown>('GET', path, { query: { per_page: 100, page } });
           if (!Array.isArray(response.body)) throw new ApiError('GET', path, response.status, 'expected a JSON array');
           hooks.push(...response.body);
@@ -106,12 +106,16 @@ export function gitlabHooks(options: HookApiOptions): HookApi {
     },
 
     async createHook(target: HookTarget, spec: HookSpec): Promise<void> {
-      await on(target, () => client.request('POST', hooksPath(target), { body: hookBody(target, spec), secrets: [spec.secret] }));
+      await on(target, () =>
+        client.request('POST', hooksPath(target), { body: hookBody(target, spec), secrets: [spec.secret] }),
+      );
     },
 
     async updateHook(target: HookTarget, id: string, spec: HookSpec): Promise<void> {
       // The whole spec in one PUT: a URL change without `token` in the same request would clear the secret.
-      await on(target, () => client.request('PUT', hookPath(target, id), { body: hookBody(target, spec), secrets: [spec.secret] }));
+      await on(target, () =>
+        client.request('PUT', hookPath(target, id), { body: hookBody(target, spec), secrets: [spec.secret] }),
+      );
     },
 
     async deleteHook(target: HookTarget, id: string): Promise<void> {
@@ -148,14 +152,21 @@ function nextPage(headers: Headers, current: number, path: string, status: numbe
   }
   if (value.trim() === '') return undefined;
   if (!/^[1-9][0-9]{0,8}$/.test(value.trim()) || Number(value) <= current) {
-    throw new ApiError('GET', path, status, `X-Next-Page ${JSON.stringify(value.slice(0, 40))} is not a page after ${current}`);
+    throw new ApiError(
+      'GET',
+      path,
+      status,
+      `X-Next-Page ${JSON.stringify(value.slice(0, 40))} is not a page after ${current}`,
+    );
   }
   return Number(value);
 }
 
 function hooksPath(target: HookTarget): string {
   if (target.path === '' || target.path.startsWith('/') || target.path.endsWith('/')) {
-    throw new Error(`${JSON.stringify(target.path)} is not a ${target.kind === 'repository' ? 'project' : 'group'} path`);
+    throw new Error(
+      `${JSON.stringify(target.path)} is not a ${target.kind === 'repository' ? 'project' : 'group'} path`,
+    );
   }
   return `/${target.kind === 'repository' ? 'projects' : 'groups'}/${encodeURIComponent(target.path)}/hooks`;
 }
@@ -170,7 +181,10 @@ function hookPath(target: HookTarget, id: string): string {
 function hookBody(target: HookTarget, spec: HookSpec): Record<string, string | boolean> {
   const flags = EVENT_FLAGS[target.kind];
   const unknown = spec.events.filter((event) => !flags.includes(event));
-  if (unknown.length > 0) throw new Error(`${unknown.join(', ')}: not an event flag of GitLab ${target.kind === 'repository' ? 'project' : 'group'} hooks`);
+  if (unknown.length > 0)
+    throw new Error(
+      `${unknown.join(', ')}: not an event flag of GitLab ${target.kind === 'repository' ? 'project' : 'group'} hooks`,
+    );
   const body: Record<string, string | boolean> = {
     url: spec.url,
     token: spec.secret,
@@ -195,7 +209,8 @@ function toState(target: HookTarget, raw: unknown, nowMs: number): HookState {
   const events = EVENT_FLAGS[target.kind].filter((flag) => hook[flag] === true);
   if (hook.enable_ssl_verification === false) events.push(SSL_VERIFICATION_OFF);
   const filter = hook.push_events_branch_filter;
-  if (hook.branch_filter_strategy !== 'all_branches' && typeof filter === 'string' && filter !== '') events.push(`${BRANCH_FILTER_PREFIX}${filter}`);
+  if (hook.branch_filter_strategy !== 'all_branches' && typeof filter === 'string' && filter !== '')
+    events.push(`${BRANCH_FILTER_PREFIX}${filter}`);
 
   const disabledUntil = typeof hook.disabled_until === 'string' ? Date.parse(hook.disabled_until) : Number.NaN;
   const state: HookState = {
@@ -204,10 +219,11 @@ function toState(target: HookTarget, raw: unknown, nowMs: number): HookState {
     events: events.sort(),
     // GitLab hooks have no on/off switch of their own; being switched off by GitLab is `disabled`.
     active: true,
-    disabled: (typeof hook.alert_status === 'string' && DISABLED_ALERT_STATUSES.has(hook.alert_status)) || disabledUntil > nowMs,
+    disabled:
+      (typeof hook.alert_status === 'string' && DISABLED_ALERT_STATUSES.has(hook.alert_status)) ||
+      disabledUntil > nowMs,
   };
   // 17.1+ returns `name` (null when unset); older servers do not have the field, and then there is nothing to compare.
   if ('name' in hook) state.name = typeof hook.name === 'string' ? hook.name : '';
   return state;
 }
-

@@ -17,6 +17,11 @@ export const hookApis: Record<SyncProviderName, (options: HookApiOptions) => Hoo
   'bitbucket-server': bitbucketServerHooks,
 };
 
-export function createHookApi(registration: RegistrationConfig, token: string, deadline: number, extra: Partial<HookApiOptions> = {}): HookApi {
+export function createHookApi(
+  registration: RegistrationConfig,
+  token: string,
+  deadline: number,
+  extra: Partial<HookApiOptions> = {},
+): HookApi {
   return hookApis[registration.provider]({ apiUrl: apiUrlOf(registration), token, deadline, ...extra });
 }

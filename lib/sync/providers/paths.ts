@@ -20,10 +20,12 @@ export function ownerRepoPath(keyPath: string): string | undefined {
 export function ownerRepoHooksPath(provider: string, target: HookTarget): string {
   const segments = target.path.split('/');
   if (target.kind === 'repository') {
-    if (segments.length !== 2 || !segments.every((s) => NAME_SEGMENT.test(s))) throw new Error(`${provider}: "${target.path}" is not an owner/repository path`);
+    if (segments.length !== 2 || !segments.every((s) => NAME_SEGMENT.test(s)))
+      throw new Error(`${provider}: "${target.path}" is not an owner/repository path`);
     return `/repos/${segments.map(encodeURIComponent).join('/')}/hooks`;
   }
-  if (segments.length !== 1 || !NAME_SEGMENT.test(target.path)) throw new Error(`${provider}: "${target.path}" is not an organization name`);
+  if (segments.length !== 1 || !NAME_SEGMENT.test(target.path))
+    throw new Error(`${provider}: "${target.path}" is not an organization name`);
   return `/orgs/${encodeURIComponent(target.path)}/hooks`;
 }
 

@@ -41,13 +41,23 @@ afterEach(() => {
 let serial = 0;
 const delivery = (windowSeconds = 300): DeliveryKey => {
   const id = `d-${++serial}-${Date.now()}`;
-  return { receiver: 'github', id, bodySha256: createHash('sha256').update(`body of ${id}`).digest('hex'), windowSeconds };
+  return {
+    receiver: 'github',
+    id,
+    bodySha256: createHash('sha256').update(`body of ${id}`).digest('hex'),
+    windowSeconds,
+  };
 };
 const warnings: Array<[string, Record<string, unknown>]> = [];
 const warn: DedupeWarn = (message, fields) => warnings.push([message, fields]);
 
 function dedupe(budgetMs = 3000): DeliveryDedupe {
-  return createDeliveryDedupe({ config: configWith(', dedupe: {}', budgetMs), tableName: table, warn, client: ddb.client() })!;
+  return createDeliveryDedupe({
+    config: configWith(', dedupe: {}', budgetMs),
+    tableName: table,
+    warn,
+    client: ddb.client(),
+  })!;
 }
 
 /** An apply that stays in progress until released, and says when it started. */
@@ -61,7 +71,22 @@ function pendingApply() {
 
 function fakeDateOnly(): void {
   jest.useFakeTimers({
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'requestAnimationFrame',
+      'cancelAnimationFrame',
+      'requestIdleCallback',
+      'cancelIdleCallback',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
     now: Date.now(),
   });
 }
@@ -70,7 +95,13 @@ test('an applied delivery is stored as Powertools does, twice: id = prefix#hash 
   fakeDateOnly();
   const key = delivery(120);
   const now = Date.now();
-  await expect(dedupe().once(key, async () => 'applied', () => true)).resolves.toEqual({ duplicate: false, result: 'applied' });
+  await expect(
+    dedupe().once(
+      key,
+      async () => 'applied',
+      () => true,
+    ),
+  ).resolves.toEqual({ duplicate: false, result: 'applied' });
 
   for (const payload of [`${key.receiver}#id#${key.id}`, `${key.receiver}#body#${key.bodySha256}`]) {
     const hash = createHash('sha256').update(JSON.stringify(payload)).digest('base64');
@@ -86,7 +117,13 @@ test('an applied delivery is stored as Powertools does, twice: id = prefix#hash 
     });
   }
   // Nothing of the payload or the answer is stored.
-  await expect(dedupe().once(key, async () => 'again', () => true)).resolves.toEqual({ duplicate: true, firstSeen: new Date(now).toISOString() });
+  await expect(
+    dedupe().once(
+      key,
+      async () => 'again',
+      () => true,
+    ),
+  ).resolves.toEqual({ duplicate: true, firstSeen: new Date(now).toISOString() });
 });
 
 test('an invocation that died mid-delivery blocks the delivery id only until its in-progress expiry (delivery budget + 2 s)', async () => {
@@ -113,11 +150,22 @@ test('an invocation that died mid-delivery blocks the delivery id only until its
 test('either key alone makes a duplicate: the same body under another id, the same id with another body, the same body without an id', async () => {
   const key = delivery();
   const store = dedupe();
-  await store.once(key, async () => 'applied', () => true);
+  await store.once(
+    key,
+    async () => 'applied',
+    () => true,
+  );
   const apply = jest.fn(async () => 'again');
   const other = delivery();
-  for (const replay of [{ ...key, id: other.id }, { ...key, bodySha256: other.bodySha256 }, { receiver: key.receiver, bodySha256: key.bodySha256, windowSeconds: key.windowSeconds }]) {
-    await expect(store.once(replay, apply, () => true)).resolves.toEqual({ duplicate: true, firstSeen: expect.any(String) });
+  for (const replay of [
+    { ...key, id: other.id },
+    { ...key, bodySha256: other.bodySha256 },
+    { receiver: key.receiver, bodySha256: key.bodySha256, windowSeconds: key.windowSeconds },
+  ]) {
+    await expect(store.once(replay, apply, () => true)).resolves.toEqual({
+      duplicate: true,
+      firstSeen: expect.any(String),
+    });
   }
   expect(apply).not.toHaveBeenCalled();
 });
@@ -129,7 +177,9 @@ test('a replay of the body under a new id while the first is being applied is re
   const applying = store.once(key, first.apply, () => true);
   await first.running;
   const apply = jest.fn(async () => 'replayed');
-  await expect(store.once({ ...key, id: `${key.id}-replay` }, apply, () => true)).rejects.toBeInstanceOf(DuplicateInProgress);
+  await expect(store.once({ ...key, id: `${key.id}-replay` }, apply, () => true)).rejects.toBeInstanceOf(
+    DuplicateInProgress,
+  );
   expect(apply).not.toHaveBeenCalled();
   first.release();
   await applying;
@@ -139,16 +189,46 @@ test('an apply that throws is rethrown unchanged and not remembered', async () =
   const key = delivery();
   const store = dedupe();
   const boom = new Error('boom');
-  await expect(store.once(key, async () => Promise.reject(boom), () => true)).rejects.toBe(boom);
-  await expect(store.once(key, async () => 'second', () => true)).resolves.toEqual({ duplicate: false, result: 'second' });
+  await expect(
+    store.once(
+      key,
+      async () => Promise.reject(boom),
+      () => true,
+    ),
+  ).rejects.toBe(boom);
+  await expect(
+    store.once(
+      key,
+      async () => 'second',
+      () => true,
+    ),
+  ).resolves.toEqual({ duplicate: false, result: 'second' });
 });
 
 test('a result remember() refuses is returned, and the delivery stays applicable', async () => {
   const key = delivery();
   const store = dedupe();
-  await expect(store.once(key, async () => ({ status: 502 }), (r) => r.status < 500)).resolves.toEqual({ duplicate: false, result: { status: 502 } });
-  await expect(store.once(key, async () => ({ status: 200 }), (r) => r.status < 500)).resolves.toEqual({ duplicate: false, result: { status: 200 } });
-  await expect(store.once(key, async () => ({ status: 200 }), (r) => r.status < 500)).resolves.toEqual({ duplicate: true, firstSeen: expect.any(String) });
+  await expect(
+    store.once(
+      key,
+      async () => ({ status: 502 }),
+      (r) => r.status < 500,
+    ),
+  ).resolves.toEqual({ duplicate: false, result: { status: 502 } });
+  await expect(
+    store.once(
+      key,
+      async () => ({ status: 200 }),
+      (r) => r.status < 500,
+    ),
+  ).resolves.toEqual({ duplicate: false, result: { status: 200 } });
+  await expect(
+    store.once(
+      key,
+      async () => ({ status: 200 }),
+      (r) => r.status < 500,
+    ),
+  ).resolves.toEqual({ duplicate: true, firstSeen: expect.any(String) });
 });
 
 test('applied, but the COMPLETED update fails: the result is still returned, with a warning', async () => {
@@ -156,20 +236,44 @@ test('applied, but the COMPLETED update fails: the result is still returned, wit
   warnings.length = 0;
   ddb.fault({ match: (c) => c.operation === 'UpdateItem', destroy: true });
   try {
-    await expect(dedupe().once(key, async () => 'applied', () => true)).resolves.toEqual({ duplicate: false, result: 'applied' });
+    await expect(
+      dedupe().once(
+        key,
+        async () => 'applied',
+        () => true,
+      ),
+    ).resolves.toEqual({ duplicate: false, result: 'applied' });
   } finally {
     ddb.fault(undefined);
   }
   // One per record (the body's, then the id's).
-  expect(warnings).toEqual(Array(2).fill(['the outcome of the delivery could not be recorded', expect.objectContaining({ receiver: 'github', delivery_id: key.id })]));
+  expect(warnings).toEqual(
+    Array(2).fill([
+      'the outcome of the delivery could not be recorded',
+      expect.objectContaining({ receiver: 'github', delivery_id: key.id }),
+    ]),
+  );
 });
 
 test('without a table, receivers with dedupe apply every delivery, and that is said once', async () => {
   const local: Array<[string, Record<string, unknown>]> = [];
-  const store = createDeliveryDedupe({ config: configWith(', dedupe: {}'), tableName: '  ', warn: (m, f) => local.push([m, f]) })!;
+  const store = createDeliveryDedupe({
+    config: configWith(', dedupe: {}'),
+    tableName: '  ',
+    warn: (m, f) => local.push([m, f]),
+  })!;
   const key = delivery();
-  for (let i = 0; i < 2; i++) await expect(store.once(key, async () => i, () => true)).resolves.toEqual({ duplicate: false, result: i });
-  expect(local).toEqual([['RELAY_DEDUPE_TABLE is not set; receivers with dedupe apply every delivery', { receivers: ['github'] }]]);
+  for (let i = 0; i < 2; i++)
+    await expect(
+      store.once(
+        key,
+        async () => i,
+        () => true,
+      ),
+    ).resolves.toEqual({ duplicate: false, result: i });
+  expect(local).toEqual([
+    ['RELAY_DEDUPE_TABLE is not set; receivers with dedupe apply every delivery', { receivers: ['github'] }],
+  ]);
 });
 
 test('no receiver with dedupe: no DeliveryDedupe at all', () => {
@@ -187,10 +291,17 @@ test('DynamoDB and Powertools Idempotency are loaded on the first delivery that 
     });
   }
   try {
-    const { createRelayDeps } = require('../../../lib/runtime/relay-deps') as typeof import('../../../lib/runtime/relay-deps');
+    const { createRelayDeps } =
+      require('../../../lib/runtime/relay-deps') as typeof import('../../../lib/runtime/relay-deps');
     // The relay's wiring, for a configuration without and with a dedupe receiver.
-    expect(createRelayDeps({ config: configWith(''), log: () => undefined, dedupeTable: table }).dedupe).toBeUndefined();
-    const store = createRelayDeps({ config: configWith(', dedupe: {}'), log: () => undefined, dedupeTable: table }).dedupe!;
+    expect(
+      createRelayDeps({ config: configWith(''), log: () => undefined, dedupeTable: table }).dedupe,
+    ).toBeUndefined();
+    const store = createRelayDeps({
+      config: configWith(', dedupe: {}'),
+      log: () => undefined,
+      dedupeTable: table,
+    }).dedupe!;
     expect(loaded).toEqual([]);
     // The relay's own client (no `client` option) goes to the loopback server through the SDK's environment.
     Object.assign(process.env, {
@@ -199,7 +310,13 @@ test('DynamoDB and Powertools Idempotency are loaded on the first delivery that 
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
     });
-    await expect(store.once(delivery(), async () => 'applied', () => true)).resolves.toEqual({ duplicate: false, result: 'applied' });
+    await expect(
+      store.once(
+        delivery(),
+        async () => 'applied',
+        () => true,
+      ),
+    ).resolves.toEqual({ duplicate: false, result: 'applied' });
     expect(loaded.sort()).toEqual(['@aws-lambda-powertools/idempotency', '@aws-sdk/client-dynamodb']);
     expect(ddb.operations()).toContain('PutItem');
   } finally {

@@ -57,7 +57,11 @@ limits:
 `;
 
 beforeAll(async () => {
-  [prod, sm, ddb] = await Promise.all([KubeApiTestServer.start(), SecretsManagerTestServer.start(), DynamoDbTestServer.start()]);
+  [prod, sm, ddb] = await Promise.all([
+    KubeApiTestServer.start(),
+    SecretsManagerTestServer.start(),
+    DynamoDbTestServer.start(),
+  ]);
   prod.addServiceAccount(token, relayUser, relayRules);
   sm.put('flux-relay/github', JSON.stringify({ secret: webhookSecret }));
   sm.put('flux-relay/prod-kubeconfig', prod.kubeconfig(token));
@@ -74,7 +78,8 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const obj of prod.list('source.toolkit.fluxcd.io/v1', 'GitRepository')) prod.remove(obj.apiVersion, obj.kind, obj.metadata.namespace!, obj.metadata.name);
+  for (const obj of prod.list('source.toolkit.fluxcd.io/v1', 'GitRepository'))
+    prod.remove(obj.apiVersion, obj.kind, obj.metadata.namespace!, obj.metadata.name);
   prod.put(gitRepository('flux-system', 'hello', 'https://github.com/Codertocat/Hello-World', { branch: 'master' }));
   prod.clearRequests();
   prod.fault(undefined);
@@ -95,7 +100,10 @@ let pushes = 0;
 function pushBody(deliveryId?: string): string {
   const known = deliveryId === undefined ? undefined : bodies.get(deliveryId);
   if (known) return known;
-  const body = JSON.stringify({ ...branchPush, repository: { ...(branchPush.repository as object), pushed_at: 1_800_000_000 + ++pushes } });
+  const body = JSON.stringify({
+    ...branchPush,
+    repository: { ...(branchPush.repository as object), pushed_at: 1_800_000_000 + ++pushes },
+  });
   if (deliveryId !== undefined) bodies.set(deliveryId, body);
   return body;
 }
@@ -127,7 +135,22 @@ function clusterRequests(): number {
 /** Only Date is faked: Powertools reads Date.now() for every expiry; sockets, timers and hrtime stay real. */
 function fakeDateOnly(): void {
   jest.useFakeTimers({
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'requestAnimationFrame',
+      'cancelAnimationFrame',
+      'requestIdleCallback',
+      'cancelIdleCallback',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
     now: Date.now(),
   });
 }
@@ -144,7 +167,14 @@ test('a delivery is applied once; the same delivery id again within the window i
   prod.clearRequests();
   const again = await deliver(id);
   expect(again.statusCode).toBe(200);
-  expect(answer(again)).toMatchObject({ delivery: id, outcome: 'duplicate', event: 'push', reason: expect.stringMatching(new RegExp(`^delivery ${id} was already applied at \\d{4}-\\d\\d-\\d\\dT.*Z; not applied again$`)) });
+  expect(answer(again)).toMatchObject({
+    delivery: id,
+    outcome: 'duplicate',
+    event: 'push',
+    reason: expect.stringMatching(
+      new RegExp(`^delivery ${id} was already applied at \\d{4}-\\d\\d-\\d\\dT.*Z; not applied again$`),
+    ),
+  });
   expect(clusterRequests()).toBe(0);
   expect(requestedAt(prod, 'flux-system', 'hello')).toBe(stamp);
 
@@ -157,7 +187,16 @@ test('the duplicate is logged as one summary line with outcome duplicate', async
   const id = randomUUID();
   await deliver(id);
   const { lines } = await captureOutput(() => deliver(id));
-  expect(deliveryLines(lines)).toEqual([expect.objectContaining({ level: 'INFO', receiver: 'github', delivery_id: id, outcome: 'duplicate', status: 200, patched: [] })]);
+  expect(deliveryLines(lines)).toEqual([
+    expect.objectContaining({
+      level: 'INFO',
+      receiver: 'github',
+      delivery_id: id,
+      outcome: 'duplicate',
+      status: 200,
+      patched: [],
+    }),
+  ]);
 });
 
 test('after the window the same delivery id is applied again (Powertools reads Date.now(), which is moved, not waited for)', async () => {
@@ -210,7 +249,10 @@ test('the same signed body with a new delivery id (the id header is not signed) 
   prod.clearRequests();
   const replayed = await deliver(randomUUID(), 'github', body);
   expect(replayed.statusCode).toBe(200);
-  expect(answer(replayed)).toMatchObject({ outcome: 'duplicate', reason: expect.stringMatching(/^delivery .* was already applied at .*; not applied again$/) });
+  expect(answer(replayed)).toMatchObject({
+    outcome: 'duplicate',
+    reason: expect.stringMatching(/^delivery .* was already applied at .*; not applied again$/),
+  });
   expect(clusterRequests()).toBe(0);
 });
 
@@ -276,10 +318,20 @@ test('DynamoDB unreachable: deliveries are applied anyway (fail open), each with
   }
   expect(patchRequests(prod)).toHaveLength(2);
   expect(ddb.operations().every((op) => op === 'PutItem')).toBe(true);
-  const warnings = lines.flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [])).filter((l) => l.level === 'WARN');
+  const warnings = lines
+    .flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : []))
+    .filter((l) => l.level === 'WARN');
   expect(warnings).toEqual([
-    expect.objectContaining({ message: 'replay protection is unavailable; the delivery is applied without it', receiver: 'github', delivery_id: id, error: expect.any(String) }),
-    expect.objectContaining({ message: 'replay protection is unavailable; the delivery is applied without it', delivery_id: id }),
+    expect.objectContaining({
+      message: 'replay protection is unavailable; the delivery is applied without it',
+      receiver: 'github',
+      delivery_id: id,
+      error: expect.any(String),
+    }),
+    expect.objectContaining({
+      message: 'replay protection is unavailable; the delivery is applied without it',
+      delivery_id: id,
+    }),
   ]);
 
   // Once DynamoDB is back, protection is too.

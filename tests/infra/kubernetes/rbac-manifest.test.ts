@@ -26,7 +26,9 @@ interface Manifest {
 
 const dir = 'infra/kubernetes';
 // The admission policies have a test of their own (admission-policy.test.ts).
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'relay-admission-policy.yaml').sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f) && f !== 'relay-admission-policy.yaml')
+  .sort();
 const manifests = new Map(
   files.map((file) => {
     const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
@@ -67,7 +69,8 @@ test('every role grants exactly get, list, patch on the Flux kinds, watch on Git
     for (const rule of rules) {
       expect(rule.resourceNames).toBeUndefined();
       expect(rule.nonResourceURLs).toBeUndefined();
-      for (const list of [rule.apiGroups, rule.resources, rule.verbs]) for (const item of list) expect(item).not.toContain('*');
+      for (const list of [rule.apiGroups, rule.resources, rule.verbs])
+        for (const item of list) expect(item).not.toContain('*');
       if (rule === core[0]) continue;
       // The one watch rule: GitRepositories only, for the relay's index.
       if (rule.verbs.includes('watch')) {
@@ -87,7 +90,7 @@ test('every role grants exactly get, list, patch on the Flux kinds, watch on Git
   expect(roles[0]!.rules).toEqual(roles[1]!.rules);
 });
 
-test('each binding binds its own role to the relay ServiceAccount and the EKS access entries\' group, and the token Secret belongs to it', () => {
+test("each binding binds its own role to the relay ServiceAccount and the EKS access entries' group, and the token Secret belongs to it", () => {
   const subject = [
     { kind: 'ServiceAccount', name: relayIdentity.serviceAccount, namespace: relayIdentity.namespace },
     { kind: 'Group', name: relayIdentity.group, apiGroup: 'rbac.authorization.k8s.io' },
@@ -95,12 +98,20 @@ test('each binding binds its own role to the relay ServiceAccount and the EKS ac
   const cluster = manifests.get('relay-rbac.yaml')!;
   const clusterBinding = cluster.find((d) => d.kind === 'ClusterRoleBinding')!;
   expect(clusterBinding.subjects).toEqual(subject);
-  expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cluster.find((d) => d.kind === 'ClusterRole')!.metadata.name });
+  expect(clusterBinding.roleRef).toEqual({
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: cluster.find((d) => d.kind === 'ClusterRole')!.metadata.name,
+  });
 
   const perNamespace = manifests.get('relay-role.yaml')!;
   const roleBinding = perNamespace.find((d) => d.kind === 'RoleBinding')!;
   expect(roleBinding.subjects).toEqual(subject);
-  expect(roleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: perNamespace.find((d) => d.kind === 'Role')!.metadata.name });
+  expect(roleBinding.roleRef).toEqual({
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'Role',
+    name: perNamespace.find((d) => d.kind === 'Role')!.metadata.name,
+  });
   // No namespace of their own: `kubectl apply -n <ns>` puts them in each watched namespace.
   for (const doc of perNamespace) expect(doc.metadata.namespace).toBeUndefined();
 
@@ -134,7 +145,12 @@ test('the integration tests grant the relay no more than the manifests do', () =
           // '*' on a Flux group is no wider than the manifest: the test API server serves exactly the Flux kinds of
           // lib/kube/kinds.ts in those groups.
           if (resource === '*' && fluxGroups.has(group)) continue;
-          expect({ group, verb, resource, granted: matching.some((m) => m.resources.includes(resource)) }).toEqual({ group, verb, resource, granted: true });
+          expect({ group, verb, resource, granted: matching.some((m) => m.resources.includes(resource)) }).toEqual({
+            group,
+            verb,
+            resource,
+            granted: true,
+          });
         }
       }
     }

@@ -14,7 +14,17 @@ import { root, runTool, type ToolRun } from '../../support/run-tool';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-const copied = ['serverless.yml', 'package.json', 'tsconfig.json', 'relay.config.example.yaml', 'infra', 'lib', 'functions', 'scripts', 'local'];
+const copied = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'relay.config.example.yaml',
+  'infra',
+  'lib',
+  'functions',
+  'scripts',
+  'local',
+];
 
 type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: unknown };
 type Template = { Resources: Record<string, Resource> };
@@ -24,7 +34,8 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown 
 function dedupeConfig(): string {
   const example = readFileSync(join(root, 'relay.config.example.yaml'), 'utf8');
   const receiver = /^ {2}github:\n {4}provider: github\n/m;
-  if (!receiver.test(example)) throw new Error('relay.config.example.yaml no longer has receivers.github; adapt this test');
+  if (!receiver.test(example))
+    throw new Error('relay.config.example.yaml no longer has receivers.github; adapt this test');
   return example.replace(receiver, (found) => `${found}    dedupe: { windowSeconds: 900 }\n`);
 }
 
@@ -55,7 +66,8 @@ beforeAll(async () => {
   without = await packaged(service, 'relay.config.example.yaml');
 }, 180_000);
 
-const ofType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const ofType = (template: Template, type: string) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 const actions = (s: Statement) => [s.Action].flat();
 
 /** Every IAM statement in the template with the role(s) it applies to: inline role policies and AWS::IAM::Policy. */
@@ -63,14 +75,20 @@ function statements(template: Template): Array<{ roles: unknown[]; statement: St
   const found: Array<{ roles: unknown[]; statement: Statement }> = [];
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type === 'AWS::IAM::Role') {
-      for (const p of r.Properties.Policies ?? []) for (const statement of p.PolicyDocument.Statement) found.push({ roles: [{ Ref: id }], statement });
+      for (const p of r.Properties.Policies ?? [])
+        for (const statement of p.PolicyDocument.Statement) found.push({ roles: [{ Ref: id }], statement });
     }
-    if (r.Type === 'AWS::IAM::Policy') for (const statement of r.Properties.PolicyDocument.Statement) found.push({ roles: r.Properties.Roles, statement });
+    if (r.Type === 'AWS::IAM::Policy')
+      for (const statement of r.Properties.PolicyDocument.Statement)
+        found.push({ roles: r.Properties.Roles, statement });
   }
   return found;
 }
 
-const dynamoStatements = (template: Template) => statements(template).filter(({ statement }) => actions(statement).some((a) => a.toLowerCase().startsWith('dynamodb:')));
+const dynamoStatements = (template: Template) =>
+  statements(template).filter(({ statement }) =>
+    actions(statement).some((a) => a.toLowerCase().startsWith('dynamodb:')),
+  );
 
 test('with a dedupe receiver: one on-demand table keyed by `id` with TTL on `expiration`, as Powertools Idempotency expects', () => {
   const tables = ofType(withDedupe, 'AWS::DynamoDB::Table');
@@ -97,7 +115,9 @@ test('with a dedupe receiver: the relay role, and only it, may GetItem/PutItem/U
 });
 
 test("with a dedupe receiver: the relay's RELAY_DEDUPE_TABLE is the table's name, and no other function has it", () => {
-  expect(withDedupe.Resources.RelayLambdaFunction?.Properties.Environment.Variables.RELAY_DEDUPE_TABLE).toEqual({ Ref: 'DedupeTable' });
+  expect(withDedupe.Resources.RelayLambdaFunction?.Properties.Environment.Variables.RELAY_DEDUPE_TABLE).toEqual({
+    Ref: 'DedupeTable',
+  });
   for (const [id, fn] of ofType(withDedupe, 'AWS::Lambda::Function')) {
     if (id !== 'RelayLambdaFunction') expect(fn.Properties.Environment?.Variables?.RELAY_DEDUPE_TABLE).toBeUndefined();
   }
@@ -106,10 +126,15 @@ test("with a dedupe receiver: the relay's RELAY_DEDUPE_TABLE is the table's name
 test('without a dedupe receiver: no table, no DynamoDB permission, no RELAY_DEDUPE_TABLE', () => {
   expect(ofType(without, 'AWS::DynamoDB::Table')).toEqual([]);
   expect(dynamoStatements(without)).toEqual([]);
-  for (const [, fn] of ofType(without, 'AWS::Lambda::Function')) expect(fn.Properties.Environment?.Variables?.RELAY_DEDUPE_TABLE).toBeUndefined();
+  for (const [, fn] of ofType(without, 'AWS::Lambda::Function'))
+    expect(fn.Properties.Environment?.Variables?.RELAY_DEDUPE_TABLE).toBeUndefined();
   // The rest of the stack is the same: dedupe adds exactly its two resources (function versions are named by a hash
   // of the code and configuration, so they differ by name).
   const ids = (template: Template) => Object.keys(template.Resources).filter((id) => !/LambdaVersion/.test(id));
-  expect(ids(withDedupe).filter((id) => !ids(without).includes(id)).sort()).toEqual(['DedupeTable', 'RelayDedupePolicy']);
+  expect(
+    ids(withDedupe)
+      .filter((id) => !ids(without).includes(id))
+      .sort(),
+  ).toEqual(['DedupeTable', 'RelayDedupePolicy']);
   expect(ids(without).filter((id) => !ids(withDedupe).includes(id))).toEqual([]);
 });

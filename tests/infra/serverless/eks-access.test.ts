@@ -26,7 +26,12 @@ sync:
 
 const entry = (fn: string, cluster: string) => ({
   Type: 'AWS::EKS::AccessEntry',
-  Properties: { ClusterName: cluster, PrincipalArn: { 'Fn::GetAtt': [`${fn}Role`, 'Arn'] }, KubernetesGroups: ['flux-webhook-relay'], Type: 'STANDARD' },
+  Properties: {
+    ClusterName: cluster,
+    PrincipalArn: { 'Fn::GetAtt': [`${fn}Role`, 'Arn'] },
+    KubernetesGroups: ['flux-webhook-relay'],
+    Type: 'STANDARD',
+  },
 });
 
 test('the access entries: one per role and same-account cluster of the stack region, with the relay group', () => {
@@ -41,18 +46,34 @@ test('the access entries: one per role and same-account cluster of the stack reg
   });
   // Deployed in Frankfurt, the Frankfurt cluster gets its entries and the region-less ones still do.
   expect(Object.keys(eksAccessEntries(config, { region: 'eu-central-1' })).sort()).toEqual(
-    ['EksAccessRelayFixed', 'EksAccessRelayFra1', 'EksAccessRelayProdEu', 'EksAccessRetryFixed', 'EksAccessRetryFra1', 'EksAccessRetryProdEu', 'EksAccessSyncProdEu'].sort(),
+    [
+      'EksAccessRelayFixed',
+      'EksAccessRelayFra1',
+      'EksAccessRelayProdEu',
+      'EksAccessRetryFixed',
+      'EksAccessRetryFra1',
+      'EksAccessRetryProdEu',
+      'EksAccessSyncProdEu',
+    ].sort(),
   );
 });
 
 test('the IAM statements: DescribeCluster on exactly the clusters described with the role, AssumeRole on exactly the configured roles', () => {
-  const arn = (region: string, name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:eks:${region}:\${AWS::AccountId}:cluster/${name}` });
+  const arn = (region: string, name: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:eks:${region}:\${AWS::AccountId}:cluster/${name}`,
+  });
   expect(eksStatements(config, 'relay')).toEqual([
-    { Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: [arn('${AWS::Region}', 'prod-eu'), arn('eu-central-1', 'fra_1')] },
+    {
+      Effect: 'Allow',
+      Action: 'eks:DescribeCluster',
+      Resource: [arn('${AWS::Region}', 'prod-eu'), arn('eu-central-1', 'fra_1')],
+    },
     { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ['arn:aws:iam::210987654321:role/relay-access'] },
   ]);
   expect(eksStatements(config, 'retry')).toEqual(eksStatements(config, 'relay'));
-  expect(eksStatements(config, 'sync')).toEqual([{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: [arn('${AWS::Region}', 'prod-eu')] }]);
+  expect(eksStatements(config, 'sync')).toEqual([
+    { Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: [arn('${AWS::Region}', 'prod-eu')] },
+  ]);
   for (const fn of ['relay', 'retry', 'sync'] as const) {
     expect(JSON.stringify(eksStatements(config, fn))).not.toMatch(/[*?]/);
   }
@@ -64,12 +85,20 @@ test('the IAM statements: DescribeCluster on exactly the clusters described with
 });
 
 test('a configuration without EKS clusters gets neither entries nor statements', () => {
-  const plain = parseConfig('clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\n', 'x.yaml');
+  const plain = parseConfig(
+    'clusters: { c: { kubeconfig: k } }\nreceivers: { r: { provider: github, secret: s } }\n',
+    'x.yaml',
+  );
   expect(eksAccessEntries(plain, { region: 'eu-west-1' })).toEqual({});
   expect(eksStatements(plain, 'relay')).toEqual([]);
 });
 
 test('two EKS names that would share a logical id are refused, naming both', () => {
-  const clash = parseConfig('clusters:\n  a: { eks: { cluster: a-b } }\n  b: { eks: { cluster: a_b } }\nreceivers: { r: { provider: github, secret: s } }\n', 'x.yaml');
-  expect(() => eksAccessEntries(clash, { region: 'eu-west-1' })).toThrow(/EKS clusters a-b and a_b would get the same access entry id EksAccessRelayAB/);
+  const clash = parseConfig(
+    'clusters:\n  a: { eks: { cluster: a-b } }\n  b: { eks: { cluster: a_b } }\nreceivers: { r: { provider: github, secret: s } }\n',
+    'x.yaml',
+  );
+  expect(() => eksAccessEntries(clash, { region: 'eu-west-1' })).toThrow(
+    /EKS clusters a-b and a_b would get the same access entry id EksAccessRelayAB/,
+  );
 });

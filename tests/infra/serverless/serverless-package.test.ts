@@ -65,7 +65,10 @@ const paramArgs = [
 ].flatMap(([name, value]) => ['--param', `${name}=${value}`]);
 /** Packaged with the params of issue 17's organisation deploy: customer-managed KMS keys, a custom domain with its zone, a cap on relay containers. */
 let orgTemplate: Template;
-const kmsKeys = ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef'];
+const kmsKeys = [
+  'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
+];
 const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
 const orgArgs = [
   ['secretsKmsKeyArns', kmsKeys.join(',')],
@@ -82,7 +85,8 @@ let printed: Run;
 let printedWithoutSync: Run;
 
 const config = parseConfig(readFileSync(join(root, exampleConfig), 'utf8'), exampleConfig);
-const ofType = (type: string, from: Template = template) => Object.entries(from.Resources).filter(([, r]) => r.Type === type);
+const ofType = (type: string, from: Template = template) =>
+  Object.entries(from.Resources).filter(([, r]) => r.Type === type);
 const actions = (s: Statement) => [s.Action].flat();
 const statementsOf = (role: Resource): Statement[] =>
   role.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement);
@@ -111,7 +115,11 @@ const eniStatement: Statement = {
 /** The oracle for a role's secret Resources, written out independently of secret-arns.cjs: ARNs as written, names as -??????. */
 function expectedResources(refs: SecretRef[]): unknown[] {
   const values = refs.map((ref) =>
-    ref.id.startsWith('arn:') ? ref.id : { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????` },
+    ref.id.startsWith('arn:')
+      ? ref.id
+      : {
+          'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.id}-??????`,
+        },
   );
   return [...new Map(values.map((value) => [JSON.stringify(value), value] as const)).values()];
 }
@@ -122,8 +130,14 @@ beforeAll(async () => {
   const build = await run('tsx', ['scripts/build.mjs'], { RELAY_CONFIG: exampleConfig });
   if (build.status !== 0) throw new Error(`build failed:\n${build.output}`);
   packageDir = scratch();
-  writeFileSync(fileRefConfig, 'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n');
-  writeFileSync(otherConfig, 'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n');
+  writeFileSync(
+    fileRefConfig,
+    'clusters:\n  local: { kubeconfig: "file:~/.kube/config" }\nreceivers:\n  github: { provider: github, secret: env:SECRET }\n',
+  );
+  writeFileSync(
+    otherConfig,
+    'clusters:\n  prod: { kubeconfig: aws-sm:k }\nreceivers:\n  github: { provider: github, secret: aws-sm:s }\n',
+  );
   const paramDir = scratch();
   const orgDir = scratch();
   let packaged: Run;
@@ -131,42 +145,74 @@ beforeAll(async () => {
   let packagedForOrg: Run;
   [[packaged, packagedWithParams, packagedForOrg], refused, printed, printedWithoutSync] = await Promise.all([
     // One package at a time: osls builds in ./.serverless whatever --package says, and moves the result there after.
-    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(async (first): Promise<[Run, Run, Run]> => [
-      first,
-      await osls('package', '--param', `config=${exampleConfig}`, ...paramArgs, '--package', paramDir),
-      await osls('package', '--param', `config=${exampleConfig}`, ...orgArgs, '--package', orgDir),
-    ]),
+    osls('package', '--param', `config=${exampleConfig}`, '--package', packageDir).then(
+      async (first): Promise<[Run, Run, Run]> => [
+        first,
+        await osls('package', '--param', `config=${exampleConfig}`, ...paramArgs, '--package', paramDir),
+        await osls('package', '--param', `config=${exampleConfig}`, ...orgArgs, '--package', orgDir),
+      ],
+    ),
     Promise.all([
       osls('package', '--param', `config=${fileRefConfig}`, '--package', join(scratch(), 'out')),
-      osls('package', '--param', 'config=relay.local.yaml', '--param', 'local=true', '--package', join(scratch(), 'out')),
+      osls(
+        'package',
+        '--param',
+        'config=relay.local.yaml',
+        '--param',
+        'local=true',
+        '--package',
+        join(scratch(), 'out'),
+      ),
       osls('package', '--param', `config=${otherConfig}`, '--package', join(scratch(), 'out')),
     ]).then(([fileRefs, localSwitch, other]) => ({ fileRefs, localSwitch, otherConfig: other })),
-    osls('print', '--param', `config=${exampleConfig}`, '--param', 'logRetentionDays=14', '--path', 'provider.logRetentionInDays'),
+    osls(
+      'print',
+      '--param',
+      `config=${exampleConfig}`,
+      '--param',
+      'logRetentionDays=14',
+      '--path',
+      'provider.logRetentionInDays',
+    ),
     // print checks no bundle, so a configuration other than the built one can show what it would deploy.
     osls('print', '--param', `config=${otherConfig}`, '--format', 'json'),
   ]);
   if (packaged.status !== 0) throw new Error(`osls package failed:\n${packaged.output}`);
-  if (packagedWithParams.status !== 0) throw new Error(`osls package with params failed:\n${packagedWithParams.output}`);
-  if (packagedForOrg.status !== 0) throw new Error(`osls package with the organisation params failed:\n${packagedForOrg.output}`);
+  if (packagedWithParams.status !== 0)
+    throw new Error(`osls package with params failed:\n${packagedWithParams.output}`);
+  if (packagedForOrg.status !== 0)
+    throw new Error(`osls package with the organisation params failed:\n${packagedForOrg.output}`);
   template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   paramTemplate = JSON.parse(readFileSync(join(paramDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   orgTemplate = JSON.parse(readFileSync(join(orgDir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
-test.each(['relay', 'sync', 'retry'])('the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration', (fn) => {
-  // The retry function reads the relay's copy of the configuration (serverless.yml: RELAY_CONFIG), packaged with it.
-  const configFile = fn === 'retry' ? 'dist/relay/relay.config.json' : `dist/${fn}/relay.config.json`;
-  // dedupe.js, sqs.js, secrets-manager-sdk.js: code a cold start need not parse (scripts/build.mjs, lazyChunks).
-  const code = ['index.js', 'dedupe.js', 'sqs.js', 'secrets-manager-sdk.js'].flatMap((file) => [`dist/${fn}/${file}`, `dist/${fn}/${file}.map`]);
-  expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, ...code].sort());
-  expect(readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret')))).toBe(false);
-});
+test.each(['relay', 'sync', 'retry'])(
+  'the %s artifact holds only its bundle, its lazily loaded chunks, source maps and the configuration',
+  (fn) => {
+    // The retry function reads the relay's copy of the configuration (serverless.yml: RELAY_CONFIG), packaged with it.
+    const configFile = fn === 'retry' ? 'dist/relay/relay.config.json' : `dist/${fn}/relay.config.json`;
+    // dedupe.js, sqs.js, secrets-manager-sdk.js: code a cold start need not parse (scripts/build.mjs, lazyChunks).
+    const code = ['index.js', 'dedupe.js', 'sqs.js', 'secrets-manager-sdk.js'].flatMap((file) => [
+      `dist/${fn}/${file}`,
+      `dist/${fn}/${file}.map`,
+    ]);
+    expect(zipEntries(join(packageDir, `${fn}.zip`))).toEqual([configFile, ...code].sort());
+    expect(
+      readFileSync(join(packageDir, `${fn}.zip`)).includes(readFileSync(join(root, 'local', 'github-webhook-secret'))),
+    ).toBe(false);
+  },
+);
 
 test('two HTTP API routes, ANY /hooks/{receiver} and the path-token route ANY /hooks/{receiver}/{token}, to the relay with payload format 2.0', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route');
-  expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(['ANY /hooks/{receiver}', 'ANY /hooks/{receiver}/{token}']);
+  expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+    'ANY /hooks/{receiver}',
+    'ANY /hooks/{receiver}/{token}',
+  ]);
   const [[integrationId, integration]] = ofType('AWS::ApiGatewayV2::Integration') as [[string, Resource]];
-  for (const [, route] of routes) expect(route.Properties.Target).toEqual({ 'Fn::Join': ['/', ['integrations', { Ref: integrationId }]] });
+  for (const [, route] of routes)
+    expect(route.Properties.Target).toEqual({ 'Fn::Join': ['/', ['integrations', { Ref: integrationId }]] });
   expect(integration.Properties).toMatchObject({
     IntegrationType: 'AWS_PROXY',
     PayloadFormatVersion: '2.0',
@@ -206,7 +252,11 @@ test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, t
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   });
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
-  expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['RelayLambdaFunction', 'RetryLambdaFunction', 'SyncLambdaFunction']);
+  expect(
+    ofType('AWS::Lambda::Function')
+      .map(([id]) => id)
+      .sort(),
+  ).toEqual(['RelayLambdaFunction', 'RetryLambdaFunction', 'SyncLambdaFunction']);
 });
 
 test("one EventBridge rule runs the sync at the configuration's sync.schedule", () => {
@@ -215,10 +265,17 @@ test("one EventBridge rule runs the sync at the configuration's sync.schedule", 
   expect(rules).toHaveLength(1);
   const [[ruleId, rule]] = rules as [[string, Resource]];
   expect(rule.Properties).toMatchObject({ ScheduleExpression: config.sync?.schedule, State: 'ENABLED' });
-  expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] } })]);
-  const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+  expect(rule.Properties.Targets).toEqual([
+    expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] } }),
+  ]);
+  const permissions = ofType('AWS::Lambda::Permission').filter(
+    ([, p]) => p.Properties.Principal === 'events.amazonaws.com',
+  );
   expect(permissions.map(([, p]) => p.Properties)).toEqual([
-    expect.objectContaining({ FunctionName: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] }, SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } }),
+    expect.objectContaining({
+      FunctionName: { 'Fn::GetAtt': ['SyncLambdaFunction', 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    }),
   ]);
 });
 
@@ -244,24 +301,36 @@ describe('IAM: one role per function', () => {
   const kubeconfigs = (names: string[]) => names.flatMap((name) => config.clusters[name]!.kubeconfig ?? []);
 
   test('two roles, no shared osls role, each assumable by Lambda only, each function on its own', () => {
-    expect(ofType('AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
+    expect(
+      ofType('AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
     for (const fn of ['relay', 'retry', 'sync']) {
       expect(roleOf(fn).Properties.AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       });
       const id = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}`;
-      expect(template.Resources[`${id}LambdaFunction`]?.Properties.Role).toEqual({ 'Fn::GetAtt': [`${id}Role`, 'Arn'] });
+      expect(template.Resources[`${id}LambdaFunction`]?.Properties.Role).toEqual({
+        'Fn::GetAtt': [`${id}Role`, 'Arn'],
+      });
     }
   });
 
   test("the relay's secrets: exactly the clusters' kubeconfigs and the receivers' secrets", () => {
     const resources = secretResources('relay');
-    expect(resources).toEqual(expectedResources([...kubeconfigs(Object.keys(config.clusters)), ...Object.values(config.receivers).map((r) => r.secret)]));
+    expect(resources).toEqual(
+      expectedResources([
+        ...kubeconfigs(Object.keys(config.clusters)),
+        ...Object.values(config.receivers).map((r) => r.secret),
+      ]),
+    );
     // Both forms are exercised by the example: a full ARN kept as written, names as -?????? patterns.
     expect(resources).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:flux-relay/staging-AbCdEf');
     expect(resources).toContainEqual({
-      'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/prod-kubeconfig-??????',
+      'Fn::Sub':
+        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/prod-kubeconfig-??????',
     });
     // The sync's API tokens are not the relay's business.
     expect(JSON.stringify(resources)).not.toContain('sync-token');
@@ -270,19 +339,24 @@ describe('IAM: one role per function', () => {
   test("the sync's secrets: kubeconfigs it discovers on, the receivers its registrations use, their tokens", () => {
     const registrations = Object.values(config.sync!.registrations);
     const discoveredOn = new Set(
-      registrations.filter((r) => r.discover && !r.organizations).flatMap((r) => config.receivers[r.receiver]!.clusters ?? Object.keys(config.clusters)),
+      registrations
+        .filter((r) => r.discover && !r.organizations)
+        .flatMap((r) => config.receivers[r.receiver]!.clusters ?? Object.keys(config.clusters)),
     );
     const used = new Set(registrations.map((r) => r.receiver));
     const resources = secretResources('sync');
     expect(resources).toEqual(
       expectedResources([
         ...kubeconfigs(Object.keys(config.clusters).filter((c) => discoveredOn.has(c))),
-        ...Object.entries(config.receivers).filter(([name]) => used.has(name)).map(([, r]) => r.secret),
+        ...Object.entries(config.receivers)
+          .filter(([name]) => used.has(name))
+          .map(([, r]) => r.secret),
         ...registrations.map((r) => r.token),
       ]),
     );
     expect(resources).toContainEqual({
-      'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/github-sync-token-??????',
+      'Fn::Sub':
+        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:flux-relay/github-sync-token-??????',
     });
   });
 
@@ -294,11 +368,15 @@ describe('IAM: one role per function', () => {
           if (isSecretStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toContain('*');
           else if (isKmsStatement(statement)) expect(statement.Resource).toEqual(kmsKeys);
           else if (actions(statement).some((a) => a.startsWith('ec2:'))) expect(statement).toEqual(eniStatement);
-          else if (isSqsStatement(statement)) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'] });
+          else if (isSqsStatement(statement))
+            expect(statement.Resource).toEqual({
+              'Fn::GetAtt': [expect.stringMatching(/^Retry(DeadLetter)?Queue$/), 'Arn'],
+            });
           else if (isEksStatement(statement)) expect(JSON.stringify(statement.Resource)).not.toMatch(/[*?]/);
           else expect(actions(statement).every((a) => a.startsWith('logs:'))).toBe(true);
           // The ENI statement is the only one whose Resource is `*` (the logs statement's `:*` is the group's streams).
-          if (!actions(statement).some((a) => a.startsWith('ec2:'))) expect([statement.Resource].flat()).not.toContain('*');
+          if (!actions(statement).some((a) => a.startsWith('ec2:')))
+            expect([statement.Resource].flat()).not.toContain('*');
         }
       }
     }
@@ -307,12 +385,16 @@ describe('IAM: one role per function', () => {
   test("each role writes only to its own function's log group", () => {
     for (const fn of ['relay', 'retry', 'sync']) {
       const logGroup = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LogGroup`;
-      const logs = statementsOf(roleOf(fn)).filter((s) => !isSecretStatement(s) && !isSqsStatement(s) && !isEksStatement(s));
+      const logs = statementsOf(roleOf(fn)).filter(
+        (s) => !isSecretStatement(s) && !isSqsStatement(s) && !isEksStatement(s),
+      );
       expect(logs).toEqual([
         {
           Effect: 'Allow',
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroup}}:*` },
+          Resource: {
+            'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroup}}:*`,
+          },
         },
       ]);
       // Ref of the log group is its name: the function's own.
@@ -331,7 +413,11 @@ function normalized(from: unknown): string {
     Array.isArray(value)
       ? value.map(sorted)
       : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]))
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+          )
         : value;
   return JSON.stringify(sorted(from), null, 1)
     .replace(/"S3Key": "[^"]*"/g, '"S3Key": "<artifact>"')
@@ -353,9 +439,13 @@ describe('issue 17 params leave the default package as it was', () => {
     delete stripped.Resources.RelayLambdaFunction!.Properties.ReservedConcurrentExecutions;
     for (const id of ['RelayDomainName', 'RelayApiMapping', 'RelayDomainRecord']) delete stripped.Resources[id];
     for (const [, role] of ofType('AWS::IAM::Role', stripped)) {
-      for (const policy of role.Properties.Policies) policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st: Statement) => !isKmsStatement(st));
+      for (const policy of role.Properties.Policies)
+        policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter(
+          (st: Statement) => !isKmsStatement(st),
+        );
     }
-    stripped.Resources.SyncLambdaFunction!.Properties.Environment.Variables = template.Resources.SyncLambdaFunction!.Properties.Environment.Variables;
+    stripped.Resources.SyncLambdaFunction!.Properties.Environment.Variables =
+      template.Resources.SyncLambdaFunction!.Properties.Environment.Variables;
     for (const name of Object.keys(config.receivers)) {
       const id = `WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`;
       stripped.Outputs[id] = template.Outputs[id]!;
@@ -388,14 +478,17 @@ describe('customer-managed KMS keys (--param secretsKmsKeyArns, infra/serverless
       expect(statementsOf(orgTemplate.Resources[id]!)).toEqual([...before.slice(0, at), decrypt, ...before.slice(at)]);
     }
     // The relay's key grant does not reach the sync's tokens (its SecretARN condition lists its own secrets only).
-    const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & { Condition: unknown };
+    const relayDecrypt = statementsOf(orgTemplate.Resources.RelayRole!).find(isKmsStatement) as Statement & {
+      Condition: unknown;
+    };
     expect(JSON.stringify(relayDecrypt.Condition)).not.toContain('sync-token');
   });
 });
 
 describe('bounded concurrency (--param relayReservedConcurrency, infra/serverless/concurrency.cjs)', () => {
   test('by default no function has reserved concurrency', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    for (const [, fn] of ofType('AWS::Lambda::Function'))
+      expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   test('the param reserves (and caps) the relay only; the retry and the sync are not capped', () => {
@@ -403,7 +496,8 @@ describe('bounded concurrency (--param relayReservedConcurrency, infra/serverles
     expect(orgTemplate.Resources.RetryLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     expect(orgTemplate.Resources.SyncLambdaFunction!.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     // Not a new function version: osls leaves the setting out of the version's hash.
-    const relayVersion = (from: Template) => Object.keys(from.Resources).find((id) => id.startsWith('RelayLambdaVersion'));
+    const relayVersion = (from: Template) =>
+      Object.keys(from.Resources).find((id) => id.startsWith('RelayLambdaVersion'));
     expect(relayVersion(orgTemplate)).toBe(relayVersion(template));
   });
 });
@@ -413,8 +507,12 @@ describe('custom domain (--param domainName, certificateArn, hostedZoneId; infra
 
   test('by default: no domain, mapping or DNS record; the hooks and the sync on the API URL', () => {
     for (const type of domainTypes) expect(ofType(type)).toEqual([]);
-    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables.RELAY_PUBLIC_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
-    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('RELAY_FORMER_PUBLIC_URLS');
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables.RELAY_PUBLIC_URL).toEqual({
+      'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'],
+    });
+    expect(template.Resources.SyncLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty(
+      'RELAY_FORMER_PUBLIC_URLS',
+    );
     expect(template.Outputs.CustomDomainTarget).toBeUndefined();
   });
 
@@ -422,9 +520,21 @@ describe('custom domain (--param domainName, certificateArn, hostedZoneId; infra
     expect(Object.fromEntries(domainTypes.flatMap((type) => ofType(type, orgTemplate)))).toEqual({
       RelayDomainName: {
         Type: 'AWS::ApiGatewayV2::DomainName',
-        Properties: { DomainName: 'hooks.example.com', DomainNameConfigurations: [{ CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }] },
+        Properties: {
+          DomainName: 'hooks.example.com',
+          DomainNameConfigurations: [
+            { CertificateArn: certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+          ],
+        },
       },
-      RelayApiMapping: { Type: 'AWS::ApiGatewayV2::ApiMapping', Properties: { ApiId: { Ref: 'HttpApi' }, DomainName: { Ref: 'RelayDomainName' }, Stage: { Ref: 'HttpApiStage' } } },
+      RelayApiMapping: {
+        Type: 'AWS::ApiGatewayV2::ApiMapping',
+        Properties: {
+          ApiId: { Ref: 'HttpApi' },
+          DomainName: { Ref: 'RelayDomainName' },
+          Stage: { Ref: 'HttpApiStage' },
+        },
+      },
       RelayDomainRecord: {
         Type: 'AWS::Route53::RecordSet',
         Properties: {
@@ -441,14 +551,21 @@ describe('custom domain (--param domainName, certificateArn, hostedZoneId; infra
     });
     // What the mapping and the record reference exists under those ids: osls's API and its $default stage.
     expect(orgTemplate.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
-    expect(orgTemplate.Resources.HttpApiStage?.Properties).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default' });
+    expect(orgTemplate.Resources.HttpApiStage?.Properties).toMatchObject({
+      ApiId: { Ref: 'HttpApi' },
+      StageName: '$default',
+    });
   });
 
   test('the outputs and the sync use the domain; the API URL is the former one the sync moves hooks from', () => {
     for (const name of Object.keys(config.receivers)) {
-      expect(orgTemplate.Outputs[`WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`]?.Value).toBe(`https://hooks.example.com/hooks/${name}`);
+      expect(orgTemplate.Outputs[`WebhookUrl${name.charAt(0).toUpperCase()}${name.slice(1)}`]?.Value).toBe(
+        `https://hooks.example.com/hooks/${name}`,
+      );
     }
-    expect(orgTemplate.Outputs.CustomDomainTarget?.Value).toEqual({ 'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'] });
+    expect(orgTemplate.Outputs.CustomDomainTarget?.Value).toEqual({
+      'Fn::GetAtt': ['RelayDomainName', 'RegionalDomainName'],
+    });
     expect(orgTemplate.Resources.SyncLambdaFunction!.Properties.Environment.Variables).toMatchObject({
       RELAY_PUBLIC_URL: 'https://hooks.example.com',
       RELAY_FORMER_PUBLIC_URLS: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
@@ -463,17 +580,34 @@ describe('EKS access (infra/serverless/eks-access.cjs)', () => {
   test('an access entry per function role for the same-account cluster, group flux-webhook-relay, type STANDARD; none for roleArn', () => {
     expect(eksClusters.map((e) => e.cluster)).toEqual(['prod-eu', 'partner-prod']);
     const entries = Object.fromEntries(ofType('AWS::EKS::AccessEntry').map(([id, r]) => [id, r.Properties]));
-    const entry = (role: string) => ({ ClusterName: 'prod-eu', PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] }, KubernetesGroups: ['flux-webhook-relay'], Type: 'STANDARD' });
+    const entry = (role: string) => ({
+      ClusterName: 'prod-eu',
+      PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] },
+      KubernetesGroups: ['flux-webhook-relay'],
+      Type: 'STANDARD',
+    });
     // The sync discovers on every cluster of the github receiver (all): it lists GitRepositories there too.
-    expect(entries).toEqual({ EksAccessRelayProdEu: entry('RelayRole'), EksAccessRetryProdEu: entry('RetryRole'), EksAccessSyncProdEu: entry('SyncRole') });
+    expect(entries).toEqual({
+      EksAccessRelayProdEu: entry('RelayRole'),
+      EksAccessRetryProdEu: entry('RetryRole'),
+      EksAccessSyncProdEu: entry('SyncRole'),
+    });
     expect(JSON.stringify(entries)).not.toContain('partner');
   });
 
   test('each role: eks:DescribeCluster on exactly the same-account cluster ARN, sts:AssumeRole on exactly the partner role', () => {
     for (const role of ['RelayRole', 'RetryRole', 'SyncRole']) {
       expect(statementsOf(template.Resources[role]!).filter(isEksStatement)).toEqual([
-        { Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/prod-eu' }] },
-        { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ['arn:aws:iam::210987654321:role/flux-webhook-relay-access'] },
+        {
+          Effect: 'Allow',
+          Action: 'eks:DescribeCluster',
+          Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/prod-eu' }],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Resource: ['arn:aws:iam::210987654321:role/flux-webhook-relay-access'],
+        },
       ]);
     }
   });
@@ -498,7 +632,10 @@ describe('HTTP API throttling', () => {
   });
 
   test('--param throttleBurst and throttleRate set them', () => {
-    expect(paramTemplate.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 12.5 });
+    expect(paramTemplate.Resources.HttpApiStage?.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingBurstLimit: 100,
+      ThrottlingRateLimit: 12.5,
+    });
   });
 });
 
@@ -510,20 +647,37 @@ describe('VPC', () => {
 
   test('with vpcSubnetIds and vpcSecurityGroupIds both functions get them and each role exactly the ENI statement more', () => {
     for (const id of ['Relay', 'Retry', 'Sync']) {
-      expect(paramTemplate.Resources[`${id}LambdaFunction`]?.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-1', 'subnet-2'], SecurityGroupIds: ['sg-1'] });
-      expect(statementsOf(paramTemplate.Resources[`${id}Role`]!)).toEqual([...statementsOf(template.Resources[`${id}Role`]!), eniStatement]);
+      expect(paramTemplate.Resources[`${id}LambdaFunction`]?.Properties.VpcConfig).toEqual({
+        SubnetIds: ['subnet-1', 'subnet-2'],
+        SecurityGroupIds: ['sg-1'],
+      });
+      expect(statementsOf(paramTemplate.Resources[`${id}Role`]!)).toEqual([
+        ...statementsOf(template.Resources[`${id}Role`]!),
+        eniStatement,
+      ]);
     }
     // Still no shared osls role (osls would give one AWSLambdaVPCAccessExecutionRole, with logs:* on every group).
-    expect(ofType('AWS::IAM::Role', paramTemplate).map(([id]) => id).sort()).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
-    for (const [, role] of ofType('AWS::IAM::Role', paramTemplate)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(
+      ofType('AWS::IAM::Role', paramTemplate)
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['RelayRole', 'RetryRole', 'SyncRole']);
+    for (const [, role] of ofType('AWS::IAM::Role', paramTemplate))
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
 
-type MetricStat = { Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: unknown }> }; Period: number; Stat: string };
+type MetricStat = {
+  Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: unknown }> };
+  Period: number;
+  Stat: string;
+};
 type Query = { Id: string; MetricStat?: MetricStat; Expression?: string; ReturnData: boolean };
 
 /** A metric math alarm read back: the metrics it sums (name and dimensions as an object), checked to be summed whole. */
-function summedMetrics(alarm: Resource): Array<{ namespace: string; name: string; dimensions: Record<string, unknown> }> {
+function summedMetrics(
+  alarm: Resource,
+): Array<{ namespace: string; name: string; dimensions: Record<string, unknown> }> {
   const queries: Query[] = alarm.Properties.Metrics;
   const stats = queries.filter((q) => q.MetricStat);
   const returned = queries.filter((q) => q.ReturnData);
@@ -542,10 +696,22 @@ function summedMetrics(alarm: Resource): Array<{ namespace: string; name: string
 describe('alarms', () => {
   const relayProviders = () => [...new Set(Object.values(config.receivers).map((r) => r.provider))];
   const syncProviders = () => [...new Set(Object.values(config.sync!.registrations).map((r) => r.provider))];
-  const alarmIds = ['RelayErrorsAlarm', 'RelayFailedDeliveriesAlarm', 'SignatureRejectionsAlarm', 'RetryDeadLettersAlarm', 'RetryErrorsAlarm', 'SyncFailuresAlarm', 'SyncErrorsAlarm'];
+  const alarmIds = [
+    'RelayErrorsAlarm',
+    'RelayFailedDeliveriesAlarm',
+    'SignatureRejectionsAlarm',
+    'RetryDeadLettersAlarm',
+    'RetryErrorsAlarm',
+    'SyncFailuresAlarm',
+    'SyncErrorsAlarm',
+  ];
 
   test('seven alarms named after service and stage, one 5-minute period, missing data not breaching, no actions by default', () => {
-    expect(ofType('AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...alarmIds].sort());
+    expect(
+      ofType('AWS::CloudWatch::Alarm')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...alarmIds].sort());
     expect(relayProviders()).toEqual(['github', 'gitlab']);
     for (const id of alarmIds) {
       const { Properties: p } = template.Resources[id]!;
@@ -586,11 +752,21 @@ describe('alarms', () => {
   });
 
   test('signature rejections: SignatureRejections summed over providers, >= 20 by default, the param sets it', () => {
-    for (const [from, threshold] of [[template, 20], [paramTemplate, 5]] as const) {
+    for (const [from, threshold] of [
+      [template, 20],
+      [paramTemplate, 5],
+    ] as const) {
       const alarm = from.Resources.SignatureRejectionsAlarm!;
-      expect(alarm.Properties).toMatchObject({ Threshold: threshold, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(alarm.Properties).toMatchObject({
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
       expect(summedMetrics(alarm)).toEqual(
-        relayProviders().map((provider) => ({ namespace: 'FluxWebhookRelay', name: 'SignatureRejections', dimensions: { service: 'flux-webhook-relay', provider } })),
+        relayProviders().map((provider) => ({
+          namespace: 'FluxWebhookRelay',
+          name: 'SignatureRejections',
+          dimensions: { service: 'flux-webhook-relay', provider },
+        })),
       );
     }
   });
@@ -600,21 +776,46 @@ describe('alarms', () => {
     expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(syncProviders()).toEqual(['github', 'gitlab']);
     expect(summedMetrics(alarm)).toEqual(
-      syncProviders().map((provider) => ({ namespace: 'FluxWebhookRelay', name: 'SyncFailures', dimensions: { service: 'flux-webhook-relay-sync', provider } })),
+      syncProviders().map((provider) => ({
+        namespace: 'FluxWebhookRelay',
+        name: 'SyncFailures',
+        dimensions: { service: 'flux-webhook-relay-sync', provider },
+      })),
     );
   });
 
   test('with alarmTopicArn every alarm notifies the topic on ALARM and on OK', () => {
-    expect(ofType('AWS::CloudWatch::Alarm', paramTemplate).map(([id]) => id).sort()).toEqual([...alarmIds].sort());
+    expect(
+      ofType('AWS::CloudWatch::Alarm', paramTemplate)
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...alarmIds].sort());
     for (const [, alarm] of ofType('AWS::CloudWatch::Alarm', paramTemplate)) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn] });
     }
   });
 
   test('the dimension sets are exactly the ones the functions publish with (lib/observability/metrics.ts + Powertools service)', () => {
-    const base = { receiver: 'github', provider: 'github', matched: [] as string[], patched: [] as string[], duration_ms: 12 };
-    const failed: DeliverySummary = { ...base, failed: [{ target: 'prod/flux-system/GitRepository/x', error: 'timeout' }], outcome: 'failed', status: 502 };
-    const unsigned: DeliverySummary = { ...base, failed: [], outcome: 'rejected', reason: 'bad_signature: mismatch', status: 401 };
+    const base = {
+      receiver: 'github',
+      provider: 'github',
+      matched: [] as string[],
+      patched: [] as string[],
+      duration_ms: 12,
+    };
+    const failed: DeliverySummary = {
+      ...base,
+      failed: [{ target: 'prod/flux-system/GitRepository/x', error: 'timeout' }],
+      outcome: 'failed',
+      status: 502,
+    };
+    const unsigned: DeliverySummary = {
+      ...base,
+      failed: [],
+      outcome: 'rejected',
+      reason: 'bad_signature: mismatch',
+      status: 401,
+    };
     const published = [...deliveryMetrics(failed), ...deliveryMetrics(unsigned)];
     /** The dimensions a metric is published with: its batch's, plus the `service` Powertools adds to every metric. */
     const publishedWith = (name: string, service: string, batches = published) => {
@@ -624,7 +825,9 @@ describe('alarms', () => {
     };
     const dimensionsOf = (id: string, from = template) => summedMetrics(from.Resources[id]!)[0]!.dimensions;
     expect(dimensionsOf('RelayFailedDeliveriesAlarm')).toEqual(publishedWith('Deliveries', 'flux-webhook-relay'));
-    expect(dimensionsOf('SignatureRejectionsAlarm')).toEqual(publishedWith('SignatureRejections', 'flux-webhook-relay'));
+    expect(dimensionsOf('SignatureRejectionsAlarm')).toEqual(
+      publishedWith('SignatureRejections', 'flux-webhook-relay'),
+    );
 
     const report: SyncReport = {
       dryRun: false,
@@ -643,7 +846,9 @@ describe('alarms', () => {
         },
       ],
     };
-    expect(dimensionsOf('SyncFailuresAlarm')).toEqual(publishedWith('SyncFailures', 'flux-webhook-relay-sync', syncMetrics(report)));
+    expect(dimensionsOf('SyncFailuresAlarm')).toEqual(
+      publishedWith('SyncFailures', 'flux-webhook-relay-sync', syncMetrics(report)),
+    );
     // The namespace is the one the code publishes to, and both functions' environment names it for Powertools.
     expect(summedMetrics(template.Resources.SyncFailuresAlarm!)[0]!.namespace).toBe(metricsNamespace);
   });
@@ -651,7 +856,20 @@ describe('alarms', () => {
 
 describe('saved Logs Insights queries', () => {
   // Compile-time check that the queries only name fields of the relay's delivery line.
-  const fields: Array<keyof DeliverySummary> = ['receiver', 'provider', 'event', 'repository', 'ref', 'commit', 'delivery_id', 'failed', 'outcome', 'reason', 'status', 'duration_ms'];
+  const fields: Array<keyof DeliverySummary> = [
+    'receiver',
+    'provider',
+    'event',
+    'repository',
+    'ref',
+    'commit',
+    'delivery_id',
+    'failed',
+    'outcome',
+    'reason',
+    'status',
+    'duration_ms',
+  ];
   const expected: Record<string, string[]> = {
     'deliveries that patched nothing': [
       'filter message = "delivery" and outcome in ["no_match", "ignored"]',
@@ -684,7 +902,9 @@ describe('saved Logs Insights queries', () => {
   test("four queries, named <service>-<stage>/<what>, on the relay's log group, with their query strings", () => {
     const queries = ofType('AWS::Logs::QueryDefinition').map(([, q]) => q.Properties);
     expect(Object.fromEntries(queries.map((q) => [q.Name, q.QueryString]))).toEqual(
-      Object.fromEntries(Object.entries(expected).map(([name, lines]) => [`flux-webhook-relay-dev/${name}`, lines.join('\n| ')])),
+      Object.fromEntries(
+        Object.entries(expected).map(([name, lines]) => [`flux-webhook-relay-dev/${name}`, lines.join('\n| ')]),
+      ),
     );
     for (const q of queries) expect(q.LogGroupNames).toEqual([{ Ref: 'RelayLogGroup' }]);
     for (const field of fields) expect(queries.some((q) => q.QueryString.includes(field))).toBe(true);
@@ -692,7 +912,12 @@ describe('saved Logs Insights queries', () => {
 });
 
 /** A dashboard graph's metric rows read back: namespace, name, dimensions and options, or an expression. */
-type DashboardRow = { namespace?: string; name?: string; dimensions?: Record<string, string>; options: Record<string, Json> };
+type DashboardRow = {
+  namespace?: string;
+  name?: string;
+  dimensions?: Record<string, string>;
+  options: Record<string, Json>;
+};
 function dashboardRows(metrics: unknown[][]): DashboardRow[] {
   return metrics.map((row) => {
     const last = row[row.length - 1];
@@ -707,9 +932,18 @@ function dashboardRows(metrics: unknown[][]): DashboardRow[] {
 }
 
 function dashboardOf(from: { Resources: Record<string, Resource> }) {
-  const [[id, dashboard]] = Object.entries(from.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+  const [[id, dashboard]] = Object.entries(from.Resources).filter(
+    ([, r]) => r.Type === 'AWS::CloudWatch::Dashboard',
+  ) as [[string, Resource]];
   const text: string = dashboard.Properties.DashboardBody['Fn::Sub'];
-  return { id, dashboard, text, body: JSON.parse(text.replaceAll('${AWS::Region}', 'eu-west-1')) as { widgets: Array<{ properties: Record<string, Json> }> } };
+  return {
+    id,
+    dashboard,
+    text,
+    body: JSON.parse(text.replaceAll('${AWS::Region}', 'eu-west-1')) as {
+      widgets: Array<{ properties: Record<string, Json> }>;
+    },
+  };
 }
 
 describe('dashboard', () => {
@@ -740,13 +974,21 @@ describe('dashboard', () => {
       'Sync: webhook changes and failures (all providers)',
     ]);
     for (const w of body.widgets) expect(w.properties.region).toBe('eu-west-1');
-    const labels = (i: number) => dashboardRows(body.widgets[i]!.properties.metrics).filter((r) => r.options.visible !== false).map((r) => r.options.label);
+    const labels = (i: number) =>
+      dashboardRows(body.widgets[i]!.properties.metrics)
+        .filter((r) => r.options.visible !== false)
+        .map((r) => r.options.label);
     expect(labels(0)).toEqual(['patched', 'queued', 'no_match', 'ignored', 'pong', 'duplicate', 'failed', 'rejected']);
     expect(labels(1)).toEqual(['github', 'gitlab', 'all providers']);
     expect(body.widgets[1]!.properties.annotations.horizontal[0].value).toBe(20);
     expect(labels(2)).toEqual(['patched', 'failed']);
     expect(labels(3)).toEqual(['github p50', 'github p99', 'gitlab p50', 'gitlab p99']);
-    expect(dashboardRows(body.widgets[3]!.properties.metrics).map((r) => r.options.stat)).toEqual(['p50', 'p99', 'p50', 'p99']);
+    expect(dashboardRows(body.widgets[3]!.properties.metrics).map((r) => r.options.stat)).toEqual([
+      'p50',
+      'p99',
+      'p50',
+      'p99',
+    ]);
     expect(labels(4)).toEqual(['create', 'update', 'reenable', 'delete', 'failures']);
   });
 
@@ -754,7 +996,15 @@ describe('dashboard', () => {
     const { body } = dashboardOf(template);
     // Deliveries rejected before the receiver is known are published with the provider lib/observability/metrics.ts
     // gives them; the outcome graph counts them too.
-    const [unknown] = deliveryMetrics({ receiver: 'nope', matched: [], patched: [], failed: [], outcome: 'rejected', status: 404, duration_ms: 1 });
+    const [unknown] = deliveryMetrics({
+      receiver: 'nope',
+      matched: [],
+      patched: [],
+      failed: [],
+      outcome: 'rejected',
+      status: 404,
+      duration_ms: 1,
+    });
     const deliveryProviders = new Set<string>();
     for (const widget of body.widgets) {
       const rows = dashboardRows(widget.properties.metrics);
@@ -766,7 +1016,9 @@ describe('dashboard', () => {
         }
         expect(row.namespace).toBe(metricsNamespace);
         expect(Object.keys(row.dimensions!).sort()).toEqual(dimensionNames[row.name!]);
-        expect(row.dimensions!.service).toBe(row.name!.startsWith('Sync') ? 'flux-webhook-relay-sync' : 'flux-webhook-relay');
+        expect(row.dimensions!.service).toBe(
+          row.name!.startsWith('Sync') ? 'flux-webhook-relay-sync' : 'flux-webhook-relay',
+        );
         if (row.name === 'Deliveries') deliveryProviders.add(row.dimensions!.provider!);
       }
     }
@@ -811,9 +1063,16 @@ test('without sync registrations there is no sync function, role, alarm, graph o
     'SlowestDeliveriesQuery',
     'RelayDashboard',
   ]);
-  expect(Object.keys(resolved.resources.Outputs)).toEqual(['WebhookUrlGithub', 'DashboardName', 'RetryDeadLetterQueueUrl', 'RetryDeadLetterQueueArn']);
+  expect(Object.keys(resolved.resources.Outputs)).toEqual([
+    'WebhookUrlGithub',
+    'DashboardName',
+    'RetryDeadLetterQueueUrl',
+    'RetryDeadLetterQueueArn',
+  ]);
   // Its one provider is all the alarms and graphs read.
-  expect(summedMetrics(resolved.resources.Resources.RelayFailedDeliveriesAlarm).map((m) => m.dimensions.provider)).toEqual(['github']);
+  expect(
+    summedMetrics(resolved.resources.Resources.RelayFailedDeliveriesAlarm).map((m) => m.dimensions.provider),
+  ).toEqual(['github']);
   expect(dashboardOf(resolved.resources).text).not.toContain('Sync');
 });
 
@@ -834,14 +1093,24 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
   });
 
   test('the dead-letter queue keeps messages 14 days, encrypted; its URL and ARN are outputs', () => {
-    expect(dlq()).toEqual({ Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true } });
+    expect(dlq()).toEqual({
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    });
     expect(template.Outputs.RetryDeadLetterQueueUrl?.Value).toEqual({ Ref: 'RetryDeadLetterQueue' });
     expect(template.Outputs.RetryDeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] });
   });
 
   test('the retry function: nodejs22.x arm64, 30 s, its role, the relay configuration, both queues and the receive count', () => {
     const fn = template.Resources.RetryLambdaFunction!;
-    expect(fn.Properties).toMatchObject({ Handler: 'dist/retry/index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 30, Role: { 'Fn::GetAtt': ['RetryRole', 'Arn'] } });
+    expect(fn.Properties).toMatchObject({
+      Handler: 'dist/retry/index.handler',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 30,
+      Role: { 'Fn::GetAtt': ['RetryRole', 'Arn'] },
+    });
     expect(fn.Properties.Environment.Variables).toEqual({
       RELAY_CONFIG: 'dist/relay/relay.config.json',
       RELAY_RETRY_QUEUE_URL: { Ref: 'RetryQueue' },
@@ -868,11 +1137,19 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
 
   test('least privilege: the relay may only send to the retry queue; the retry role has exactly its queue actions and the kubeconfigs', () => {
     const sqsOf = (role: string) => statementsOf(template.Resources[role]!).filter(isSqsStatement);
-    expect(sqsOf('RelayRole')).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] } }]);
+    expect(sqsOf('RelayRole')).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] } },
+    ]);
     expect(sqsOf('RetryRole')).toEqual([
       {
         Effect: 'Allow',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        Action: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+          'sqs:SendMessage',
+        ],
         Resource: { 'Fn::GetAtt': ['RetryQueue', 'Arn'] },
       },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RetryDeadLetterQueue', 'Arn'] } },
@@ -880,7 +1157,13 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
     expect(sqsOf('SyncRole')).toEqual([]);
     // It patches clusters; it never reads a webhook secret or a sync token.
     const secrets = statementsOf(template.Resources.RetryRole!).filter(isSecretStatement);
-    expect(secrets).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: expectedResources(Object.values(config.clusters).flatMap((c) => c.kubeconfig ?? [])) }]);
+    expect(secrets).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: expectedResources(Object.values(config.clusters).flatMap((c) => c.kubeconfig ?? [])),
+      },
+    ]);
   });
 
   test('queue policies: only the relay and retry roles may send to the retry queue, only the retry role to the DLQ (an explicit Deny for every other principal)', () => {
@@ -931,14 +1214,19 @@ describe('durable retry (infra/serverless/retry.cjs)', () => {
       });
     }
     expect(template.Resources.RetryDeadLettersAlarm!.Properties.AlarmActions).toBeUndefined();
-    expect(paramTemplate.Resources.RetryDeadLettersAlarm!.Properties).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn] });
+    expect(paramTemplate.Resources.RetryDeadLettersAlarm!.Properties).toMatchObject({
+      AlarmActions: [topicArn],
+      OKActions: [topicArn],
+    });
   });
 });
 
 describe('refused for a deploy package', () => {
   test('a configuration with file:/env: secret references', () => {
     expect(refused.fileRefs.status).not.toBe(0);
-    expect(refused.fileRefs.output).toContain('clusters.local.kubeconfig: file:~/.kube/config is a local-only secret reference');
+    expect(refused.fileRefs.output).toContain(
+      'clusters.local.kubeconfig: file:~/.kube/config is a local-only secret reference',
+    );
     expect(refused.fileRefs.output).toContain('receivers.github.secret: env:SECRET is a local-only secret reference');
   });
 
@@ -949,7 +1237,9 @@ describe('refused for a deploy package', () => {
 
   test('a configuration other than the one the bundle was built with', () => {
     expect(refused.otherConfig.status).not.toBe(0);
-    expect(refused.otherConfig.output).toContain(`dist/relay/relay.config.json was built from another file than ${otherConfig}`);
+    expect(refused.otherConfig.output).toContain(
+      `dist/relay/relay.config.json was built from another file than ${otherConfig}`,
+    );
   });
 });
 

@@ -12,8 +12,13 @@ const source = (kind: string, apiVersion: string, name: string, spec: Record<str
   spec: { interval: '5m', ...spec },
 });
 const objects = [
-  source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'hello-v1', { url: 'oci://MyRegistry.azurecr.io/hello-world', ref: { tag: 'v1' } }),
-  source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'hello-latest', { url: 'oci://myregistry.azurecr.io/hello-world' }),
+  source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'hello-v1', {
+    url: 'oci://MyRegistry.azurecr.io/hello-world',
+    ref: { tag: 'v1' },
+  }),
+  source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'hello-latest', {
+    url: 'oci://myregistry.azurecr.io/hello-world',
+  }),
   source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'hello', { image: 'myregistry.azurecr.io/hello-world' }),
 ];
 const expectPatched = ['c/flux-system/ImageRepository/hello', 'c/flux-system/OCIRepository/hello-v1'];

@@ -6,7 +6,10 @@ import { gitRepository } from '../../support/relay-harness';
 // git.pullrequest.created sample, byte for byte (tests/fixtures/azure-devops/SOURCE.md).
 const push = readFileSync('tests/fixtures/azure-devops/argo-cd-git-push.json', 'utf8');
 const pullRequest = readFileSync('tests/fixtures/azure-devops/git-pullrequest-created.json', 'utf8');
-const headers = { 'content-type': 'application/json; charset=utf-8', 'x-vss-activityid': 'c9f7b2c4-0000-4000-8000-000000000001' };
+const headers = {
+  'content-type': 'application/json; charset=utf-8',
+  'x-vss-activityid': 'c9f7b2c4-0000-4000-8000-000000000001',
+};
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const repo = (name: string, url: string, branch = 'master') => gitRepository('flux-system', name, url, { branch });
 
@@ -36,7 +39,10 @@ describeProviderContract({
     ['the password alone', (_body, secret) => ({ authorization: basic(secret.slice(secret.indexOf(':'))) })],
     ['a truncated password', (_body, secret) => ({ authorization: basic(secret.slice(0, -1)) })],
     ['the credentials unencoded', (_body, secret) => ({ authorization: `Basic ${secret}` })],
-    ['the credentials as a Bearer token', (_body, secret) => ({ authorization: `Bearer ${Buffer.from(secret).toString('base64')}` })],
+    [
+      'the credentials as a Bearer token',
+      (_body, secret) => ({ authorization: `Bearer ${Buffer.from(secret).toString('base64')}` }),
+    ],
     ['the credentials in another header', (_body, secret) => ({ 'x-authorization': basic(secret) })],
   ],
   signsBody: false,

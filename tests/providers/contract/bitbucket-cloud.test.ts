@@ -21,8 +21,14 @@ const forgeries: Parameters<typeof describeProviderContract>[0]['forgeries'] = [
   ['a SHA256= prefix', (body, secret) => ({ 'x-hub-signature': `SHA256=${hex(body, secret)}` })],
   ['bare hex', (body, secret) => ({ 'x-hub-signature': hex(body, secret) })],
   ['a truncated signature', (body, secret) => ({ 'x-hub-signature': signGitHub(secret, body).slice(0, -1) })],
-  ['an HMAC-SHA1 under sha1=', (body, secret) => ({ 'x-hub-signature': `sha1=${createHmac('sha1', secret).update(body).digest('hex')}` })],
-  ['the signature under GitHub’s X-Hub-Signature-256 only', (body, secret) => ({ 'x-hub-signature-256': signGitHub(secret, body) })],
+  [
+    'an HMAC-SHA1 under sha1=',
+    (body, secret) => ({ 'x-hub-signature': `sha1=${createHmac('sha1', secret).update(body).digest('hex')}` }),
+  ],
+  [
+    'the signature under GitHub’s X-Hub-Signature-256 only',
+    (body, secret) => ({ 'x-hub-signature-256': signGitHub(secret, body) }),
+  ],
 ];
 
 // The documented repo:push example: branch `name-of-branch` of `team_name/repo_name`.
@@ -32,11 +38,19 @@ describeProviderContract({
   credential: sign,
   push: delivery('repo-push.json'),
   objects: [
-    gitRepository('flux-system', 'repo-ssh', 'ssh://git@bitbucket.org/team_name/repo_name.git', { branch: 'name-of-branch' }),
-    gitRepository('flux-system', 'repo-https', 'https://bitbucket.org/team_name/repo_name', { branch: 'name-of-branch' }),
+    gitRepository('flux-system', 'repo-ssh', 'ssh://git@bitbucket.org/team_name/repo_name.git', {
+      branch: 'name-of-branch',
+    }),
+    gitRepository('flux-system', 'repo-https', 'https://bitbucket.org/team_name/repo_name', {
+      branch: 'name-of-branch',
+    }),
     gitRepository('flux-system', 'repo-master', 'https://bitbucket.org/team_name/repo_name.git', { branch: 'master' }),
-    gitRepository('flux-system', 'repo-tag', 'ssh://git@bitbucket.org/team_name/repo_name.git', { tag: 'name-of-branch' }),
-    gitRepository('flux-system', 'other-repo', 'https://bitbucket.org/team_name/other_repo', { branch: 'name-of-branch' }),
+    gitRepository('flux-system', 'repo-tag', 'ssh://git@bitbucket.org/team_name/repo_name.git', {
+      tag: 'name-of-branch',
+    }),
+    gitRepository('flux-system', 'other-repo', 'https://bitbucket.org/team_name/other_repo', {
+      branch: 'name-of-branch',
+    }),
   ],
   expectPatched: ['c/flux-system/GitRepository/repo-https', 'c/flux-system/GitRepository/repo-ssh'],
   forgeries,
@@ -55,11 +69,15 @@ describe('a tag push', () => {
     push: delivery('repo-push-tag-v1.2.0.json'),
     objects: [
       gitRepository('apps', 'pinned-tag', 'ssh://git@bitbucket.org/kolaszek/repository-name.git', { tag: 'v1.2.0' }),
-      gitRepository('apps', 'semver-1', 'https://bitbucket.org/kolaszek/repository-name.git', { semver: '>=1.0.0 <2.0.0' }),
+      gitRepository('apps', 'semver-1', 'https://bitbucket.org/kolaszek/repository-name.git', {
+        semver: '>=1.0.0 <2.0.0',
+      }),
       gitRepository('apps', 'semver-2', 'https://bitbucket.org/kolaszek/repository-name.git', { semver: '>=2.0.0' }),
       gitRepository('apps', 'other-tag', 'https://bitbucket.org/kolaszek/repository-name.git', { tag: 'v1.1.0' }),
       gitRepository('apps', 'main-branch', 'https://bitbucket.org/kolaszek/repository-name.git', { branch: 'master' }),
-      gitRepository('apps', 'branch-named-like-the-tag', 'https://bitbucket.org/kolaszek/repository-name.git', { branch: 'v1.2.0' }),
+      gitRepository('apps', 'branch-named-like-the-tag', 'https://bitbucket.org/kolaszek/repository-name.git', {
+        branch: 'v1.2.0',
+      }),
     ],
     expectPatched: ['c/apps/GitRepository/pinned-tag', 'c/apps/GitRepository/semver-1'],
     forgeries: forgeries.slice(0, 1),

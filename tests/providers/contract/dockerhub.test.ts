@@ -21,8 +21,13 @@ describeProviderContract({
   objects: [
     // Docker Hub references in every form name one repository.
     source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'testhook', { image: 'svendowideit/testhook' }),
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'testhook', { url: 'oci://registry-1.docker.io/svendowideit/testhook' }),
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'testhook-pinned', { url: 'oci://docker.io/svendowideit/testhook', ref: { tag: '1.0' } }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'testhook', {
+      url: 'oci://registry-1.docker.io/svendowideit/testhook',
+    }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'testhook-pinned', {
+      url: 'oci://docker.io/svendowideit/testhook',
+      ref: { tag: '1.0' },
+    }),
     source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'other', { image: 'svendowideit/other' }),
   ],
   expectPatched: ['c/flux-system/ImageRepository/testhook', 'c/flux-system/OCIRepository/testhook'],

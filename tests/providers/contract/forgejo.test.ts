@@ -5,7 +5,11 @@ import { gitRepository } from '../../support/relay-harness';
 
 // A Codeberg (Forgejo) push, converted from a captured delivery (tests/fixtures/forgejo/SOURCE.md); signed as is.
 const push = readFileSync('tests/fixtures/forgejo/push.json', 'utf8');
-const headers = (event: string) => ({ 'content-type': 'application/json', 'x-forgejo-event': event, 'x-forgejo-delivery': '3a7eee03-a3b4-473e-be5a-9e73f44bc382' });
+const headers = (event: string) => ({
+  'content-type': 'application/json',
+  'x-forgejo-event': event,
+  'x-forgejo-delivery': '3a7eee03-a3b4-473e-be5a-9e73f44bc382',
+});
 const hex = (body: string, secret: string) => createHmac('sha256', secret).update(body).digest('hex');
 
 describeProviderContract({
@@ -25,7 +29,10 @@ describeProviderContract({
     ['upper-case hex', (body, secret) => ({ 'x-forgejo-signature': hex(body, secret).toUpperCase() })],
     ['a truncated signature', (body, secret) => ({ 'x-forgejo-signature': hex(body, secret).slice(0, -1) })],
     ['an empty signature (hook without a secret)', () => ({ 'x-forgejo-signature': '' })],
-    ['the GitHub-style X-Hub-Signature-256 alone', (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` })],
+    [
+      'the GitHub-style X-Hub-Signature-256 alone',
+      (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` }),
+    ],
     // Forgejo sends every Gitea header too; a forgejo receiver reads only its own.
     ['the X-Gitea-Signature copy alone', (body, secret) => ({ 'x-gitea-signature': hex(body, secret) })],
   ],

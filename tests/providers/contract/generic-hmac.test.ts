@@ -7,7 +7,8 @@ import { gitRepository } from '../../support/relay-harness';
 // so form content type and a body nobody reads.
 const body = '{"image":"ghcr.io/org/app:v1.0.0"}';
 const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-const hex = (algorithm: string, payload: string, secret: string) => createHmac(algorithm, secret).update(payload).digest('hex');
+const hex = (algorithm: string, payload: string, secret: string) =>
+  createHmac(algorithm, secret).update(payload).digest('hex');
 
 const kustomization = (name: string, labels?: Record<string, string>): KubeObject => ({
   apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
@@ -32,11 +33,20 @@ describeProviderContract({
   ],
   expectPatched: ['c/apps/Kustomization/labelled', 'c/flux-system/GitRepository/app'],
   forgeries: [
-    ['upper-case hex', (payload, secret) => ({ 'x-signature': `sha256=${hex('sha256', payload, secret).toUpperCase()}` })],
+    [
+      'upper-case hex',
+      (payload, secret) => ({ 'x-signature': `sha256=${hex('sha256', payload, secret).toUpperCase()}` }),
+    ],
     ['upper-case prefix', (payload, secret) => ({ 'x-signature': `SHA256=${hex('sha256', payload, secret)}` })],
     ['bare hex', (payload, secret) => ({ 'x-signature': hex('sha256', payload, secret) })],
-    ['a truncated signature', (payload, secret) => ({ 'x-signature': `sha256=${hex('sha256', payload, secret).slice(0, -1)}` })],
-    ['SHA-1 on a receiver without allowSha1', (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret)}` })],
+    [
+      'a truncated signature',
+      (payload, secret) => ({ 'x-signature': `sha256=${hex('sha256', payload, secret).slice(0, -1)}` }),
+    ],
+    [
+      'SHA-1 on a receiver without allowSha1',
+      (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret)}` }),
+    ],
     ["GitHub's header", (payload, secret) => ({ 'x-hub-signature-256': `sha256=${hex('sha256', payload, secret)}` })],
   ],
   signsBody: true,
@@ -56,8 +66,14 @@ describeProviderContract({
   objects: [gitRepository('flux-system', 'app', 'https://github.com/org/app', { branch: 'main' })],
   expectPatched: ['c/flux-system/GitRepository/app'],
   forgeries: [
-    ['upper-case SHA-1 hex', (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret).toUpperCase()}` })],
-    ['a truncated SHA-1 signature', (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret).slice(0, -2)}` })],
+    [
+      'upper-case SHA-1 hex',
+      (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret).toUpperCase()}` }),
+    ],
+    [
+      'a truncated SHA-1 signature',
+      (payload, secret) => ({ 'x-signature': `sha1=${hex('sha1', payload, secret).slice(0, -2)}` }),
+    ],
     ['SHA-1 hex under sha256=', (payload, secret) => ({ 'x-signature': `sha256=${hex('sha1', payload, secret)}` })],
   ],
   signsBody: true,

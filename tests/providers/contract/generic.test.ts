@@ -6,7 +6,8 @@ const body = '{"reason":"manual trigger"}';
 
 describeProviderContract({
   provider: 'generic',
-  receiverFields: 'targets: [{ cluster: c, kind: GitRepository, name: app, namespace: flux-system }, { cluster: c, kind: GitRepository, name: config, namespace: flux-system }]',
+  receiverFields:
+    'targets: [{ cluster: c, kind: GitRepository, name: app, namespace: flux-system }, { cluster: c, kind: GitRepository, name: config, namespace: flux-system }]',
   secrets: ['generic-old-token', 'generic-new-token'],
   credential: (_body, secret) => ({ authorization: `Bearer ${secret}` }),
   push: { body, headers: { 'content-type': 'application/json' } },
@@ -20,7 +21,10 @@ describeProviderContract({
     ['the token in another case', (_body, secret) => ({ authorization: `Bearer ${secret.toUpperCase()}` })],
     ['a truncated token', (_body, secret) => ({ authorization: `Bearer ${secret.slice(0, -1)}` })],
     ['the token without the scheme', (_body, secret) => ({ authorization: secret })],
-    ['the token as Basic credentials', (_body, secret) => ({ authorization: `Basic ${Buffer.from(`x:${secret}`).toString('base64')}` })],
+    [
+      'the token as Basic credentials',
+      (_body, secret) => ({ authorization: `Basic ${Buffer.from(`x:${secret}`).toString('base64')}` }),
+    ],
     ['the token in another header', (_body, secret) => ({ 'x-gitlab-token': secret })],
   ],
   signsBody: false,

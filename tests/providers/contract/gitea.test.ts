@@ -8,7 +8,11 @@ const push = readFileSync('tests/fixtures/gitea/push.json', 'utf8');
 const pushTag = readFileSync('tests/fixtures/gitea/push-tag.json', 'utf8');
 const create = readFileSync('tests/fixtures/gitea/create.json', 'utf8');
 const deleteBranch = readFileSync('tests/fixtures/gitea/delete.json', 'utf8');
-const headers = (event: string) => ({ 'content-type': 'application/json', 'x-gitea-event': event, 'x-gitea-delivery': 'f6266f16-1bf3-46a5-9ea4-602e06ead473' });
+const headers = (event: string) => ({
+  'content-type': 'application/json',
+  'x-gitea-event': event,
+  'x-gitea-delivery': 'f6266f16-1bf3-46a5-9ea4-602e06ead473',
+});
 const hex = (body: string, secret: string) => createHmac('sha256', secret).update(body).digest('hex');
 const credential = (body: string, secret: string) => ({ 'x-gitea-signature': hex(body, secret) });
 const url = 'http://localhost:3000/example/example.git';
@@ -18,7 +22,10 @@ const forgeries: Parameters<typeof describeProviderContract>[0]['forgeries'] = [
   ['upper-case hex', (body, secret) => ({ 'x-gitea-signature': hex(body, secret).toUpperCase() })],
   ['a truncated signature', (body, secret) => ({ 'x-gitea-signature': hex(body, secret).slice(0, -1) })],
   ['an empty signature (hook without a secret)', () => ({ 'x-gitea-signature': '' })],
-  ['the GitHub-style X-Hub-Signature-256 alone', (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` })],
+  [
+    'the GitHub-style X-Hub-Signature-256 alone',
+    (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` }),
+  ],
   ['the X-Gogs-Signature copy alone', (body, secret) => ({ 'x-gogs-signature': hex(body, secret) })],
 ];
 

@@ -7,9 +7,15 @@ type Example = { name: string; examples: Array<Record<string, unknown>> };
 const byName = (name: string) => (examples as unknown as Example[]).find((e) => e.name === name)!.examples;
 // GitHub's container `package` sample from @octokit/webhooks-examples (package_url ghcr.io/Codertocat/hello-world:, an
 // untagged version with its digest), serialised once and only ever signed as these bytes.
-const published = byName('package').find((p) => (p.package as { package_version?: { package_url?: string } }).package_version?.package_url?.startsWith('ghcr.io/'))!;
+const published = byName('package').find((p) =>
+  (p.package as { package_version?: { package_url?: string } }).package_version?.package_url?.startsWith('ghcr.io/'),
+)!;
 const push = JSON.stringify(published);
-const headers = (event: string) => ({ 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': 'd-1' });
+const headers = (event: string) => ({
+  'content-type': 'application/json',
+  'x-github-event': event,
+  'x-github-delivery': 'd-1',
+});
 const source = (kind: string, apiVersion: string, name: string, spec: Record<string, unknown>): KubeObject => ({
   apiVersion,
   kind,
@@ -33,7 +39,12 @@ describeProviderContract({
   ],
   expectPatched: ['c/flux-system/ImageRepository/hello'],
   forgeries: [
-    ['upper-case hex', (body, secret) => ({ 'x-hub-signature-256': signGitHub(secret, body).toUpperCase().replace('SHA256=', 'sha256=') })],
+    [
+      'upper-case hex',
+      (body, secret) => ({
+        'x-hub-signature-256': signGitHub(secret, body).toUpperCase().replace('SHA256=', 'sha256='),
+      }),
+    ],
     ['a truncated signature', (body, secret) => ({ 'x-hub-signature-256': signGitHub(secret, body).slice(0, -1) })],
   ],
   signsBody: true,

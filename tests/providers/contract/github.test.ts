@@ -7,7 +7,11 @@ const byName = (name: string) => (examples as unknown as Example[]).find((e) => 
 // Real payloads from @octokit/webhooks-examples, serialised once here and then only ever signed as these bytes.
 const push = JSON.stringify(byName('push').find((p) => p.ref === 'refs/heads/master' && p.deleted === false));
 const ping = JSON.stringify(byName('ping')[0]);
-const headers = (event: string) => ({ 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': 'd-1' });
+const headers = (event: string) => ({
+  'content-type': 'application/json',
+  'x-github-event': event,
+  'x-github-delivery': 'd-1',
+});
 const hex = (body: string, secret: string) => signGitHub(secret, body).slice('sha256='.length);
 
 describeProviderContract({

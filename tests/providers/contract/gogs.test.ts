@@ -9,7 +9,12 @@ const tagCreate = readFileSync('tests/fixtures/gogs/tag-create.json', 'utf8');
 const branchCreate = readFileSync('tests/fixtures/gogs/branch-create.json', 'utf8');
 const json = 'application/json';
 const form = 'application/x-www-form-urlencoded';
-const headers = (event: string, contentType = json) => ({ 'content-type': contentType, 'x-gogs-event': event, 'x-gogs-delivery': 'd-1', 'x-github-event': event });
+const headers = (event: string, contentType = json) => ({
+  'content-type': contentType,
+  'x-gogs-event': event,
+  'x-gogs-delivery': 'd-1',
+  'x-github-event': event,
+});
 const hex = (body: string, secret: string) => createHmac('sha256', secret).update(body).digest('hex');
 
 /** As Gogs posts a form hook (internal/httplib): `payload=` + Go's url.QueryEscape of the JSON. */
@@ -27,7 +32,9 @@ describeProviderContract({
   push: { body: push, headers: headers('push') },
   objects: [
     gitRepository('flux-system', 'repo-test', 'http://gogs-server/john/repo-test'),
-    gitRepository('flux-system', 'repo-test-ssh', 'ssh://git@gogs-server:2222/john/repo-test.git', { branch: 'master' }),
+    gitRepository('flux-system', 'repo-test-ssh', 'ssh://git@gogs-server:2222/john/repo-test.git', {
+      branch: 'master',
+    }),
     gitRepository('flux-system', 'repo-test-develop', 'http://gogs-server/john/repo-test.git', { branch: 'develop' }),
     gitRepository('flux-system', 'other', 'http://gogs-server/john/other.git', { branch: 'master' }),
   ],
@@ -37,7 +44,10 @@ describeProviderContract({
     ['upper-case hex', (body, secret) => ({ 'x-gogs-signature': hex(body, secret).toUpperCase() })],
     ['a truncated signature', (body, secret) => ({ 'x-gogs-signature': hex(body, secret).slice(0, -1) })],
     ['an empty signature (hook without a secret)', () => ({ 'x-gogs-signature': '' })],
-    ['the GitHub-style X-Hub-Signature-256 alone', (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` })],
+    [
+      'the GitHub-style X-Hub-Signature-256 alone',
+      (body, secret) => ({ 'x-hub-signature-256': `sha256=${hex(body, secret)}` }),
+    ],
     ['the Gitea header alone', (body, secret) => ({ 'x-gitea-signature': hex(body, secret) })],
   ],
   signsBody: true,
@@ -53,13 +63,18 @@ describeProviderContract({
   push: { body: goForm(tagCreate), headers: headers('create', form) },
   objects: [
     gitRepository('flux-system', 'hello-tag', 'http://gogs.golang.org/gordon/hello-world.git', { tag: 'v1.0.0' }),
-    gitRepository('flux-system', 'hello-semver', 'ssh://git@gogs.golang.org/gordon/hello-world.git', { semver: '~1.0' }),
+    gitRepository('flux-system', 'hello-semver', 'ssh://git@gogs.golang.org/gordon/hello-world.git', {
+      semver: '~1.0',
+    }),
     gitRepository('flux-system', 'hello-semver-2', 'http://gogs.golang.org/gordon/hello-world', { semver: '>=2.0.0' }),
     gitRepository('flux-system', 'hello-master', 'http://gogs.golang.org/gordon/hello-world', { branch: 'master' }),
   ],
   expectPatched: ['c/flux-system/GitRepository/hello-semver', 'c/flux-system/GitRepository/hello-tag'],
   forgeries: [
-    ['a signature over the form bytes instead of the JSON', (body, secret) => ({ 'x-gogs-signature': hex(body, secret) })],
+    [
+      'a signature over the form bytes instead of the JSON',
+      (body, secret) => ({ 'x-gogs-signature': hex(body, secret) }),
+    ],
     ['upper-case hex', (body, secret) => ({ 'x-gogs-signature': hex(signedPart(body), secret).toUpperCase() })],
   ],
   signsBody: true,

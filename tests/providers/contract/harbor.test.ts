@@ -21,10 +21,21 @@ describeProviderContract({
   credential: (_body, secret) => ({ authorization: secret }),
   push: { body: push, headers: json },
   objects: [
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-latest', { url: 'oci://hub.harbor.com/test-webhook/debian' }),
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-pinned', { url: 'oci://hub.harbor.com/test-webhook/debian', ref: { tag: 'bookworm' } }),
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-digest', { url: 'oci://hub.harbor.com/test-webhook/debian', ref: { digest: 'sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8' } }),
-    source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'debian', { image: 'HUB.harbor.com:443/test-webhook/debian', exclusionList: ['^.*\\.sig$'] }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-latest', {
+      url: 'oci://hub.harbor.com/test-webhook/debian',
+    }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-pinned', {
+      url: 'oci://hub.harbor.com/test-webhook/debian',
+      ref: { tag: 'bookworm' },
+    }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'debian-digest', {
+      url: 'oci://hub.harbor.com/test-webhook/debian',
+      ref: { digest: 'sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8' },
+    }),
+    source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'debian', {
+      image: 'HUB.harbor.com:443/test-webhook/debian',
+      exclusionList: ['^.*\\.sig$'],
+    }),
     source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'ubuntu', { image: 'hub.harbor.com/test-webhook/ubuntu' }),
     gitRepository('flux-system', 'debian-git', 'https://hub.harbor.com/test-webhook/debian', { branch: 'latest' }),
   ],

@@ -20,7 +20,10 @@ describeProviderContract({
   push: { body: push, headers: json },
   objects: [
     source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'test', { url: 'oci://quay.io/dgangaia/test' }),
-    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'test-semver', { url: 'oci://quay.io/dgangaia/test', ref: { semver: '>=1.0.0' } }),
+    source('OCIRepository', 'source.toolkit.fluxcd.io/v1', 'test-semver', {
+      url: 'oci://quay.io/dgangaia/test',
+      ref: { semver: '>=1.0.0' },
+    }),
     source('ImageRepository', 'image.toolkit.fluxcd.io/v1', 'test', { image: 'quay.io/dgangaia/test' }),
   ],
   expectPatched: ['c/flux-system/ImageRepository/test', 'c/flux-system/OCIRepository/test'],
@@ -33,7 +36,14 @@ describeProviderContract({
   emptyBodyStatus: 400,
   // A build notification (the documented "Dockerfile Build Queued" shape, trimmed): acknowledged, never routed.
   eventNotAllowed: {
-    body: JSON.stringify({ build_id: '296ec063-5f86-4706-a469-f0a400bf9df2', name: 'test', repository: 'dgangaia/test', namespace: 'dgangaia', docker_url: 'quay.io/dgangaia/test', docker_tags: ['master', 'latest'] }),
+    body: JSON.stringify({
+      build_id: '296ec063-5f86-4706-a469-f0a400bf9df2',
+      name: 'test',
+      repository: 'dgangaia/test',
+      namespace: 'dgangaia',
+      docker_url: 'quay.io/dgangaia/test',
+      docker_tags: ['master', 'latest'],
+    }),
     headers: json,
   },
 });
