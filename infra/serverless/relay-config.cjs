@@ -85,10 +85,12 @@ function secretRefs(config) {
       c.kubeconfig ? [{ field: `clusters.${name}.kubeconfig`, ref: c.kubeconfig }] : [],
     ),
     ...Object.entries(config.receivers).map(([name, r]) => ({ field: `receivers.${name}.secret`, ref: r.secret })),
-    ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) => ({
-      field: `sync.registrations.${name}.token`,
-      ref: r.token,
-    })),
+    // A registration authenticates with a token or, on GitHub, an App's private key (exactly one).
+    ...Object.entries(config.sync?.registrations ?? {}).map(([name, r]) =>
+      r.app
+        ? { field: `sync.registrations.${name}.app.privateKey`, ref: r.app.privateKey }
+        : { field: `sync.registrations.${name}.token`, ref: r.token },
+    ),
   ];
 }
 

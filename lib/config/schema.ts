@@ -204,6 +204,28 @@ const apiUrl = z
   .check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https: URL without query or fragment'));
 
 /**
+ * A GitHub App the sync authenticates as, instead of a token (provider github): it signs a JWT with the private key and
+ * uses an installation token per account it is installed on (lib/sync/providers/github-app.ts). The app needs the
+ * repository permission "Webhooks: read and write", and "Organization hooks: read and write" for `organizations`.
+ */
+const githubApp = z.strictObject({
+  /** The app id (a number on the app's settings page) or its client id (`Iv...`); sent as the JWT's `iss`. */
+  appId: z.pipe(
+    z.union([
+      z.int().check(z.positive()),
+      z
+        .string()
+        .check(z.regex(/^([1-9][0-9]*|Iv[0-9A-Za-z.]{6,})$/, 'must be the app id (digits) or its client id (Iv...)')),
+    ]),
+    z.transform((id: number | string) => String(id)),
+  ),
+  /** Secret reference to the app's private key (the PEM file GitHub generates). */
+  privateKey: secretRef,
+  /** The installation to use for every repository; default: each account's installation, looked up once. */
+  installationId: z.optional(positiveInt),
+});
+
+/**
  * One set of webhooks the sync keeps in place on one provider: for each repository (listed, or discovered from the
  * GitRepositories on the receiver's clusters), exactly one hook pointing at the receiver, with its secret.
  */
@@ -216,8 +238,13 @@ const registration = z.strictObject({
   apiUrl: z.optional(apiUrl),
   /** Git host whose repositories are discovered. Default: the API URL's host (github.com for api.github.com, bitbucket.org for api.bitbucket.org). */
   host: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a host name'))),
-  /** Secret reference to the API token (scopes per provider: README, "Keeping webhooks in sync"). */
-  token: secretRef,
+  /**
+   * Secret reference to the API token (scopes per provider: README, "Keeping webhooks in sync"). Exactly one of `token`
+   * and `app`.
+   */
+  token: z.optional(secretRef),
+  /** provider github: authenticate as a GitHub App instead of with a token. */
+  app: z.optional(githubApp),
   /** The receiver the hooks deliver to: its URL and its secret. Its provider must be this provider. */
   receiver: name,
   /** Repositories to hook, as the provider names them (`org/repo`, `group/sub/project`, `PROJ/repo`). */
@@ -342,6 +369,27 @@ const checkedConfig = z
             input: r,
           });
         }
+        if (r.token === undefined && r.app === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'token'],
+            message: r.provider === 'github' ? 'is required (or app: a GitHub App)' : 'is required',
+            input: r,
+          });
+        if (r.token !== undefined && r.app !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'app'],
+            message: 'cannot be given with token: choose one',
+            input: r,
+          });
+        if (r.app !== undefined && r.provider !== 'github')
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'app'],
+            message: `GitHub App authentication applies only to provider github, not ${r.provider}`,
+            input: r,
+          });
         const apiUrlIssue =
           r.apiUrl === undefined ? undefined : apiUrlProblem(r.apiUrl, config.sync?.allowHttpLoopback ?? false);
         if (apiUrlIssue) ctx.addIssue({ code: 'custom', path: [...path, 'apiUrl'], message: apiUrlIssue, input: r });

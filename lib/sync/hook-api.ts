@@ -1,5 +1,6 @@
 import type { syncProviderNames } from '../config/schema';
-import type { ApiClient } from './http';
+import type { ApiClient, RequestAuthorizer } from './http';
+import type { GitHubAppCredentials } from './providers/github-app';
 
 /** Providers whose webhooks the sync manages. */
 export type SyncProviderName = (typeof syncProviderNames)[number];
@@ -82,7 +83,10 @@ export interface HookApi {
 export interface HookApiOptions {
   /** API root, e.g. `https://api.github.com`, `https://gitlab.example.com/api/v4`, `https://git.example.com/api/v1`. */
   apiUrl: string;
+  /** The API token; empty when `authorizer` supplies the credentials. */
   token: string;
+  /** Credentials fetched per request (GitHub App installation tokens), in place of `token`. */
+  authorizer?: RequestAuthorizer;
   /** Epoch ms by which the run must stop calling (the Lambda's timeout minus a margin). */
   deadline: number;
   fetch?: typeof fetch;
@@ -91,3 +95,9 @@ export interface HookApiOptions {
   /** Admit an `http:` apiUrl to a loopback host (`sync.allowHttpLoopback`); otherwise only `https:`. */
   allowHttpLoopback?: boolean;
 }
+
+/**
+ * What a registration authenticates with, its secrets read: an API token, or a GitHub App (`app:`), whose `keySource`
+ * names the private key's secret reference for messages (never the key).
+ */
+export type SyncCredential = { token: string } | { app: GitHubAppCredentials & { keySource: string } };

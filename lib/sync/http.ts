@@ -5,6 +5,7 @@
  * for nothing more (docs/decisions.md).
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import { apiUrlProblem } from './api-url';
 
@@ -56,6 +57,34 @@ export type Pagination =
   /** Bitbucket Data Center: `{ values: [...], isLastPage, nextPageStart }` with `?start=`. */
   | 'bitbucket-server';
 
+/** One request as an authorizer sees it. */
+export interface AuthorizedRequest {
+  method: string;
+  /** The API path as the caller named it (for a followed next page, the list's own path). */
+  path: string;
+  /** The credential scope the call runs in (`ApiClient.inScope`), e.g. the GitHub account that owns the target. */
+  scope: string | undefined;
+}
+
+/**
+ * Credentials that are fetched and renewed rather than fixed in `headers`: GitHub App installation tokens, which expire
+ * after an hour and differ per account. The client asks before every attempt, so a renewed credential is used at once.
+ */
+export interface RequestAuthorizer {
+  /** The `Authorization` value for this request; may call the API itself through `client` (to fetch a token). */
+  authorization(request: AuthorizedRequest, client: ApiClient): Promise<string>;
+  /**
+   * A request sent with `authorization` was answered 401. True when the credential was dropped and a fresh one is worth
+   * one retry (an installation token that expired early or was revoked); the client retries a request once at most.
+   */
+  rejected(authorization: string, request: AuthorizedRequest): boolean;
+  /** Credentials handed out so far, scrubbed from every error like `ApiClientOptions.secrets`. */
+  secrets(): readonly string[];
+}
+
+/** The scope of `ApiClient.inScope`, carried through the awaits of the call without every method passing it on. */
+const credentialScope = new AsyncLocalStorage<string>();
+
 export interface ApiClientOptions {
   /** API root, e.g. `https://api.github.com` or `https://gitlab.example.com/api/v4`. */
   baseUrl: string;
@@ -77,6 +106,8 @@ export interface ApiClientOptions {
   secrets?: readonly string[];
   /** Admit an `http:` baseUrl to a loopback host (tests, local runs); see lib/sync/api-url.ts. Default false. */
   allowHttpLoopback?: boolean;
+  /** Sets `Authorization` per request, over any in `headers` (GitHub App authentication). */
+  authorizer?: RequestAuthorizer;
 }
 
 export interface ApiResponse<T> {
@@ -115,6 +146,14 @@ export class ApiClient {
     this.fetchFn = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Runs `call` with its requests in a credential scope (the account owning the target): an authorizer picks the
+   * credential by it. Without an authorizer the scope changes nothing.
+   */
+  inScope<T>(scope: string, call: () => Promise<T>): Promise<T> {
+    return credentialScope.run(scope, call);
   }
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
@@ -169,17 +208,18 @@ export class ApiClient {
     body?: unknown,
     secrets: readonly string[] = [],
   ): Promise<ApiResponse<T>> {
+    const authorizer = this.options.authorizer;
+    const allSecrets = () => [...(this.options.secrets ?? []), ...(authorizer?.secrets() ?? []), ...secrets];
     // Scrubbed before any cut, so no part of a secret is left where a cut fell inside it.
     const failure = (status: number, detail: string) =>
-      new ApiError(
-        method,
-        path,
-        status,
-        scrubSecrets(detail, [...(this.options.secrets ?? []), ...secrets]).slice(0, 200),
-      );
+      new ApiError(method, path, status, scrubSecrets(detail, allSecrets()).slice(0, 200));
     const maxAttempts = this.options.maxAttempts ?? 4;
     const isWrite = writeMethods.has(method);
+    const authorized: AuthorizedRequest = { method, path, scope: credentialScope.getStore() };
+    let renewedOnce = false;
     for (let attempt = 1; ; attempt += 1) {
+      // Before the wait and the counting: fetching a credential is a request of its own.
+      const authorization = authorizer ? await authorizer.authorization(authorized, this) : undefined;
       await this.waitUntil(
         Math.max(this.notBefore, isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0),
         method,
@@ -197,6 +237,7 @@ export class ApiClient {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
       });
       for (const [name, value] of Object.entries(this.options.headers)) headers.set(name, value);
+      if (authorization !== undefined) headers.set('authorization', authorization);
       const timedOut = (error: unknown): boolean => (error as { name?: string }).name === 'TimeoutError';
       const response = await this.fetchFn(url, {
         method,
@@ -228,13 +269,21 @@ export class ApiClient {
           body: (text === '' ? undefined : parseJson(text)) as T,
         };
 
+      // A credential that expired or was revoked since it was handed out: renewed, and the request sent again, once.
+      if (response.status === 401 && authorization !== undefined && !renewedOnce) {
+        renewedOnce = true;
+        if (authorizer?.rejected(authorization, authorized)) {
+          attempt -= 1;
+          continue;
+        }
+      }
       const wait = this.retryDelay(response, attempt);
       if (response.status === 429 && !this.saysWhen(response.headers)) {
         const reason = errorDetail(text).replace(/\s+/g, ' ').trim();
         throw new RateLimited(
           scrubSecrets(
             `${method} ${path}: HTTP 429 without Retry-After${reason ? ` (${reason.slice(0, 120)})` : ''}: not retried in this run`,
-            [...(this.options.secrets ?? []), ...secrets],
+            allSecrets(),
           ),
         );
       }

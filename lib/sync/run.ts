@@ -4,7 +4,7 @@ import { describeError } from '../delivery/errors';
 import type { ClusterClient } from '../kube/cluster-client';
 import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';
-import type { HookApi, HookSpec } from './hook-api';
+import type { HookApi, HookSpec, SyncCredential } from './hook-api';
 import { BudgetExhausted } from './http';
 import { describeAction, isChange, planTarget, secretVersionParam, type Ownership, type SyncAction } from './plan';
 
@@ -20,7 +20,7 @@ export interface SyncDeps {
   secrets: Pick<SecretStore, 'current'>;
   clusterClient: (name: string) => Promise<ClusterClient>;
   /** Builds the provider's hook API client for one registration. */
-  hookApi: (registration: RegistrationConfig, token: string, deadline: number) => HookApi;
+  hookApi: (registration: RegistrationConfig, credential: SyncCredential, deadline: number) => HookApi;
   now: () => number;
   /** Epoch ms by which the run must stop calling providers (the Lambda timeout minus a margin). */
   deadline: number;
@@ -105,7 +105,7 @@ async function syncRegistration(
   report: SyncReport,
 ): Promise<void> {
   const receiver = deps.config.receivers[registration.receiver]!;
-  const token = (await deps.secrets.current(registration.token)).value;
+  const credential = await credentialOf(registration, deps.secrets);
   const webhookSecret = await deps.secrets.current(receiver.secret);
   // The relay refuses such a secret (lib/secrets/store.ts): a hook registered with it could never be verified.
   if (Buffer.byteLength(webhookSecret.value, 'utf8') < minWebhookSecretBytes) {
@@ -113,7 +113,7 @@ async function syncRegistration(
       `webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`,
     );
   }
-  const api = deps.hookApi(registration, token, deps.deadline);
+  const api = deps.hookApi(registration, credential, deps.deadline);
   // A provider's cap on the secret (Bitbucket Cloud: 128 characters) would fail every create and update, every run.
   const secretLength = [...webhookSecret.value].length;
   if (api.maxSecretLength !== undefined && secretLength > api.maxSecretLength) {
@@ -188,6 +188,23 @@ async function syncRegistration(
   }
   entry.calls = api.client.stats.calls;
   entry.writes = api.client.stats.writes;
+}
+
+/** The registration's token, or its GitHub App with the private key read (the config holds exactly one). */
+async function credentialOf(registration: RegistrationConfig, secrets: SyncDeps['secrets']): Promise<SyncCredential> {
+  if (registration.app) {
+    const { appId, privateKey, installationId } = registration.app;
+    return {
+      app: {
+        appId,
+        privateKey: (await secrets.current(privateKey)).value,
+        ...(installationId !== undefined ? { installationId } : {}),
+        keySource: `app.privateKey (secret ${privateKey.text})`,
+      },
+    };
+  }
+  if (!registration.token) throw new Error('the registration has neither token nor app');
+  return { token: (await secrets.current(registration.token)).value };
 }
 
 async function apply(api: HookApi, action: SyncAction): Promise<void> {

@@ -41,8 +41,8 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
     secrets: options.relay.secrets,
     clusterClient: (name) => options.relay.clusters.clientFor(name),
     // Loopback http: only by the configuration's explicit allowance, never by a test's client options.
-    hookApi: (registration, token, deadline) =>
-      createHookApi(registration, token, deadline, {
+    hookApi: (registration, credential, deadline) =>
+      createHookApi(registration, credential, deadline, {
         ...options.http,
         allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false,
       }),

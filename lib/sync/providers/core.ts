@@ -20,6 +20,7 @@ export function hookApiClient(
     now: options.now,
     sleep: options.sleep,
     allowHttpLoopback: options.allowHttpLoopback,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     ...extra,
     secrets: [options.token, ...(extra.secrets ?? [])],
   });

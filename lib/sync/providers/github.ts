@@ -53,7 +53,8 @@ export function githubHooks(options: HookApiOptions): HookApi {
 
   /** Runs one call for a target; an ApiError comes back naming the target. */
   const forTarget = <T>(target: HookTarget, call: () => Promise<T>): Promise<T> =>
-    labelled(`github ${target.path}`, call);
+    // The target's account is the scope a GitHub App's installation token is chosen by (./github-app.ts).
+    labelled(`github ${target.path}`, () => client.inScope(target.path, call));
 
   function body(spec: HookSpec): Record<string, unknown> {
     return {

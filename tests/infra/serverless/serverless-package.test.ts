@@ -351,7 +351,7 @@ describe('IAM: one role per function', () => {
         ...Object.entries(config.receivers)
           .filter(([name]) => used.has(name))
           .map(([, r]) => r.secret),
-        ...registrations.map((r) => r.token),
+        ...registrations.map((r) => r.token ?? r.app!.privateKey),
       ]),
     );
     expect(resources).toContainEqual({
