@@ -316,3 +316,69 @@ test.each([
 ])('%s is refused', (_name, cluster, message) => {
   expect(errorOf(withCluster(cluster))).toContain(message);
 });
+
+describe('sync registrations: a GitHub App instead of a token', () => {
+  const withRegistration = (registration: string) => `${valid}
+sync:
+  publicUrl: https://relay.example
+  registrations:
+    gh: { provider: github, receiver: github, repositories: [acme/app], ${registration} }
+`;
+  const problem = (text: string): string => {
+    try {
+      parseConfig(text, 'relay.config.yaml');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  test('app: appId, privateKey (a secret reference) and an optional installationId', () => {
+    const config = parseConfig(
+      withRegistration('app: { appId: 123456, privateKey: flux-relay/github-app#pem, installationId: 987 }'),
+      'relay.config.yaml',
+    );
+    expect(config.sync!.registrations.gh).toMatchObject({
+      app: {
+        appId: '123456',
+        privateKey: { scheme: 'aws-sm', id: 'flux-relay/github-app', key: 'pem' },
+        installationId: 987,
+      },
+    });
+    expect(config.sync!.registrations.gh!.token).toBeUndefined();
+    // The client id is accepted as the JWT's issuer too, as GitHub accepts it.
+    expect(problem(withRegistration('app: { appId: Iv23liAbCdEf012345, privateKey: env:KEY }'))).toBe('');
+  });
+
+  test('exactly one of token and app, each message naming the field', () => {
+    expect(problem(withRegistration('token: env:T, app: { appId: 1, privateKey: env:KEY }'))).toMatch(
+      /sync\.registrations\.gh\.app: cannot be given with token/,
+    );
+    expect(problem(withRegistration('discover: false'))).toMatch(
+      /sync\.registrations\.gh\.token: is required \(or app: a GitHub App\)/,
+    );
+  });
+
+  test('app is for provider github only', () => {
+    const text = `${valid}
+sync:
+  publicUrl: https://relay.example
+  registrations:
+    gl: { provider: gitlab, receiver: gitlab, repositories: [g/p], app: { appId: 1, privateKey: env:KEY } }
+`;
+    expect(problem(text)).toMatch(
+      /sync\.registrations\.gl\.app: GitHub App authentication applies only to provider github/,
+    );
+  });
+
+  test.each([
+    ['appId: 0, privateKey: env:KEY', /sync\.registrations\.gh\.app\.appId/],
+    ['appId: my-app, privateKey: env:KEY', /sync\.registrations\.gh\.app\.appId: .*app id \(digits\) or its client id/],
+    ['appId: 1', /sync\.registrations\.gh\.app\.privateKey/],
+    ['appId: 1, privateKey: "nope:x"', /sync\.registrations\.gh\.app\.privateKey: .*unknown scheme/],
+    ['appId: 1, privateKey: env:KEY, installationId: -3', /sync\.registrations\.gh\.app\.installationId/],
+    ['appId: 1, privateKey: env:KEY, clientSecret: x', /sync\.registrations\.gh\.app.*clientSecret/],
+  ])('app: { %s } is refused, naming the field', (app, message) => {
+    expect(problem(withRegistration(`app: { ${app} }`))).toMatch(message);
+  });
+});

@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { AppAuthError, GitHubApps, type Installation } from './github-apps';
 import { closeServer } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -160,6 +161,8 @@ export interface GitHubApiServerOptions {
   deliveryStatusCode?: number;
   /** Link headers of repository endpoints use `/repositories/{id}/...`, as GitHub's do. Default true. */
   repositoryIdLinks?: boolean;
+  /** How long an installation access token is valid (GitHub: one hour). */
+  installationTokenLifetimeMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -379,6 +382,8 @@ interface Token {
   windowStart: number;
   used: number;
   lastWrite?: number;
+  /** An installation token's: what the app may do (github-apps.ts). A personal token has no such limit here. */
+  permissions?: Installation['permissions'];
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -423,9 +428,13 @@ export class GitHubApiServer {
   readonly requests: RecordedRequest[] = [];
   /** OpenAPI mismatches of requests and responses; tests expect none. */
   readonly violations: string[] = [];
+  /** GitHub Apps: their keys, installations and installation tokens (github-apps.ts). */
+  readonly apps: GitHubApps;
 
   private readonly now: () => number;
   private readonly tokens = new Map<string, Token>();
+  /** Installation tokens in use, each with its own rate-limit state. */
+  private readonly installationTokens = new Map<string, Token>();
   private readonly owners = new Map<string, Owner>();
   private readonly sockets = new Set<Socket>();
   /** The operation each recorded request was routed to. */
@@ -442,6 +451,7 @@ export class GitHubApiServer {
     const { port } = server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
     this.now = options.now ?? Date.now;
+    this.apps = new GitHubApps(this.now, options.installationTokenLifetimeMs);
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -717,7 +727,17 @@ export class GitHubApiServer {
 
     // Authentication first, as GitHub does: a bad token never learns whether a repository exists.
     const credentials = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    const token = credentials !== undefined ? this.tokens.get(credentials) : undefined;
+    if (isAppEndpoint(url.pathname)) {
+      const fault = this.faults.take(rec);
+      if (fault?.kind === 'destroy') {
+        req.socket.destroy();
+        return;
+      }
+      this.write(res, rec, this.serveApp(req, method, url.pathname, credentials, fault));
+      return;
+    }
+    const token =
+      credentials !== undefined ? (this.tokens.get(credentials) ?? this.installationToken(credentials)) : undefined;
     if (token) rec.login = token.login;
 
     let answer: Answer;
@@ -869,6 +889,13 @@ export class GitHubApiServer {
     const owner = this.owners.get(ownerKey(kind, ownerPath));
     const grantKey = kind === 'organization' ? `org:${ownerPath.toLowerCase()}` : ownerPath.toLowerCase();
     if (!owner || !token.owners.has(grantKey)) throw new HttpError(404, errorBody(404, 'Not Found', docs));
+    // An app's token also needs the installation's permission for the hooks (GitHub: "Webhooks" for a repository's,
+    // "Organization hooks" for an organisation's); read suffices for GET.
+    if (token.permissions) {
+      const granted = token.permissions[kind === 'organization' ? 'organization_hooks' : 'repository_hooks'];
+      if (!granted || (method !== 'GET' && granted !== 'write'))
+        throw new HttpError(403, errorBody(403, 'Resource not accessible by integration', docs));
+    }
 
     // The body: JSON, and of the operation's schema.
     if (tooLarge) throw new HttpError(413, errorBody(413, 'Payload too large'));
@@ -1176,6 +1203,133 @@ export class GitHubApiServer {
     return { status: 200, body: presentConfig(next) };
   }
 
+  // --- GitHub Apps ---------------------------------------------------------------------------------------------------
+
+  /**
+   * The endpoints that take the app's JWT (github-apps.ts verifies it): an account's or repository's installation, and
+   * an installation's access token. Not in the hooks OpenAPI fixture, so shaped after GitHub's documentation:
+   * https://docs.github.com/en/rest/apps/apps.
+   */
+  private serveApp(
+    req: IncomingMessage,
+    method: string,
+    pathname: string,
+    credentials: string | undefined,
+    fault: GitHubFault | undefined,
+  ): Answer {
+    const docs = 'https://docs.github.com/rest/apps/apps';
+    try {
+      if (!req.headers['user-agent']) throw new HttpError(403, errorBody(403, 'User-Agent required'));
+      if (fault?.kind === 'status') {
+        const message = typeof fault.message === 'function' ? undefined : fault.message;
+        throw new HttpError(fault.status, errorBody(fault.status, message ?? 'injected fault'));
+      }
+      if (credentials === undefined)
+        throw new HttpError(401, errorBody(401, 'A JSON web token could not be decoded', docs));
+      let app;
+      try {
+        app = this.apps.verifyJwt(credentials);
+      } catch (error) {
+        if (error instanceof AppAuthError)
+          throw new HttpError(error.status, errorBody(error.status, error.message, docs));
+        throw error;
+      }
+      const tokenRoute = /^\/app\/installations\/([0-9]+)\/access_tokens$/.exec(pathname);
+      if (tokenRoute) {
+        if (method !== 'POST') throw new HttpError(404, errorBody(404, 'Not Found', docs));
+        const installation = this.apps.installation(app, Number(tokenRoute[1]));
+        if (!installation) throw new HttpError(404, errorBody(404, 'Not Found', docs));
+        const issued = this.apps.issue(installation);
+        return {
+          status: 201,
+          body: {
+            token: issued.token,
+            expires_at: isoSeconds(issued.expiresAt),
+            permissions: installation.permissions,
+            repository_selection: installation.repositories ? 'selected' : 'all',
+          },
+        };
+      }
+      if (method !== 'GET') throw new HttpError(404, errorBody(404, 'Not Found', docs));
+      const [, kind, first, second] =
+        /^\/(repos|orgs|users)\/([^/]+)(?:\/([^/]+))?\/installation$/.exec(pathname) ?? [];
+      let installation: Installation | undefined;
+      if (kind === 'repos') {
+        const fullName = `${decodeURIComponent(first!)}/${decodeURIComponent(second!)}`;
+        if (this.owners.has(ownerKey('repository', fullName)))
+          installation = this.apps.installationOnRepository(app, fullName);
+      } else if (kind === 'orgs') {
+        if (this.owners.has(ownerKey('organization', decodeURIComponent(first!))))
+          installation = this.apps.installationOnAccount(app, decodeURIComponent(first!));
+      } else if (kind === 'users') {
+        installation = this.apps.installationOnAccount(app, decodeURIComponent(first!));
+      }
+      if (!installation) throw new HttpError(404, errorBody(404, 'Not Found', docs));
+      return { status: 200, body: this.presentInstallation(installation) };
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      return { status: err.status, body: err.body, headers: err.headers };
+    }
+  }
+
+  private presentInstallation(installation: Installation): Record<string, unknown> {
+    const app = this.apps.appOf(installation);
+    const isOrg = this.owners.has(ownerKey('organization', installation.account));
+    const at = isoSeconds(this.now());
+    return {
+      id: installation.id,
+      account: {
+        login: installation.account,
+        id: 800_000 + (installation.id % 1000),
+        type: isOrg ? 'Organization' : 'User',
+      },
+      repository_selection: installation.repositories ? 'selected' : 'all',
+      access_tokens_url: `${this.url}/app/installations/${installation.id}/access_tokens`,
+      repositories_url: `${this.url}/installation/repositories`,
+      html_url: `https://github.com/settings/installations/${installation.id}`,
+      app_id: app.id,
+      app_slug: app.slug,
+      client_id: app.clientId,
+      target_id: 800_000 + (installation.id % 1000),
+      target_type: isOrg ? 'Organization' : 'User',
+      permissions: installation.permissions,
+      events: [],
+      created_at: at,
+      updated_at: at,
+      single_file_name: null,
+    };
+  }
+
+  /**
+   * The rate-limit and grant state of an installation token still valid, made when first used: the installation's
+   * repositories (all of its account's, or the selected ones) and, on an organisation, the organisation's hooks.
+   */
+  private installationToken(credential: string): Token | undefined {
+    const installation = this.apps.tokenInstallation(credential);
+    if (installation === undefined || installation === 'expired') return undefined;
+    let token = this.installationTokens.get(credential);
+    if (!token) {
+      const account = installation.account.toLowerCase();
+      const owners = new Set<string>();
+      for (const owner of this.owners.values()) {
+        const name = owner.name.toLowerCase();
+        if (owner.kind === 'repository' && name.startsWith(`${account}/`)) {
+          if (!installation.repositories || installation.repositories.includes(name)) owners.add(name);
+        } else if (owner.kind === 'organization' && name === account) owners.add(`org:${name}`);
+      }
+      token = {
+        login: `${this.apps.appOf(installation).slug}[bot]`,
+        userId: 9_000_000 + (installation.id % 1_000_000),
+        owners,
+        windowStart: this.now(),
+        used: 0,
+        permissions: installation.permissions,
+      };
+      this.installationTokens.set(credential, token);
+    }
+    return token;
+  }
+
   /** The answer against the operation's documented responses (generic errors against `basic-error`). */
   private checkResponse(rec: RecordedRequest, answer: Answer): void {
     const where = `${rec.method} ${rec.path} -> ${answer.status}`;
@@ -1200,6 +1354,13 @@ export class GitHubApiServer {
       if (!v(answer.body)) this.violations.push(`${where}: response body: ${describeErrors(v.errors)}`);
     }
   }
+}
+
+/** Paths that take a GitHub App's JWT (github-apps.ts), served by `serveApp`. */
+function isAppEndpoint(pathname: string): boolean {
+  return (
+    /^\/app(\/|$)/.test(pathname) || /^\/(repos\/[^/]+\/[^/]+|orgs\/[^/]+|users\/[^/]+)\/installation$/.test(pathname)
+  );
 }
 
 function presentConfig(config: HookRecord['config']): Record<string, string> {
