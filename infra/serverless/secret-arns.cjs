@@ -5,9 +5,10 @@
  *
  * - relay: each cluster's `kubeconfig` and each receiver's `secret` (lib/delivery/relay.ts reads any of them per delivery).
  * - retry (lib/retry/worker.ts): each cluster's `kubeconfig` only; it patches, it never authenticates a delivery.
- * - sync (lib/sync/run.ts): each registration's `token` (or GitHub App `app.privateKey`) and its receiver's `secret`, plus the
- *   kubeconfigs of the clusters it lists GitRepositories on: for a registration that discovers (`discover`, the default,
- *   and no `organizations`, which replace discovery), its receiver's `clusters` (default all). lib/sync/desired.ts.
+ * - sync (lib/sync/run.ts): each registration's `token` (or GitHub App `app.privateKey`) and its receiver's `secret`
+ *   (the hooks carry it), plus the kubeconfigs of the clusters it lists GitRepositories on: for a registration that
+ *   discovers (`discover`, the default, and no `organizations`, which replace discovery), its receiver's `clusters`
+ *   (default all). lib/sync/desired.ts.
  *
  * - A full ARN is used as given.
  * - A name becomes `arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:<name>-??????`:

@@ -206,7 +206,8 @@ const apiUrl = z
 /**
  * A GitHub App the sync authenticates as, instead of a token (provider github): it signs a JWT with the private key and
  * uses an installation token per account it is installed on (lib/sync/providers/github-app.ts). The app needs the
- * repository permission "Webhooks: read and write", and "Organization hooks: read and write" for `organizations`.
+ * repository permission "Webhooks: read and write", and the organisation permission "Webhooks: read and write" for
+ * `organizations`.
  */
 const githubApp = z.strictObject({
   /** The app id (a number on the app's settings page) or its client id (`Iv...`); sent as the JWT's `iss`. */

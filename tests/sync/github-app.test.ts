@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypto';
 import type { HookApi, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError } from '../../lib/sync/http';
 import { githubHooks } from '../../lib/sync/providers/github';
@@ -92,9 +92,7 @@ function craft(header: Record<string, unknown>, claims: Record<string, unknown>,
   const signature =
     typeof sign === 'string'
       ? createHmac('sha256', sign).update(input).digest('base64url')
-      : (require('node:crypto') as typeof import('node:crypto'))
-          .sign('sha256', Buffer.from(input), sign)
-          .toString('base64url');
+      : rsaSign('sha256', Buffer.from(input), sign).toString('base64url');
   return `${input}.${signature}`;
 }
 

@@ -110,7 +110,7 @@ export class GitHubAppAuth implements RequestAuthorizer {
     if (isAppEndpoint(request.path)) return false;
     for (const [installation, token] of this.tokens)
       if (authorization === `Bearer ${token.token}`) this.tokens.delete(installation);
-    // Already replaced by a concurrent renewal, or dropped just now: a retry with the current token is right either way.
+    // Already replaced by a concurrent renewal, or dropped just now: a retry with the current token is right.
     return true;
   }
 
