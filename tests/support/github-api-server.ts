@@ -24,6 +24,11 @@
  *   write less than `minWriteIntervalMs` after the token's previous one (GitHub asks for one second between writes);
  * - faults on demand: primary limit (403 or 429, remaining 0, reset), secondary limit (403/429 + retry-after), any
  *   status (5xx), or a reset connection.
+ * - GitHub App authentication (github-apps.ts, `apps`): the app JWT verified with the app's public key (RS256 only),
+ *   `iat`/`exp` bounds and `iss`; installations per account (`/repos/{o}/{r}/installation`, `/orgs/{org}/installation`,
+ *   `/users/{u}/installation`); installation tokens that expire by the server's clock (then 401) and reach only their
+ *   installation's repositories with its permissions (403 "Resource not accessible by integration" otherwise). These
+ *   endpoints are not in the hooks OpenAPI fixture: their answers follow https://docs.github.com/en/rest/apps/apps.
  *
  * Every request and answer is checked against GitHub's OpenAPI description of these endpoints
  * (tests/fixtures/github-openapi/hooks.json, extracted from @octokit/openapi by scripts/extract-github-openapi.mjs):

@@ -486,3 +486,80 @@ describe('ApiClient error scrubbing', () => {
     expect(error.message).toBe('POST /hooks: HTTP 400 {"rejected":{"secret":"[REDACTED]"}}');
   });
 });
+
+describe('RequestAuthorizer: credentials fetched per request', () => {
+  /** An authorizer handing out `token-1`, `token-2`, ... and renewing when told its current one was refused. */
+  function authorizer(renew = true) {
+    let current = 1;
+    const seen: Array<{ path: string; scope: string | undefined }> = [];
+    const value = () => `Bearer rotating-token-${current}`;
+    return {
+      seen,
+      authorizer: {
+        authorization: async (request: { path: string; scope: string | undefined }) => {
+          seen.push({ path: request.path, scope: request.scope });
+          return value();
+        },
+        rejected: (sent: string) => {
+          if (!renew) return false;
+          if (sent === value()) current += 1;
+          return true;
+        },
+        secrets: () => [`rotating-token-${current}`, `rotating-token-${current - 1}`],
+      },
+    };
+  }
+
+  it('sets Authorization over the fixed headers, and passes the scope of inScope', async () => {
+    const { authorizer: auth, seen } = authorizer();
+    const { client, calls } = harness([{ body: [] }, { body: [] }], { authorizer: auth });
+    await client.inScope('acme/widgets', () => client.request('GET', '/repos/acme/widgets/hooks'));
+    await client.request('GET', '/meta');
+    expect(calls.map((c) => c.headers.get('authorization'))).toEqual([
+      'Bearer rotating-token-1',
+      'Bearer rotating-token-1',
+    ]);
+    expect(seen).toEqual([
+      { path: '/repos/acme/widgets/hooks', scope: 'acme/widgets' },
+      { path: '/meta', scope: undefined },
+    ]);
+  });
+
+  it('a 401 renews once and retries; a second 401 fails the call', async () => {
+    const { authorizer: auth } = authorizer();
+    const { client, calls } = harness([{ status: 401, body: { message: 'Bad credentials' } }, { body: [] }], {
+      authorizer: auth,
+    });
+    await expect(client.request('GET', '/x')).resolves.toMatchObject({ status: 200 });
+    expect(calls.map((c) => c.headers.get('authorization'))).toEqual([
+      'Bearer rotating-token-1',
+      'Bearer rotating-token-2',
+    ]);
+    const again = harness(
+      [
+        { status: 401, body: { message: 'Bad credentials' } },
+        { status: 401, body: { message: 'Bad credentials' } },
+      ],
+      { authorizer: authorizer().authorizer },
+    );
+    await expect(again.client.request('GET', '/x')).rejects.toMatchObject({ status: 401 });
+    expect(again.calls).toHaveLength(2);
+  });
+
+  it('a 401 the authorizer cannot help is not retried', async () => {
+    const { client, calls } = harness([{ status: 401, body: { message: 'Bad credentials' } }], {
+      authorizer: authorizer(false).authorizer,
+    });
+    await expect(client.request('GET', '/x')).rejects.toMatchObject({ status: 401 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it("scrubs the authorizer's credentials from errors", async () => {
+    const { client } = harness([{ status: 400, body: { message: 'you sent Bearer rotating-token-1, which is odd' } }], {
+      authorizer: authorizer().authorizer,
+    });
+    const error = (await client.request('GET', '/x').catch((e: unknown) => e)) as ApiError;
+    expect(error.message).not.toContain('rotating-token-1');
+    expect(error.message).toContain('[REDACTED]');
+  });
+});
