@@ -162,6 +162,28 @@ sync:
     );
   });
 
+  test("a GitHub App registration: the sync reads the app's private key, the relay never; a local-only key is refused by its field", () => {
+    const config = parseConfig(
+      `
+clusters: { c: { kubeconfig: aws-sm:kube/c } }
+receivers: { r: { provider: github, secret: aws-sm:hooks/r } }
+sync:
+  registrations:
+    g: { provider: github, app: { appId: 1, privateKey: "aws-sm:apps/relay#pem" }, receiver: r }
+`,
+      'app.yaml',
+    );
+    expect(functionSecretResources(config).sync).toEqual([sub('kube/c'), sub('hooks/r'), sub('apps/relay')]);
+    expect(functionSecretResources(config).relay).toEqual([sub('kube/c'), sub('hooks/r')]);
+    const local = parseConfig(
+      'clusters: { c: { kubeconfig: aws-sm:k } }\nreceivers: { r: { provider: github, secret: aws-sm:s } }\nsync:\n  registrations: { g: { provider: github, app: { appId: 1, privateKey: "file:app.pem" }, receiver: r } }\n',
+      'x.yaml',
+    );
+    expect(() => functionSecretResources(local)).toThrow(
+      'sync.registrations.g.app.privateKey: file:app.pem is a local-only secret reference',
+    );
+  });
+
   test('a local-only token is refused for a deploy; offline it gets no grant, and a role without secrets has no secret statement', () => {
     const config = parseConfig(
       'clusters: { c: { kubeconfig: "file:k" } }\nreceivers: { r: { provider: github, secret: "env:S" } }\nsync:\n  registrations: { g: { provider: github, token: "env:T", receiver: r } }\n',
