@@ -296,7 +296,11 @@ describe('installations', () => {
     expect((error as Error).message).toMatch(
       /^github initech\/app: GET \/repos\/initech\/app\/installation: HTTP 404 the GitHub App 424242 is not installed on initech\/app/,
     );
-    await expect(api.listHooks({ kind: 'repository', path: 'initech/app' })).rejects.toThrow(/not installed/);
+    // Asked once: the next target on the account fails with the same reason, named for itself.
+    const again = await api.listHooks({ kind: 'repository', path: 'initech/app' }).catch((e: unknown) => e);
+    expect((again as Error).message).toMatch(
+      /^github initech\/app: GET \/repos\/initech\/app\/installation: HTTP 404 the GitHub App/,
+    );
     expect(installationLookups()).toEqual(['/repos/initech/app/installation']);
     await expect(api.listHooks(widgets)).resolves.toEqual([]);
   });

@@ -84,7 +84,7 @@ export class GitHubAppAuth implements RequestAuthorizer {
   private jwt: { value: string; renewAt: number } | undefined;
   /** Installation id per account (lower-cased); accounts the app is not installed on, until when that stands. */
   private readonly installations = new Map<string, Promise<number>>();
-  private readonly notInstalled = new Map<string, { until: number; error: Error }>();
+  private readonly notInstalled = new Map<string, { until: number; path: string; detail: string }>();
   /** The installation token in use per installation, and the renewals under way. */
   private readonly tokens = new Map<number, InstallationToken>();
   private readonly renewals = new Map<number, Promise<InstallationToken>>();
@@ -136,7 +136,9 @@ export class GitHubAppAuth implements RequestAuthorizer {
       throw new Error(`${request.method} ${request.path}: no account to find the GitHub App's installation for`);
     const account = scope.split('/')[0]!.toLowerCase();
     const refused = this.notInstalled.get(account);
-    if (refused && this.now() < refused.until) return Promise.reject(refused.error);
+    // A new error each time: the caller renames it for its target (providers/core.ts errorForTarget).
+    if (refused && this.now() < refused.until)
+      return Promise.reject(new ApiError('GET', refused.path, 404, refused.detail));
     let pending = this.installations.get(account);
     if (!pending) {
       pending = this.lookUpInstallation(scope, account, client);
@@ -161,14 +163,9 @@ export class GitHubAppAuth implements RequestAuthorizer {
       return id;
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        const refused = new ApiError(
-          'GET',
-          path,
-          404,
-          `the GitHub App ${this.app.appId} is not installed on ${scope} (install it on ${account}, or set app.installationId)`,
-        );
-        this.notInstalled.set(account, { until: this.now() + notInstalledRetryMs, error: refused });
-        throw refused;
+        const detail = `the GitHub App ${this.app.appId} is not installed on ${scope} (install it on ${account}, or set app.installationId)`;
+        this.notInstalled.set(account, { until: this.now() + notInstalledRetryMs, path, detail });
+        throw new ApiError('GET', path, 404, detail);
       }
       throw error;
     }
