@@ -1,6 +1,5 @@
 import type { syncProviderNames } from '../config/schema';
 import type { ApiClient, RequestAuthorizer } from './http';
-import type { GitHubAppCredentials } from './providers/github-app';
 
 /** Providers whose webhooks the sync manages. */
 export type SyncProviderName = (typeof syncProviderNames)[number];
@@ -94,6 +93,16 @@ export interface HookApiOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Admit an `http:` apiUrl to a loopback host (`sync.allowHttpLoopback`); otherwise only `https:`. */
   allowHttpLoopback?: boolean;
+}
+
+/** A registration's GitHub App, as configured (`app:` in place of `token:`), with its private key read. */
+export interface GitHubAppCredentials {
+  /** The app id (`12345`) or client id (`Iv23li...`): the JWT's `iss`. */
+  appId: string;
+  /** The app's private key, PEM (PKCS#1 as GitHub hands it out, or PKCS#8). */
+  privateKey: string;
+  /** The installation to use for every target; found per account when absent. */
+  installationId?: number;
 }
 
 /**

@@ -192,6 +192,16 @@ test('label-selected targets and generic receivers with targets are accepted', (
   ]);
 });
 
+/** The message a config is refused with, or '' when it is accepted. */
+function problemOf(text: string): string {
+  try {
+    parseConfig(text, 'relay.config.yaml');
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
 describe('sync registrations: apiUrl must be https (the token travels with every call)', () => {
   const withRegistration = (apiUrl: string, extra = '') => `${valid}
 sync:
@@ -199,14 +209,6 @@ sync:
   registrations:
     gl: { provider: gitlab, apiUrl: '${apiUrl}', token: env:GL_TOKEN, receiver: gitlab, repositories: [g/p] }
 `;
-  const problem = (text: string): string => {
-    try {
-      parseConfig(text, 'relay.config.yaml');
-    } catch (error) {
-      return (error as Error).message;
-    }
-    return '';
-  };
 
   test.each([
     'http://gitlab.example.com/api/v4',
@@ -214,26 +216,26 @@ sync:
     'http://localhost/api/v4',
     'ftp://gitlab.example.com/api/v4',
   ])('%s is refused, naming the field', (apiUrl) => {
-    expect(problem(withRegistration(apiUrl))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
+    expect(problemOf(withRegistration(apiUrl))).toMatch(/sync\.registrations\.gl\.apiUrl: must be an https: URL/);
   });
 
   test('allowHttpLoopback admits http: to a loopback host only', () => {
     for (const apiUrl of ['http://127.0.0.1:8080/api/v4', 'http://[::1]:8080/api/v4', 'http://localhost:8080/api/v4']) {
-      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toBe('');
+      expect(problemOf(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toBe('');
     }
     for (const apiUrl of [
       'http://gitlab.example.com/api/v4',
       'http://127.0.0.1.nip.io/api/v4',
       'http://10.0.0.1/api/v4',
     ]) {
-      expect(problem(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toMatch(
+      expect(problemOf(withRegistration(apiUrl, '\n  allowHttpLoopback: true'))).toMatch(
         /sync\.registrations\.gl\.apiUrl: must be an https: URL/,
       );
     }
   });
 
   test('https is accepted', () => {
-    expect(problem(withRegistration('https://gitlab.example.com/api/v4'))).toBe('');
+    expect(problemOf(withRegistration('https://gitlab.example.com/api/v4'))).toBe('');
   });
 
   test("the relay's public URL (where providers post the webhook secret) is held to the same rule", () => {
@@ -242,12 +244,12 @@ sync:
         'publicUrl: https://relay.example',
         `publicUrl: '${url}'`,
       );
-    expect(problem(withPublicUrl('http://relay.example'))).toMatch(/sync\.publicUrl: must be an https: URL/);
-    expect(problem(withPublicUrl('http://relay.example', '\n  allowHttpLoopback: true'))).toMatch(
+    expect(problemOf(withPublicUrl('http://relay.example'))).toMatch(/sync\.publicUrl: must be an https: URL/);
+    expect(problemOf(withPublicUrl('http://relay.example', '\n  allowHttpLoopback: true'))).toMatch(
       /sync\.publicUrl: must be an https: URL/,
     );
-    expect(problem(withPublicUrl('http://127.0.0.1:3000', '\n  allowHttpLoopback: true'))).toBe('');
-    expect(problem(withPublicUrl('https://hooks.example.com'))).toBe('');
+    expect(problemOf(withPublicUrl('http://127.0.0.1:3000', '\n  allowHttpLoopback: true'))).toBe('');
+    expect(problemOf(withPublicUrl('https://hooks.example.com'))).toBe('');
   });
 });
 
@@ -324,14 +326,6 @@ sync:
   registrations:
     gh: { provider: github, receiver: github, repositories: [acme/app], ${registration} }
 `;
-  const problem = (text: string): string => {
-    try {
-      parseConfig(text, 'relay.config.yaml');
-    } catch (error) {
-      return (error as Error).message;
-    }
-    return '';
-  };
 
   test('app: appId, privateKey (a secret reference) and an optional installationId', () => {
     const config = parseConfig(
@@ -347,14 +341,14 @@ sync:
     });
     expect(config.sync!.registrations.gh!.token).toBeUndefined();
     // The client id is accepted as the JWT's issuer too, as GitHub accepts it.
-    expect(problem(withRegistration('app: { appId: Iv23liAbCdEf012345, privateKey: env:KEY }'))).toBe('');
+    expect(problemOf(withRegistration('app: { appId: Iv23liAbCdEf012345, privateKey: env:KEY }'))).toBe('');
   });
 
   test('exactly one of token and app, each message naming the field', () => {
-    expect(problem(withRegistration('token: env:T, app: { appId: 1, privateKey: env:KEY }'))).toMatch(
+    expect(problemOf(withRegistration('token: env:T, app: { appId: 1, privateKey: env:KEY }'))).toMatch(
       /sync\.registrations\.gh\.app: cannot be given with token/,
     );
-    expect(problem(withRegistration('discover: false'))).toMatch(
+    expect(problemOf(withRegistration('discover: false'))).toMatch(
       /sync\.registrations\.gh\.token: is required \(or app: a GitHub App\)/,
     );
   });
@@ -366,7 +360,7 @@ sync:
   registrations:
     gl: { provider: gitlab, receiver: gitlab, repositories: [g/p], app: { appId: 1, privateKey: env:KEY } }
 `;
-    expect(problem(text)).toMatch(
+    expect(problemOf(text)).toMatch(
       /sync\.registrations\.gl\.app: GitHub App authentication applies only to provider github/,
     );
   });
@@ -379,6 +373,6 @@ sync:
     ['appId: 1, privateKey: env:KEY, installationId: -3', /sync\.registrations\.gh\.app\.installationId/],
     ['appId: 1, privateKey: env:KEY, clientSecret: x', /sync\.registrations\.gh\.app.*clientSecret/],
   ])('app: { %s } is refused, naming the field', (app, message) => {
-    expect(problem(withRegistration(`app: { ${app} }`))).toMatch(message);
+    expect(problemOf(withRegistration(`app: { ${app} }`))).toMatch(message);
   });
 });

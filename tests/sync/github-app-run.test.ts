@@ -10,10 +10,9 @@ import { registerPemBody, registerTestSecret } from '../support/log-scan';
 import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
-import { createRelayDeps } from '../../lib/runtime/relay-deps';
 import { forgetGitHubApps } from '../../lib/sync/providers/github-app';
-import { runSync, type SyncReport } from '../../lib/sync/run';
-import { createSyncDeps } from '../../lib/sync/runtime';
+import type { SyncReport } from '../../lib/sync/run';
+import { runSyncOnce } from '../support/sync-run';
 
 const APP_ID = 31337;
 const { privateKey: keyObject, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -81,17 +80,10 @@ afterAll(async () => {
 });
 
 async function run(lines: string[] = []): Promise<SyncReport> {
-  const relay = createRelayDeps({ config, log: () => undefined });
-  return runSync(
-    createSyncDeps({
-      config,
-      relay,
-      deadline: clock + 280_000,
-      dryRun: false,
-      now,
-      http: { now, sleep },
-      log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })),
-    }),
+  return runSyncOnce(
+    config,
+    { now, sleep },
+    { log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })) },
   );
 }
 

@@ -1,5 +1,5 @@
 import { createHmac, generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypto';
-import type { HookApi, HookTarget } from '../../lib/sync/hook-api';
+import type { GitHubAppCredentials, HookApi, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError } from '../../lib/sync/http';
 import { githubHooks } from '../../lib/sync/providers/github';
 import {
@@ -9,7 +9,6 @@ import {
   GitHubAppAuth,
   jwtBackdateSeconds,
   tokenRenewMarginMs,
-  type GitHubAppCredentials,
 } from '../../lib/sync/providers/github-app';
 import { GitHubApiServer } from '../support/github-api-server';
 import { registerPemBody, registerTestSecret } from '../support/log-scan';

@@ -10,7 +10,8 @@ import { useSecretsManager } from '../support/relay-harness';
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
 import { createRelayDeps } from '../../lib/runtime/relay-deps';
-import { runSync, type SyncReport } from '../../lib/sync/run';
+import type { SyncReport } from '../../lib/sync/run';
+import { runSyncOnce } from '../support/sync-run';
 import { createSyncDeps } from '../../lib/sync/runtime';
 import type { HookSpec, HookState, HookTarget } from '../../lib/sync/hook-api';
 import { planTarget, type Ownership } from '../../lib/sync/plan';
@@ -59,20 +60,7 @@ afterAll(async () => {
 
 /** One scheduled run, cold, with the public URL (and former ones) the deploy puts in the sync's environment. */
 async function run(publicUrl: string, formerPublicUrls: string[] = []): Promise<SyncReport> {
-  const relay = createRelayDeps({ config, log: () => undefined });
-  return runSync(
-    createSyncDeps({
-      config,
-      relay,
-      publicUrl,
-      formerPublicUrls,
-      deadline: clock + 280_000,
-      dryRun: false,
-      now,
-      log: () => undefined,
-      http: { now, sleep },
-    }),
-  );
+  return runSyncOnce(config, { now, sleep }, { publicUrl, formerPublicUrls });
 }
 
 test('hooks registered under the execute-api URL move to the custom domain in one run, secret re-sent, nothing else touched', async () => {

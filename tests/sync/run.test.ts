@@ -7,7 +7,8 @@ import { gitRepository, relayRules, relayUser, useSecretsManager } from '../supp
 import { parseConfig } from '../../lib/config/load';
 import type { RelayConfig } from '../../lib/config/schema';
 import { createRelayDeps } from '../../lib/runtime/relay-deps';
-import { runSync, type SyncReport } from '../../lib/sync/run';
+import type { SyncReport } from '../../lib/sync/run';
+import { runSyncOnce } from '../support/sync-run';
 import { createSyncDeps } from '../../lib/sync/runtime';
 
 let c1: KubeApiTestServer;
@@ -87,18 +88,7 @@ afterAll(async () => {
 
 /** One run as the scheduled Lambda does it, cold (fresh secret cache and clients). */
 async function run(dryRun = false): Promise<SyncReport> {
-  const relay = createRelayDeps({ config, log: () => undefined });
-  return runSync(
-    createSyncDeps({
-      config,
-      relay,
-      deadline: clock + 280_000,
-      dryRun,
-      now,
-      log: () => undefined,
-      http: { now, sleep },
-    }),
-  );
+  return runSyncOnce(config, { now, sleep }, { dryRun });
 }
 
 const byName = (report: SyncReport, name: string) => report.registrations.find((r) => r.registration === name)!;
@@ -218,17 +208,10 @@ test('a rotated webhook secret re-keys every owned hook in one run', async () =>
 
 test('no token or secret reaches the report or the log', async () => {
   const lines: string[] = [];
-  const relay = createRelayDeps({ config, log: () => undefined });
-  const report = await runSync(
-    createSyncDeps({
-      config,
-      relay,
-      deadline: clock + 280_000,
-      dryRun: false,
-      now,
-      http: { now, sleep },
-      log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })),
-    }),
+  const report = await runSyncOnce(
+    config,
+    { now, sleep },
+    { log: (level, message, fields) => lines.push(JSON.stringify({ level, message, ...fields })) },
   );
   const text = `${JSON.stringify(report)}\n${lines.join('\n')}`;
   for (const secret of [ghToken, glToken, 'github-hook-secret-2', 'gitlab-hook-secret-2', 's3cr3t-path'])
@@ -345,18 +328,7 @@ sync:
 `,
       'sync-bitbucket.yaml',
     );
-    const relay = createRelayDeps({ config: bbConfig, log: () => undefined });
-    const report = await runSync(
-      createSyncDeps({
-        config: bbConfig,
-        relay,
-        deadline: clock + 60_000,
-        dryRun: false,
-        now,
-        log: () => undefined,
-        http: { now, sleep },
-      }),
-    );
+    const report = await runSyncOnce(bbConfig, { now, sleep });
     expect(byName(report, 'bb').failures).toEqual([
       {
         target: '*',

@@ -20,17 +20,9 @@
  */
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { registerSecret } from '../../observability/redact';
+import type { GitHubAppCredentials } from '../hook-api';
 import { ApiError, type ApiClient, type AuthorizedRequest, type RequestAuthorizer } from '../http';
-
-/** A registration's GitHub App, as configured (`app:` in place of `token:`), with its private key read. */
-export interface GitHubAppCredentials {
-  /** The app id (`12345`) or client id (`Iv23li...`): the JWT's `iss`. */
-  appId: string;
-  /** The app's private key, PEM (PKCS#1 as GitHub hands it out, or PKCS#8). */
-  privateKey: string;
-  /** The installation to use for every target; found per account when absent. */
-  installationId?: number;
-}
+import { ownerRepoResourcePath } from './paths';
 
 /** `iat` this far in the past, as GitHub recommends against clock drift. */
 export const jwtBackdateSeconds = 60;
@@ -152,9 +144,8 @@ export class GitHubAppAuth implements RequestAuthorizer {
 
   private async lookUpInstallation(scope: string, account: string, client: ApiClient): Promise<number> {
     // A repository scope asks about that repository (it works for user and organisation accounts alike).
-    const path = scope.includes('/')
-      ? `/repos/${scope.split('/').map(encodeURIComponent).join('/')}/installation`
-      : `/orgs/${encodeURIComponent(scope)}/installation`;
+    const kind = scope.includes('/') ? 'repository' : 'organization';
+    const path = ownerRepoResourcePath('github', { kind, path: scope }, 'installation');
     try {
       const response = await client.request<{ id?: unknown }>('GET', path);
       const id = response.body?.id;

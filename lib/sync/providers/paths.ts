@@ -18,15 +18,27 @@ export function ownerRepoPath(keyPath: string): string | undefined {
 
 /** `/repos/{owner}/{repo}/hooks` or `/orgs/{org}/hooks`; throws (naming `provider`) for a path that is neither. */
 export function ownerRepoHooksPath(provider: string, target: HookTarget): string {
+  return ownerRepoResourcePath(provider, target, 'hooks');
+}
+
+/**
+ * `/repos/{owner}/{repo}/<resource>` or `/orgs/{org}/<resource>` (`hooks`; GitHub's `installation`); throws (naming
+ * `provider`) for a path that is neither.
+ */
+export function ownerRepoResourcePath(
+  provider: string,
+  target: HookTarget,
+  resource: 'hooks' | 'installation',
+): string {
   const segments = target.path.split('/');
   if (target.kind === 'repository') {
     if (segments.length !== 2 || !segments.every((s) => NAME_SEGMENT.test(s)))
       throw new Error(`${provider}: "${target.path}" is not an owner/repository path`);
-    return `/repos/${segments.map(encodeURIComponent).join('/')}/hooks`;
+    return `/repos/${segments.map(encodeURIComponent).join('/')}/${resource}`;
   }
   if (segments.length !== 1 || !NAME_SEGMENT.test(target.path))
     throw new Error(`${provider}: "${target.path}" is not an organization name`);
-  return `/orgs/${encodeURIComponent(target.path)}/hooks`;
+  return `/orgs/${encodeURIComponent(target.path)}/${resource}`;
 }
 
 /**
