@@ -5,7 +5,8 @@
  * - An `AWS::EKS::AccessEntry` (type STANDARD, Kubernetes group `flux-webhook-relay`, which infra/kubernetes binds the
  *   relay's RBAC to) for each function role that talks to an EKS cluster of this account and the stack's region:
  *   `RelayRole` and `RetryRole` (both patch) for every such cluster, `SyncRole` for those it discovers repositories on
- *   (a registration that discovers: its receiver's clusters; the same rule as secret-arns.cjs's kubeconfigs). The
+ *   (a registration that discovers: its receiver's clusters; the same rule as secret-arns.cjs's kubeconfigs), and
+ *   `RegistryEventsRole` for the clusters of the `ecr` section (registry-events.cjs). The
  *   cluster's authentication mode must be API or API_AND_CONFIG_MAP ("Grant IAM users access to Kubernetes with EKS
  *   access entries", Amazon EKS user guide). A cluster with `roleArn` (another account) or another region gets no entry
  *   here: CloudFormation creates resources in the stack's own account and region; its entry is made where it lives.
@@ -13,7 +14,7 @@
  *   endpoint and certificateAuthority are in the configuration, nor one reached through roleArn, which is described
  *   with the assumed role's credentials) and `sts:AssumeRole` on exactly the configured role ARNs. Never a wildcard.
  */
-const { RelayDeployError, relayContext, syncDeployed } = require('./relay-config.cjs');
+const { RelayDeployError, relayContext, syncDeployed, registryEventsDeployed } = require('./relay-config.cjs');
 
 /** The group of lib/kube/scoped-kubeconfig.ts's relayIdentity (tests/infra/kubernetes/rbac-manifest.test.ts). */
 const kubernetesGroup = 'flux-webhook-relay';
@@ -23,13 +24,17 @@ const normalized = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
 /** The configuration's cluster names each function talks to. */
 function functionClusters(config) {
   const all = Object.keys(config.clusters);
-  if (!syncDeployed(config)) return { relay: all, retry: all, sync: [] };
+  // With an `ecr` section: the clusters it routes on.
+  const registryEvents = registryEventsDeployed(config)
+    ? all.filter((c) => (config.ecr.clusters ?? all).includes(c))
+    : [];
+  if (!syncDeployed(config)) return { relay: all, retry: all, sync: [], registryEvents };
   const listed = new Set(
     Object.values(config.sync.registrations)
       .filter((r) => r.discover && !r.organizations)
       .flatMap((r) => config.receivers[r.receiver].clusters ?? all),
   );
-  return { relay: all, retry: all, sync: all.filter((c) => listed.has(c)) };
+  return { relay: all, retry: all, sync: all.filter((c) => listed.has(c)), registryEvents };
 }
 
 const unique = (values) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];

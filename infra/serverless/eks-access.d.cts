@@ -17,7 +17,15 @@ export interface AccessEntry {
 }
 
 export declare const kubernetesGroup: string;
-export declare function functionClusters(config: RelayConfig): { relay: string[]; retry: string[]; sync: string[] };
-export declare function eksStatements(config: RelayConfig, fn: 'relay' | 'retry' | 'sync'): EksStatement[];
+export declare function functionClusters(config: RelayConfig): {
+  relay: string[];
+  retry: string[];
+  sync: string[];
+  registryEvents: string[];
+};
+export declare function eksStatements(
+  config: RelayConfig,
+  fn: 'relay' | 'retry' | 'sync' | 'registryEvents',
+): EksStatement[];
 export declare function eksAccessEntries(config: RelayConfig, options: { region: string }): Record<string, AccessEntry>;
 export declare function resolveEksAccessEntries(resolver: ServerlessResolver): Promise<Record<string, AccessEntry>>;

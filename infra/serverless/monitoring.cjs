@@ -14,6 +14,9 @@
  *   SyncActions                                service, provider, action     (service of the sync function)
  *   SyncFailures                               service, provider
  *
+ * The registryEvents function (with an `ecr` section) publishes the relay's delivery metrics under its own service,
+ * with provider `ecr`; its alarms read Deliveries with outcome `failed` and its AWS/Lambda Errors.
+ *
  * A CloudWatch alarm matches a metric by all its dimensions and cannot use SEARCH, so an alarm "over all providers"
  * reads one metric per provider of the configuration (the receivers' for the relay, the registrations' for the sync)
  * and alarms on their sum: `FILL(m0, 0) + FILL(m1, 0) + ...` (FILL because `+` of a value and a missing value is
@@ -23,7 +26,7 @@
  * `--param alarmTopicArn=<SNS topic ARN>` makes them notify that topic on ALARM and on OK; without it they only
  * change state (console, dashboard, `aws cloudwatch describe-alarms --state-value ALARM`).
  */
-const { relayContext, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
+const { relayContext, syncDeployed, registryEventsDeployed, RelayDeployError } = require('./relay-config.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 
 const period = 300;
@@ -38,6 +41,9 @@ const relayFunction = 'RelayLambdaFunction';
 const retryFunction = 'RetryLambdaFunction';
 const deadLetterQueue = 'RetryDeadLetterQueue';
 const syncFunction = 'SyncLambdaFunction';
+const registryEventsFunction = 'RegistryEventsLambdaFunction';
+/** The `provider` of ECR events' metrics (lib/registry-events/handle.ts ecrReceiver). */
+const ecrProvider = 'ecr';
 const relayLogGroup = 'RelayLogGroup';
 
 /** The `provider` values the relay publishes: its receivers' providers, in file order, once each. */
@@ -181,6 +187,30 @@ function alarms(config, context) {
       metric: lambdaMetric(retryFunction, 'Errors'),
     }),
   };
+  if (registryEventsDeployed(config)) {
+    result.RegistryEventsErrorsAlarm = alarm(context, {
+      name: 'registry-events-errors',
+      description:
+        'The registryEvents function (ECR pushes from EventBridge) failed as a whole (unhandled error, timeout or a configuration that does not load); Lambda retries the event twice, then drops it. Its log group has the error.',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      metric: lambdaMetric(registryEventsFunction, 'Errors'),
+    });
+    result.RegistryEventsFailedAlarm = alarm(context, {
+      name: 'registry-events-failed',
+      description:
+        'At least one ECR push in 5 minutes could not be applied: a matched target or a cluster could not be patched, nor queued for retry (outcome failed). The registryEvents function\'s "delivery" log line names them with the reason.',
+      threshold: 0,
+      comparison: 'GreaterThanThreshold',
+      metric: {
+        Namespace: namespace,
+        MetricName: 'Deliveries',
+        Dimensions: dimensionList({ service: context.registryEventsService, provider: ecrProvider, outcome: 'failed' }),
+        Statistic: 'Sum',
+        Period: period,
+      },
+    });
+  }
   if (syncDeployed(config)) {
     result.SyncFailuresAlarm = alarm(context, {
       name: 'sync-failures',
@@ -439,22 +469,24 @@ function monitoringResources(config, context) {
 /** The context from serverless.yml: service, stage, the functions' Powertools environment, and the params. */
 async function monitoringContext(resolver) {
   const get = (path) => resolver.resolveConfigurationProperty(path);
-  const [service, stage, relayEnv, syncEnv, params] = await Promise.all([
+  const [service, stage, relayEnv, syncEnv, registryEventsEnv, params] = await Promise.all([
     get(['service']),
     get(['provider', 'stage']),
     get(['functions', 'relay', 'environment']),
     get(['custom', 'syncFunction', 'environment']),
+    get(['custom', 'registryEventsFunction', 'environment']),
     deployParams(resolver, ['alarmTopicArn', 'signatureRejectionThreshold']),
   ]);
   const namespace = relayEnv?.POWERTOOLS_METRICS_NAMESPACE;
-  if (!namespace || namespace !== syncEnv?.POWERTOOLS_METRICS_NAMESPACE) {
+  const publishers = [relayEnv, syncEnv, registryEventsEnv];
+  if (!namespace || publishers.some((env) => env?.POWERTOOLS_METRICS_NAMESPACE !== namespace)) {
     throw new RelayDeployError(
-      'both functions need the same POWERTOOLS_METRICS_NAMESPACE in their environment (serverless.yml): the alarms read that namespace',
+      'the relay, sync and registryEvents functions need the same POWERTOOLS_METRICS_NAMESPACE in their environment (serverless.yml): the alarms read that namespace',
     );
   }
-  if (!relayEnv.POWERTOOLS_SERVICE_NAME || !syncEnv.POWERTOOLS_SERVICE_NAME) {
+  if (publishers.some((env) => !env.POWERTOOLS_SERVICE_NAME)) {
     throw new RelayDeployError(
-      "both functions need POWERTOOLS_SERVICE_NAME in their environment (serverless.yml): it is the metrics' service dimension",
+      "the relay, sync and registryEvents functions need POWERTOOLS_SERVICE_NAME in their environment (serverless.yml): it is the metrics' service dimension",
     );
   }
   return {
@@ -462,6 +494,7 @@ async function monitoringContext(resolver) {
     namespace,
     relayService: relayEnv.POWERTOOLS_SERVICE_NAME,
     syncService: syncEnv.POWERTOOLS_SERVICE_NAME,
+    registryEventsService: registryEventsEnv.POWERTOOLS_SERVICE_NAME,
     alarmTopicArn: params.alarmTopicArn,
     signatureRejectionThreshold: params.signatureRejectionThreshold,
   };

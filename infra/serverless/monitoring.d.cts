@@ -8,6 +8,8 @@ export interface MonitoringContext {
   namespace: string;
   relayService: string;
   syncService: string;
+  /** The registryEvents function's POWERTOOLS_SERVICE_NAME (its alarms exist only with an `ecr` section). */
+  registryEventsService: string;
   alarmTopicArn: string | null;
   signatureRejectionThreshold: number;
 }

@@ -2,7 +2,7 @@
 /**
  * Stack outputs with each receiver's webhook URL, the address to paste into GitHub/GitLab, the CloudWatch dashboard's
  * name (`DashboardName`, monitoring.cjs), the retry dead-letter queue's URL and ARN (retry.cjs), and, when the sync is deployed, its function name (`SyncFunctionName`, for
- * `aws lambda invoke` and its logs):
+ * `aws lambda invoke` and its logs), and with an `ecr` section `RegistryEventsFunctionName`:
  *
  *   resources:
  *     Outputs: ${file(./infra/serverless/outputs.cjs):outputs}
@@ -12,7 +12,7 @@
  * domain (domain.cjs) the webhook URLs are on `https://<domainName>`, and `CustomDomainTarget` is the regional
  * endpoint name the domain's DNS record must point at (the stack makes that record itself only with hostedZoneId).
  */
-const { relayContext, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
+const { relayContext, syncDeployed, registryEventsDeployed, RelayDeployError } = require('./relay-config.cjs');
 const { domainOf } = require('./domain.cjs');
 
 /** `github-main` -> `GithubMain` (output logical ids are alphanumeric). */
@@ -72,6 +72,12 @@ function stackOutputs(config, domain = null) {
     outputs.SyncFunctionName = {
       Description: 'Name of the scheduled webhook sync function',
       Value: { Ref: 'SyncLambdaFunction' },
+    };
+  }
+  if (registryEventsDeployed(config)) {
+    outputs.RegistryEventsFunctionName = {
+      Description: 'Name of the function that routes ECR pushes from EventBridge (the ecr section)',
+      Value: { Ref: 'RegistryEventsLambdaFunction' },
     };
   }
   return outputs;

@@ -77,6 +77,14 @@ function syncDeployed(config) {
   return Object.keys(config.sync?.registrations ?? {}).length > 0;
 }
 
+/**
+ * The registryEvents function (ECR pushes through EventBridge, registry-events.cjs) is deployed only for a
+ * configuration with an `ecr` section: without one no rule would route anything to it.
+ */
+function registryEventsDeployed(config) {
+  return config.ecr !== undefined;
+}
+
 /** Every secret reference in a parsed configuration with the field that holds it, in file order. */
 function secretRefs(config) {
   return [
@@ -164,6 +172,7 @@ module.exports = {
   secretRefs,
   localOnlyRefs,
   syncDeployed,
+  registryEventsDeployed,
   RelayDeployError,
   bundledConfig,
   bundledSyncConfig,

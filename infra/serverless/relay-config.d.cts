@@ -15,6 +15,7 @@ export declare class RelayDeployError extends Error {}
 export declare const bundledConfig: string;
 export declare const bundledSyncConfig: string;
 export declare function syncDeployed(config: RelayConfig): boolean;
+export declare function registryEventsDeployed(config: RelayConfig): boolean;
 export declare function parseConfig(text: string, source: string): RelayConfig;
 export declare function cliCommand(argv?: readonly string[]): string;
 export declare function secretRefs(

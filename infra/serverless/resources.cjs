@@ -5,9 +5,10 @@
  *   resources:
  *     Resources: ${file(./infra/serverless/resources.cjs):resources}
  *
- * - roles.cjs: RelayRole, RetryRole, and SyncRole with the sync;
+ * - roles.cjs: RelayRole, RetryRole, SyncRole with the sync, RegistryEventsRole with an `ecr` section;
  * - monitoring.cjs: the alarms, the saved Logs Insights queries and the dashboard;
- * - retry.cjs: the retry queue and its dead-letter queue, and their policies (who may send);
+ * - retry.cjs: the retry queue and its dead-letter queue, and their policies (who may send: registryEvents too when
+ *   deployed);
  * - dedupe.cjs: replay protection's DynamoDB table and the relay's policy on it, only when some receiver has dedupe;
  * - eks-access.cjs: an EKS access entry per function role and same-account EKS cluster of the configuration;
  * - domain.cjs: the custom domain, its API mapping and Route 53 record, only with --param domainName/certificateArn.
@@ -19,6 +20,7 @@ const { resources: dedupeResources } = require('./dedupe.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 const { resolveEksAccessEntries } = require('./eks-access.cjs');
 const { resources: domainResources } = require('./domain.cjs');
+const { relayContext, registryEventsDeployed } = require('./relay-config.cjs');
 
 module.exports = {
   resources: async (resolver) => {
@@ -27,6 +29,8 @@ module.exports = {
     const { retryQueueSenders } = await deployParams(resolver, ['retryQueueSenders']);
     const eksAccess = await resolveEksAccessEntries(resolver);
     const domain = await domainResources(resolver);
-    return { ...roles, ...retryQueues(retryQueueSenders), ...monitored, ...deduped, ...eksAccess, ...domain };
+    const { config } = await relayContext(resolver);
+    const queues = retryQueues(retryQueueSenders, { registryEvents: registryEventsDeployed(config) });
+    return { ...roles, ...queues, ...monitored, ...deduped, ...eksAccess, ...domain };
   },
 };

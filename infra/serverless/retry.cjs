@@ -62,11 +62,19 @@ function onlySenders(queue, senders) {
 
 const roleArn = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
-/** The queues and their policies; `extraSenders` are the role ARNs of `--param retryQueueSenders`. */
-function retryQueues(extraSenders = []) {
+/**
+ * The queues and their policies; `extraSenders` are the role ARNs of `--param retryQueueSenders`, `registryEvents`
+ * whether the registryEvents function (registry-events.cjs) is deployed: it queues failed jobs like the relay.
+ */
+function retryQueues(extraSenders = [], { registryEvents = false } = {}) {
+  const senders = [
+    roleArn('RelayRole'),
+    roleArn('RetryRole'),
+    ...(registryEvents ? [roleArn('RegistryEventsRole')] : []),
+  ];
   return {
-    // The relay queues failed jobs, the retry function re-queues narrowed copies; nobody else.
-    RetryQueuePolicy: onlySenders('RetryQueue', [roleArn('RelayRole'), roleArn('RetryRole'), ...extraSenders]),
+    // The relay (and registryEvents) queue failed jobs, the retry function re-queues narrowed copies; nobody else.
+    RetryQueuePolicy: onlySenders('RetryQueue', [...senders, ...extraSenders]),
     // Only the retry function dead-letters (SQS's own redrive after maxReceiveCount is no SendMessage of a principal).
     RetryDeadLetterQueuePolicy: onlySenders('RetryDeadLetterQueue', [roleArn('RetryRole')]),
     RetryDeadLetterQueue: {

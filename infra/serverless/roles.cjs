@@ -15,13 +15,14 @@
  * and SendMessage on the dead-letter queue (jobs that failed for good), nothing else. For EKS clusters
  * (`clusters.<name>.eks`), eks-access.cjs adds `eks:DescribeCluster` on exactly those clusters' ARNs and
  * `sts:AssumeRole` on exactly the configured role ARNs, to the roles of the functions that use them. `SyncRole` exists only when
- * the sync function does (relay-config.cjs's syncDeployed). With `--param vpcSubnetIds=... --param
+ * the sync function does (relay-config.cjs's syncDeployed); `RegistryEventsRole` only with an `ecr` section
+ * (registryEventsDeployed), and it sends to the retry queue like the relay. With `--param vpcSubnetIds=... --param
  * vpcSecurityGroupIds=...` (vpc.cjs) each role also gets the network interface permissions Lambda needs to attach the
  * function to the VPC: the one statement with `Resource: '*'`, by AWS's design (vpc.cjs says why). Without the VPC
  * params there is no such statement. With `--param secretsKmsKeyArns=...` (kms.cjs) each role that reads secrets also
  * gets `kms:Decrypt` on exactly those keys, only through Secrets Manager and only for its own secrets' ARNs.
  */
-const { relayContext, syncDeployed } = require('./relay-config.cjs');
+const { relayContext, syncDeployed, registryEventsDeployed } = require('./relay-config.cjs');
 const { deployParams } = require('./deploy-params.cjs');
 const { functionSecretResources } = require('./secret-arns.cjs');
 const { eniStatement } = require('./vpc.cjs');
@@ -37,7 +38,8 @@ const queueArn = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
 /** The SQS statements of each function's role (none for the sync). */
 function sqsStatements(fn) {
-  if (fn === 'relay') return [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('RetryQueue') }];
+  if (fn === 'relay' || fn === 'registryEvents')
+    return [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('RetryQueue') }];
   if (fn === 'retry') {
     return [
       {
@@ -90,7 +92,8 @@ function functionRole(fn, secretResources, { vpc = false, eks = [], kmsKeyArns =
 }
 
 /**
- * The role resources for a parsed configuration: `RelayRole`, `RetryRole`, and `SyncRole` when the sync is deployed;
+ * The role resources for a parsed configuration: `RelayRole`, `RetryRole`, `SyncRole` when the sync is deployed and
+ * `RegistryEventsRole` with an `ecr` section;
  * `vpc` when the functions run in a VPC; `kmsKeyArns`, the customer-managed keys the secrets are encrypted with.
  */
 function functionRoles(config, { local = false, vpc = false, kmsKeyArns = [] } = {}) {
@@ -98,6 +101,7 @@ function functionRoles(config, { local = false, vpc = false, kmsKeyArns = [] } =
   const role = (fn) => functionRole(fn, secrets[fn], { vpc, eks: eksStatements(config, fn), kmsKeyArns });
   const roles = { [roleLogicalId('relay')]: role('relay'), [roleLogicalId('retry')]: role('retry') };
   if (syncDeployed(config)) roles[roleLogicalId('sync')] = role('sync');
+  if (registryEventsDeployed(config)) roles[roleLogicalId('registryEvents')] = role('registryEvents');
   return roles;
 }
 

@@ -9,6 +9,8 @@
  *   (the hooks carry it), plus the kubeconfigs of the clusters it lists GitRepositories on: for a registration that
  *   discovers (`discover`, the default, and no `organizations`, which replace discovery), its receiver's `clusters`
  *   (default all). lib/sync/desired.ts.
+ * - registryEvents (lib/registry-events, with an `ecr` section): the kubeconfigs of `ecr.clusters` (default all) only;
+ *   an EventBridge event carries no secret to check.
  *
  * - A full ARN is used as given.
  * - A name becomes `arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:<name>-??????`:
@@ -22,7 +24,13 @@
  * Secrets encrypted with a customer-managed KMS key also need `kms:Decrypt` on that key: kms.cjs grants it, with
  * `--param secretsKmsKeyArns`, conditioned on these same Resource values (kms:EncryptionContext:SecretARN).
  */
-const { secretRefs, localOnlyRefs, syncDeployed, RelayDeployError } = require('./relay-config.cjs');
+const {
+  secretRefs,
+  localOnlyRefs,
+  syncDeployed,
+  registryEventsDeployed,
+  RelayDeployError,
+} = require('./relay-config.cjs');
 
 /** Secrets Manager secret names: ASCII letters, digits and /_+=.@- (CreateSecret's Name constraint), 1-512. */
 const secretName = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -74,7 +82,10 @@ function functionSecretRefs(config) {
   const kubeconfigOf = (c) => (config.clusters[c].kubeconfig ? [config.clusters[c].kubeconfig] : []);
   const relay = [...clusters.flatMap(kubeconfigOf), ...Object.values(config.receivers).map((r) => r.secret)];
   const retry = clusters.flatMap(kubeconfigOf);
-  if (!syncDeployed(config)) return { relay, retry, sync: [] };
+  const registryEvents = registryEventsDeployed(config)
+    ? clusters.filter((c) => (config.ecr.clusters ?? clusters).includes(c)).flatMap(kubeconfigOf)
+    : [];
+  if (!syncDeployed(config)) return { relay, retry, sync: [], registryEvents };
   const registrations = Object.values(config.sync.registrations);
   const listed = new Set(
     registrations
@@ -89,7 +100,7 @@ function functionSecretRefs(config) {
       .map(([, r]) => r.secret),
     ...registrations.map((r) => r.token ?? r.app.privateKey),
   ];
-  return { relay, retry, sync };
+  return { relay, retry, sync, registryEvents };
 }
 
 /** Every secret the configuration names, as Resource values (a parsed lib/config/schema.ts RelayConfig). */
@@ -100,7 +111,10 @@ function secretArnResources(config, { local = false } = {}) {
   );
 }
 
-/** `{ relay, retry, sync }`: each function's Resource list (sync's is empty when the sync is not deployed). */
+/**
+ * `{ relay, retry, sync, registryEvents }`: each function's Resource list (sync's and registryEvents' are empty when
+ * those functions are not deployed).
+ */
 function functionSecretResources(config, { local = false } = {}) {
   const byRef = resourceByRef(config, local);
   const refs = functionSecretRefs(config);
@@ -108,6 +122,7 @@ function functionSecretResources(config, { local = false } = {}) {
     relay: toResources(byRef, refs.relay),
     retry: toResources(byRef, refs.retry),
     sync: toResources(byRef, refs.sync),
+    registryEvents: toResources(byRef, refs.registryEvents),
   };
 }
 

@@ -8,9 +8,10 @@ export declare function secretArnResources(config: RelayConfig, options?: { loca
 export declare function functionSecretResources(
   config: RelayConfig,
   options?: { local?: boolean },
-): { relay: SecretResource[]; retry: SecretResource[]; sync: SecretResource[] };
+): { relay: SecretResource[]; retry: SecretResource[]; sync: SecretResource[]; registryEvents: SecretResource[] };
 export declare function functionSecretRefs(config: RelayConfig): {
   relay: SecretRef[];
   retry: SecretRef[];
   sync: SecretRef[];
+  registryEvents: SecretRef[];
 };

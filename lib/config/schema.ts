@@ -177,6 +177,42 @@ const receiver = z.strictObject({
   ),
 });
 
+/** An AWS account id: 12 digits. */
+const awsAccountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
+
+/**
+ * An ECR repository name as CreateRepository accepts it (lower-case `/`-separated components of letters, digits and
+ * `.`, `_`, `-`; at most 256 characters), or a prefix of names ending in `*` (`team/*`).
+ */
+const ecrRepository = z
+  .string()
+  .check(
+    z.maxLength(256),
+    z.regex(
+      /^(?:(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*|[a-z0-9][a-z0-9._/-]*\*)$/,
+      'must be an ECR repository name (lower case, e.g. team/app) or a prefix ending in * (team/*)',
+    ),
+  );
+
+/**
+ * Amazon ECR pushes, which ECR publishes to EventBridge instead of sending webhooks: the `registryEvents` function
+ * (functions/registry-events.ts) gets each successful push from an EventBridge rule and routes it like a registry
+ * receiver's push. It is deployed only with this section. README, "Amazon ECR".
+ */
+const ecr = z.strictObject({
+  /**
+   * Accounts whose registries' pushes are accepted (the event's `account`). Default: the account the relay runs in.
+   * Events of other accounts arrive only when they forward them to this account's default event bus.
+   */
+  accounts: z.optional(z.array(awsAccountId).check(z.minLength(1))),
+  /** Repositories accepted: names, or prefixes ending in `*`. Default: every repository of those accounts. */
+  repositories: z.optional(z.array(ecrRepository).check(z.minLength(1))),
+  /** Clusters the pushes are routed on; default all. */
+  clusters: z.optional(z.array(name).check(z.minLength(1))),
+  /** Objects annotated on every accepted push, whatever the repository (as a receiver's `targets`). */
+  targets: z.optional(z.array(target)),
+});
+
 const limits = z.strictObject({
   /** Bodies above this many bytes get 413 before any secret is read. Default 3 MiB, Flux's own receiver limit. */
   maxBodyBytes: z._default(positiveInt.check(z.maximum(6 * 1024 * 1024)), 3 * 1024 * 1024),
@@ -296,6 +332,8 @@ const checkedConfig = z
     recordEvents: z._default(z.boolean(), true),
     /** Webhook registration (the sync function); optional. */
     sync: z.optional(sync),
+    /** Amazon ECR pushes through EventBridge (the registryEvents function); optional. */
+    ecr: z.optional(ecr),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -327,24 +365,9 @@ const checkedConfig = z
               input: r,
             });
         }
-        r.clusters?.forEach((c, i) => {
-          if (!clusterNames.has(c)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['receivers', receiverName, 'clusters', i],
-              message: `unknown cluster ${c}`,
-            });
-          }
-        });
-        r.targets?.forEach((t, i) => {
-          const path = ['receivers', receiverName, 'targets', i, 'cluster'];
-          if (!clusterNames.has(t.cluster))
-            ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
-          else if (r.clusters && !r.clusters.includes(t.cluster)) {
-            ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in this receiver's clusters` });
-          }
-        });
+        checkRouting(r, ['receivers', receiverName], clusterNames, ctx);
       }
+      if (config.ecr) checkRouting(config.ecr, ['ecr'], clusterNames, ctx);
       // Providers post the webhook secret (GitLab's token, Azure DevOps' Basic credential) to this URL: never in clear text.
       const publicUrlIssue =
         config.sync?.publicUrl === undefined
@@ -429,6 +452,36 @@ const checkedConfig = z
     }),
   );
 
+/** A receiver's (or the ecr section's) `clusters` and `targets` name configured clusters, the targets its own clusters. */
+function checkRouting(
+  r: { clusters?: string[] | undefined; targets?: Array<{ cluster: string }> | undefined },
+  at: string[],
+  clusterNames: ReadonlySet<string>,
+  ctx: z.core.$RefinementCtx,
+): void {
+  r.clusters?.forEach((c, i) => {
+    if (!clusterNames.has(c))
+      ctx.addIssue({ code: 'custom', path: [...at, 'clusters', i], message: `unknown cluster ${c}` });
+  });
+  r.targets?.forEach((t, i) => {
+    const path = [...at, 'targets', i, 'cluster'];
+    if (!clusterNames.has(t.cluster)) ctx.addIssue({ code: 'custom', path, message: `unknown cluster ${t.cluster}` });
+    else if (r.clusters && !r.clusters.includes(t.cluster)) {
+      const whose = at[0] === 'ecr' ? 'the ecr section' : 'this receiver';
+      ctx.addIssue({ code: 'custom', path, message: `cluster ${t.cluster} is not in ${whose}'s clusters` });
+    }
+  });
+}
+
+/** Static targets with their kind typed and their apiVersion defaulted from the kind. */
+function withDefaults<T extends { kind: string; apiVersion?: string | undefined }>(targets: T[] | undefined) {
+  return (targets ?? []).map((t) => ({
+    ...t,
+    kind: t.kind as keyof typeof fluxKinds,
+    apiVersion: t.apiVersion ?? fluxKinds[t.kind as keyof typeof fluxKinds].apiVersion,
+  }));
+}
+
 export const configSchema = z.pipe(
   checkedConfig,
   z.transform((config: z.output<typeof checkedConfig>) => ({
@@ -436,16 +489,10 @@ export const configSchema = z.pipe(
     receivers: Object.fromEntries(
       Object.entries(config.receivers).map(([receiverName, r]) => [
         receiverName,
-        {
-          ...r,
-          targets: (r.targets ?? []).map((t) => ({
-            ...t,
-            kind: t.kind as keyof typeof fluxKinds,
-            apiVersion: t.apiVersion ?? fluxKinds[t.kind as keyof typeof fluxKinds].apiVersion,
-          })),
-        },
+        { ...r, targets: withDefaults(r.targets) },
       ]),
     ),
+    ecr: config.ecr && { ...config.ecr, targets: withDefaults(config.ecr.targets) },
   })),
 );
 
@@ -455,3 +502,6 @@ export type ClusterConfig = RelayConfig['clusters'][string];
 export type AnswersMode = z.output<typeof answersMode>;
 export type SyncConfig = NonNullable<RelayConfig['sync']>;
 export type RegistrationConfig = SyncConfig['registrations'][string];
+export type EcrConfig = NonNullable<RelayConfig['ecr']>;
+/** What routes a delivery besides its payload: the clusters it goes to and the static targets annotated on each. */
+export type RoutingConfig = Pick<ReceiverConfig, 'clusters' | 'targets'>;

@@ -1,6 +1,6 @@
 import { isAbortError, untilAborted } from '../time/abort';
 import { parseRfc3339Nano } from '../time/clock';
-import type { ReceiverConfig } from '../config/schema';
+import type { RoutingConfig } from '../config/schema';
 import { ClusterCallError, type ClusterClient } from '../kube/cluster-client';
 import { listArtifactSources } from '../kube/artifact-sources';
 import { type FluxObjectRef, describeTarget, fluxKinds } from '../kube/kinds';
@@ -15,7 +15,13 @@ import type { WarnOnce } from '../observability/warn';
  * as is and run again by the retry function, which may be another container hours later.
  */
 export interface ClusterJob {
+  /** The receiver whose delivery this is; `ecr` for an ECR event (with `source`). */
   receiver: string;
+  /**
+   * Where the job's routing configuration lives when not in `receivers`: `ecr`, the configuration's `ecr` section
+   * (an ECR push through EventBridge, lib/registry-events). Absent: `receivers[receiver]`.
+   */
+  source?: JobSource;
   cluster: string;
   /** The annotation value of the delivery; a retry writes the same value, so patching twice changes nothing. */
   requestedAt: string;
@@ -36,6 +42,9 @@ export interface ClusterJob {
   /** The delivery this job came from, for log lines. */
   deliveryId?: string;
 }
+
+/** Event sources that are not a webhook receiver (ClusterJob.source). */
+export type JobSource = 'ecr';
 
 /**
  * How a run treats what the objects already carry. A retry runs later than its delivery, and a newer delivery may
@@ -73,9 +82,10 @@ export interface ReconcileDeps {
 /** The jobs of one delivery: one per cluster of the receiver. */
 export function jobsFor(
   receiverName: string,
-  receiver: ReceiverConfig,
+  receiver: RoutingConfig,
   allClusters: readonly string[],
   delivery: {
+    source?: JobSource;
     requestedAt: string;
     note: string;
     repositoryUrls?: readonly string[];
@@ -92,6 +102,7 @@ export function jobsFor(
     : undefined;
   return (receiver.clusters ?? allClusters).map((cluster) => ({
     receiver: receiverName,
+    ...(delivery.source ? { source: delivery.source } : {}),
     cluster,
     requestedAt: delivery.requestedAt,
     note: delivery.note,
@@ -109,7 +120,7 @@ export function jobsFor(
  */
 export async function reconcileCluster(
   job: ClusterJob,
-  receiver: ReceiverConfig,
+  receiver: RoutingConfig,
   deps: ReconcileDeps,
   signal: AbortSignal,
   options: RunOptions = {},

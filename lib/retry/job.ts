@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { parseRfc3339Nano } from '../time/clock';
 import { formatPath } from '../config/load';
-import { k8sName, name, type RelayConfig } from '../config/schema';
+import { k8sName, name, type RelayConfig, type RoutingConfig } from '../config/schema';
 import { fluxKindNames } from '../kube/kinds';
 import { maxLinks, maxNameLength, maxRefChanges, maxUrlLength } from '../providers/payload';
 import type { ClusterJob } from '../delivery/reconcile';
@@ -37,6 +37,8 @@ const target = z.string().check(
  */
 const jobSchema = z.strictObject({
   receiver: name,
+  // An ECR event's job (lib/registry-events): routed by the configuration's `ecr` section.
+  source: z.optional(z.literal('ecr')),
   cluster: name,
   requestedAt: z
     .string()
@@ -87,7 +89,7 @@ export type JobRejection =
  */
 export function parseClusterJob(
   body: string,
-  context: { config: Pick<RelayConfig, 'receivers' | 'clusters'>; nowNs: bigint },
+  context: { config: Pick<RelayConfig, 'receivers' | 'clusters' | 'ecr'>; nowNs: bigint },
 ): { job: ClusterJob } | JobRejection {
   let raw: unknown;
   try {
@@ -116,6 +118,7 @@ export function parseClusterJob(
 
   const clusterJob: ClusterJob = {
     receiver: job.receiver,
+    ...(job.source ? { source: job.source } : {}),
     cluster: job.cluster,
     requestedAt: job.requestedAt,
     note: job.note,
@@ -132,16 +135,25 @@ export function parseClusterJob(
     ...(job.only ? { only: job.only } : {}),
     ...(job.deliveryId ? { deliveryId: job.deliveryId } : {}),
   };
-  const { receivers, clusters } = context.config;
-  const receiver = Object.hasOwn(receivers, job.receiver) ? receivers[job.receiver] : undefined;
-  if (!receiver)
-    return { error: `receiver ${job.receiver} is no longer configured`, kind: 'unconfigured', job: clusterJob };
+  const { clusters } = context.config;
+  const receiver = routingOf(context.config, clusterJob);
+  const whose = clusterJob.source === 'ecr' ? 'the ecr section' : `receiver ${job.receiver}`;
+  if (!receiver) return { error: `${whose} is no longer configured`, kind: 'unconfigured', job: clusterJob };
   if (!Object.hasOwn(clusters, job.cluster) || !(receiver.clusters ?? Object.keys(clusters)).includes(job.cluster)) {
     return {
-      error: `cluster ${job.cluster} is no longer a cluster of receiver ${job.receiver}`,
+      error: `cluster ${job.cluster} is no longer a cluster of ${whose}`,
       kind: 'unconfigured',
       job: clusterJob,
     };
   }
   return { job: clusterJob };
+}
+
+/** The configuration that routes a job: its receiver's, or the `ecr` section for an ECR event's; undefined when gone. */
+export function routingOf(
+  config: Pick<RelayConfig, 'receivers' | 'ecr'>,
+  job: Pick<ClusterJob, 'receiver' | 'source'>,
+): RoutingConfig | undefined {
+  if (job.source === 'ecr') return config.ecr;
+  return Object.hasOwn(config.receivers, job.receiver) ? config.receivers[job.receiver] : undefined;
 }

@@ -10,7 +10,7 @@ import {
   reconcileCluster,
 } from '../delivery/reconcile';
 import { backoffSeconds } from './backoff';
-import { parseClusterJob } from './job';
+import { parseClusterJob, routingOf } from './job';
 import type { OutgoingMessage } from './sqs';
 
 /**
@@ -202,7 +202,7 @@ async function handleRecord(
   }
   const { job } = parsed;
   // parseClusterJob has checked that both are configured.
-  const receiver = deps.config.receivers[job.receiver]!;
+  const receiver = routingOf(deps.config, job)!;
 
   const outcome = await withTimeout(deps.config.limits.clusterTimeoutMs, undefined, (signal) =>
     reconcileCluster(job, receiver, deps, signal, { keepLaterRequests: true }),

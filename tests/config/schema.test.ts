@@ -376,3 +376,50 @@ sync:
     expect(problemOf(withRegistration(`app: { ${app} }`))).toMatch(message);
   });
 });
+
+describe('ecr: Amazon ECR pushes through EventBridge', () => {
+  test('optional; accounts, repositories (names and prefixes) and clusters as given, targets with their apiVersion', () => {
+    expect(parseConfig(valid, 'relay.config.yaml').ecr).toBeUndefined();
+    const config = parseConfig(
+      `${valid}ecr:
+  accounts: ['123456789012']
+  repositories: [team/app, charts/*, team-*]
+  clusters: [prod]
+  targets:
+    - { cluster: prod, kind: OCIRepository, name: manifests, namespace: flux-system }
+`,
+      'relay.config.yaml',
+    );
+    expect(config.ecr).toEqual({
+      accounts: ['123456789012'],
+      repositories: ['team/app', 'charts/*', 'team-*'],
+      clusters: ['prod'],
+      targets: [
+        {
+          cluster: 'prod',
+          kind: 'OCIRepository',
+          name: 'manifests',
+          namespace: 'flux-system',
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+        },
+      ],
+    });
+    expect(parseConfig(`${valid}ecr: {}\n`, 'relay.config.yaml').ecr).toEqual({ targets: [] });
+  });
+
+  test.each([
+    ["accounts: ['12345']", 'ecr.accounts[0]: must be a 12-digit AWS account id'],
+    ['accounts: []', 'ecr.accounts'],
+    ['repositories: [Team/App]', 'ecr.repositories[0]: must be an ECR repository name'],
+    ['repositories: [team//app]', 'ecr.repositories[0]: must be an ECR repository name'],
+    ['repositories: ["*"]', 'ecr.repositories[0]: must be an ECR repository name'],
+    ['clusters: [nope]', 'ecr.clusters[0]: unknown cluster nope'],
+    [
+      'clusters: [staging]\n  targets: [{ cluster: prod, kind: Kustomization, name: apps, namespace: flux-system }]',
+      "ecr.targets[0].cluster: cluster prod is not in the ecr section's clusters",
+    ],
+    ['secret: x', 'ecr'],
+  ])('%s is refused, naming the field', (section, message) => {
+    expect(errorOf(`${valid}ecr:\n  ${section}\n`)).toContain(message);
+  });
+});

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import examples from '@octokit/webhooks-examples/api.github.com/index.json';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { KubeApiTestServer, type KubeObject, type RbacRule } from './kube-api-server';
 import { recordCapturedOutput, registerTestSecret } from './log-scan';
 import { SecretsManagerTestServer } from './secrets-manager-server';
@@ -112,6 +112,40 @@ export function loadRelayHandler(configYaml: string): Handler {
     lastLoadedWarmUp = loaded.warmedUp;
   });
   return handler!;
+}
+
+export type RegistryEventsHandler = (event: unknown, context: Context) => Promise<void>;
+
+/** Loads functions/registry-events.ts afresh (it reads RELAY_CONFIG at module load, as a cold start does). */
+export function loadRegistryEventsHandler(configYaml: string): RegistryEventsHandler {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
+  const path = join(dir, 'relay.config.yaml');
+  writeFileSync(path, configYaml);
+  process.env.RELAY_CONFIG = path;
+  let handler: RegistryEventsHandler | undefined;
+  jest.isolateModules(() => {
+    handler = (require('../../functions/registry-events') as { handler: RegistryEventsHandler }).handler;
+  });
+  return handler!;
+}
+
+/** A Lambda context of the registryEvents function in `account` (only invokedFunctionArn is read). */
+export function lambdaContext(account = '123456789012', region = 'us-west-2'): Context {
+  const name = 'flux-webhook-relay-dev-registryEvents';
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: 'req-1',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
 }
 
 /** Points the real AWS SDK at the loopback Secrets Manager, with dummy credentials. */

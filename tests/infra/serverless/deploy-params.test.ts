@@ -400,6 +400,7 @@ sync:
     namespace: 'FluxWebhookRelay',
     relayService: 'relay-svc',
     syncService: 'sync-svc',
+    registryEventsService: 'registry-events-svc',
     alarmTopicArn: null,
     signatureRejectionThreshold: 20,
   };
@@ -429,6 +430,35 @@ sync:
     expect(result.SyncFailuresAlarm!.Properties.Metrics.at(-1).Expression).toBe('FILL(m0, 0)');
   });
 
+  test("with an ecr section: the registryEvents function's Errors and its failed ECR deliveries, under its own service", () => {
+    const withEcr = parseConfig(
+      'clusters: { c: { kubeconfig: k } }\nreceivers: { a: { provider: github, secret: s } }\necr: {}\n',
+      'x.yaml',
+    );
+    const result = alarms(withEcr, context);
+    expect(result.RegistryEventsErrorsAlarm!.Properties).toMatchObject({
+      AlarmName: 'svc-prod-registry-events-errors',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RegistryEventsLambdaFunction' } }],
+      Threshold: 0,
+    });
+    expect(result.RegistryEventsFailedAlarm!.Properties).toMatchObject({
+      AlarmName: 'svc-prod-registry-events-failed',
+      Namespace: 'FluxWebhookRelay',
+      MetricName: 'Deliveries',
+      Dimensions: [
+        { Name: 'service', Value: 'registry-events-svc' },
+        { Name: 'provider', Value: 'ecr' },
+        { Name: 'outcome', Value: 'failed' },
+      ],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(Object.keys(alarms(config, context)).filter((id) => id.startsWith('RegistryEvents'))).toEqual([]);
+  });
+
   test('the dashboard body has the region as the one substitution and names no function', () => {
     const text = JSON.stringify(dashboardBody(config, context));
     expect(text.match(/\$\{[^}]*\}/g)?.every((v) => v === '${AWS::Region}')).toBe(true);
@@ -443,6 +473,7 @@ sync:
       custom: {
         relay: {},
         syncFunction: { environment: { POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'NS' } },
+        registryEventsFunction: { environment: { POWERTOOLS_SERVICE_NAME: 'e', POWERTOOLS_METRICS_NAMESPACE: 'NS' } },
       },
     };
     await expect(monitoringContext(resolverOf(values))).resolves.toEqual({
@@ -450,12 +481,18 @@ sync:
       namespace: 'NS',
       relayService: 'r',
       syncService: 's',
+      registryEventsService: 'e',
       alarmTopicArn: null,
       signatureRejectionThreshold: 20,
     });
+    values.custom.registryEventsFunction.environment.POWERTOOLS_METRICS_NAMESPACE = 'Other';
+    await expect(monitoringContext(resolverOf(values))).rejects.toThrow(
+      'the relay, sync and registryEvents functions need the same POWERTOOLS_METRICS_NAMESPACE',
+    );
+    values.custom.registryEventsFunction.environment.POWERTOOLS_METRICS_NAMESPACE = 'NS';
     values.custom.syncFunction.environment.POWERTOOLS_METRICS_NAMESPACE = 'Other';
     await expect(monitoringContext(resolverOf(values))).rejects.toThrow(
-      'both functions need the same POWERTOOLS_METRICS_NAMESPACE',
+      'the relay, sync and registryEvents functions need the same POWERTOOLS_METRICS_NAMESPACE',
     );
   });
 });
