@@ -37,12 +37,17 @@
  *   `RateLimit-ResetTime`; over the limit: 429 `Retry later` with `Retry-After` in seconds.
  * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving; with `location`,
  *   a 3xx redirect there.
+ * - Held to GitLab's own API description (`doc/api/openapi/openapi_v2.yaml`, extracted into tests/fixtures/gitlab-openapi
+ *   with the corrections its SOURCE.md lists): every JSON request body taken and every answer given on a described
+ *   project hook endpoint is checked against it; disagreements go to `violations`. The description has no group hooks,
+ *   so those go unchecked.
  *
  * Time comes from the `now` option so a test can share one fake clock with the client under test.
  */
 import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ApiDescription } from './api-description';
 import { closeServer } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -212,6 +217,9 @@ const MAX_BACKOFF_MS = 86_400_000;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** GitLab's own description of the project hook endpoints (scripts/extract-gitlab-openapi.mjs, corrections in SOURCE.md). */
+const DESCRIPTION = ApiDescription.load('gitlab-openapi');
+
 // ---------------------------------------------------------------------------------------------------------------------
 
 class ApiFailure extends Error {
@@ -254,6 +262,8 @@ export class GitlabApiTestServer {
   readonly apiUrl: string;
   readonly requests: GitlabRecordedRequest[] = [];
   readonly deliveries: Delivery[] = [];
+  /** Where a request body the server took, or an answer it gave, disagrees with GitLab's API description. */
+  readonly violations: string[] = [];
 
   private readonly now: () => number;
   private readonly users = new Map<string, User>();
@@ -526,7 +536,17 @@ export class GitlabApiTestServer {
     body: unknown,
     headers: Record<string, string> = {},
   ): void {
-    if (rec) rec.status = status;
+    if (rec) {
+      rec.status = status;
+      const requestBody =
+        rec.contentType?.toLowerCase().startsWith('application/json') && typeof rec.body === 'object'
+          ? rec.body
+          : undefined;
+      // Description paths carry the `/api/v4` prefix (no basePath), so the raw path is matched as it is.
+      this.violations.push(
+        ...DESCRIPTION.check({ method: rec.method, path: rec.rawPath, requestBody, status, responseBody: body }),
+      );
+    }
     const isText = typeof body === 'string';
     const text = body === undefined ? '' : isText ? body : JSON.stringify(body);
     res.writeHead(status, {

@@ -38,7 +38,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const violations = [...server.violations];
   await server.close();
+  // Every request body the server took and every answer it gave on a project hook endpoint matched GitLab's own API
+  // description (tests/fixtures/gitlab-openapi).
+  expect(violations).toEqual([]);
 });
 
 function api(extra: Partial<HookApiOptions> = {}): HookApi {
