@@ -188,7 +188,7 @@ const FLAGS: Record<HookKind, readonly string[]> = {
 /** Column defaults: `push_events` defaults to true, every other event flag to false. */
 const DEFAULT_TRUE_FLAGS = new Set(['push_events']);
 
-/** `ProjectHook.triggers` values accepted by the test endpoint (project_webhooks.md, Trigger a test project webhook). */
+/** Triggers the test endpoint has sample data for (project_webhooks.md, Trigger a test project webhook). */
 const TEST_TRIGGERS = new Set([
   'push_events',
   'tag_push_events',
@@ -204,6 +204,13 @@ const TEST_TRIGGERS = new Set([
   'emoji_events',
   'resource_access_token_events',
 ]);
+/**
+ * Triggers the test endpoint takes at all: Grape's `values: ProjectHook.triggers.values` (gitlabhq
+ * `lib/api/hooks/trigger_test.rb`, at 0a3208dc4813cc0c93d3b8970031e48e778d87ca; group hooks share the module), the
+ * `trigger` enum of GitLab's API description (tests/fixtures/gitlab-openapi). Anything else is a 400; one without
+ * sample data a 422 (`test`).
+ */
+const ACCEPTED_TRIGGERS = new Set([...TEST_TRIGGERS, 'deployment_events', 'feature_flag_events']);
 const TEST_EVENT_HEADER: Record<string, string> = { push_events: 'Push Hook', tag_push_events: 'Tag Push Hook' };
 
 const BRANCH_FILTER_STRATEGIES = new Set(['wildcard', 'regex', 'all_branches']);
@@ -714,7 +721,7 @@ export class GitlabApiTestServer {
     const hookHere = hook && hook.kind === route.kind && hook.parent === ns.fullPath ? hook : undefined;
 
     if (route.trigger !== undefined) {
-      if (!TEST_TRIGGERS.has(route.trigger))
+      if (!ACCEPTED_TRIGGERS.has(route.trigger))
         throw new ApiFailure(400, { error: 'trigger does not have a valid value' });
       if (!hookHere) throw new ApiFailure(404, { message: '404 Not found' });
       return this.test(hookHere, ns, user, route.trigger);
@@ -914,6 +921,11 @@ export class GitlabApiTestServer {
       }
       this.testRequests.set(key, [...recent, now]);
     }
+    // `TestHooks::BaseService#execute`: a trigger `TestHooks::ProjectService#data` builds no sample for is
+    // "Testing not available for this hook", rendered as 422 by trigger_test.rb (gitlabhq
+    // app/services/test_hooks/base_service.rb at 05f0ebba3a2c8ddf39e436f412dc2ab5bf1353b2, project_service.rb at
+    // 54cee682d0c36ae3cbabf25d565803de142900f4).
+    if (!TEST_TRIGGERS.has(trigger)) throw new ApiFailure(422, { message: 'Testing not available for this hook' });
     if (ns.kind === 'project' && ns.emptyRepo && (trigger === 'push_events' || trigger === 'tag_push_events')) {
       throw new ApiFailure(422, { message: 'Ensure the project has at least one commit.' });
     }
