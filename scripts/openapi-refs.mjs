@@ -1,6 +1,7 @@
 /**
  * The part of an API description the extract scripts keep: every definition a kept path refers to, transitively.
- * Shared by scripts/extract-github-openapi.mjs, extract-gitea-swagger.mjs and extract-bitbucket-openapi.mjs.
+ * Shared by scripts/extract-github-openapi.mjs, extract-gitea-swagger.mjs, extract-bitbucket-openapi.mjs and
+ * extract-gitlab-openapi.mjs.
  */
 
 /**

@@ -37,12 +37,17 @@
  *   `RateLimit-ResetTime`; over the limit: 429 `Retry later` with `Retry-After` in seconds.
  * - Fault injection: `fault({ status, retryAfter, times, match })` answers 429/5xx instead of serving; with `location`,
  *   a 3xx redirect there.
+ * - Held to GitLab's own API description (`doc/api/openapi/openapi_v2.yaml`, extracted into tests/fixtures/gitlab-openapi
+ *   with the corrections its SOURCE.md lists): every JSON request body taken and every answer given on a described
+ *   project hook endpoint is checked against it; disagreements go to `violations`. The description has no group hooks,
+ *   so those go unchecked.
  *
  * Time comes from the `now` option so a test can share one fake clock with the client under test.
  */
 import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ApiDescription } from './api-description';
 import { closeServer } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -183,7 +188,7 @@ const FLAGS: Record<HookKind, readonly string[]> = {
 /** Column defaults: `push_events` defaults to true, every other event flag to false. */
 const DEFAULT_TRUE_FLAGS = new Set(['push_events']);
 
-/** `ProjectHook.triggers` values accepted by the test endpoint (project_webhooks.md, Trigger a test project webhook). */
+/** Triggers the test endpoint has sample data for (project_webhooks.md, Trigger a test project webhook). */
 const TEST_TRIGGERS = new Set([
   'push_events',
   'tag_push_events',
@@ -199,6 +204,13 @@ const TEST_TRIGGERS = new Set([
   'emoji_events',
   'resource_access_token_events',
 ]);
+/**
+ * Triggers the test endpoint takes at all: Grape's `values: ProjectHook.triggers.values` (gitlabhq
+ * `lib/api/hooks/trigger_test.rb`, at 0a3208dc4813cc0c93d3b8970031e48e778d87ca; group hooks share the module), the
+ * `trigger` enum of GitLab's API description (tests/fixtures/gitlab-openapi). Anything else is a 400; one without
+ * sample data a 422 (`test`).
+ */
+const ACCEPTED_TRIGGERS = new Set([...TEST_TRIGGERS, 'deployment_events', 'feature_flag_events']);
 const TEST_EVENT_HEADER: Record<string, string> = { push_events: 'Push Hook', tag_push_events: 'Tag Push Hook' };
 
 const BRANCH_FILTER_STRATEGIES = new Set(['wildcard', 'regex', 'all_branches']);
@@ -211,6 +223,9 @@ const INITIAL_BACKOFF_MS = 60_000;
 const MAX_BACKOFF_MS = 86_400_000;
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** GitLab's own description of the project hook endpoints (scripts/extract-gitlab-openapi.mjs, corrections in SOURCE.md). */
+const DESCRIPTION = ApiDescription.load('gitlab-openapi');
 
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -254,6 +269,8 @@ export class GitlabApiTestServer {
   readonly apiUrl: string;
   readonly requests: GitlabRecordedRequest[] = [];
   readonly deliveries: Delivery[] = [];
+  /** Where a request body the server took, or an answer it gave, disagrees with GitLab's API description. */
+  readonly violations: string[] = [];
 
   private readonly now: () => number;
   private readonly users = new Map<string, User>();
@@ -526,7 +543,17 @@ export class GitlabApiTestServer {
     body: unknown,
     headers: Record<string, string> = {},
   ): void {
-    if (rec) rec.status = status;
+    if (rec) {
+      rec.status = status;
+      const requestBody =
+        rec.contentType?.toLowerCase().startsWith('application/json') && typeof rec.body === 'object'
+          ? rec.body
+          : undefined;
+      // Description paths carry the `/api/v4` prefix (no basePath), so the raw path is matched as it is.
+      this.violations.push(
+        ...DESCRIPTION.check({ method: rec.method, path: rec.rawPath, requestBody, status, responseBody: body }),
+      );
+    }
     const isText = typeof body === 'string';
     const text = body === undefined ? '' : isText ? body : JSON.stringify(body);
     res.writeHead(status, {
@@ -694,7 +721,7 @@ export class GitlabApiTestServer {
     const hookHere = hook && hook.kind === route.kind && hook.parent === ns.fullPath ? hook : undefined;
 
     if (route.trigger !== undefined) {
-      if (!TEST_TRIGGERS.has(route.trigger))
+      if (!ACCEPTED_TRIGGERS.has(route.trigger))
         throw new ApiFailure(400, { error: 'trigger does not have a valid value' });
       if (!hookHere) throw new ApiFailure(404, { message: '404 Not found' });
       return this.test(hookHere, ns, user, route.trigger);
@@ -894,6 +921,11 @@ export class GitlabApiTestServer {
       }
       this.testRequests.set(key, [...recent, now]);
     }
+    // `TestHooks::BaseService#execute`: a trigger `TestHooks::ProjectService#data` builds no sample for is
+    // "Testing not available for this hook", rendered as 422 by trigger_test.rb (gitlabhq
+    // app/services/test_hooks/base_service.rb at 05f0ebba3a2c8ddf39e436f412dc2ab5bf1353b2, project_service.rb at
+    // 54cee682d0c36ae3cbabf25d565803de142900f4).
+    if (!TEST_TRIGGERS.has(trigger)) throw new ApiFailure(422, { message: 'Testing not available for this hook' });
     if (ns.kind === 'project' && ns.emptyRepo && (trigger === 'push_events' || trigger === 'tag_push_events')) {
       throw new ApiFailure(422, { message: 'Ensure the project has at least one commit.' });
     }

@@ -10,6 +10,7 @@ describe.each([
   ['forgejo-openapi', 'raohwork/forgejo-mcp', '/repos/acme/app/hooks', 'POST', 201],
   ['bitbucket-cloud-openapi', 'coderabbitai/bitbucket', '/repositories/acme/app/hooks', 'POST', 201],
   ['bitbucket-server-openapi', 'coderabbitai/bitbucket', '/api/latest/projects/PROJ/repos/app/webhooks', 'POST', 200],
+  ['gitlab-openapi', 'gitlabhq/gitlabhq', '/api/v4/projects/acme%2Fapp/hooks', 'POST', 201],
 ] as const)('%s', (name, repository, hooksPath, createMethod, created) => {
   const description = ApiDescription.load(name);
 
@@ -38,35 +39,101 @@ describe.each([
   });
 
   it('accepts a created hook of the documented status', () => {
-    const hook = !name.startsWith('bitbucket')
-      ? {
-          id: 1,
-          type: 'gitea',
-          active: true,
-          events: ['push'],
-          config: { url: 'https://x.example/', content_type: 'json' },
-          branch_filter: '*',
-        }
-      : name === 'bitbucket-cloud-openapi'
-        ? {
-            type: 'webhook_subscription',
-            uuid: '{0b1c}',
-            url: 'https://x.example/',
-            active: true,
-            events: ['repo:push'],
-            secret_set: true,
-          }
-        : {
-            id: 1,
-            name: 'n',
-            url: 'https://x.example/',
-            active: true,
-            events: ['repo:refs_changed'],
-            sslVerificationRequired: true,
-          };
+    const hook =
+      name === 'gitlab-openapi'
+        ? GITLAB_HOOK
+        : !name.startsWith('bitbucket')
+          ? {
+              id: 1,
+              type: 'gitea',
+              active: true,
+              events: ['push'],
+              config: { url: 'https://x.example/', content_type: 'json' },
+              branch_filter: '*',
+            }
+          : name === 'bitbucket-cloud-openapi'
+            ? {
+                type: 'webhook_subscription',
+                uuid: '{0b1c}',
+                url: 'https://x.example/',
+                active: true,
+                events: ['repo:push'],
+                secret_set: true,
+              }
+            : {
+                id: 1,
+                name: 'n',
+                url: 'https://x.example/',
+                active: true,
+                events: ['repo:refs_changed'],
+                sslVerificationRequired: true,
+              };
     expect(description.check({ method: createMethod, path: hooksPath, status: created, responseBody: hook })).toEqual(
       [],
     );
+  });
+});
+
+/** A project hook as GitLab sends it: integer ids, and null where nothing is set (the fixture's corrections). */
+const GITLAB_HOOK = {
+  id: 1,
+  url: 'https://x.example/',
+  name: null,
+  description: null,
+  created_at: '2025-06-01T12:00:00.000Z',
+  push_events: true,
+  tag_push_events: true,
+  merge_requests_events: false,
+  repository_update_events: false,
+  enable_ssl_verification: true,
+  alert_status: 'executable',
+  disabled_until: null,
+  url_variables: [],
+  push_events_branch_filter: null,
+  branch_filter_strategy: 'all_branches',
+  custom_webhook_template: null,
+  custom_headers: [],
+  project_id: 7,
+};
+
+describe('gitlab-openapi', () => {
+  const description = ApiDescription.load('gitlab-openapi');
+
+  it('records the corrections made to what the description says, and that it describes no group hooks', () => {
+    expect(description.source).toMatchObject({
+      groupHooksDescribed: false,
+      corrections: expect.arrayContaining([
+        expect.stringMatching(/^API_Entities_ProjectHook\.id: "string" -> "integer": /),
+        expect.stringMatching(/^API_Entities_ProjectHook\.alert_status: "symbol" -> "string": /),
+        expect.stringMatching(/^API_Entities_ProjectHook\.disabled_until: "string" -> \["string","null"\]: /),
+      ]),
+    });
+    const path = '/api/v4/groups/acme/hooks';
+    expect(description.check({ method: 'GET', path, status: 200, responseBody: { not: 'an array' } })).toEqual([]);
+  });
+
+  it('finds a hook field of the wrong type, and a token or flag sent as a string', () => {
+    const path = '/api/v4/projects/7/hooks/1';
+    const wrong = { ...GITLAB_HOOK, id: '1', enable_ssl_verification: 'true', alert_status: 1 };
+    expect(description.check({ method: 'GET', path, status: 200, responseBody: wrong })).toEqual([
+      expect.stringMatching(/^GET \/api\/v4\/projects\/\{id\}\/hooks\/\{hook_id\} -> 200: response body: /),
+    ]);
+    expect(description.check({ method: 'GET', path, status: 200, responseBody: wrong })[0]).toMatch(
+      /\/id must be integer; \/enable_ssl_verification must be boolean; \/alert_status must be string/,
+    );
+    // Grape would coerce "true"; the client sends JSON booleans, and that is what is held to the description.
+    const body = { url: 'https://x.example/', token: 42, push_events: 'true' };
+    expect(
+      description.check({ method: 'PUT', path, requestBody: body, status: 200, responseBody: GITLAB_HOOK }),
+    ).toEqual([expect.stringMatching(/request body: \/push_events must be boolean; \/token must be string/)]);
+    expect(
+      description.check({
+        method: 'POST',
+        path: `${path}/test/push_events`,
+        status: 201,
+        responseBody: { message: '201 Created' },
+      }),
+    ).toEqual([]);
   });
 });
 

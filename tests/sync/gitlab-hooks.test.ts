@@ -38,7 +38,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const violations = [...server.violations];
   await server.close();
+  // Every request body the server took and every answer it gave on a project hook endpoint matched GitLab's own API
+  // description (tests/fixtures/gitlab-openapi).
+  expect(violations).toEqual([]);
 });
 
 function api(extra: Partial<HookApiOptions> = {}): HookApi {
@@ -618,6 +622,21 @@ describe('reenableHook', () => {
       `gitlab ${PROJECT}: POST /projects/${ENCODED}/hooks/${id}/test/push_events: HTTP 422 Failed to open TCP connection to relay.example.com:443 (getaddrinfo: Name or service not known)`,
     );
     expect(server.alertStatus(id)).toBe('disabled');
+  });
+
+  it('the test endpoint takes every trigger GitLab describes; one without sample data is a 422, an unknown one a 400', async () => {
+    const id = server.addHook('project', PROJECT, { url: spec().url });
+    const test = (trigger: string) => raw('POST', `/projects/${ENCODED}/hooks/${id}/test/${trigger}`);
+    expect(await test('deployment_events')).toMatchObject({
+      status: 422,
+      json: { message: 'Testing not available for this hook' },
+    });
+    expect(await test('milestone_events')).toMatchObject({
+      status: 400,
+      json: { error: 'trigger does not have a valid value' },
+    });
+    expect(await test('tag_push_events')).toMatchObject({ status: 201, json: { message: '201 Created' } });
+    expect(server.deliveries.map((d) => d.trigger)).toEqual(['tag_push_events']);
   });
 
   it('cannot push-test a project without commits', async () => {

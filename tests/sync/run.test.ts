@@ -120,6 +120,7 @@ test('the first run creates exactly one hook per repository, from discovery and 
   expect(tools!.url).toMatch(/^https:\/\/relay\.example\/hooks\/gitlab\?relay-secret-version=/);
   expect(tools!.token).toBe('gitlab-hook-secret-1');
   expect(github.violations).toEqual([]);
+  expect(gitlab.violations).toEqual([]);
 });
 
 test('a second run over the synced estate writes nothing', async () => {
