@@ -4,31 +4,10 @@
  * package must be built from the very configuration it packages and tests/infra/serverless/serverless-package.test.ts rebuilds
  * this tree's dist/ with the example configuration at the same time.
  */
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, runTool, type ToolRun } from '../../support/run-tool';
-
-// CloudFormation properties are arbitrary nested JSON that the assertions walk by key; typing them would restate the
-// template. The one `any` is here, with this reason.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-const copied = [
-  'serverless.yml',
-  'package.json',
-  'tsconfig.json',
-  'relay.config.example.yaml',
-  'infra',
-  'lib',
-  'functions',
-  'scripts',
-  'local',
-];
-
-type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: unknown };
-type Template = { Resources: Record<string, Resource> };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+import { root } from '../../support/run-tool';
+import { packageService, scratchService, type Statement, type Template } from '../../support/scratch-service';
 
 /** The example configuration with `dedupe` on its github receiver: everything else the same. */
 function dedupeConfig(): string {
@@ -39,31 +18,14 @@ function dedupeConfig(): string {
   return example.replace(receiver, (found) => `${found}    dedupe: { windowSeconds: 900 }\n`);
 }
 
-function run(cwd: string, command: string, args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
-  return runTool(command, args, { cwd, env });
-}
-
-/** Builds the bundle from `config` in the scratch service and packages it; the generated template. */
-async function packaged(service: string, config: string): Promise<Template> {
-  const build = await run(service, 'tsx', ['scripts/build.mjs'], { RELAY_CONFIG: config });
-  if (build.status !== 0) throw new Error(`build of ${config} failed:\n${build.output}`);
-  const out = join(service, `package-${config.replace(/\W/g, '-')}`);
-  const pkg = await run(service, 'osls', ['package', '--param', `config=${config}`, '--package', out]);
-  if (pkg.status !== 0) throw new Error(`osls package of ${config} failed:\n${pkg.output}`);
-  return JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-}
-
 let withDedupe: Template;
 let without: Template;
 
 beforeAll(async () => {
-  const service = mkdtempSync(join(tmpdir(), 'relay-dedupe-service-'));
-  for (const entry of copied) cpSync(join(root, entry), join(service, entry), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
-  writeFileSync(join(service, 'dedupe.yaml'), dedupeConfig());
+  const service = scratchService('relay-dedupe-service', { 'dedupe.yaml': dedupeConfig() });
   // One after the other: both build into the same dist/.
-  withDedupe = await packaged(service, 'dedupe.yaml');
-  without = await packaged(service, 'relay.config.example.yaml');
+  withDedupe = await packageService(service, 'dedupe.yaml', 'package-dedupe');
+  without = await packageService(service, 'relay.config.example.yaml', 'package-example');
 }, 180_000);
 
 const ofType = (template: Template, type: string) =>

@@ -6,33 +6,19 @@
  * test checks) at the same time. The bundle built there is also loaded and run once, as Lambda would.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../lib/config/load';
 import { eventPattern } from '../../../infra/serverless/registry-events.cjs';
-import { root, runTool, type ToolRun } from '../../support/run-tool';
-
-// CloudFormation properties are arbitrary nested JSON that the assertions walk by key; typing them would restate the
-// template. The one `any` is here, with this reason.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-const copied = [
-  'serverless.yml',
-  'package.json',
-  'tsconfig.json',
-  'relay.config.example.yaml',
-  'infra',
-  'lib',
-  'functions',
-  'scripts',
-  'local',
-];
-
-type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: unknown };
-type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+import { collectOutput, root, type ToolRun } from '../../support/run-tool';
+import {
+  packageService,
+  scratchService,
+  zipEntries,
+  type Resource,
+  type Statement,
+  type Template,
+} from '../../support/scratch-service';
 
 /** The example with an ecr section: two of its four clusters (the same-account EKS one and a kubeconfig one). */
 const ecrSection = `
@@ -47,21 +33,11 @@ let template: Template;
 let packageDir: string;
 
 beforeAll(async () => {
-  service = mkdtempSync(join(tmpdir(), 'relay-ecr-service-'));
-  for (const entry of copied) cpSync(join(root, entry), join(service, entry), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
-  writeFileSync(
-    join(service, 'ecr.yaml'),
-    `${readFileSync(join(root, 'relay.config.example.yaml'), 'utf8')}${ecrSection}`,
-  );
-  const build = await runTool('tsx', ['scripts/build.mjs'], { cwd: service, env: { RELAY_CONFIG: 'ecr.yaml' } });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.output}`);
-  packageDir = join(service, 'package');
-  const pkg = await runTool('osls', ['package', '--param', 'config=ecr.yaml', '--package', packageDir], {
-    cwd: service,
+  service = scratchService('relay-ecr-service', {
+    'ecr.yaml': `${readFileSync(join(root, 'relay.config.example.yaml'), 'utf8')}${ecrSection}`,
   });
-  if (pkg.status !== 0) throw new Error(`osls package failed:\n${pkg.output}`);
-  template = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  packageDir = join(service, 'package');
+  template = await packageService(service, 'ecr.yaml', 'package');
 }, 180_000);
 
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -94,21 +70,11 @@ test('the registryEvents function: its bundle, nodejs22.x on arm64, 30 s, its ro
 });
 
 test('its artifact holds only its bundle, its lazy chunks, source maps and the relay configuration', () => {
-  const zip = readFileSync(join(packageDir, 'registryEvents.zip'));
-  // Names from the zip's central directory (no unzip binary needed).
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  let offset = zip.readUInt32LE(eocd + 16);
-  const names: string[] = [];
-  for (let i = 0; i < zip.readUInt16LE(eocd + 10); i++) {
-    const nameLength = zip.readUInt16LE(offset + 28);
-    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
-    offset += 46 + nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
-  }
   const code = ['index.js', 'dedupe.js', 'sqs.js', 'secrets-manager-sdk.js'].flatMap((file) => [
     `dist/registry-events/${file}`,
     `dist/registry-events/${file}.map`,
   ]);
-  expect(names.sort()).toEqual(['dist/relay/relay.config.json', ...code].sort());
+  expect(zipEntries(join(packageDir, 'registryEvents.zip'))).toEqual(['dist/relay/relay.config.json', ...code].sort());
 });
 
 test('an EventBridge rule on the default bus: successful ECR pushes of the listed accounts and repositories, to this function only', () => {
@@ -249,13 +215,7 @@ function node(script: string, cwd: string): Promise<ToolRun> {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 60_000,
   });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, output }));
-  });
+  return collectOutput(child);
 }
 
 test("the bundle loads and handles AWS's documented push (a repository the section does not list: one log line, no cluster call)", async () => {

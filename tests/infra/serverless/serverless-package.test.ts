@@ -11,11 +11,7 @@ import type { DeliverySummary } from '../../../lib/observability/delivery-log';
 import { deliveryMetrics, metricsNamespace, syncMetrics } from '../../../lib/observability/metrics';
 import type { SyncReport } from '../../../lib/sync/run';
 import { root, runTool, type ToolRun } from '../../support/run-tool';
-
-// CloudFormation properties are arbitrary nested JSON that the assertions walk by key; typing them would restate the
-// template. The one `any` is here, with this reason.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
+import { zipEntries, type Json, type Resource, type Statement, type Template } from '../../support/scratch-service';
 
 const exampleConfig = 'relay.config.example.yaml';
 
@@ -30,24 +26,7 @@ function osls(...args: string[]): Promise<Run> {
   return run('osls', args);
 }
 
-/** File names in a zip, from its central directory (no unzip binary needed). */
-function zipEntries(file: string): string[] {
-  const zip = readFileSync(file);
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  let offset = zip.readUInt32LE(eocd + 16);
-  const names: string[] = [];
-  for (let i = 0; i < zip.readUInt16LE(eocd + 10); i++) {
-    const nameLength = zip.readUInt16LE(offset + 28);
-    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
-    offset += 46 + nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
-  }
-  return names.sort();
-}
-
-type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: unknown };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 type SecretRef = RelayConfig['receivers'][string]['secret'];
-type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
 let template: Template;
 /** Packaged with every deploy param set (paramArgs): VPC, alarm topic, throttle, rejection threshold. */
 let paramTemplate: Template;
