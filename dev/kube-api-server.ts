@@ -28,6 +28,7 @@
  * is authorized by the rules bound to those groups.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -97,6 +98,10 @@ export interface RecordedRequest {
   verb?: string;
   /** HTTP status code answered (undefined while in flight, or when a fault destroyed the socket). */
   status?: number;
+  /** The request's `Accept-Encoding`, when it had one. */
+  acceptEncoding?: string;
+  /** Response body bytes written (as sent: compressed when the answer was); a watch counts its events so far. */
+  bytesSent?: number;
 }
 
 export interface KubeObjectMeta {
@@ -142,6 +147,11 @@ export interface Fault {
   delayMs?: number;
   /** Reset the connection instead of answering. */
   destroy?: boolean;
+  /**
+   * Answer 200 with exactly these bytes and headers instead of serving: what a broken or hostile endpoint behind the
+   * kubeconfig's URL could send (a body that does not inflate, an encoding nobody asked for, a decompression bomb).
+   */
+  raw?: { headers: Record<string, string>; body: Buffer };
   /** Number of matching requests to affect; then the fault clears itself. Omitted = until replaced or cleared. */
   times?: number;
 }
@@ -1631,7 +1641,11 @@ export class KubeApiTestServer {
   }
 
   private writeEvent(w: Watcher, event: WatchEvent): void {
-    if (!w.res.writableEnded && !w.res.destroyed) w.res.write(`${JSON.stringify(event)}\n`);
+    if (!w.res.writableEnded && !w.res.destroyed) {
+      const line = `${JSON.stringify(event)}\n`;
+      w.rec.bytesSent = (w.rec.bytesSent ?? 0) + Buffer.byteLength(line);
+      w.res.write(line);
+    }
   }
 
   /** The event a watcher sees for one change: label selectors turn entering and leaving the selection into ADDED/DELETED. */
@@ -1697,14 +1711,21 @@ export class KubeApiTestServer {
   ): void {
     if (rec) rec.status = code;
     const text = JSON.stringify(body);
+    // As kube-apiserver's deferredResponseWriter: gzip (level 1) when the client accepts it and the answer is over
+    // 128 KiB, with `Vary: Accept-Encoding` (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/writers.go,
+    // kubernetes v1.31.0, defaultGzipThresholdBytes; the APIResponseCompression feature, on by default since 1.16).
+    const compressed = Buffer.byteLength(text) > gzipThresholdBytes && acceptsGzip(res.req);
+    const payload = compressed ? gzipSync(text, { level: 1 }) : Buffer.from(text);
+    if (rec) rec.bytesSent = payload.length;
     res.writeHead(code, {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache, private',
       'Audit-Id': randomUUID(),
-      'Content-Length': String(Buffer.byteLength(text)),
+      'Content-Length': String(payload.length),
+      ...(compressed ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
       ...headers,
     });
-    res.end(text);
+    res.end(payload);
   }
 
   private async readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -1763,6 +1784,7 @@ export class KubeApiTestServer {
     };
     if (info.isResource) rec.verb = info.verb;
     if (contentType !== undefined) rec.contentType = contentType;
+    if (typeof req.headers['accept-encoding'] === 'string') rec.acceptEncoding = req.headers['accept-encoding'];
     if (account) {
       rec.user = account.user;
       rec.authentication = eksToken ? 'eks' : 'token';
@@ -1778,6 +1800,13 @@ export class KubeApiTestServer {
       if (this.closed) return;
       if (fault.destroy) {
         req.socket.destroy();
+        return;
+      }
+      if (fault.raw) {
+        rec.status = 200;
+        rec.bytesSent = fault.raw.body.length;
+        res.writeHead(200, { ...fault.raw.headers, 'Content-Length': String(fault.raw.body.length) });
+        res.end(fault.raw.body);
         return;
       }
       if (fault.status === 429 && fault.apf) {
@@ -2093,4 +2122,19 @@ function decodeContinue(s: string): ContinueToken {
     throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   }
   return { v: tok.v, rv: tok.rv, start: tok.start };
+}
+
+/** kube-apiserver compresses answers over this size when asked to (writers.go `defaultGzipThresholdBytes`). */
+const gzipThresholdBytes = 128 * 1024;
+
+/** `Accept-Encoding` names gzip with a non-zero weight (RFC 9110 §12.5.3). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }

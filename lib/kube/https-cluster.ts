@@ -2,7 +2,9 @@ import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
 import tls from 'node:tls';
+import { createGunzip } from 'node:zlib';
 import { isAbortError, remainingMs, sleep } from '../time/abort';
 import { ClusterCallError, type ClusterClient, type ClusterFailure, type GitRepositoryView } from './cluster-client';
 import { GitRepositoryIndex } from './git-repository-index';
@@ -252,6 +254,7 @@ class HttpsTransport implements KubeTransport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const headers = ['Host', this.hostHeader, 'Accept', 'application/json', 'User-Agent', eventSource];
     if (authorization) headers.push('Authorization', authorization);
+    if (request.acceptGzip) headers.push('Accept-Encoding', 'gzip');
     if (body !== undefined)
       headers.push(
         'Content-Type',
@@ -356,6 +359,25 @@ class HttpsTransport implements KubeTransport {
     mustFit: boolean,
     keep: boolean,
   ): Promise<string> {
+    const encoding = res.headers['content-encoding'];
+    // Only what was asked for: kube-apiserver compresses with gzip alone, and only when the request accepts it.
+    if (encoding !== undefined && encoding !== 'identity' && !(encoding === 'gzip' && request.acceptGzip)) {
+      res.destroy();
+      return Promise.reject(
+        new ClusterCallError(
+          `${request.what}: answer in content encoding ${JSON.stringify(encoding.slice(0, 40))}, which was not asked for`,
+          res.statusCode,
+          'http',
+        ),
+      );
+    }
+    // Decompressed as it arrives: `maxBytes` bounds the text, so a small answer that inflates without end (a
+    // "zip bomb") is cut at the bound like any oversized answer. pipeline() carries a broken connection through.
+    const source: Readable = encoding === 'gzip' ? pipeline(res, createGunzip(), () => undefined) : res;
+    const destroy = () => {
+      source.destroy();
+      res.destroy();
+    };
     return new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -363,10 +385,10 @@ class HttpsTransport implements KubeTransport {
       const finish = (error: unknown, text?: string) => {
         if (done) return;
         done = true;
-        res.off('data', onData);
-        res.off('end', onEnd);
-        res.off('error', onError);
-        res.off('close', onClose);
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.off('error', onError);
+        source.off('close', onClose);
         if (error === undefined) resolve(text ?? '');
         else
           reject(
@@ -382,12 +404,12 @@ class HttpsTransport implements KubeTransport {
             finish(
               new ClusterCallError(`${request.what}: answer larger than ${maxBytes} bytes`, res.statusCode, 'http'),
             );
-            res.destroy();
+            destroy();
             return;
           }
           if (keep) chunks.push(bytes.subarray(0, bytes.length - (size - maxBytes)));
           finish(undefined, Buffer.concat(chunks).toString('utf8'));
-          res.destroy();
+          destroy();
           return;
         }
         if (keep) chunks.push(bytes);
@@ -397,12 +419,18 @@ class HttpsTransport implements KubeTransport {
           undefined,
           keep ? (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')) : '',
         );
-      const onError = (error: unknown) => finish(error);
+      const onError = (error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR: not gzip, cut short) are the answer's fault, not the network's.
+        if (typeof code === 'string' && code.startsWith('Z_'))
+          finish(new ClusterCallError(`${request.what}: answer is not valid gzip (${code})`, res.statusCode, 'http'));
+        else finish(error);
+      };
       const onClose = () => finish(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-      res.on('data', onData);
-      res.on('end', onEnd);
-      res.on('error', onError);
-      res.on('close', onClose);
+      source.on('data', onData);
+      source.on('end', onEnd);
+      source.on('error', onError);
+      source.on('close', onClose);
     });
   }
 
@@ -423,6 +451,7 @@ class HttpsTransport implements KubeTransport {
         maxBytes: maxListPageBytes,
         signal,
         background,
+        acceptGzip: true,
       });
       pages.push(page);
       const next = (page as { metadata?: { continue?: unknown } } | undefined)?.metadata?.continue;

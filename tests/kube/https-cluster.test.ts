@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ClusterCallError } from '../../lib/kube/cluster-client';
 import { HttpsCluster } from '../../lib/kube/https-cluster';
 import type { FluxObjectRef } from '../../lib/kube/kinds';
@@ -203,4 +204,62 @@ test('a client certificate or key that does not load is a config failure at cons
   expect((error as Error).message).toMatch(
     /^cluster c: kubeconfig certificate authority or client certificate\/key could not be loaded \(/,
   );
+});
+
+describe('compressed lists', () => {
+  const many = Array.from({ length: 600 }, (_, i) =>
+    gitRepository(`ns-${i % 7}`, `gz-${i}`, `https://github.com/acme/gz-${i}`, { branch: 'main' }),
+  );
+  beforeAll(() => {
+    for (const obj of many) server.put(obj);
+  });
+  afterAll(() => {
+    for (const obj of many) server.remove(obj.apiVersion, obj.kind, obj.metadata.namespace!, obj.metadata.name);
+  });
+  const listRequests = () => server.requests.filter((r) => r.verb === 'list');
+
+  test('a list asks for gzip; pages over 128 KiB come compressed and read as the same objects', async () => {
+    const views = await client(server.kubeconfig(token)).listGitRepositories(signal);
+    expect(views.map((v) => v.name).filter((n) => n.startsWith('gz-'))).toHaveLength(600);
+    expect(views.find((v) => v.name === 'gz-599')).toMatchObject({
+      namespace: 'ns-4',
+      url: 'https://github.com/acme/gz-599',
+    });
+    const [first] = listRequests();
+    expect(first).toMatchObject({ acceptEncoding: 'gzip', status: 200 });
+    // The first page (500 objects) is over the threshold: what went over the wire is a fraction of its JSON.
+    expect(first!.bytesSent).toBeLessThan(60 * 1024);
+  });
+
+  test('a patch does not ask for gzip (its answer is one object)', async () => {
+    await client(server.kubeconfig(token)).requestReconcile(app, 'x', signal);
+    expect(server.requests.find((r) => r.verb === 'patch')?.acceptEncoding).toBeUndefined();
+  });
+
+  test('a body that inflates past the bound is cut there, not read into memory', async () => {
+    // 80 MiB of spaces inside a JSON string compress to ~80 KB: over the list page bound (64 MiB) once inflated.
+    const bomb = gzipSync(Buffer.concat([Buffer.from('{"items":["'), Buffer.alloc(80 * 1024 * 1024, 0x20)]));
+    server.fault({
+      match: (r) => r.verb === 'list',
+      raw: { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: bomb },
+    });
+    const e = await failureOf(client(server.kubeconfig(token)).listGitRepositories(signal));
+    expect(e).toMatchObject({ failure: 'http', status: 200 });
+    expect(e.message).toMatch(/answer larger than 67108864 bytes$/);
+  });
+
+  test.each([
+    ['a body that is not gzip', { 'Content-Encoding': 'gzip' }, Buffer.from('{"items":[]}'), 'is not valid gzip'],
+    ['gzip cut short', { 'Content-Encoding': 'gzip' }, gzipSync('{"items":[]}').subarray(0, 12), 'is not valid gzip'],
+    ['an encoding not asked for', { 'Content-Encoding': 'br' }, Buffer.from('{"items":[]}'), 'which was not asked for'],
+  ])("%s fails the list as the answer's fault (http), not the network's", async (_, headers, body, reason) => {
+    server.fault({
+      match: (r) => r.verb === 'list',
+      raw: { headers: { 'Content-Type': 'application/json', ...headers }, body },
+    });
+    const e = await failureOf(client(server.kubeconfig(token)).listGitRepositories(signal));
+    expect(e).toMatchObject({ failure: 'http', status: 200 });
+    expect(e.message).toMatch(/^list GitRepositories: answer /);
+    expect(e.message).toContain(reason);
+  });
 });
