@@ -1860,6 +1860,10 @@ export class KubeApiTestServer {
   }
 
   private route(info: RequestInfo, rec: RecordedRequest, rawBody: string): [number, unknown] {
+    // The version endpoint: every authenticated caller may read it (the default ClusterRole system:public-info-viewer,
+    // https://kubernetes.io/docs/reference/access-authn-authz/rbac/#discovery-roles), shaped as k8s.io/apimachinery
+    // pkg/version.Info.
+    if (!info.isResource && rec.method === 'GET' && rec.path === '/version') return [200, versionInfo];
     if (!info.isResource) throw notFoundPath();
     const t = RESOURCE_TYPES.find(
       (r) => r.group === info.group && r.version === info.version && r.plural === info.resource,
@@ -2138,3 +2142,16 @@ function acceptsGzip(req: IncomingMessage): boolean {
     return q === undefined || Number(q.slice(2)) > 0;
   });
 }
+
+/** What this server answers on GET /version (a Kubernetes 1.33 API server, as k8s.io/apimachinery version.Info). */
+const versionInfo = {
+  major: '1',
+  minor: '33',
+  gitVersion: 'v1.33.4',
+  gitCommit: '74cdb426ce8ba0b5a7a8f35e6b6e6ae0c8f4bdb1',
+  gitTreeState: 'clean',
+  buildDate: '2025-08-12T18:06:05Z',
+  goVersion: 'go1.24.5',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};

@@ -138,6 +138,8 @@ class ClusterAgent extends https.Agent {
 /** The node:https side: one keep-alive agent, bearer token or client certificate, JSON in and out, bounded reads. */
 class HttpsTransport implements KubeTransport {
   readonly agent: https.Agent;
+  /** Watches' connections, apart from the requests' (see the constructor). */
+  private readonly watchAgent: https.Agent;
   private readonly host: string;
   private readonly port: number;
   private readonly basePath: string;
@@ -146,6 +148,8 @@ class HttpsTransport implements KubeTransport {
   /** `Bearer <token>` for a kubeconfig token; the tokenFile case is read (and re-read) per request. */
   private readonly staticAuthorization: string | undefined;
   private tokenFromFile: { token: string; readAt: number } | undefined;
+  /** Whether the first list opened its spare connection (see listAll). */
+  private spareOpened = false;
 
   constructor(
     readonly cluster: string,
@@ -176,15 +180,19 @@ class HttpsTransport implements KubeTransport {
     this.basePath = withoutTrailingSlashes(server.pathname);
     this.hostHeader = `${this.host.includes(':') ? `[${this.host}]` : this.host}${this.port !== 443 ? `:${this.port}` : ''}`;
     this.staticAuthorization = endpoint.token !== undefined ? `Bearer ${endpoint.token}` : undefined;
-    this.agent = new ClusterAgent({
+    const agentOptions = {
       host: this.host,
       port: this.port,
       keepAlive: true,
-      maxSockets: 32,
       secureContext,
       rejectUnauthorized: tlsOptions.rejectUnauthorized,
       ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}),
-    });
+    };
+    this.agent = new ClusterAgent({ ...agentOptions, maxSockets: 32 });
+    // Watches hold their connection for minutes. From the requests' pool a watch would take the connection a list
+    // just freed, and a cold container's first patch would wait for a new connection (TCP and TLS: two round trips).
+    // No socket cap: one watch per scope (namespace), each held open, and a cap would leave the rest waiting.
+    this.watchAgent = new ClusterAgent(agentOptions);
   }
 
   /** Bearer token header, if the kubeconfig has one. */
@@ -264,7 +272,7 @@ class HttpsTransport implements KubeTransport {
       );
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.request({
-        agent: this.agent,
+        agent: request.stream ? this.watchAgent : this.agent,
         host: this.host,
         port: this.port,
         method: request.method,
@@ -441,6 +449,13 @@ class HttpsTransport implements KubeTransport {
     signal: AbortSignal,
     background = false,
   ): Promise<unknown[]> {
+    // The first list of a new client (a cold start's) opens a second connection beside its own, so that the first
+    // delivery's patch and Event, sent together, both find one ready instead of one of them waiting for TCP and TLS
+    // (two round trips). GET /version is the API server's cheapest answer (no storage read) and every authenticated
+    // identity may read it (system:public-info-viewer); its failure changes nothing. The list resolves after both,
+    // so the spare connection is back in the pool before anyone patches.
+    const spare = this.spareOpened ? undefined : this.openSpareConnection(signal);
+    this.spareOpened = true;
     const pages: unknown[] = [];
     let continueToken: string | undefined;
     do {
@@ -457,11 +472,27 @@ class HttpsTransport implements KubeTransport {
       const next = (page as { metadata?: { continue?: unknown } } | undefined)?.metadata?.continue;
       continueToken = typeof next === 'string' && next !== '' ? next : undefined;
     } while (continueToken);
+    await spare;
     return pages;
   }
 
+  private openSpareConnection(signal: AbortSignal): Promise<void> {
+    return this.json({ what: 'get version', method: 'GET', path: '/version', maxBytes: 64 * 1024, signal }).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   async watch(what: string, path: string, signal: AbortSignal): Promise<WatchStream> {
-    const request: KubeRequest = { what, method: 'GET', path, maxBytes: maxObjectBytes, signal, background: true };
+    const request: KubeRequest = {
+      what,
+      method: 'GET',
+      path,
+      maxBytes: maxObjectBytes,
+      signal,
+      background: true,
+      stream: true,
+    };
     const res = await this.open(request);
     const status = res.statusCode ?? 0;
     if (status !== 200)
@@ -533,6 +564,7 @@ class HttpsTransport implements KubeTransport {
 
   destroy(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
 
