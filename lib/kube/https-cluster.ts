@@ -138,8 +138,6 @@ class ClusterAgent extends https.Agent {
 /** The node:https side: one keep-alive agent, bearer token or client certificate, JSON in and out, bounded reads. */
 class HttpsTransport implements KubeTransport {
   readonly agent: https.Agent;
-  /** Watches' connections, apart from the requests' (see the constructor). */
-  private readonly watchAgent: https.Agent;
   private readonly host: string;
   private readonly port: number;
   private readonly basePath: string;
@@ -180,19 +178,15 @@ class HttpsTransport implements KubeTransport {
     this.basePath = withoutTrailingSlashes(server.pathname);
     this.hostHeader = `${this.host.includes(':') ? `[${this.host}]` : this.host}${this.port !== 443 ? `:${this.port}` : ''}`;
     this.staticAuthorization = endpoint.token !== undefined ? `Bearer ${endpoint.token}` : undefined;
-    const agentOptions = {
+    this.agent = new ClusterAgent({
       host: this.host,
       port: this.port,
       keepAlive: true,
+      maxSockets: 32,
       secureContext,
       rejectUnauthorized: tlsOptions.rejectUnauthorized,
       ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}),
-    };
-    this.agent = new ClusterAgent({ ...agentOptions, maxSockets: 32 });
-    // Watches hold their connection for minutes. From the requests' pool a watch would take the connection a list
-    // just freed, and a cold container's first patch would wait for a new connection (TCP and TLS: two round trips).
-    // No socket cap: one watch per scope (namespace), each held open, and a cap would leave the rest waiting.
-    this.watchAgent = new ClusterAgent(agentOptions);
+    });
   }
 
   /** Bearer token header, if the kubeconfig has one. */
@@ -272,7 +266,7 @@ class HttpsTransport implements KubeTransport {
       );
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.request({
-        agent: request.stream ? this.watchAgent : this.agent,
+        agent: this.agent,
         host: this.host,
         port: this.port,
         method: request.method,
@@ -491,7 +485,6 @@ class HttpsTransport implements KubeTransport {
       maxBytes: maxObjectBytes,
       signal,
       background: true,
-      stream: true,
     };
     const res = await this.open(request);
     const status = res.statusCode ?? 0;
@@ -564,7 +557,6 @@ class HttpsTransport implements KubeTransport {
 
   destroy(): void {
     this.agent.destroy();
-    this.watchAgent.destroy();
   }
 }
 

@@ -20,8 +20,6 @@ export interface KubeRequest {
    * about a tenth of the bytes for GitRepository JSON. The size bound applies to the decompressed text.
    */
   acceptGzip?: boolean;
-  /** A watch: sent on a connection pool of its own, so that it never holds one the requests would reuse. */
-  stream?: boolean;
 }
 
 /** An open watch: the stream of decoded WatchEvents (closed by breaking out of the loop or aborting the signal). */
