@@ -31,7 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
@@ -1130,6 +1130,7 @@ export class KubeApiTestServer {
   /** type key -> "ns/name" -> versions (MVCC history, for consistent paginated lists). */
   private readonly store = new Map<string, Map<string, Version[]>>();
   private readonly sockets = new Set<TLSSocket>();
+  private readonly rawSockets = new Set<Socket>();
   private readonly socketIds = new WeakMap<object, number>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private connections = 0;
@@ -1153,7 +1154,17 @@ export class KubeApiTestServer {
     const { port } = server.address() as AddressInfo;
     this.url = `https://127.0.0.1:${port}`;
     this.caPem = caPem;
+    // Connections still in their TLS handshake are not yet the HTTP server's: close() must end those too, or a
+    // client that connected just before it (a watch started late) would keep the server open.
+    server.on('connection', (socket: Socket) => {
+      this.rawSockets.add(socket);
+      socket.on('close', () => this.rawSockets.delete(socket));
+    });
     server.on('secureConnection', (socket: TLSSocket) => {
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
       this.connections++;
       this.socketIds.set(socket, this.connections);
       this.sockets.add(socket);
@@ -1521,6 +1532,7 @@ export class KubeApiTestServer {
     this.timers.clear();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    for (const s of this.rawSockets) s.destroy();
     this.server.closeAllConnections();
     await done;
   }
