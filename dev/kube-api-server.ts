@@ -31,7 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
@@ -1130,6 +1130,7 @@ export class KubeApiTestServer {
   /** type key -> "ns/name" -> versions (MVCC history, for consistent paginated lists). */
   private readonly store = new Map<string, Map<string, Version[]>>();
   private readonly sockets = new Set<TLSSocket>();
+  private readonly rawSockets = new Set<Socket>();
   private readonly socketIds = new WeakMap<object, number>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private connections = 0;
@@ -1153,7 +1154,17 @@ export class KubeApiTestServer {
     const { port } = server.address() as AddressInfo;
     this.url = `https://127.0.0.1:${port}`;
     this.caPem = caPem;
+    // Connections still in their TLS handshake are not yet the HTTP server's: close() must end those too, or a
+    // client that connected just before it (a watch started late) would keep the server open.
+    server.on('connection', (socket: Socket) => {
+      this.rawSockets.add(socket);
+      socket.on('close', () => this.rawSockets.delete(socket));
+    });
     server.on('secureConnection', (socket: TLSSocket) => {
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
       this.connections++;
       this.socketIds.set(socket, this.connections);
       this.sockets.add(socket);
@@ -1521,6 +1532,7 @@ export class KubeApiTestServer {
     this.timers.clear();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    for (const s of this.rawSockets) s.destroy();
     this.server.closeAllConnections();
     await done;
   }
@@ -1860,6 +1872,10 @@ export class KubeApiTestServer {
   }
 
   private route(info: RequestInfo, rec: RecordedRequest, rawBody: string): [number, unknown] {
+    // The version endpoint: every authenticated caller may read it (the default ClusterRole system:public-info-viewer,
+    // https://kubernetes.io/docs/reference/access-authn-authz/rbac/#discovery-roles), shaped as k8s.io/apimachinery
+    // pkg/version.Info.
+    if (!info.isResource && rec.method === 'GET' && rec.path === '/version') return [200, versionInfo];
     if (!info.isResource) throw notFoundPath();
     const t = RESOURCE_TYPES.find(
       (r) => r.group === info.group && r.version === info.version && r.plural === info.resource,
@@ -2138,3 +2154,16 @@ function acceptsGzip(req: IncomingMessage): boolean {
     return q === undefined || Number(q.slice(2)) > 0;
   });
 }
+
+/** What this server answers on GET /version (a Kubernetes 1.33 API server, as k8s.io/apimachinery version.Info). */
+const versionInfo = {
+  major: '1',
+  minor: '33',
+  gitVersion: 'v1.33.4',
+  gitCommit: '74cdb426ce8ba0b5a7a8f35e6b6e6ae0c8f4bdb1',
+  gitTreeState: 'clean',
+  buildDate: '2025-08-12T18:06:05Z',
+  goVersion: 'go1.24.5',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};

@@ -3,7 +3,7 @@
  * instances have) each warming up and answering one push at the same moment, against one cluster of many
  * GitRepositories. Reports what the cluster served (requests, response bytes) and the slowest answer.
  *
- *   npm run bench:herd -- [containers=50] [repositories=10000] [atOnce=10]
+ *   npm run bench:herd -- [containers=50] [repositories=10000] [atOnce=5]
  *
  * All containers share this process's one thread, so the slowest answer includes waiting for the others' CPU (on
  * Lambda each has its own); the requests and bytes are what a real API server would serve.
@@ -26,7 +26,7 @@ import { SecretsManagerTestServer } from '../tests/support/secrets-manager-serve
 
 const containers = Number(process.argv[2] ?? 50);
 const repositories = Number(process.argv[3] ?? 10_000);
-const atOnce = Number(process.argv[4] ?? 10);
+const atOnce = Number(process.argv[4] ?? 5);
 const secret = 'herd-webhook-secret-0123456789ab';
 const token = 'herd-sa-token-0123456789abcdef';
 const root = join(__dirname, '..');
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     // As Lambda runs a cold container: cwd the bundle's directory, the init phase flagged, the push right after.
     const env: NodeJS.ProcessEnv = { ...process.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
     delete env.RELAY_CONFIG;
-    const script = `const t0 = Date.now(); require('./index.js').handler(require(${JSON.stringify(eventPath)})).then((r) => process.stdout.write('STATUS ' + r.statusCode + ' ' + (Date.now() - t0) + '\\n'), (e) => { console.error(e); process.exit(1); })`;
+    const script = `const t0 = Date.now(); require('./index.js').handler(require(${JSON.stringify(eventPath)})).then((r) => process.stdout.write('STATUS ' + r.statusCode + ' ' + (Date.now() - t0) + ' ' + (r.statusCode === 200 ? '' : r.body) + '\\n'), (e) => { console.error(e); process.exit(1); })`;
     const cold = () =>
       new Promise<{ status: string; ms: number }>((resolve, reject) => {
         const child = spawn(process.execPath, ['-e', script], { env, cwd: join(root, 'dist', 'relay') });
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
         child.on('error', reject);
         child.on('close', () => {
           const m = /STATUS (\d+) (\d+)/.exec(out);
+          if (process.env.HERD_DEBUG && !/STATUS 200/.test(out)) process.stderr.write(out.slice(0, 3000));
           resolve(m ? { status: m[1]!, ms: Number(m[2]) } : { status: out.slice(0, 300), ms: Number.NaN });
         });
       });

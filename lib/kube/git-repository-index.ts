@@ -51,6 +51,13 @@ const maxQuickEnds = 3;
  * uid of an object re-created in that instant can be the old one (only the Event's involvedObject would carry it).
  * Tests that change objects and deliver at once must wait for the watch or use a client without RBAC `watch`.
  *
+ * A call that finds a list of its scope in flight waits for that list instead of sending another. So a new
+ * container's warm-up list serves its first delivery, which neither lists again nor waits for the watch to open. On
+ * Lambda the container starts because of that delivery, so that list starts after the push was sent. Elsewhere (a
+ * warm container whose watch broke) a joined list may have started shortly before the push: what it can miss is a
+ * GitRepository created or changed in that instant, the same class as the watch's latency above, and Flux reconciles
+ * a created object, or one whose spec changed, on its own at once.
+ *
  * Before answering from memory the index lets pending I/O run once (setImmediate), so events that arrived while the
  * Lambda was frozen, and are waiting in the socket, are applied first.
  *
@@ -120,6 +127,8 @@ class Scope {
   /** When the current stream was opened or last delivered an event; undefined while no stream is open. */
   private liveAt: number | undefined;
   private watchBlockedUntil = Number.NEGATIVE_INFINITY;
+  /** The foreground list in flight, which other callers join. */
+  private listing: Promise<GitRepositoryView[]> | undefined;
   private relisting = false;
   private destroyed = false;
   private readonly path: string;
@@ -140,12 +149,12 @@ class Scope {
 
   async views(signal: AbortSignal): Promise<GitRepositoryView[]> {
     if (this.isFresh()) return (this.snapshot ??= [...this.byName.values()]);
-    return this.listAndSeed(signal);
+    return this.sharedList(signal);
   }
 
   async viewsFor(keys: ReadonlySet<string>, signal: AbortSignal): Promise<GitRepositoryView[]> {
     if (!this.isFresh())
-      return (await this.listAndSeed(signal)).filter((view) => view.key !== undefined && keys.has(view.key));
+      return (await this.sharedList(signal)).filter((view) => view.key !== undefined && keys.has(view.key));
     const found: GitRepositoryView[] = [];
     for (const key of keys) {
       const views = this.byKey.get(key);
@@ -157,6 +166,28 @@ class Scope {
   destroy(): void {
     this.destroyed = true;
     this.stopWatch();
+  }
+
+  /**
+   * The list in flight if there is one, else a new one. A joined list that fails (its caller's time ran out, say) is
+   * not this caller's answer: it lists itself.
+   */
+  private async sharedList(signal: AbortSignal): Promise<GitRepositoryView[]> {
+    const inFlight = this.listing;
+    if (inFlight) {
+      try {
+        return await inFlight;
+      } catch {
+        // Listed below with this caller's own signal (an aborted one fails there, as a ClusterCallError).
+      }
+    }
+    const listing = this.listAndSeed(signal);
+    this.listing = listing;
+    try {
+      return await listing;
+    } finally {
+      if (this.listing === listing) this.listing = undefined;
+    }
   }
 
   /** Lists the scope for this caller, and makes that list the scope's new base. */
@@ -194,8 +225,13 @@ class Scope {
   private startWatch(): void {
     const controller = new AbortController();
     this.watchController = controller;
-    // Never rejects (watchLoop catches everything), but a floating promise must not be able to crash the process.
-    this.watchLoop(controller).catch(() => undefined);
+    // After the callers of the list that seeded the scope have sent what they send at once (a cold container's first
+    // patch and Event): the watch holds its connection for minutes, and taking one from the pool now would leave the
+    // Event to open a new one (TCP and TLS, two round trips on the first delivery's path).
+    setImmediate(() => {
+      // Never rejects (watchLoop catches everything), but a floating promise must not be able to crash the process.
+      if (this.watchController === controller) this.watchLoop(controller).catch(() => undefined);
+    });
   }
 
   /** Watches from the last resourceVersion until an error, re-watching whenever the server ends a stream cleanly. */

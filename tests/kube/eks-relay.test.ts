@@ -80,7 +80,13 @@ afterAll(async () => {
   await Promise.all([prod.close(), other.close(), eks.close(), sts.close(), sm.close()]);
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  // A relay loaded by the previous test opens its watch after its first list: let that arrive before counting.
+  let seen = -1;
+  while (seen !== prod.requests.length + other.requests.length) {
+    seen = prod.requests.length + other.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   prod.clearRequests();
   other.clearRequests();
   eks.calls.length = 0;

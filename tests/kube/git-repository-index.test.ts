@@ -275,3 +275,30 @@ test('destroy() closes the watch on the server side too', async () => {
   c.destroy();
   await until(() => server.openWatchCount() === 0, 'the watch to close');
 });
+
+test('calls made while a list is in flight share it: one list, every caller answered from it', async () => {
+  server.put(gitRepository('flux-system', 'shared', 'https://github.com/acme/shared', { branch: 'main' }));
+  const c = client();
+  server.clearRequests();
+  const [all, some, again] = await Promise.all([
+    c.listGitRepositories(signal),
+    c.gitRepositoriesFor(keys('https://github.com/acme/shared'), signal),
+    c.gitRepositoriesFor(keys('https://github.com/acme/nothing'), signal),
+  ]);
+  expect(names(all)).toContain('flux-system/shared');
+  expect(names(some)).toEqual(['flux-system/shared']);
+  expect(again).toEqual([]);
+  expect(lists()).toBe(1);
+});
+
+test("a list that fails for the caller who started it is not a joined caller's answer: that one lists itself", async () => {
+  server.put(gitRepository('flux-system', 'retried', 'https://github.com/acme/retried', { branch: 'main' }));
+  const c = client();
+  server.clearRequests();
+  const first = new AbortController();
+  const started = c.listGitRepositories(first.signal);
+  const joined = c.gitRepositoriesFor(keys('https://github.com/acme/retried'), signal);
+  first.abort(new Error('the first caller ran out of time'));
+  await expect(started).rejects.toThrow();
+  expect(names(await joined)).toEqual(['flux-system/retried']);
+});

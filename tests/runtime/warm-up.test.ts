@@ -16,9 +16,16 @@ beforeAll(async () => {
   ({ cluster, sm, close } = await startGitHubRelayFixture());
 });
 
-afterEach(() => {
+afterEach(async () => {
   delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
   sm.fault(undefined);
+  // A loaded relay opens its watch after its first list, on a connection of its own: let it arrive (this fixture's
+  // RBAC refuses it, once) before the next test counts requests.
+  let seen = -1;
+  while (seen !== cluster.requests.length) {
+    seen = cluster.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
 
 afterAll(() => close());
@@ -39,11 +46,12 @@ test('in Lambda init, the secrets and the cluster connection are ready before th
   const result = await deliver(handler);
   expect(result.statusCode).toBe(200);
   expect(JSON.parse(result.body as string).patched).toEqual(['prod/flux-system/GitRepository/hello']);
-  // The first delivery found both secrets cached, and patched over the connection the warm-up opened (a watch, if
-  // the client keeps one, holds a connection of its own).
+  // The first delivery found both secrets cached, and its patch or Event went over a connection the warm-up opened
+  // (the list's, or the spare one its GET /version opened; a watch, if the client keeps one, holds one of them).
   expect(sm.calls).toHaveLength(2);
-  const patch = cluster.requests.find((r) => r.method === 'PATCH');
-  expect(patch?.connectionId).toBe(list?.connectionId);
+  const warm = [list?.connectionId, cluster.requests.find((r) => r.path === '/version')?.connectionId];
+  const sent = cluster.requests.filter((r) => r.method === 'PATCH' || r.method === 'POST');
+  expect(sent.some((r) => warm.includes(r.connectionId))).toBe(true);
 });
 
 test('outside Lambda init nothing is read until a delivery comes', async () => {
@@ -66,4 +74,48 @@ test('a warm-up that fails (Secrets Manager down at init) is forgotten: the firs
   sm.fault(undefined);
   const result = await deliver(handler);
   expect(result.statusCode).toBe(200);
+});
+
+describe('the first delivery of a cold container, sent before the warm-up finished', () => {
+  test('shares the warm-up list (one list per cluster), and its patch and Event both go over connections the warm-up opened', async () => {
+    cluster.clearRequests();
+    const connectionsBefore = cluster.connectionCount();
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    const { handler, warmedUp } = loadRelayModule(config);
+    // At once, as Lambda hands over the event that started the container: the warm-up's list is still in flight.
+    const result = await deliver(handler);
+    await warmedUp;
+    expect(result.statusCode).toBe(200);
+    expect(cluster.requests.filter((r) => r.verb === 'list')).toHaveLength(1);
+    // The warm-up's two connections (the list's and the spare one GET /version opened) carried the patch and the
+    // Event; the only other connection is the watch's, which holds its own.
+    const list = cluster.requests.find((r) => r.verb === 'list')!;
+    const version = cluster.requests.find((r) => r.path === '/version')!;
+    expect(version.status).toBe(200);
+    const patch = cluster.requests.find((r) => r.method === 'PATCH')!;
+    const event = cluster.requests.find((r) => r.method === 'POST' && r.path.endsWith('/events'))!;
+    expect(new Set([patch.connectionId, event.connectionId])).toEqual(
+      new Set([list.connectionId, version.connectionId]),
+    );
+    const watch = cluster.requests.find((r) => r.verb === 'watch');
+    const others = cluster.connectionCount() - connectionsBefore - 2;
+    expect(others).toBe(watch ? 1 : 0);
+    if (watch) expect([list.connectionId, version.connectionId]).not.toContain(watch.connectionId);
+  });
+
+  test('a cluster that refuses GET /version costs nothing: the list and the delivery go on', async () => {
+    cluster.clearRequests();
+    cluster.fault({ match: (r) => r.path === '/version', status: 403 });
+    try {
+      process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+      const { handler, warmedUp } = loadRelayModule(config);
+      const result = await deliver(handler);
+      await warmedUp;
+      expect(result.statusCode).toBe(200);
+      expect(JSON.parse(result.body as string).patched).toEqual(['prod/flux-system/GitRepository/hello']);
+      expect(cluster.requests.find((r) => r.path === '/version')?.status).toBe(403);
+    } finally {
+      cluster.fault(undefined);
+    }
+  });
 });
