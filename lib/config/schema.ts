@@ -165,6 +165,26 @@ const receiver = z.strictObject({
   /** generic-hmac only: also accept `sha1=` signatures (Flux accepts them; off by default, SHA-1 is a weak MAC). */
   allowSha1: z.optional(z.boolean()),
   /**
+   * nexus only: where each Nexus repository's Docker (OCI) content is pulled from, by repository name. Nexus serves a
+   * Docker repository on a connector port, a subdomain or a path, none of which its webhook payload carries, so the
+   * relay routes a repository's pushes only when it is listed here: `docker-hosted: nexus.example.com:8082`
+   * (connector), `docker-hosted.nexus.example.com` (subdomain) or `nexus.example.com/repository/docker-hosted` (path).
+   * The image reference is this value, `/`, the component's name.
+   */
+  registryHosts: z.optional(
+    z.record(
+      z.string().check(z.regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a Nexus repository name')),
+      z
+        .string()
+        .check(
+          z.regex(
+            /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
+            'must be a registry host in lower case, with an optional :port and /path, and no scheme (nexus.example.com:8082)',
+          ),
+        ),
+    ),
+  ),
+  /**
    * Replay protection (off by default): an authenticated delivery whose body (SHA-256 of the exact bytes) or whose
    * delivery id was already applied within the window is acknowledged with 200 `duplicate` and not applied again.
    * Two deliveries with identical bytes within the window count as one (README, "Replay protection").
@@ -344,6 +364,14 @@ const checkedConfig = z
             code: 'custom',
             path: ['receivers', receiverName, 'allowSha1'],
             message: 'applies only to provider generic-hmac',
+            input: r,
+          });
+        }
+        if (r.registryHosts !== undefined && r.provider !== 'nexus') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['receivers', receiverName, 'registryHosts'],
+            message: 'applies only to provider nexus',
             input: r,
           });
         }

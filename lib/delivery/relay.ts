@@ -160,7 +160,7 @@ async function applyPush(
       facts: known,
       result: { kind: 'reconciled', reconciled: await reconcileTargets(undefined, receiver, known, deps) },
     };
-  const artifactPush = provider.parseArtifactPush?.(request, body, known.event!);
+  const artifactPush = provider.parseArtifactPush?.(request, body, known.event!, receiver);
   if (artifactPush) return applyArtifactPush(artifactPush, receiver, known, deps);
   const push = provider.parsePush(request, body, known.event!);
   const live = push.changes.filter((c) => !c.deleted);

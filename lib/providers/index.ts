@@ -13,6 +13,7 @@ import { github } from './github';
 import { gitlab } from './gitlab';
 import { gogs } from './gogs';
 import { harbor } from './harbor';
+import { nexus } from './nexus';
 import { quay } from './quay';
 import type { Provider } from './provider';
 
@@ -33,4 +34,5 @@ export const providers: Record<ProviderName, Provider> = {
   quay,
   acr,
   cdevents,
+  nexus,
 };

@@ -19,6 +19,7 @@ export const providerNames = [
   'quay',
   'acr',
   'cdevents',
+  'nexus',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];

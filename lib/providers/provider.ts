@@ -83,5 +83,10 @@ export interface Provider {
    * Registries (and GitHub's `package` event): reads an authenticated push event that pushed an artifact, or
    * undefined when `event` is a Git push for parsePush. Throws MalformedPayload.
    */
-  parseArtifactPush?(request: WebhookRequest, body: Buffer, event: string): ArtifactPushEvent | undefined;
+  parseArtifactPush?(
+    request: WebhookRequest,
+    body: Buffer,
+    event: string,
+    receiver: ReceiverConfig,
+  ): ArtifactPushEvent | undefined;
 }

@@ -423,3 +423,38 @@ describe('ecr: Amazon ECR pushes through EventBridge', () => {
     expect(errorOf(`${valid}ecr:\n  ${section}\n`)).toContain(message);
   });
 });
+
+describe('receivers: nexus registryHosts', () => {
+  const withNexus = (fields: string, provider = 'nexus') => `${valid}
+  nx:
+    provider: ${provider}
+    secret: env:NEXUS_SECRET
+    ${fields}
+`;
+  test('repository names to registry hosts, with a port or a path', () => {
+    const config = parseConfig(
+      withNexus(
+        "registryHosts: { docker-hosted: 'nexus.example.com:8082', docker-path: 'nexus.example.com/repository/docker-path' }",
+      ),
+      'relay.config.yaml',
+    );
+    expect(config.receivers.nx!.registryHosts).toEqual({
+      'docker-hosted': 'nexus.example.com:8082',
+      'docker-path': 'nexus.example.com/repository/docker-path',
+    });
+  });
+
+  test.each([
+    ["registryHosts: { docker-hosted: 'https://nexus.example.com' }", 'receivers.nx.registryHosts.docker-hosted'],
+    ["registryHosts: { docker-hosted: 'Nexus.Example.com' }", 'must be a registry host in lower case'],
+    ["registryHosts: { 'a b': 'nexus.example.com' }", 'receivers.nx.registryHosts.a b: Invalid key'],
+  ])('%s is refused, naming the field', (fields, message) => {
+    expect(problemOf(withNexus(fields))).toContain(message);
+  });
+
+  test('registryHosts applies only to provider nexus', () => {
+    expect(problemOf(withNexus("registryHosts: { docker-hosted: 'nexus.example.com' }", 'harbor'))).toContain(
+      'receivers.nx.registryHosts: applies only to provider nexus',
+    );
+  });
+});

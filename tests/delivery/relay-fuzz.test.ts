@@ -72,6 +72,8 @@ interface Spec {
   patches: string;
   /** The receiver's `events`, when not the provider's default. */
   events?: string[];
+  /** More receiver fields, as YAML flow entries (nexus: `registryHosts`). */
+  receiverFields?: string;
 }
 
 const sha = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
@@ -453,6 +455,41 @@ const specs: Spec[] = [
     patches: 'c/flux-system/OCIRepository/cdevents',
   },
   {
+    receiver: 'nexus',
+    provider: 'nexus',
+    secret: 'nexus-fuzz-secret-key',
+    receiverFields: "registryHosts: { docker-fuzz: 'nexus.fuzz.example:8082' }",
+    accepts: ['application/json'],
+    headers: {},
+    deliveryHeader: 'x-nexus-webhook-delivery',
+    credentialHeader: 'X-Nexus-Webhook-Signature',
+    credential: (signed, secret) => hmacHex(secret, signed, 'sha1'),
+    forgeries: (signed, secret) => {
+      const hex = hmacHex(secret, signed, 'sha1');
+      return [
+        hmacHex(`${secret}-wrong`, signed, 'sha1'),
+        hex.toUpperCase(),
+        hex.slice(0, -1),
+        `sha1=${hex}`,
+        hmacHex(secret, signed),
+      ];
+    },
+    payload: {
+      nodeId: 'FUZZ',
+      repositoryName: 'docker-fuzz',
+      action: 'CREATED',
+      component: { id: 'c1', format: 'docker', name: 'fuzz/app', version: 'v1' },
+    },
+    wrongShapes: [
+      ({ repositoryName: _r, ...rest }) => rest,
+      ({ component: _c, ...rest }) => rest,
+      (p) => ({ ...p, action: 'x'.repeat(500) }),
+      (p) => ({ ...p, component: { format: 'docker', name: 'fuzz/app' } }),
+      (p) => ({ ...p, repositoryName: 'r'.repeat(3000) }),
+    ],
+    patches: 'c/flux-system/OCIRepository/nexus',
+  },
+  {
     receiver: 'generic-hmac',
     provider: 'generic-hmac',
     secret: 'generic-hmac-fuzz-key',
@@ -552,6 +589,12 @@ const objects: KubeObject[] = [
   {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'OCIRepository',
+    metadata: { name: 'nexus', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://nexus.fuzz.example:8082/fuzz/app', ref: { tag: 'v1' } },
+  },
+  {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
     metadata: { name: 'acr', namespace: 'flux-system' },
     spec: { interval: '5m', url: 'oci://fuzz.azurecr.io/fuzz/acr', ref: { tag: 'v1' } },
   },
@@ -582,7 +625,8 @@ const config = [
       ? ''
       : `, targets: [{ cluster: c, kind: Kustomization, name: ${s.receiver}, namespace: flux-system }]`;
     const events = s.events ? `, events: [${s.events.join(', ')}]` : '';
-    return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets}${events} }`;
+    const fields = s.receiverFields ? `, ${s.receiverFields}` : '';
+    return `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}${targets}${events}${fields} }`;
   }),
   ...replaySpecs.map(
     (s) => `  ${s.receiver}: { provider: ${s.provider}, secret: fuzz/${s.receiver}, dedupe: { windowSeconds: 3600 } }`,
