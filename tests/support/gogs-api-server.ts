@@ -3,8 +3,10 @@
  *
  * Modelled on gogs/gogs `internal/route/api/v1/repo_hook.go` (commit 3a28ecce3e8e116d1014ac273eb9d17d02e04aa4) and
  * https://github.com/gogs/docs-api/blob/master/Repositories/Webhooks.md:
- * - Auth: `Authorization: token <t>`; no or an unknown token answers 401, a token without admin rights on the
- *   repository 403, an unknown repository 404. Answers are JSON (`{"message"}` on errors).
+ * - Auth, in the route order of `internal/route/api/v1/api.go` (gogs/gogs 04cd63300274387505114c39ab1a840577cf0a89):
+ *   `reqToken` first (no or an unknown `Authorization: token <t>` → 401, empty body), then `repoAssignment` (unknown
+ *   repository, or one the user cannot read → 404), then `reqRepoAdmin` (a reader → 403, empty body). There are no
+ *   organisation hook routes. Other answers are JSON (`{"message"}` on errors).
  * - Create (`CreateHook`): `type` and `config` required (422), `Invalid hook type.`, `Missing config option: url|
  *   content_type`, `Invalid content type.` (422); `active` defaults to false, empty `events` to push. 201 with the hook.
  * - Edit (PATCH, `EditHook`): `config.url` / `config.content_type` applied, `config.secret` ignored; empty `events`
@@ -50,7 +52,7 @@ export class GogsApiTestServer {
   readonly requests: GogsRequest[] = [];
   fault?: GogsFault;
   private readonly tokens = new Map<string, string>();
-  private readonly repos = new Map<string, { admins: Set<string>; hooks: Hook[] }>();
+  private readonly repos = new Map<string, { admins: Set<string>; readers: Set<string>; hooks: Hook[] }>();
   private nextId = 1;
 
   private constructor(
@@ -75,8 +77,9 @@ export class GogsApiTestServer {
     this.tokens.set(token, name);
   }
 
-  addRepo(path: string, admins: string[]): void {
-    this.repos.set(path, { admins: new Set(admins), hooks: [] });
+  /** A repository: `admins` may manage its hooks, `readers` only see it (403 on hooks); anyone else gets 404. */
+  addRepo(path: string, admins: string[], readers: string[] = []): void {
+    this.repos.set(path, { admins: new Set(admins), readers: new Set(readers), hooks: [] });
   }
 
   seedHook(repo: string, hook: Partial<Omit<Hook, 'id'>> & { url: string }): number {
@@ -131,10 +134,10 @@ export class GogsApiTestServer {
     if (!route) return send(404, { message: 'Not Found' });
     const auth = /^token (.+)$/.exec(req.headers.authorization ?? '');
     const user = auth ? this.tokens.get(auth[1]!) : undefined;
-    if (!user) return send(401, { message: 'Unauthorized' });
+    if (!user) return send(401);
     const repo = this.repos.get(`${route[1]}/${route[2]}`);
-    if (!repo) return send(404, { message: 'Not Found' });
-    if (!repo.admins.has(user)) return send(403, { message: 'Forbidden' });
+    if (!repo || !(repo.admins.has(user) || repo.readers.has(user))) return send(404, { message: 'Not Found' });
+    if (!repo.admins.has(user)) return send(403);
     const id = route[3] === undefined ? undefined : Number(route[3]);
     const method = record.method;
     if (id === undefined && method === 'GET') return send(200, repo.hooks.map(toJson));

@@ -28,7 +28,8 @@ beforeEach(async () => {
   server = await GogsApiTestServer.start();
   server.addUser('alice', TOKEN);
   server.addUser('bob', 'gogs_bob_is_not_admin_of_acme_app_000');
-  server.addRepo('acme/app', ['alice']);
+  server.addRepo('acme/app', ['alice'], ['bob']);
+  server.addRepo('acme/private', ['alice']);
 });
 
 afterEach(() => server.close());
@@ -152,12 +153,17 @@ describe('gogsHooks', () => {
     expect(server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
-  it('answers 401 for an unknown token, 403 for a non-admin, 404 for an unknown repository', async () => {
+  it('fails with 401 for an unknown token, 403 for a reader, 404 for an unknown or unreadable repository (api.go route order)', async () => {
     expect(await rejection(api('gogs_unknown_token_000000000000').listHooks(repo))).toMatchObject({ status: 401 });
     expect(await rejection(api('gogs_bob_is_not_admin_of_acme_app_000').listHooks(repo))).toMatchObject({
       status: 403,
     });
     expect(await rejection(api().listHooks({ kind: 'repository', path: 'acme/none' }))).toMatchObject({ status: 404 });
+    expect(
+      await rejection(
+        api('gogs_bob_is_not_admin_of_acme_app_000').listHooks({ kind: 'repository', path: 'acme/private' }),
+      ),
+    ).toMatchObject({ status: 404 });
   });
 
   it('refuses organisation targets and non-numeric ids before any call', async () => {

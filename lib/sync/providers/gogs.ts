@@ -10,7 +10,8 @@
  *   PATCH cannot rotate the secret. `updateHook` therefore creates the new hook first and deletes the old one after.
  * - Edit with no `events` resets them to `push` only; not relevant here since the client never edits.
  * - The hook list is not paged (`ListHooks` returns every hook), and never returns the secret.
- * - Repository hooks only: the relay's Gogs registrations name repositories.
+ * - Repository hooks only: `internal/route/api/v1/api.go` (04cd63300274387505114c39ab1a840577cf0a89) routes no
+ *   organisation hooks. It also fixes the auth order: token (401), repository readable (404), repository admin (403).
  */
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
 import { ApiError } from '../http';
