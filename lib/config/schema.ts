@@ -252,6 +252,7 @@ export const syncProviderNames = [
   'forgejo',
   'bitbucket-cloud',
   'bitbucket-server',
+  'gogs',
 ] as const;
 
 /** `https:` only; `http:` to a loopback host is admitted by `sync.allowHttpLoopback` (checked below, lib/sync/api-url.ts). */

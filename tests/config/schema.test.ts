@@ -458,3 +458,37 @@ describe('receivers: nexus registryHosts', () => {
     );
   });
 });
+
+describe('sync registrations: gogs', () => {
+  const withGogs = (registration: string) => `${valid}  gogs:
+    provider: gogs
+    secret: env:GOGS_SECRET
+    clusters: [prod]
+sync:
+  publicUrl: https://relay.example
+  registrations:
+    gg: { provider: gogs, token: env:GOGS_TOKEN, receiver: gogs, ${registration} }
+`;
+
+  test('a gogs registration with an apiUrl and repositories, paired with a gogs receiver, is accepted', () => {
+    expect(problemOf(withGogs('apiUrl: https://gogs.example.com/api/v1, repositories: [acme/app]'))).toBe('');
+  });
+
+  test.each([
+    ['repositories: [acme/app]', /sync\.registrations\.gg\.apiUrl: is required for gogs/],
+    [
+      'apiUrl: https://gogs.example.com/api/v1, organizations: [acme]',
+      /sync\.registrations\.gg\.organizations: organisation hooks are not supported for gogs/,
+    ],
+  ])('%s is refused, naming the field', (registration, message) => {
+    expect(problemOf(withGogs(registration))).toMatch(message);
+  });
+
+  test('a gogs registration cannot deliver to a receiver of another provider', () => {
+    const text = withGogs('apiUrl: https://gogs.example.com/api/v1, repositories: [acme/app]').replace(
+      'receiver: gogs,',
+      'receiver: github,',
+    );
+    expect(problemOf(text)).toMatch(/receiver github is a github receiver, not gogs/);
+  });
+});

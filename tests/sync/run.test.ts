@@ -1,6 +1,7 @@
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { GitHubApiServer } from '../support/github-api-server';
 import { GitlabApiTestServer } from '../support/gitlab-api-server';
+import { GogsApiTestServer } from '../support/gogs-api-server';
 import { BitbucketCloudTestServer } from '../support/bitbucket-cloud-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
 import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
@@ -341,5 +342,46 @@ sync:
     expect(bitbucket.requests).toEqual([]);
   } finally {
     await bitbucket.close();
+  }
+});
+
+test('a gogs registration creates its hook with the secret and the version marker, then leaves it; a rotation re-creates it', async () => {
+  const gogs = await GogsApiTestServer.start();
+  try {
+    gogs.addUser('alice', 'gogs-sync-token-0123456789');
+    gogs.addRepo('acme/app', ['alice']);
+    sm.put('relay/gogs-hook', 'gogs-hook-secret-1');
+    sm.put('relay/gogs-token', 'gogs-sync-token-0123456789');
+    const gogsConfig = parseConfig(
+      `
+clusters:
+  c1: { kubeconfig: relay/kc1 }
+receivers:
+  gogs: { provider: gogs, secret: relay/gogs-hook }
+sync:
+  publicUrl: ${relayUrl}
+  allowHttpLoopback: true
+  registrations:
+    gg: { provider: gogs, apiUrl: '${gogs.apiUrl}', token: relay/gogs-token, receiver: gogs, repositories: [acme/app], discover: false }
+`,
+      'sync-gogs.yaml',
+    );
+    const first = byName(await runSyncOnce(gogsConfig, { now, sleep }), 'gg');
+    expect(first).toMatchObject({ failures: [], actions: { create: 1 } });
+    const [created] = gogs.hooks('acme/app');
+    expect(created).toMatchObject({ secret: 'gogs-hook-secret-1', active: true, events: ['push'] });
+    expect(created!.url).toMatch(/^https:\/\/relay\.example\/hooks\/gogs\?relay-secret-version=/);
+
+    expect(byName(await runSyncOnce(gogsConfig, { now, sleep }), 'gg')).toMatchObject({ actions: { unchanged: 1 } });
+
+    sm.put('relay/gogs-hook', 'gogs-hook-secret-2');
+    expect(byName(await runSyncOnce(gogsConfig, { now, sleep }), 'gg')).toMatchObject({
+      failures: [],
+      actions: { update: 1 },
+    });
+    expect(gogs.hooks('acme/app')).toEqual([expect.objectContaining({ secret: 'gogs-hook-secret-2' })]);
+    expect(gogs.hooks('acme/app')[0]!.id).not.toBe(created!.id);
+  } finally {
+    await gogs.close();
   }
 });

@@ -7,6 +7,7 @@ import { giteaHooks } from './gitea';
 import { githubHooks } from './github';
 import { gitHubAppAuth } from './github-app';
 import { gitlabHooks } from './gitlab';
+import { gogsHooks } from './gogs';
 
 /** One hook API client per provider, found by the registration's `provider` (as the relay finds its providers). */
 export const hookApis: Record<SyncProviderName, (options: HookApiOptions) => HookApi> = {
@@ -16,6 +17,7 @@ export const hookApis: Record<SyncProviderName, (options: HookApiOptions) => Hoo
   forgejo: (options) => giteaHooks({ ...options, provider: 'forgejo' }),
   'bitbucket-cloud': bitbucketCloudHooks,
   'bitbucket-server': bitbucketServerHooks,
+  gogs: gogsHooks,
 };
 
 export function createHookApi(
