@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       perContainerMB: Math.round(bytes / containers / 1e4) / 100,
       slowestMs: Math.max(...answers.map((a) => a.ms)),
     };
-    process.stdout.write(`HERD ${JSON.stringify(figures)}\n`);
+    process.stdout.write(`BENCH_HERD ${JSON.stringify(figures)}\n`);
   } finally {
     await Promise.all([kube.close(), sm.close()]);
   }

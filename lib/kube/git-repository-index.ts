@@ -225,13 +225,8 @@ class Scope {
   private startWatch(): void {
     const controller = new AbortController();
     this.watchController = controller;
-    // After the callers of the list that seeded the scope have sent what they send at once (a cold container's first
-    // patch and Event): the watch holds its connection for minutes, and taking one from the pool now would leave the
-    // Event to open a new one (TCP and TLS, two round trips on the first delivery's path).
-    setImmediate(() => {
-      // Never rejects (watchLoop catches everything), but a floating promise must not be able to crash the process.
-      if (this.watchController === controller) this.watchLoop(controller).catch(() => undefined);
-    });
+    // Never rejects (watchLoop catches everything), but a floating promise must not be able to crash the process.
+    this.watchLoop(controller).catch(() => undefined);
   }
 
   /** Watches from the last resourceVersion until an error, re-watching whenever the server ends a stream cleanly. */

@@ -443,12 +443,14 @@ class HttpsTransport implements KubeTransport {
     signal: AbortSignal,
     background = false,
   ): Promise<unknown[]> {
-    // The first list of a new client (a cold start's) opens a second connection beside its own, so that the first
-    // delivery's patch and Event, sent together, both find one ready instead of one of them waiting for TCP and TLS
-    // (two round trips). GET /version is the API server's cheapest answer (no storage read) and every authenticated
-    // identity may read it (system:public-info-viewer); its failure changes nothing. The list resolves after both,
-    // so the spare connection is back in the pool before anyone patches.
-    const spare = this.spareOpened ? undefined : this.openSpareConnection(signal);
+    // The first list of a new client (a cold start's) opens two more connections beside its own: the watch that
+    // follows the list holds one for minutes, and the first delivery's patch and Event, sent together, then both find
+    // one ready instead of one of them waiting for TCP and TLS (two round trips). GET /version is the API server's
+    // cheapest answer (no storage read) and every authenticated identity may read it (system:public-info-viewer);
+    // its failure changes nothing. The list resolves after them, so they are back in the pool before anyone patches.
+    const spare = this.spareOpened
+      ? undefined
+      : Promise.all([this.openSpareConnection(signal), this.openSpareConnection(signal)]);
     this.spareOpened = true;
     const pages: unknown[] = [];
     let continueToken: string | undefined;

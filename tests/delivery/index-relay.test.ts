@@ -71,3 +71,12 @@ test('recordEvents: false patches without recording Events (one API write per ob
   expect(cluster.requests.filter((r) => r.method === 'POST')).toEqual([]);
   expect(cluster.list('v1', 'Event')).toHaveLength(eventsBefore);
 });
+
+test('deliveries back to back from a cold start: the watch opens and the later ones stop listing', async () => {
+  const fresh = loadRelayHandler(githubRelayConfig);
+  cluster.clearRequests();
+  for (let i = 0; i < 40; i++) expect((await fresh(signedBranchPush())).statusCode).toBe(200);
+  // A list that restarted a watch not yet open would make every one of them list (40).
+  expect(lists()).toBeLessThan(10);
+  expect(cluster.requests.filter((r) => r.verb === 'watch' && r.status === 200).length).toBeGreaterThanOrEqual(1);
+});

@@ -93,7 +93,7 @@ test('lists the four kinds in the configured namespaces, reads what routing need
   expect(failed.map((f) => f.kind)).toEqual(['ImageRepository']);
   expect(failed[0]!.error).toBeInstanceOf(ClusterCallError);
   expect((failed[0]!.error as ClusterCallError).status).toBe(403);
-  // One list per kind in the one namespace, nothing cluster-wide (and the first list's spare connection).
+  // One list per kind in the one namespace, nothing cluster-wide (and the first list's spare connections).
   expect(
     server.requests
       .filter((r) => r.method === 'GET' && r.path !== '/version')

@@ -260,8 +260,8 @@ describe('the relay renews what expires, on an injected clock', () => {
     now = t0 + minutes(24);
     await client.listGitRepositories(signal);
     expect(signedAt()).toBe('20261203T082400Z');
-    // Four lists and the first list's spare connection (GET /version), each accepted.
-    expect(kube.requests.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    // Four lists and the first list's two spare connections (GET /version), each accepted.
+    expect(kube.requests.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
   });
 
   test('assumed-role credentials are renewed in the background before they expire, without holding a request', async () => {

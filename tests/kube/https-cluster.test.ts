@@ -169,7 +169,7 @@ test('a tokenFile is re-read once a minute, so a rotated projected token is pick
   await c.listGitRepositories(signal);
   now = 60_000;
   await c.listGitRepositories(signal);
-  // The lists' requests (the first list's spare connection, GET /version, is made with the first token too).
+  // The lists' requests (the first list's spare connections, GET /version, are made with the first token too).
   expect(server.requests.filter((r) => r.path !== '/version').map((r) => r.user)).toEqual([
     relayUser,
     relayUser,

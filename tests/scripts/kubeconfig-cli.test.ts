@@ -156,13 +156,16 @@ describe('npm run kubeconfig', () => {
     expect(stored).not.toContain(adminToken);
 
     // The operator read the token Secret; the verification list ran as the relay's ServiceAccount (its client opens
-    // a spare connection beside its first list with GET /version, as the relay does).
+    // two spare connections beside its first list with GET /version, as the relay does).
     const requests = cluster.requests.map((r) => [r.method, r.path, r.user, r.status]);
     expect(requests.filter(([, path]) => path !== '/version')).toEqual([
       ['GET', '/api/v1/namespaces/flux-system/secrets/flux-webhook-relay-token', 'kubernetes-admin', 200],
       ['GET', '/apis/source.toolkit.fluxcd.io/v1/gitrepositories', relayUser, 200],
     ]);
-    expect(requests.filter(([, path]) => path === '/version')).toEqual([['GET', '/version', relayUser, 200]]);
+    expect(requests.filter(([, path]) => path === '/version')).toEqual([
+      ['GET', '/version', relayUser, 200],
+      ['GET', '/version', relayUser, 200],
+    ]);
     expect(await listWithClientNode(stored)).toEqual(['apps/web', 'flux-system/app', 'other/x']);
   });
 
