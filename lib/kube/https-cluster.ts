@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { createGunzip } from 'node:zlib';
 import { isAbortError, remainingMs, sleep } from '../time/abort';
@@ -135,6 +136,14 @@ class ClusterAgent extends https.Agent {
   }
 }
 
+/** Where a pooled socket notes when it went back to the pool, by the transport's clock (see HttpsTransport.send). */
+const idleSince = Symbol('idleSince');
+/**
+ * A kept-alive connection idle this long may have been closed by the API server (kube-apiserver: after 90 s,
+ * k8s.io/apiserver/pkg/server/secure_serving.go IdleTimeout): one unanswered reset on it is sent again.
+ */
+const staleAfterIdleMs = 60_000;
+
 /** The node:https side: one keep-alive agent, bearer token or client certificate, JSON in and out, bounded reads. */
 class HttpsTransport implements KubeTransport {
   readonly agent: https.Agent;
@@ -186,6 +195,10 @@ class HttpsTransport implements KubeTransport {
       secureContext,
       rejectUnauthorized: tlsOptions.rejectUnauthorized,
       ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}),
+    });
+    // The agent emits 'free' when a kept-alive socket goes back to the pool.
+    this.agent.on('free', (socket: Socket & { [idleSince]?: number }) => {
+      socket[idleSince] = this.now();
     });
   }
 
@@ -247,7 +260,7 @@ class HttpsTransport implements KubeTransport {
     });
   }
 
-  private send(request: KubeRequest, authorization: string | undefined): Promise<IncomingMessage> {
+  private send(request: KubeRequest, authorization: string | undefined, resent = false): Promise<IncomingMessage> {
     const { what, signal } = request;
     if (signal.aborted) return Promise.reject(this.errorOf(what, signal.reason));
     // A string body: Node writes the headers and a string body as one string (one TLS record, one write), where a
@@ -295,7 +308,30 @@ class HttpsTransport implements KubeTransport {
       // Nobody waits for a watch (minutes long) or a background relist: they must not keep a local process (CLI,
       // tests, serverless-offline) alive. The agent re-refs the socket when it hands it to the next ordinary request.
       if (request.background) req.on('socket', (socket) => socket.unref());
-      req.on('error', fail);
+      req.on('error', (error: unknown) => {
+        // A kept-alive connection the API server closed while it sat idle (kube-apiserver closes them after 90 s) fails
+        // the first request written to it, unanswered: a Lambda thawed after a longer freeze can write before it has
+        // read the close. Such a request is sent once more on another connection, as Node's documentation advises
+        // (http `request.reusedSocket`) and Go's client does. A reset on a connection used within the last minute is
+        // the cluster's answer and fails as before.
+        const code = (error as { code?: unknown }).code;
+        const freedAt = (req.socket as (Socket & { [idleSince]?: number }) | null)?.[idleSince];
+        if (
+          !resent &&
+          !settled &&
+          !signal.aborted &&
+          req.reusedSocket &&
+          (code === 'ECONNRESET' || code === 'EPIPE') &&
+          freedAt !== undefined &&
+          this.now() - freedAt >= staleAfterIdleMs
+        ) {
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          resolve(this.send(request, authorization, true));
+          return;
+        }
+        fail(error);
+      });
       req.on('response', (res) => {
         if (settled) {
           res.destroy();

@@ -264,3 +264,31 @@ describe('compressed lists', () => {
     expect(e.message).toContain(reason);
   });
 });
+
+describe('a kept-alive connection reset before it answered', () => {
+  test('after a minute idle (closed by the API server meanwhile, as a thawed Lambda finds it): sent once more on another connection', async () => {
+    let now = 0;
+    const c = client(server.kubeconfig(token), { now: () => now });
+    await c.requestReconcile(app, 'first', signal);
+    now += 61_000;
+    server.clearRequests();
+    server.fault({ match: (r) => r.method === 'PATCH', destroy: true, times: 1 });
+    await c.requestReconcile(app, 'second', signal);
+    const patches = server.requests.filter((r) => r.method === 'PATCH');
+    expect(patches).toHaveLength(2);
+    expect(patches[0]!.connectionId).not.toBe(patches[1]!.connectionId);
+  });
+
+  test('once only, and not on a connection used within the minute: those resets are the cluster’s answer', async () => {
+    let now = 0;
+    const c = client(server.kubeconfig(token), { now: () => now });
+    await c.requestReconcile(app, 'first', signal);
+    now += 59_000;
+    server.fault({ match: (r) => r.method === 'PATCH', destroy: true, times: 1 });
+    expect((await failureOf(c.requestReconcile(app, 'recent', signal))).failure).toBe('unreachable');
+    await c.requestReconcile(app, 'again', signal);
+    now += 61_000;
+    server.fault({ match: (r) => r.method === 'PATCH', destroy: true, times: 2 });
+    expect((await failureOf(c.requestReconcile(app, 'twice', signal))).failure).toBe('unreachable');
+  });
+});
