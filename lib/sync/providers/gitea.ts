@@ -39,15 +39,12 @@ import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '.
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 import { ApiError } from '../http';
 import { forTarget as labelled, hookApiClient } from './core';
+import { readGogsStyleHook, sortedEvents, type GogsHook } from './gogs';
 
 export type GiteaFamily = 'gitea' | 'forgejo';
 
 /** The fields of Gitea's / Forgejo's `Hook` response this client reads. */
-interface GiteaHook {
-  id: number;
-  type: string;
-  active: boolean;
-  events: string[] | null;
+interface GiteaHook extends GogsHook {
   /** Gitea: `url`, `content_type` (and slack's channel etc.). Forgejo: the same, marked deprecated. */
   config: Record<string, string> | null;
   /** Forgejo only: the target URL (Gitea's `Hook.URL` is `json:"-"`). */
@@ -167,15 +164,7 @@ function totalCount(headers: Headers): number | undefined {
 }
 
 function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
-  const hook = raw as Partial<GiteaHook> | null;
-  if (
-    typeof hook?.id !== 'number' ||
-    typeof hook.type !== 'string' ||
-    (hook.events !== null && hook.events !== undefined && !Array.isArray(hook.events))
-  ) {
-    throw new ApiError('GET', path, 200, 'unexpected hook object');
-  }
-  const config = typeof hook.config === 'object' && hook.config !== null ? hook.config : {};
+  const { hook, config } = readGogsStyleHook<GiteaHook>(raw, path);
   // Forgejo also has top-level `url` / `content_type` (and calls `config` deprecated); Gitea's top-level `url` has
   // meant the hook's settings page in some versions, so it is read only from Forgejo.
   const url = config.url ?? (provider === 'forgejo' ? hook.url : undefined) ?? '';
@@ -183,7 +172,7 @@ function toState(provider: GiteaFamily, raw: unknown, path: string): HookState {
   const state: HookState = {
     id: String(hook.id),
     url,
-    events: (hook.events ?? []).filter((e): e is string => typeof e === 'string').sort(),
+    events: sortedEvents(hook),
     active: hook.active === true,
   };
   if (contentType !== undefined) state.contentType = contentType;

@@ -18,8 +18,8 @@ import { ApiError } from '../http';
 import { forTarget as labelled, hookApiClient } from './core';
 import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 
-/** The fields of Gogs' `RepositoryHook` this client reads. */
-interface GogsHook {
+/** The fields of Gogs' `RepositoryHook` this client reads (Gitea and Forgejo, its forks, kept and extended them). */
+export interface GogsHook {
   id: number;
   type: string;
   active: boolean;
@@ -95,7 +95,26 @@ function hookPath(target: HookTarget, id: string): string {
 }
 
 function toState(raw: unknown, path: string): HookState {
-  const hook = raw as Partial<GogsHook> | null;
+  const { hook, config } = readGogsStyleHook<GogsHook>(raw, path);
+  const state: HookState = {
+    id: String(hook.id),
+    url: typeof config.url === 'string' ? config.url : '',
+    events: sortedEvents(hook),
+    active: hook.active === true,
+  };
+  if (typeof config.content_type === 'string') state.contentType = config.content_type;
+  return state;
+}
+
+/**
+ * One element of a Gogs-style hook list (Gogs, and its forks Gitea and Forgejo): an object with a numeric `id`, a
+ * string `type` and `events` an array or null, else a failure of the list; `config` an object ({} when absent).
+ */
+export function readGogsStyleHook<T extends GogsHook>(
+  raw: unknown,
+  path: string,
+): { hook: Partial<T> & Pick<GogsHook, 'id' | 'type'>; config: Record<string, string> } {
+  const hook = raw as Partial<T> | null;
   if (
     typeof hook?.id !== 'number' ||
     typeof hook.type !== 'string' ||
@@ -104,12 +123,10 @@ function toState(raw: unknown, path: string): HookState {
     throw new ApiError('GET', path, 200, 'unexpected hook object');
   }
   const config = typeof hook.config === 'object' && hook.config !== null ? hook.config : {};
-  const state: HookState = {
-    id: String(hook.id),
-    url: typeof config.url === 'string' ? config.url : '',
-    events: (hook.events ?? []).filter((e): e is string => typeof e === 'string').sort(),
-    active: hook.active === true,
-  };
-  if (typeof config.content_type === 'string') state.contentType = config.content_type;
-  return state;
+  return { hook: hook as Partial<T> & Pick<GogsHook, 'id' | 'type'>, config };
+}
+
+/** The hook's event names, sorted (non-strings dropped). */
+export function sortedEvents(hook: Partial<GogsHook>): string[] {
+  return (hook.events ?? []).filter((e): e is string => typeof e === 'string').sort();
 }
