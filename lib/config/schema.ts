@@ -360,21 +360,18 @@ const checkedConfig = z
     z.superRefine((config, ctx) => {
       const clusterNames = new Set(Object.keys(config.clusters));
       for (const [receiverName, r] of Object.entries(config.receivers)) {
-        if (r.allowSha1 !== undefined && r.provider !== 'generic-hmac') {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['receivers', receiverName, 'allowSha1'],
-            message: 'applies only to provider generic-hmac',
-            input: r,
-          });
-        }
-        if (r.registryHosts !== undefined && r.provider !== 'nexus') {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['receivers', receiverName, 'registryHosts'],
-            message: 'applies only to provider nexus',
-            input: r,
-          });
+        // Fields that mean something to one provider only.
+        for (const [field, provider] of [
+          ['allowSha1', 'generic-hmac'],
+          ['registryHosts', 'nexus'],
+        ] as const) {
+          if (r[field] !== undefined && r.provider !== provider)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['receivers', receiverName, field],
+              message: `applies only to provider ${provider}`,
+              input: r,
+            });
         }
         if (routesStaticTargetsOnly(r.provider)) {
           if ((r.targets ?? []).length === 0) {
