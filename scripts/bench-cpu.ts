@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import examples from '@octokit/webhooks-examples/api.github.com/index.json';
 import { apiGatewayEvent, signGitHub, type Handler } from '../tests/support/relay-harness';
+import { percentile } from './bench-stats';
 
 const WARMUP = 500;
 const DELIVERIES = 3000;
@@ -57,11 +58,10 @@ async function measure(warmup: number, count: number, op: (i: number) => Promise
   }
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
-  wall.sort((a, b) => a - b);
   return {
     cpuUsPerOp: Math.round(((cpu.user + cpu.system) / count) * 10) / 10,
     elu: Math.round(elu.utilization * 100) / 100,
-    wallP50Ms: Math.round(wall[Math.floor(count / 2)]! * 100) / 100,
+    wallP50Ms: Math.round(percentile(wall, 50) * 100) / 100,
   };
 }
 

@@ -30,6 +30,7 @@ import {
   type Handler,
 } from '../tests/support/relay-harness';
 import { SecretsManagerTestServer } from '../tests/support/secrets-manager-server';
+import { percentile } from './bench-stats';
 
 const root = join(__dirname, '..');
 const rttArg = process.argv.find((a) => a.startsWith('--rtt='));
@@ -61,10 +62,6 @@ const event = () =>
     },
   });
 
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const inRtt = (ms: number) => Math.round((ms / rtt) * 100) / 100;
 
 /** What crossed the proxies from `from` on, per connection: when it opened and when each burst went out, in RTT. */

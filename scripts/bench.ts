@@ -41,6 +41,7 @@ import {
   type Handler,
 } from '../tests/support/relay-harness';
 import { SecretsManagerTestServer } from '../tests/support/secrets-manager-server';
+import { percentile } from './bench-stats';
 
 const root = join(__dirname, '..');
 
@@ -75,11 +76,6 @@ const webhookSecret = 'bench-webhook-secret-0123456789';
 const kubeToken = 'bench-sa-token-0123456789abcdef';
 const helloUrl = 'https://github.com/Codertocat/Hello-World';
 
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? NaN;
-}
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 function pushEvent(): APIGatewayProxyEventV2 {
