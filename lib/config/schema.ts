@@ -3,7 +3,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { fluxKindNames, fluxKinds } from '../kube/kinds';
-import { providerNames, routesStaticTargetsOnly } from '../providers/names';
+import { presentsIssuerToken, providerNames, routesStaticTargetsOnly } from '../providers/names';
 import { parseSecretRef } from '../secrets/ref';
 import { apiUrlProblem } from '../sync/api-url';
 
@@ -185,6 +185,26 @@ const receiver = z.strictObject({
     ),
   ),
   /**
+   * gcr only, required there: the audience of the OpenID Connect token the Pub/Sub push subscription sends
+   * (`--push-auth-token-audience`; Pub/Sub's default is the push endpoint's URL). A token for another audience is a 401.
+   */
+  audience: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  /**
+   * gcr only, required there: the service account the push subscription signs its tokens as
+   * (`--push-auth-service-account`), e.g. `relay-push@my-project.iam.gserviceaccount.com`. The token's `email` must be
+   * exactly this, verified: without the comparison a token from anyone's subscription would do (Flux's CVE-2026-40109).
+   */
+  serviceAccount: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]+(?:\.[a-z0-9-]+)+$/,
+          'must be a service account e-mail address in lower case (name@project.iam.gserviceaccount.com)',
+        ),
+      ),
+  ),
+  /**
    * Replay protection (off by default): an authenticated delivery whose body (SHA-256 of the exact bytes) or whose
    * delivery id was already applied within the window is acknowledged with 200 `duplicate` and not applied again.
    * Two deliveries with identical bytes within the window count as one (README, "Replay protection").
@@ -364,6 +384,8 @@ const checkedConfig = z
         for (const [field, provider] of [
           ['allowSha1', 'generic-hmac'],
           ['registryHosts', 'nexus'],
+          ['audience', 'gcr'],
+          ['serviceAccount', 'gcr'],
         ] as const) {
           if (r[field] !== undefined && r.provider !== provider)
             ctx.addIssue({
@@ -372,6 +394,16 @@ const checkedConfig = z
               message: `applies only to provider ${provider}`,
               input: r,
             });
+        }
+        if (presentsIssuerToken(r.provider)) {
+          for (const field of ['audience', 'serviceAccount'] as const)
+            if (r[field] === undefined)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['receivers', receiverName, field],
+                message: `is required for provider ${r.provider}: its deliveries carry a token Google signs, checked against it`,
+                input: r,
+              });
         }
         if (routesStaticTargetsOnly(r.provider)) {
           if ((r.targets ?? []).length === 0) {

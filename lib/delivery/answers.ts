@@ -71,6 +71,7 @@ const rejectionMessages: Record<RejectionReason, string> = {
   malformed_body: 'the body encoding is broken',
   payload_limit_exceeded: 'the payload exceeds a limit of the relay',
   secret_unavailable: 'the webhook secret could not be read; the delivery can be retried',
+  keys_unavailable: 'the keys to verify the token could not be fetched; the delivery can be retried',
   duplicate_in_progress: 'this delivery is being applied by another invocation right now',
   internal_error: 'internal error',
 };

@@ -15,6 +15,7 @@ export type RejectionReason =
   | 'malformed_body'
   | 'payload_limit_exceeded'
   | 'secret_unavailable'
+  | 'keys_unavailable'
   | 'duplicate_in_progress'
   | 'internal_error';
 
@@ -159,6 +160,19 @@ export class SecretUnavailable extends RelayError {
   }
 }
 
+/**
+ * The keys an issuer-signed token is checked with (gcr: Google's published keys) could not be fetched and none are
+ * cached: our side's outage, so 503, and retryable (Pub/Sub redelivers). A token whose key id is unknown while keys are
+ * at hand is a BadSignature instead.
+ */
+export class VerificationKeysUnavailable extends RelayError {
+  readonly status = 503;
+  readonly reason = 'keys_unavailable' as const;
+  constructor(readonly detail: string) {
+    super('the keys to verify the token could not be fetched; the delivery can be retried');
+  }
+}
+
 export interface MappedError {
   status: number;
   reason: RejectionReason;
@@ -172,7 +186,10 @@ export interface MappedError {
 export function httpStatusOf(error: unknown): MappedError {
   if (error instanceof RelayError) {
     const detail =
-      error instanceof SecretUnavailable || error instanceof BadSignature || error instanceof UnknownReceiver
+      error instanceof SecretUnavailable ||
+      error instanceof VerificationKeysUnavailable ||
+      error instanceof BadSignature ||
+      error instanceof UnknownReceiver
         ? error.detail
         : error.message;
     return { status: error.status, reason: error.reason, message: error.message, detail, headers: error.headers };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ReceiverConfig } from '../config/schema';
 import type { DeliveryLog } from '../observability/delivery-log';
+import type { GoogleIdTokenVerifier } from '../auth/google-id-token';
 import { type DeliveryDedupe, deliveryLabel } from './dedupe/dedupe';
 import { answerOf, answersModeOf } from './answers';
 import { type Delivery, type DeliveryFacts, statusOf } from './delivery';
@@ -28,6 +29,8 @@ export interface RelayDeps extends FanOutDeps {
   log: DeliveryLog;
   /** Replay protection for receivers with `dedupe`; without it those receivers apply every delivery. */
   dedupe?: DeliveryDedupe;
+  /** Verifies the Google-signed tokens of `gcr` deliveries; wired when some receiver is one. */
+  idTokens?: GoogleIdTokenVerifier;
 }
 
 export interface RelayResponse {
@@ -104,6 +107,7 @@ async function route(request: WebhookRequest, deps: RelayDeps): Promise<Delivery
         throw new UnknownReceiver(request.receiver, `the path token does not verify: ${error.detail}`);
       throw error;
     }
+    if (provider.issuerToken) await verifyIssuerToken(provider.issuerToken(request), receiver, deps);
 
     const event = claimed.event ?? provider.eventAfterAuthentication?.(body);
     if (!event) throw new MalformedPayload(`the ${provider.name} event header is missing`);
@@ -249,6 +253,18 @@ async function authenticate(inspection: Inspection, receiver: ReceiverConfig, se
       `${message}: webhook secret ${receiver.secret.text} has no usable value (each version is empty or shorter than ${minWebhookSecretBytes} bytes)`,
     );
   throw new BadSignature(message);
+}
+
+/**
+ * The token a gcr delivery carries besides its path token: Google's signature, the receiver's audience and service
+ * account. Refusals are 401 (the path token was right, so the receiver's existence is no secret to this caller).
+ */
+async function verifyIssuerToken(token: string, receiver: ReceiverConfig, deps: RelayDeps): Promise<void> {
+  const { audience, serviceAccount } = receiver;
+  // The schema requires both on every receiver whose provider has issuer tokens, and the runtime wires a verifier.
+  if (!audience || !serviceAccount || !deps.idTokens)
+    throw new Error(`receiver of provider ${receiver.provider} has no audience, service account or token verifier`);
+  await deps.idTokens.verify(token, { audience, serviceAccount });
 }
 
 /** Event names compare case-insensitively, as Flux's Receiver does (`strings.EqualFold`). */

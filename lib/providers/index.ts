@@ -8,6 +8,7 @@ import { dockerhub } from './dockerhub';
 import { forgejo } from './forgejo';
 import { generic } from './generic';
 import { genericHmac } from './generic-hmac';
+import { gcr } from './gcr';
 import { gitea } from './gitea';
 import { github } from './github';
 import { gitlab } from './gitlab';
@@ -35,4 +36,5 @@ export const providers: Record<ProviderName, Provider> = {
   acr,
   cdevents,
   nexus,
+  gcr,
 };

@@ -20,6 +20,7 @@ export const providerNames = [
   'acr',
   'cdevents',
   'nexus',
+  'gcr',
 ] as const;
 
 export type ProviderName = (typeof providerNames)[number];
@@ -35,11 +36,12 @@ export function routesStaticTargetsOnly(provider: ProviderName): boolean {
 }
 
 /**
- * Providers that cannot send a credential (Docker Hub, Quay): the receiver's secret is a path segment,
- * `POST /hooks/{receiver}/{token}`, as Flux authenticates them by an unguessable receiver URL. A wrong or missing
- * token answers exactly as an unknown receiver does (404), and such a receiver is not reachable without one.
+ * Providers that cannot send a credential made with a shared secret (Docker Hub, Quay; Pub/Sub for gcr sends only a
+ * token Google signs): the receiver's secret is a path segment, `POST /hooks/{receiver}/{token}`, as Flux
+ * authenticates them by an unguessable receiver URL. A wrong or missing token answers exactly as an unknown receiver
+ * does (404), and such a receiver is not reachable without one.
  */
-const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay']);
+const pathTokenProviders: ReadonlySet<ProviderName> = new Set(['dockerhub', 'quay', 'gcr']);
 /** Providers that take either their own credential header or, when the sender can set none, a path token (ACR, CDEvents). */
 const optionalPathTokenProviders: ReadonlySet<ProviderName> = new Set(['acr', 'cdevents']);
 
@@ -50,4 +52,12 @@ export function pathTokenUse(provider: ProviderName): 'required' | 'optional' | 
 
 export function authenticatesByPathToken(provider: ProviderName): boolean {
   return pathTokenUse(provider) === 'required';
+}
+
+/**
+ * Providers whose sender also presents a token its issuer signs (gcr: Google's OpenID Connect token for a Pub/Sub
+ * push). Their receivers name what the token must say (`audience`, `serviceAccount`), checked after the path token.
+ */
+export function presentsIssuerToken(provider: ProviderName): boolean {
+  return provider === 'gcr';
 }

@@ -69,6 +69,13 @@ export interface Provider {
    */
   inspect(request: WebhookRequest, body: Buffer, receiver: ReceiverConfig): Inspection;
   /**
+   * Providers whose sender also proves who it is with a token its issuer signs (gcr: the OpenID Connect token Google
+   * signs for a Pub/Sub push): the token, read without checking it. The core verifies it once the secret has
+   * (lib/auth/google-id-token.ts), so no key is fetched for a request without the right path token. Throws
+   * MissingSignature or BadSignature.
+   */
+  issuerToken?(request: WebhookRequest): string;
+  /**
    * For providers that name the event only in the body (Azure DevOps `eventType`): read it once the delivery is
    * authenticated, never before. Throws MalformedPayload.
    */

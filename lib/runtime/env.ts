@@ -45,6 +45,13 @@ export const formerRelayPublicUrls = (env: Environment = processEnv()): string[]
     .map((url) => url.trim())
     .filter(Boolean);
 
+/**
+ * `RELAY_GOOGLE_CERTS_URL`: where `gcr` receivers fetch Google's public keys; unset means Google's own
+ * (lib/auth/google-id-token.ts). Tests point it at a loopback server; anything but https there is refused.
+ */
+export const googleCertsUrlOverride = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_GOOGLE_CERTS_URL || undefined;
+
 /** `SYNC_DRY_RUN=true`: the scheduled sync plans and reports but changes nothing. */
 export const syncDryRun = (env: Environment = processEnv()): boolean => env.SYNC_DRY_RUN === 'true';
 

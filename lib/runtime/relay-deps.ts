@@ -8,7 +8,9 @@ import { onceEach, type Warn } from '../observability/warn';
 import { ClusterRegistry, type ClusterClientFactory } from '../kube/registry';
 import type { RelayDeps } from '../delivery/relay';
 import { retryQueueAt } from '../retry/sqs';
-import { dedupeTableName, retryQueueUrl } from './env';
+import { dedupeTableName, googleCertsUrlOverride, retryQueueUrl } from './env';
+import { createGoogleIdTokenVerifier } from '../auth/google-id-token';
+import { presentsIssuerToken } from '../providers/names';
 import { defaultGetSecretValue, sdkGetSecretValue, secretsManagerBackend } from '../secrets/aws-secrets-manager';
 import { SecretStore } from '../secrets/store';
 
@@ -38,6 +40,8 @@ export interface RuntimeOptions {
   dedupeTable?: string;
   /** The SQS retry queue's URL; default RELAY_RETRY_QUEUE_URL. Without one, failures are answered 502 (no queue). */
   retryQueueUrl?: string;
+  /** Where gcr receivers fetch Google's keys; default RELAY_GOOGLE_CERTS_URL, else Google's. */
+  googleCertsUrl?: string;
 }
 
 /**
@@ -67,7 +71,15 @@ export function createRelayDeps(options: RuntimeOptions): RelayDeps {
     warnOnce: onceEach(warnOf(options)),
     ...dedupeOf(options),
     ...retryOf(options),
+    ...idTokensOf(options, clock),
   };
+}
+
+/** A verifier of Google's tokens when some receiver's sender presents one (gcr); it fetches nothing until a delivery. */
+function idTokensOf(options: RuntimeOptions, clock: Clock): Pick<RelayDeps, 'idTokens'> {
+  if (!Object.values(options.config.receivers).some((r) => presentsIssuerToken(r.provider))) return {};
+  const certsUrl = options.googleCertsUrl ?? googleCertsUrlOverride();
+  return { idTokens: createGoogleIdTokenVerifier({ clock, ...(certsUrl ? { certsUrl } : {}) }) };
 }
 
 /** `options.warn`, else a Powertools Logger's `warn` with the relay's service name, made on first use. */

@@ -459,6 +459,41 @@ describe('receivers: nexus registryHosts', () => {
   });
 });
 
+describe('receivers: gcr audience and serviceAccount', () => {
+  const withGcr = (fields: string, provider = 'gcr') => `${valid}
+  gar: { provider: ${provider}, secret: env:GAR_PATH_TOKEN, ${fields} }
+`;
+  const both =
+    "audience: 'https://relay.example.com/hooks/gar', serviceAccount: relay-push@proj.iam.gserviceaccount.com";
+
+  test('both given: accepted', () => {
+    const config = parseConfig(withGcr(both), 'relay.config.yaml');
+    expect(config.receivers.gar).toMatchObject({
+      audience: 'https://relay.example.com/hooks/gar',
+      serviceAccount: 'relay-push@proj.iam.gserviceaccount.com',
+    });
+  });
+
+  test.each([
+    ["audience: 'https://relay.example.com/hooks/gar'", 'receivers.gar.serviceAccount: is required for provider gcr'],
+    ['serviceAccount: relay-push@proj.iam.gserviceaccount.com', 'receivers.gar.audience: is required for provider gcr'],
+    [
+      "audience: 'https://r.example', serviceAccount: Relay-Push@proj.iam.gserviceaccount.com",
+      'receivers.gar.serviceAccount: must be a service account e-mail address in lower case',
+    ],
+    ["audience: 'https://r.example', serviceAccount: relay-push", 'receivers.gar.serviceAccount: must be a service'],
+    ["audience: '', serviceAccount: relay-push@proj.iam.gserviceaccount.com", 'receivers.gar.audience'],
+  ])('%s is refused, naming the field', (fields, message) => {
+    expect(problemOf(withGcr(fields))).toContain(message);
+  });
+
+  test('neither field applies to another provider', () => {
+    const problem = problemOf(withGcr(both, 'quay'));
+    expect(problem).toContain('receivers.gar.audience: applies only to provider gcr');
+    expect(problem).toContain('receivers.gar.serviceAccount: applies only to provider gcr');
+  });
+});
+
 describe('sync registrations: gogs', () => {
   const withGogs = (registration: string) => `${valid}  gogs:
     provider: gogs

@@ -7,6 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { KubeApiTestServer, type KubeObject } from '../support/kube-api-server';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { GoogleCertsTestServer, idToken, pushClaims, pushEnvelope, signingKey } from '../support/google-oidc';
 import {
   apiGatewayEvent,
   captureOutput,
@@ -27,6 +28,13 @@ const otherSecrets = {
   acr: 'X-Relay-Token: acr-header-value-7c1d0e93',
   cdevents: 'cdevents-hmac-key-3f6a91b0e2',
   github: 'github-hmac-secret-8d2e6b1f04',
+  gcr: 'gcr-path-token-6a0d3e8b15c2',
+};
+// The gcr receiver's second credential: a token Google signs for the Pub/Sub push (tests/support/google-oidc.ts).
+const google = signingKey('google-key');
+const gcrIdentity = {
+  audience: 'https://relay.example.com/hooks/gcr',
+  serviceAccount: 'push@proj.iam.gserviceaccount.com',
 };
 const digest = `sha256:${'c'.repeat(64)}`;
 
@@ -79,6 +87,7 @@ const objectsA: KubeObject[] = [
   oci('apps', 'acr-app', 'oci://reg.azurecr.io/team/app', { semver: '>=2.0.0' }),
   oci('apps', 'cde-app', 'oci://cd.example.com/team/app', { tag: 'v2' }),
   oci('apps', 'ghcr-app', 'oci://ghcr.io/org/app', { tag: 'v2' }),
+  oci('apps', 'gar-app', 'oci://europe-docker.pkg.dev/proj/repo/app', { tag: 'v2' }),
   helmRepo('apps', 'charts', 'oci://harbor.example.com/charts', 'oci'),
   chart('apps', 'podinfo', 'podinfo', 'charts', '6.x'),
   chart('apps', 'podinfo-5', 'podinfo', 'charts', '5.x'),
@@ -103,19 +112,23 @@ const objectsB: KubeObject[] = [
   oci('flux-system', 'acr-app', 'oci://REG.azurecr.io/team/app', { tag: 'v2' }),
   oci('flux-system', 'cde-app', 'oci://cd.example.com/team/app', { semver: '^2' }),
   oci('flux-system', 'ghcr-app', 'oci://ghcr.io/org/app', { semver: '^2' }),
+  oci('flux-system', 'gar-app', 'oci://europe-docker.pkg.dev/proj/repo/app', { semver: '^2' }),
 ];
 
 let a: KubeApiTestServer;
 let b: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
+let certs: GoogleCertsTestServer;
 let handler: Handler;
 
 beforeAll(async () => {
-  [a, b, sm] = await Promise.all([
+  [a, b, sm, certs] = await Promise.all([
     KubeApiTestServer.start(),
     KubeApiTestServer.start(),
     SecretsManagerTestServer.start(),
+    GoogleCertsTestServer.start([google]),
   ]);
+  process.env.RELAY_GOOGLE_CERTS_URL = certs.url;
   a.addServiceAccount('sa-a', relayUser, relayRules);
   // Cluster b has no image automation RBAC: its ImageRepositories cannot be listed.
   b.addServiceAccount('sa-b', relayUser, [
@@ -143,11 +156,17 @@ receivers:
   acr: { provider: acr, secret: relay/acr }
   cdevents: { provider: cdevents, secret: relay/cdevents }
   github: { provider: github, secret: relay/github, events: [push, package] }
+  gcr:
+    provider: gcr
+    secret: relay/gcr
+    audience: ${gcrIdentity.audience}
+    serviceAccount: ${gcrIdentity.serviceAccount}
 `);
 });
 
 afterAll(async () => {
-  await Promise.all([a.close(), b.close(), sm.close()]);
+  delete process.env.RELAY_GOOGLE_CERTS_URL;
+  await Promise.all([a.close(), b.close(), sm.close(), certs.close()]);
 });
 
 beforeEach(() => {
@@ -386,6 +405,19 @@ describe('every other registry receiver routes its push on both clusters', () =>
         },
       },
       ['a/apps/OCIRepository/ghcr-app', 'b/flux-system/OCIRepository/ghcr-app'],
+    ],
+    [
+      'gcr',
+      {
+        body: pushEnvelope({
+          action: 'INSERT',
+          digest: `europe-docker.pkg.dev/proj/repo/app@${digest}`,
+          tag: 'europe-docker.pkg.dev/proj/repo/app:v2',
+        }),
+        headers: { ...json, authorization: `Bearer ${idToken(google, pushClaims(gcrIdentity))}` },
+        pathToken: otherSecrets.gcr,
+      },
+      ['a/apps/OCIRepository/gar-app', 'b/flux-system/OCIRepository/gar-app'],
     ],
   ];
 

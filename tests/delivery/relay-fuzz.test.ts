@@ -18,6 +18,7 @@ import {
   type Handler,
 } from '../support/relay-harness';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { GoogleCertsTestServer, idToken, pushClaims, pushEnvelope, signingKey } from '../support/google-oidc';
 
 /*
  * Malformed and forged deliveries through the real Lambda handler, against the loopback Kubernetes API server and
@@ -77,6 +78,12 @@ interface Spec {
 }
 
 const sha = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
+const google = signingKey('google-fuzz-key');
+const gcrIdentity = {
+  audience: 'https://relay.fuzz.example/hooks/gcr',
+  serviceAccount: 'push@fuzz.iam.gserviceaccount.com',
+};
+const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 const hmacHex = (secret: string, body: Buffer, algorithm = 'sha256') =>
   createHmac(algorithm, secret).update(body).digest('hex');
 const hmacForgeries = (prefix: string) => (signed: Buffer, secret: string) => {
@@ -403,6 +410,37 @@ const specs: Spec[] = [
     patches: 'c/flux-system/ImageRepository/quay',
   },
   {
+    // The path token is the secret; the token Google signs rides along, valid, in every delivery (tests/providers/gcr.test.ts
+    // forges that one).
+    receiver: 'gcr',
+    provider: 'gcr',
+    secret: 'gcr-fuzz-path-token-0123',
+    receiverFields: `audience: '${gcrIdentity.audience}', serviceAccount: ${gcrIdentity.serviceAccount}`,
+    accepts: ['application/json'],
+    headers: { authorization: `Bearer ${idToken(google, pushClaims(gcrIdentity))}` },
+    credentialHeader: pathTokenHeader,
+    credentialIn: 'path',
+    credential: (_signed, secret) => secret,
+    forgeries: tokenForgeries(''),
+    payload: JSON.parse(
+      pushEnvelope({
+        action: 'INSERT',
+        digest: `europe-docker.pkg.dev/fuzz/repo/app@sha256:${'d'.repeat(64)}`,
+        tag: 'europe-docker.pkg.dev/fuzz/repo/app:v1',
+      }),
+    ) as Record<string, unknown>,
+    wrongShapes: [
+      ({ message: _m, ...rest }) => rest,
+      (p) => ({ ...p, message: { data: 'not base64!' } }),
+      (p) => ({ ...p, message: { data: Buffer.from('hello').toString('base64') } }),
+      (p) => ({ ...p, message: { data: base64Json({ action: 'INSERT', tag: 'v1' }) } }),
+      (p) => ({ ...p, message: { data: base64Json({ action: 'INSERT' }) } }),
+      (p) => ({ ...p, message: { data: base64Json({ action: 'I'.repeat(500), tag: 'a.example/b:c' }) } }),
+      () => [],
+    ],
+    patches: 'c/flux-system/OCIRepository/gcr',
+  },
+  {
     receiver: 'acr',
     provider: 'acr',
     // A custom header of the webhook: the secret is `Header-Name: value`.
@@ -589,6 +627,12 @@ const objects: KubeObject[] = [
   {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'OCIRepository',
+    metadata: { name: 'gcr', namespace: 'flux-system' },
+    spec: { interval: '5m', url: 'oci://europe-docker.pkg.dev/fuzz/repo/app', ref: { tag: 'v1' } },
+  },
+  {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
     metadata: { name: 'nexus', namespace: 'flux-system' },
     spec: { interval: '5m', url: 'oci://nexus.fuzz.example:8082/fuzz/app', ref: { tag: 'v1' } },
   },
@@ -641,16 +685,19 @@ const config = [
 let cluster: KubeApiTestServer;
 let sm: SecretsManagerTestServer;
 let ddb: DynamoDbTestServer;
+let certs: GoogleCertsTestServer;
 let handler: Handler;
 /** The applied push of each replay receiver, as it was delivered (replayed byte for byte by the fuzz). */
 const applied = new Map<string, Delivery>();
 
 beforeAll(async () => {
-  [cluster, sm, ddb] = await Promise.all([
+  [cluster, sm, ddb, certs] = await Promise.all([
     KubeApiTestServer.start(),
     SecretsManagerTestServer.start(),
     DynamoDbTestServer.start(),
+    GoogleCertsTestServer.start([google]),
   ]);
+  process.env.RELAY_GOOGLE_CERTS_URL = certs.url;
   cluster.addServiceAccount('fuzz-sa-token-5b1f0c9e', relayUser, relayRules);
   for (const obj of objects) cluster.put(obj);
   sm.put('fuzz/kubeconfig', cluster.kubeconfig('fuzz-sa-token-5b1f0c9e'));
@@ -670,7 +717,8 @@ beforeAll(async () => {
 afterAll(async () => {
   delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
   delete process.env.RELAY_DEDUPE_TABLE;
-  await Promise.all([cluster.close(), sm.close(), ddb.close()]);
+  delete process.env.RELAY_GOOGLE_CERTS_URL;
+  await Promise.all([cluster.close(), sm.close(), ddb.close(), certs.close()]);
 });
 
 type Transport = 'json' | 'form' | 'base64';
