@@ -8,6 +8,7 @@ import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observabil
 import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../lib/sync/run';
+import { InMemorySyncMemory } from '../lib/sync/memory';
 import { createSyncDeps } from '../lib/sync/runtime';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
@@ -20,6 +21,12 @@ const relay = createRelayDeps({
   // One discovery list per run: a watch-fed index would only hold a connection open until the process freezes or exits.
   clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
 });
+
+/**
+ * List ETags, check times and rate budgets, kept while the container is warm. The durable managed-state record takes
+ * its place when wired; until then a cold start begins with full lists and a fresh budget.
+ */
+const memory = new InMemorySyncMemory();
 
 /** Stop calling providers this long before the Lambda's timeout, so the run reports instead of being killed. */
 const marginMs = 10_000;
@@ -35,6 +42,7 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     formerPublicUrls: formerRelayPublicUrls(),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
     dryRun: syncDryRun(),
+    memory,
     // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.
     log: (level, message, fields) => logger[level](message, loggableFields(fields)),
   });

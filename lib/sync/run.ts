@@ -4,8 +4,20 @@ import { describeError } from '../delivery/errors';
 import type { ClusterClient } from '../kube/cluster-client';
 import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';
-import type { HookApi, HookSpec, SyncCredential } from './hook-api';
-import { BudgetExhausted } from './http';
+import { apiUrlOf } from './desired';
+import type { HookApi, HookList, HookSpec, HookTarget, SyncCredential } from './hook-api';
+import { BudgetExhausted, Deferred, WritesDeferred } from './http';
+import {
+  budgetKey,
+  compactHooks,
+  fairOrder,
+  InMemorySyncMemory,
+  ownershipScope,
+  targetKey,
+  type SyncMemory,
+  type TargetMemory,
+} from './memory';
+import { githubLimits, RateBudget, type PacingLimits } from './pacing';
 import { describeAction, isChange, planTarget, secretVersionParam, type Ownership, type SyncAction } from './plan';
 
 /** What a hook's name/description says where the provider has one. */
@@ -19,8 +31,18 @@ export interface SyncDeps {
   formerPublicUrls?: readonly string[];
   secrets: Pick<SecretStore, 'current'>;
   clusterClient: (name: string) => Promise<ClusterClient>;
-  /** Builds the provider's hook API client for one registration. */
-  hookApi: (registration: RegistrationConfig, credential: SyncCredential, deadline: number) => HookApi;
+  /** Builds the provider's hook API client for one registration, on the run's rate budget for its API and credential. */
+  hookApi: (
+    registration: RegistrationConfig,
+    credential: SyncCredential,
+    deadline: number,
+    extra?: { budget?: RateBudget },
+  ) => HookApi;
+  /**
+   * What runs remember: when each target was checked (fair order across runs), its hook list's ETag, and the rate
+   * budgets' state. Default: a memory of this run only.
+   */
+  memory?: SyncMemory;
   now: () => number;
   /** Epoch ms by which the run must stop calling providers (the Lambda timeout minus a margin). */
   deadline: number;
@@ -35,10 +57,16 @@ export interface RegistrationReport {
   actions: Record<SyncAction['kind'], number>;
   redelivered: number;
   failures: Array<{ target: string; error: string }>;
-  /** Targets not reached before the deadline; the next run does them. */
+  /** Targets not reached before the deadline, or left by the rate budget; the next run does them first. */
   deferred: number;
+  /** Why targets were deferred by the budget (a planned stop, not a failure). */
+  deferredReason?: string;
   calls: number;
   writes: number;
+  /** Lists the provider answered 304 Not Modified (GitHub: free against the primary budget). */
+  notModified: number;
+  /** The primary budget as the provider last reported it (GitHub `X-RateLimit-*`). */
+  rateLimit?: { limit: number; remaining: number; reset: string };
 }
 
 export interface SyncReport {
@@ -74,6 +102,8 @@ export async function runSync(deps: SyncDeps): Promise<SyncReport> {
     receivers: new Set(Object.keys(deps.config.receivers)),
   };
 
+  const memory = deps.memory ?? new InMemorySyncMemory();
+  const budgets = new Map<string, RateBudget>();
   for (const [name, registration] of registrations) {
     const entry: RegistrationReport = {
       registration: name,
@@ -85,21 +115,35 @@ export async function runSync(deps: SyncDeps): Promise<SyncReport> {
       deferred: 0,
       calls: 0,
       writes: 0,
+      notModified: 0,
     };
     report.registrations.push(entry);
     try {
-      await syncRegistration(name, registration, deps, ownership, entry, report);
+      await syncRegistration(name, registration, { ...deps, memory, budgets }, ownership, entry, report);
     } catch (error) {
       entry.failures.push({ target: '*', error: describeError(error) });
+    }
+  }
+  // What the budgets spent, for the next run (a cold one too, once the memory is durable).
+  for (const [key, budget] of budgets) {
+    try {
+      await memory.savePacing(key, budget.snapshot(deps.now()));
+    } catch (error) {
+      deps.log('warn', 'sync memory not saved', { budget: key.split(' ')[0], error: describeError(error) });
     }
   }
   return report;
 }
 
+/** The limits a provider's budget paces (GitHub's secondary limits); undefined where none are documented as such. */
+function limitsOf(provider: RegistrationConfig['provider']): PacingLimits | undefined {
+  return provider === 'github' ? githubLimits : undefined;
+}
+
 async function syncRegistration(
   name: string,
   registration: RegistrationConfig,
-  deps: SyncDeps,
+  deps: SyncDeps & { memory: SyncMemory; budgets: Map<string, RateBudget> },
   ownership: Ownership,
   entry: RegistrationReport,
   report: SyncReport,
@@ -113,7 +157,20 @@ async function syncRegistration(
       `webhook secret ${receiver.secret.text} is shorter than ${minWebhookSecretBytes} bytes, which the relay refuses; no hook is registered with it`,
     );
   }
-  const api = deps.hookApi(registration, credential, deps.deadline);
+  // One budget per API and credential for the whole run, taking in what earlier runs spent. A GitHub App's
+  // installations share one: conservative, since each installation has a primary limit of its own.
+  const limits = limitsOf(registration.provider);
+  const key = budgetKey(
+    apiUrlOf(registration),
+    'token' in credential ? credential.token : `app:${credential.app.appId}`,
+  );
+  let budget = limits ? deps.budgets.get(key) : undefined;
+  if (limits && !budget) {
+    budget = new RateBudget(limits);
+    budget.restore(await deps.memory.pacing(key));
+    deps.budgets.set(key, budget);
+  }
+  const api = deps.hookApi(registration, credential, deps.deadline, budget ? { budget } : {});
   // A provider's cap on the secret (Bitbucket Cloud: 128 characters) would fail every create and update, every run.
   const secretLength = [...webhookSecret.value].length;
   if (api.maxSecretLength !== undefined && secretLength > api.maxSecretLength) {
@@ -145,14 +202,28 @@ async function syncRegistration(
     entry.failures.push({ target: `cluster ${failure.cluster}`, error: failure.error });
   entry.targets = discovery.targets.length;
 
+  // Read before any call: an unreadable memory fails the registration here, before anything is changed.
+  const remembered = await deps.memory.targets(name);
+  const learnt = new Map<string, TargetMemory>();
+  const prefixes = [ownership.hooksPrefix, ...(ownership.formerHooksPrefixes ?? [])];
+  const scope = ownershipScope(prefixes);
+  // The targets not checked longest first: a run the budget stops leaves the recently checked ones for later.
+  const ordered = fairOrder(discovery.targets, ({ target }) => remembered.get(targetKey(target))?.checkedAt);
+
   const redeliverSince = deps.now() - (deps.config.sync?.redeliverMinutes ?? 0) * 60_000;
-  for (const [index, { target }] of discovery.targets.entries()) {
+  for (const [index, { target }] of ordered.entries()) {
+    const before = remembered.get(targetKey(target));
     try {
-      const actual = await api.listHooks(target);
+      await api.client.admitTarget();
+      const list = await listHooks(api, target, before, scope);
+      const actual = list.hooks;
       const actions = planTarget(target, spec, actual, ownership, {
         events: api.relayEvents,
         ...(api.contentType ? { contentType: api.contentType } : {}),
       });
+      const changes = actions.some(isChange);
+      // Plans only when its writes fit: a target whose writes must wait is left whole for the next run.
+      if (changes && !deps.dryRun) api.client.admitWrites();
       for (const action of actions) {
         entry.actions[action.kind] += 1;
         const line = describeAction(registration.provider, action);
@@ -174,9 +245,20 @@ async function syncRegistration(
       if (!deps.dryRun && api.redeliverFailed && keptHook?.lastDeliveryFailed && deps.config.sync?.redeliverMinutes) {
         entry.redelivered += await api.redeliverFailed(target, keptHook.id, redeliverSince);
       }
+      if (!deps.dryRun) learnt.set(targetKey(target), remember(deps.now(), list, before, changes, prefixes, scope));
     } catch (error) {
+      if (error instanceof WritesDeferred) {
+        entry.deferred += 1;
+        entry.deferredReason = error.message;
+        continue;
+      }
+      if (error instanceof Deferred) {
+        entry.deferred += ordered.length - index;
+        entry.deferredReason = error.message;
+        break;
+      }
       if (error instanceof BudgetExhausted) {
-        entry.deferred = discovery.targets.length - index;
+        entry.deferred += ordered.length - index;
         entry.failures.push({
           target: target.path,
           error: `${error.message}; ${entry.deferred} target(s) left for the next run`,
@@ -188,6 +270,46 @@ async function syncRegistration(
   }
   entry.calls = api.client.stats.calls;
   entry.writes = api.client.stats.writes;
+  entry.notModified = api.client.notModified;
+  const primary = budget?.primary;
+  if (primary)
+    entry.rateLimit = {
+      limit: primary.limit,
+      remaining: primary.remaining,
+      reset: new Date(primary.reset).toISOString(),
+    };
+  if (learnt.size > 0) await deps.memory.saveTargets(name, learnt);
+}
+
+/** The target's hooks: conditionally (with the remembered ETag) where the provider can, else a plain list. */
+async function listHooks(
+  api: HookApi,
+  target: HookTarget,
+  before: TargetMemory | undefined,
+  scope: string,
+): Promise<HookList> {
+  if (!api.listHooksConditional) return { hooks: await api.listHooks(target), notModified: false };
+  const cached =
+    before?.etag && before.hooks && before.scope === scope ? { etag: before.etag, hooks: before.hooks } : undefined;
+  return api.listHooksConditional(target, cached);
+}
+
+/**
+ * What to keep of a target checked to the end: when, and its list's ETag with the hooks it stands for, unless the run
+ * changed the list (the ETag is then stale: the next run lists in full and keeps the new one).
+ */
+function remember(
+  now: number,
+  list: HookList,
+  before: TargetMemory | undefined,
+  changed: boolean,
+  prefixes: readonly string[],
+  scope: string,
+): TargetMemory {
+  const checkedAt = new Date(now).toISOString();
+  const etag = list.etag ?? (list.notModified ? before?.etag : undefined);
+  if (changed || !etag) return { checkedAt };
+  return { checkedAt, etag, hooks: compactHooks(list.hooks, prefixes), scope };
 }
 
 /** The registration's token, or its GitHub App with the private key read (the config holds exactly one). */

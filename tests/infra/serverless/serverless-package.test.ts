@@ -822,6 +822,7 @@ describe('alarms', () => {
           deferred: 0,
           calls: 2,
           writes: 1,
+          notModified: 0,
         },
       ],
     };
