@@ -557,6 +557,13 @@ export class GitHubApiServer {
     return owner ? [...owner.hooks.values()].map(({ deliveries: _d, ...hook }) => structuredClone(hook)) : [];
   }
 
+  /** Every hook the server holds, on every repository and organisation (the benches count an estate's). */
+  hooksCount(): number {
+    let count = 0;
+    for (const owner of this.owners.values()) count += owner.hooks.size;
+    return count;
+  }
+
   /** Test-only: the secret GitHub would sign with (the API only ever answers "********"). */
   hookSecret(target: GitHubHookTarget, id: string | number): string | undefined {
     return this.storedHook(target, id).config.secret;
