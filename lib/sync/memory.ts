@@ -26,6 +26,15 @@ export interface TargetMemory {
   hooks?: CachedHook[];
   /** The relay's hook URL prefixes the hooks were sorted by: a list cached under other prefixes is not trusted. */
   scope?: string;
+  /**
+   * The relay's hook is on this target: made by the sync, or found there (hooks from before the record are adopted on
+   * first sight, owned by URL). Only managed targets are ever pruned (lib/sync/prune.ts).
+   */
+  managed?: boolean;
+  /** The relay hook's id when the run knew it (kept or updated; a create's id is learnt on the next list). */
+  hookId?: string;
+  /** Consecutive runs, with a discovery that succeeded, in which the target was not in the desired set. */
+  absentRuns?: number;
 }
 
 /** The store behind the sync's memory; every method may throw, and a failed read fails the registration. */
@@ -34,6 +43,8 @@ export interface SyncMemory {
   targets(registration: string): Promise<ReadonlyMap<string, TargetMemory>>;
   /** What this run learnt of the registration's targets (only the ones it changed), written once at its end. */
   saveTargets(registration: string, changed: ReadonlyMap<string, TargetMemory>): Promise<void>;
+  /** Drops targets the sync no longer manages (pruned, uninstalled). */
+  forgetTargets(registration: string, keys: readonly string[]): Promise<void>;
   /** A rate budget's state, by `budgetKey` (one per API and token). */
   pacing(key: string): Promise<PacingSnapshot | undefined>;
   savePacing(key: string, snapshot: PacingSnapshot): Promise<void>;
@@ -57,6 +68,11 @@ export class InMemorySyncMemory implements SyncMemory {
     let entries = this.byRegistration.get(registration);
     if (!entries) this.byRegistration.set(registration, (entries = new Map()));
     for (const [key, value] of changed) entries.set(key, structuredClone(value));
+  }
+
+  async forgetTargets(registration: string, keys: readonly string[]): Promise<void> {
+    const entries = this.byRegistration.get(registration);
+    for (const key of keys) entries?.delete(key);
   }
 
   async pacing(key: string): Promise<PacingSnapshot | undefined> {

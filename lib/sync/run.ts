@@ -6,7 +6,8 @@ import { minWebhookSecretBytes, type SecretStore } from '../secrets/store';
 import { wantedTargets } from './desired';
 import { apiUrlOf } from './desired';
 import type { HookApi, HookList, HookSpec, HookTarget, SyncCredential } from './hook-api';
-import { BudgetExhausted, Deferred, WritesDeferred } from './http';
+import { ApiError, BudgetExhausted, Deferred, WritesDeferred } from './http';
+import { decidePrune, targetOfKey, type PruneMode } from './prune';
 import {
   budgetKey,
   compactHooks,
@@ -43,6 +44,13 @@ export interface SyncDeps {
    * budgets' state. Default: a memory of this run only.
    */
   memory?: SyncMemory;
+  /** Overrides `sync.prune` for this run (`npm run sync -- --prune=false|true|force`). */
+  prune?: PruneMode;
+  /**
+   * Removes every relay hook the sync manages or would manage (what to run before deleting the stack), and forgets
+   * them; with `dryRun`, only reports. Nothing is created or repaired.
+   */
+  uninstall?: boolean;
   now: () => number;
   /** Epoch ms by which the run must stop calling providers (the Lambda timeout minus a margin). */
   deadline: number;
@@ -67,6 +75,8 @@ export interface RegistrationReport {
   notModified: number;
   /** The primary budget as the provider last reported it (GitHub `X-RateLimit-*`). */
   rateLimit?: { limit: number; remaining: number; reset: string };
+  /** Why managed targets that left the desired set were not counted toward pruning this run (lib/sync/prune.ts). */
+  pruneHeld?: string;
 }
 
 export interface SyncReport {
@@ -207,6 +217,14 @@ async function syncRegistration(
   const learnt = new Map<string, TargetMemory>();
   const prefixes = [ownership.hooksPrefix, ...(ownership.formerHooksPrefixes ?? [])];
   const scope = ownershipScope(prefixes);
+  const removal: RemovalContext = { api, prefixes, deps, name, registration, entry, report };
+
+  if (deps.uninstall) {
+    const keys = new Set([...discovery.targets.map(({ target }) => targetKey(target)), ...remembered.keys()]);
+    await removeEverywhere(removal, [...keys], () => 'uninstall');
+    finishReport(api, entry, budget);
+    return;
+  }
   // The targets not checked longest first: a run the budget stops leaves the recently checked ones for later.
   const ordered = fairOrder(discovery.targets, ({ target }) => remembered.get(targetKey(target))?.checkedAt);
 
@@ -245,7 +263,8 @@ async function syncRegistration(
       if (!deps.dryRun && api.redeliverFailed && keptHook?.lastDeliveryFailed && deps.config.sync?.redeliverMinutes) {
         entry.redelivered += await api.redeliverFailed(target, keptHook.id, redeliverSince);
       }
-      if (!deps.dryRun) learnt.set(targetKey(target), remember(deps.now(), list, before, changes, prefixes, scope));
+      if (!deps.dryRun)
+        learnt.set(targetKey(target), remember(deps.now(), list, before, changes, prefixes, scope, actions));
     } catch (error) {
       if (error instanceof WritesDeferred) {
         entry.deferred += 1;
@@ -268,6 +287,38 @@ async function syncRegistration(
       entry.failures.push({ target: target.path, error: describeError(error) });
     }
   }
+
+  // Targets that left the desired set: counted, and their relay hook removed once absent long enough.
+  const desiredKeys = new Set(discovery.targets.map(({ target }) => targetKey(target)));
+  const decision = decidePrune(remembered, desiredKeys, {
+    mode: deps.prune ?? (deps.config.sync?.prune === false ? 'off' : 'on'),
+    afterRuns: deps.config.sync?.pruneAfterRuns ?? 2,
+    ...(discovery.failures.length > 0
+      ? { discoveryFailed: `cluster ${discovery.failures.map((f) => f.cluster).join(', ')}` }
+      : {}),
+  });
+  if (decision.held) entry.pruneHeld = decision.held;
+  for (const absent of decision.absent)
+    if (!absent.remove && !deps.dryRun)
+      learnt.set(absent.key, { ...remembered.get(absent.key), absentRuns: absent.absentRuns });
+  const removable = decision.absent.filter((a) => a.remove);
+  const runs = new Map(removable.map((a) => [a.key, a.absentRuns]));
+  await removeEverywhere(
+    removal,
+    removable.map((a) => a.key),
+    (key) => `not in the desired set for ${runs.get(key)} run(s)`,
+  );
+  // A target back in the desired set starts its count afresh, even when this run did not reach it.
+  for (const key of desiredKeys) {
+    const before = remembered.get(key);
+    if (before?.absentRuns && !learnt.has(key) && !deps.dryRun) learnt.set(key, { ...before, absentRuns: 0 });
+  }
+
+  finishReport(api, entry, budget);
+  if (learnt.size > 0) await deps.memory.saveTargets(name, learnt);
+}
+
+function finishReport(api: HookApi, entry: RegistrationReport, budget: RateBudget | undefined): void {
   entry.calls = api.client.stats.calls;
   entry.writes = api.client.stats.writes;
   entry.notModified = api.client.notModified;
@@ -278,7 +329,72 @@ async function syncRegistration(
       remaining: primary.remaining,
       reset: new Date(primary.reset).toISOString(),
     };
-  if (learnt.size > 0) await deps.memory.saveTargets(name, learnt);
+}
+
+interface RemovalContext {
+  api: HookApi;
+  prefixes: readonly string[];
+  deps: SyncDeps & { memory: SyncMemory };
+  name: string;
+  registration: RegistrationConfig;
+  entry: RegistrationReport;
+  report: SyncReport;
+}
+
+/**
+ * Removes the relay's hooks (under the current or a former public URL) from each target and forgets the targets whose
+ * hooks are gone. A target the provider no longer has (404) is forgotten: nothing of ours can be left there. A failure
+ * keeps the target remembered, to be tried again; the budget running out leaves the rest for the next run.
+ */
+async function removeEverywhere(ctx: RemovalContext, keys: readonly string[], reason: (key: string) => string) {
+  const { api, deps, entry } = ctx;
+  const forget: string[] = [];
+  for (const [index, key] of keys.entries()) {
+    const target = targetOfKey(key);
+    try {
+      await api.client.admitTarget();
+      const ours = (await api.listHooks(target)).filter((h) => ctx.prefixes.some((p) => h.url.startsWith(p)));
+      if (ours.length > 0 && !deps.dryRun) api.client.admitWrites();
+      for (const hook of ours) {
+        const action: SyncAction = { kind: 'delete', target, id: hook.id, reason: reason(key) };
+        entry.actions.delete += 1;
+        const line = describeAction(ctx.registration.provider, action);
+        ctx.report.plan.push({ registration: ctx.name, line, change: true });
+        if (deps.dryRun) continue;
+        await api.deleteHook(target, hook.id);
+        deps.log('info', 'hook change', {
+          registration: ctx.name,
+          provider: ctx.registration.provider,
+          target: target.path,
+          action: 'delete',
+          change: line,
+        });
+      }
+      forget.push(key);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        forget.push(key);
+        continue;
+      }
+      if (error instanceof WritesDeferred) {
+        entry.deferred += 1;
+        entry.deferredReason = error.message;
+        continue;
+      }
+      if (error instanceof BudgetExhausted) {
+        entry.deferred += keys.length - index;
+        if (!(error instanceof Deferred))
+          entry.failures.push({
+            target: target.path,
+            error: `${error.message}; ${keys.length - index} left for the next run`,
+          });
+        else entry.deferredReason = error.message;
+        break;
+      }
+      entry.failures.push({ target: target.path, error: describeError(error) });
+    }
+  }
+  if (forget.length > 0 && !deps.dryRun) await deps.memory.forgetTargets(ctx.name, forget);
 }
 
 /** The target's hooks: conditionally (with the remembered ETag) where the provider can, else a plain list. */
@@ -305,11 +421,19 @@ function remember(
   changed: boolean,
   prefixes: readonly string[],
   scope: string,
+  actions: readonly SyncAction[],
 ): TargetMemory {
   const checkedAt = new Date(now).toISOString();
+  // After this run's actions the relay's hook is there: made, repaired or found (adopted on first sight).
+  const ours = actions.find((a) => a.kind === 'unchanged' || a.kind === 'update' || a.kind === 'reenable');
+  const managed = ours !== undefined || actions.some((a) => a.kind === 'create');
+  const ownership: Pick<TargetMemory, 'managed' | 'hookId'> = {
+    ...(managed ? { managed } : {}),
+    ...(ours && 'id' in ours ? { hookId: ours.id } : {}),
+  };
   const etag = list.etag ?? (list.notModified ? before?.etag : undefined);
-  if (changed || !etag) return { checkedAt };
-  return { checkedAt, etag, hooks: compactHooks(list.hooks, prefixes), scope };
+  if (changed || !etag) return { checkedAt, ...ownership };
+  return { checkedAt, etag, hooks: compactHooks(list.hooks, prefixes), scope, ...ownership };
 }
 
 /** The registration's token, or its GitHub App with the private key read (the config holds exactly one). */

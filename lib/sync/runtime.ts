@@ -4,6 +4,7 @@ import type { HookApiOptions } from './hook-api';
 import { apiUrlProblem } from './api-url';
 import { createHookApi } from './providers';
 import type { SyncMemory } from './memory';
+import type { PruneMode } from './prune';
 import type { SyncDeps } from './run';
 
 export interface SyncRuntimeOptions {
@@ -26,6 +27,10 @@ export interface SyncRuntimeOptions {
    * function passes one that outlives the run; the managed-state record is where it is meant to be kept.
    */
   memory?: SyncMemory;
+  /** `npm run sync -- --prune=...`: overrides `sync.prune` for this run. */
+  prune?: PruneMode;
+  /** `npm run sync -- --uninstall`: remove every relay hook the sync manages, create nothing. */
+  uninstall?: boolean;
   /** For tests: a fetch, clock and sleep for the provider clients. */
   http?: Partial<Omit<HookApiOptions, 'allowHttpLoopback'>>;
 }
@@ -54,6 +59,8 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
         allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false,
       }),
     ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.prune ? { prune: options.prune } : {}),
+    ...(options.uninstall ? { uninstall: true } : {}),
     now: options.now ?? Date.now,
     deadline: options.deadline,
     dryRun: options.dryRun,
