@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { formerRelayPublicUrls, relayPublicUrl, syncDryRun } from '../lib/runtime/env';
+import { formerRelayPublicUrls, relayPublicUrl, syncDryRun, syncStateTable } from '../lib/runtime/env';
 import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
@@ -9,6 +9,7 @@ import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../lib/sync/run';
 import { InMemorySyncMemory } from '../lib/sync/memory';
+import { DynamoDbSyncMemory } from '../lib/sync/state/dynamodb';
 import { createSyncDeps } from '../lib/sync/runtime';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
@@ -23,10 +24,11 @@ const relay = createRelayDeps({
 });
 
 /**
- * List ETags, check times and rate budgets, kept while the container is warm. The durable managed-state record takes
- * its place when wired; until then a cold start begins with full lists and a fresh budget.
+ * The managed-state record (targets managed, list ETags, check times, rate budgets) in the deploy's DynamoDB table;
+ * without one (a deploy from before it), only what this container remembers while warm.
  */
-const memory = new InMemorySyncMemory();
+const stateTable = syncStateTable();
+const memory = stateTable ? new DynamoDbSyncMemory(stateTable) : new InMemorySyncMemory();
 
 /** Stop calling providers this long before the Lambda's timeout, so the run reports instead of being killed. */
 const marginMs = 10_000;
