@@ -59,13 +59,13 @@ export class FileSyncMemory implements SyncMemory {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, registrations: {}, budgets: {} };
-      throw new Error(`sync state file ${this.path} cannot be read: ${(error as Error).message}`);
+      throw new Error(`sync state file ${this.path} cannot be read: ${(error as Error).message}`, { cause: error });
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
-    } catch {
-      throw new Error(`sync state file ${this.path} is not JSON`);
+    } catch (error) {
+      throw new Error(`sync state file ${this.path} is not JSON`, { cause: error });
     }
     const file = parsed as Partial<StateFile> | null;
     if (!file || file.version !== 1 || typeof file.registrations !== 'object' || typeof file.budgets !== 'object')
