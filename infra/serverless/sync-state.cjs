@@ -38,7 +38,7 @@ const tableProperties = {
 function syncStateResources(config) {
   if (!syncDeployed(config)) return {};
   return {
-    [tableLogicalId]: { Type: 'AWS::DynamoDB::Table', Properties: structuredClone(tableProperties) },
+    [tableLogicalId]: { Type: 'AWS::DynamoDB::Table', Properties: JSON.parse(JSON.stringify(tableProperties)) },
     [policyLogicalId]: {
       Type: 'AWS::IAM::Policy',
       Properties: {
