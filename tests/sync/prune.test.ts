@@ -132,7 +132,7 @@ describe('runs against the loopback GitHub API', () => {
           });
   });
 
-  const configOf = (sync = '') =>
+  const configOf = (sync = '', listed = '[acme/listed]') =>
     parseConfig(
       `
 clusters:
@@ -143,7 +143,7 @@ sync:
   publicUrl: ${relayUrl}
   allowHttpLoopback: true
 ${sync}  registrations:
-    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, repositories: [acme/listed] }
+    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, repositories: ${listed} }
 `,
       'prune-test.yaml',
     );
@@ -178,6 +178,16 @@ ${sync}  registrations:
     expect((await memory.targets('gh')).has('acme/d')).toBe(false);
     const third = await run();
     expect(third.calls).toBe(4);
+  });
+
+  test('a repository dropped from `repositories` loses its hook after the grace run, and nothing else changes', async () => {
+    await run();
+    const without = configOf('', '[]');
+    expect((await run(without)).actions).toMatchObject({ delete: 0, unchanged: 4 });
+    const second = await run(without);
+    expect(second).toMatchObject({ failures: [], actions: { delete: 1, unchanged: 4, create: 0, update: 0 } });
+    expect(relayHookOn('acme/listed')).toBe(0);
+    for (const repo of repos) expect(relayHookOn(repo)).toBe(1);
   });
 
   test('a repository that comes back before its grace runs are over keeps its hook; after, it is created again', async () => {
