@@ -266,25 +266,7 @@ async function syncRegistration(
       if (!deps.dryRun)
         learnt.set(targetKey(target), remember(deps.now(), list, before, changes, prefixes, scope, actions));
     } catch (error) {
-      if (error instanceof WritesDeferred) {
-        entry.deferred += 1;
-        entry.deferredReason = error.message;
-        continue;
-      }
-      if (error instanceof Deferred) {
-        entry.deferred += ordered.length - index;
-        entry.deferredReason = error.message;
-        break;
-      }
-      if (error instanceof BudgetExhausted) {
-        entry.deferred += ordered.length - index;
-        entry.failures.push({
-          target: target.path,
-          error: `${error.message}; ${entry.deferred} target(s) left for the next run`,
-        });
-        break;
-      }
-      entry.failures.push({ target: target.path, error: describeError(error) });
+      if (recordFailure(error, entry, target, ordered.length - index) === 'stop') break;
     }
   }
 
@@ -331,6 +313,39 @@ function finishReport(api: HookApi, entry: RegistrationReport, budget: RateBudge
     };
 }
 
+/**
+ * Books a target's failure on the report, and says whether the registration must stop here: the budget or the
+ * deadline left `remaining` targets (this one included) for the next run. Only a target's writes waiting on the budget
+ * skips just that target; a planned deferral is not a failure, running out of time is.
+ */
+function recordFailure(
+  error: unknown,
+  entry: RegistrationReport,
+  target: HookTarget,
+  remaining: number,
+): 'next' | 'stop' {
+  if (error instanceof WritesDeferred) {
+    entry.deferred += 1;
+    entry.deferredReason = error.message;
+    return 'next';
+  }
+  if (error instanceof Deferred) {
+    entry.deferred += remaining;
+    entry.deferredReason = error.message;
+    return 'stop';
+  }
+  if (error instanceof BudgetExhausted) {
+    entry.deferred += remaining;
+    entry.failures.push({
+      target: target.path,
+      error: `${error.message}; ${entry.deferred} target(s) left for the next run`,
+    });
+    return 'stop';
+  }
+  entry.failures.push({ target: target.path, error: describeError(error) });
+  return 'next';
+}
+
 interface RemovalContext {
   api: HookApi;
   prefixes: readonly string[];
@@ -372,26 +387,8 @@ async function removeEverywhere(ctx: RemovalContext, keys: readonly string[], re
       }
       forget.push(key);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
-        forget.push(key);
-        continue;
-      }
-      if (error instanceof WritesDeferred) {
-        entry.deferred += 1;
-        entry.deferredReason = error.message;
-        continue;
-      }
-      if (error instanceof BudgetExhausted) {
-        entry.deferred += keys.length - index;
-        if (!(error instanceof Deferred))
-          entry.failures.push({
-            target: target.path,
-            error: `${error.message}; ${keys.length - index} left for the next run`,
-          });
-        else entry.deferredReason = error.message;
-        break;
-      }
-      entry.failures.push({ target: target.path, error: describeError(error) });
+      if (error instanceof ApiError && error.status === 404) forget.push(key);
+      else if (recordFailure(error, entry, target, keys.length - index) === 'stop') break;
     }
   }
   if (forget.length > 0 && !deps.dryRun) await deps.memory.forgetTargets(ctx.name, forget);
