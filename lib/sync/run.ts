@@ -134,8 +134,8 @@ export async function runSync(deps: SyncDeps): Promise<SyncReport> {
       entry.failures.push({ target: '*', error: describeError(error) });
     }
   }
-  // What the budgets spent, for the next run (a cold one too, once the memory is durable).
-  for (const [key, budget] of budgets) {
+  // What the budgets spent, for the next run (a cold one too). A dry run leaves the record as it was: it changes nothing.
+  for (const [key, budget] of deps.dryRun ? [] : budgets) {
     try {
       await memory.savePacing(key, budget.snapshot(deps.now()));
     } catch (error) {
