@@ -1,6 +1,5 @@
 import type { syncProviderNames } from '../config/schema';
 import type { ApiClient, RequestAuthorizer } from './http';
-import type { CachedHook } from './memory';
 import type { RateBudget } from './pacing';
 
 /** Providers whose webhooks the sync manages. */
@@ -37,6 +36,9 @@ export interface HookState {
   /** The provider reports the last delivery failed (GitHub `last_response`): worth looking for deliveries to redo. */
   lastDeliveryFailed?: boolean;
 }
+
+/** A hook as the managed-state record keeps it with its list's ETag: what `planTarget` reads, no more. */
+export type CachedHook = Pick<HookState, 'id' | 'url' | 'events' | 'active' | 'contentType' | 'lastDeliveryFailed'>;
 
 /** What the relay wants a hook to be. */
 export interface HookSpec {

@@ -7,11 +7,10 @@
  * implements; `InMemorySyncMemory` serves tests, the bench, and a warm Lambda until then.
  */
 import { createHash } from 'node:crypto';
-import type { HookState, HookTarget } from './hook-api';
-import type { PacingSnapshot } from './pacing';
+import type { CachedHook, HookState, HookTarget } from './hook-api';
 
-/** A hook as kept with its list's ETag: what `planTarget` reads, no more. */
-export type CachedHook = Pick<HookState, 'id' | 'url' | 'events' | 'active' | 'contentType' | 'lastDeliveryFailed'>;
+export type { CachedHook } from './hook-api';
+import type { PacingSnapshot } from './pacing';
 
 /** What the sync keeps per target. */
 export interface TargetMemory {
