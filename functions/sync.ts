@@ -1,13 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { formerRelayPublicUrls, relayPublicUrl, syncDryRun } from '../lib/runtime/env';
+import { formerRelayPublicUrls, relayPublicUrl, syncDryRun, syncStateTable } from '../lib/runtime/env';
 import { loadConfig } from '../lib/config/load';
 import { loggableFields } from '../lib/observability/delivery-log';
 import { metricsNamespace, publishMetrics, syncMetrics } from '../lib/observability/metrics';
 import { HttpsCluster } from '../lib/kube/https-cluster';
 import { createRelayDeps } from '../lib/runtime/relay-deps';
 import { runSync, type SyncReport } from '../lib/sync/run';
+import { InMemorySyncMemory } from '../lib/sync/memory';
+import { DynamoDbSyncMemory } from '../lib/sync/state/dynamodb';
 import { createSyncDeps } from '../lib/sync/runtime';
 
 const logger = new Logger({ serviceName: 'flux-webhook-relay-sync' });
@@ -20,6 +22,13 @@ const relay = createRelayDeps({
   // One discovery list per run: a watch-fed index would only hold a connection open until the process freezes or exits.
   clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
 });
+
+/**
+ * The managed-state record (targets managed, list ETags, check times, rate budgets) in the deploy's DynamoDB table;
+ * without one (a deploy from before it), only what this container remembers while warm.
+ */
+const stateTable = syncStateTable();
+const memory = stateTable ? new DynamoDbSyncMemory(stateTable) : new InMemorySyncMemory();
 
 /** Stop calling providers this long before the Lambda's timeout, so the run reports instead of being killed. */
 const marginMs = 10_000;
@@ -35,6 +44,7 @@ export async function handler(_event: ScheduledEvent, context: Context): Promise
     formerPublicUrls: formerRelayPublicUrls(),
     deadline: started + Math.max(1000, context.getRemainingTimeInMillis() - marginMs),
     dryRun: syncDryRun(),
+    memory,
     // Redacted like the relay's lines: provider errors can echo a token or a hook secret the SecretStore registered.
     log: (level, message, fields) => logger[level](message, loggableFields(fields)),
   });

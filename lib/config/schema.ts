@@ -343,6 +343,14 @@ const sync = z.strictObject({
   ),
   /** GitHub: failed deliveries this recent are redelivered by each run; keep it above the schedule interval. */
   redeliverMinutes: z._default(z.int().check(z.nonnegative()), 30),
+  /**
+   * Remove the relay's hook from a repository (or organisation) that left the desired set: dropped from
+   * `repositories`, or its last GitRepository deleted. Only hooks the sync manages (made or found by an earlier run) and
+   * only after `pruneAfterRuns` runs in a row without it, none of them with a failed discovery. Default true.
+   */
+  prune: z._default(z.boolean(), true),
+  /** Consecutive runs a target must be absent before its hook is removed. Default 2. */
+  pruneAfterRuns: z._default(z.int().check(z.minimum(1), z.maximum(100)), 2),
   registrations: z.record(name, registration),
   /**
    * For tests and local development only: admit `http:` apiUrls whose host is a loopback address (`localhost`,

@@ -52,6 +52,13 @@ export const formerRelayPublicUrls = (env: Environment = processEnv()): string[]
 export const googleCertsUrlOverride = (env: Environment = processEnv()): string | undefined =>
   env.RELAY_GOOGLE_CERTS_URL || undefined;
 
+/**
+ * `RELAY_SYNC_STATE_TABLE`: the sync's managed-state record (which targets it manages, list ETags, rate budgets), a
+ * DynamoDB table the deploy creates with the sync; unset means the function remembers only while warm.
+ */
+export const syncStateTable = (env: Environment = processEnv()): string | undefined =>
+  env.RELAY_SYNC_STATE_TABLE || undefined;
+
 /** `SYNC_DRY_RUN=true`: the scheduled sync plans and reports but changes nothing. */
 export const syncDryRun = (env: Environment = processEnv()): boolean => env.SYNC_DRY_RUN === 'true';
 

@@ -1,5 +1,6 @@
 import type { syncProviderNames } from '../config/schema';
 import type { ApiClient, RequestAuthorizer } from './http';
+import type { RateBudget } from './pacing';
 
 /** Providers whose webhooks the sync manages. */
 export type SyncProviderName = (typeof syncProviderNames)[number];
@@ -36,6 +37,9 @@ export interface HookState {
   lastDeliveryFailed?: boolean;
 }
 
+/** A hook as the managed-state record keeps it with its list's ETag: what `planTarget` reads, no more. */
+export type CachedHook = Pick<HookState, 'id' | 'url' | 'events' | 'active' | 'contentType' | 'lastDeliveryFailed'>;
+
 /** What the relay wants a hook to be. */
 export interface HookSpec {
   /** The receiver URL, with the secret version marker in its query string. */
@@ -66,6 +70,12 @@ export interface HookApi {
    */
   repositoryPath(keyPath: string): string | undefined;
   listHooks(target: HookTarget): Promise<HookState[]>;
+  /**
+   * The hooks, asked conditionally where the provider answers `If-None-Match` (GitHub): `notModified` with the cached
+   * hooks on a 304, else the list and its ETag (when it fit on one page). Providers without conditional requests leave
+   * it out and the run calls `listHooks`.
+   */
+  listHooksConditional?(target: HookTarget, cached?: { etag: string; hooks: readonly CachedHook[] }): Promise<HookList>;
   createHook(target: HookTarget, spec: HookSpec): Promise<void>;
   /**
    * Sends the whole spec, secret and URL included: GitHub removes the secret from a PATCH without one, GitLab resets
@@ -77,6 +87,15 @@ export interface HookApi {
   reenableHook?(target: HookTarget, id: string): Promise<void>;
   /** GitHub: redeliver the hook's failed deliveries since `since` (epoch ms); returns how many were redelivered. */
   redeliverFailed?(target: HookTarget, id: string, since: number): Promise<number>;
+}
+
+/** A conditional hook list's answer. */
+export interface HookList {
+  hooks: HookState[];
+  /** The provider answered 304: `hooks` are the cached ones. */
+  notModified: boolean;
+  /** The list's ETag, to send next time; absent when the list took more than one page or the provider sent none. */
+  etag?: string;
 }
 
 export interface HookApiOptions {
@@ -93,6 +112,8 @@ export interface HookApiOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Admit an `http:` apiUrl to a loopback host (`sync.allowHttpLoopback`); otherwise only `https:`. */
   allowHttpLoopback?: boolean;
+  /** The rate budget of this API and token, shared across the run's clients (GitHub makes its own when absent). */
+  budget?: RateBudget;
 }
 
 /** A registration's GitHub App, as configured (`app:` in place of `token:`), with its private key read. */

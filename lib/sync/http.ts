@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { withoutTrailingSlashes } from '../http/trailing-slashes';
 import { apiUrlProblem } from './api-url';
+import type { RateBudget } from './pacing';
 
 /** The run stopped before the deadline; the next scheduled run resumes the work. */
 export class BudgetExhausted extends Error {
@@ -22,6 +23,20 @@ export class BudgetExhausted extends Error {
  */
 export class RateLimited extends BudgetExhausted {
   override readonly name: string = 'RateLimited';
+}
+
+/**
+ * A new target (or a target's writes) cannot start in this run: the rate budget is down to its reserve, or pacing
+ * under the provider's limits would pass the deadline. Planned, not a failure: the next run starts with what was
+ * left (the targets not checked longest go first).
+ */
+export class Deferred extends BudgetExhausted {
+  override readonly name: string = 'Deferred';
+}
+
+/** This target's writes cannot go before the deadline; targets that need no write can still be checked. */
+export class WritesDeferred extends Deferred {
+  override readonly name: string = 'WritesDeferred';
 }
 
 /** A provider API call failed; the message names the call, never a token. */
@@ -108,6 +123,12 @@ export interface ApiClientOptions {
   allowHttpLoopback?: boolean;
   /** Sets `Authorization` per request, over any in `headers` (GitHub App authentication). */
   authorizer?: RequestAuthorizer;
+  /**
+   * The provider's limits as a budget (lib/sync/pacing.ts): every request waits for room in its windows, and
+   * `admitTarget`/`admitWrites` say when a new target or its writes must wait for the next run. Shared by every client
+   * of a run that uses the same token. Without one, only `Retry-After` and spent budgets are honoured.
+   */
+  budget?: RateBudget;
 }
 
 export interface ApiResponse<T> {
@@ -121,7 +142,12 @@ export interface RequestOptions {
   body?: unknown;
   /** Secrets the body carries (a hook secret): scrubbed from this request's errors like the client's credentials. */
   secrets?: readonly string[];
+  /** Sent as `If-None-Match`: a 304 then comes back as `{ status: 304, body: undefined }` instead of an error. */
+  ifNoneMatch?: string;
 }
+
+/** A conditional list: unchanged since the ETag, or every item and the list's ETag when it fit on one page. */
+export type ConditionalList<T> = { notModified: true } | { notModified: false; items: T[]; etag?: string };
 
 const safeMethods = new Set(['GET', 'HEAD']);
 /** The longest delay a Node timer (and so `AbortSignal.timeout`) honours. */
@@ -131,6 +157,8 @@ const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export class ApiClient {
   /** Every HTTP call made, and the writes among them (what the benchmark and the tests count). */
   readonly stats = { calls: 0, writes: 0 };
+  /** Conditional requests answered 304 Not Modified (counted among `stats.calls`). */
+  notModified = 0;
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -158,15 +186,72 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     const url = this.url(path, options.query);
-    return this.send<T>(method, url, path, options.body, options.secrets);
+    return this.send<T>(method, url, path, options.body, options.secrets, options.ifNoneMatch);
+  }
+
+  /**
+   * Waits until a new target may start under the budget (primary above its reserve, room for its list in the paced
+   * windows), or throws Deferred when that is not before the deadline. Without a budget, returns at once.
+   */
+  async admitTarget(): Promise<void> {
+    const budget = this.options.budget;
+    if (!budget) return;
+    const now = this.now();
+    const primaryAt = budget.primaryAllows(now);
+    if (primaryAt >= this.options.deadline) {
+      const p = budget.primary!;
+      throw new Deferred(
+        `rate limit budget down to its reserve (${p.remaining} of ${p.limit} left until ${new Date(p.reset).toISOString()})`,
+      );
+    }
+    const at = Math.max(primaryAt, budget.earliest('GET', now));
+    if (at >= this.options.deadline)
+      throw new Deferred(`pacing under the provider's rate limits leaves no room before the run's deadline`);
+    if (at > now) await this.sleep(at - now);
+  }
+
+  /** Throws WritesDeferred when a write could not go before the deadline (GitHub: 80 a minute, 500 an hour). */
+  admitWrites(): void {
+    const budget = this.options.budget;
+    if (!budget) return;
+    const at = Math.max(budget.earliest('POST', this.now()), this.lastWrite + (this.options.writeSpacingMs ?? 0));
+    if (at >= this.options.deadline)
+      throw new WritesDeferred(`the write budget (writes a minute and an hour) has no room before the run's deadline`);
   }
 
   /** Every item of a paginated list, following the provider's own next-page pointers. */
   async list<T>(path: string, pagination: Pagination, query: RequestOptions['query'] = {}): Promise<T[]> {
+    const result = await this.listConditional<T>(path, pagination, query);
+    return result.notModified ? [] : result.items;
+  }
+
+  /**
+   * A list sent with `If-None-Match: etag` on its first page: `notModified` on a 304 (GitHub does not count those
+   * against the primary budget), else every item, and the ETag when the list fit on one page (a later page could
+   * change while the first stays the same, so only a one-page list can be answered from its ETag next time).
+   */
+  async listConditional<T>(
+    path: string,
+    pagination: Pagination,
+    query: RequestOptions['query'] = {},
+    etag?: string,
+  ): Promise<ConditionalList<T>> {
     const items: T[] = [];
     let url: string | undefined = this.url(path, query);
+    let firstEtag: string | undefined;
+    let pages = 0;
     while (url) {
-      const response: ApiResponse<unknown> = await this.send('GET', url, path);
+      const response: ApiResponse<unknown> = await this.send(
+        'GET',
+        url,
+        path,
+        undefined,
+        [],
+        pages === 0 ? etag : undefined,
+      );
+      if (response.status === 304) return { notModified: true };
+      pages += 1;
+      if (pages === 1) firstEtag = response.headers.get('etag') ?? undefined;
       const page = response.body;
       if (pagination === 'link') {
         if (!Array.isArray(page)) throw new ApiError('GET', path, response.status, 'expected a JSON array');
@@ -192,7 +277,7 @@ export class ApiClient {
         throw new ApiError('GET', path, response.status, 'next page points to another host');
       }
     }
-    return items;
+    return { notModified: false, items, ...(pages === 1 && firstEtag ? { etag: firstEtag } : {}) };
   }
 
   private url(path: string, query: RequestOptions['query'] = {}): string {
@@ -207,6 +292,7 @@ export class ApiClient {
     path: string,
     body?: unknown,
     secrets: readonly string[] = [],
+    ifNoneMatch?: string,
   ): Promise<ApiResponse<T>> {
     const authorizer = this.options.authorizer;
     const allSecrets = () => [...(this.options.secrets ?? []), ...(authorizer?.secrets() ?? []), ...secrets];
@@ -220,12 +306,18 @@ export class ApiClient {
     for (let attempt = 1; ; attempt += 1) {
       // Before the wait and the counting: fetching a credential is a request of its own.
       const authorization = authorizer ? await authorizer.authorization(authorized, this) : undefined;
+      const budget = this.options.budget;
       await this.waitUntil(
-        Math.max(this.notBefore, isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0),
+        Math.max(
+          this.notBefore,
+          isWrite ? this.lastWrite + (this.options.writeSpacingMs ?? 0) : 0,
+          budget ? budget.earliest(method, this.now()) : 0,
+        ),
         method,
         path,
       );
       this.stats.calls += 1;
+      budget?.record(method, this.now());
       if (isWrite) {
         this.stats.writes += 1;
         this.lastWrite = this.now();
@@ -238,6 +330,7 @@ export class ApiClient {
       });
       for (const [name, value] of Object.entries(this.options.headers)) headers.set(name, value);
       if (authorization !== undefined) headers.set('authorization', authorization);
+      if (ifNoneMatch !== undefined) headers.set('if-none-match', ifNoneMatch);
       const timedOut = (error: unknown): boolean => (error as { name?: string }).name === 'TimeoutError';
       const response = await this.fetchFn(url, {
         method,
@@ -256,10 +349,15 @@ export class ApiClient {
         );
       });
       this.noteRateLimit(response.headers);
+      budget?.notePrimary(response.headers);
       const text = await response.text().catch((error: unknown) => {
         if (timedOut(error)) throw new BudgetExhausted(`${method} ${path} did not finish before the run's deadline`);
         throw failure(response.status, `response body unreadable (${(error as Error).message})`);
       });
+      if (response.status === 304 && ifNoneMatch !== undefined) {
+        this.notModified += 1;
+        return { status: 304, headers: response.headers, body: undefined as T };
+      }
       if (response.status >= 300 && response.status < 400)
         throw failure(response.status, this.redirectRefused(response.headers.get('location'), url));
       if (response.ok)

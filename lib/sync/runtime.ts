@@ -3,6 +3,8 @@ import type { RelayDeps } from '../delivery/relay';
 import type { HookApiOptions } from './hook-api';
 import { apiUrlProblem } from './api-url';
 import { createHookApi } from './providers';
+import type { SyncMemory } from './memory';
+import type { PruneMode } from './prune';
 import type { SyncDeps } from './run';
 
 export interface SyncRuntimeOptions {
@@ -20,6 +22,15 @@ export interface SyncRuntimeOptions {
   dryRun: boolean;
   log: SyncDeps['log'];
   now?: () => number;
+  /**
+   * What runs remember (targets' check times and list ETags, rate budgets). Default: this run's only. The scheduled
+   * function passes one that outlives the run; the managed-state record is where it is meant to be kept.
+   */
+  memory?: SyncMemory;
+  /** `npm run sync -- --prune=...`: overrides `sync.prune` for this run. */
+  prune?: PruneMode;
+  /** `npm run sync -- --uninstall`: remove every relay hook the sync manages, create nothing. */
+  uninstall?: boolean;
   /** For tests: a fetch, clock and sleep for the provider clients. */
   http?: Partial<Omit<HookApiOptions, 'allowHttpLoopback'>>;
 }
@@ -41,11 +52,15 @@ export function createSyncDeps(options: SyncRuntimeOptions): SyncDeps {
     secrets: options.relay.secrets,
     clusterClient: (name) => options.relay.clusters.clientFor(name),
     // Loopback http: only by the configuration's explicit allowance, never by a test's client options.
-    hookApi: (registration, credential, deadline) =>
+    hookApi: (registration, credential, deadline, extra = {}) =>
       createHookApi(registration, credential, deadline, {
         ...options.http,
+        ...extra,
         allowHttpLoopback: options.config.sync?.allowHttpLoopback ?? false,
       }),
+    ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.prune ? { prune: options.prune } : {}),
+    ...(options.uninstall ? { uninstall: true } : {}),
     now: options.now ?? Date.now,
     deadline: options.deadline,
     dryRun: options.dryRun,

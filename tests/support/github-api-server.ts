@@ -22,6 +22,14 @@
  * - rate limits: `x-ratelimit-limit/remaining/reset/used/resource` on every authenticated answer, a per-token hourly
  *   budget (`rateLimit`) answered with 403 and remaining 0 once spent, a secondary limit (403 + `retry-after`) for a
  *   write less than `minWriteIntervalMs` after the token's previous one (GitHub asks for one second between writes);
+ * - GitHub's documented secondary limits, per token over sliding windows (`secondaryLimits`): at most 900 points in
+ *   any minute (GET 1 point, POST/PATCH/PUT/DELETE 5), 80 writes in any minute and 500 in any hour; a request past one
+ *   is refused with 403 and a `retry-after` saying when the window has room, and is not served. `secondaryUse()` gives
+ *   the peaks a token reached, for tests that must stay inside them;
+ * - conditional requests: every 200 to a GET carries a weak `ETag` of its body and `Link`; a GET whose
+ *   `If-None-Match` names it is answered 304 without a body, and the 304 is not counted against the primary budget
+ *   (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate),
+ *   though it counts as a point toward the secondary limit;
  * - faults on demand: primary limit (403 or 429, remaining 0, reset), secondary limit (403/429 + retry-after), any
  *   status (5xx), or a reset connection.
  * - GitHub App authentication (github-apps.ts, `apps`): the app JWT verified with the app's public key (RS256 only),
@@ -39,7 +47,7 @@
  * resets and write spacing work without real waiting.
  */
 import { FaultSlot, listenOnLoopback } from '../../dev/loopback';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -160,6 +168,8 @@ export interface GitHubApiServerOptions {
   rateLimit?: number;
   /** A write sooner than this after the same token's previous write gets a secondary rate limit. Default 1000. */
   minWriteIntervalMs?: number;
+  /** GitHub's secondary limits per token (defaults: 900 points a minute, 80 writes a minute, 500 an hour). */
+  secondaryLimits?: Partial<SecondaryLimits>;
   /** Status code the receiver answers to a redelivery (default 200). */
   redeliveryStatusCode?: (original: DeliveryRecord) => number;
   /** Status code the receiver answers to pings and test pushes (default 200). */
@@ -389,6 +399,29 @@ interface Token {
   lastWrite?: number;
   /** An installation token's: what the app may do (github-apps.ts). A personal token has no such limit here. */
   permissions?: Installation['permissions'];
+  /** Requests served (not refused by a secondary limit), oldest first: what the secondary windows count. */
+  served: Array<{ at: number; points: number; write: boolean }>;
+  /** The writes among them. */
+  servedWrites: Array<{ at: number }>;
+  /** Requests refused by a secondary limit. */
+  secondaryRefusals: number;
+}
+
+/** GitHub's documented secondary limits for the REST API (docs.github.com, "About secondary rate limits"). */
+export interface SecondaryLimits {
+  pointsPerMinute: number;
+  writesPerMinute: number;
+  writesPerHour: number;
+}
+
+const DEFAULT_SECONDARY: SecondaryLimits = { pointsPerMinute: 900, writesPerMinute: 80, writesPerHour: 500 };
+
+/** What a token did against the secondary limits: the most any sliding window held, and how often it was refused. */
+export interface SecondaryUse {
+  peakPointsPerMinute: number;
+  peakWritesPerMinute: number;
+  peakWritesPerHour: number;
+  refusals: number;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -489,6 +522,9 @@ export class GitHubApiServer {
       owners,
       windowStart: this.now(),
       used: 0,
+      served: [],
+      servedWrites: [],
+      secondaryRefusals: 0,
     });
   }
 
@@ -519,6 +555,13 @@ export class GitHubApiServer {
   hooks(target: GitHubHookTarget): HookRecord[] {
     const owner = this.owners.get(ownerKey(target.kind, target.path));
     return owner ? [...owner.hooks.values()].map(({ deliveries: _d, ...hook }) => structuredClone(hook)) : [];
+  }
+
+  /** Every hook the server holds, on every repository and organisation (the benches count an estate's). */
+  hooksCount(): number {
+    let count = 0;
+    for (const owner of this.owners.values()) count += owner.hooks.size;
+    return count;
   }
 
   /** Test-only: the secret GitHub would sign with (the API only ever answers "********"). */
@@ -560,6 +603,18 @@ export class GitHubApiServer {
     const t = this.tokens.get(token);
     if (!t) throw new Error('GitHubApiServer: unknown token');
     return this.rateState(t);
+  }
+
+  /** The token's use against the secondary limits since it was added. */
+  secondaryUse(token: string): SecondaryUse {
+    const t = this.tokens.get(token);
+    if (!t) throw new Error('GitHubApiServer: unknown token');
+    return {
+      peakPointsPerMinute: peakInWindow(t.served, 60_000, (e) => e.points),
+      peakWritesPerMinute: peakInWindow(t.servedWrites, 60_000, () => 1),
+      peakWritesPerHour: peakInWindow(t.servedWrites, 3_600_000, () => 1),
+      refusals: t.secondaryRefusals,
+    };
   }
 
   clearRequests(): void {
@@ -643,6 +698,33 @@ export class GitHubApiServer {
       message: newest.status,
     };
     return delivery;
+  }
+
+  /**
+   * GitHub's documented secondary limits over sliding windows: a request that would take a window past its limit is
+   * refused with 403 and `retry-after` (seconds until that window has room for it), and is not counted as served.
+   */
+  private enforceSecondary(token: Token, method: string): void {
+    const limits = { ...DEFAULT_SECONDARY, ...this.options.secondaryLimits };
+    const now = this.now();
+    const write = WRITE_METHODS.has(method);
+    const points = write ? 5 : 1;
+    const waits: number[] = [];
+    const pointsWait = waitForRoom(token.served, 60_000, limits.pointsPerMinute - points, now, (e) => e.points);
+    if (pointsWait > 0) waits.push(pointsWait);
+    if (write) {
+      const writes = token.servedWrites;
+      const minute = waitForRoom(writes, 60_000, limits.writesPerMinute - 1, now, () => 1);
+      const hour = waitForRoom(writes, 3_600_000, limits.writesPerHour - 1, now, () => 1);
+      if (minute > 0) waits.push(minute);
+      if (hour > 0) waits.push(hour);
+    }
+    if (waits.length > 0) {
+      token.secondaryRefusals += 1;
+      throw secondaryLimit(403, Math.max(1, Math.ceil(Math.max(...waits) / 1000)));
+    }
+    token.served.push({ at: now, points, write });
+    if (write) token.servedWrites.push({ at: now });
   }
 
   private rollWindow(t: Token): void {
@@ -778,6 +860,7 @@ export class GitHubApiServer {
       if (!(err instanceof HttpError)) throw err;
       answer = { status: err.status, body: err.body, headers: err.headers };
     }
+    if (token && method === 'GET' && answer.status === 200) answer = this.conditional(req, token, answer);
     if (token) answer.headers = { ...this.rateHeaders(token), ...answer.headers };
     this.checkResponse(rec, answer);
     this.write(res, rec, answer);
@@ -824,6 +907,7 @@ export class GitHubApiServer {
     }
     token.used += 1;
     if (fault?.kind === 'secondary-rate-limit') throw secondaryLimit(fault.status ?? 403, fault.retryAfterSeconds);
+    this.enforceSecondary(token, method);
     if (fault?.kind === 'status') {
       const message = typeof fault.message === 'function' ? fault.message(rec) : fault.message;
       throw new HttpError(
@@ -1329,15 +1413,46 @@ export class GitHubApiServer {
         windowStart: this.now(),
         used: 0,
         permissions: installation.permissions,
+        served: [],
+        servedWrites: [],
+        secondaryRefusals: 0,
       };
       this.installationTokens.set(credential, token);
     }
     return token;
   }
 
+  /**
+   * A weak ETag for a GET's 200 (its body and Link header), and a 304 without a body when `If-None-Match` names it:
+   * a conditional request answered 304 is not counted against the primary budget, so its point is given back.
+   */
+  private conditional(req: IncomingMessage, token: Token, answer: Answer): Answer {
+    const digest = createHash('sha256')
+      .update(JSON.stringify(answer.body ?? null))
+      .update('\n')
+      .update(answer.headers?.link ?? '')
+      .digest('hex')
+      .slice(0, 32);
+    const etag = `W/"${digest}"`;
+    const sent = req.headers['if-none-match'];
+    const matches =
+      typeof sent === 'string' &&
+      sent.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === `"${digest}"`);
+    if (!matches) return { ...answer, headers: { ...answer.headers, etag } };
+    token.used = Math.max(0, token.used - 1);
+    return { status: 304, headers: { etag } };
+  }
+
   /** The answer against the operation's documented responses (generic errors against `basic-error`). */
   private checkResponse(rec: RecordedRequest, answer: Answer): void {
     const where = `${rec.method} ${rec.path} -> ${answer.status}`;
+    if (answer.status === 304) {
+      // Not in the description of these operations, but what any GET answers to a matching If-None-Match.
+      if (rec.method !== 'GET' || rec.headers['if-none-match'] === undefined)
+        this.violations.push(`${where}: a 304 to a request that was not a conditional GET`);
+      if (answer.body !== undefined) this.violations.push(`${where}: a 304 with a body`);
+      return;
+    }
     const op = this.operations.get(rec);
     const documented = op?.responses[String(answer.status)];
     let schema: object | undefined;
@@ -1375,6 +1490,52 @@ function presentConfig(config: HookRecord['config']): Record<string, string> {
     ...(config.secret !== undefined ? { secret: '********' } : {}),
     url: config.url,
   };
+}
+
+/**
+ * Milliseconds from `now` until the events inside a sliding window of `windowMs` weigh at most `room` (0 when they
+ * already do). Events are oldest first.
+ */
+function waitForRoom<E extends { at: number }>(
+  events: readonly E[],
+  windowMs: number,
+  room: number,
+  now: number,
+  weight: (e: E) => number,
+): number {
+  // Oldest first: the window starts at the first event after now - windowMs.
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (events[mid]!.at > now - windowMs) hi = mid;
+    else lo = mid + 1;
+  }
+  let total = 0;
+  for (let i = lo; i < events.length; i += 1) total += weight(events[i]!);
+  if (total <= room) return 0;
+  for (let i = lo; i < events.length; i += 1) {
+    total -= weight(events[i]!);
+    if (total <= room) return events[i]!.at + windowMs - now;
+  }
+  return windowMs;
+}
+
+/** The most weight any sliding window of `windowMs` ending at an event held (events oldest first). */
+function peakInWindow<E extends { at: number }>(
+  events: readonly E[],
+  windowMs: number,
+  weight: (e: E) => number,
+): number {
+  let peak = 0;
+  let total = 0;
+  let start = 0;
+  for (const e of events) {
+    total += weight(e);
+    while (events[start]!.at <= e.at - windowMs) total -= weight(events[start++]!);
+    peak = Math.max(peak, total);
+  }
+  return peak;
 }
 
 function secondaryLimit(status: number, retryAfterSeconds: number | undefined): HttpError {

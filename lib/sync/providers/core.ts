@@ -10,7 +10,7 @@ import { ApiClient, type ApiClientOptions, ApiError, BudgetExhausted } from '../
 export function hookApiClient(
   options: HookApiOptions,
   headers: Record<string, string>,
-  extra: Pick<ApiClientOptions, 'writeSpacingMs' | 'secrets'> = {},
+  extra: Pick<ApiClientOptions, 'writeSpacingMs' | 'secrets' | 'budget'> = {},
 ): ApiClient {
   return new ApiClient({
     baseUrl: options.apiUrl,
@@ -21,6 +21,7 @@ export function hookApiClient(
     sleep: options.sleep,
     allowHttpLoopback: options.allowHttpLoopback,
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.budget ? { budget: options.budget } : {}),
     ...extra,
     secrets: [options.token, ...(extra.secrets ?? [])],
   });

@@ -9,6 +9,10 @@
  * - A PATCH without `config.secret` removes the secret: every update sends the whole config, secret included.
  * - Failed deliveries are never retried by GitHub: `redeliverFailed` asks for redeliveries of the ones that failed.
  * - At least one second between mutating requests (`writeSpacingMs`).
+ * - Secondary limits (900 points a minute, 80 writes a minute, 500 an hour) are paced by a RateBudget
+ *   (lib/sync/pacing.ts), and the primary budget is kept above its reserve.
+ * - Conditional lists: `If-None-Match` with the last ETag; a 304 costs nothing against the primary budget
+ *   (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
  */
 import { withoutTrailingSlashes } from '../../http/trailing-slashes';
 import type { HookApi, HookApiOptions, HookSpec, HookState, HookTarget } from '../hook-api';
@@ -16,6 +20,7 @@ import { numericHookId, ownerRepoHooksPath, ownerRepoPath } from './paths';
 import { ApiError, nextLink } from '../http';
 import { forTarget as labelled, hookApiClient } from './core';
 import type { ApiResponse } from '../http';
+import { githubLimits, RateBudget } from '../pacing';
 
 /** The fields of GitHub's `hook` / `org-hook` schemas this client reads. */
 interface GitHubHook {
@@ -48,7 +53,7 @@ export function githubHooks(options: HookApiOptions): HookApi {
       // GitHub refuses REST requests without a User-Agent.
       'user-agent': 'flux-webhook-relay',
     },
-    { writeSpacingMs: 1000 },
+    { writeSpacingMs: 1000, budget: options.budget ?? new RateBudget(githubLimits) },
   );
 
   /** Runs one call for a target; an ApiError comes back naming the target. */
@@ -79,6 +84,19 @@ export function githubHooks(options: HookApiOptions): HookApi {
       return forTarget(target, async () => {
         const hooks = await client.list<unknown>(path, 'link', { per_page: PAGE_SIZE });
         return hooks.map((hook) => toState(hook, path));
+      });
+    },
+
+    async listHooksConditional(target, cached) {
+      const path = hooksPath(target);
+      return forTarget(target, async () => {
+        const list = await client.listConditional<unknown>(path, 'link', { per_page: PAGE_SIZE }, cached?.etag);
+        if (list.notModified) return { hooks: (cached?.hooks ?? []).map((hook) => ({ ...hook })), notModified: true };
+        return {
+          hooks: list.items.map((hook) => toState(hook, path)),
+          notModified: false,
+          ...(list.etag ? { etag: list.etag } : {}),
+        };
       });
     },
 

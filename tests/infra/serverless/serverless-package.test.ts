@@ -228,6 +228,7 @@ test('the sync function: prebuilt handler, nodejs22.x on arm64, 512 MB, 300 s, t
     RELAY_CONFIG: 'dist/sync/relay.config.json',
     RELAY_PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
     POWERTOOLS_SERVICE_NAME: 'flux-webhook-relay-sync',
+    RELAY_SYNC_STATE_TABLE: { Ref: 'SyncStateTable' },
     POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   });
   expect(template.Resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
@@ -403,6 +404,39 @@ function normalized(from: unknown): string {
     .replace(/"CodeSha256": "[^"]*"/g, '"CodeSha256": "<code hash>"')
     .replace(/(\w+)LambdaVersion[A-Za-z0-9]+/g, '$1LambdaVersion<hash>');
 }
+
+test("the sync's managed-state table: on demand, keyed by registration and target; only the sync role may use it, with exactly the store's item actions", () => {
+  expect(template.Resources.SyncStateTable).toEqual({
+    Type: 'AWS::DynamoDB::Table',
+    Properties: {
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'registration', AttributeType: 'S' },
+        { AttributeName: 'target', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'registration', KeyType: 'HASH' },
+        { AttributeName: 'target', KeyType: 'RANGE' },
+      ],
+    },
+  });
+  const policies = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p).includes('SyncStateTable'));
+  expect(policies.map(([id]) => id)).toEqual(['SyncStatePolicy']);
+  expect(policies[0]![1].Properties).toEqual({
+    PolicyName: 'sync-state',
+    Roles: [{ Ref: 'SyncRole' }],
+    PolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+          Resource: { 'Fn::GetAtt': ['SyncStateTable', 'Arn'] },
+        },
+      ],
+    },
+  });
+});
 
 describe('issue 17 params leave the default package as it was', () => {
   // Not next to this file: tests/fixtures/ is where prettier leaves generated JSON as written.
@@ -822,6 +856,7 @@ describe('alarms', () => {
           deferred: 0,
           calls: 2,
           writes: 1,
+          notModified: 0,
         },
       ],
     };

@@ -1,0 +1,203 @@
+/**
+ * Rate limits as a budget (lib/sync/pacing.ts, lib/sync/memory.ts) against the loopback GitHub API, which enforces
+ * GitHub's documented secondary limits per token over sliding windows (900 points a minute, 80 writes a minute, 500
+ * an hour: 403 + retry-after, not served) and answers conditional GETs with 304 without counting them against the
+ * primary budget. Runs share what they remember (InMemorySyncMemory, as the warm function does), on one fake clock
+ * that the clients and the server both read: pacing is waited for by moving it.
+ */
+import { parseConfig } from '../../lib/config/load';
+import type { RelayConfig } from '../../lib/config/schema';
+import { InMemorySyncMemory, fairOrder } from '../../lib/sync/memory';
+import { githubLimits, RateBudget } from '../../lib/sync/pacing';
+import type { RegistrationReport, SyncReport } from '../../lib/sync/run';
+import { GitHubApiServer } from '../support/github-api-server';
+import { KubeApiTestServer } from '../support/kube-api-server';
+import { relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
+import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { runSyncOnce } from '../support/sync-run';
+
+const MINUTE = 60_000;
+const START = Date.parse('2026-12-04T04:00:00Z');
+
+describe('RateBudget: the windows a client paces itself by', () => {
+  test('reads: 900 points in any minute (plus the margin), then the next waits for the oldest to leave', () => {
+    const budget = new RateBudget(githubLimits);
+    for (let i = 0; i < 900; i += 1) {
+      expect(budget.earliest('GET', START + i)).toBe(START + i);
+      budget.record('GET', START + i);
+    }
+    expect(budget.earliest('GET', START + 900)).toBe(START + MINUTE + githubLimits.marginMs);
+    expect(budget.peakPoints).toBe(900);
+  });
+
+  test('writes: 5 points each, 80 a minute and 500 an hour', () => {
+    const budget = new RateBudget(githubLimits);
+    let at = START;
+    let writes = 0;
+    // As a client would: each write at the earliest moment the budget allows.
+    while (writes < 500) {
+      at = budget.earliest('POST', at);
+      budget.record('POST', at);
+      writes += 1;
+    }
+    expect(at - START).toBeGreaterThanOrEqual(6 * MINUTE); // 80 a minute: 500 writes need more than six minutes
+    const next = budget.earliest('POST', at);
+    expect(next).toBeGreaterThanOrEqual(START + 60 * MINUTE); // the 501st waits for the hour
+    // Reads are not writes: they need only points.
+    expect(budget.earliest('GET', at)).toBeLessThan(next);
+  });
+
+  test('a snapshot carries the windows to the next run (a cold start does not burst)', () => {
+    const first = new RateBudget(githubLimits);
+    for (let i = 0; i < 80; i += 1) first.record('POST', START + i * 100);
+    const second = new RateBudget(githubLimits);
+    second.restore(JSON.parse(JSON.stringify(first.snapshot(START + 8000))) as ReturnType<RateBudget['snapshot']>);
+    expect(second.earliest('POST', START + 8000)).toBeGreaterThanOrEqual(START + MINUTE);
+    // What left the windows is not kept.
+    expect(new RateBudget(githubLimits).snapshot(START).points).toEqual([]);
+    expect(first.snapshot(START + 2 * 60 * MINUTE)).toMatchObject({ points: [], writes: [] });
+  });
+
+  test('the primary budget: a new target waits for the reset once remaining is down to the 10% reserve', () => {
+    const budget = new RateBudget(githubLimits);
+    const headers = (remaining: number) =>
+      new Headers({
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': String(remaining),
+        'x-ratelimit-reset': String((START + 30 * MINUTE) / 1000),
+      });
+    budget.notePrimary(headers(501));
+    expect(budget.primaryAllows(START)).toBe(START);
+    budget.notePrimary(headers(500));
+    expect(budget.primaryAllows(START)).toBe(START + 30 * MINUTE);
+    expect(budget.primaryAllows(START + 30 * MINUTE)).toBe(START + 30 * MINUTE);
+  });
+
+  test('fair order: never checked first, then the longest unchecked; stable otherwise', () => {
+    const checked: Record<string, string | undefined> = {
+      a: '2026-12-04T03:00:00Z',
+      b: undefined,
+      c: '2026-12-04T01:00:00Z',
+      d: '2026-12-04T03:00:00Z',
+      e: undefined,
+    };
+    expect(fairOrder(Object.keys(checked), (k) => checked[k])).toEqual(['b', 'e', 'c', 'a', 'd']);
+  });
+});
+
+describe('a GitHub estate synced run after run, inside the limits', () => {
+  const token = 'ghp_rate_budget_token_0123456789';
+  const repos = Array.from({ length: 600 }, (_, i) => `acme/r${String(i).padStart(4, '0')}`);
+  let clock = START;
+  const now = () => clock;
+  const sleep = async (ms: number) => {
+    clock += ms;
+  };
+  let cluster: KubeApiTestServer;
+  let sm: SecretsManagerTestServer;
+  let github: GitHubApiServer;
+  let config: RelayConfig;
+  const memory = new InMemorySyncMemory();
+  const reports: RegistrationReport[] = [];
+
+  beforeAll(async () => {
+    [cluster, sm, github] = await Promise.all([
+      KubeApiTestServer.start(),
+      SecretsManagerTestServer.start(),
+      GitHubApiServer.start({ now }),
+    ]);
+    cluster.addServiceAccount('sa', relayUser, relayRules);
+    github.addToken(token, { repos });
+    sm.put('relay/kc', cluster.kubeconfig('sa'));
+    sm.put('relay/hook', 'github-hook-secret-rate-1');
+    sm.put('relay/token', token);
+    useSecretsManager(sm);
+    config = parseConfig(
+      `
+clusters:
+  c: { kubeconfig: relay/kc }
+receivers:
+  github: { provider: github, secret: relay/hook }
+sync:
+  publicUrl: https://relay.example
+  allowHttpLoopback: true
+  registrations:
+    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, discover: false, repositories: [${repos.join(', ')}] }
+`,
+      'rate-budget.yaml',
+    );
+  });
+  afterAll(() => Promise.all([cluster.close(), sm.close(), github.close()]));
+
+  /** One scheduled run (the default schedule is every 15 minutes), remembering what earlier runs learnt. */
+  async function scheduledRun(): Promise<RegistrationReport> {
+    const report: SyncReport = await runSyncOnce(config, { now, sleep }, { memory });
+    const entry = report.registrations.find((r) => r.registration === 'gh')!;
+    reports.push(entry);
+    return entry;
+  }
+  const relayHooks = () =>
+    repos.filter((r) =>
+      github.hooks({ kind: 'repository', path: r }).some((h) => h.config.url.startsWith('https://relay.example/')),
+    ).length;
+
+  test('the first full sync spreads over runs: no secondary limit is ever hit, and each run defers what does not fit', async () => {
+    let runs = 0;
+    while (relayHooks() < repos.length && runs < 12) {
+      const entry = await scheduledRun();
+      runs += 1;
+      expect(entry.failures).toEqual([]);
+      if (relayHooks() < repos.length) {
+        expect(entry.deferred).toBeGreaterThan(0);
+        expect(entry.deferredReason).toMatch(/rate limit|write budget|pacing/);
+      }
+      clock = Math.max(clock, START + runs * 15 * MINUTE);
+    }
+    expect(relayHooks()).toBe(repos.length);
+    const use = github.secondaryUse(token);
+    expect(use.refusals).toBe(0);
+    expect(use.peakPointsPerMinute).toBeLessThanOrEqual(900);
+    expect(use.peakWritesPerMinute).toBeLessThanOrEqual(80);
+    expect(use.peakWritesPerHour).toBeLessThanOrEqual(500);
+    // 600 creates at 500 an hour cannot be one hour's work: the budget made the sync take more than one.
+    expect(runs).toBeGreaterThan(4);
+    expect(github.violations).toEqual([]);
+  });
+
+  test('then one list per repository, and once the ETags are known every list is a 304 that costs no primary budget', async () => {
+    clock += 15 * MINUTE;
+    const full = await scheduledRun();
+    expect(full.failures).toEqual([]);
+    expect(full.actions).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: repos.length });
+    expect(full.calls).toBe(repos.length);
+    clock += 15 * MINUTE;
+    const before = github.rateLimit(token).used;
+    const conditional = await scheduledRun();
+    expect(conditional).toMatchObject({ calls: repos.length, notModified: repos.length, writes: 0, deferred: 0 });
+    expect(conditional.actions).toMatchObject({ unchanged: repos.length });
+    expect(github.rateLimit(token).used - before).toBe(0);
+    expect(github.secondaryUse(token).refusals).toBe(0);
+  });
+
+  test('a hook changed on GitHub since the last run: its ETag no longer matches, the list comes whole and the drift is repaired', async () => {
+    const target = { kind: 'repository' as const, path: repos[7]! };
+    const hook = github.hooks(target)[0]!;
+    // Someone switches the hook off in GitHub's settings (through the API, as the UI does).
+    const off = await fetch(`${github.url}/repos/${target.path}/hooks/${hook.id}`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/vnd.github+json',
+        'content-type': 'application/json',
+        'user-agent': 'a-person',
+      },
+      body: JSON.stringify({ active: false }),
+    });
+    expect(off.status).toBe(200);
+    clock += 15 * MINUTE;
+    const entry = await scheduledRun();
+    expect(entry.actions).toMatchObject({ update: 1, unchanged: repos.length - 1 });
+    expect(entry.notModified).toBe(repos.length - 1);
+    expect(github.hooks(target).find((h) => h.id === hook.id)?.active).toBe(true);
+  });
+});
