@@ -108,7 +108,7 @@ sync:
       github.clearRequests();
       const r = await run();
       settling.push(r);
-      const steady = r.entry.writes === 0 && r.entry.notModified === r.entry.calls;
+      const steady = r.entry.calls > 0 && r.entry.writes === 0 && r.entry.notModified === r.entry.calls;
       if (steady && settling.length >= 2) break;
       if (settling.length > 50)
         throw new Error(`not settled after ${settling.length} runs: ${JSON.stringify(r.entry)}`);
