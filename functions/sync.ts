@@ -20,7 +20,7 @@ const relay = createRelayDeps({
   config,
   log: () => undefined,
   // One discovery list per run: a watch-fed index would only hold a connection open until the process freezes or exits.
-  clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
+  clusterFactory: (options) => new HttpsCluster({ ...options, index: false, spareConnections: false }),
 });
 
 /**

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     config,
     log: () => undefined,
     // One discovery list per run: a watch-fed index would only hold a connection open until the process exits.
-    clusterFactory: (options) => new HttpsCluster({ ...options, index: false }),
+    clusterFactory: (options) => new HttpsCluster({ ...options, index: false, spareConnections: false }),
   });
   const publicUrl = values['public-url'] ?? process.env.RELAY_PUBLIC_URL;
   const deps = createSyncDeps({

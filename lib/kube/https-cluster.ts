@@ -112,6 +112,11 @@ export interface HttpsClusterOptions {
    * index existed.
    */
   index?: false | { watchTimeoutSeconds?: number; freshMs?: number; watchRetryAfterForbiddenMs?: number };
+  /**
+   * Whether the first list opens two spare connections (see listAll): for the relay, whose first delivery then
+   * patches on connections that are ready. Default true; the sync, which lists and never patches, turns it off.
+   */
+  spareConnections?: boolean;
 }
 
 /**
@@ -155,14 +160,16 @@ class HttpsTransport implements KubeTransport {
   /** `Bearer <token>` for a kubeconfig token; the tokenFile case is read (and re-read) per request. */
   private readonly staticAuthorization: string | undefined;
   private tokenFromFile: { token: string; readAt: number } | undefined;
-  /** Whether the first list opened its spare connection (see listAll). */
-  private spareOpened = false;
+  /** Whether the first list opened its spare connections (see listAll); set from the start when it must not. */
+  private spareOpened: boolean;
 
   constructor(
     readonly cluster: string,
     private readonly endpoint: ClusterEndpoint,
     private readonly now: () => number,
+    spareConnections = true,
   ) {
+    this.spareOpened = !spareConnections;
     const { server, tls: tlsOptions } = endpoint;
     let secureContext: tls.SecureContext | undefined;
     try {
@@ -647,7 +654,7 @@ export class HttpsCluster implements ClusterClient {
         ...(options.context ? { context: options.context } : {}),
       });
     const now = options.now ?? Date.now;
-    this.transport = new HttpsTransport(options.name, endpoint, now);
+    this.transport = new HttpsTransport(options.name, endpoint, now, options.spareConnections ?? true);
     this.namespaces = options.namespaces;
     const indexOptions = options.index === false ? { watch: false as const } : { ...options.index };
     this.index = new GitRepositoryIndex(this.transport, {

@@ -22,7 +22,7 @@ let server: KubeApiTestServer;
 let other: KubeApiTestServer;
 const clients: HttpsCluster[] = [];
 
-function client(kubeconfigYaml: string, extra: { now?: () => number } = {}): HttpsCluster {
+function client(kubeconfigYaml: string, extra: { now?: () => number; spareConnections?: boolean } = {}): HttpsCluster {
   const c = new HttpsCluster({ name: 'c', kubeconfigYaml, index: false, ...extra });
   clients.push(c);
   return c;
@@ -54,6 +54,19 @@ beforeEach(() => {
 afterAll(async () => {
   for (const c of clients) c.destroy();
   await Promise.all([server.close(), other.close()]);
+});
+
+test("a new client's first list opens two spare connections (GET /version) unless told not to (the sync's)", async () => {
+  await client(server.kubeconfig(token)).listGitRepositories(signal);
+  expect(server.requests.filter((r) => r.path === '/version')).toHaveLength(2);
+  server.clearRequests();
+  const lister = client(server.kubeconfig(token), { spareConnections: false });
+  await lister.listGitRepositories(signal);
+  await lister.listGitRepositories(signal);
+  expect(server.requests.map((r) => r.path)).toEqual([
+    '/apis/source.toolkit.fluxcd.io/v1/gitrepositories',
+    '/apis/source.toolkit.fluxcd.io/v1/gitrepositories',
+  ]);
 });
 
 test('the patch is a merge patch of the one annotation; the Event follows; one keep-alive connection', async () => {
