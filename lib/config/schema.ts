@@ -273,6 +273,7 @@ export const syncProviderNames = [
   'bitbucket-cloud',
   'bitbucket-server',
   'gogs',
+  'azure-devops',
 ] as const;
 
 /** `https:` only; `http:` to a loopback host is admitted by `sync.allowHttpLoopback` (checked below, lib/sync/api-url.ts). */
@@ -487,11 +488,15 @@ const checkedConfig = z
           ctx.addIssue({
             code: 'custom',
             path: [...path, 'apiUrl'],
-            message: `is required for ${r.provider} (self-hosted)`,
+            message:
+              r.provider === 'azure-devops'
+                ? 'is required for azure-devops: the organization, https://dev.azure.com/<organization>'
+                : `is required for ${r.provider} (self-hosted)`,
             input: r,
           });
         }
-        if (r.organizations && !['github', 'gitlab', 'gitea', 'forgejo'].includes(r.provider)) {
+        // Azure DevOps: `organizations` are projects, one subscription for every repository of each.
+        if (r.organizations && !['github', 'gitlab', 'gitea', 'forgejo', 'azure-devops'].includes(r.provider)) {
           ctx.addIssue({
             code: 'custom',
             path: [...path, 'organizations'],

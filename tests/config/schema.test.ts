@@ -494,6 +494,29 @@ describe('receivers: gcr audience and serviceAccount', () => {
   });
 });
 
+describe('sync registrations: azure-devops', () => {
+  const withAzure = (registration: string) => `${valid}  ado:
+    provider: azure-devops
+    secret: env:ADO_SECRET
+    clusters: [prod]
+sync:
+  publicUrl: https://relay.example
+  registrations:
+    az: { provider: azure-devops, token: env:ADO_PAT, receiver: ado, ${registration} }
+`;
+
+  test('an organization URL with repositories (project/repo) or projects (organizations) is accepted', () => {
+    expect(problemOf(withAzure('apiUrl: https://dev.azure.com/acme, repositories: [Fabrikam/app]'))).toBe('');
+    expect(problemOf(withAzure('apiUrl: https://dev.azure.com/acme, organizations: [Fabrikam]'))).toBe('');
+  });
+
+  test('without apiUrl it is refused, saying it is the organization', () => {
+    expect(problemOf(withAzure('repositories: [Fabrikam/app]'))).toMatch(
+      /sync\.registrations\.az\.apiUrl: is required for azure-devops: the organization, https:\/\/dev\.azure\.com\/<organization>/,
+    );
+  });
+});
+
 describe('sync registrations: gogs', () => {
   const withGogs = (registration: string) => `${valid}  gogs:
     provider: gogs

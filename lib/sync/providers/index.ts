@@ -1,6 +1,7 @@
 import type { RegistrationConfig } from '../../config/schema';
 import { apiUrlOf } from '../desired';
 import type { HookApi, HookApiOptions, SyncCredential, SyncProviderName } from '../hook-api';
+import { azureDevOpsHooks } from './azure-devops';
 import { bitbucketCloudHooks } from './bitbucket-cloud';
 import { bitbucketServerHooks } from './bitbucket-server';
 import { giteaHooks } from './gitea';
@@ -18,6 +19,7 @@ export const hookApis: Record<SyncProviderName, (options: HookApiOptions) => Hoo
   'bitbucket-cloud': bitbucketCloudHooks,
   'bitbucket-server': bitbucketServerHooks,
   gogs: gogsHooks,
+  'azure-devops': azureDevOpsHooks,
 };
 
 export function createHookApi(
