@@ -10,6 +10,7 @@ import type { RelayConfig } from '../../lib/config/schema';
 import { InMemorySyncMemory, fairOrder } from '../../lib/sync/memory';
 import { githubLimits, RateBudget } from '../../lib/sync/pacing';
 import type { RegistrationReport, SyncReport } from '../../lib/sync/run';
+import { recordFigure } from '../support/figures';
 import { GitHubApiServer } from '../support/github-api-server';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
@@ -200,4 +201,88 @@ sync:
     expect(entry.notModified).toBe(repos.length - 1);
     expect(github.hooks(target).find((h) => h.id === hook.id)?.active).toBe(true);
   });
+});
+
+describe('10,000 repositories already synced (hooks made before the record: adopted by URL)', () => {
+  const token = 'ghp_ten_thousand_token_0123456789';
+  const repos = Array.from({ length: 10_000 }, (_, i) => `acme/t${String(i).padStart(5, '0')}`);
+  let clock = Date.parse('2026-12-05T00:00:00Z');
+  const now = () => clock;
+  const sleep = async (ms: number) => {
+    clock += ms;
+  };
+  let cluster: KubeApiTestServer;
+  let sm: SecretsManagerTestServer;
+  let github: GitHubApiServer;
+  let config: RelayConfig;
+  const memory = new InMemorySyncMemory();
+
+  beforeAll(async () => {
+    [cluster, sm, github] = await Promise.all([
+      KubeApiTestServer.start(),
+      SecretsManagerTestServer.start(),
+      GitHubApiServer.start({ now }),
+    ]);
+    cluster.addServiceAccount('sa', relayUser, relayRules);
+    github.addToken(token, { repos });
+    sm.put('relay/kc', cluster.kubeconfig('sa'));
+    const { versionId } = sm.put('relay/hook', 'github-hook-secret-10k-0123');
+    sm.put('relay/token', token);
+    useSecretsManager(sm);
+    const url = `https://relay.example/hooks/github?relay-secret-version=${versionId}`;
+    for (const path of repos)
+      github.addHook(
+        { kind: 'repository', path },
+        { url, events: ['push'], contentType: 'json', secret: 'github-hook-secret-10k-0123' },
+      );
+    config = parseConfig(
+      `
+clusters:
+  c: { kubeconfig: relay/kc }
+receivers:
+  github: { provider: github, secret: relay/hook }
+sync:
+  publicUrl: https://relay.example
+  allowHttpLoopback: true
+  registrations:
+    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, discover: false, repositories: [${repos.join(', ')}] }
+`,
+      'ten-thousand.yaml',
+    );
+  }, 60_000);
+  afterAll(() => Promise.all([cluster.close(), sm.close(), github.close()]));
+
+  test('every run stays inside the limits with at most one call per repository; once every list is known, runs are all 304s at no primary cost', async () => {
+    const runs: RegistrationReport[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      github.clearRequests();
+      const before = github.rateLimit(token);
+      const report = await runSyncOnce(config, { now, sleep }, { memory });
+      const entry = report.registrations[0]!;
+      runs.push(entry);
+      expect(entry).toMatchObject({ failures: [], writes: 0, actions: { create: 0, update: 0, delete: 0 } });
+      expect(entry.calls).toBeLessThanOrEqual(repos.length);
+      // With every list known, nothing counts against the primary budget.
+      // (The primary window is an hour: when it rolled over during the run, the new one must be untouched.)
+      const after = github.rateLimit(token);
+      if (entry.notModified === entry.calls) expect(after.used).toBe(after.reset === before.reset ? before.used : 0);
+      clock += 15 * 60_000;
+    }
+    const use = github.secondaryUse(token);
+    expect(use).toMatchObject({ refusals: 0 });
+    expect(use.peakPointsPerMinute).toBeLessThanOrEqual(900);
+    // Every repository was checked (its memory has a time), and the last runs were 304s only.
+    const remembered = await memory.targets('gh');
+    expect([...remembered.values()].filter((m) => m.checkedAt && m.managed)).toHaveLength(repos.length);
+    const last = runs[runs.length - 1]!;
+    expect(last.calls).toBeGreaterThan(0);
+    expect(last.notModified).toBe(last.calls);
+    recordFigure('sync 10,000 repositories', {
+      runs: runs.length,
+      'calls a run (first, last)': `${runs[0]!.calls}, ${last.calls}`,
+      '304s last run': last.notModified,
+      'peak points/min': use.peakPointsPerMinute,
+      refusals: use.refusals,
+    });
+  }, 120_000);
 });
