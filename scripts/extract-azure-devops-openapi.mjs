@@ -40,7 +40,7 @@ const kept = [
 const paths = Object.fromEntries(
   kept.map((p) => {
     if (!spec.paths[p]) throw new Error(`the description has no ${p}`);
-    return [p, structuredClone(spec.paths[p])];
+    return [p, JSON.parse(JSON.stringify(spec.paths[p]))];
   }),
 );
 
