@@ -19,10 +19,13 @@
  *   `consumerInputs.url` an absolute URL, and Basic credentials only with an https URL. `basicAuthPassword` is stored
  *   and answered as `********`; a replace that sends `********` keeps the stored one. New subscriptions are `enabled`;
  *   a replace takes the `status` it is given.
+ * - Every exchange on the subscription endpoints is checked against Microsoft's own description of them
+ *   (tests/fixtures/azure-devops-openapi); disagreements are collected in `violations`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from '../../dev/loopback';
+import { ApiDescription } from './api-description';
 import { closeServer, readBoundedBody } from './http-body';
 import { registerTestSecret } from './log-scan';
 
@@ -68,8 +71,13 @@ class HttpError extends Error {
   }
 }
 
+/** Microsoft's description of the subscription endpoints (tests/fixtures/azure-devops-openapi/SOURCE.md). */
+const description = ApiDescription.load('azure-devops-openapi');
+
 export class AzureDevOpsApiTestServer {
   readonly requests: AzureRequest[] = [];
+  /** Where a request body the server took, or an answer it gave, disagrees with the description; tests assert []. */
+  readonly violations: string[] = [];
   fault?: AzureFault;
   private readonly tokens = new Set<string>();
   private readonly projects = new Map<
@@ -163,8 +171,19 @@ export class AzureDevOpsApiTestServer {
       query: Object.fromEntries(url.searchParams),
     };
     this.requests.push(record);
-    const send = (status: number, body: unknown, contentType = 'application/json; charset=utf-8') => {
+    // An injected fault is what the service would not answer: not checked against its description.
+    const send = (status: number, body: unknown, contentType = 'application/json; charset=utf-8', fault = false) => {
       record.status = status;
+      if (contentType.startsWith('application/json') && !fault)
+        this.violations.push(
+          ...description.check({
+            method: record.method,
+            path: url.pathname,
+            ...(typeof record.body === 'object' ? { requestBody: record.body } : {}),
+            status,
+            ...(body !== undefined ? { responseBody: body } : {}),
+          }),
+        );
       res.writeHead(status, { 'content-type': contentType });
       res.end(body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body));
     };
@@ -177,7 +196,7 @@ export class AzureDevOpsApiTestServer {
           record.body = text;
         }
       }
-      if (this.fault?.match(record)) return send(this.fault.status, this.fault.body, this.fault.contentType);
+      if (this.fault?.match(record)) return send(this.fault.status, this.fault.body, this.fault.contentType, true);
       const auth = req.headers.authorization ?? '';
       const basic = /^Basic (.+)$/i.exec(auth);
       const pat = basic
@@ -244,8 +263,9 @@ export class AzureDevOpsApiTestServer {
           return { status: 200, body: present(replaced) };
         }
         if (m === 'DELETE') {
+          // 200 without a body, as the description documents it.
           this.subscriptions.delete(existing.id);
-          return { status: 204 };
+          return { status: 200 };
         }
       }
     }

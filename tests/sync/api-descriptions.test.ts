@@ -137,6 +137,52 @@ describe('gitlab-openapi', () => {
   });
 });
 
+describe('azure-devops-openapi', () => {
+  const description = ApiDescription.load('azure-devops-openapi');
+  const path = '/acme/_apis/hooks/subscriptions';
+  const subscription = {
+    id: '0b1c2d3e-4f50-4617-8899-aabbccddeeff',
+    status: 'enabled',
+    publisherId: 'tfs',
+    eventType: 'git.push',
+    resourceVersion: '1.0',
+    consumerId: 'webHooks',
+    consumerActionId: 'httpRequest',
+    publisherInputs: { projectId: '11111111-2222-4333-8444-555555555555', repository: '', branch: '' },
+    consumerInputs: { url: 'https://x.example/', basicAuthUsername: 'relay', basicAuthPassword: '********' },
+    modifiedDate: '2026-12-04T00:00:00.000Z',
+  };
+
+  it('names its source and records the one correction (collections come as {count, value})', () => {
+    expect(description.source).toMatchObject({
+      repository: 'MicrosoftDocs/vsts-rest-api-specs',
+      commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+      corrections: [expect.stringMatching(/\{count, value\}/)],
+    });
+    expect(
+      description.check({ method: 'GET', path, status: 200, responseBody: { count: 1, value: [subscription] } }),
+    ).toEqual([]);
+    expect(description.check({ method: 'GET', path, status: 200, responseBody: [subscription] })).toEqual([
+      expect.stringMatching(/-> 200: response body: /),
+    ]);
+  });
+
+  it('finds a status the service does not have, and an input that is not a string', () => {
+    const wrong = { ...subscription, status: 'active', consumerInputs: { url: 'https://x.example/', port: 443 } };
+    const [problem] = description.check({
+      method: 'GET',
+      path: `${path}/${subscription.id}`,
+      status: 200,
+      responseBody: wrong,
+    });
+    expect(problem).toMatch(/\/status must be equal to one of the allowed values/);
+    expect(problem).toMatch(/\/consumerInputs\/port must be string/);
+    expect(
+      description.check({ method: 'POST', path, requestBody: subscription, status: 200, responseBody: subscription }),
+    ).toEqual([]);
+  });
+});
+
 test('a request body the description refuses is found when the server took it (Gitea create: config must be a string map)', () => {
   const description = ApiDescription.load('gitea-openapi');
   const body = { type: 'gitea', config: { url: 'https://x.example/', content_type: 'json', secret: 7 } };

@@ -38,7 +38,11 @@ beforeEach(async () => {
   ids = server.addRepository('Fabrikam/app');
   server.addRepository('Fabrikam/other');
 });
-afterEach(() => server.close());
+afterEach(async () => {
+  // Every request the client sent and every answer the server gave, held to Microsoft's description.
+  expect(server.violations).toEqual([]);
+  await server.close();
+});
 
 function api(token = PAT): HookApi {
   const now = () => 1_700_000_000_000;
