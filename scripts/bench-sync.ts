@@ -13,55 +13,21 @@
  * One fake clock drives the clients and the server, so pacing waits cost no real time; the wall times are what this
  * machine spent on the requests and the planning.
  */
-import { parseConfig } from '../lib/config/load';
 import { InMemorySyncMemory } from '../lib/sync/memory';
 import type { RegistrationReport } from '../lib/sync/run';
-import { GitHubApiServer } from '../tests/support/github-api-server';
-import { KubeApiTestServer } from '../tests/support/kube-api-server';
-import { relayRules, relayUser, useSecretsManager } from '../tests/support/relay-harness';
-import { SecretsManagerTestServer } from '../tests/support/secrets-manager-server';
+import { startGitHubEstate } from '../tests/support/github-estate';
 import { runSyncOnce } from '../tests/support/sync-run';
 
 const repositories = Number(process.argv[2] ?? 10_000);
-const token = 'ghp_bench_sync_token_0123456789';
 const scheduleMs = 15 * 60_000;
 const MINUTE = 60_000;
 
 async function main(): Promise<void> {
-  let clock = Date.parse('2026-12-04T00:00:00Z');
-  const started = clock;
-  const now = () => clock;
-  const sleep = async (ms: number) => {
-    clock += ms;
-  };
-  const [cluster, sm, github] = await Promise.all([
-    KubeApiTestServer.start(),
-    SecretsManagerTestServer.start(),
-    GitHubApiServer.start({ now }),
-  ]);
+  const started = Date.parse('2026-12-04T00:00:00Z');
+  const repos = Array.from({ length: repositories }, (_, i) => `acme/repo-${i}`);
+  const { github, config, token, clock, close } = await startGitHubEstate({ repositories: repos, startAt: started });
   try {
-    const repos = Array.from({ length: repositories }, (_, i) => `acme/repo-${i}`);
-    cluster.addServiceAccount('sa', relayUser, relayRules);
-    github.addToken(token, { repos });
-    sm.put('bench/kc', cluster.kubeconfig('sa'));
-    sm.put('bench/hook', 'bench-sync-hook-secret-0123');
-    sm.put('bench/token', token);
-    useSecretsManager(sm);
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    const config = parseConfig(
-      `
-clusters:
-  c: { kubeconfig: bench/kc }
-receivers:
-  github: { provider: github, secret: bench/hook }
-sync:
-  publicUrl: https://relay.example
-  allowHttpLoopback: true
-  registrations:
-    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: bench/token, receiver: github, discover: false, repositories: [${repos.join(', ')}] }
-`,
-      'bench-sync.yaml',
-    );
     const memory = new InMemorySyncMemory();
     let runs = 0;
     const run = async (): Promise<{
@@ -71,19 +37,19 @@ sync:
       primaryUsed: number;
     }> => {
       // On the schedule: a run starts every 15 minutes, or when the last one ended if that took longer.
-      clock = Math.max(clock, started + runs * scheduleMs);
+      clock.set(Math.max(clock.now(), started + runs * scheduleMs));
       runs += 1;
-      const from = clock;
+      const from = clock.now();
       const usedBefore = github.rateLimit(token).used;
       const wall = performance.now();
-      const report = await runSyncOnce(config, { now, sleep }, { memory });
+      const report = await runSyncOnce(config, clock, { memory });
       const entry = report.registrations.find((r) => r.registration === 'gh')!;
       if (entry.failures.length > 0) throw new Error(`sync failures: ${JSON.stringify(entry.failures.slice(0, 3))}`);
       // The primary window may have rolled over during the run; a negative difference means it did.
       const usedAfter = github.rateLimit(token).used;
       return {
         entry,
-        pacedMs: clock - from,
+        pacedMs: clock.now() - from,
         wallMs: performance.now() - wall,
         primaryUsed: usedAfter >= usedBefore ? usedAfter - usedBefore : usedAfter,
       };
@@ -98,7 +64,7 @@ sync:
       if (runs > 2000) throw new Error(`no full sync after ${runs} runs (${hooked()} hooks): ${JSON.stringify(entry)}`);
     }
     const firstRuns = runs;
-    const firstHours = (clock - started) / 3_600_000;
+    const firstHours = (clock.now() - started) / 3_600_000;
     const firstWallS = (performance.now() - firstWall) / 1000;
     // Then the estate synced: the lists after the creates come whole (and cost primary budget), later ones are 304s.
     // A run can list only as many repositories as the points-a-minute limit lets through before its deadline (a 304 is
@@ -159,7 +125,7 @@ sync:
       refusals: use.refusals,
     });
   } finally {
-    await Promise.all([cluster.close(), sm.close(), github.close()]);
+    await close();
   }
 }
 

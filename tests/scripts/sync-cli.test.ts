@@ -26,7 +26,8 @@ afterAll(async () => {
   await Promise.all([cluster.close(), github.close()]);
 });
 
-test('npm run sync -- --dry-run prints a readable plan and changes nothing', async () => {
+/** A folder with relay.yaml (one GitHub registration listing acme/docs, discovering acme/app) and its file: secrets. */
+function configDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sync-cli-'));
   writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig('sa'));
   writeFileSync(join(dir, 'hook-secret'), 'hook-secret-of-the-cli-test');
@@ -36,6 +37,11 @@ test('npm run sync -- --dry-run prints a readable plan and changes nothing', asy
     `clusters:\n  c: { kubeconfig: 'file:${dir}/kubeconfig' }\nreceivers:\n  github: { provider: github, secret: 'file:${dir}/hook-secret' }\n` +
       `sync:\n  publicUrl: https://relay.example\n  allowHttpLoopback: true\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'file:${dir}/token', receiver: github, repositories: [acme/docs] }\n`,
   );
+  return dir;
+}
+
+test('npm run sync -- --dry-run prints a readable plan and changes nothing', async () => {
+  const dir = configDir();
   const { stdout } = await run(
     process.execPath,
     [require.resolve('tsx/cli'), 'scripts/sync.ts', '--dry-run', '--config', join(dir, 'relay.yaml')],
@@ -52,15 +58,7 @@ test('npm run sync -- --dry-run prints a readable plan and changes nothing', asy
 });
 
 test('npm run sync keeps its record in --state; --uninstall --dry-run lists the relay hooks, --uninstall removes them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sync-cli-'));
-  writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig('sa'));
-  writeFileSync(join(dir, 'hook-secret'), 'hook-secret-of-the-cli-test');
-  writeFileSync(join(dir, 'token'), 'ghp_cli');
-  writeFileSync(
-    join(dir, 'relay.yaml'),
-    `clusters:\n  c: { kubeconfig: 'file:${dir}/kubeconfig' }\nreceivers:\n  github: { provider: github, secret: 'file:${dir}/hook-secret' }\n` +
-      `sync:\n  publicUrl: https://relay.example\n  allowHttpLoopback: true\n  registrations:\n    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: 'file:${dir}/token', receiver: github, repositories: [acme/docs] }\n`,
-  );
+  const dir = configDir();
   const state = join(dir, 'state.json');
   const sync = (...args: string[]) =>
     run(

@@ -5,16 +5,11 @@
  * primary budget. Runs share what they remember (InMemorySyncMemory, as the warm function does), on one fake clock
  * that the clients and the server both read: pacing is waited for by moving it.
  */
-import { parseConfig } from '../../lib/config/load';
-import type { RelayConfig } from '../../lib/config/schema';
 import { InMemorySyncMemory, fairOrder } from '../../lib/sync/memory';
 import { githubLimits, RateBudget } from '../../lib/sync/pacing';
 import type { RegistrationReport, SyncReport } from '../../lib/sync/run';
 import { recordFigure } from '../support/figures';
-import { GitHubApiServer } from '../support/github-api-server';
-import { KubeApiTestServer } from '../support/kube-api-server';
-import { relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
-import { SecretsManagerTestServer } from '../support/secrets-manager-server';
+import { startGitHubEstate, type GitHubEstate } from '../support/github-estate';
 import { runSyncOnce } from '../support/sync-run';
 
 const MINUTE = 60_000;
@@ -87,59 +82,28 @@ describe('RateBudget: the windows a client paces itself by', () => {
 });
 
 describe('a GitHub estate synced run after run, inside the limits', () => {
-  const token = 'ghp_rate_budget_token_0123456789';
   const repos = Array.from({ length: 600 }, (_, i) => `acme/r${String(i).padStart(4, '0')}`);
-  let clock = START;
-  const now = () => clock;
-  const sleep = async (ms: number) => {
-    clock += ms;
-  };
-  let cluster: KubeApiTestServer;
-  let sm: SecretsManagerTestServer;
-  let github: GitHubApiServer;
-  let config: RelayConfig;
+  let estate: GitHubEstate;
   const memory = new InMemorySyncMemory();
   const reports: RegistrationReport[] = [];
 
   beforeAll(async () => {
-    [cluster, sm, github] = await Promise.all([
-      KubeApiTestServer.start(),
-      SecretsManagerTestServer.start(),
-      GitHubApiServer.start({ now }),
-    ]);
-    cluster.addServiceAccount('sa', relayUser, relayRules);
-    github.addToken(token, { repos });
-    sm.put('relay/kc', cluster.kubeconfig('sa'));
-    sm.put('relay/hook', 'github-hook-secret-rate-1');
-    sm.put('relay/token', token);
-    useSecretsManager(sm);
-    config = parseConfig(
-      `
-clusters:
-  c: { kubeconfig: relay/kc }
-receivers:
-  github: { provider: github, secret: relay/hook }
-sync:
-  publicUrl: https://relay.example
-  allowHttpLoopback: true
-  registrations:
-    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, discover: false, repositories: [${repos.join(', ')}] }
-`,
-      'rate-budget.yaml',
-    );
+    estate = await startGitHubEstate({ repositories: repos, startAt: START });
   });
-  afterAll(() => Promise.all([cluster.close(), sm.close(), github.close()]));
+  afterAll(() => estate.close());
 
   /** One scheduled run (the default schedule is every 15 minutes), remembering what earlier runs learnt. */
   async function scheduledRun(): Promise<RegistrationReport> {
-    const report: SyncReport = await runSyncOnce(config, { now, sleep }, { memory });
+    const report: SyncReport = await runSyncOnce(estate.config, estate.clock, { memory });
     const entry = report.registrations.find((r) => r.registration === 'gh')!;
     reports.push(entry);
     return entry;
   }
   const relayHooks = () =>
     repos.filter((r) =>
-      github.hooks({ kind: 'repository', path: r }).some((h) => h.config.url.startsWith('https://relay.example/')),
+      estate.github
+        .hooks({ kind: 'repository', path: r })
+        .some((h) => h.config.url.startsWith('https://relay.example/')),
     ).length;
 
   test('the first full sync spreads over runs: no secondary limit is ever hit, and each run defers what does not fit', async () => {
@@ -152,42 +116,42 @@ sync:
         expect(entry.deferred).toBeGreaterThan(0);
         expect(entry.deferredReason).toMatch(/rate limit|write budget|pacing/);
       }
-      clock = Math.max(clock, START + runs * 15 * MINUTE);
+      estate.clock.set(Math.max(estate.clock.now(), START + runs * 15 * MINUTE));
     }
     expect(relayHooks()).toBe(repos.length);
-    const use = github.secondaryUse(token);
+    const use = estate.github.secondaryUse(estate.token);
     expect(use.refusals).toBe(0);
     expect(use.peakPointsPerMinute).toBeLessThanOrEqual(900);
     expect(use.peakWritesPerMinute).toBeLessThanOrEqual(80);
     expect(use.peakWritesPerHour).toBeLessThanOrEqual(500);
     // 600 creates at 500 an hour cannot be one hour's work: the budget made the sync take more than one.
     expect(runs).toBeGreaterThan(4);
-    expect(github.violations).toEqual([]);
+    expect(estate.github.violations).toEqual([]);
   });
 
   test('then one list per repository, and once the ETags are known every list is a 304 that costs no primary budget', async () => {
-    clock += 15 * MINUTE;
+    await estate.clock.sleep(15 * MINUTE);
     const full = await scheduledRun();
     expect(full.failures).toEqual([]);
     expect(full.actions).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: repos.length });
     expect(full.calls).toBe(repos.length);
-    clock += 15 * MINUTE;
-    const before = github.rateLimit(token).used;
+    await estate.clock.sleep(15 * MINUTE);
+    const before = estate.github.rateLimit(estate.token).used;
     const conditional = await scheduledRun();
     expect(conditional).toMatchObject({ calls: repos.length, notModified: repos.length, writes: 0, deferred: 0 });
     expect(conditional.actions).toMatchObject({ unchanged: repos.length });
-    expect(github.rateLimit(token).used - before).toBe(0);
-    expect(github.secondaryUse(token).refusals).toBe(0);
+    expect(estate.github.rateLimit(estate.token).used - before).toBe(0);
+    expect(estate.github.secondaryUse(estate.token).refusals).toBe(0);
   });
 
   test('a hook changed on GitHub since the last run: its ETag no longer matches, the list comes whole and the drift is repaired', async () => {
     const target = { kind: 'repository' as const, path: repos[7]! };
-    const hook = github.hooks(target)[0]!;
+    const hook = estate.github.hooks(target)[0]!;
     // Someone switches the hook off in GitHub's settings (through the API, as the UI does).
-    const off = await fetch(`${github.url}/repos/${target.path}/hooks/${hook.id}`, {
+    const off = await fetch(`${estate.github.url}/repos/${target.path}/hooks/${hook.id}`, {
       method: 'PATCH',
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${estate.token}`,
         accept: 'application/vnd.github+json',
         'content-type': 'application/json',
         'user-agent': 'a-person',
@@ -195,80 +159,45 @@ sync:
       body: JSON.stringify({ active: false }),
     });
     expect(off.status).toBe(200);
-    clock += 15 * MINUTE;
+    await estate.clock.sleep(15 * MINUTE);
     const entry = await scheduledRun();
     expect(entry.actions).toMatchObject({ update: 1, unchanged: repos.length - 1 });
     expect(entry.notModified).toBe(repos.length - 1);
-    expect(github.hooks(target).find((h) => h.id === hook.id)?.active).toBe(true);
+    expect(estate.github.hooks(target).find((h) => h.id === hook.id)?.active).toBe(true);
   });
 });
 
 describe('10,000 repositories already synced (hooks made before the record: adopted by URL)', () => {
-  const token = 'ghp_ten_thousand_token_0123456789';
   const repos = Array.from({ length: 10_000 }, (_, i) => `acme/t${String(i).padStart(5, '0')}`);
-  let clock = Date.parse('2026-12-05T00:00:00Z');
-  const now = () => clock;
-  const sleep = async (ms: number) => {
-    clock += ms;
-  };
-  let cluster: KubeApiTestServer;
-  let sm: SecretsManagerTestServer;
-  let github: GitHubApiServer;
-  let config: RelayConfig;
+  let estate: GitHubEstate;
   const memory = new InMemorySyncMemory();
 
   beforeAll(async () => {
-    [cluster, sm, github] = await Promise.all([
-      KubeApiTestServer.start(),
-      SecretsManagerTestServer.start(),
-      GitHubApiServer.start({ now }),
-    ]);
-    cluster.addServiceAccount('sa', relayUser, relayRules);
-    github.addToken(token, { repos });
-    sm.put('relay/kc', cluster.kubeconfig('sa'));
-    const { versionId } = sm.put('relay/hook', 'github-hook-secret-10k-0123');
-    sm.put('relay/token', token);
-    useSecretsManager(sm);
-    const url = `https://relay.example/hooks/github?relay-secret-version=${versionId}`;
-    for (const path of repos)
-      github.addHook(
-        { kind: 'repository', path },
-        { url, events: ['push'], contentType: 'json', secret: 'github-hook-secret-10k-0123' },
-      );
-    config = parseConfig(
-      `
-clusters:
-  c: { kubeconfig: relay/kc }
-receivers:
-  github: { provider: github, secret: relay/hook }
-sync:
-  publicUrl: https://relay.example
-  allowHttpLoopback: true
-  registrations:
-    gh: { provider: github, apiUrl: '${github.url}', host: github.com, token: relay/token, receiver: github, discover: false, repositories: [${repos.join(', ')}] }
-`,
-      'ten-thousand.yaml',
-    );
+    estate = await startGitHubEstate({
+      repositories: repos,
+      startAt: Date.parse('2026-12-05T00:00:00Z'),
+      synced: true,
+    });
   }, 60_000);
-  afterAll(() => Promise.all([cluster.close(), sm.close(), github.close()]));
+  afterAll(() => estate.close());
 
   test('every run stays inside the limits with at most one call per repository; once every list is known, runs are all 304s at no primary cost', async () => {
     const runs: RegistrationReport[] = [];
     for (let i = 0; i < 12; i += 1) {
-      github.clearRequests();
-      const before = github.rateLimit(token);
-      const report = await runSyncOnce(config, { now, sleep }, { memory });
+      estate.github.clearRequests();
+      const before = estate.github.rateLimit(estate.token);
+      const report = await runSyncOnce(estate.config, estate.clock, { memory });
       const entry = report.registrations[0]!;
       runs.push(entry);
       expect(entry).toMatchObject({ failures: [], writes: 0, actions: { create: 0, update: 0, delete: 0 } });
       expect(entry.calls).toBeLessThanOrEqual(repos.length);
       // With every list known, nothing counts against the primary budget.
       // (The primary window is an hour: when it rolled over during the run, the new one must be untouched.)
-      const after = github.rateLimit(token);
+      const after = estate.github.rateLimit(estate.token);
       if (entry.notModified === entry.calls) expect(after.used).toBe(after.reset === before.reset ? before.used : 0);
-      clock += 15 * 60_000;
+      await estate.clock.sleep(15 * MINUTE);
     }
-    const use = github.secondaryUse(token);
+    const use = estate.github.secondaryUse(estate.token);
     expect(use).toMatchObject({ refusals: 0 });
     expect(use.peakPointsPerMinute).toBeLessThanOrEqual(900);
     // Every repository was checked (its memory has a time), and the last runs were 304s only.
