@@ -18,6 +18,11 @@ import type { Clock } from '../time/clock';
 export interface GoogleIdTokenVerifier {
   /** Resolves when `token` verifies; rejects with BadSignature, or VerificationKeysUnavailable when no key could be had. */
   verify(token: string, expected: ExpectedIdentity): Promise<void>;
+  /**
+   * Fetches the keys now (a cold start's init phase), so the first delivery does not wait for Google; rejects with
+   * VerificationKeysUnavailable when they cannot be had.
+   */
+  prefetch(): Promise<void>;
 }
 
 /** What a receiver requires of the token (its `audience` and `serviceAccount` fields). */
@@ -77,6 +82,16 @@ export function createGoogleIdTokenVerifier(options: GoogleIdTokenVerifierOption
   };
 
   return {
+    async prefetch() {
+      try {
+        await remote.reload();
+      } catch (error) {
+        throw new VerificationKeysUnavailable(
+          `Google's keys could not be fetched from ${url.href}: ${describe(error)}`,
+        );
+      }
+    },
+
     async verify(token, expected) {
       let claims: Record<string, unknown>;
       try {

@@ -6,7 +6,8 @@ import type { SecretRef } from '../secrets/ref';
 /**
  * Starts, during a cold start's init phase, the reads the first delivery would otherwise wait for one after the
  * other: every receiver's webhook secret and every cluster's kubeconfig from Secrets Manager, or an EKS cluster's
- * DescribeCluster (and AssumeRole, for another account's) and first token (all in parallel), then one GitRepository
+ * DescribeCluster (and AssumeRole, for another account's) and first token, Google's keys where a gcr receiver checks
+ * tokens with them (all in parallel), then one GitRepository
  * list per cluster, which opens the keep-alive TLS connection (the handshake is the slowest part of a
  * first call) and, where the client keeps an index, seeds it. Lambda runs init at full CPU and before the first
  * event is handed over, so this is time the first provider does not wait for.
@@ -14,16 +15,18 @@ import type { SecretRef } from '../secrets/ref';
  * Best effort by design: a failure here is forgotten (failed secret reads are not cached; the delivery that needs
  * the value reads it again and reports what went wrong). Resolves when everything settled, for tests.
  */
-export function warmUp(deps: Pick<RelayDeps, 'config' | 'secrets' | 'clusters'>): Promise<void> {
+export function warmUp(deps: Pick<RelayDeps, 'config' | 'secrets' | 'clusters' | 'idTokens'>): Promise<void> {
   const { config } = deps;
   const secrets = Object.values(config.receivers).map((r) => deps.secrets.current(r.secret));
+  // gcr receivers: Google's public keys, which the first delivery's token is checked with.
+  const keys = deps.idTokens ? [deps.idTokens.prefetch()] : [];
   const clusters = Object.keys(config.clusters).map((name) =>
     withTimeout(config.limits.clusterTimeoutMs, undefined, async (signal) => {
       const client = await deps.clusters.clientFor(name);
       await client.listGitRepositories(signal);
     }),
   );
-  return Promise.allSettled([...secrets, ...clusters]).then(() => undefined);
+  return Promise.allSettled([...secrets, ...keys, ...clusters]).then(() => undefined);
 }
 
 /**

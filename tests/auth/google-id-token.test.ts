@@ -175,6 +175,16 @@ describe('the keys endpoint failing is a 503 (ours, retryable), never a 401 or a
   });
 });
 
+test('prefetch (a cold start) fetches the keys once, and the first token then needs no fetch; failing, it says so', async () => {
+  const v = verifier();
+  await v.prefetch();
+  expect(certs.requests).toHaveLength(1);
+  await expect(v.verify(idToken(key, pushClaims(identity)), identity)).resolves.toBeUndefined();
+  expect(certs.requests).toHaveLength(1);
+  certs.failWith({ status: 500 });
+  await expect(verifier().prefetch()).rejects.toBeInstanceOf(VerificationKeysUnavailable);
+});
+
 test('keys are fetched over https only (http only on loopback, for tests)', () => {
   expect(() => createGoogleIdTokenVerifier({ certsUrl: 'http://www.googleapis.com/oauth2/v3/certs', clock })).toThrow(
     /https/,

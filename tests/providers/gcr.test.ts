@@ -13,6 +13,7 @@ import {
   apiGatewayEvent,
   captureOutput,
   loadRelayHandler,
+  loadRelayModule,
   relayRules,
   relayUser,
   useSecretsManager,
@@ -203,6 +204,32 @@ receivers:
     expect(cluster.requests).toHaveLength(0);
     const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'delivery');
     expect(JSON.stringify(line)).toMatch(why);
+  });
+
+  test("in Lambda init Google's keys are fetched before the first delivery, which then fetches none", async () => {
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    try {
+      const { handler: warm, warmedUp } = loadRelayModule(`
+clusters:
+  c: { kubeconfig: relay/kubeconfig }
+receivers:
+  gar: { provider: gcr, secret: relay/gar, audience: '${identity.audience}', serviceAccount: ${identity.serviceAccount} }
+`);
+      await warmedUp;
+      expect(certs.requests).toEqual([{ method: 'GET', path: '/oauth2/v3/certs' }]);
+      const result = await warm(
+        apiGatewayEvent({
+          receiver: 'gar',
+          body,
+          headers: { 'content-type': 'application/json', authorization: valid() },
+          pathToken,
+        }),
+      );
+      expect(result.statusCode).toBe(200);
+      expect(certs.requests).toHaveLength(1);
+    } finally {
+      delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    }
   });
 
   test("Google's keys unreachable: 503 keys_unavailable (Pub/Sub redelivers), no cluster request", async () => {
