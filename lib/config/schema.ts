@@ -495,6 +495,18 @@ const checkedConfig = z
             input: r,
           });
         }
+        // Azure DevOps names a repository by its project (`project/repo`; the organization is the apiUrl). Its names may
+        // hold spaces, never a separator or what would rewrite a URL path.
+        if (r.provider === 'azure-devops')
+          (r.repositories ?? []).forEach((repo, i) => {
+            if (!/^(?!\.\.?\/)[^/?#%\\\t\r\n]+\/(?!\.\.?$)[^/?#%\\\t\r\n]+$/.test(repo))
+              ctx.addIssue({
+                code: 'custom',
+                path: [...path, 'repositories', i],
+                message: 'must be project/repository (the organization is in apiUrl)',
+                input: r,
+              });
+          });
         // Azure DevOps: `organizations` are projects, one subscription for every repository of each.
         if (r.organizations && !['github', 'gitlab', 'gitea', 'forgejo', 'azure-devops'].includes(r.provider)) {
           ctx.addIssue({

@@ -510,6 +510,19 @@ sync:
     expect(problemOf(withAzure('apiUrl: https://dev.azure.com/acme, organizations: [Fabrikam]'))).toBe('');
   });
 
+  test.each(['acme/Fabrikam/app', 'app', 'Fabrikam/../x', '../app'])(
+    'a repository %p that is not project/repository is refused, naming it',
+    (repo) => {
+      expect(problemOf(withAzure(`apiUrl: https://dev.azure.com/acme, repositories: ['${repo}']`))).toMatch(
+        /sync\.registrations\.az\.repositories\[0\]: must be project\/repository/,
+      );
+    },
+  );
+
+  test('project names with spaces are project names', () => {
+    expect(problemOf(withAzure("apiUrl: https://dev.azure.com/acme, repositories: ['Fabrikam Fiber/app']"))).toBe('');
+  });
+
   test('without apiUrl it is refused, saying it is the organization', () => {
     expect(problemOf(withAzure('repositories: [Fabrikam/app]'))).toMatch(
       /sync\.registrations\.az\.apiUrl: is required for azure-devops: the organization, https:\/\/dev\.azure\.com\/<organization>/,
