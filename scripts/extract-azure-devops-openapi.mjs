@@ -17,7 +17,7 @@
  * The script checks that the description still says "array" before wrapping it, so an upstream fix makes it fail
  * instead of being wrapped twice.
  */
-import { referencedNames } from './openapi-refs.mjs';
+import { referencedNames, sortedDefinitions } from './openapi-refs.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,10 +76,10 @@ const fixture = {
   basePath: spec.basePath,
   paths,
 };
-for (const section of ['definitions', 'parameters', 'responses']) {
-  const names = [...(wanted.get(section) ?? [])].sort();
-  if (names.length > 0) fixture[section] = Object.fromEntries(names.map((name) => [name, spec[section][name]]));
-}
+Object.assign(
+  fixture,
+  sortedDefinitions(wanted, (section, name) => spec[section][name]),
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(fixture, null, 1)}\n`);
 console.log(`${out}: ${kept.length} paths, ${[...wanted].map(([s, n]) => `${n.size} ${s}`).join(', ')}`);

@@ -15,7 +15,7 @@
  * with every `definitions`, `responses` and `parameters` entry they reference, transitively. The output is
  * deterministic (sorted names), so a re-run diffs cleanly; SOURCE.md beside it says where the input came from.
  */
-import { referencedNames } from './openapi-refs.mjs';
+import { referencedNames, sortedDefinitions } from './openapi-refs.mjs';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,10 +64,10 @@ const fixture = {
   basePath: spec.basePath,
   paths,
 };
-for (const section of ['definitions', 'parameters', 'responses']) {
-  const names = [...(wanted.get(section) ?? [])].sort();
-  if (names.length > 0) fixture[section] = Object.fromEntries(names.map((name) => [name, spec[section][name]]));
-}
+Object.assign(
+  fixture,
+  sortedDefinitions(wanted, (section, name) => spec[section][name]),
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(fixture, null, 1)}\n`);
 console.log(`${out}: ${Object.keys(paths).length} paths, ${[...wanted].map(([s, n]) => `${n.size} ${s}`).join(', ')}`);

@@ -65,6 +65,8 @@ export function createGoogleIdTokenVerifier(options: GoogleIdTokenVerifierOption
     cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
     cooldownDuration: options.cooldownMs ?? 30_000,
   });
+  const keysUnavailable = (error: unknown) =>
+    new VerificationKeysUnavailable(`Google's keys could not be fetched from ${url.href}: ${describe(error)}`);
   const keyById: JWTVerifyGetKey = async (header, token) => {
     // Google's tokens always name their key; without a `kid` jose would try a lone key of the set.
     if (typeof header.kid !== 'string' || header.kid === '') throw new BadSignature('the token names no key (kid)');
@@ -77,7 +79,7 @@ export function createGoogleIdTokenVerifier(options: GoogleIdTokenVerifierOption
           `the token is signed with a key Google does not publish (kid ${JSON.stringify(header.kid.slice(0, 100))}): ${describe(error)}`,
         );
       // Anything else is the key endpoint failing (timeout, refused, not 200, not a key set): ours to retry.
-      throw new VerificationKeysUnavailable(`Google's keys could not be fetched from ${url.href}: ${describe(error)}`);
+      throw keysUnavailable(error);
     }
   };
 
@@ -86,9 +88,7 @@ export function createGoogleIdTokenVerifier(options: GoogleIdTokenVerifierOption
       try {
         await remote.reload();
       } catch (error) {
-        throw new VerificationKeysUnavailable(
-          `Google's keys could not be fetched from ${url.href}: ${describe(error)}`,
-        );
+        throw keysUnavailable(error);
       }
     },
 

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CachedHook, HookState, HookTarget } from './hook-api';
+import { underRelayPrefix } from './plan';
 
 export type { CachedHook } from './hook-api';
 import type { PacingSnapshot } from './pacing';
@@ -105,7 +106,7 @@ export function ownershipScope(prefixes: readonly string[]): string {
 /** The hooks to keep with an ETag: relay hooks whole, others reduced to their URL's origin. */
 export function compactHooks(hooks: readonly HookState[], prefixes: readonly string[]): CachedHook[] {
   return hooks.map((hook) => {
-    const relays = prefixes.some((prefix) => hook.url.startsWith(prefix));
+    const relays = underRelayPrefix(hook.url, prefixes);
     const kept: CachedHook = {
       id: hook.id,
       url: relays ? hook.url : originOf(hook.url),

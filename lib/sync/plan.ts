@@ -107,6 +107,11 @@ export function planTarget(
   return actions;
 }
 
+/** Whether a hook URL is under one of the relay's `/hooks/` prefixes (current or former public URL): the relay's. */
+export function underRelayPrefix(url: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((prefix) => url.startsWith(prefix));
+}
+
 /** The receiver a URL under one of the `/hooks/` prefixes names, or undefined. */
 function receiverUnder(base: string, prefixes: readonly string[]): string | undefined {
   const prefix = prefixes.find((p) => base.startsWith(p));

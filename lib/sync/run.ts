@@ -19,7 +19,15 @@ import {
   type TargetMemory,
 } from './memory';
 import { githubLimits, RateBudget, type PacingLimits } from './pacing';
-import { describeAction, isChange, planTarget, secretVersionParam, type Ownership, type SyncAction } from './plan';
+import {
+  describeAction,
+  isChange,
+  planTarget,
+  secretVersionParam,
+  underRelayPrefix,
+  type Ownership,
+  type SyncAction,
+} from './plan';
 
 /** What a hook's name/description says where the provider has one. */
 export const hookName = 'flux-webhook-relay';
@@ -217,11 +225,11 @@ async function syncRegistration(
   const learnt = new Map<string, TargetMemory>();
   const prefixes = [ownership.hooksPrefix, ...(ownership.formerHooksPrefixes ?? [])];
   const scope = ownershipScope(prefixes);
-  const removal: RemovalContext = { api, prefixes, deps, name, registration, entry, report };
+  const ctx: RunContext = { api, prefixes, deps, name, registration, entry, report };
 
   if (deps.uninstall) {
     const keys = new Set([...discovery.targets.map(({ target }) => targetKey(target)), ...remembered.keys()]);
-    await removeEverywhere(removal, [...keys], () => 'uninstall');
+    await removeEverywhere(ctx, [...keys], () => 'uninstall');
     finishReport(api, entry, budget);
     return;
   }
@@ -242,21 +250,7 @@ async function syncRegistration(
       const changes = actions.some(isChange);
       // Plans only when its writes fit: a target whose writes must wait is left whole for the next run.
       if (changes && !deps.dryRun) api.client.admitWrites();
-      for (const action of actions) {
-        entry.actions[action.kind] += 1;
-        const line = describeAction(registration.provider, action);
-        report.plan.push({ registration: name, line, change: isChange(action) });
-        if (deps.dryRun) continue;
-        await apply(api, action);
-        if (isChange(action))
-          deps.log('info', 'hook change', {
-            registration: name,
-            provider: registration.provider,
-            target: target.path,
-            action: action.kind,
-            change: line,
-          });
-      }
+      for (const action of actions) await carryOut(ctx, action);
       // GitHub never retries a failed delivery: redo the ones an outage lost, for hooks the provider says just failed.
       const kept = actions.find((a) => a.kind === 'unchanged' || a.kind === 'update');
       const keptHook = kept && 'id' in kept ? actual.find((h) => h.id === kept.id) : undefined;
@@ -286,7 +280,7 @@ async function syncRegistration(
   const removable = decision.absent.filter((a) => a.remove);
   const runs = new Map(removable.map((a) => [a.key, a.absentRuns]));
   await removeEverywhere(
-    removal,
+    ctx,
     removable.map((a) => a.key),
     (key) => `not in the desired set for ${runs.get(key)} run(s)`,
   );
@@ -346,7 +340,26 @@ function recordFailure(
   return 'next';
 }
 
-interface RemovalContext {
+/** One action of a plan: counted, printed as a plan line, and (unless a dry run) applied and logged if a change. */
+async function carryOut(ctx: RunContext, action: SyncAction): Promise<void> {
+  const { deps, registration } = ctx;
+  ctx.entry.actions[action.kind] += 1;
+  const line = describeAction(registration.provider, action);
+  ctx.report.plan.push({ registration: ctx.name, line, change: isChange(action) });
+  if (deps.dryRun) return;
+  await apply(ctx.api, action);
+  if (isChange(action))
+    deps.log('info', 'hook change', {
+      registration: ctx.name,
+      provider: registration.provider,
+      target: action.target.path,
+      action: action.kind,
+      change: line,
+    });
+}
+
+/** What a registration's run shares with the functions that carry out its plan and its removals. */
+interface RunContext {
   api: HookApi;
   prefixes: readonly string[];
   deps: SyncDeps & { memory: SyncMemory };
@@ -361,30 +374,16 @@ interface RemovalContext {
  * hooks are gone. A target the provider no longer has (404) is forgotten: nothing of ours can be left there. A failure
  * keeps the target remembered, to be tried again; the budget running out leaves the rest for the next run.
  */
-async function removeEverywhere(ctx: RemovalContext, keys: readonly string[], reason: (key: string) => string) {
+async function removeEverywhere(ctx: RunContext, keys: readonly string[], reason: (key: string) => string) {
   const { api, deps, entry } = ctx;
   const forget: string[] = [];
   for (const [index, key] of keys.entries()) {
     const target = targetOfKey(key);
     try {
       await api.client.admitTarget();
-      const ours = (await api.listHooks(target)).filter((h) => ctx.prefixes.some((p) => h.url.startsWith(p)));
+      const ours = (await api.listHooks(target)).filter((h) => underRelayPrefix(h.url, ctx.prefixes));
       if (ours.length > 0 && !deps.dryRun) api.client.admitWrites();
-      for (const hook of ours) {
-        const action: SyncAction = { kind: 'delete', target, id: hook.id, reason: reason(key) };
-        entry.actions.delete += 1;
-        const line = describeAction(ctx.registration.provider, action);
-        ctx.report.plan.push({ registration: ctx.name, line, change: true });
-        if (deps.dryRun) continue;
-        await api.deleteHook(target, hook.id);
-        deps.log('info', 'hook change', {
-          registration: ctx.name,
-          provider: ctx.registration.provider,
-          target: target.path,
-          action: 'delete',
-          change: line,
-        });
-      }
+      for (const hook of ours) await carryOut(ctx, { kind: 'delete', target, id: hook.id, reason: reason(key) });
       forget.push(key);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) forget.push(key);

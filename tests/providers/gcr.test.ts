@@ -101,6 +101,20 @@ describe('through the handler: the path token first, then Google’s token', () 
   let certs: GoogleCertsTestServer;
   let handler: Handler;
   const body = pushEnvelope(message('insert-tagged'));
+  const config = `
+clusters:
+  c: { kubeconfig: relay/kubeconfig }
+receivers:
+  gar: { provider: gcr, secret: relay/gar, audience: '${identity.audience}', serviceAccount: ${identity.serviceAccount} }
+`;
+  /** The push as Pub/Sub posts it to the receiver's token URL, with `authorization` when given. */
+  const push = (authorization: string | undefined, token = pathToken) =>
+    apiGatewayEvent({
+      receiver: 'gar',
+      body,
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      pathToken: token,
+    });
 
   beforeAll(async () => {
     [cluster, sm, certs] = await Promise.all([
@@ -119,16 +133,7 @@ describe('through the handler: the path token first, then Google’s token', () 
     sm.put('relay/gar', pathToken);
     useSecretsManager(sm);
     process.env.RELAY_GOOGLE_CERTS_URL = certs.url;
-    handler = loadRelayHandler(`
-clusters:
-  c: { kubeconfig: relay/kubeconfig }
-receivers:
-  gar:
-    provider: gcr
-    secret: relay/gar
-    audience: ${identity.audience}
-    serviceAccount: ${identity.serviceAccount}
-`);
+    handler = loadRelayHandler(config);
   });
   afterAll(async () => {
     delete process.env.RELAY_GOOGLE_CERTS_URL;
@@ -142,16 +147,7 @@ receivers:
 
   const send = (authorization: string | undefined, token = pathToken) => {
     if (authorization) registerTestSecret(authorization.replace(/^Bearer /i, ''), 'gcr test ID token');
-    return captureOutput(() =>
-      handler(
-        apiGatewayEvent({
-          receiver: 'gar',
-          body,
-          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-          pathToken: token,
-        }),
-      ),
-    );
+    return captureOutput(() => handler(push(authorization, token)));
   };
   const answer = (result: { body?: string }) => JSON.parse(result.body as string) as Record<string, unknown>;
   const valid = () => `Bearer ${idToken(google, pushClaims(identity))}`;
@@ -209,22 +205,10 @@ receivers:
   test("in Lambda init Google's keys are fetched before the first delivery, which then fetches none", async () => {
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
     try {
-      const { handler: warm, warmedUp } = loadRelayModule(`
-clusters:
-  c: { kubeconfig: relay/kubeconfig }
-receivers:
-  gar: { provider: gcr, secret: relay/gar, audience: '${identity.audience}', serviceAccount: ${identity.serviceAccount} }
-`);
+      const { handler: warm, warmedUp } = loadRelayModule(config);
       await warmedUp;
       expect(certs.requests).toEqual([{ method: 'GET', path: '/oauth2/v3/certs' }]);
-      const result = await warm(
-        apiGatewayEvent({
-          receiver: 'gar',
-          body,
-          headers: { 'content-type': 'application/json', authorization: valid() },
-          pathToken,
-        }),
-      );
+      const result = await warm(push(valid()));
       expect(result.statusCode).toBe(200);
       expect(certs.requests).toHaveLength(1);
     } finally {
@@ -234,20 +218,7 @@ receivers:
 
   test("Google's keys unreachable: 503 keys_unavailable (Pub/Sub redelivers), no cluster request", async () => {
     certs.failWith({ status: 503 });
-    const fresh = loadRelayHandler(`
-clusters:
-  c: { kubeconfig: relay/kubeconfig }
-receivers:
-  gar: { provider: gcr, secret: relay/gar, audience: '${identity.audience}', serviceAccount: ${identity.serviceAccount} }
-`);
-    const result = await fresh(
-      apiGatewayEvent({
-        receiver: 'gar',
-        body,
-        headers: { 'content-type': 'application/json', authorization: valid() },
-        pathToken,
-      }),
-    );
+    const result = await loadRelayHandler(config)(push(valid()));
     expect(result.statusCode).toBe(503);
     expect(answer(result).reason).toBe('keys_unavailable');
     expect(cluster.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);

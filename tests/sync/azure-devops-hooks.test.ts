@@ -7,9 +7,9 @@
 import { parseConfig } from '../../lib/config/load';
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { InMemorySyncMemory } from '../../lib/sync/memory';
-import { planTarget } from '../../lib/sync/plan';
 import { azureDevOpsHooks } from '../../lib/sync/providers/azure-devops';
 import { AzureDevOpsApiTestServer } from '../support/azure-devops-api-server';
+import { frozenClientOptions, planAndApply } from '../support/hook-client';
 import { KubeApiTestServer } from '../support/kube-api-server';
 import { gitRepository, relayRules, relayUser, useSecretsManager } from '../support/relay-harness';
 import { SecretsManagerTestServer } from '../support/secrets-manager-server';
@@ -45,27 +45,10 @@ afterEach(async () => {
 });
 
 function api(token = PAT): HookApi {
-  const now = () => 1_700_000_000_000;
-  return azureDevOpsHooks({
-    apiUrl: server.apiUrl,
-    token,
-    now,
-    sleep: async () => {},
-    deadline: now() + 60_000,
-    allowHttpLoopback: true,
-  });
+  return azureDevOpsHooks(frozenClientOptions(server.apiUrl, token));
 }
 
-/** Plans the target from what the server lists and applies the plan, as the run does; returns the plan. */
-async function sync(hooks: HookApi, wanted: HookSpec, target = repo) {
-  const actions = planTarget(target, wanted, await hooks.listHooks(target), ownership, { events: hooks.relayEvents });
-  for (const action of actions) {
-    if (action.kind === 'create') await hooks.createHook(target, action.spec);
-    if (action.kind === 'update') await hooks.updateHook(target, action.id, action.spec);
-    if (action.kind === 'delete') await hooks.deleteHook(target, action.id);
-  }
-  return actions;
-}
+const sync = (hooks: HookApi, wanted: HookSpec, target = repo) => planAndApply(hooks, target, wanted, ownership);
 const ours = () => server.stored().filter((s) => s.consumerInputs.url?.startsWith(RELAY));
 
 describe('azureDevOpsHooks', () => {

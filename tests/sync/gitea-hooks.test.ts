@@ -3,6 +3,7 @@ import { ApiError, BudgetExhausted } from '../../lib/sync/http';
 import { planTarget } from '../../lib/sync/plan';
 import { giteaHooks } from '../../lib/sync/providers/gitea';
 import { GiteaApiTestServer, type GiteaFlavor, type GiteaServerOptions } from '../support/gitea-api-server';
+import { rejection } from '../support/hook-client';
 
 const TOKEN = 'gt_0123456789abcdef0123456789abcdef';
 const RELAY = 'https://relay.example.com/hooks/main';
@@ -27,15 +28,6 @@ function fakeClock(start = 1_700_000_000_000) {
       clock.t += Math.ceil(ms);
     },
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 let server: GiteaApiTestServer;

@@ -2,6 +2,7 @@ import { ApiError, BudgetExhausted, RateLimited } from '../../lib/sync/http';
 import type { HookApi, HookApiOptions, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { BRANCH_FILTER_PREFIX, gitlabHooks, SSL_VERIFICATION_OFF } from '../../lib/sync/providers/gitlab';
 import { GitlabApiTestServer, type GitlabApiServerOptions } from '../support/gitlab-api-server';
+import { rejection } from '../support/hook-client';
 
 const TOKEN = 'glpat-relay-sync-0123456789abcdef';
 const PROJECT = 'platform/infra/fleet';
@@ -86,16 +87,6 @@ async function raw(
     // plain text body
   }
   return { status: res.status, json, headers: res.headers };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('gitlabHooks basics', () => {

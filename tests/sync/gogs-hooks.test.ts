@@ -1,8 +1,8 @@
 import type { HookApi, HookSpec, HookTarget } from '../../lib/sync/hook-api';
 import { ApiError } from '../../lib/sync/http';
-import { planTarget } from '../../lib/sync/plan';
 import { gogsHooks } from '../../lib/sync/providers/gogs';
 import { GogsApiTestServer } from '../support/gogs-api-server';
+import { frozenClientOptions, planAndApply, rejection } from '../support/hook-client';
 
 const TOKEN = 'gogs_0123456789abcdef0123456789abcdef';
 const RELAY = 'https://relay.example.com/hooks/main';
@@ -11,15 +11,6 @@ const ownership = { hooksPrefix: 'https://relay.example.com/hooks/', receivers: 
 
 function spec(version: string, secret = `secret-${version}`): HookSpec {
   return { url: `${RELAY}?relay-secret-version=${version}`, events: ['push'], secret, name: 'flux-webhook-relay' };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 let server: GogsApiTestServer;
@@ -35,30 +26,10 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 function api(token = TOKEN): HookApi {
-  const now = () => 1_700_000_000_000;
-  return gogsHooks({
-    apiUrl: server.apiUrl,
-    token,
-    now,
-    sleep: async () => {},
-    deadline: now() + 60_000,
-    allowHttpLoopback: true,
-  });
+  return gogsHooks(frozenClientOptions(server.apiUrl, token));
 }
 
-/** Plans the target from what the server lists and applies the plan, as the run does; returns the plan. */
-async function sync(hooks: HookApi, wanted: HookSpec) {
-  const actions = planTarget(repo, wanted, await hooks.listHooks(repo), ownership, {
-    events: hooks.relayEvents,
-    contentType: hooks.contentType,
-  });
-  for (const action of actions) {
-    if (action.kind === 'create') await hooks.createHook(repo, action.spec);
-    if (action.kind === 'update') await hooks.updateHook(repo, action.id, action.spec);
-    if (action.kind === 'delete') await hooks.deleteHook(repo, action.id);
-  }
-  return actions;
-}
+const sync = (hooks: HookApi, wanted: HookSpec) => planAndApply(hooks, repo, wanted, ownership);
 
 describe('gogsHooks', () => {
   it('creates an active push hook with the secret, JSON, with token auth; a second run leaves it unchanged', async () => {
